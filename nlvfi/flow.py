@@ -1,0 +1,126 @@
+"""Bidirectional optical flow, PWC-Net style.
+
+Method: METHOD.md §2.1 (¶0156–0158): forward flow F_{t-1->t+1} and backward flow
+F_{t+1->t-1}. Public design PWC-Net: a feature pyramid per frame; from the coarsest level
+down, the second frame's features are backward-warped by the upsampled flow, a local cost
+volume is built, and a decoder refines the flow. The decoders stop at 1/4 size
+(``flow_output_level``) and the flow is bilinearly upsampled to full size.
+
+Here the decoders predict a *residual* on top of the upsampled flow, in pixels of their own
+level, so no magic x20 scale is needed; both directions run as one batch.
+Notebook: notebooks/02_optical_flow.ipynb
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ModelConfig
+from .correlation import cost_volume
+from .layers import small_init_
+from .warping import backward_warp
+
+
+def _leaky(x: torch.Tensor) -> torch.Tensor:
+    return F.leaky_relu(x, 0.1)
+
+
+class FeaturePyramid(nn.Module):
+    """Per level: a stride-2 conv then (convs_per_level - 1) convs. Level i is at 1/2**i.
+
+    Shapes:
+        image (B, 3, H, W) -> list of (B, C_i, H/2**i, W/2**i), finest (i = 1) first.
+    """
+
+    def __init__(self, channels: tuple[int, ...], convs_per_level: int):
+        super().__init__()
+        self.levels = nn.ModuleList()
+        previous = 3
+        for width in channels:
+            layers = [nn.Conv2d(previous, width, 3, stride=2, padding=1)]
+            layers += [nn.Conv2d(width, width, 3, padding=1) for _ in range(convs_per_level - 1)]
+            self.levels.append(nn.ModuleList(layers))
+            previous = width
+
+    def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
+        features = []
+        x = image - 0.5  # centre the [0, 1] input
+        for level in self.levels:
+            for conv in level:
+                x = _leaky(conv(x))
+            features.append(x)
+        return features
+
+
+class FlowDecoder(nn.Module):
+    """Conv stack on [cost volume, features of frame 1, upsampled flow] -> flow residual.
+
+    Shapes:
+        x (B, (2d+1)^2 + C + 2, h, w) -> (B, 2, h, w)
+    """
+
+    def __init__(self, in_channels: int, widths: tuple[int, ...]):
+        super().__init__()
+        convs = []
+        for width in widths:
+            convs.append(nn.Conv2d(in_channels, width, 3, padding=1))
+            in_channels = width
+        self.convs = nn.ModuleList(convs)
+        self.head = small_init_(nn.Conv2d(in_channels, 2, 3, padding=1), std=1e-2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for conv in self.convs:
+            x = _leaky(conv(x))
+        return self.head(x)
+
+
+class BidirectionalFlow(nn.Module):
+    """PWC-Net style flow estimator run in both directions.
+
+    Args:
+        config: the model config (``flow_*`` fields).
+    Shapes:
+        prev, next (B, 3, H, W), H and W divisible by 2**levels ->
+        forward flow (B, 2, H, W) (prev -> next) and backward flow (B, 2, H, W) (next -> prev).
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.max_displacement = config.flow_max_displacement
+        self.output_level = config.flow_output_level
+        self.pyramid = FeaturePyramid(config.flow_pyramid_channels, config.flow_convs_per_level)
+        cost_channels = (2 * config.flow_max_displacement + 1) ** 2
+        # one decoder per level from the coarsest down to the output level
+        self.decoders = nn.ModuleDict(
+            {
+                str(level): FlowDecoder(cost_channels + width + 2, config.flow_decoder_channels)
+                for level, width in enumerate(config.flow_pyramid_channels, start=1)
+                if level >= config.flow_output_level
+            }
+        )
+
+    def estimate(self, image1: torch.Tensor, image2: torch.Tensor) -> torch.Tensor:
+        """One-directional flow image1 -> image2, (B, 2, H, W) in full-resolution pixels."""
+        pyramid1 = self.pyramid(image1)
+        pyramid2 = self.pyramid(image2)
+        flow = None
+        for level in range(len(pyramid1), self.output_level - 1, -1):
+            f1, f2 = pyramid1[level - 1], pyramid2[level - 1]  # (B, C_l, h, w)
+            if flow is None:
+                flow = f1.new_zeros(f1.shape[0], 2, *f1.shape[-2:])  # (B, 2, h, w)
+                warped = f2
+            else:
+                flow = 2.0 * F.interpolate(flow, size=f1.shape[-2:], mode="bilinear", align_corners=False)
+                warped = backward_warp(f2, flow, padding="zeros")  # (B, C_l, h, w)
+            cost = _leaky(cost_volume(f1, warped, self.max_displacement))  # (B, (2d+1)^2, h, w)
+            flow = flow + self.decoders[str(level)](torch.cat((cost, f1, flow), dim=1))  # (B, 2, h, w)
+        scale = 2**self.output_level
+        full_size = (flow.shape[-2] * scale, flow.shape[-1] * scale)
+        return scale * F.interpolate(flow, size=full_size, mode="bilinear", align_corners=False)
+
+    def forward(self, prev: torch.Tensor, next: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        both = self.estimate(torch.cat((prev, next)), torch.cat((next, prev)))  # (2B, 2, H, W)
+        forward_flow, backward_flow = both.chunk(2)
+        return forward_flow, backward_flow

@@ -1,0 +1,157 @@
+"""The generator: every sub-network of the method wired together.
+
+Method: METHOD.md §2 (¶0154, Fig. 6):
+  local features (flow both ways, depth per frame, 4x4 kernels per frame)  §2.1
+  non-local features of the concatenated pair                              §2.2
+  depth-aware projection of both flows to time t                           §2.3
+  adaptive warping of the frames; backward warping of frames and
+  non-local features; concatenation into the synthesis features            §2.4
+  frame synthesis: a residual over the blend of the warped frames          §2.5
+
+Inputs of any size are padded (replicate) to the network stride and cropped back (public
+design, DAIN). Frames are float RGB in [0, 1].
+Notebook: notebooks/06_synthesis_and_generator.ipynb
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ModelConfig
+from .depth import HourglassDepth, inverse_depth
+from .flow import BidirectionalFlow
+from .inputs import check_frame_pair, check_time
+from .kernels import KernelUNet
+from .nonlocal_features import NonLocalBranch
+from .projection import project_flow
+from .synthesis import FrameSynthesis
+from .warping import adaptive_warp, backward_warp
+
+
+@dataclass
+class GeneratorOutput:
+    """What the generator returns. Pairs are (for prev, for next); all maps are (B, C, H, W).
+
+    Attributes:
+        frame: the interpolated frame (B, 3, H, W); clamped to [0, 1] in eval mode.
+        flows: (forward F_{prev->next}, backward F_{next->prev}), (B, 2, H, W) each.
+        projected_flows: (F_{t->prev}, F_{t->next}) at time t, (B, 2, H, W) each.
+        depths: depth of prev and next, (B, 1, H, W) each, > 0.
+        kernels: 4x4 kernels of prev and next, (B, 16, H, W) each.
+        nonlocal_features: (B, C_nl, H, W).
+        attention: (B, N, N) weights of the self-attention, N = (H'/16)*(W'/16) on the padded
+            size H' x W'; only when intermediates are requested.
+        warped_frames: prev and next adaptively warped to time t, (B, 3, H, W) each.
+        blend: (1 - t)·W0 + t·W1, (B, 3, H, W).
+        Everything but ``frame`` is None unless ``return_intermediates=True``.
+    """
+
+    frame: torch.Tensor
+    flows: tuple[torch.Tensor, torch.Tensor] | None = None
+    projected_flows: tuple[torch.Tensor, torch.Tensor] | None = None
+    depths: tuple[torch.Tensor, torch.Tensor] | None = None
+    kernels: tuple[torch.Tensor, torch.Tensor] | None = None
+    nonlocal_features: torch.Tensor | None = None
+    attention: torch.Tensor | None = None
+    warped_frames: tuple[torch.Tensor, torch.Tensor] | None = None
+    blend: torch.Tensor | None = None
+
+
+def synthesis_channels_in(config: ModelConfig) -> int:
+    """blend 3 + adaptively warped 2x3 + backward-warped 2x3 + projected flows 2x2
+    + kernels 2x16 + warped non-local features 2xC_nl."""
+    return 3 + 6 + 6 + 4 + 32 + 2 * config.nonlocal_channels
+
+
+class Generator(nn.Module):
+    """Non-local video frame interpolation generator.
+
+    Call: ``G(prev, next, t=0.5, return_intermediates=False) -> GeneratorOutput``
+        prev, next: (B, 3, H, W) float in [0, 1], any H, W >= 1.
+        t: time of the output between prev (0) and next (1): a float or a (B,) tensor.
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.flow = BidirectionalFlow(config)
+        self.depth = HourglassDepth(config)
+        self.kernels = KernelUNet(config)
+        self.nonlocal_branch = NonLocalBranch(config)
+        self.synthesis = FrameSynthesis(synthesis_channels_in(config), config.synthesis_channels, config.synthesis_blocks)
+
+    def forward(
+        self,
+        prev: torch.Tensor,
+        next: torch.Tensor,
+        t: float | torch.Tensor = 0.5,
+        return_intermediates: bool = False,
+    ) -> GeneratorOutput:
+        check_frame_pair(prev, next)
+        batch, _, height, width = prev.shape
+        check_time(t, batch)
+        stride = self.config.stride
+        pad_h, pad_w = -height % stride, -width % stride
+        if pad_h or pad_w:  # replicate-pad right and bottom to the network stride
+            prev = F.pad(prev, (0, pad_w, 0, pad_h), mode="replicate")
+            next = F.pad(next, (0, pad_w, 0, pad_h), mode="replicate")
+        times = torch.as_tensor(t, dtype=prev.dtype, device=prev.device).reshape(-1, 1, 1, 1).expand(batch, 1, 1, 1)
+
+        forward_flow, backward_flow = self.flow(prev, next)  # (B, 2, H', W') each
+        depth_prev, depth_next = self.depth(torch.cat((prev, next))).chunk(2)  # (B, 1, H', W') each
+        pair = torch.cat((prev, next), dim=1)  # (B, 6, H', W')
+        kernel_prev, kernel_next = self.kernels(pair)  # (B, 16, H', W') each
+        nonlocal_features, attention = self.nonlocal_branch(pair, return_attention=return_intermediates)
+
+        to_prev, _ = project_flow(forward_flow, inverse_depth(depth_prev), times.view(-1))  # F_{t->prev}
+        to_next, _ = project_flow(backward_flow, inverse_depth(depth_next), 1 - times.view(-1))  # F_{t->next}
+
+        warped_prev = adaptive_warp(prev, to_prev, kernel_prev)  # (B, 3, H', W')
+        warped_next = adaptive_warp(next, to_next, kernel_next)
+        blend = (1 - times) * warped_prev + times * warped_next  # (B, 3, H', W')
+        features = torch.cat(
+            (
+                blend,
+                warped_prev,
+                warped_next,
+                backward_warp(prev, to_prev),
+                backward_warp(next, to_next),
+                to_prev,
+                to_next,
+                kernel_prev,
+                kernel_next,
+                backward_warp(nonlocal_features, to_prev),
+                backward_warp(nonlocal_features, to_next),
+            ),
+            dim=1,
+        )  # (B, synthesis_channels_in, H', W')
+        frame = blend + self.synthesis(features)  # (B, 3, H', W')
+        if not self.training:
+            frame = frame.clamp(0.0, 1.0)
+
+        def crop(x: torch.Tensor) -> torch.Tensor:
+            return x[..., :height, :width]
+
+        if not return_intermediates:
+            return GeneratorOutput(frame=crop(frame))
+        return GeneratorOutput(
+            frame=crop(frame),
+            flows=(crop(forward_flow), crop(backward_flow)),
+            projected_flows=(crop(to_prev), crop(to_next)),
+            depths=(crop(depth_prev), crop(depth_next)),
+            kernels=(crop(kernel_prev), crop(kernel_next)),
+            nonlocal_features=crop(nonlocal_features),
+            attention=attention,
+            warped_frames=(crop(warped_prev), crop(warped_next)),
+            blend=crop(blend),
+        )
+
+
+def build_generator(size: str | ModelConfig = "tiny") -> Generator:
+    """A freshly initialised generator of a named size (``tiny``, ``small``, ``full``) or config."""
+    config = size if isinstance(size, ModelConfig) else ModelConfig.preset(size)
+    return Generator(config)

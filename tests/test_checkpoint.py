@@ -1,0 +1,72 @@
+"""Saving and loading generators: exact round trip, no pickle ever executed."""
+
+import json
+import pickle
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+import nlvfi
+from nlvfi.checkpoint import CheckpointError
+
+
+def test_save_load_round_trips_exactly(tmp_path):
+    torch.manual_seed(0)
+    generator = nlvfi.build_generator("tiny")
+    path = tmp_path / "g.safetensors"
+    nlvfi.save_generator(generator, path)
+    loaded = nlvfi.load_generator(path)
+    assert loaded.config == generator.config
+    original, restored = generator.state_dict(), loaded.state_dict()
+    assert original.keys() == restored.keys()
+    assert all(torch.equal(original[k], restored[k]) for k in original)
+    prev, next = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    assert torch.equal(generator.eval()(prev, next).frame, loaded.eval()(prev, next).frame)
+    assert not list(tmp_path.glob("*.tmp"))  # the atomic write cleaned up after itself
+
+
+class _Boom:
+    def __reduce__(self):
+        return (exec, ("raise SystemExit('pickle payload executed')",))
+
+
+def test_a_pickle_payload_is_refused_without_running_it(tmp_path):
+    zipped = tmp_path / "torch.pt"
+    torch.save({"weights": torch.zeros(1), "boom": _Boom()}, zipped)
+    raw = tmp_path / "raw.pkl"
+    raw.write_bytes(pickle.dumps(_Boom()))
+    for path in (zipped, raw):
+        with pytest.raises(CheckpointError, match="pickle"):
+            nlvfi.load_generator(path)
+
+
+def test_missing_corrupt_and_foreign_checkpoints_are_refused(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        nlvfi.load_generator(tmp_path / "nope.safetensors")
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all!")
+    with pytest.raises(CheckpointError, match="not a safetensors file"):
+        nlvfi.load_generator(garbage)
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(2)}, str(foreign))
+    with pytest.raises(CheckpointError, match="not an nlvfi generator"):
+        nlvfi.load_generator(foreign)
+
+
+def test_truncated_checkpoint_is_refused(tmp_path):
+    path = tmp_path / "g.safetensors"
+    nlvfi.save_generator(nlvfi.build_generator("tiny"), path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="corrupt"):
+        nlvfi.load_generator(path)
+
+
+def test_weights_that_do_not_fit_their_config_are_refused(tmp_path):
+    path = tmp_path / "g.safetensors"
+    small_weights = {k: v.contiguous() for k, v in nlvfi.build_generator("small").state_dict().items()}
+    metadata = {"format": "nlvfi-generator", "format_version": "1", "config": json.dumps(nlvfi.ModelConfig.tiny().to_dict())}
+    save_file(small_weights, str(path), metadata=metadata)
+    with pytest.raises((CheckpointError, RuntimeError), match="size mismatch|does not match"):
+        nlvfi.load_generator(path)
