@@ -56,8 +56,9 @@ class SelfAttention(nn.Module):
             pad = v.shape[-1] - q.shape[-1]
             q = F.pad(q, (0, pad))  # (B, N, C_v): zero channels leave q·k unchanged
             k = F.pad(k, (0, pad))
-            attended = F.scaled_dot_product_attention(
-                q.unsqueeze(1), k.unsqueeze(1), v.unsqueeze(1), scale=1.0
-            ).squeeze(1)  # (B, N, C_v)
+            # the fused kernels need contiguous (B, heads, N, C) inputs; a transposed view
+            # silently falls back to the path that stores the N x N matrix
+            q, k, v = (x_.unsqueeze(1).contiguous() for x_ in (q, k, v))  # (B, 1, N, C_v)
+            attended = F.scaled_dot_product_attention(q, k, v, scale=1.0).squeeze(1)  # (B, N, C_v)
         attended = attended.transpose(1, 2).reshape(batch, -1, height, width)  # (B, C_v, H, W)
         return x + self.gamma * self.out(attended), weights

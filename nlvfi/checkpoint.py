@@ -105,7 +105,11 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") 
     except (SafetensorError, OSError) as error:
         raise CheckpointError(f"{path} is corrupt: {error}") from None
     generator = Generator(config).to(device)
-    missing, unexpected = generator.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = generator.load_state_dict(state, strict=False)
+    except RuntimeError as error:  # a tensor of the wrong shape
+        first = str(error).strip().splitlines()[-1].strip()
+        raise CheckpointError(f"{path} does not match the {config.name} generator: {first}") from None
     if missing or unexpected:
         raise CheckpointError(
             f"{path} does not match the {config.name} generator: "

@@ -53,3 +53,32 @@ def test_nonlocal_branch_shapes():
     features, weights = branch(torch.rand(2, 6, 64, 96), return_attention=True)
     assert features.shape == (2, 16, 64, 96)
     assert weights.shape == (2, 4 * 6, 4 * 6)  # 1/16 of 64 x 96
+
+
+_MEMORY_PROBE = """
+import resource, torch
+from nlvfi.attention import SelfAttention
+block = SelfAttention(32, 8, 16).eval()
+x = torch.randn(1, 32, 100, 120)  # N = 12,000 positions: the weight matrix alone is 576 MB
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with torch.inference_mode():
+    block(x, return_weights={explicit})
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+"""
+
+
+def _extra_memory_mb(explicit: bool) -> float:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _MEMORY_PROBE.format(explicit=explicit)], capture_output=True, text=True, check=True
+    )
+    return float(done.stdout.strip())
+
+
+def test_memory_efficient_path_never_stores_the_weight_matrix():
+    """Peak memory, not time: the default path must stay far below one N x N float matrix."""
+    weight_matrix_mb = 12_000**2 * 4 / 2**20
+    assert _extra_memory_mb(explicit=True) > 0.9 * weight_matrix_mb  # the probe can see the matrix
+    assert _extra_memory_mb(explicit=False) < 0.1 * weight_matrix_mb

@@ -1,0 +1,23 @@
+"""The main job runs on the bundled real triplet and writes its figure and numbers."""
+
+import json
+
+from nlvfi.cli import main
+
+
+def test_tour_writes_figure_numbers_and_frame(tmp_path, capsys):
+    assert main(["tour", "--out", str(tmp_path)]) == 0
+    metrics = json.loads((tmp_path / "tour.json").read_text())
+    assert metrics["frame_size"] == [576, 768]
+    assert metrics["weights"].startswith("untrained")
+    # averaging two real frames 4 frames apart is far from perfect: the numbers are real
+    assert 15 < metrics["psnr_db"]["average_of_the_two_frames"] < 40
+    assert (tmp_path / "tour.png").stat().st_size > 100_000
+    assert (tmp_path / "generated_middle.png").is_file()
+    assert "PSNR vs the true middle frame" in capsys.readouterr().out
+
+
+def test_tour_with_a_missing_checkpoint_fails_clearly(tmp_path, capsys):
+    assert main(["tour", "--checkpoint", str(tmp_path / "missing.safetensors"), "--out", str(tmp_path)]) == 2
+    assert "checkpoint not found" in capsys.readouterr().err
+    assert not (tmp_path / "tour.png").exists()
