@@ -70,3 +70,15 @@ def test_weights_that_do_not_fit_their_config_are_refused(tmp_path):
     save_file(small_weights, str(path), metadata=metadata)
     with pytest.raises(CheckpointError, match="does not match the tiny generator"):
         nlvfi.load_generator(path)
+
+
+def test_atomic_write_gives_normal_permissions(tmp_path):
+    import os
+
+    from nlvfi.checkpoint import atomic_write
+
+    target = tmp_path / "file.txt"
+    atomic_write(target, lambda tmp: open(tmp, "w").write("x"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
