@@ -108,14 +108,15 @@ class BidirectionalFlow(nn.Module):
         flow = None
         for level in range(len(pyramid1), self.output_level - 1, -1):
             f1, f2 = pyramid1[level - 1], pyramid2[level - 1]  # (B, C_l, h, w)
-            if flow is None:
-                flow = f1.new_zeros(f1.shape[0], 2, *f1.shape[-2:])  # (B, 2, h, w)
+            if flow is None:  # the flow accumulates in float32, also under bf16 autocast
+                flow = torch.zeros(f1.shape[0], 2, *f1.shape[-2:], device=f1.device)  # (B, 2, h, w)
                 warped = f2
             else:
                 flow = 2.0 * F.interpolate(flow, size=f1.shape[-2:], mode="bilinear", align_corners=False)
                 warped = backward_warp(f2, flow, padding="zeros")  # (B, C_l, h, w)
             cost = _leaky(cost_volume(f1, warped, self.max_displacement))  # (B, (2d+1)^2, h, w)
-            flow = flow + self.decoders[str(level)](torch.cat((cost, f1, flow), dim=1))  # (B, 2, h, w)
+            decoder_input = torch.cat((cost, f1, flow.to(f1.dtype)), dim=1)
+            flow = flow + self.decoders[str(level)](decoder_input).float()  # (B, 2, h, w)
         scale = 2**self.output_level
         full_size = (flow.shape[-2] * scale, flow.shape[-1] * scale)
         return scale * F.interpolate(flow, size=full_size, mode="bilinear", align_corners=False)

@@ -107,29 +107,37 @@ class Generator(nn.Module):
         kernel_prev, kernel_next = self.kernels(pair)  # (B, 16, H', W') each
         nonlocal_features, attention = self.nonlocal_branch(pair, return_attention=return_intermediates)
 
-        to_prev, _ = project_flow(forward_flow, inverse_depth(depth_prev), times.view(-1))  # F_{t->prev}
-        to_next, _ = project_flow(backward_flow, inverse_depth(depth_next), 1 - times.view(-1))  # F_{t->next}
+        # Geometry stays in float32 even under bf16 autocast: a bf16 pixel coordinate at 1080p
+        # is only accurate to ~8 px. Sub-network outputs are cast up before projection/warping.
+        with torch.autocast(device_type=prev.device.type, enabled=False):
+            forward_flow, backward_flow = forward_flow.float(), backward_flow.float()
+            depth_prev, depth_next = depth_prev.float(), depth_next.float()
+            kernel_prev, kernel_next = kernel_prev.float(), kernel_next.float()
+            nonlocal_features = nonlocal_features.float()
+            prev32, next32, times = prev.float(), next.float(), times.float()
+            to_prev, _ = project_flow(forward_flow, inverse_depth(depth_prev), times.view(-1))  # F_{t->prev}
+            to_next, _ = project_flow(backward_flow, inverse_depth(depth_next), 1 - times.view(-1))  # F_{t->next}
 
-        warped_prev = adaptive_warp(prev, to_prev, kernel_prev)  # (B, 3, H', W')
-        warped_next = adaptive_warp(next, to_next, kernel_next)
-        blend = (1 - times) * warped_prev + times * warped_next  # (B, 3, H', W')
-        features = torch.cat(
-            (
-                blend,
-                warped_prev,
-                warped_next,
-                backward_warp(prev, to_prev),
-                backward_warp(next, to_next),
-                to_prev,
-                to_next,
-                kernel_prev,
-                kernel_next,
-                backward_warp(nonlocal_features, to_prev),
-                backward_warp(nonlocal_features, to_next),
-            ),
-            dim=1,
-        )  # (B, synthesis_channels_in, H', W')
-        frame = blend + self.synthesis(features)  # (B, 3, H', W')
+            warped_prev = adaptive_warp(prev32, to_prev, kernel_prev)  # (B, 3, H', W')
+            warped_next = adaptive_warp(next32, to_next, kernel_next)
+            blend = (1 - times) * warped_prev + times * warped_next  # (B, 3, H', W')
+            features = torch.cat(
+                (
+                    blend,
+                    warped_prev,
+                    warped_next,
+                    backward_warp(prev32, to_prev),
+                    backward_warp(next32, to_next),
+                    to_prev,
+                    to_next,
+                    kernel_prev,
+                    kernel_next,
+                    backward_warp(nonlocal_features, to_prev),
+                    backward_warp(nonlocal_features, to_next),
+                ),
+                dim=1,
+            )  # (B, synthesis_channels_in, H', W')
+        frame = blend + self.synthesis(features).float()  # (B, 3, H', W'), float32
         if not self.training:
             frame = frame.clamp(0.0, 1.0)
 

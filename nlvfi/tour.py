@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from . import visualize
+from .metrics import psnr
 from .checkpoint import atomic_write, load_generator
 from .generator import build_generator
 from .io import read_frame, write_frame
@@ -69,9 +70,9 @@ def run_tour(
         "device": str(dev),
         "forward_seconds": round(seconds, 3),
         "psnr_db": {
-            "nlvfi": round(visualize.psnr(out.frame, middle), 2),
-            "average_of_the_two_frames": round(visualize.psnr((prev + next) / 2, middle), 2),
-            "repeat_previous_frame": round(visualize.psnr(prev, middle), 2),
+            "nlvfi": round(psnr(out.frame, middle), 2),
+            "average_of_the_two_frames": round(psnr((prev + next) / 2, middle), 2),
+            "repeat_previous_frame": round(psnr(prev, middle), 2),
         },
     }
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -98,12 +99,12 @@ def draw_tour(prev, next, middle, out, stride: int, metrics: dict):
     max_flow = max(float(np.percentile(f.abs().cpu().numpy(), 99)) for f in out.flows) or 1.0
 
     untrained = metrics["weights"].startswith("untrained")
-    psnr = metrics["psnr_db"]
+    scores = metrics["psnr_db"]
     panels = [
         ("prev (frame k-2)", visualize.to_image(prev), None),
         ("next (frame k+2)", visualize.to_image(next), None),
         ("true middle (frame k)", visualize.to_image(middle), None),
-        (f"generated, {psnr['nlvfi']:.2f} dB (average: {psnr['average_of_the_two_frames']:.2f})", visualize.to_image(out.frame), None),
+        (f"generated, {scores['nlvfi']:.2f} dB (average: {scores['average_of_the_two_frames']:.2f})", visualize.to_image(out.frame), None),
         (f"forward flow prev→next (full colour = {max_flow:.2f} px)", visualize.flow_to_rgb(out.flows[0], max_flow), None),
         (f"backward flow next→prev (full colour = {max_flow:.2f} px)", visualize.flow_to_rgb(out.flows[1], max_flow), None),
         ("projected flow t→prev", visualize.flow_to_rgb(out.projected_flows[0], max_flow / 2), None),
@@ -151,13 +152,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     metrics = run_tour(args.data, args.size, args.checkpoint, args.out, args.device, args.seed)
-    psnr = metrics["psnr_db"]
+    scores = metrics["psnr_db"]
     print(
         f"model {metrics['model']} ({metrics['weights']}) on {metrics['device']}: "
         f"{metrics['frame_size'][1]}x{metrics['frame_size'][0]} in {metrics['forward_seconds']} s\n"
-        f"PSNR vs the true middle frame: nlvfi {psnr['nlvfi']} dB, "
-        f"average of the two frames {psnr['average_of_the_two_frames']} dB, "
-        f"repeat previous frame {psnr['repeat_previous_frame']} dB\n"
+        f"PSNR vs the true middle frame: nlvfi {scores['nlvfi']} dB, "
+        f"average of the two frames {scores['average_of_the_two_frames']} dB, "
+        f"repeat previous frame {scores['repeat_previous_frame']} dB\n"
         f"wrote {args.out / 'tour.png'}, {args.out / 'tour.json'}, {args.out / 'generated_middle.png'}"
     )
     return 0

@@ -84,9 +84,3 @@ def attention_row(
 def padded_size(height: int, width: int, stride: int) -> tuple[int, int]:
     """(H, W) rounded up to a multiple of ``stride``: the size the generator works at."""
     return height + (-height % stride), width + (-width % stride)
-
-
-def psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
-    """Peak signal-to-noise ratio in dB for images in [0, 1]."""
-    mse = torch.mean((pred.float().clamp(0, 1) - target.float()) ** 2).item()
-    return float("inf") if mse == 0 else 10 * float(np.log10(1.0 / mse))

@@ -41,8 +41,10 @@ def backward_warp(image: torch.Tensor, flow: torch.Tensor, padding: str = "borde
     xs, ys = pixel_grid(flow)
     gx = (xs + flow[:, 0]) * (2.0 / max(width - 1, 1)) - 1.0  # (B, H, W) in [-1, 1]
     gy = (ys + flow[:, 1]) * (2.0 / max(height - 1, 1)) - 1.0  # (B, H, W)
-    grid = torch.stack((gx, gy), dim=-1)  # (B, H, W, 2)
-    return F.grid_sample(image, grid.to(image.dtype), mode="bilinear", padding_mode=padding, align_corners=True)
+    grid = torch.stack((gx, gy), dim=-1).float()  # (B, H, W, 2)
+    # sample in float32: a bf16 grid is only accurate to ~1/256 of the image width
+    sampled = F.grid_sample(image.float(), grid, mode="bilinear", padding_mode=padding, align_corners=True)
+    return sampled.to(image.dtype)
 
 
 # Offsets of the 4x4 window relative to floor(target): rows/cols -1, 0, 1, 2 (public design).
