@@ -1,11 +1,28 @@
-"""The ``nlvfi`` command: ``nlvfi tour``, ``nlvfi params``, ``nlvfi bench``."""
+"""The ``nlvfi`` command.
+
+    nlvfi tour        the whole pipeline on the bundled real frame pair (the main job)
+    nlvfi params      parameter counts per module for every size
+    nlvfi train       GAN training (nlvfi train --config configs/ci.toml)
+    nlvfi evaluate    PSNR/SSIM of nlvfi and the baselines on held-out data
+    nlvfi data fetch  install/extract the real clips of Debian's opencv-doc package
+    nlvfi bench       speed and memory benchmark
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from . import tour
+
+# sub-commands implemented by a module's main(argv); imported only when used
+DELEGATED = {
+    "train": ("nlvfi.train", "main", "GAN training from a TOML config"),
+    "evaluate": ("nlvfi.evaluate", "main", "PSNR/SSIM of nlvfi and baselines on held-out data"),
+    "bench": ("nlvfi.bench", "main", "speed and memory benchmark"),
+    "data": ("nlvfi.data.video", "fetch_main", "`nlvfi data fetch`: get the opencv-doc clips"),
+}
 
 
 def _params(_: argparse.Namespace) -> int:
@@ -18,10 +35,13 @@ def _params(_: argparse.Namespace) -> int:
     return 0
 
 
-def _bench(args: argparse.Namespace) -> int:
-    from . import bench
-
-    return bench.main(args.bench_args)
+def _delegate(command: str, rest: list[str]) -> int:
+    module, function, _ = DELEGATED[command]
+    if command == "data":
+        if not rest or rest[0] != "fetch":
+            raise ValueError("usage: nlvfi data fetch [--dest DIR]")
+        rest = rest[1:]
+    return getattr(importlib.import_module(module), function)(rest)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,14 +52,16 @@ def main(argv: list[str] | None = None) -> int:
     tour_parser.set_defaults(run=tour.main)
     params_parser = commands.add_parser("params", help="print parameter counts per module for every size")
     params_parser.set_defaults(run=_params)
-    bench_parser = commands.add_parser("bench", help="speed and memory benchmark (see python -m nlvfi.bench -h)")
-    bench_parser.add_argument("bench_args", nargs=argparse.REMAINDER)
-    bench_parser.set_defaults(run=_bench)
-    args = parser.parse_args(argv)
+    for name, (_, _, help_text) in DELEGATED.items():
+        commands.add_parser(name, help=help_text, add_help=False)
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        if argv and argv[0] in DELEGATED:  # their own parsers see every argument, --help included
+            return _delegate(argv[0], argv[1:])
+        args = parser.parse_args(argv)
         return args.run(args)
-    except (FileNotFoundError, ValueError, TypeError) as error:
-        print(f"nlvfi {args.command}: error: {error}", file=sys.stderr)
+    except (FileNotFoundError, ValueError, TypeError, RuntimeError) as error:
+        print(f"nlvfi {argv[0] if argv else ''}: error: {error}", file=sys.stderr)
         return 2
 
 
