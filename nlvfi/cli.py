@@ -22,6 +22,8 @@ DELEGATED = {
     "evaluate": ("nlvfi.evaluate", "main", "PSNR/SSIM of nlvfi and baselines on held-out data"),
     "bench": ("nlvfi.bench", "main", "speed and memory benchmark"),
     "data": ("nlvfi.data.video", "fetch_main", "`nlvfi data fetch`: get the opencv-doc clips"),
+    "interpolate": ("nlvfi.interpolate", "main", "in-between frames: an image pair, a CSV of pairs, or a video x2/x4"),
+    "repair": ("nlvfi.repair", "main", "repair a stuttering video: replace duplicated frames, keep timing and audio"),
 }
 
 

@@ -59,3 +59,22 @@ def generator_loss(
 ) -> torch.Tensor:
     """L_G = L_c + lambda · L_a (¶0205)."""
     return charbonnier(pred, target) + adversarial_weight * ragan_generator_loss(c_real, c_fake)
+
+
+def scale_invariant_log_depth(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Eigen et al.'s scale-invariant log-depth loss (optional depth supervision on synthetic
+    scenes): mean(d^2) - mean(d)^2 with d = log pred - log target, per image, then averaged.
+    Depth is only known up to scale, so a global factor costs nothing."""
+    d = torch.log(pred) - torch.log(target)  # (B, 1, H, W)
+    return (d.pow(2).mean(dim=(1, 2, 3)) - d.mean(dim=(1, 2, 3)).pow(2)).mean()
+
+
+def end_point_error(flow: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean Euclidean distance between two flows (B, 2, H, W), in pixels.
+
+    ``weights`` (B,) selects which images count (e.g. only those with known flow)."""
+    distance = ((flow - target).pow(2).sum(1) + 1e-8).sqrt()  # (B, H, W)
+    if weights is None:
+        return distance.mean()
+    per_image = distance.mean(dim=(1, 2))  # (B,)
+    return (per_image * weights).sum() / weights.sum().clamp(min=1e-8)

@@ -78,22 +78,24 @@ def run_tour(
     out_dir.mkdir(parents=True, exist_ok=True)
     write_frame(out.frame, out_dir / "generated_middle.png")
     atomic_write(out_dir / "tour.json", lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2) + "\n"))
-    figure = draw_tour(prev, next, middle, out, generator.config.stride, metrics)
+    figure = draw_tour(prev, next, middle, out, generator.config, metrics)
     atomic_write(out_dir / "tour.png", lambda tmp: figure.savefig(tmp, format="png", dpi=80))
     return metrics
 
 
-def draw_tour(prev, next, middle, out, stride: int, metrics: dict):
-    """One figure, four rows: frames; flows; depth and kernels; warping, non-local, attention."""
-    import matplotlib
+def draw_tour(prev, next, middle, out, config, metrics: dict):
+    """One figure, four rows: frames; flows; depth and kernels; warping, non-local, attention.
 
-    matplotlib.use("Agg")
+    ``config`` is the generator's ModelConfig: its stride gives the padded size the attention
+    was computed on, its number of down groups the attention grid's cell size.
+    """
     import matplotlib.pyplot as plt
 
     query = most_changing_pixel(prev, next)
-    padded = visualize.padded_size(*prev.shape[-2:], stride)
-    attention = visualize.attention_row(out.attention, query, padded, stride)
-    attention_full = np.kron(attention, np.ones((stride, stride)))[: prev.shape[-2], : prev.shape[-1]]
+    grid = 2**config.nonlocal_down_groups  # one attention position per grid x grid pixels
+    padded = visualize.padded_size(*prev.shape[-2:], config.stride)
+    attention = visualize.attention_row(out.attention, query, padded, grid)
+    attention_full = np.kron(attention, np.ones((grid, grid)))[: prev.shape[-2], : prev.shape[-1]]
     features = out.nonlocal_features[0].float()
     feature_map = features.pow(2).mean(0).sqrt().cpu().numpy()  # RMS over channels
     max_flow = max(float(np.percentile(f.abs().cpu().numpy(), 99)) for f in out.flows) or 1.0
@@ -151,6 +153,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")  # the command line draws to files only
     metrics = run_tour(args.data, args.size, args.checkpoint, args.out, args.device, args.seed)
     scores = metrics["psnr_db"]
     print(

@@ -136,12 +136,6 @@ def _evenly_spaced(dataset: Dataset, count: int) -> Dataset:
     return torch.utils.data.Subset(dataset, np.linspace(0, len(dataset) - 1, count).round().astype(int).tolist())
 
 
-def scale_invariant_log_depth(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Eigen et al.'s scale-invariant log-depth loss: depth is only known up to scale."""
-    d = torch.log(pred) - torch.log(target)  # (B, 1, H, W)
-    return (d.pow(2).mean(dim=(1, 2, 3)) - d.mean(dim=(1, 2, 3)).pow(2)).mean()
-
-
 def rng_state() -> dict:
     np_state = np.random.get_state()
     return {
@@ -161,6 +155,26 @@ def set_rng_state(state: dict) -> None:
     random.setstate((version, tuple(internal), gauss))
     n = state["numpy"]
     np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+
+
+def drop_rows_after(path: Path, step: int) -> None:
+    """Remove CSV rows whose ``step`` exceeds ``step`` (they will be trained and logged again)."""
+    if not path.exists():
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        return
+    header, body = rows[0], rows[1:]
+    kept = [row for row in body if row and int(row[header.index("step")]) <= step]
+    if len(kept) == len(body):
+        return
+
+    def write(tmp):
+        with open(tmp, "w", newline="") as f:
+            csv.writer(f).writerows([header, *kept])
+
+    atomic_write(path, write)
 
 
 class Trainer:
@@ -341,9 +355,8 @@ class Trainer:
         row["loss_pixel"] = pixel.item()
         has_truth = batch["has_truth"]
         if optim.flow_supervision_weight and has_truth.any():
-            mask = has_truth.view(-1, 1, 1)
             epe = sum(
-                ((flow - batch[key]).pow(2).sum(1) + 1e-8).sqrt().mul(mask).sum() / (mask.sum() * flow[0, 0].numel())
+                losses.end_point_error(flow, batch[key], weights=has_truth)
                 for flow, key in zip(out.flows, ("flow_forward", "flow_backward"))
             ) / 2
             loss = loss + optim.flow_supervision_weight * epe
@@ -351,7 +364,7 @@ class Trainer:
         if optim.depth_supervision_weight and has_truth.any():
             keep = has_truth > 0
             depth_loss = sum(
-                scale_invariant_log_depth(depth[keep], batch[key][keep])
+                losses.scale_invariant_log_depth(depth[keep], batch[key][keep])
                 for depth, key in zip(out.depths, ("depth_prev", "depth_next"))
             ) / 2
             loss = loss + optim.depth_supervision_weight * depth_loss
@@ -363,6 +376,10 @@ class Trainer:
             adversarial = losses.ragan_generator_loss(c_real.detach(), c_fake)
             loss = loss + optim.adversarial_weight * adversarial
             row["loss_adv"] = adversarial.item()
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"non-finite generator loss at step {self.step + 1}; resume from the last checkpoint with a lower lr"
+            )
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         if optim.grad_clip:
@@ -420,6 +437,8 @@ class Trainer:
         if self.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             log_path, val_path = self.out_dir / "log.csv", self.out_dir / "validation.csv"
+            for path in (log_path, val_path):  # an interrupted run logged past its checkpoint
+                drop_rows_after(path, self.step)
             new_log = not log_path.exists()
             log_file = open(log_path, "a", newline="")
             log = csv.DictWriter(log_file, LOG_COLUMNS, extrasaction="ignore")

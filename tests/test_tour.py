@@ -21,3 +21,13 @@ def test_tour_with_a_missing_checkpoint_fails_clearly(tmp_path, capsys):
     assert main(["tour", "--checkpoint", str(tmp_path / "missing.safetensors"), "--out", str(tmp_path)]) == 2
     assert "checkpoint not found" in capsys.readouterr().err
     assert not (tmp_path / "tour.png").exists()
+
+
+def test_tour_with_a_small_checkpoint(tmp_path):
+    """small pads to 32 while attention cells stay 16 px: the figure must use each correctly."""
+    import nlvfi
+
+    checkpoint = tmp_path / "small.safetensors"
+    nlvfi.save_generator(nlvfi.build_generator("small"), checkpoint)
+    assert main(["tour", "--checkpoint", str(checkpoint), "--out", str(tmp_path / "out")]) == 0
+    assert json.loads((tmp_path / "out" / "tour.json").read_text())["model"] == "small"

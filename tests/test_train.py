@@ -75,6 +75,18 @@ def test_resume_continues_bitwise(tmp_path):
     assert [int(r["step"]) for r in log] == list(range(1, 7))
 
 
+def test_resume_drops_log_rows_past_the_checkpoint(tmp_path):
+    """A run killed between checkpoints logged steps that resume will train again."""
+    run = tmp_path / "run"
+    config = _config(run)
+    Trainer(config, stop_after=2, quiet=True).fit()
+    with open(run / "log.csv", "a") as f:  # what a run killed at step 4 would have left
+        f.write("3,pretrain,9,9,,,,,,,,,1\n4,pretrain,9,9,,,,,,,,,1\n")
+    Trainer(config, resume=True, quiet=True).fit()
+    steps = [int(r["step"]) for r in csv.DictReader(open(run / "log.csv"))]
+    assert steps == list(range(1, 7))
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -1,0 +1,694 @@
+"""Repairing stuttering video: the ``nlvfi repair`` command and its library API.
+
+Method: METHOD.md §4 (¶0214–0239): find duplicated frames (step 1, ``nlvfi.duplicates``), take
+the frames around each (step 2), generate the missing frames with the trained model (step 3,
+``nlvfi.interpolate.generate``), put them in place and re-encode at the original timing
+(step 4, ``nlvfi.videoio``). What the publication leaves open is settled as §4's last paragraph
+asks: a run of k duplicates becomes k frames at t = i/(k+1) between the last good frame and the
+next distinct one (computed from the timestamps, which gives exactly i/(k+1) at a constant
+frame rate and the right times at a variable one), all k in one generator call; runs that touch
+the first or last frame, that a scene cut follows, or longer than ``max_run`` are reported and
+left; any frame size works (the generator pads); audio and every timestamp are kept.
+Notebook: notebooks/10_video_repair.ipynb
+
+    nlvfi repair IN -o OUT [--threshold T|auto] [--report report.json] [--figure fig.png]
+                 [--checkpoint C] [--device D] [--codec C] [--crf N] [--max-run K]
+                 [--max-memory-gb G] [--no-verify] [--quiet]
+    nlvfi repair IN --detect-only [--report report.json] [--figure fig.png]
+
+Two passes over the input, each streaming (a few frames in memory): the first decodes every
+frame to measure the adjacent differences (and finds a truncated or corrupt file before anything
+is written); the second decodes again, keeps the frame before a run and the one after it, writes
+every frame to a temporary file in the output's folder, and copies the audio packets. A third
+pass (``verify``, on by default) decodes input and output side by side and checks the frame
+count, every timestamp, the audio packets and — for a lossless output — that every frame not
+replaced is bit-identical; only then is the temporary file renamed onto OUT. Any error leaves
+nothing at OUT (and never touches the input).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .checkpoint import atomic_write
+from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, mad
+from .generator import Generator
+from .interpolate import DEFAULT_CHECKPOINT, frames_per_call, generate, load_model, memory_budget, model_device
+from .videoio import (
+    AudioPacket,
+    VideoError,
+    VideoInfo,
+    VideoReader,
+    VideoWriter,
+    container_for,
+    frame_alpha,
+    frame_content,
+    frame_to_rgb,
+    frame_to_rgb24,
+    probe,
+    rgb_to_frame,
+    rgb_to_tensor,
+    same_file,
+    tensor_to_rgb,
+)
+
+# --------------------------------------------------------------------------------------------
+# Pass 1: measure
+
+
+@dataclass
+class Analysis:
+    """What the first pass learns: header facts, the detection, every frame's timestamp."""
+
+    info: VideoInfo
+    detection: Detection
+    pts: list[int]
+    times: list[float]
+    timestamps_fixed: int
+    seconds: float
+
+    @property
+    def frame_count(self) -> int:
+        return len(self.pts)
+
+
+def analyze_video(
+    path: str | Path,
+    threshold: float | str = "auto",
+    max_run: int = DEFAULT_MAX_RUN,
+    progress: bool = False,
+    min_frames: int = 2,
+) -> Analysis:
+    """Decode ``path`` once, frame by frame, and detect its duplicates (no model needed).
+
+    Raises FileNotFoundError; VideoError for not a video, fewer than ``min_frames`` frames, a
+    corrupt or truncated file (saying after how many frames), or a frame size that changes.
+    """
+    started = time.perf_counter()
+    path = Path(path)
+    diffs: list[float] = []
+    pts: list[int] = []
+    times: list[float] = []
+    with VideoReader(path) as reader:
+        info = reader.info
+        previous = None
+        bar = tqdm(total=info.announced_frames or None, desc="measuring", unit="frame", disable=not progress)
+        for item in reader:
+            rgb = frame_to_rgb24(item.frame)  # (H, W, 3) uint8
+            if previous is not None:
+                if rgb.shape != previous.shape:
+                    raise VideoError(
+                        f"{path}: the frame size changes at frame {item.index} "
+                        f"({previous.shape[1]}x{previous.shape[0]} -> {rgb.shape[1]}x{rgb.shape[0]}); repair needs one size"
+                    )
+                diffs.append(mad(previous, rgb))
+            previous = rgb
+            pts.append(item.pts)
+            times.append(item.time)
+            bar.update(1)
+        bar.close()
+        reader.check_complete()
+        fixed = reader.timestamps_fixed
+    if len(pts) < min_frames:
+        raise VideoError(f"{path} has {len(pts)} frame{'s' if len(pts) != 1 else ''}; repair needs at least {min_frames}")
+    detection = detect_duplicates(np.array(diffs), threshold, max_run)
+    return Analysis(info, detection, pts, times, fixed, time.perf_counter() - started)
+
+
+def run_times(times: Sequence[float], run: Run) -> list[float]:
+    """t of each frame of ``run`` between frames ``run.before`` (0) and ``run.after`` (1).
+
+    From the timestamps; i/(k+1) when they do not give k increasing values inside (0, 1).
+    """
+    k = run.length
+    uniform = [i / (k + 1) for i in range(1, k + 1)]
+    start, end = times[run.before], times[run.after]
+    if not end > start:
+        return uniform
+    values = [(times[i] - start) / (end - start) for i in range(run.first, run.last + 1)]
+    if all(0 < v < 1 for v in values) and all(a < b for a, b in zip(values, values[1:])):
+        return values
+    return uniform
+
+
+# --------------------------------------------------------------------------------------------
+# Pass 3: verify
+
+
+def _audio_digest(path: Path) -> dict[int, tuple[int, str]]:
+    """(packet count, sha1 of the payloads) of every audio stream, by order of the streams."""
+    import av
+
+    counts: dict[int, int] = {}
+    digests: dict[int, "hashlib._Hash"] = {}
+    with av.open(str(path)) as container:
+        order = {s.index: n for n, s in enumerate(container.streams.audio)}
+        for n in order.values():
+            counts[n], digests[n] = 0, hashlib.sha1()
+        if order:
+            for packet in container.demux(container.streams.audio):
+                if packet.size:
+                    counts[order[packet.stream.index]] += 1
+                    digests[order[packet.stream.index]].update(bytes(packet))
+    return {n: (counts[n], digests[n].hexdigest()) for n in counts}
+
+
+def verify_output(
+    source: Path, written: Path, analysis: Analysis, replaced: set[int], lossless: bool, progress: bool = False, muxer: str = "output"
+) -> dict:
+    """Decode input and output side by side; VideoError on any broken promise (module doc)."""
+    started = time.perf_counter()
+    traits = analysis.info.traits
+    worst_time = 0.0
+    identical = 0
+    psnrs = []
+    with VideoReader(source) as original, VideoReader(written) as repaired:
+        tick = float(repaired.info.time_base)
+        tolerance = tick / 2 + 1e-6
+        frames_in, frames_out = iter(original), iter(repaired)
+        offset = None
+        for a, b in tqdm(zip(frames_in, frames_out), total=analysis.frame_count, desc="verifying", unit="frame", disable=not progress):
+            if offset is None:  # a muxer may shift every stream alike (Matroska: audio that starts before 0)
+                offset = b.time - a.time if abs(b.time - a.time) > tolerance else 0.0
+            error = abs(b.time - a.time - offset)
+            worst_time = max(worst_time, error)
+            if error > tolerance:
+                raise VideoError(
+                    f"verification failed: frame {a.index} is at {b.time:.6f} s in the output, {a.time:.6f} s in the input"
+                    + (f" (all streams shifted by {offset:+.6f} s)" if offset else "")
+                )
+            if a.index in replaced:
+                continue
+            if lossless:
+                if a.frame.format.name == b.frame.format.name:
+                    same = np.array_equal(frame_content(a.frame), frame_content(b.frame))
+                else:
+                    fmt = traits.alpha_format if traits.has_alpha else traits.work_format
+                    same = np.array_equal(a.frame.to_ndarray(format=fmt), b.frame.to_ndarray(format=fmt))
+                if not same:
+                    raise VideoError(f"verification failed: untouched frame {a.index} is not bit-identical in the lossless output")
+                identical += 1
+            else:
+                x, y = frame_to_rgb24(a.frame).astype(np.float32), frame_to_rgb24(b.frame).astype(np.float32)
+                mse = float(np.mean((x - y) ** 2))
+                psnrs.append(99.0 if mse == 0 else float(10 * np.log10(255.0**2 / mse)))
+        for _ in frames_in:  # drain whichever is longer, so that the counts are complete
+            pass
+        for _ in frames_out:
+            pass
+        count_in, count_out = original.count, repaired.count
+    if count_in != count_out:
+        raise VideoError(f"verification failed: the output has {count_out} frames, the input {count_in}")
+    audio_in, audio_out = _audio_digest(source), _audio_digest(written)
+    for n, (count, digest) in audio_in.items():
+        if audio_out.get(n) != (count, digest):
+            got = audio_out.get(n, (0, ""))[0]
+            raise VideoError(
+                f"verification failed: audio stream {n} has {got} packets in the output, {count} in the input"
+                + (" (same count, different bytes)" if got == count else "")
+                + f"; the {muxer} muxer did not keep them unchanged (write .mkv, which copies any audio as it is)"
+            )
+    result = {
+        "frames": count_out,
+        "output_time_base": str(repaired.info.time_base),
+        "max_timestamp_error_s": round(worst_time, 6),
+        "timestamp_offset_s": round(offset or 0.0, 6),
+        "audio_streams_identical": len(audio_in),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    if lossless:
+        result["untouched_frames_bit_identical"] = identical
+    else:
+        result["untouched_frames_psnr_db"] = {
+            "min": round(min(psnrs), 2) if psnrs else None,
+            "mean": round(float(np.mean(psnrs)), 2) if psnrs else None,
+        }
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Pass 2: repair
+
+
+@dataclass
+class _Pending:
+    """A run being read: its frames' timestamps, the frame before it, its first frame (example)."""
+
+    run: Run
+    pts: list[int] = field(default_factory=list)
+    before: object = None  # DecodedFrame
+    first_rgb: np.ndarray | None = None
+
+
+def _example_run(detection: Detection) -> Run | None:
+    """The repaired run with the most motion across it (the most visible repair), if any."""
+    runs = detection.repairable
+    return max(runs, key=lambda run: detection.diffs[run.last]) if runs else None
+
+
+def repair_video(
+    source: str | Path,
+    output: str | Path,
+    *,
+    threshold: float | str = "auto",
+    checkpoint: str | Path | None = None,
+    generator: Generator | None = None,
+    device: str = "auto",
+    codec: str | None = None,
+    crf: int | None = None,
+    max_run: int = DEFAULT_MAX_RUN,
+    max_memory_gb: float | None = None,
+    report_path: str | Path | None = None,
+    figure_path: str | Path | None = None,
+    verify: bool = True,
+    progress: bool = True,
+) -> dict:
+    """Repair the duplicated frames of ``source`` into ``output``; return the report (a dict).
+
+    Args:
+        source, output: input and output videos; the output's container follows its extension.
+        threshold: "auto" or a MAD in grey levels (``nlvfi.duplicates``).
+        checkpoint / generator: the model (default: the shipped checkpoint); a ``generator``
+            given directly (already on its device, in eval mode) wins.
+        device: for the checkpoint ("auto": CUDA when present).
+        codec, crf: override the output encoder (``nlvfi.videoio.choose_encoder``).
+        max_run: longest run repaired.
+        max_memory_gb: memory the model may use (default 80% of what is free).
+        report_path, figure_path: also write the report (JSON) and the before/after figure.
+        verify: decode the result and check it before it replaces ``output``.
+    Raises:
+        FileNotFoundError, VideoError/ValueError (bad input, -o equal to the input, frames too
+        large), CheckpointError (missing, corrupt, not ours). Nothing is written then.
+    """
+    started = time.perf_counter()
+    source, output = Path(source), Path(output)
+    if not source.exists() and "%" not in source.name:
+        raise FileNotFoundError(f"no such video: {source}")
+    for name, path in (("output", output), ("report", report_path), ("figure", figure_path)):
+        if path is not None and same_file(source, path):
+            raise ValueError(f"the {name} {path} is the input; choose another file (the input is never overwritten)")
+    if output.is_dir():
+        raise ValueError(f"output {output} is a folder; give a file name such as {output / 'repaired.mkv'}")
+    container = container_for(output)
+    if generator is None:
+        generator, checkpoint_used = load_model(checkpoint, device)
+    else:
+        generator.eval()
+        checkpoint_used = str(checkpoint) if checkpoint else "a generator passed in by the caller"
+    where = model_device(generator)
+
+    header = probe(source)  # refuse frames too large for memory before decoding anything
+    budget = memory_budget(where, max_memory_gb)
+    per_call = frames_per_call(generator, header.height, header.width, budget, where)
+    analysis = analyze_video(source, threshold, max_run, progress)
+    detection = analysis.detection
+
+    starts = {run.first: run for run in detection.repairable}
+    replaced_frames: list[dict] = []
+    example: dict = {}
+    example_run = _example_run(detection)
+    timings = {"measure_s": round(analysis.seconds, 2)}
+    state: dict = {}
+
+    def write(tmp: str) -> None:
+        repair_started = time.perf_counter()
+        model_seconds = 0.0
+        with VideoReader(source) as reader:
+            traits = reader.info.traits
+            writer = VideoWriter(tmp, container, reader.info, codec, crf, audio_from=reader.container)
+            state["encoder"] = writer.choice
+            state["audio"] = len(writer.audio)
+            try:
+                previous = None  # the DecodedFrame before the current one
+                pending: _Pending | None = None
+                bar = tqdm(total=analysis.frame_count, desc="repairing", unit="frame", disable=not progress)
+                for item in reader.items(audio=True):
+                    if isinstance(item, AudioPacket):
+                        writer.mux_audio(item)
+                        continue
+                    if item.index >= analysis.frame_count:
+                        raise VideoError(f"{source} gave more frames on the second reading than on the first")
+                    if pending is not None and item.index <= pending.run.last:
+                        pending.pts.append(item.pts)  # a copy: its content is not needed, only its time
+                        bar.update(1)
+                        continue
+                    if pending is not None:  # item is the next distinct frame: fill the run
+                        run = pending.run
+                        before_rgb = frame_to_rgb(pending.before.frame, traits)
+                        after_rgb = frame_to_rgb(item.frame, traits)
+                        ts = run_times(analysis.times, run)
+                        tick = time.perf_counter()
+                        frames = generate(
+                            generator,
+                            rgb_to_tensor(before_rgb).to(where),
+                            rgb_to_tensor(after_rgb).to(where),
+                            ts,
+                            per_call,
+                        )  # (k, 3, H, W)
+                        model_seconds += time.perf_counter() - tick
+                        alphas = (frame_alpha(pending.before.frame, traits), frame_alpha(item.frame, traits))
+                        for offset, (frame, t, pts) in enumerate(zip(frames, ts, pending.pts)):
+                            rgb = tensor_to_rgb(frame, before_rgb.dtype)  # (H, W, 3)
+                            alpha = None
+                            if alphas[0] is not None:
+                                alpha = np.round((1 - t) * alphas[0] + t * alphas[1]).astype(alphas[0].dtype)
+                            writer.write(rgb_to_frame(rgb, writer.choice.pix_fmt, alpha), pts)
+                            index = run.first + offset
+                            replaced_frames.append(
+                                {"frame": index, "t": round(t, 4), "between": [run.before, run.after], "time_s": round(analysis.times[index], 6)}
+                            )
+                            if run is example_run and offset == 0:
+                                to8 = (lambda a: a if a.dtype == np.uint8 else (a >> 8).astype(np.uint8))
+                                example.update(
+                                    frame=index, t=t, after_index=run.after, before=to8(before_rgb),
+                                    after=to8(after_rgb), input=pending.first_rgb, repaired=to8(rgb),
+                                )
+                        pending = None
+                    if item.index in starts:
+                        run = starts[item.index]
+                        first = frame_to_rgb24(item.frame) if run is example_run else None
+                        pending = _Pending(run, [item.pts], previous, first)
+                        bar.update(1)
+                        continue
+                    writer.write(item.frame, item.pts)
+                    previous = item
+                    bar.update(1)
+                bar.close()
+                if pending is not None or reader.count != analysis.frame_count:
+                    raise VideoError(
+                        f"{source} gave {reader.count} frames on the second reading, {analysis.frame_count} on the first"
+                    )
+                writer.close()
+            except BaseException:
+                writer.abort()
+                raise
+        timings["repair_s"] = round(time.perf_counter() - repair_started, 2)
+        timings["generator_s"] = round(model_seconds, 2)
+        if verify:
+            result = verify_output(
+                source, Path(tmp), analysis, {f["frame"] for f in replaced_frames}, state["encoder"].lossless, progress, container
+            )
+            timings["verify_s"] = result.pop("seconds")
+            state["verification"] = result
+
+    atomic_write(output, write)
+    timings["total_s"] = round(time.perf_counter() - started, 2)
+    report = build_report(source, output, analysis, replaced_frames, state, generator, checkpoint_used, where, timings)
+    if report_path is not None:
+        text = json.dumps(report, indent=2) + "\n"
+        atomic_write(report_path, lambda tmp: Path(tmp).write_text(text))
+    if figure_path is not None:
+        figure = draw_repair_figure(detection, example or None, figure_title(report))
+        save_figure(figure, figure_path)
+    report["_example"] = example  # for callers (notebook); not in the JSON
+    return report
+
+
+def build_report(source, output, analysis, replaced_frames, state, generator, checkpoint, device, timings) -> dict:
+    info, detection = analysis.info, analysis.detection
+    choice = state["encoder"]
+    weights = str(checkpoint)
+    return {
+        "input": str(source),
+        "output": str(output),
+        "video": {
+            "description": info.describe(),
+            "width": info.width,
+            "height": info.height,
+            "codec": info.codec,
+            "pix_fmt": info.pix_fmt,
+            "lossless": info.lossless,
+            "frames": analysis.frame_count,
+            "time_base": str(info.time_base),
+            "frame_rate": str(info.rate) if info.rate else None,
+            "duration_s": round(analysis.times[-1] - analysis.times[0], 6),
+            "audio_streams": info.audio_codecs,
+            "timestamps_fixed": analysis.timestamps_fixed,
+        },
+        "detection": detection.to_dict(),
+        "frames_replaced": len(replaced_frames),
+        "replaced": replaced_frames,
+        "runs_left": [run.to_dict() for run in detection.runs if run.status != "repair"],
+        "encoder": {
+            "codec": choice.codec,
+            "pix_fmt": choice.pix_fmt,
+            "options": choice.options,
+            "lossless": choice.lossless,
+            "why": choice.reason,
+            "alpha_dropped": choice.alpha_dropped,
+        },
+        "audio_streams_copied": state["audio"],
+        "verification": state.get("verification", "skipped (--no-verify)"),
+        "model": {"size": generator.config.name, "weights": weights, "device": str(device)},
+        "timings": timings,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Words and pictures
+
+
+def summary_text(report: dict) -> str:
+    """The one-paragraph summary the CLI prints."""
+    video, detection = report["video"], report["detection"]
+    threshold = detection["threshold"]
+    if threshold["mode"] == "fixed":
+        chosen = f"fixed threshold {threshold['value']:g} grey levels"
+    elif threshold["value"] is not None:
+        chosen = f"auto threshold {threshold['value']:.3f} grey levels (MAD per pixel, 0-255)"
+    else:
+        low, high = threshold["per_pair_range"]
+        chosen = f"auto per-pair thresholds {low:.3f}-{high:.3f} grey levels"
+    by = detection["runs_by_status"]
+    where = {"start": "at the start", "end": "at the end", "cut": "before a scene cut", "too_long": "longer than max_run"}
+    left = [f"{by[s]} run{'s' if by[s] > 1 else ''} {where[s]}" for s in where if by[s]]
+    runs_total = sum(by.values())
+    parts = [
+        f"Repaired {report['input']} -> {report['output']}: {video['frames']} frames, {video['description']}.",
+        f"Found {len(detection['duplicates'])} duplicate frames in {runs_total} runs ({chosen})"
+        + (f" and {len(detection['cuts'])} scene cuts" if detection["cuts"] else "")
+        + ".",
+        f"Replaced {report['frames_replaced']} frames in {by['repair']} runs with the {report['model']['size']} generator "
+        f"({report['model']['weights']}, {report['model']['device']})"
+        + (f"; left {', '.join(left)}" if left else "")
+        + ".",
+    ]
+    enc = report["encoder"]
+    verification = report["verification"]
+    if isinstance(verification, dict):
+        kept = f"frame count, every timestamp (within {verification['max_timestamp_error_s'] * 1000:.3f} ms) and {verification['audio_streams_identical']} audio stream(s) kept"
+        if verification["timestamp_offset_s"]:
+            kept += (
+                f" (the {Path(report['output']).suffix} muxer shifted video and audio alike by "
+                f"{verification['timestamp_offset_s'] * 1000:+.1f} ms: the audio starts before 0, which it cannot store)"
+            )
+        if enc["lossless"]:
+            kept += f"; the {verification['untouched_frames_bit_identical']} untouched frames are bit-identical (verified)"
+        else:
+            psnr = verification["untouched_frames_psnr_db"]
+            kept += f"; untouched frames re-encoded at PSNR >= {psnr['min']} dB (mean {psnr['mean']})"
+    else:
+        kept = "output not verified (--no-verify)"
+    options = " ".join(f"{k}={v}" for k, v in enc["options"].items())
+    parts.append(f"Output {enc['codec']} {enc['pix_fmt']} {options}".rstrip() + f" ({'lossless' if enc['lossless'] else 'lossy'}); {kept}.")
+    if enc["alpha_dropped"]:
+        parts.append("The alpha channel was dropped (the output codec has none).")
+    parts.append(f"Took {report['timings']['total_s']:.1f} s.")
+    return " ".join(parts)
+
+
+def figure_title(report: dict) -> str:
+    weights = report["model"]["weights"]
+    return (
+        f"nlvfi repair · {Path(report['input']).name} · {report['frames_replaced']} frames replaced · "
+        f"{report['model']['size']} model ({Path(weights).name if weights.endswith('.safetensors') else weights})"
+    )
+
+
+def _crop_box(before: np.ndarray, after: np.ndarray, size: int) -> tuple[int, int, int, int]:
+    """(y0, y1, x0, x1) of a size x size box around where the two frames differ most."""
+    from .tour import most_changing_pixel
+
+    prev = torch.from_numpy(before).permute(2, 0, 1).unsqueeze(0).float()  # (1, 3, H, W)
+    next = torch.from_numpy(after).permute(2, 0, 1).unsqueeze(0).float()
+    y, x = most_changing_pixel(prev, next)
+    height, width = before.shape[:2]
+    h, w = min(size, height), min(size, width)
+    y0 = int(np.clip(y - h // 2, 0, height - h))
+    x0 = int(np.clip(x - w // 2, 0, width - w))
+    return y0, y0 + h, x0, x0 + w
+
+
+def draw_repair_figure(detection: Detection, example: dict | None = None, title: str = "nlvfi repair", crop: int = 160, extra: dict | None = None):
+    """Before/after figure: the adjacent-difference plot with the duplicates marked, and crops.
+
+    Args:
+        detection: of the clip.
+        example: {"frame", "t", "before", "input", "repaired", "after"} (H, W, 3) uint8 frames
+            of one repaired frame; None draws the plot alone.
+        extra: more crops to show, {"title": (H, W, 3) uint8} (e.g. the true frame).
+    """
+    import matplotlib.pyplot as plt  # headless machines fall back to Agg by themselves; notebooks keep inline
+
+    panels = []
+    if example:
+        box = _crop_box(example["before"], example["after"], crop)
+        frame = example["frame"]
+        panels = [
+            (f"frame {frame - 1} (before)", example["before"]),
+            (f"frame {frame} as input (a copy)", example["input"]),
+            (f"frame {frame} repaired (t = {example['t']:.2f})", example["repaired"]),
+        ] + list((extra or {}).items()) + [(f"frame {example['after_index']} (next distinct)", example["after"])]
+    fig = plt.figure(figsize=(14, 7.5 if panels else 4))
+    grid = fig.add_gridspec(2 if panels else 1, max(len(panels), 1), height_ratios=[1, 1.15] if panels else [1])
+    ax = fig.add_subplot(grid[0, :])
+    diffs = detection.diffs
+    x = np.arange(1, len(diffs) + 1)  # pair i is plotted at frame i + 1
+    shown = np.maximum(diffs, 1e-3)
+    ax.semilogy(x, shown, "-", color="0.4", lw=1, label="MAD(frame k-1, frame k)")
+    ax.semilogy(x, np.maximum(detection.thresholds, 1e-3), "--", color="tab:green", lw=1, label="threshold")
+    colours = {"repair": "tab:red", "start": "tab:orange", "end": "tab:orange", "cut": "tab:purple", "too_long": "tab:brown"}
+    for status, colour in colours.items():
+        frames = [i for run in detection.runs if run.status == status for i in range(run.first, run.last + 1)]
+        if frames:
+            label = "duplicate, repaired" if status == "repair" else f"duplicate, left ({status.replace('_', ' ')})"
+            ax.semilogy(frames, shown[np.array(frames) - 1], "o", color=colour, ms=6, label=label)
+    for i, cut in enumerate(detection.cuts):
+        ax.axvline(cut + 1, color="tab:purple", ls=":", lw=1.5, label="scene cut" if i == 0 else None)
+    ax.set_xlabel("frame k")
+    ax.set_ylabel("mean absolute difference (grey levels, log)")
+    ax.set_xlim(0, len(diffs) + 1)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
+    ax.set_title("adjacent differences; 0 is drawn at 0.001", fontsize=10)
+    if panels:
+        y0, y1, x0, x1 = box
+        for column, (name, image) in enumerate(panels):
+            panel = fig.add_subplot(grid[1, column])
+            panel.imshow(image[y0:y1, x0:x1])
+            panel.set_title(name, fontsize=9)
+            panel.axis("off")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(figure, path: str | Path) -> None:
+    import matplotlib.pyplot as plt
+
+    suffix = Path(path).suffix.lower().lstrip(".") or "png"
+    atomic_write(path, lambda tmp: figure.savefig(tmp, format=suffix, dpi=90))
+    plt.close(figure)
+
+
+# --------------------------------------------------------------------------------------------
+# The command
+
+
+def _threshold(text: str) -> float | str:
+    if text == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a number of grey levels, got {text!r}") from None
+    if not np.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"the threshold must be >= 0, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nlvfi repair",
+        description="Repair a stuttering video: find duplicated frames and replace them with interpolated ones.",
+    )
+    parser.add_argument("input", help="the stuttering video (any format PyAV reads; an image sequence as frames/%%04d.png)")
+    parser.add_argument("-o", "--output", help="the repaired video; container from the extension (.mkv .mp4 .mov .avi)")
+    parser.add_argument("--threshold", type=_threshold, default="auto", help="'auto' (default) or a MAD per pixel in grey levels (0-255)")
+    parser.add_argument("--report", help="write the JSON report here")
+    parser.add_argument("--figure", help="write the before/after figure here (.png)")
+    parser.add_argument("--checkpoint", help=f"generator .safetensors (default {DEFAULT_CHECKPOINT.relative_to(DEFAULT_CHECKPOINT.parents[1])})")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    parser.add_argument("--codec", help="output encoder (default: lossless FFV1 for lossless input, else libx264)")
+    parser.add_argument("--crf", type=int, default=None, help="quality of crf-based encoders such as libx264 (default 16)")
+    parser.add_argument("--max-run", type=int, default=DEFAULT_MAX_RUN, help=f"longest run of duplicates to repair (default {DEFAULT_MAX_RUN})")
+    parser.add_argument("--max-memory-gb", type=float, default=None, help="memory the model may use (default 80%% of free)")
+    parser.add_argument("--no-verify", action="store_true", help="skip decoding the result to check it")
+    parser.add_argument("--detect-only", action="store_true", help="only measure and report the duplicates (no model, no output video)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.max_run < 1:
+        raise ValueError(f"--max-run must be >= 1, got {args.max_run}")
+    if args.detect_only:
+        source = Path(args.input)
+        for name, path in (("report", args.report), ("figure", args.figure)):
+            if path is not None and same_file(source, path):
+                raise ValueError(f"the {name} {path} is the input; choose another file")
+        analysis = analyze_video(source, args.threshold, args.max_run, progress=not args.quiet)
+        detection = analysis.detection
+        report = {"input": str(source), "video": {"description": analysis.info.describe(), "frames": analysis.frame_count},
+                  "detection": detection.to_dict(), "timings": {"measure_s": round(analysis.seconds, 2)}}
+        if args.report:
+            atomic_write(args.report, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2) + "\n"))
+        if args.figure:
+            save_figure(draw_repair_figure(detection, None, f"nlvfi repair --detect-only · {source.name}"), args.figure)
+        value = detection.threshold
+        print(
+            f"{source}: {analysis.frame_count} frames; {len(detection.duplicates)} duplicate frames in {len(detection.runs)} runs "
+            f"({len(detection.repairable)} repairable), {len(detection.cuts)} scene cuts; threshold "
+            f"{'per pair' if value is None else f'{value:.4f}'} ({detection.mode})"
+        )
+        return 0
+    if not args.output:
+        raise ValueError("missing -o OUT (or use --detect-only)")
+    report = repair_video(
+        args.input,
+        args.output,
+        threshold=args.threshold,
+        checkpoint=args.checkpoint,
+        device=args.device,
+        codec=args.codec,
+        crf=args.crf,
+        max_run=args.max_run,
+        max_memory_gb=args.max_memory_gb,
+        report_path=args.report,
+        figure_path=args.figure,
+        verify=not args.no_verify,
+        progress=not args.quiet,
+    )
+    text = summary_text(report)
+    written = [p for p in (args.report, args.figure) if p]
+    print(text + (f" Wrote {', '.join(written)}." if written else ""))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``nlvfi repair ...``: 0 on success; on bad input a one-line error, exit 2, nothing at OUT."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit:  # --help (0) or a malformed argument (2, argparse printed why)
+        return int(exit.code or 0)
+    try:
+        return run(args)
+    except (FileNotFoundError, ValueError, TypeError, RuntimeError, OSError) as error:
+        message = " ".join(str(error).split())
+        print(f"nlvfi repair: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

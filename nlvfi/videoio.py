@@ -1,0 +1,695 @@
+"""Streaming video input and output with PyAV: what a real repair tool must add to the method.
+
+Method: METHOD.md §4, last paragraph ("frame sizes ..., audio and timestamps") and step 4
+(¶0235–0236: keep every other frame, re-encode at the original frame rate).
+Notebook: notebooks/10_video_repair.ipynb
+
+Reading (:class:`VideoReader`) decodes one frame at a time, so a video longer than memory
+works. Every frame keeps its presentation timestamp (``pts``, in the stream's time base), so
+variable frame rate survives; a frame without a timestamp, or with one that does not increase,
+gets the previous one plus one nominal frame duration (counted in ``timestamps_fixed``).
+Audio packets are handed out as they are demuxed, for copying through untouched (remux: no
+decode, no re-encode).
+
+Writing (:class:`VideoWriter`) picks the codec (:func:`choose_encoder`):
+
+* the input is **losslessly coded** (FFV1, PNG, raw video, HuffYUV, UtVideo, ... — see
+  ``LOSSLESS_CODECS``): the output is lossless too, in the input's own pixel format, so every
+  frame that is not replaced decodes to exactly the same bytes. FFV1 where the container takes
+  it (.mkv, .mp4, .avi, .nut), else H.264 in lossless mode (libx264 / libx264rgb, qp 0), else
+  PNG (.mov); a pixel format no lossless codec of that container can hold is refused;
+* otherwise H.264 (libx264) at ``crf`` 16, preset ``medium``: visually lossless for almost all
+  content, the input's 4:2:0 / 4:2:2 / 4:4:4 and 8 / 10-bit layout kept where x264 has it
+  (4:4:4 when a side is odd: 4:2:0 needs even sizes). ``codec`` / ``crf`` override.
+
+The container follows the output file's extension (``CONTAINERS``). Pixel formats: grayscale,
+alpha and 10/12/16-bit frames are converted to RGB for the model (8-bit -> ``rgb24``, deeper ->
+``rgb48le``) and generated frames are converted back to the output's format; an alpha plane of
+a generated frame is the time-weighted blend of its two neighbours' alpha (the model is RGB).
+A lossy output codec without alpha drops it (reported).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import torch
+
+# --------------------------------------------------------------------------------------------
+# What we know about codecs and containers
+
+#: decoders whose output is bit-exact with what was encoded
+LOSSLESS_CODECS = frozenset(
+    {
+        "ffv1", "png", "apng", "rawvideo", "huffyuv", "ffvhuff", "utvideo", "magicyuv", "lagarith",
+        "qtrle", "zlib", "zmbv", "tiff", "bmp", "targa", "pam", "ppm", "pgm", "pgmyuv", "pbm",
+        "r210", "r10k", "v210", "v308", "v408", "v410", "y41p", "yuv4", "ayuv", "sgi", "qoi",
+    }
+)
+
+#: output extension -> libavformat muxer
+CONTAINERS = {
+    ".mkv": "matroska",
+    ".mp4": "mp4",
+    ".m4v": "mp4",
+    ".mov": "mov",
+    ".avi": "avi",
+    ".nut": "nut",
+    ".webm": "webm",
+}
+
+DEFAULT_LOSSY_CODEC = "libx264"
+DEFAULT_CRF = 16
+DEFAULT_PRESET = "medium"
+_CRF_CODECS = {"libx264", "libx264rgb", "libx265", "libvpx-vp9", "libvpx", "libaom-av1", "libsvtav1"}
+
+
+class VideoError(ValueError):
+    """A video that cannot be read or written; the message is one line and says why."""
+
+
+def container_for(path: str | os.PathLike) -> str:
+    """The muxer for an output path, from its extension; VideoError for an unknown one."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in CONTAINERS:
+        known = ", ".join(CONTAINERS)
+        raise VideoError(f"cannot tell the container of {Path(path).name!r} from its extension; use one of {known}")
+    return CONTAINERS[suffix]
+
+
+@dataclass(frozen=True)
+class PixelTraits:
+    """What matters about a pixel format: bit depth (largest component), alpha, grey."""
+
+    name: str
+    bit_depth: int
+    has_alpha: bool
+    is_gray: bool
+
+    @property
+    def work_format(self) -> str:
+        """RGB format the model's frames are read in: ``rgb24`` (8-bit) or ``rgb48le``."""
+        return "rgb24" if self.bit_depth <= 8 else "rgb48le"
+
+    @property
+    def alpha_format(self) -> str:
+        return "rgba" if self.bit_depth <= 8 else "rgba64le"
+
+
+def pixel_traits(pix_fmt: str) -> PixelTraits:
+    import av
+
+    fmt = av.VideoFormat(pix_fmt)
+    components = fmt.components
+    has_alpha = any(c.is_alpha for c in components)
+    colour = [c for c in components if not c.is_alpha]
+    is_gray = len(colour) == 1 and not fmt.has_palette
+    if fmt.has_palette:  # pal8: 8-bit RGBA palette
+        return PixelTraits(pix_fmt, 8, True, False)
+    return PixelTraits(pix_fmt, max(c.bits for c in components), has_alpha, is_gray)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+@dataclass
+class VideoInfo:
+    """What :func:`probe` learns from a file's header (nothing is decoded)."""
+
+    path: Path
+    container: str
+    codec: str
+    pix_fmt: str
+    width: int
+    height: int
+    time_base: Fraction
+    rate: Fraction | None
+    announced_frames: int
+    announced_end: float | None
+    audio_codecs: list[str] = field(default_factory=list)
+    other_streams: int = 0
+
+    @property
+    def lossless(self) -> bool:
+        return self.codec in LOSSLESS_CODECS
+
+    @property
+    def traits(self) -> PixelTraits:
+        return pixel_traits(self.pix_fmt)
+
+    def describe(self) -> str:
+        rate = f"{float(self.rate):.3f} frames/s" if self.rate else "unknown rate"
+        kind = "lossless" if self.lossless else "lossy"
+        audio = f", audio: {', '.join(self.audio_codecs)}" if self.audio_codecs else ", no audio"
+        return f"{self.width}x{self.height} {self.codec} ({kind}, {self.pix_fmt}), {rate}, time base {self.time_base}{audio}"
+
+
+def _is_pattern(path: Path) -> bool:
+    return "%" in path.name  # an image sequence such as frames/%04d.png
+
+
+def _check_exists(path: Path) -> None:
+    if _is_pattern(path):
+        try:
+            first = path.name % 0, path.name % 1
+        except (TypeError, ValueError):
+            first = ()
+        if not any((path.parent / name).is_file() for name in first):
+            raise FileNotFoundError(f"no such image sequence: {path} (no file for frame 0 or 1)")
+    elif not path.is_file():
+        raise FileNotFoundError(f"no such video: {path}")
+
+
+def open_input(path: str | os.PathLike):
+    """``av.open`` with one-line errors: FileNotFoundError, or VideoError 'not a readable video'."""
+    import av
+
+    path = Path(path)
+    _check_exists(path)
+    try:
+        container = av.open(str(path), format="image2" if _is_pattern(path) else None)
+    except av.EOFError:
+        raise VideoError(f"{path} is not a readable video: it ends before any frame (empty or cut short)") from None
+    except av.FFmpegError as error:
+        raise VideoError(f"{path} is not a readable video: {error}") from None
+    if not container.streams.video:
+        container.close()
+        raise VideoError(f"{path} is not a readable video: it has no video stream")
+    return container
+
+
+def _announced_end(container, stream) -> float | None:
+    """Latest end time (seconds) the header announces for ``stream``; None when unknown."""
+    start = float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
+    candidates = []
+    if stream.frames and stream.average_rate:
+        candidates.append(start + stream.frames / float(stream.average_rate))
+    if stream.duration and stream.time_base:
+        candidates.append(start + float(stream.duration * stream.time_base))
+    if len(container.streams) == 1 and container.duration:
+        candidates.append((container.duration + (container.start_time or 0)) / 1e6)
+    return max(candidates) if candidates else None
+
+
+def _info(path: Path, container) -> VideoInfo:
+    stream = container.streams.video[0]
+    context = stream.codec_context
+    if not context.width or not context.height or context.format is None:
+        raise VideoError(f"{path} is not a readable video: its video stream has no picture size or pixel format")
+    return VideoInfo(
+        path=path,
+        container=container.format.name,
+        codec=context.name,
+        pix_fmt=context.format.name,
+        width=context.width,
+        height=context.height,
+        time_base=Fraction(stream.time_base) if stream.time_base else Fraction(1, 25),
+        rate=Fraction(stream.average_rate) if stream.average_rate else (Fraction(stream.guessed_rate) if stream.guessed_rate else None),
+        announced_frames=int(stream.frames or 0),
+        announced_end=_announced_end(container, stream),
+        audio_codecs=[s.codec_context.name for s in container.streams.audio],
+        other_streams=len(container.streams) - 1 - len(container.streams.audio),
+    )
+
+
+def probe(path: str | os.PathLike) -> VideoInfo:
+    """Header facts about the first video stream of ``path`` (see :class:`VideoInfo`)."""
+    path = Path(path)
+    with open_input(path) as container:
+        return _info(path, container)
+
+
+@dataclass
+class DecodedFrame:
+    """One decoded frame: its index in the stream, timestamp (pts in ``time_base``), seconds."""
+
+    index: int
+    pts: int
+    time: float
+    frame: object  # av.VideoFrame
+
+
+@dataclass
+class AudioPacket:
+    """A demuxed audio packet, to be copied into the output unchanged."""
+
+    packet: object  # av.Packet
+    stream_index: int
+
+
+class VideoReader:
+    """Decode the first video stream of ``path`` frame by frame (a context manager).
+
+    Iterating yields :class:`DecodedFrame`; :meth:`items` also yields the audio packets, in file
+    order. Errors are one-line VideoErrors: 'not a readable video' before the first frame,
+    'corrupt or truncated: decoding failed after N frames' part-way.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.container = open_input(self.path)
+        try:
+            self.info = _info(self.path, self.container)
+        except Exception:
+            self.container.close()
+            raise
+        self.stream = self.container.streams.video[0]
+        self.stream.thread_type = "AUTO"
+        self.count = 0  # frames decoded so far
+        self.timestamps_fixed = 0
+        self._last_pts: int | None = None
+        rate = self.info.rate
+        self._step = max(1, round(1 / (rate * self.info.time_base))) if rate else 1
+
+    def __enter__(self) -> "VideoReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.container.close()
+
+    def _decoded(self, frame) -> DecodedFrame:
+        pts = frame.pts
+        if pts is None or (self._last_pts is not None and pts <= self._last_pts):
+            pts = 0 if self._last_pts is None else self._last_pts + self._step
+            self.timestamps_fixed += 1
+        self._last_pts = pts
+        item = DecodedFrame(self.count, int(pts), float(pts * self.info.time_base), frame)
+        self.count += 1
+        return item
+
+    def _fail(self, error) -> VideoError:
+        if self.count == 0:
+            return VideoError(f"{self.path} is not a readable video: no frame could be decoded ({error})")
+        return VideoError(f"{self.path} is corrupt or truncated: decoding failed after {self.count} frames ({error})")
+
+    def items(self, audio: bool = True) -> Iterator[DecodedFrame | AudioPacket]:
+        import av
+
+        streams = [self.stream] + (list(self.container.streams.audio) if audio else [])
+        try:
+            for packet in self.container.demux(streams):
+                if packet.stream.type == "audio":
+                    if packet.size and packet.dts is not None:
+                        yield AudioPacket(packet, packet.stream.index)
+                    continue
+                for frame in packet.decode():
+                    yield self._decoded(frame)
+        except av.FFmpegError as error:
+            raise self._fail(error) from None
+
+    def __iter__(self) -> Iterator[DecodedFrame]:
+        return (item for item in self.items(audio=False))
+
+    def check_complete(self) -> None:
+        """After decoding everything: VideoError when the header announces clearly more."""
+        announced = self.info.announced_end
+        if announced is None or self.count == 0 or self._last_pts is None:
+            return
+        interval = 1 / float(self.info.rate) if self.info.rate else 0.0
+        end = float(self._last_pts * self.info.time_base) + interval
+        if interval > 0 and announced - end > max(2 * interval, 0.02 * announced):
+            raise VideoError(
+                f"{self.path} is corrupt or truncated: decoded {self.count} frames covering {end:.2f} s, "
+                f"but its header announces {announced:.2f} s"
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# Pixels: frames <-> RGB arrays <-> model tensors
+
+
+def frame_to_rgb(frame, traits: PixelTraits) -> np.ndarray:
+    """(H, W, 3) RGB of a decoded frame: uint8 for 8-bit formats, uint16 for deeper ones."""
+    return frame.to_ndarray(format=traits.work_format)
+
+
+def frame_to_rgb24(frame) -> np.ndarray:
+    """(H, W, 3) uint8 RGB (what duplicate detection measures, on the 0-255 scale)."""
+    return frame.to_ndarray(format="rgb24")
+
+
+def frame_alpha(frame, traits: PixelTraits) -> np.ndarray | None:
+    """(H, W) alpha plane (uint8 or uint16) when the format has one, else None."""
+    if not traits.has_alpha:
+        return None
+    return frame.to_ndarray(format=traits.alpha_format)[..., 3]
+
+
+def rgb_to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) uint8/uint16 -> (1, 3, H, W) float32 in [0, 1]."""
+    scale = 255.0 if rgb.dtype == np.uint8 else 65535.0
+    return torch.from_numpy(rgb.astype(np.float32) / scale).permute(2, 0, 1).unsqueeze(0)  # (1, 3, H, W)
+
+
+def tensor_to_rgb(frame: torch.Tensor, dtype=np.uint8) -> np.ndarray:
+    """(3, H, W) float in [0, 1] -> (H, W, 3) uint8 or uint16 (rounded)."""
+    scale = 255.0 if dtype == np.uint8 else 65535.0
+    array = (frame.detach().float().clamp(0, 1) * scale).round().permute(1, 2, 0).cpu().numpy()  # (H, W, 3)
+    return array.astype(dtype)
+
+
+def rgb_to_frame(rgb: np.ndarray, pix_fmt: str, alpha: np.ndarray | None = None):
+    """An (H, W, 3) RGB array (and optional (H, W) alpha) as an av.VideoFrame in ``pix_fmt``."""
+    import av
+
+    deep = rgb.dtype == np.uint16
+    if alpha is not None:
+        array = np.concatenate([rgb, alpha[..., None].astype(rgb.dtype)], axis=2)  # (H, W, 4)
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgba64le" if deep else "rgba")
+    else:
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb48le" if deep else "rgb24")
+    return frame if frame.format.name == pix_fmt else frame.reformat(format=pix_fmt)
+
+
+def frame_content(frame) -> np.ndarray:
+    """The decoded pixels of a frame as an array, for exact comparisons of two frames.
+
+    The frame's own layout where PyAV has it (yuv420p, gray, bgra, 10-bit ...), else a
+    conversion to 16-bit RGBA (deterministic: equal frames give equal arrays).
+    """
+    try:
+        return frame.to_ndarray()
+    except Exception:  # noqa: BLE001 - PyAV raises ValueError, AssertionError (odd 4:2:0 sizes), ...
+        return frame.to_ndarray(format="rgba64le")
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+@dataclass
+class EncoderChoice:
+    """The output codec, its pixel format and options, and why they were chosen."""
+
+    codec: str
+    pix_fmt: str
+    options: dict
+    lossless: bool
+    reason: str
+    alpha_dropped: bool = False
+
+    def describe(self) -> str:
+        options = " ".join(f"{k}={v}" for k, v in self.options.items())
+        return f"{self.codec} {self.pix_fmt}{' ' + options if options else ''} ({'lossless' if self.lossless else 'lossy'})"
+
+
+def _supported_formats(codec: str) -> list[str]:
+    import av
+
+    try:
+        formats = av.codec.Codec(codec, "w").video_formats
+    except av.FFmpegError as error:  # unknown codec
+        raise VideoError(f"unknown video encoder {codec!r}: {error}") from None
+    except ValueError as error:
+        raise VideoError(f"unknown video encoder {codec!r}: {error}") from None
+    return [f.name for f in formats] if formats else []
+
+
+#: formats the input may be converted to without changing any pixel value, in order of preference
+_EXACT_ALTERNATIVES = {
+    "rgb24": ["bgr0", "gbrp", "bgr24", "rgb24"],
+    "bgr24": ["bgr0", "gbrp", "rgb24", "bgr24"],
+    "rgb0": ["bgr0", "gbrp"],
+    "0rgb": ["bgr0", "gbrp"],
+    "0bgr": ["bgr0", "gbrp"],
+    "bgr0": ["bgr0", "gbrp", "rgb24"],
+    "gbrp": ["gbrp", "bgr0", "rgb24"],
+    "rgba": ["bgra", "gbrap", "rgba", "argb"],
+    "argb": ["bgra", "gbrap", "rgba", "argb"],
+    "abgr": ["bgra", "gbrap", "rgba", "argb"],
+    "bgra": ["bgra", "gbrap", "rgba", "argb"],
+    "gbrap": ["gbrap", "bgra", "rgba"],
+    "pal8": ["bgra", "rgba", "pal8"],
+    "rgb48le": ["rgb48le", "gbrp16le", "rgb48be"],
+    "rgb48be": ["rgb48le", "gbrp16le", "rgb48be"],
+    "rgba64le": ["rgba64le", "gbrap16le", "rgba64be"],
+    "rgba64be": ["rgba64le", "gbrap16le", "rgba64be"],
+    "gray16be": ["gray16le", "gray16be"],
+    "gray16le": ["gray16le", "gray16be"],
+    "ya8": ["ya8", "bgra", "rgba"],
+    "yuvj420p": ["yuvj420p", "yuv420p"],
+    "yuvj422p": ["yuvj422p", "yuv422p"],
+    "yuvj444p": ["yuvj444p", "yuv444p"],
+}
+
+#: lossless encoders in order of preference, with the options that make them lossless
+_LOSSLESS_ENCODERS = (
+    ("ffv1", {"level": "3", "slicecrc": "1"}),
+    ("libx264", {"qp": "0", "preset": "medium"}),
+    ("libx264rgb", {"qp": "0", "preset": "medium"}),
+    ("png", {}),
+)
+
+
+def _lossy_pix_fmt(codec: str, traits: PixelTraits, width: int, height: int, supported: list[str]) -> str:
+    odd = width % 2 or height % 2
+    if traits.name in supported and not (odd and ("420" in traits.name or "422" in traits.name or traits.name.startswith("nv"))):
+        return traits.name
+    deep = traits.bit_depth > 8
+    if odd:  # 4:2:0 and 4:2:2 need even sizes
+        wishes = (["yuv444p10le", "gbrp10le"] if deep else []) + ["yuv444p", "gbrp", "bgr0", "rgb24"]
+    else:
+        wishes = (["yuv420p10le", "yuv444p10le"] if deep else []) + ["yuv420p", "yuv444p", "bgr0", "rgb24", "gbrp"]
+    if traits.has_alpha:
+        wishes = (["yuva444p", "gbrap", "bgra", "rgba"] if odd else ["yuva420p", "yuva444p", "bgra", "rgba"]) + wishes
+    if traits.is_gray:
+        wishes = (["gray10le"] if deep else []) + ["gray"] + wishes
+    for wish in wishes:
+        if wish in supported:
+            return wish
+    if supported:
+        return supported[0]
+    raise VideoError(f"encoder {codec} has no known pixel format")
+
+
+def choose_encoder(
+    info: VideoInfo,
+    container: str,
+    supported_codecs: set[str] | frozenset[str],
+    codec: str | None = None,
+    crf: int | None = None,
+) -> EncoderChoice:
+    """Pick codec, pixel format and options for re-encoding ``info``'s video (module doc)."""
+    traits = info.traits
+    odd = info.width % 2 or info.height % 2
+    if codec is None and info.lossless:
+        for name, options in _LOSSLESS_ENCODERS:
+            if name not in supported_codecs:
+                continue
+            supported = _supported_formats(name)
+            if odd and name.startswith("libx264"):  # x264 needs even sizes for 4:2:0 / 4:2:2
+                supported = [f for f in supported if not ("420" in f or "422" in f or f.startswith("nv"))]
+            for pix_fmt in _EXACT_ALTERNATIVES.get(info.pix_fmt, [info.pix_fmt]):
+                if pix_fmt in supported:
+                    return EncoderChoice(
+                        name, pix_fmt, dict(options), True,
+                        f"the input is losslessly coded ({info.codec}): lossless {name} keeps every untouched frame bit-identical",
+                    )
+        raise VideoError(
+            f"the input is losslessly coded ({info.codec}, {info.pix_fmt}) but no lossless encoder of the "
+            f"{container} container takes {info.pix_fmt}; write .mkv instead (FFV1), or pass --codec to re-encode lossily"
+        )
+    name = codec or DEFAULT_LOSSY_CODEC
+    supported = _supported_formats(name)
+    if name not in supported_codecs:
+        raise VideoError(f"the {container} container cannot hold {name} video; choose another --codec or output extension")
+    if codec is not None and name in {"ffv1", "png", "huffyuv", "ffvhuff", "utvideo", "qtrle", "rawvideo"}:
+        for pix_fmt in _EXACT_ALTERNATIVES.get(info.pix_fmt, [info.pix_fmt]):
+            if pix_fmt in supported:
+                return EncoderChoice(name, pix_fmt, {}, True, f"--codec {name} (lossless)")
+    pix_fmt = _lossy_pix_fmt(name, traits, info.width, info.height, supported)
+    options = {}
+    if name in _CRF_CODECS:
+        options["crf"] = str(DEFAULT_CRF if crf is None else int(crf))
+    if name in {"libx264", "libx264rgb", "libx265"}:
+        options["preset"] = DEFAULT_PRESET
+    reason = (
+        f"--codec {name}" if codec else f"the input is lossy ({info.codec}): re-encoded with {name} at high quality"
+    )
+    dropped = traits.has_alpha and not pixel_traits(pix_fmt).has_alpha
+    return EncoderChoice(name, pix_fmt, options, False, reason, alpha_dropped=dropped)
+
+
+class VideoWriter:
+    """Write a video stream (and copies of the input's audio streams) to ``path``.
+
+    Args:
+        path: the file to write (usually a temporary name: the format is given explicitly).
+        container: muxer name (``CONTAINERS`` values).
+        info: the input's VideoInfo (size, time base, frame rate, pixel format).
+        codec, crf: override the codec choice (see :func:`choose_encoder`).
+        audio_from: the input container whose audio streams are copied (None: no audio).
+        time_base, rate: of the output video (default: the input's).
+    Frames go in with :meth:`write` (any pixel format; converted when needed) in presentation
+    order with increasing ``pts``; audio packets with :meth:`mux_audio`.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        container: str,
+        info: VideoInfo,
+        codec: str | None = None,
+        crf: int | None = None,
+        audio_from=None,
+        time_base: Fraction | None = None,
+        rate: Fraction | None = None,
+    ):
+        import av
+
+        self.path = Path(path)
+        try:
+            self.output = av.open(str(self.path), "w", format=container)
+        except av.FFmpegError as error:
+            raise VideoError(f"cannot write {container} to {self.path.parent}: {error}") from None
+        try:
+            self.choice = choose_encoder(info, container, self.output.supported_codecs, codec, crf)
+            self.time_base = time_base or info.time_base
+            rate = rate or info.rate
+            self.stream = self.output.add_stream(self.choice.codec, rate=rate) if rate else self.output.add_stream(self.choice.codec)
+            self.stream.width, self.stream.height = info.width, info.height
+            self.stream.pix_fmt = self.choice.pix_fmt
+            self.stream.time_base = self.time_base
+            self.stream.codec_context.time_base = self.time_base
+            self.stream.options = dict(self.choice.options)
+            self.audio: dict[int, object] = {}
+            for source in (audio_from.streams.audio if audio_from is not None else ()):
+                try:
+                    self.audio[source.index] = self.output.add_stream_from_template(source)
+                except (ValueError, av.FFmpegError) as error:
+                    raise VideoError(
+                        f"the {container} container cannot hold the input's {source.codec_context.name} audio "
+                        f"({error}); write .mkv instead, which takes any audio"
+                    ) from None
+        except BaseException:
+            self.output.close()
+            raise
+        self.frames_written = 0
+        self._last_pts: int | None = None
+
+    def write(self, frame, pts: int) -> None:
+        """Encode one frame at timestamp ``pts`` (in this writer's time base)."""
+        import av
+
+        if frame.format.name != self.choice.pix_fmt:
+            frame = frame.reformat(format=self.choice.pix_fmt)
+        if self._last_pts is not None and pts <= self._last_pts:
+            raise VideoError(f"timestamps must increase: pts {pts} after {self._last_pts}")
+        frame.pts = int(pts)
+        frame.time_base = self.time_base
+        frame.pict_type = av.video.frame.PictureType.NONE  # let the encoder choose frame types
+        try:
+            for packet in self.stream.encode(frame):
+                self.output.mux(packet)
+        except av.FFmpegError as error:
+            raise VideoError(f"encoding frame {self.frames_written} with {self.choice.codec} failed: {error}") from None
+        self._last_pts = int(pts)
+        self.frames_written += 1
+
+    def mux_audio(self, item: AudioPacket) -> None:
+        stream = self.audio.get(item.stream_index)
+        if stream is not None:
+            item.packet.stream = stream
+            self.output.mux(item.packet)
+
+    def close(self) -> None:
+        """Flush the encoder and finish the file."""
+        import av
+
+        try:
+            for packet in self.stream.encode():
+                self.output.mux(packet)
+        except av.FFmpegError as error:
+            raise VideoError(f"finishing the {self.choice.codec} stream failed: {error}") from None
+        finally:
+            self.output.close()
+
+    def abort(self) -> None:
+        try:
+            self.output.close()
+        except Exception:  # noqa: BLE001 - the file is deleted anyway
+            pass
+
+
+def write_video(
+    path: str | os.PathLike,
+    frames: list[np.ndarray],
+    rate: int | Fraction = 10,
+    codec: str = "ffv1",
+    pix_fmt: str = "bgr0",
+    pts: list[int] | None = None,
+    time_base: Fraction | None = None,
+    options: dict | None = None,
+    audio: tuple[np.ndarray, int] | None = None,
+    audio_codec: str = "pcm_s16le",
+) -> Path:
+    """Encode (H, W, 3) uint8 RGB (or (H, W, 4) RGBA) frames into a small video: for tests,
+    notebooks and scripts (the whole clip is in memory; the repair tool streams instead).
+
+    ``pts`` (in ``time_base``, default 1/rate) gives a variable frame rate; ``audio`` is
+    ``(samples (channels, n) int16, sample_rate)``, encoded with ``audio_codec``.
+    """
+    import av
+
+    path = Path(path)
+    rate = Fraction(rate)
+    time_base = time_base or 1 / rate
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=rate)
+        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], pix_fmt
+        stream.time_base = time_base
+        stream.codec_context.time_base = time_base
+        if options:
+            stream.options = dict(options)
+        sound = None
+        if audio is not None:
+            samples, sample_rate = audio
+            layout = "mono" if samples.shape[0] == 1 else "stereo"
+            sound = container.add_stream(audio_codec, rate=sample_rate, layout=layout)
+        for index, image in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgba" if image.shape[2] == 4 else "rgb24")
+            frame.pts = index if pts is None else int(pts[index])
+            frame.time_base = time_base
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+        if sound is not None:
+            samples = np.ascontiguousarray(samples.astype(np.int16))
+            chunk = sound.codec_context.frame_size or 1024
+            for start in range(0, samples.shape[1], chunk):
+                piece = np.ascontiguousarray(samples[:, start : start + chunk].T.reshape(1, -1))  # packed s16: (1, n*channels)
+                frame = av.AudioFrame.from_ndarray(piece, format="s16", layout=layout)
+                frame.sample_rate, frame.pts = sample_rate, start
+                for packet in sound.encode(frame):
+                    container.mux(packet)
+            for packet in sound.encode():
+                container.mux(packet)
+    return path
+
+
+def read_video_rgb(path: str | os.PathLike) -> tuple[list[np.ndarray], list[float]]:
+    """Every frame of a (small) video as (H, W, 3) uint8 RGB, and its time in seconds."""
+    with VideoReader(path) as reader:
+        items = [(frame_to_rgb24(item.frame), item.time) for item in reader]
+    return [rgb for rgb, _ in items], [t for _, t in items]
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """True when ``a`` and ``b`` name the same file (resolved paths, or samefile for links)."""
+    a, b = Path(a), Path(b)
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False

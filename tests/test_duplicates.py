@@ -1,0 +1,177 @@
+"""Duplicate detection: the per-pixel MAD, the auto threshold, runs, cuts, and their reporting.
+
+The sequences of adjacent differences below copy what real clips show (vtest held-out:
+1.4-4.8 grey levels; a near-still clip: 0.25-0.5; H.264 duplicates: 0.02-0.25).
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from nlvfi.duplicates import (
+    AUTO_FLOOR,
+    Detection,
+    auto_thresholds,
+    cut_level,
+    detect_duplicates,
+    find_runs,
+    mad,
+    separating_threshold,
+)
+
+
+def motion(n, level, spread, seed=0):
+    """n real adjacent differences around ``level`` (a log-normal wobble of ``spread``)."""
+    rng = np.random.default_rng(seed)
+    return level * np.exp(rng.normal(0, spread, n))
+
+
+def with_duplicates(diffs, positions, noise=0.0, seed=1):
+    """Make frame m a copy of frame m-1 for m in positions: pair m-1 drops to ``noise``-ish and
+    the pair after the run spans the motion of every frame of the run plus one."""
+    rng = np.random.default_rng(seed)
+    d = np.array(diffs, dtype=float)
+    for m in sorted(positions):
+        d[m] += d[m - 1]  # the next pair now spans two frame intervals
+        d[m - 1] = noise * rng.uniform(0.3, 1.0) if noise else 0.0
+    return d
+
+
+def test_mad_is_the_mean_absolute_difference_on_the_0_255_scale():
+    rng = np.random.default_rng(0)
+    a, b = (rng.integers(0, 256, (9, 13, 3), dtype=np.uint8) for _ in range(2))
+    slow = np.abs(a.astype(np.int64) - b.astype(np.int64)).mean()
+    assert mad(a, b) == pytest.approx(slow)
+    assert mad(a, a) == 0.0
+    assert mad(np.zeros((2, 2, 3), np.uint8), np.full((2, 2, 3), 255, np.uint8)) == 255.0
+    with pytest.raises(ValueError, match="differ in shape"):
+        mad(a, b[:5])
+
+
+def test_mad_does_not_depend_on_resolution():
+    small = np.zeros((8, 8, 3), np.uint8)
+    small[:4] = 10
+    big = np.kron(small, np.ones((4, 4, 1), np.uint8))
+    assert mad(small, np.zeros_like(small)) == mad(big, np.zeros_like(big)) == 5.0
+
+
+def test_exact_duplicates_in_normal_motion_are_all_found():
+    d = with_duplicates(motion(80, 2.0, 0.25), [10, 20, 21, 40, 55, 56, 57])
+    detection = detect_duplicates(d)
+    assert detection.duplicates == [10, 20, 21, 40, 55, 56, 57]
+    assert [(r.first, r.last, r.status) for r in detection.runs] == [(10, 10, "repair"), (20, 21, "repair"), (40, 40, "repair"), (55, 57, "repair")]
+    assert detection.threshold is not None and 0 < detection.threshold < d[d > 0].min()
+
+
+def test_noisy_duplicates_of_a_re_encode_are_found():
+    d = with_duplicates(motion(80, 2.0, 0.25), [10, 20, 21, 40], noise=0.25)
+    assert detect_duplicates(d).duplicates == [10, 20, 21, 40]
+
+
+def test_near_still_clip_where_a_fixed_threshold_fails():
+    real = motion(60, 0.35, 0.15)  # every real difference well under 0.5 grey levels
+    assert real.max() < 0.6
+    d = with_duplicates(real, [8, 19, 30, 31, 45], noise=0.08)
+    assert detect_duplicates(d).duplicates == [8, 19, 30, 31, 45]
+    fixed = detect_duplicates(d, threshold=0.5).duplicates
+    assert len(fixed) > 40  # a fixed 0.5 takes almost every real frame for a duplicate
+
+
+def test_no_duplicates_no_detection_even_with_mixed_motion():
+    d = np.concatenate((motion(10, 0.5, 0.25), motion(40, 3.0, 0.3, seed=1)))  # a slow stretch, then fast
+    detection = detect_duplicates(d)
+    assert detection.duplicates == [] and detection.runs == []
+    assert detection.threshold is not None and (d > detection.threshold).all()
+
+
+def test_bit_identical_frames_are_always_duplicates():
+    d = np.zeros(6)  # a clip that never changes: a freeze, no motion level to compare with
+    detection = detect_duplicates(d)
+    assert detection.duplicates == [1, 2, 3, 4, 5, 6]
+    assert detection.runs[0].status == "end"
+
+
+def test_auto_threshold_is_a_fraction_of_the_local_motion():
+    d = np.array([2.0] * 20)
+    assert auto_thresholds(d) == pytest.approx(np.full(20, 0.3 * 2.01 - 0.01))
+    assert auto_thresholds(np.array([0.01] * 5)) == pytest.approx(np.full(5, AUTO_FLOOR))
+
+
+def test_reported_threshold_reproduces_the_decision():
+    d = with_duplicates(motion(50, 1.5, 0.2), [5, 17, 30])
+    detection = detect_duplicates(d)
+    assert [i + 1 for i in np.flatnonzero(d <= detection.threshold)] == detection.duplicates
+
+
+def test_separating_threshold():
+    d = np.array([2.0, 0.0, 3.0, 0.1, 2.5])
+    duplicate = d < 1
+    value = separating_threshold(d, duplicate)
+    assert 0.1 < value < 2.0
+    assert separating_threshold(np.array([0.3, 0.2, 0.5]), np.array([True, False, False])) is None  # overlap
+    assert separating_threshold(d, np.zeros(5, bool)) is None
+
+
+def test_fixed_threshold_is_the_method_rule():
+    d = np.array([1.0, 0.4, 0.6, 0.5, 2.0])
+    assert detect_duplicates(d, threshold=0.5).duplicates == [2, 4]  # L <= T
+    assert detect_duplicates(d, threshold=0.5).mode == "fixed"
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), "often", True])
+def test_bad_thresholds(bad):
+    with pytest.raises(ValueError, match="threshold must be"):
+        detect_duplicates(np.ones(5), threshold=bad)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="finite"):
+        detect_duplicates(np.array([1.0, -1.0]))
+    with pytest.raises(ValueError, match="max_run"):
+        detect_duplicates(np.ones(5), max_run=0)
+
+
+def test_find_runs():
+    assert find_runs([]) == []
+    assert find_runs([7, 3, 4, 5, 9, 10]) == [(3, 5), (7, 7), (9, 10)]
+
+
+def test_runs_at_the_start_and_end_are_left():
+    d = with_duplicates(motion(30, 2.0, 0.2), [1, 2, 15])
+    d[-1] = 0.0  # the last frame repeats the one before
+    statuses = {(r.first, r.last): r.status for r in detect_duplicates(d).runs}
+    assert statuses == {(1, 2): "start", (15, 15): "repair", (30, 30): "end"}
+
+
+def test_run_followed_by_a_scene_cut_is_left():
+    d = with_duplicates(motion(40, 2.0, 0.2), [12, 25])
+    d[25] = 80.0  # the frame after the second run belongs to another scene
+    detection = detect_duplicates(d)
+    assert {r.first: r.status for r in detection.runs} == {12: "repair", 25: "cut"}
+    assert 25 in detection.cuts and detection.cut_level == pytest.approx(30.0)
+
+
+def test_cut_level_follows_the_motion():
+    d = np.array([10.0] * 9 + [0.0])
+    assert cut_level(d, d < 0.05) == pytest.approx(60.0)  # 6 x median of the non-duplicate pairs
+    assert cut_level(np.array([1.0, 1.0]), np.array([False, False])) == 30.0
+
+
+def test_long_freezes_are_not_stutter():
+    d = with_duplicates(motion(40, 2.0, 0.2), list(range(10, 20)) + [30])
+    runs = {r.first: r.status for r in detect_duplicates(d, max_run=8).runs}
+    assert runs == {10: "too_long", 30: "repair"}
+    assert {r.first: r.status for r in detect_duplicates(d, max_run=10).runs}[10] == "repair"
+
+
+def test_detection_report_is_json_and_complete():
+    d = with_duplicates(motion(30, 2.0, 0.2), [5, 6, 20])
+    detection = detect_duplicates(d)
+    assert isinstance(detection, Detection)
+    report = json.loads(json.dumps(detection.to_dict()))
+    assert report["duplicates"] == [5, 6, 20]
+    assert report["threshold"]["mode"] == "auto" and "local motion" in report["threshold"]["how"]
+    assert report["runs"][0] == {"first": 5, "last": 6, "status": "repair", "length": 2, "between": [4, 7], "why": report["runs"][0]["why"]}
+    assert len(report["adjacent_mad"]) == len(report["per_pair_threshold"]) == 30
+    assert detection.frames_to_replace == [5, 6, 20]

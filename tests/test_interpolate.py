@@ -1,0 +1,232 @@
+"""`nlvfi interpolate`: an image pair, a CSV batch, video x2/x4; batched generation; memory.
+
+Untrained tiny generator saved in a temporary folder; the images and clips are made here.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import nlvfi
+from nlvfi import cli
+from nlvfi import interpolate as interp
+from nlvfi.interpolate import frames_per_call, generate, load_model, main, memory_needed, read_batch_csv
+from nlvfi.videoio import VideoError, VideoReader, frame_content, write_video
+
+H, W = 40, 56
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
+    nlvfi.save_generator(nlvfi.build_generator("tiny"), path)
+    return path
+
+
+def image(seed, h=H, w=W):
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+@pytest.fixture
+def pair(tmp_path):
+    Image.fromarray(image(0)).save(tmp_path / "a.png")
+    Image.fromarray(image(1)).save(tmp_path / "b.png")
+    return tmp_path / "a.png", tmp_path / "b.png"
+
+
+def test_pair_writes_a_frame_of_the_same_size(tmp_path, pair, model, capsys):
+    out = tmp_path / "mid.png"
+    assert main([str(pair[0]), str(pair[1]), "-o", str(out), "--t", "0.25", "--checkpoint", str(model)]) == 0
+    assert "t = 0.25" in capsys.readouterr().out
+    assert np.asarray(Image.open(out)).shape == (H, W, 3)
+
+
+def test_pair_matches_the_generator(tmp_path, pair, model):
+    out = tmp_path / "mid.png"
+    main([str(pair[0]), str(pair[1]), "-o", str(out), "--t", "0.3", "--checkpoint", str(model)])
+    generator = nlvfi.load_generator(model).eval()
+    prev, next = (torch.from_numpy(image(s)).permute(2, 0, 1)[None].float() / 255 for s in (0, 1))
+    with torch.inference_mode():
+        expected = (generator(prev, next, t=0.3).frame[0].permute(1, 2, 0).numpy() * 255).round()
+    assert np.abs(np.asarray(Image.open(out)).astype(float) - expected).max() <= 1
+
+
+def test_grayscale_and_alpha_images_are_converted(tmp_path, model):
+    Image.fromarray(image(0)[..., 0]).save(tmp_path / "gray.png")
+    Image.fromarray(np.dstack([image(1), np.full((H, W), 128, np.uint8)])).save(tmp_path / "alpha.png")
+    assert main([str(tmp_path / "gray.png"), str(tmp_path / "alpha.png"), "-o", str(tmp_path / "m.png"), "--checkpoint", str(model)]) == 0
+    assert np.asarray(Image.open(tmp_path / "m.png")).shape == (H, W, 3)
+
+
+def test_odd_sizes_are_handled(tmp_path, model):
+    for name, seed in (("a", 0), ("b", 1)):
+        Image.fromarray(image(seed, 33, 47)).save(tmp_path / f"{name}.png")
+    assert main([str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(tmp_path / "m.png"), "--checkpoint", str(model)]) == 0
+    assert np.asarray(Image.open(tmp_path / "m.png")).shape == (33, 47, 3)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["{a}", "{dir}/nope.png", "-o", "{dir}/m.png"], "no such image"),
+        (["{a}", "{b}", "-o", "{a}"], "is the input"),
+        (["{a}", "{b}", "-o", "{dir}/m.png", "--t", "1.5"], r"t must lie in \[0, 1\]"),
+        (["{a}", "{b}", "-o", "{dir}/m.txt"], "must be an image"),
+        (["{a}", "{b}"], "missing -o"),
+        (["{a}", "{small}", "-o", "{dir}/m.png"], "must have the same size"),
+        (["{a}", "{b}", "-o", "{dir}/m.png", "--checkpoint", "{dir}/none.safetensors"], "checkpoint not found"),
+        (["{a}", "{b}", "-o", "{dir}/m.png", "--checkpoint", "{a}"], "not a safetensors file"),
+        (["{a}", "-o", "{dir}/v.mkv"], "is an image"),
+        ([], "give PREV NEXT"),
+    ],
+)
+def test_bad_input_one_line_error(tmp_path, pair, model, capsys, args, message):
+    Image.fromarray(image(2, 20, 20)).save(tmp_path / "small.png")
+    before = pair[0].read_bytes()
+    values = {"a": pair[0], "b": pair[1], "dir": tmp_path, "small": tmp_path / "small.png"}
+    argv = [a.format(**values) for a in args]
+    if "--checkpoint" not in argv:
+        argv += ["--checkpoint", str(model)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("nlvfi interpolate: error: ")
+    assert __import__("re").search(message, err), err
+    assert not (tmp_path / "m.png").exists() and pair[0].read_bytes() == before
+
+
+def test_batch_csv_loads_the_model_once(tmp_path, pair, model, monkeypatch, capsys):
+    (tmp_path / "pairs.csv").write_text("prev,next,out\n# a comment\na.png,b.png,out/ab.png\n\nb.png,a.png,out/ba.png,0.75\n")
+    calls = []
+    original = interp.load_generator
+    monkeypatch.setattr(interp, "load_generator", lambda *a, **k: calls.append(1) or original(*a, **k))
+    assert main(["--batch", str(tmp_path / "pairs.csv"), "--checkpoint", str(model), "--quiet"]) == 0
+    assert calls == [1]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ab.png", "ba.png"]
+    assert "wrote 2 frames" in capsys.readouterr().out
+
+
+def test_batched_pairs_equal_one_by_one(tmp_path, pair, model):
+    generator = nlvfi.load_generator(model).eval()
+    jobs = [interp.PairJob(pair[0], pair[1], tmp_path / f"{i}.png", t) for i, t in enumerate((0.2, 0.5, 0.8))]
+    interp.interpolate_images(jobs, generator, batch_size=3)
+    together = [np.asarray(Image.open(j.out)) for j in jobs]
+    interp.interpolate_images(jobs, generator, batch_size=1)
+    alone = [np.asarray(Image.open(j.out)) for j in jobs]
+    assert all(np.abs(a.astype(int) - b).max() <= 1 for a, b in zip(together, alone))
+
+
+def test_batch_csv_is_checked_before_anything_runs(tmp_path, pair):
+    (tmp_path / "bad.csv").write_text("a.png,b.png,out/1.png\na.png,missing.png,out/2.png\n")
+    with pytest.raises(FileNotFoundError, match=r"bad.csv:2: no such image"):
+        read_batch_csv(tmp_path / "bad.csv")
+    (tmp_path / "cols.csv").write_text("a.png,b.png\n")
+    with pytest.raises(ValueError, match="expected prev,next,out"):
+        read_batch_csv(tmp_path / "cols.csv")
+    (tmp_path / "t.csv").write_text("a.png,b.png,o.png,2\n")
+    with pytest.raises(ValueError, match=r"t.csv:1: t must lie"):
+        read_batch_csv(tmp_path / "t.csv")
+    (tmp_path / "empty.csv").write_text("# nothing\n")
+    with pytest.raises(ValueError, match="lists no pairs"):
+        read_batch_csv(tmp_path / "empty.csv")
+    assert not (tmp_path / "out").exists()
+
+
+def test_generate_batches_times_like_single_calls(model):
+    generator = nlvfi.load_generator(model).eval()
+    prev, next = torch.rand(1, 3, 24, 40), torch.rand(1, 3, 24, 40)
+    together = generate(generator, prev, next, [0.25, 0.5, 0.75])  # (3, 3, 24, 40)
+    assert together.shape == (3, 3, 24, 40)
+    for i, t in enumerate((0.25, 0.5, 0.75)):
+        alone = generate(generator, prev, next, [t], max_batch=1)
+        torch.testing.assert_close(together[i : i + 1], alone, atol=1e-4, rtol=1e-4)
+    split = generate(generator, prev, next, [0.25, 0.5, 0.75], max_batch=2)
+    torch.testing.assert_close(split, together, atol=1e-4, rtol=1e-4)
+
+
+def test_memory_estimate_and_refusal(model):
+    generator = nlvfi.load_generator(model)
+    assert memory_needed(generator, 1080, 1920, 2) == 2 * memory_needed(generator, 1080, 1920, 1)
+    assert memory_needed(generator, 1080, 1920) > 3 * 1024**3  # ~3 GB for the tiny model, as measured
+    assert frames_per_call(generator, 48, 64, 10 * memory_needed(generator, 48, 64), torch.device("cpu")) == 10
+    with pytest.raises(VideoError, match=r"a 7680x4320 frame needs about \d+\.\d GB for the tiny model on cpu"):
+        frames_per_call(generator, 4320, 7680, 8 * 1024**3, torch.device("cpu"))
+
+
+def test_load_model_errors(tmp_path):
+    with pytest.raises(ValueError, match="checkpoint not found"):
+        load_model(tmp_path / "none.safetensors")
+    (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 64)
+    with pytest.raises(ValueError, match="not a safetensors file"):
+        load_model(tmp_path / "junk.safetensors")
+
+
+# --------------------------------------------------------------------------------------------
+# Video frame-rate up-conversion
+
+
+def clip_frames(n=5):
+    y, x = np.mgrid[0:H, 0:W].astype(np.float32)
+    phase = np.array([0.0, 0.1, 0.2])  # per colour channel
+    return [
+        (128 + 100 * np.sin((x[..., None] - 4 * i) / 6 + y[..., None] * phase)).clip(0, 255).astype(np.uint8)
+        for i in range(n)
+    ]  # (H, W, 3) each
+
+
+@pytest.mark.parametrize("factor", [2, 4])
+def test_video_factor_keeps_originals_and_times(tmp_path, model, factor):
+    frames = clip_frames(5)
+    rate = 8000
+    audio = ((np.sin(np.arange(rate) / 7) * 6000).astype(np.int16)[None], rate)
+    source = write_video(tmp_path / "in.mkv", frames, 10, pts=[0, 1, 2, 4, 5], audio=audio)  # one gap twice as long
+    out = tmp_path / f"x{factor}.mkv"
+    assert main([str(source), "-o", str(out), "--factor", str(factor), "--checkpoint", str(model), "--quiet"]) == 0
+    with VideoReader(source) as reader:
+        originals = [(item.time, frame_content(item.frame)) for item in reader]
+    with VideoReader(out) as reader:
+        result = [(item.time, frame_content(item.frame)) for item in reader]
+    assert len(result) == factor * (len(frames) - 1) + 1
+    for i, (time, content) in enumerate(originals):
+        assert result[factor * i][0] == pytest.approx(time) and np.array_equal(result[factor * i][1], content)
+    in_times = [t for t, _ in originals]
+    expected = [a + j * (b - a) / factor for a, b in zip(in_times, in_times[1:]) for j in range(factor)] + [in_times[-1]]
+    assert [t for t, _ in result] == pytest.approx(expected, abs=1e-3)
+
+    def audio_bytes(path):
+        import av
+
+        with av.open(str(path)) as c:
+            return [bytes(p) for p in c.demux(audio=0) if p.size]
+
+    assert audio_bytes(out) == audio_bytes(source)
+
+
+def test_video_bad_inputs(tmp_path, model, capsys):
+    one = write_video(tmp_path / "one.mkv", clip_frames(1), 10)
+    assert main([str(one), "-o", str(tmp_path / "o.mkv"), "--checkpoint", str(model), "--quiet"]) == 2
+    assert "has 1 frame; interpolation needs at least 2" in capsys.readouterr().err
+    source = write_video(tmp_path / "in.mkv", clip_frames(3), 10)
+    assert main([str(source), "-o", str(source), "--checkpoint", str(model)]) == 2
+    assert "is the input" in capsys.readouterr().err
+    assert main([str(source), "-o", str(tmp_path / "o.mkv"), "--factor", "3"]) == 2  # argparse: choose 2 or 4
+    (tmp_path / "text.mkv").write_text("hello\n" * 30)
+    assert main([str(tmp_path / "text.mkv"), "-o", str(tmp_path / "o.mkv"), "--checkpoint", str(model)]) == 2
+    assert "not a readable video" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv", "one.mkv", "text.mkv"]
+
+
+def test_cli_dispatches_interpolate(tmp_path, pair, model):
+    assert cli.main(["interpolate", str(pair[0]), str(pair[1]), "-o", str(tmp_path / "m.png"), "--checkpoint", str(model)]) == 0
+    assert cli.main(["interpolate", "--help"]) == 0

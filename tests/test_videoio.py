@@ -1,0 +1,244 @@
+"""Streaming video I/O: probing, timestamps, pixel formats, codec choice, audio copy, bad files.
+
+Every clip is tiny (64x48, a few frames) and made here with PyAV.
+"""
+
+import av
+import numpy as np
+import pytest
+
+from nlvfi import videoio
+from nlvfi.videoio import (
+    VideoError,
+    VideoReader,
+    VideoWriter,
+    choose_encoder,
+    container_for,
+    frame_content,
+    frame_to_rgb,
+    pixel_traits,
+    probe,
+    read_video_rgb,
+    rgb_to_frame,
+    rgb_to_tensor,
+    same_file,
+    tensor_to_rgb,
+    write_video,
+)
+
+H, W = 48, 64
+
+
+def frames(n=6, h=H, w=W, channels=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, (h, w, channels), dtype=np.uint8) for _ in range(n)]
+
+
+def tone(seconds=1.0, rate=8000):
+    return (np.sin(np.arange(int(rate * seconds)) / 5) * 8000).astype(np.int16)[None], rate
+
+
+def output_formats(path):
+    with av.open(str(path)) as c:
+        return c.streams.video[0].codec_context.name, c.streams.video[0].codec_context.format.name
+
+
+def test_write_then_read_lossless_rgb_is_exact(tmp_path):
+    clip = frames()
+    path = write_video(tmp_path / "a.mkv", clip, 10)
+    decoded, times = read_video_rgb(path)
+    assert len(decoded) == len(clip)
+    assert all(np.array_equal(a, b) for a, b in zip(decoded, clip))
+    assert times == pytest.approx([i / 10 for i in range(len(clip))])
+
+
+def test_probe_reports_codec_size_rate_and_lossless(tmp_path):
+    info = probe(write_video(tmp_path / "a.mkv", frames(), 10, audio=tone()))
+    assert (info.codec, info.pix_fmt, info.width, info.height) == ("ffv1", "bgr0", W, H)
+    assert info.lossless and info.rate == 10 and info.audio_codecs == ["pcm_s16le"]
+    lossy = probe(write_video(tmp_path / "b.mp4", frames(), 10, codec="libx264", pix_fmt="yuv420p"))
+    assert lossy.codec == "h264" and not lossy.lossless
+
+
+def test_variable_frame_rate_timestamps_are_kept(tmp_path):
+    pts = [0, 1, 3, 4, 7, 8]
+    path = write_video(tmp_path / "vfr.mkv", frames(), 10, pts=pts)
+    with VideoReader(path) as reader:
+        times = [item.time for item in reader]
+    assert times == pytest.approx([p / 10 for p in pts])
+
+
+def test_missing_file_and_not_a_video(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such video"):
+        probe(tmp_path / "nope.mkv")
+    text = tmp_path / "text.mp4"
+    text.write_text("not a video\n" * 50)
+    with pytest.raises(VideoError, match="not a readable video"):
+        probe(text)
+
+
+def test_audio_only_file_is_not_a_video(tmp_path):
+    path = tmp_path / "sound.mka"
+    with av.open(str(path), "w") as c:
+        stream = c.add_stream("pcm_s16le", rate=8000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
+        frame.sample_rate, frame.pts = 8000, 0
+        for packet in stream.encode(frame):
+            c.mux(packet)
+    with pytest.raises(VideoError, match="no video stream"):
+        probe(path)
+
+
+def test_truncated_file_says_how_far_it_got(tmp_path):
+    path = write_video(tmp_path / "a.avi", frames(30), 10)
+    with av.open(str(path)) as c:
+        positions = [p.pos for p in c.demux(video=0) if p.size]
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(path.read_bytes()[: positions[20] + 5])
+    with pytest.raises(VideoError, match=r"corrupt or truncated: (decoded 20 frames|decoding failed after 2\d frames)"):
+        with VideoReader(cut) as reader:
+            for _ in reader:
+                pass
+            reader.check_complete()
+
+
+def test_pixel_traits():
+    assert pixel_traits("yuv420p10le") == videoio.PixelTraits("yuv420p10le", 10, False, False)
+    assert pixel_traits("gray").is_gray and not pixel_traits("gray").has_alpha
+    assert pixel_traits("bgra").has_alpha and pixel_traits("yuva420p").has_alpha
+    assert pixel_traits("rgb48le").work_format == "rgb48le" and pixel_traits("yuv420p").work_format == "rgb24"
+
+
+@pytest.mark.parametrize("pix_fmt", ["bgr0", "gray", "bgra", "yuv420p10le", "gray16le"])
+def test_unusual_formats_convert_to_rgb_for_the_model(tmp_path, pix_fmt):
+    path = write_video(tmp_path / "a.mkv", frames(2, channels=4 if "a" in pix_fmt[-1] else 3), 10, pix_fmt=pix_fmt)
+    with VideoReader(path) as reader:
+        traits = reader.info.traits
+        rgb = frame_to_rgb(next(iter(reader)).frame, traits)
+    assert rgb.shape == (H, W, 3)
+    assert rgb.dtype == (np.uint16 if traits.bit_depth > 8 else np.uint8)
+    tensor = rgb_to_tensor(rgb)  # (1, 3, H, W)
+    assert tensor.shape == (1, 3, H, W) and 0 <= float(tensor.min()) and float(tensor.max()) <= 1
+
+
+def test_rgb_tensor_round_trip_is_exact():
+    rgb = frames(1)[0]
+    assert np.array_equal(tensor_to_rgb(rgb_to_tensor(rgb)[0]), rgb)
+    deep = np.random.default_rng(1).integers(0, 65536, (H, W, 3), dtype=np.uint16)
+    assert np.array_equal(tensor_to_rgb(rgb_to_tensor(deep)[0], np.uint16), deep)
+
+
+def test_rgb_to_frame_targets_the_output_format():
+    rgb = frames(1)[0]
+    frame = rgb_to_frame(rgb, "bgr0")
+    assert frame.format.name == "bgr0" and np.array_equal(frame.to_ndarray(format="rgb24"), rgb)
+    alpha = np.full((H, W), 77, np.uint8)
+    with_alpha = rgb_to_frame(rgb, "bgra", alpha)
+    assert np.array_equal(with_alpha.to_ndarray(format="rgba")[..., 3], alpha)
+
+
+def _info(tmp_path, codec="ffv1", pix_fmt="bgr0", ext="mkv", h=H, w=W):
+    return probe(write_video(tmp_path / f"in.{ext}", frames(2, h, w), 10, codec=codec, pix_fmt=pix_fmt))
+
+
+def _codecs(container):
+    with av.open("/dev/null", "w", format=container) as c:
+        return set(c.supported_codecs)
+
+
+def test_codec_choice_lossless_input_stays_lossless(tmp_path):
+    info = _info(tmp_path)
+    choice = choose_encoder(info, "matroska", _codecs("matroska"))
+    assert (choice.codec, choice.pix_fmt, choice.lossless) == ("ffv1", "bgr0", True)
+    mov = choose_encoder(_info(tmp_path, pix_fmt="yuv420p"), "mov", _codecs("mov"))  # no FFV1 in .mov
+    assert (mov.codec, mov.pix_fmt, mov.options["qp"]) == ("libx264", "yuv420p", "0")
+    png = _info(tmp_path, codec="png", pix_fmt="rgb24", ext="mov")
+    assert choose_encoder(png, "matroska", _codecs("matroska")).pix_fmt == "bgr0"  # exact repack of rgb24
+
+
+def test_codec_choice_lossy_input_is_high_quality_h264(tmp_path):
+    info = _info(tmp_path, codec="libx264", pix_fmt="yuv420p", ext="mp4")
+    choice = choose_encoder(info, "mp4", _codecs("mp4"))
+    assert (choice.codec, choice.pix_fmt, choice.options["crf"], choice.lossless) == ("libx264", "yuv420p", "16", False)
+    assert choose_encoder(info, "mp4", _codecs("mp4"), crf=23).options["crf"] == "23"
+    odd = _info(tmp_path, codec="mpeg4", pix_fmt="yuv420p", ext="avi", h=47, w=65)
+    assert choose_encoder(odd, "mp4", _codecs("mp4")).pix_fmt == "yuv444p"  # 4:2:0 needs even sizes
+    deep = _info(tmp_path, codec="libx264", pix_fmt="yuv420p10le", ext="mp4")
+    assert choose_encoder(deep, "mp4", _codecs("mp4")).pix_fmt == "yuv420p10le"
+
+
+def test_codec_choice_errors(tmp_path):
+    info = _info(tmp_path)
+    with pytest.raises(VideoError, match="unknown video encoder 'nosuch'"):
+        choose_encoder(info, "matroska", _codecs("matroska"), codec="nosuch")
+    odd420 = _info(tmp_path, pix_fmt="yuv420p", h=47, w=65)
+    with pytest.raises(VideoError, match="write .mkv instead"):
+        choose_encoder(odd420, "mov", _codecs("mov"))
+    with pytest.raises(VideoError, match="cannot tell the container"):
+        container_for("out.xyz")
+    assert container_for("a/b.MKV") == "matroska" and container_for("x.mov") == "mov"
+
+
+def test_writer_keeps_timestamps_and_copies_audio_packets(tmp_path):
+    source = write_video(tmp_path / "in.mkv", frames(5), 10, pts=[0, 1, 2, 5, 6], audio=tone(0.6))
+    out = tmp_path / "out.mkv"
+    with VideoReader(source) as reader:
+        writer = VideoWriter(out, "matroska", reader.info, audio_from=reader.container)
+        for item in reader.items(audio=True):
+            if isinstance(item, videoio.AudioPacket):
+                writer.mux_audio(item)
+            else:
+                writer.write(item.frame, item.pts)
+        writer.close()
+    a, ta = read_video_rgb(source)
+    b, tb = read_video_rgb(out)
+    assert ta == tb and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+    def audio_bytes(path):
+        with av.open(str(path)) as c:
+            return [bytes(p) for p in c.demux(audio=0) if p.size]
+
+    assert audio_bytes(out) == audio_bytes(source) != []
+
+
+def test_writer_refuses_timestamps_that_do_not_increase(tmp_path):
+    info = _info(tmp_path)
+    writer = VideoWriter(tmp_path / "o.mkv", "matroska", info)
+    writer.write(rgb_to_frame(frames(1)[0], "bgr0"), 3)
+    with pytest.raises(VideoError, match="timestamps must increase"):
+        writer.write(rgb_to_frame(frames(1)[0], "bgr0"), 3)
+    writer.abort()
+
+
+def test_frame_content_compares_exactly(tmp_path):
+    path = write_video(tmp_path / "a.mkv", frames(2, 47, 65), 10, pix_fmt="yuv420p")  # odd: PyAV can't ndarray it
+    with VideoReader(path) as reader:
+        first, second = (item.frame for item in reader)
+    assert np.array_equal(frame_content(first), frame_content(first))
+    assert not np.array_equal(frame_content(first), frame_content(second))
+
+
+def test_same_file_sees_links(tmp_path):
+    a = tmp_path / "a.mkv"
+    a.write_bytes(b"x")
+    (tmp_path / "link.mkv").symlink_to(a)
+    (tmp_path / "hard.mkv").hardlink_to(a)
+    assert same_file(a, tmp_path / "link.mkv") and same_file(a, tmp_path / "hard.mkv")
+    assert same_file(a, tmp_path / "sub" / ".." / "a.mkv")
+    assert not same_file(a, tmp_path / "other.mkv")
+
+
+def test_image_sequence_input(tmp_path):
+    clip = frames(3)
+    folder = tmp_path / "seq"
+    folder.mkdir()
+    from PIL import Image
+
+    for i, image in enumerate(clip):
+        Image.fromarray(image).save(folder / f"f_{i:03d}.png")
+    info = probe(folder / "f_%03d.png")
+    assert info.codec == "png" and info.lossless
+    decoded, _ = read_video_rgb(folder / "f_%03d.png")
+    assert all(np.array_equal(a, b) for a, b in zip(decoded, clip))
+    with pytest.raises(FileNotFoundError, match="no such image sequence"):
+        probe(folder / "g_%03d.png")
