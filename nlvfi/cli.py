@@ -27,6 +27,23 @@ DELEGATED = {
 }
 
 
+def guarded_main(command: str, build_parser, run, argv) -> int:
+    """Parse and run a sub-command: 0 on success; on bad input a one-line error and exit 2.
+
+    ``--help`` exits 0 and a malformed argument 2 (argparse has printed why).
+    """
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit:
+        return int(exit.code or 0)
+    try:
+        return run(args)
+    except (FileNotFoundError, ValueError, TypeError, RuntimeError, OSError) as error:
+        message = " ".join(str(error).split())
+        print(f"nlvfi {command}: error: {message}", file=sys.stderr)
+        return 2
+
+
 def _params(_: argparse.Namespace) -> int:
     from . import PRESETS, build_discriminator, build_generator, format_parameter_table
 

@@ -465,16 +465,9 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``nlvfi interpolate ...``: 0 on success; on bad input a one-line error and 2."""
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exit:  # --help (0) or a malformed argument (2, argparse printed why)
-        return int(exit.code or 0)
-    try:
-        return run(args)
-    except (FileNotFoundError, ValueError, TypeError, RuntimeError, OSError) as error:
-        message = " ".join(str(error).split())
-        print(f"nlvfi interpolate: error: {message}", file=sys.stderr)
-        return 2
+    from .cli import guarded_main
+
+    return guarded_main("interpolate", build_parser, run, argv)
 
 
 if __name__ == "__main__":

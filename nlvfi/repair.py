@@ -678,16 +678,9 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``nlvfi repair ...``: 0 on success; on bad input a one-line error, exit 2, nothing at OUT."""
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exit:  # --help (0) or a malformed argument (2, argparse printed why)
-        return int(exit.code or 0)
-    try:
-        return run(args)
-    except (FileNotFoundError, ValueError, TypeError, RuntimeError, OSError) as error:
-        message = " ".join(str(error).split())
-        print(f"nlvfi repair: error: {message}", file=sys.stderr)
-        return 2
+    from .cli import guarded_main
+
+    return guarded_main("repair", build_parser, run, argv)
 
 
 if __name__ == "__main__":

@@ -184,7 +184,7 @@ def open_input(path: str | os.PathLike):
     return container
 
 
-def _announced_end(container, stream) -> float | None:
+def announced_end(container, stream) -> float | None:
     """Latest end time (seconds) the header announces for ``stream``; None when unknown."""
     start = float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
     candidates = []
@@ -212,7 +212,7 @@ def _info(path: Path, container) -> VideoInfo:
         time_base=Fraction(stream.time_base) if stream.time_base else Fraction(1, 25),
         rate=Fraction(stream.average_rate) if stream.average_rate else (Fraction(stream.guessed_rate) if stream.guessed_rate else None),
         announced_frames=int(stream.frames or 0),
-        announced_end=_announced_end(container, stream),
+        announced_end=announced_end(container, stream),
         audio_codecs=[s.codec_context.name for s in container.streams.audio],
         other_streams=len(container.streams) - 1 - len(container.streams.audio),
     )

@@ -48,6 +48,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..checkpoint import atomic_write
+from ..videoio import announced_end
 from .augment import crop_shape, prepare_sample
 
 OPENCV_CLIPS = ("vtest.avi", "tree.avi", "Megamind.avi")
@@ -165,25 +166,6 @@ def _scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, in
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _announced_end(container, stream) -> float | None:
-    """Latest end time in seconds that the file's header announces for ``stream`` (None: unknown).
-
-    Candidates: the stream's frame count / frame rate (AVI, MP4 headers), the stream's duration,
-    the container's duration when the stream is the only one. A truncated AVI keeps its frame
-    count in the header while its duration is re-estimated from what is left; ``tree.avi``
-    (444 slots, 68 coded frames) still ends where its header says.
-    """
-    start = float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
-    candidates = []
-    if stream.frames and stream.average_rate:
-        candidates.append(start + stream.frames / float(stream.average_rate))
-    if stream.duration and stream.time_base:
-        candidates.append(start + float(stream.duration * stream.time_base))
-    if len(container.streams) == 1 and container.duration:
-        candidates.append((container.duration + (container.start_time or 0)) / 1e6)  # microseconds
-    return max(candidates) if candidates else None
-
-
 def read_video(path: str | os.PathLike, max_side: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Decode every frame of the first video stream with PyAV.
 
@@ -246,7 +228,7 @@ def read_video(path: str | os.PathLike, max_side: int | None = None) -> tuple[np
         else:
             times_s = np.array(times, dtype=np.float64)
         interval = 1.0 / rate if rate else float(np.median(np.diff(times_s))) if count > 1 else 0.0
-        announced = _announced_end(container, stream)
+        announced = announced_end(container, stream)
         decoded_end = times_s[-1] + interval
         if announced is not None and interval > 0 and announced - decoded_end > max(2 * interval, 0.02 * announced):
             raise ValueError(
