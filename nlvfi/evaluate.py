@@ -168,3 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown_table(rows))
     print(f"wrote {args.out}/table.md, results.csv, results.json")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

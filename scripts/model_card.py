@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, default=Path("checkpoints/nlvfi-cpu.safetensors"))
     parser.add_argument("--config", type=Path, default=Path("configs/cpu.toml"))
     parser.add_argument("--wall-time", default="", help="measured wall time of the training, as text")
+    parser.add_argument("--notes", type=Path, default=Path("checkpoints/analysis.md"), help="hand-written analysis appended to the card")
     parser.add_argument("--out", type=Path, default=Path("checkpoints/README.md"))
     args = parser.parse_args()
 
@@ -74,9 +75,10 @@ def main() -> None:
     optim = config["optim"]
     text = f"""# Model card: `nlvfi-cpu.safetensors`
 
-The generator the tools use by default. `tiny` preset ({meta.get('config', '')[:0]}{sum(1 for _ in [0])} file,
-{size_mb:.1f} MB, safetensors + config; loaded with `nlvfi.load_generator`, no pickle). Trained
-on a 2-core CPU with `configs/cpu.toml`; reproduce with `bash scripts/make_checkpoint.sh`.
+The generator the tools use by default: the `{json.loads(meta['config'])['name']}` preset, one
+{size_mb:.1f} MB safetensors file with its config (loaded with `nlvfi.load_generator`, no pickle).
+Trained on a CPU with `configs/cpu.toml`; reproduce with `bash scripts/make_checkpoint.sh`.
+The run's logs ship beside it: `nlvfi-cpu.log.csv`, `nlvfi-cpu.validation.csv`.
 
 ## Data
 - Synthetic flying layers: {data['synthetic_samples']} scenes per epoch at {data['crop_size']}x{data['crop_size']},
@@ -113,6 +115,8 @@ Against the real held-out sets:
 
 Beats frame averaging on every real held-out set: **{'yes' if beats_average else 'NO'}**.
 """
+    if args.notes and args.notes.is_file():
+        text += "\n" + args.notes.read_text()
     atomic_write(args.out, lambda tmp: Path(tmp).write_text(text))
     print(text)
 
