@@ -19,20 +19,7 @@ from nlvfi.videoio import VideoError, VideoReader, frame_content, write_video
 H, W = 40, 56
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
-    nlvfi.save_generator(nlvfi.build_generator("tiny"), path)
-    return path
+pytestmark = pytest.mark.usefixtures("one_thread")  # shared fixtures: tests/conftest.py
 
 
 def image(seed, h=H, w=W):

@@ -30,21 +30,7 @@ VTEST = ROOT / "data" / "opencv" / "vtest.avi"
 H, W = 48, 64
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Small frames run fastest on one thread, and a shared CPU is not oversubscribed."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
-    nlvfi.save_generator(nlvfi.build_generator("tiny"), path)
-    return path
+pytestmark = pytest.mark.usefixtures("one_thread")  # shared fixtures: tests/conftest.py
 
 
 def scene(n=16, h=H, w=W, channels=3):
