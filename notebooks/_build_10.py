@@ -11,25 +11,13 @@ See it / Summary / Exercises; cells with deterministic printed output start with
 from __future__ import annotations
 
 from pathlib import Path
-from textwrap import dedent
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from _build_06_09 import build, code, md  # one set of cell helpers for the notebook builders
 
 HERE = Path(__file__).resolve().parent
-KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 NAME = "10_video_repair.ipynb"
-
-
-def md(text: str):
-    return new_markdown_cell(dedent(text).strip("\n"))
-
-
-def code(text: str, parameters: bool = False):
-    cell = new_code_cell(dedent(text).strip("\n"))
-    if parameters:
-        cell.metadata["tags"] = ["parameters"]
-    return cell
 
 
 def cells() -> list:
@@ -325,19 +313,8 @@ def cells() -> list:
     ]
 
 
-def build() -> nbformat.NotebookNode:
-    """The notebook, stripped, with stable cell ids (so a rebuild changes only what changed)."""
-    notebook = new_notebook(cells=cells())
-    notebook.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
-    for index, cell in enumerate(notebook.cells):
-        cell.id = f"{NAME[:2]}-{index:02d}"
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    return notebook
-
-
 def main() -> None:
-    notebook = build()
+    notebook = build(NAME, cells)
     nbformat.validate(notebook)
     nbformat.write(notebook, HERE / NAME)
     print(f"wrote {HERE / NAME} ({len(notebook.cells)} cells)")
