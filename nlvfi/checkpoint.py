@@ -74,15 +74,19 @@ def read_metadata(path: str | os.PathLike) -> dict:
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
     with open(path, "rb") as f:
-        head = f.read(8)
-        if head[:2] == b"PK" or head[:1] == b"\x80":
+        head = f.read(9)
+        # a safetensors file is an 8-byte little-endian header length, then the JSON header
+        # ("{"); the length's low byte may be anything, 0x80 (a pickle's first byte) included
+        plausible = len(head) == 9 and head[8:9] == b"{" and struct.unpack("<Q", head[:8])[0] < 100_000_000
+        if not plausible and (head[:2] == b"PK" or head[:1] == b"\x80"):
             raise CheckpointError(
                 f"{path} is a pickle/torch.save file; nlvfi loads only safetensors checkpoints "
                 "(pickles can execute code)"
             )
-        if len(head) < 8:
+        if len(head) < 9:
             raise CheckpointError(f"{path} is too short to be a safetensors checkpoint")
-        (header_size,) = struct.unpack("<Q", head)
+        (header_size,) = struct.unpack("<Q", head[:8])
+        f.seek(8)
         if header_size > min(path.stat().st_size - 8, 100_000_000):
             raise CheckpointError(f"{path} is not a safetensors file (corrupt header)")
         try:

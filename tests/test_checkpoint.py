@@ -82,3 +82,16 @@ def test_atomic_write_gives_normal_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_header_length_starting_with_the_pickle_byte_still_loads(tmp_path):
+    """The 8-byte header length is little-endian: its first byte can be 0x80, like a pickle's."""
+    generator = nlvfi.build_generator("tiny")
+    path = tmp_path / "g.safetensors"
+    for padding in range(0, 512, 8):
+        nlvfi.save_generator(generator, path, {"note": "x" * padding})
+        if path.read_bytes()[0] == 0x80:
+            break
+    assert path.read_bytes()[0] == 0x80
+    loaded = nlvfi.load_generator(path)
+    assert all(torch.equal(a, b) for a, b in zip(generator.state_dict().values(), loaded.state_dict().values()))
