@@ -7,7 +7,8 @@ volume is built, and a decoder refines the flow. The decoders stop at 1/4 size
 (``flow_output_level``) and the flow is bilinearly upsampled to full size.
 
 Here the decoders predict a *residual* on top of the upsampled flow, in pixels of their own
-level, so no magic x20 scale is needed; both directions run as one batch.
+level, so no magic x20 scale is needed; both directions run as one batch. The cost volume
+correlates contrast-normalised features (:func:`contrast_normalize`), not raw ones.
 Notebook: notebooks/02_optical_flow.ipynb
 """
 
@@ -76,6 +77,26 @@ class FlowDecoder(nn.Module):
         return self.head(x)
 
 
+def contrast_normalize(features: torch.Tensor) -> torch.Tensor:
+    """Centre each channel over the image, then divide each feature vector by
+    sqrt(its energy + the image's mean energy).
+
+    Why: the raw correlation of a freshly initialised pyramid is tiny (its coarse features are
+    ~1% of the input's scale) and nearly the same for every displacement (leaky-ReLU features
+    are mostly positive); trained from there, the flow stayed at zero for whole runs
+    (checkpoints/analysis.md). After centring and normalising, a matching displacement scores
+    near 1 and an unrelated one near 0 from the first step. Adding the mean energy keeps flat,
+    low-contrast regions near 0 instead of blowing their noise up to unit length.
+
+    Shapes:
+        features (B, C, h, w) -> (B, C, h, w)
+    """
+    features = features - features.mean(dim=(2, 3), keepdim=True)  # (B, C, h, w)
+    energy = features.float().pow(2).mean(dim=1, keepdim=True)  # (B, 1, h, w)
+    mean_energy = energy.mean(dim=(2, 3), keepdim=True)  # (B, 1, 1, 1)
+    return features * (energy + mean_energy + 1e-6).rsqrt().to(features.dtype)
+
+
 class BidirectionalFlow(nn.Module):
     """PWC-Net style flow estimator run in both directions.
 
@@ -114,7 +135,8 @@ class BidirectionalFlow(nn.Module):
             else:
                 flow = 2.0 * F.interpolate(flow, size=f1.shape[-2:], mode="bilinear", align_corners=False)
                 warped = backward_warp(f2, flow, padding="zeros")  # (B, C_l, h, w)
-            cost = _leaky(cost_volume(f1, warped, self.max_displacement))  # (B, (2d+1)^2, h, w)
+            # correlate contrast-normalised features (see contrast_normalize)
+            cost = cost_volume(contrast_normalize(f1), contrast_normalize(warped), self.max_displacement)  # (B, (2d+1)^2, h, w)
             decoder_input = torch.cat((cost, f1, flow.to(f1.dtype)), dim=1)
             flow = flow + self.decoders[str(level)](decoder_input).float()  # (B, 2, h, w)
         scale = 2**self.output_level
