@@ -101,9 +101,13 @@ def worker_attention(resolution: str, explicit: bool, device_name: str) -> dict:
     return result
 
 
-def _run_worker(args: list[str], timeout: float) -> dict:
-    """Run one measurement in a fresh interpreter; failures become an ``error`` entry."""
-    command = [sys.executable, "-m", "nlvfi.bench", "--worker", *args]
+def _run_worker(args: list[str], timeout: float, script: list[str] | None = None) -> dict:
+    """Run one measurement in a fresh interpreter; failures become an ``error`` entry.
+
+    ``script``: what runs the worker (default ``-m nlvfi.bench``; benchmarks/speed.py passes
+    its own path); it is called with ``--worker *args`` and prints one JSON line last.
+    """
+    command = [sys.executable, *(script or ["-m", "nlvfi.bench"]), "--worker", *args]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -45,6 +45,8 @@ class ModelConfig:
         attention_value_channels: value channels of the self-attention (BigGAN: C/2).
         synthesis_channels: width of the frame-synthesis network.
         synthesis_blocks: residual blocks in frame synthesis (¶0186 suggests 3).
+        use_nonlocal: False removes the non-local branch (the study's "local only" ablation):
+            frame synthesis then sees only the local features.
     """
 
     name: str = "custom"
@@ -65,6 +67,7 @@ class ModelConfig:
     attention_value_channels: int = 8
     synthesis_channels: int = 16
     synthesis_blocks: int = 3
+    use_nonlocal: bool = True
 
     def __post_init__(self) -> None:
         if self.kernel_size != 4:

@@ -10,6 +10,10 @@ Method: METHOD.md §2 (¶0154, Fig. 6):
 
 Inputs of any size are padded (replicate) to the network stride and cropped back (public
 design, DAIN). Frames are float RGB in [0, 1].
+
+Tiled inference (``nlvfi.tiling``) computes the non-local features once on the whole padded
+frame (:meth:`Generator.nonlocal_features`) and hands each tile its slice through
+``forward(..., nonlocal_features=...)``: the attention spans the whole frame, which a tile would cut.
 Notebook: notebooks/06_synthesis_and_generator.ipynb
 """
 
@@ -63,16 +67,19 @@ class GeneratorOutput:
 
 def synthesis_channels_in(config: ModelConfig) -> int:
     """blend 3 + adaptively warped 2x3 + backward-warped 2x3 + projected flows 2x2
-    + kernels 2x16 + warped non-local features 2xC_nl."""
-    return 3 + 6 + 6 + 4 + 32 + 2 * config.nonlocal_channels
+    + kernels 2x16 + warped non-local features 2xC_nl (none without the non-local branch)."""
+    return 3 + 6 + 6 + 4 + 32 + (2 * config.nonlocal_channels if config.use_nonlocal else 0)
 
 
 class Generator(nn.Module):
     """Non-local video frame interpolation generator.
 
-    Call: ``G(prev, next, t=0.5, return_intermediates=False) -> GeneratorOutput``
+    Call: ``G(prev, next, t=0.5, return_intermediates=False, nonlocal_features=None) -> GeneratorOutput``
         prev, next: (B, 3, H, W) float in [0, 1], any H, W >= 1.
         t: time of the output between prev (0) and next (1): a float or a (B,) tensor.
+        nonlocal_features: (B, C_nl, H', W') on the padded size H' x W', computed elsewhere
+            (a slice of :meth:`nonlocal_features` of a larger frame, for tiled inference);
+            None runs the non-local branch here. When given, ``attention`` is not returned.
     """
 
     def __init__(self, config: ModelConfig):
@@ -81,7 +88,7 @@ class Generator(nn.Module):
         self.flow = BidirectionalFlow(config)
         self.depth = HourglassDepth(config)
         self.kernels = KernelUNet(config)
-        self.nonlocal_branch = NonLocalBranch(config)
+        self.nonlocal_branch = NonLocalBranch(config) if config.use_nonlocal else None
         self.synthesis = FrameSynthesis(synthesis_channels_in(config), config.synthesis_channels, config.synthesis_blocks)
 
     def forward(
@@ -90,22 +97,29 @@ class Generator(nn.Module):
         next: torch.Tensor,
         t: float | torch.Tensor = 0.5,
         return_intermediates: bool = False,
+        nonlocal_features: torch.Tensor | None = None,
     ) -> GeneratorOutput:
         check_frame_pair(prev, next)
         batch, _, height, width = prev.shape
         check_time(t, batch)
-        stride = self.config.stride
-        pad_h, pad_w = -height % stride, -width % stride
-        if pad_h or pad_w:  # replicate-pad right and bottom to the network stride
-            prev = F.pad(prev, (0, pad_w, 0, pad_h), mode="replicate")
-            next = F.pad(next, (0, pad_w, 0, pad_h), mode="replicate")
+        prev, next = self.pad(prev), self.pad(next)  # (B, 3, H', W') each
+        if nonlocal_features is not None and self.nonlocal_branch is None:
+            raise ValueError("this generator has no non-local branch (use_nonlocal=False): pass nonlocal_features=None")
+        if nonlocal_features is not None:
+            expected = (batch, self.config.nonlocal_channels, *prev.shape[-2:])
+            if tuple(nonlocal_features.shape) != expected:
+                raise ValueError(
+                    f"nonlocal_features must have shape {expected} (the padded frame), got {tuple(nonlocal_features.shape)}"
+                )
         times = torch.as_tensor(t, dtype=prev.dtype, device=prev.device).reshape(-1, 1, 1, 1).expand(batch, 1, 1, 1)
 
         forward_flow, backward_flow = self.flow(prev, next)  # (B, 2, H', W') each
         depth_prev, depth_next = self.depth(torch.cat((prev, next))).chunk(2)  # (B, 1, H', W') each
         pair = torch.cat((prev, next), dim=1)  # (B, 6, H', W')
         kernel_prev, kernel_next = self.kernels(pair)  # (B, 16, H', W') each
-        nonlocal_features, attention = self.nonlocal_branch(pair, return_attention=return_intermediates)
+        attention = None
+        if nonlocal_features is None and self.nonlocal_branch is not None:
+            nonlocal_features, attention = self.nonlocal_branch(pair, return_attention=return_intermediates)
 
         # Geometry stays in float32 even under bf16 autocast: a bf16 pixel coordinate at 1080p
         # is only accurate to ~8 px. Sub-network outputs are cast up before projection/warping.
@@ -113,7 +127,6 @@ class Generator(nn.Module):
             forward_flow, backward_flow = forward_flow.float(), backward_flow.float()
             depth_prev, depth_next = depth_prev.float(), depth_next.float()
             kernel_prev, kernel_next = kernel_prev.float(), kernel_next.float()
-            nonlocal_features = nonlocal_features.float()
             prev32, next32, times = prev.float(), next.float(), times.float()
             to_prev, _ = project_flow(forward_flow, inverse_depth(depth_prev), times.view(-1))  # F_{t->prev}
             to_next, _ = project_flow(backward_flow, inverse_depth(depth_next), 1 - times.view(-1))  # F_{t->next}
@@ -132,8 +145,11 @@ class Generator(nn.Module):
                     to_next,
                     kernel_prev,
                     kernel_next,
-                    backward_warp(nonlocal_features, to_prev),
-                    backward_warp(nonlocal_features, to_next),
+                )
+                + (
+                    (backward_warp(nonlocal_features.float(), to_prev), backward_warp(nonlocal_features.float(), to_next))
+                    if nonlocal_features is not None
+                    else ()
                 ),
                 dim=1,
             )  # (B, synthesis_channels_in, H', W')
@@ -152,11 +168,32 @@ class Generator(nn.Module):
             projected_flows=(crop(to_prev), crop(to_next)),
             depths=(crop(depth_prev), crop(depth_next)),
             kernels=(crop(kernel_prev), crop(kernel_next)),
-            nonlocal_features=crop(nonlocal_features),
+            nonlocal_features=None if nonlocal_features is None else crop(nonlocal_features),
             attention=attention,
             warped_frames=(crop(warped_prev), crop(warped_next)),
             blend=crop(blend),
         )
+
+    def pad(self, frames: torch.Tensor) -> torch.Tensor:
+        """Replicate-pad right and bottom to the network stride: (B, C, H, W) -> (B, C, H', W')."""
+        stride = self.config.stride
+        pad_h, pad_w = -frames.shape[-2] % stride, -frames.shape[-1] % stride
+        if not (pad_h or pad_w):
+            return frames
+        return F.pad(frames, (0, pad_w, 0, pad_h), mode="replicate")
+
+    def nonlocal_features(self, prev: torch.Tensor, next: torch.Tensor) -> torch.Tensor:
+        """The non-local branch alone, on the padded pair: (B, 3, H, W) x 2 -> (B, C_nl, H', W').
+
+        Exactly what :meth:`forward` computes inside; a tile's slice of it (at stride-aligned
+        offsets) can be passed back to ``forward(..., nonlocal_features=...)``.
+        """
+        check_frame_pair(prev, next)
+        if self.nonlocal_branch is None:
+            raise ValueError("this generator has no non-local branch (use_nonlocal=False)")
+        pair = torch.cat((self.pad(prev), self.pad(next)), dim=1)  # (B, 6, H', W')
+        features, _ = self.nonlocal_branch(pair)  # (B, C_nl, H', W')
+        return features
 
 
 def build_generator(size: str | ModelConfig = "tiny") -> Generator:

@@ -5,8 +5,9 @@ and §4's last paragraph (arbitrary time t, frame sizes that are not multiples o
 the generator pads and crops itself). Notebook: notebooks/10_video_repair.ipynb
 
     nlvfi interpolate PREV.png NEXT.png -o MID.png [--t 0.5] [--checkpoint C] [--device D]
-    nlvfi interpolate --batch pairs.csv [--checkpoint C] [--device D]
+    nlvfi interpolate --batch pairs.csv [--batch-size N] [--checkpoint C] [--device D]
     nlvfi interpolate IN_VIDEO -o OUT_VIDEO [--factor 2|4] [--codec C] [--crf N]
+    every form: [--tile SIZE] [--overlap PX] [--max-memory-gb G] [--compile]
 
 ``--batch``: one line per pair, ``prev,next,out`` (optionally a 4th column ``t``); blank lines,
 ``#`` comments and a ``prev,next,out`` header are skipped; relative paths are relative to the
@@ -18,9 +19,16 @@ two input frames (one generator call per gap), timestamps exactly in between on 
 times finer, the frame rate multiplied by F, audio copied; N frames give F(N-1)+1. Lossless
 input gives lossless output (the original frames stay bit-identical), see ``nlvfi.videoio``.
 
+``--tile``: frames whose forward pass would not fit the memory budget (``--max-memory-gb``,
+default 80% of what is free) run as overlapping tiles blended seamlessly (``nlvfi.tiling``;
+the non-local branch stays exact); ``--tile SIZE`` forces tiles of SIZE px, ``--tile 0``
+never tiles (and refuses such frames). ``--compile``: ``torch.compile`` the generator; if
+compiling fails, a warning says why and the run goes on without it.
+
 This module also holds what the repair tool shares: the default checkpoint, loading it with a
-clear error, the memory estimate that refuses frames too large for the machine, and batched
-generation at several times t (:func:`generate`).
+clear error, the memory estimate and the plan it gives (whole frames or tiles, frames per
+call; frames too large even in tiles are refused), and batched generation at several times t
+(:func:`generate`).
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +50,7 @@ from tqdm import tqdm
 
 from .checkpoint import CheckpointError, atomic_write, load_generator
 from .generator import Generator
+from .tiling import DEFAULT_OVERLAP, check_tile, default_overlap, tiled_forward
 from .tour import pick_device
 from .videoio import (
     AudioPacket,
@@ -63,6 +73,8 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 #: "RSS over loaded model" column of results/bench_cpu.md at 1920x1080, plus ~15% margin
 BYTES_PER_PIXEL = {"tiny": 1600, "small": 2000, "full": 3200}
 _UNKNOWN_BYTES_PER_PIXEL = 3200
+#: tile sides tried, largest first, when a whole frame does not fit (``--tile`` left automatic)
+AUTO_TILES = (1024, 768, 512, 384, 256)
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,11 +151,127 @@ def memory_budget(device: torch.device, max_memory_gb: float | None = None) -> i
     return int(0.8 * available_memory(device))
 
 
-def frames_per_call(generator: Generator, height: int, width: int, budget: int, device: torch.device) -> int:
-    """How many frames of this size one forward pass may take; VideoError when not even one fits.
+def memory_needed_tiled(generator: Generator, height: int, width: int, tile: int, batch: int = 1) -> int:
+    """Estimated peak bytes of a tiled pass (``nlvfi.tiling``) on ``batch`` frames of height x width.
 
-    Refusing (rather than tiling) keeps the non-local branch exact: its attention spans the
-    whole frame, which tiles would cut.
+    The whole padded frame holds the inputs, the blended output and the non-local features
+    (C_nl channels), and briefly the non-local branch's own working memory, about four float32
+    maps of C_nl channels: 16 x C_nl bytes per pixel (measured: 463 B for ``small``, C_nl = 32,
+    and 253 B for ``tiny``, C_nl = 16, at 1920x1080); then one tile at a time needs
+    :func:`memory_needed` of its size. For ``small`` at 3840x2160 in tiles of 512 px this says
+    5.0 GB; measured: 3.5 GB over the loaded model and frames (peak RSS 4.0 GB in all).
+    """
+    stride = generator.config.stride
+    padded = math.ceil(height / stride) * stride * math.ceil(width / stride) * stride
+    channels = generator.config.nonlocal_channels if getattr(generator.config, "use_nonlocal", True) else 0
+    whole = padded * (16 * channels + 64)  # non-local pass + inputs/output
+    side_h, side_w = min(tile, math.ceil(height / stride) * stride), min(tile, math.ceil(width / stride) * stride)
+    return batch * (whole + memory_needed(generator, side_h, side_w, 1))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How frames of one size go through the generator.
+
+    Attributes:
+        per_call: most frames in one forward pass.
+        tile: tile side in px, or None for whole frames.
+        overlap: least overlap of the tiles in px.
+    """
+
+    per_call: int
+    tile: int | None = None
+    overlap: int = 0
+
+    def describe(self) -> str:
+        where = "whole frames" if self.tile is None else f"tiles of {self.tile} px ({self.overlap} px overlap)"
+        return f"{where}, up to {self.per_call} per call"
+
+
+def plan_inference(
+    generator: Generator,
+    height: int,
+    width: int,
+    budget: int,
+    device: torch.device,
+    tile: int | None = None,
+    overlap: int | None = None,
+) -> Plan:
+    """Whole frames or tiles, and frames per call, for height x width frames within ``budget``.
+
+    Args:
+        tile: None (automatic): whole frames when one fits the budget, else the largest of
+            :data:`AUTO_TILES` that fits; 0: never tile; N: tiles of N px (a multiple of the
+            network stride).
+        overlap: least overlap of the tiles; None: ``nlvfi.tiling.default_overlap`` of the tile.
+    Raises:
+        ValueError for a bad tile/overlap; VideoError when the frames fit neither whole nor tiled.
+    """
+    stride = generator.config.stride
+    if tile is not None and tile != 0:
+        overlap = default_overlap(tile, stride) if overlap is None else overlap
+        try:
+            check_tile(tile, overlap, stride)
+        except ValueError as error:
+            raise ValueError(f"{error} (the {generator.config.name} model)") from None
+    if tile is None or tile == 0:
+        one = memory_needed(generator, height, width, 1)
+        if one <= budget or tile == 0:
+            return Plan(frames_per_call(generator, height, width, budget, device))
+        padded_side = max(math.ceil(height / stride), math.ceil(width / stride)) * stride
+        candidates = [
+            c for c in AUTO_TILES
+            if c % stride == 0 and c < padded_side and (overlap is None or stride <= c - overlap)
+        ]
+        for candidate in candidates:
+            if memory_needed_tiled(generator, height, width, candidate) <= budget:
+                tile = candidate
+                overlap = default_overlap(tile, stride) if overlap is None else overlap
+                break
+        else:
+            smallest = min(candidates, default=None)
+            also = (
+                f" (in tiles of {smallest} px about {format_bytes(memory_needed_tiled(generator, height, width, smallest))})"
+                if smallest
+                else ""
+            )
+            raise VideoError(
+                f"a {width}x{height} frame needs about {format_bytes(one)} for the {generator.config.name} model "
+                f"on {device.type}{also}, more than the {format_bytes(budget)} budget; use a machine with more memory, "
+                f"raise --max-memory-gb, or downscale the video"
+            )
+    one = memory_needed_tiled(generator, height, width, tile)
+    if one > budget:
+        raise VideoError(
+            f"a {width}x{height} frame in tiles of {tile} px needs about {format_bytes(one)} for the "
+            f"{generator.config.name} model on {device.type}, more than the {format_bytes(budget)} budget; "
+            f"use smaller tiles, raise --max-memory-gb, or downscale the video"
+        )
+    return Plan(max(1, budget // one), tile, overlap)
+
+
+def forward_frames(generator: Generator, prev: torch.Tensor, next: torch.Tensor, t: torch.Tensor, plan: Plan | None = None) -> torch.Tensor:
+    """The generator's frames for a batch, whole or in tiles as ``plan`` says; in inference mode.
+
+    Args:
+        prev, next: (B, 3, H, W); B = 1 with a (T,) ``t`` gives T frames of the one pair.
+        t: (B,) or (T,) times.
+    Returns:
+        (B or T, 3, H, W) float in [0, 1].
+    """
+    with torch.inference_mode():
+        if plan is not None and plan.tile is not None:
+            return tiled_forward(generator, prev, next, t, plan.tile, plan.overlap)
+        if prev.shape[0] == 1 and t.numel() > 1:
+            prev, next = prev.expand(t.numel(), -1, -1, -1), next.expand(t.numel(), -1, -1, -1)
+        return generator(prev, next, t=t).frame
+
+
+def frames_per_call(generator: Generator, height: int, width: int, budget: int, device: torch.device) -> int:
+    """How many whole frames of this size one forward pass may take; VideoError when not even one fits.
+
+    :func:`plan_inference` falls back to tiles instead (``nlvfi.tiling``, where the non-local
+    branch stays exact) unless tiling is turned off.
     """
     one = memory_needed(generator, height, width, 1)
     if one > budget:
@@ -162,23 +290,62 @@ def generate(
     next: torch.Tensor,
     times: Sequence[float],
     max_batch: int = 8,
+    plan: Plan | None = None,
 ) -> torch.Tensor:
     """Frames at every t in ``times`` between ``prev`` and ``next``, in as few calls as fit.
 
     Args:
         prev, next: (1, 3, H, W) float in [0, 1] on the generator's device.
         times: k values in (0, 1).
-        max_batch: most frames per forward pass (see :func:`frames_per_call`).
+        max_batch: most frames per forward pass (see :func:`plan_inference`).
+        plan: whole frames (None) or tiles; in tiles, the non-local features of the pair are
+            computed once per call.
     Returns:
         (k, 3, H, W) float in [0, 1].
     """
     outputs = []
     for start in range(0, len(times), max_batch):
         chunk = torch.tensor(list(times[start : start + max_batch]), dtype=prev.dtype, device=prev.device)  # (b,)
-        b = len(chunk)
-        frames = generator(prev.expand(b, -1, -1, -1), next.expand(b, -1, -1, -1), t=chunk).frame  # (b, 3, H, W)
-        outputs.append(frames)
+        outputs.append(forward_frames(generator, prev, next, chunk, plan))  # (b, 3, H, W)
     return torch.cat(outputs)  # (k, 3, H, W)
+
+
+def compile_generator(generator: Generator, enabled: bool = True, backend: str = "inductor") -> Generator:
+    """``torch.compile`` the generator's forward in place; on failure warn and keep it eager.
+
+    Compiling happens at the first call (for each new frame size), so that call is wrapped
+    too: if it fails for any reason but a bad input (ValueError/TypeError, which eager raises
+    as well), the warning says why and this and every later call run eagerly. Returns the
+    same generator, for chaining.
+    """
+    if not enabled:
+        return generator
+    eager = generator.forward
+    try:
+        compiled = torch.compile(eager, backend=backend)
+    except Exception as error:  # e.g. an unsupported Python or platform
+        _compile_failed(error)
+        return generator
+    state = {"compiled": compiled}
+
+    def forward(*args, **kwargs):
+        if state["compiled"] is not None:
+            try:
+                return state["compiled"](*args, **kwargs)
+            except (ValueError, TypeError):
+                raise
+            except Exception as error:
+                state["compiled"] = None
+                _compile_failed(error)
+        return eager(*args, **kwargs)
+
+    generator.forward = forward  # an instance attribute: nn.Module.__call__ finds it first
+    return generator
+
+
+def _compile_failed(error: BaseException) -> None:
+    reason = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+    warnings.warn(f"torch.compile failed, running without it: {reason}", RuntimeWarning, stacklevel=3)
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,14 +418,21 @@ def interpolate_images(
     max_memory_gb: float | None = None,
     batch_size: int = 4,
     progress: bool = False,
+    tile: int | None = None,
+    overlap: int | None = None,
 ) -> list[Path]:
-    """Run every job (pairs of one size batched together); return the written paths."""
+    """Run every job (pairs of one size batched together); return the written paths.
+
+    ``tile``/``overlap``: see :func:`plan_inference` (None: tiles only where whole frames do
+    not fit the budget).
+    """
     from .io import read_frame, write_frame
 
     device = model_device(generator)
     budget = memory_budget(device, max_memory_gb)
     written = []
     pending: list[tuple[PairJob, torch.Tensor, torch.Tensor]] = []
+    plans: dict[tuple[int, int], Plan] = {}
 
     def flush():
         if not pending:
@@ -266,8 +440,7 @@ def interpolate_images(
         prev = torch.cat([p for _, p, _ in pending]).to(device)  # (b, 3, H, W)
         next = torch.cat([n for _, _, n in pending]).to(device)
         times = torch.tensor([job.t for job, _, _ in pending], device=device)  # (b,)
-        with torch.inference_mode():
-            frames = generator(prev, next, t=times).frame  # (b, 3, H, W)
+        frames = forward_frames(generator, prev, next, times, plans[tuple(prev.shape[-2:])])  # (b, 3, H, W)
         for (job, _, _), frame in zip(pending, frames):
             write_frame(frame.cpu(), job.out)
             written.append(job.out)
@@ -282,7 +455,9 @@ def interpolate_images(
                 f"{next.shape[-1]}x{next.shape[-2]}; the two frames must have the same size"
             )
         height, width = prev.shape[-2:]
-        limit = min(batch_size, frames_per_call(generator, height, width, budget, device))
+        if (height, width) not in plans:
+            plans[(height, width)] = plan_inference(generator, height, width, budget, device, tile, overlap)
+        limit = min(batch_size, plans[(height, width)].per_call)
         if pending and (pending[0][1].shape != prev.shape or len(pending) >= limit):
             flush()
         pending.append((job, prev, next))
@@ -303,8 +478,12 @@ def interpolate_video(
     crf: int | None = None,
     max_memory_gb: float | None = None,
     progress: bool = True,
+    tile: int | None = None,
+    overlap: int | None = None,
 ) -> dict:
     """Multiply the frame rate of ``source`` by ``factor``; write ``output`` atomically.
+
+    ``tile``/``overlap``: see :func:`plan_inference`.
 
     Returns a summary dict (frames in/out, encoder, timings). Raises FileNotFoundError,
     VideoError (not a video, 0/1 frame, corrupt, frame too large), ValueError.
@@ -325,7 +504,7 @@ def interpolate_video(
         with VideoReader(source) as reader:
             info = reader.info
             budget = memory_budget(device, max_memory_gb)
-            per_call = frames_per_call(generator, info.height, info.width, budget, device)
+            plan = plan_inference(generator, info.height, info.width, budget, device, tile, overlap)
             writer = VideoWriter(
                 tmp, container, info, codec, crf, audio_from=reader.container,
                 time_base=info.time_base / factor, rate=info.rate * factor if info.rate else None,
@@ -345,7 +524,7 @@ def interpolate_video(
                     if previous is not None:
                         if current[1].shape != previous[1].shape:
                             raise VideoError(f"{source}: the frame size changes at frame {item.index}")
-                        frames = generate(generator, previous[1], current[1], times, per_call)  # (F-1, 3, H, W)
+                        frames = generate(generator, previous[1], current[1], times, plan.per_call, plan)  # (F-1, 3, H, W)
                         step = item.pts - previous[0].pts
                         for j, frame in enumerate(frames, start=1):
                             alpha = None
@@ -377,6 +556,7 @@ def interpolate_video(
                 encoder_reason=writer.choice.reason,
                 audio_streams=len(writer.audio),
                 input=info.describe(),
+                plan=plan.describe(),
             )
 
     atomic_write(output, write)
@@ -408,20 +588,54 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--codec", help="video: output encoder (default: FFV1 for lossless input, else libx264)")
     parser.add_argument("--crf", type=int, default=None, help="video: quality of crf-based encoders (default 16)")
     parser.add_argument("--max-memory-gb", type=float, default=None, help="memory the model may use (default 80%% of free)")
+    add_speed_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
+def add_speed_arguments(parser: argparse.ArgumentParser) -> None:
+    """--tile, --overlap and --compile, shared with ``nlvfi repair``."""
+    parser.add_argument(
+        "--tile", type=int, default=None, metavar="SIZE",
+        help="run frames as overlapping SIZE x SIZE tiles (a multiple of the model's stride); "
+        "default: only frames too large for the memory budget; 0: never",
+    )
+    parser.add_argument(
+        "--overlap", type=int, default=None, metavar="PX",
+        help=f"least overlap of the tiles (default {DEFAULT_OVERLAP} px, at most half the tile)",
+    )
+    parser.add_argument("--compile", action="store_true", help="torch.compile the generator (slow first call; falls back with a warning)")
+
+
+def check_speed_arguments(args: argparse.Namespace) -> None:
+    """Clear errors for --tile/--overlap before anything is loaded (the stride check comes with the model)."""
+    if args.tile is not None and args.tile < 0:
+        raise ValueError(f"--tile must be a size in px, or 0 for no tiles; got {args.tile}")
+    if args.overlap is not None and args.overlap < 0:
+        raise ValueError(f"--overlap must be >= 0, got {args.overlap}")
+    if args.tile and args.overlap is not None and args.overlap >= args.tile:
+        raise ValueError(f"--overlap ({args.overlap}) must be smaller than --tile ({args.tile})")
+
+
+def load_for_run(args: argparse.Namespace) -> tuple[Generator, str]:
+    """The model of ``--checkpoint``/``--device``, compiled if ``--compile``."""
+    generator, checkpoint = load_model(args.checkpoint, args.device)
+    return compile_generator(generator, args.compile), checkpoint
+
+
 def run(args: argparse.Namespace) -> int:
+    check_speed_arguments(args)
     if args.batch:
         if args.inputs or args.output:
             raise ValueError("--batch takes no other inputs and no -o (the CSV names the outputs)")
         if args.batch_size < 1:
             raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
         jobs = read_batch_csv(args.batch)
-        generator, checkpoint = load_model(args.checkpoint, args.device)
+        generator, checkpoint = load_for_run(args)
         started = time.perf_counter()
-        written = interpolate_images(jobs, generator, args.max_memory_gb, args.batch_size, progress=not args.quiet)
+        written = interpolate_images(
+            jobs, generator, args.max_memory_gb, args.batch_size, progress=not args.quiet, tile=args.tile, overlap=args.overlap
+        )
         print(f"wrote {len(written)} frames from {args.batch} with {checkpoint} in {time.perf_counter() - started:.1f} s")
         return 0
     if len(args.inputs) == 2:
@@ -435,8 +649,8 @@ def run(args: argparse.Namespace) -> int:
                 raise FileNotFoundError(f"no such image: {image}")
         _check_image_output(out, (prev, next))
         job = PairJob(prev, next, out, _check_time(args.t))
-        generator, checkpoint = load_model(args.checkpoint, args.device)
-        interpolate_images([job], generator, args.max_memory_gb)
+        generator, checkpoint = load_for_run(args)
+        interpolate_images([job], generator, args.max_memory_gb, tile=args.tile, overlap=args.overlap)
         print(f"wrote {out} (t = {job.t:g}) with {checkpoint}")
         return 0
     if len(args.inputs) == 1:
@@ -450,13 +664,14 @@ def run(args: argparse.Namespace) -> int:
         if same_file(source, args.output):
             raise ValueError(f"output {args.output} is the input; choose another file (the input is never overwritten)")
         container_for(args.output)
-        generator, checkpoint = load_model(args.checkpoint, args.device)
+        generator, checkpoint = load_for_run(args)
         summary = interpolate_video(
-            source, args.output, generator, args.factor or 2, args.codec, args.crf, args.max_memory_gb, progress=not args.quiet
+            source, args.output, generator, args.factor or 2, args.codec, args.crf, args.max_memory_gb,
+            progress=not args.quiet, tile=args.tile, overlap=args.overlap,
         )
         print(
             f"wrote {args.output}: {summary['frames_in']} frames -> {summary['frames_out']} "
-            f"({summary['generated']} generated, x{args.factor or 2} frame rate) with {checkpoint}; "
+            f"({summary['generated']} generated, x{args.factor or 2} frame rate) with {checkpoint} ({summary['plan']}); "
             f"{summary['encoder']}; {summary['audio_streams']} audio stream(s) copied; {summary['seconds']} s"
         )
         return 0

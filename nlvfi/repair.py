@@ -13,13 +13,18 @@ Notebook: notebooks/10_video_repair.ipynb
 
     nlvfi repair IN -o OUT [--threshold T|auto] [--report report.json] [--figure fig.png]
                  [--checkpoint C] [--device D] [--codec C] [--crf N] [--max-run K]
-                 [--max-memory-gb G] [--no-verify] [--quiet]
+                 [--max-memory-gb G] [--batch-size N] [--tile SIZE] [--overlap PX] [--compile]
+                 [--no-verify] [--quiet]
     nlvfi repair IN --detect-only [--report report.json] [--figure fig.png]
 
 Two passes over the input, each streaming (a few frames in memory): the first decodes every
 frame to measure the adjacent differences (and finds a truncated or corrupt file before anything
 is written); the second decodes again, keeps the frame before a run and the one after it, writes
-every frame to a temporary file in the output's folder, and copies the audio packets. A third
+every frame to a temporary file in the output's folder, and copies the audio packets; the
+frames of several runs go through the generator together (``--batch-size`` frames per call),
+the frames and audio packets between them held back until their turn (at most
+``max(8, 2 x batch size)`` video frames), so the output is written in order. Frames too large
+for the memory budget run in tiles (``--tile``, see ``nlvfi.interpolate``). A third
 pass (``verify``, on by default) decodes input and output side by side and checks the frame
 count, every timestamp, the audio packets and — for a lossless output — that every frame not
 replaced is bit-identical; only then is the temporary file renamed onto OUT. Any error leaves
@@ -44,7 +49,18 @@ from tqdm import tqdm
 from .checkpoint import atomic_write
 from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, mad
 from .generator import Generator
-from .interpolate import DEFAULT_CHECKPOINT, frames_per_call, generate, load_model, memory_budget, model_device
+from .interpolate import (
+    DEFAULT_CHECKPOINT,
+    add_speed_arguments,
+    check_speed_arguments,
+    compile_generator,
+    forward_frames,
+    generate,
+    load_model,
+    memory_budget,
+    model_device,
+    plan_inference,
+)
 from .videoio import (
     AudioPacket,
     VideoError,
@@ -251,6 +267,18 @@ class _Pending:
     first_rgb: np.ndarray | None = None
 
 
+@dataclass
+class _Job:
+    """A run read to its end, waiting for the generator: the frames around it and its times."""
+
+    pending: _Pending
+    after: object  # DecodedFrame: the next distinct frame
+    before_rgb: np.ndarray  # (H, W, 3)
+    after_rgb: np.ndarray
+    times: list[float]
+    frames: torch.Tensor | None = None  # (k, 3, H, W) once generated
+
+
 def _example_run(detection: Detection) -> Run | None:
     """The repaired run with the most motion across it (the most visible repair), if any."""
     runs = detection.repairable
@@ -273,6 +301,10 @@ def repair_video(
     figure_path: str | Path | None = None,
     verify: bool = True,
     progress: bool = True,
+    batch_size: int = 4,
+    tile: int | None = None,
+    overlap: int | None = None,
+    compile_model: bool = False,
 ) -> dict:
     """Repair the duplicated frames of ``source`` into ``output``; return the report (a dict).
 
@@ -287,6 +319,10 @@ def repair_video(
         max_memory_gb: memory the model may use (default 80% of what is free).
         report_path, figure_path: also write the report (JSON) and the before/after figure.
         verify: decode the result and check it before it replaces ``output``.
+        batch_size: most frames per forward pass; runs are batched together (module doc).
+        tile, overlap: tiled inference (``nlvfi.interpolate.plan_inference``; None: only when
+            whole frames do not fit the budget, 0: never).
+        compile_model: ``torch.compile`` the generator (a warning and eager mode if that fails).
     Raises:
         FileNotFoundError, VideoError/ValueError (bad input, -o equal to the input, frames too
         large), CheckpointError (missing, corrupt, not ours). Nothing is written then.
@@ -301,6 +337,8 @@ def repair_video(
     if output.is_dir():
         raise ValueError(f"output {output} is a folder; give a file name such as {output / 'repaired.mkv'}")
     container = container_for(output)
+    if batch_size < 1:
+        raise ValueError(f"--batch-size must be >= 1, got {batch_size}")
     if generator is None:
         generator, checkpoint_used = load_model(checkpoint, device)
     else:
@@ -310,7 +348,9 @@ def repair_video(
 
     header = probe(source)  # refuse frames too large for memory before decoding anything
     budget = memory_budget(where, max_memory_gb)
-    per_call = frames_per_call(generator, header.height, header.width, budget, where)
+    plan = plan_inference(generator, header.height, header.width, budget, where, tile, overlap)
+    per_call = min(batch_size, plan.per_call)
+    compile_generator(generator, compile_model)
     analysis = analyze_video(source, threshold, max_run, progress)
     detection = analysis.detection
 
@@ -320,6 +360,27 @@ def repair_video(
     example_run = _example_run(detection)
     timings = {"measure_s": round(analysis.seconds, 2)}
     state: dict = {}
+
+    def run_generator(batch: list[_Job]) -> float:
+        """Fill ``job.frames`` of every job; return the seconds the generator took."""
+        tick = time.perf_counter()
+        tensors = [(rgb_to_tensor(job.before_rgb).to(where), rgb_to_tensor(job.after_rgb).to(where)) for job in batch]  # (1, 3, H, W)
+        if plan.tile is not None:  # tiles: one pair at a time, its non-local features computed once
+            for job, (prev, next) in zip(batch, tensors):
+                job.frames = generate(generator, prev, next, job.times, per_call, plan)  # (k, 3, H, W)
+            return time.perf_counter() - tick
+        entries = [(n, i) for n, job in enumerate(batch) for i in range(len(job.times))]  # every frame of every run
+        outputs = []
+        for start in range(0, len(entries), per_call):
+            chunk = entries[start : start + per_call]
+            prev = torch.cat([tensors[n][0] for n, _ in chunk])  # (b, 3, H, W)
+            next = torch.cat([tensors[n][1] for n, _ in chunk])
+            times = torch.tensor([batch[n].times[i] for n, i in chunk], device=where)  # (b,)
+            outputs.append(forward_frames(generator, prev, next, times))  # (b, 3, H, W)
+        frames = torch.cat(outputs)  # (sum k, 3, H, W)
+        for job in batch:
+            job.frames, frames = frames[: len(job.times)], frames[len(job.times) :]
+        return time.perf_counter() - tick
 
     def write(tmp: str) -> None:
         repair_started = time.perf_counter()
@@ -332,10 +393,65 @@ def repair_video(
             try:
                 previous = None  # the DecodedFrame before the current one
                 pending: _Pending | None = None
+                jobs: list[_Job] = []  # runs read to their end, not generated yet
+                held: list[tuple] = []  # what comes after the first of them, in order
+                held_frames = 0
+                max_held = max(8, 2 * per_call)
+
+                def emit(entry: tuple) -> None:
+                    kind, value = entry[0], entry[1]
+                    if kind == "frame":
+                        writer.write(value, entry[2])
+                    elif kind == "audio":
+                        writer.mux_audio(value)
+                    else:
+                        write_run(value)
+
+                def hold(entry: tuple) -> None:
+                    nonlocal held_frames
+                    if not jobs:
+                        emit(entry)
+                        return
+                    held.append(entry)
+                    held_frames += entry[0] == "frame"
+                    if held_frames >= max_held:
+                        flush()
+
+                def write_run(job: _Job) -> None:
+                    run = job.pending.run
+                    alphas = (frame_alpha(job.pending.before.frame, traits), frame_alpha(job.after.frame, traits))
+                    for offset, (frame, t, pts) in enumerate(zip(job.frames, job.times, job.pending.pts)):
+                        rgb = tensor_to_rgb(frame, job.before_rgb.dtype)  # (H, W, 3)
+                        alpha = None
+                        if alphas[0] is not None:
+                            alpha = np.round((1 - t) * alphas[0] + t * alphas[1]).astype(alphas[0].dtype)
+                        writer.write(rgb_to_frame(rgb, writer.choice.pix_fmt, alpha), pts)
+                        index = run.first + offset
+                        replaced_frames.append(
+                            {"frame": index, "t": round(t, 4), "between": [run.before, run.after], "time_s": round(analysis.times[index], 6)}
+                        )
+                        if run is example_run and offset == 0:
+                            to8 = (lambda a: a if a.dtype == np.uint8 else (a >> 8).astype(np.uint8))
+                            example.update(
+                                frame=index, t=t, after_index=run.after, before=to8(job.before_rgb),
+                                after=to8(job.after_rgb), input=job.pending.first_rgb, repaired=to8(rgb),
+                            )
+                    job.frames = None
+
+                def flush() -> None:
+                    nonlocal held_frames, model_seconds
+                    model_seconds += run_generator(jobs)
+                    jobs.clear()
+                    entries = list(held)
+                    held.clear()
+                    held_frames = 0
+                    for entry in entries:
+                        emit(entry)
+
                 bar = tqdm(total=analysis.frame_count, desc="repairing", unit="frame", disable=not progress)
                 for item in reader.items(audio=True):
                     if isinstance(item, AudioPacket):
-                        writer.mux_audio(item)
+                        hold(("audio", item))
                         continue
                     if item.index >= analysis.frame_count:
                         raise VideoError(f"{source} gave more frames on the second reading than on the first")
@@ -343,47 +459,27 @@ def repair_video(
                         pending.pts.append(item.pts)  # a copy: its content is not needed, only its time
                         bar.update(1)
                         continue
-                    if pending is not None:  # item is the next distinct frame: fill the run
-                        run = pending.run
-                        before_rgb = frame_to_rgb(pending.before.frame, traits)
-                        after_rgb = frame_to_rgb(item.frame, traits)
-                        ts = run_times(analysis.times, run)
-                        tick = time.perf_counter()
-                        frames = generate(
-                            generator,
-                            rgb_to_tensor(before_rgb).to(where),
-                            rgb_to_tensor(after_rgb).to(where),
-                            ts,
-                            per_call,
-                        )  # (k, 3, H, W)
-                        model_seconds += time.perf_counter() - tick
-                        alphas = (frame_alpha(pending.before.frame, traits), frame_alpha(item.frame, traits))
-                        for offset, (frame, t, pts) in enumerate(zip(frames, ts, pending.pts)):
-                            rgb = tensor_to_rgb(frame, before_rgb.dtype)  # (H, W, 3)
-                            alpha = None
-                            if alphas[0] is not None:
-                                alpha = np.round((1 - t) * alphas[0] + t * alphas[1]).astype(alphas[0].dtype)
-                            writer.write(rgb_to_frame(rgb, writer.choice.pix_fmt, alpha), pts)
-                            index = run.first + offset
-                            replaced_frames.append(
-                                {"frame": index, "t": round(t, 4), "between": [run.before, run.after], "time_s": round(analysis.times[index], 6)}
-                            )
-                            if run is example_run and offset == 0:
-                                to8 = (lambda a: a if a.dtype == np.uint8 else (a >> 8).astype(np.uint8))
-                                example.update(
-                                    frame=index, t=t, after_index=run.after, before=to8(before_rgb),
-                                    after=to8(after_rgb), input=pending.first_rgb, repaired=to8(rgb),
-                                )
+                    if pending is not None:  # item is the next distinct frame: the run can be filled
+                        job = _Job(
+                            pending, item, frame_to_rgb(pending.before.frame, traits), frame_to_rgb(item.frame, traits),
+                            run_times(analysis.times, pending.run),
+                        )
+                        jobs.append(job)
+                        held.append(("run", job))  # its frames go out first, then what is held after it
                         pending = None
+                        if sum(len(j.times) for j in jobs) >= per_call:
+                            flush()
                     if item.index in starts:
                         run = starts[item.index]
                         first = frame_to_rgb24(item.frame) if run is example_run else None
                         pending = _Pending(run, [item.pts], previous, first)
                         bar.update(1)
                         continue
-                    writer.write(item.frame, item.pts)
+                    hold(("frame", item.frame, item.pts))
                     previous = item
                     bar.update(1)
+                if jobs:
+                    flush()
                 bar.close()
                 if pending is not None or reader.count != analysis.frame_count:
                     raise VideoError(
@@ -405,6 +501,7 @@ def repair_video(
     atomic_write(output, write)
     timings["total_s"] = round(time.perf_counter() - started, 2)
     report = build_report(source, output, analysis, replaced_frames, state, generator, checkpoint_used, where, timings)
+    report["model"]["plan"] = f"{plan.describe()}, batch size {batch_size}"
     if report_path is not None:
         text = json.dumps(report, indent=2) + "\n"
         atomic_write(report_path, lambda tmp: Path(tmp).write_text(text))
@@ -624,6 +721,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--crf", type=int, default=None, help="quality of crf-based encoders such as libx264 (default 16)")
     parser.add_argument("--max-run", type=int, default=DEFAULT_MAX_RUN, help=f"longest run of duplicates to repair (default {DEFAULT_MAX_RUN})")
     parser.add_argument("--max-memory-gb", type=float, default=None, help="memory the model may use (default 80%% of free)")
+    parser.add_argument("--batch-size", type=int, default=4, help="most frames per forward pass; several runs are batched (default 4)")
+    add_speed_arguments(parser)
     parser.add_argument("--no-verify", action="store_true", help="skip decoding the result to check it")
     parser.add_argument("--detect-only", action="store_true", help="only measure and report the duplicates (no model, no output video)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -655,6 +754,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.output:
         raise ValueError("missing -o OUT (or use --detect-only)")
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
+    check_speed_arguments(args)
     report = repair_video(
         args.input,
         args.output,
@@ -669,6 +771,10 @@ def run(args: argparse.Namespace) -> int:
         figure_path=args.figure,
         verify=not args.no_verify,
         progress=not args.quiet,
+        batch_size=args.batch_size,
+        tile=args.tile,
+        overlap=args.overlap,
+        compile_model=args.compile,
     )
     text = summary_text(report)
     written = [p for p in (args.report, args.figure) if p]

@@ -1,4 +1,5 @@
-"""`nlvfi interpolate`: an image pair, a CSV batch, video x2/x4; batched generation; memory.
+"""`nlvfi interpolate`: an image pair, a CSV batch, video x2/x4; batched generation; memory;
+tiles (--tile, automatic when a frame does not fit the budget) and --compile.
 
 Untrained tiny generator saved in a temporary folder; the images and clips are made here.
 """
@@ -14,6 +15,7 @@ import nlvfi
 from nlvfi import cli
 from nlvfi import interpolate as interp
 from nlvfi.interpolate import frames_per_call, generate, load_model, main, memory_needed, read_batch_csv
+from nlvfi.tiling import tiled_forward
 from nlvfi.videoio import VideoError, VideoReader, frame_content, write_video
 
 H, W = 40, 56
@@ -160,6 +162,113 @@ def test_load_model_errors(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
+# Tiles and torch.compile (--tile, --overlap, --compile)
+
+
+def test_tile_flag_gives_the_tiled_result(tmp_path, pair, model):
+    out = tmp_path / "mid.png"
+    assert main([str(pair[0]), str(pair[1]), "-o", str(out), "--tile", "32", "--overlap", "16", "--checkpoint", str(model)]) == 0
+    generator = nlvfi.load_generator(model).eval()
+    prev, next = (torch.from_numpy(image(s)).permute(2, 0, 1)[None].float() / 255 for s in (0, 1))
+    with torch.inference_mode():
+        expected = tiled_forward(generator, prev, next, 0.5, 32, 16)[0].permute(1, 2, 0).numpy() * 255
+        whole = generator(prev, next, t=0.5).frame[0].permute(1, 2, 0).numpy() * 255
+    written = np.asarray(Image.open(out)).astype(float)
+    assert np.abs(written - expected.round()).max() <= 1
+    assert np.abs(expected - whole).max() > 1  # 32-px tiles do change this untrained model's output
+
+
+def test_frames_too_large_for_the_budget_are_tiled_automatically(tmp_path, model, monkeypatch):
+    for name, seed in (("a", 0), ("b", 1)):
+        Image.fromarray(image(seed, 288, 400)).save(tmp_path / f"{name}.png")
+    generator = nlvfi.load_generator(model)
+    budget = 0.15 * 1024**3  # whole: ~187 MB by the estimate; tiles of 256 px: ~142 MB
+    assert memory_needed(generator, 288, 400) > budget >= interp.memory_needed_tiled(generator, 288, 400, 256)
+    plan = interp.plan_inference(generator, 288, 400, int(budget), torch.device("cpu"))
+    assert (plan.tile, plan.overlap) == (256, 128)
+    calls = []
+    original = interp.tiled_forward
+    monkeypatch.setattr(interp, "tiled_forward", lambda *a, **k: calls.append(a[4:]) or original(*a, **k))
+    argv = [str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(tmp_path / "m.png"), "--checkpoint", str(model)]
+    assert main(argv + ["--max-memory-gb", "0.15"]) == 0
+    assert calls == [(256, 128)]
+    assert np.asarray(Image.open(tmp_path / "m.png")).shape == (288, 400, 3)
+    calls.clear()
+    assert main(argv + ["--max-memory-gb", "0.15", "--tile", "0"]) == 2  # tiles turned off: refused
+    assert main(argv) == 0 and calls == []  # the default budget fits the whole frame
+
+
+def test_plan_refuses_what_fits_neither_whole_nor_tiled(model):
+    generator = nlvfi.load_generator(model)
+    with pytest.raises(VideoError, match=r"3840x2160 frame needs about 12.5 GB for the tiny model on cpu \(in tiles of 256 px about 2.6 GB\)"):
+        interp.plan_inference(generator, 2160, 3840, 1024**3, torch.device("cpu"))
+    with pytest.raises(VideoError, match="in tiles of 1024 px needs about"):
+        interp.plan_inference(generator, 2160, 3840, 1024**3, torch.device("cpu"), tile=1024)
+    plan = interp.plan_inference(generator, 2160, 3840, 8 * 1024**3, torch.device("cpu"))
+    assert plan.tile == 1024 and plan.per_call == 1 and "tiles of 1024 px" in plan.describe()
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--tile", "100"], r"tile must be a positive multiple of the network stride 16, got 100 \(the tiny model\)"),
+        (["--tile", "32", "--overlap", "32"], r"--overlap \(32\) must be smaller than --tile \(32\)"),
+        (["--tile", "32", "--overlap", "24"], "tile - overlap must be at least the network stride 16"),
+        (["--tile", "-5"], "--tile must be a size in px"),
+        (["--overlap", "-1"], "--overlap must be >= 0"),
+    ],
+)
+def test_bad_tile_flags_one_line_error(tmp_path, pair, model, capsys, flags, message):
+    assert main([str(pair[0]), str(pair[1]), "-o", str(tmp_path / "m.png"), "--checkpoint", str(model), *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and __import__("re").search(message, err), err
+    assert not (tmp_path / "m.png").exists()
+
+
+def test_batch_csv_with_tiles(tmp_path, pair, model):
+    (tmp_path / "pairs.csv").write_text("a.png,b.png,out/1.png,0.25\nb.png,a.png,out/2.png\n")
+    assert main(["--batch", str(tmp_path / "pairs.csv"), "--tile", "32", "--overlap", "16", "--checkpoint", str(model), "--quiet"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["1.png", "2.png"]
+
+
+def test_compile_failure_warns_and_runs_eagerly(tmp_path, pair, model, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no C++ compiler here")
+
+    monkeypatch.setattr(torch, "compile", broken)
+    with pytest.warns(RuntimeWarning, match="torch.compile failed, running without it: RuntimeError: no C\\+\\+ compiler"):
+        assert main([str(pair[0]), str(pair[1]), "-o", str(tmp_path / "m.png"), "--compile", "--checkpoint", str(model)]) == 0
+    assert np.asarray(Image.open(tmp_path / "m.png")).shape == (H, W, 3)
+
+
+def test_compile_failing_at_the_first_call_falls_back_to_eager(model, monkeypatch):
+    generator = nlvfi.load_generator(model).eval()
+    prev, next = torch.rand(1, 3, 24, 40), torch.rand(1, 3, 24, 40)
+    with torch.inference_mode():
+        expected = generator(prev, next).frame
+
+    def fails_when_called(*args, **kwargs):
+        raise RuntimeError("inductor: backend compiler failed")
+
+    monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: fails_when_called)
+    interp.compile_generator(generator)
+    with pytest.warns(RuntimeWarning, match="backend compiler failed"), torch.inference_mode():
+        torch.testing.assert_close(generator(prev, next).frame, expected)
+    with pytest.raises(ValueError, match="3 channels"):  # bad inputs still say what is wrong
+        generator(torch.rand(1, 4, 8, 8), torch.rand(1, 4, 8, 8))
+
+
+def test_compiled_generator_gives_the_same_frames(model):
+    generator = nlvfi.load_generator(model).eval()
+    prev, next = torch.rand(1, 3, 24, 40), torch.rand(1, 3, 24, 40)
+    with torch.inference_mode():
+        expected = generator(prev, next, t=0.3).frame
+    interp.compile_generator(generator, backend="eager")  # dynamo tracing without inductor's C++ build: fast
+    with torch.inference_mode():
+        torch.testing.assert_close(generator(prev, next, t=0.3).frame, expected)
+
+
+# --------------------------------------------------------------------------------------------
 # Video frame-rate up-conversion
 
 
@@ -217,3 +326,12 @@ def test_video_bad_inputs(tmp_path, model, capsys):
 def test_cli_dispatches_interpolate(tmp_path, pair, model):
     assert cli.main(["interpolate", str(pair[0]), str(pair[1]), "-o", str(tmp_path / "m.png"), "--checkpoint", str(model)]) == 0
     assert cli.main(["interpolate", "--help"]) == 0
+
+
+def test_video_with_tiles_says_so(tmp_path, model, capsys):
+    source = write_video(tmp_path / "in.mkv", clip_frames(3), 10)
+    out = tmp_path / "x2.mkv"
+    assert main([str(source), "-o", str(out), "--tile", "32", "--overlap", "16", "--checkpoint", str(model), "--quiet"]) == 0
+    assert "tiles of 32 px (16 px overlap)" in capsys.readouterr().out
+    with VideoReader(out) as reader:
+        assert sum(1 for _ in reader) == 5

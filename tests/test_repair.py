@@ -1,5 +1,6 @@
 """`nlvfi repair`: what it replaces, what it keeps (frames, timestamps, audio, bytes), every bad
-input, and its quality on real footage (the bundled stuttering clip and OpenCV's vtest.avi).
+input, batching several runs per forward pass, tiles, --compile, and its quality on real
+footage (the bundled stuttering clip and OpenCV's vtest.avi).
 
 The model is an untrained tiny generator saved in a temporary folder (tests never depend on
 the shipped checkpoint), except the PSNR-ordering test, which needs trained weights: it uses
@@ -314,6 +315,79 @@ def test_fixed_threshold_and_detect_only(tmp_path, capsys):
     report = json.loads((tmp_path / "d.json").read_text())
     assert report["detection"]["threshold"]["mode"] == "fixed" and report["detection"]["duplicates"] == [4, 8]
     assert main([str(source), "--threshold", "often"]) == 2  # argparse explains
+
+
+# --------------------------------------------------------------------------------------------
+# Batches of runs, tiles, torch.compile (--batch-size, --tile, --compile)
+
+
+def counting(generator):
+    """Count the generator's forward passes and the frames in each."""
+    sizes, forward = [], generator.forward
+
+    def counted(prev, next, *args, **kwargs):
+        sizes.append(prev.shape[0])
+        return forward(prev, next, *args, **kwargs)
+
+    generator.forward = counted
+    return sizes
+
+
+@pytest.mark.parametrize("batch_size, calls", [(1, [1] * 6), (4, [4, 2]), (8, [5, 1])])
+def test_runs_are_batched_and_the_output_is_the_same(tmp_path, model, batch_size, calls):
+    """Runs at 3, 6-7, 12, 20, 26: batch 4 fills one call with the first three runs; batch 8
+    could take all six frames, but it holds at most 16 video frames back, and the 16th (frame
+    23) forces a call with the first four runs."""
+    source = write_video(tmp_path / "in.mkv", stutter(scene(30), [3, 6, 7, 12, 20, 26]), 10, audio=tone(3.0))
+    generator = nlvfi.load_generator(model).eval()
+    sizes = counting(generator)
+    out = tmp_path / f"b{batch_size}.mkv"
+    report = repair_video(source, out, generator=generator, batch_size=batch_size, progress=False)
+    assert sizes == calls
+    assert [f["frame"] for f in report["replaced"]] == [3, 6, 7, 12, 20, 26]
+    assert report["verification"]["untouched_frames_bit_identical"] == 24  # order, times and audio checked too
+    assert f"batch size {batch_size}" in report["model"]["plan"]
+    one = tmp_path / "one.mkv"
+    repair_video(source, one, generator=nlvfi.load_generator(model).eval(), batch_size=1, progress=False)
+    for (ta, a, _), (tb, b, _) in zip(decoded(one), decoded(out)):
+        assert ta == tb and np.abs(a.astype(int) - b).max() <= 1
+
+
+def test_tiles_from_the_command_line(tmp_path, model):
+    source = write_video(tmp_path / "in.mkv", stutter(scene(12), [4, 8]), 10)
+    out = tmp_path / "o.mkv"
+    rc = main([str(source), "-o", str(out), "--tile", "32", "--overlap", "16", "--report", str(tmp_path / "r.json"),
+               "--checkpoint", str(model), "--quiet"])
+    assert rc == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["frames_replaced"] == 2 and report["model"]["plan"].startswith("tiles of 32 px (16 px overlap)")
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
+        (["--tile", "40"], r"tile must be a positive multiple of the network stride 16, got 40 \(the tiny model\)"),
+        (["--tile", "32", "--overlap", "40"], r"--overlap \(40\) must be smaller than --tile \(32\)"),
+    ],
+)
+def test_bad_batch_and_tile_flags(tmp_path, model, capsys, flags, message):
+    source = write_video(tmp_path / "in.mkv", stutter(scene(8), [4]), 10)
+    assert main([str(source), "-o", str(tmp_path / "o.mkv"), "--checkpoint", str(model), "--quiet", *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and __import__("re").search(message, err), err
+    assert not (tmp_path / "o.mkv").exists()
+
+
+def test_compile_failure_warns_and_repairs_anyway(tmp_path, model, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no C++ compiler here")
+
+    monkeypatch.setattr(torch, "compile", broken)
+    source = write_video(tmp_path / "in.mkv", stutter(scene(8), [4]), 10)
+    with pytest.warns(RuntimeWarning, match="torch.compile failed, running without it"):
+        assert main([str(source), "-o", str(tmp_path / "o.mkv"), "--compile", "--checkpoint", str(model), "--quiet"]) == 0
+    assert (tmp_path / "o.mkv").exists()
 
 
 # --------------------------------------------------------------------------------------------
