@@ -5,7 +5,10 @@ method's pixel loss; DAIN trains with only this). Phase 2 minimises L_G = L_c + 
 the generator, alternating with discriminator updates on the mirrored RaGAN loss (¶0212):
 one generator step, then one discriminator step, per batch (public design: ESRGAN).
 Optional, off by default: supervision of the flow (end-point error) and depth
-(scale-invariant log depth) on synthetic scenes, whose ground truth we know.
+(scale-invariant log depth) on synthetic scenes, whose ground truth we know; OpenCV DIS flow
+as the flow target on real clips (``flow_teacher = "dis"``, distillation from classical
+flow); and a phase 0 (``flow_pretrain_steps``) that trains the flow module alone on those
+targets before phase 1, so the interpolation loss starts from a flow that already matches.
 
     nlvfi train --config configs/ci.toml [--resume] [--out-dir DIR]
     torchrun --nproc_per_node 2 -m nlvfi.train --config configs/cuda.toml   # DDP
@@ -38,6 +41,7 @@ from tqdm import tqdm
 
 from . import losses
 from .checkpoint import atomic_write, load_generator, save_generator
+from .config import ModelConfig
 from .discriminator import build_discriminator
 from .generator import build_generator
 from .metrics import psnr, ssim
@@ -55,12 +59,17 @@ GT_KEYS = ("flow_forward", "flow_backward", "depth_prev", "depth_next")
 class TrainingSample(Dataset):
     """Gives every dataset's items the same keys, so mixed batches collate.
 
+    Args:
+        dataset: synthetic, video or Vimeo triplets (or a ConcatDataset of them).
+        flow_teacher: "" or "dis": items without true flow get OpenCV DIS flows (computed on
+            the final, augmented crop) as flow targets.
     Items: prev, middle, next (3, h, w); t (); flow_forward, flow_backward (2, h, w),
-    depth_prev, depth_next (1, h, w) -- zeros where unknown; has_truth () 1.0 or 0.0.
+    depth_prev, depth_next (1, h, w) -- zeros where unknown; has_flow, has_depth () 1.0 or 0.0.
     """
 
-    def __init__(self, dataset: Dataset):
+    def __init__(self, dataset: Dataset, flow_teacher: str = ""):
         self.dataset = dataset
+        self.flow_teacher = flow_teacher
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -74,16 +83,25 @@ class TrainingSample(Dataset):
         item = self.dataset[index]
         prev = item["prev"]
         height, width = prev.shape[-2:]
-        has_truth = all(key in item for key in GT_KEYS)
+        has_flow = all(key in item for key in GT_KEYS[:2])
+        has_depth = all(key in item for key in GT_KEYS[2:])
         out = {
             "prev": prev,
             "middle": item["middle"],
             "next": item["next"],
             "t": torch.as_tensor(item.get("t", 0.5), dtype=torch.float32),
-            "has_truth": torch.tensor(1.0 if has_truth else 0.0),
+            "has_flow": torch.tensor(1.0 if has_flow else 0.0),
+            "has_depth": torch.tensor(1.0 if has_depth else 0.0),
         }
         for key, channels in zip(GT_KEYS, (2, 2, 1, 1)):
-            out[key] = item[key] if has_truth else torch.zeros(channels, height, width)
+            known = has_flow if key.startswith("flow") else has_depth
+            out[key] = item[key] if known else torch.zeros(channels, height, width)
+        if not has_flow and self.flow_teacher == "dis":
+            from .baselines import dis_flow
+
+            pair = torch.stack((prev, item["next"]))  # (2, 3, h, w)
+            out["flow_forward"], out["flow_backward"] = dis_flow(pair, pair.flip(0))  # (2, h, w) each
+            out["has_flow"] = torch.tensor(1.0)
         return out
 
 
@@ -127,7 +145,12 @@ def build_datasets(config: TrainConfig) -> tuple[Dataset, dict[str, Dataset]]:
     train = ConcatDataset(parts) if len(parts) > 1 else parts[0]
     if len(train) == 0:
         raise ValueError("the training set is empty")
-    return TrainingSample(train), held_out
+    if data.flow_teacher == "dis":
+        try:
+            import cv2  # noqa: F401
+        except ImportError:
+            raise ImportError('flow_teacher = "dis" needs OpenCV: pip install -e ".[baselines]"') from None
+    return TrainingSample(train, flow_teacher=data.flow_teacher), held_out
 
 
 def _evenly_spaced(dataset: Dataset, count: int) -> Dataset:
@@ -197,7 +220,7 @@ class Trainer:
         random.seed(config.run.seed)
         # everything that can fail on bad input fails here, before any training or writing
         self.train_set, self.held_out = build_datasets(config)
-        self.generator = build_generator(config.model.size)
+        self.generator = build_generator(config.model.generator_config())
         if config.model.init:
             start = load_generator(config.model.init)
             if start.config != self.generator.config:
@@ -285,9 +308,10 @@ class Trainer:
 
     def _load_state(self, path: Path) -> None:
         state = torch.load(path, map_location="cpu", weights_only=True)
-        saved_size = state["model_config"]["name"]
-        if saved_size != self.config.model.size or state["model_config"] != self.generator.config.to_dict():
-            raise ValueError(f"{path} was trained with the {saved_size} model; this config asks for {self.config.model.size}")
+        saved = ModelConfig.from_dict(state["model_config"])  # fills fields newer than the state
+        if saved != self.generator.config:
+            describe = lambda c: f"{c.name} model" + ("" if c.use_nonlocal else " without the non-local branch")  # noqa: E731
+            raise ValueError(f"{path} was trained with the {describe(saved)}; this config asks for the {describe(self.generator.config)}")
         if state["config"]["model"]["discriminator_size"] != self.config.model.discriminator_size:
             raise ValueError(f"{path} has a different discriminator size than this config")
         self.generator.load_state_dict(state["generator"])
@@ -336,15 +360,49 @@ class Trainer:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return nullcontext()
 
+    def flow_step(self, batch: dict) -> dict:
+        """Phase 0: the flow module alone, EPE to the flow targets (true or teacher flows).
+
+        Only ``generator.flow`` runs, so the step costs a fraction of a full one; under DDP its
+        gradients are averaged over the processes by hand (the DDP wrapper is not called)."""
+        has_flow = batch["has_flow"]
+        self.generator.train()
+        with self.autocast():
+            flows = self.generator.flow(batch["prev"], batch["next"])  # 2 x (B, 2, H, W)
+        epe = sum(
+            losses.end_point_error(flow.float(), batch[key], weights=has_flow)
+            for flow, key in zip(flows, ("flow_forward", "flow_backward"))
+        ) / 2
+        if not torch.isfinite(epe):
+            raise FloatingPointError(f"non-finite flow loss at step {self.step + 1}")
+        self.opt_g.zero_grad(set_to_none=True)
+        epe.backward()
+        if self.distributed:
+            for parameter in self.generator.flow.parameters():
+                if parameter.grad is not None:
+                    dist.all_reduce(parameter.grad)
+                    parameter.grad /= self.world_size
+        if self.config.optim.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.generator.flow.parameters(), self.config.optim.grad_clip)
+        self.opt_g.step()
+        self.sched_g.step()
+        return {
+            "phase": "flow", "loss_g": epe.item(), "loss_flow": epe.item(),
+            "lr_g": self.opt_g.param_groups[0]["lr"], "lr_d": self.opt_d.param_groups[0]["lr"],
+        }  # fmt: skip
+
     def train_step(self, batch: dict) -> dict:
         optim = self.config.optim
-        gan = self.step >= optim.pretrain_steps
+        phase = self.config.phase(self.step)
+        if phase == "flow":
+            return self.flow_step(batch)
+        gan = phase == "gan"
         prev, middle, next, t = batch["prev"], batch["middle"], batch["next"], batch["t"]
         if self.device.type == "cuda":
             prev, middle, next = (x.contiguous(memory_format=torch.channels_last) for x in (prev, middle, next))
         self.generator.train()
         self.discriminator.train()
-        row = {"phase": "gan" if gan else "pretrain"}
+        row = {"phase": phase}
 
         # generator step
         with self.autocast():
@@ -353,16 +411,16 @@ class Trainer:
         pixel = losses.charbonnier(fake, middle)
         loss = pixel
         row["loss_pixel"] = pixel.item()
-        has_truth = batch["has_truth"]
-        if optim.flow_supervision_weight and has_truth.any():
+        has_flow, has_depth = batch["has_flow"], batch["has_depth"]
+        if optim.flow_supervision_weight and has_flow.any():
             epe = sum(
-                losses.end_point_error(flow, batch[key], weights=has_truth)
+                losses.end_point_error(flow, batch[key], weights=has_flow)
                 for flow, key in zip(out.flows, ("flow_forward", "flow_backward"))
             ) / 2
             loss = loss + optim.flow_supervision_weight * epe
             row["loss_flow"] = epe.item()
-        if optim.depth_supervision_weight and has_truth.any():
-            keep = has_truth > 0
+        if optim.depth_supervision_weight and has_depth.any():
+            keep = has_depth > 0
             depth_loss = sum(
                 losses.scale_invariant_log_depth(depth[keep], batch[key][keep])
                 for depth, key in zip(out.depths, ("depth_prev", "depth_next"))

@@ -20,6 +20,13 @@ class ModelSection:
     size: str = "tiny"  # generator preset: tiny | small | full
     discriminator_size: str = "tiny"  # discriminator width: tiny | small | full
     init: str = ""  # optional generator .safetensors to start from (same size)
+    use_nonlocal: bool = True  # False: the "local only" ablation (no non-local branch)
+
+    def generator_config(self):
+        """The generator's ModelConfig: the preset, with the non-local branch on or off."""
+        from .config import ModelConfig
+
+        return dataclasses.replace(ModelConfig.preset(self.size), use_nonlocal=self.use_nonlocal)
 
 
 @dataclass
@@ -32,6 +39,7 @@ class DataSection:
     video_max_side: int = 0  # downscale clips so the longer side is at most this (0: keep)
     video_cache: str = ""  # folder for decoded-frame caches ("" : decode each run)
     vimeo_root: str = ""  # a Vimeo-90K triplet folder (sequences/, tri_trainlist.txt)
+    flow_teacher: str = ""  # "" | "dis": real triplets get OpenCV DIS flows as flow targets
     video_repeat: int = 1  # how many times the real triplets appear per epoch
     val_synthetic_samples: int = 32  # held-out synthetic scenes (another seed), 0: none
     val_video_triplets: int = 48  # held-out real triplets (last 20% of each clip), 0: none
@@ -40,13 +48,14 @@ class DataSection:
 @dataclass
 class OptimSection:
     batch_size: int = 4  # per process
+    flow_pretrain_steps: int = 0  # phase 0 (optional): the flow module alone, on flow targets
     pretrain_steps: int = 100  # phase 1: Charbonnier (+ optional supervision)
     gan_steps: int = 50  # phase 2: L_G = L_c + lambda L_a, alternating D updates
     lr_generator: float = 1e-3
     lr_discriminator: float = 1e-4
     lr_final_fraction: float = 0.1  # cosine decay of the generator's lr to this fraction
     adversarial_weight: float = 5e-3  # lambda (ESRGAN's value for this loss form)
-    flow_supervision_weight: float = 0.0  # optional, synthetic only: EPE to the true flows
+    flow_supervision_weight: float = 0.0  # optional: EPE to the true (or teacher) flows
     depth_supervision_weight: float = 0.0  # optional, synthetic only: scale-invariant log depth
     grad_clip: float = 1.0  # max gradient norm (0: off)
 
@@ -71,7 +80,15 @@ class TrainConfig:
 
     @property
     def total_steps(self) -> int:
-        return self.optim.pretrain_steps + self.optim.gan_steps
+        return self.optim.flow_pretrain_steps + self.optim.pretrain_steps + self.optim.gan_steps
+
+    def phase(self, step: int) -> str:
+        """The phase that step ``step`` (0-based) belongs to: "flow", "pretrain" or "gan"."""
+        if step < self.optim.flow_pretrain_steps:
+            return "flow"
+        if step < self.optim.flow_pretrain_steps + self.optim.pretrain_steps:
+            return "pretrain"
+        return "gan"
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -113,6 +130,14 @@ class TrainConfig:
             raise ValueError(f"{source}: batch_size and pretrain_steps + gan_steps must be positive")
         if self.data.crop_size < 32 or self.data.crop_size % 32:
             raise ValueError(f"{source}: [data] crop_size must be a multiple of 32 (>= 32), got {self.data.crop_size}")
+        if self.data.flow_teacher not in ("", "dis"):
+            raise ValueError(f"{source}: [data] flow_teacher must be \"\" or \"dis\", got {self.data.flow_teacher!r}")
+        if self.optim.flow_pretrain_steps < 0:
+            raise ValueError(f"{source}: [optim] flow_pretrain_steps must be >= 0")
+        if self.optim.flow_pretrain_steps and not (self.data.synthetic_samples or self.data.flow_teacher):
+            raise ValueError(
+                f"{source}: [optim] flow_pretrain_steps needs flow targets: synthetic_samples > 0 or flow_teacher = \"dis\""
+            )
         if not (self.data.synthetic_samples or self.data.videos or self.data.vimeo_root):
             raise ValueError(f"{source}: no training data: set synthetic_samples, videos or vimeo_root")
 

@@ -767,7 +767,7 @@ def notebook_08() -> list:
             RUN_ROOT = None  # folder in which a fresh run folder is made; None: the system temp folder (never runs/)
             SHIPPED_LOG = "../checkpoints/nlvfi-cpu.log.csv"  # the shipped checkpoint's training log (cpu profile)
             SHIPPED_VALIDATION = "../checkpoints/nlvfi-cpu.validation.csv"  # and its validation log
-            CPU_SHORT_STEPS = [150, 50]  # pretrain, GAN steps of the shortened run in the cpu profile
+            CPU_SHORT_STEPS = [100, 150, 50]  # flow-only, pretrain, GAN steps of the shortened run in the cpu profile
             """,
             parameters=True,
         ),
@@ -805,6 +805,12 @@ def notebook_08() -> list:
             2. **GAN fine-tuning**: per batch, one generator step on $L_G = L_c + \lambda L_a$, then one
                discriminator step on the mirrored loss $L_D$ (¶0212), with $\lambda = 5\cdot10^{-3}$.
 
+            Our CPU recipe adds an optional **phase 0** before them (`flow_pretrain_steps`): the flow
+            module alone learns to match true flows on synthetic scenes and OpenCV DIS flows on real
+            crops (`flow_teacher = "dis"`). From the pixel loss alone, a small flow network stayed at
+            zero flow in our CPU budget (`checkpoints/analysis.md`); a flow that already matches gives
+            phases 1 and 2 warped frames worth using.
+
             ```
             for step, (prev, middle, next) in batches:             # order = f(seed, epoch, step): resumable
                 fake = G(prev, next, t)                            # bf16 autocast on CUDA
@@ -820,9 +826,9 @@ def notebook_08() -> list:
 
             | column | meaning |
             |---|---|
-            | `step`, `phase` | 1-based step; `pretrain` or `gan` |
+            | `step`, `phase` | 1-based step; `flow` (optional phase 0), `pretrain` or `gan` |
             | `loss_g`, `loss_pixel`, `loss_adv` | $L_G$, $L_c$, $L_a$ (GAN phase) |
-            | `loss_flow`, `loss_depth` | optional supervision on synthetic scenes (off unless configured) |
+            | `loss_flow`, `loss_depth` | optional supervision: end-point error to true (synthetic) or teacher (DIS, real) flows; depth on synthetic scenes |
             | `loss_d`, `d_real`, `d_fake` | $L_D$, batch mean of $C(\text{real})$ and $C(\text{fake})$ |
             | `lr_g`, `lr_d`, `samples_per_s` | learning rates (cosine decay for G), throughput |
 
@@ -860,7 +866,7 @@ def notebook_08() -> list:
             if config.model.init:
                 config.model.init = str(Path(ROOT) / config.model.init)
             if PROFILE == "cpu":
-                config.optim.pretrain_steps, config.optim.gan_steps = CPU_SHORT_STEPS
+                config.optim.flow_pretrain_steps, config.optim.pretrain_steps, config.optim.gan_steps = CPU_SHORT_STEPS
                 config.run.validate_every = config.run.checkpoint_every = max(1, config.total_steps // 2)
                 config.data.val_synthetic_samples = min(config.data.val_synthetic_samples, 8)  # quicker validation
                 config.data.val_video_triplets = min(config.data.val_video_triplets, 8)
@@ -883,6 +889,8 @@ def notebook_08() -> list:
             o, d = config.optim, config.data
             print(f"generator {config.model.size}, discriminator {config.model.discriminator_size}")
             print(f"data: {d.synthetic_samples} synthetic scenes {d.synthetic_motion} in {d.crop_size}px crops, {len(d.videos)} real clip(s)")
+            if o.flow_pretrain_steps:
+                print(f"phase 0: {o.flow_pretrain_steps} steps of the flow module alone (EPE to true flows" + (", DIS flows on real crops)" if d.flow_teacher else ")"))
             print(f"phase 1: {o.pretrain_steps} steps of L_c; phase 2: {o.gan_steps} steps of L_c + {o.adversarial_weight:g}·L_a, alternating with D")
             print(f"batch {o.batch_size}; lr G {o.lr_generator:g} (cosine to x{o.lr_final_fraction:g}), lr D {o.lr_discriminator:g}; grad clip {o.grad_clip:g}")
             """
@@ -1019,8 +1027,9 @@ def notebook_08() -> list:
 
 
             def smooth(values):
-                \"\"\"Moving average over `window` steps, plotted at each window's last step.\"\"\"
-                return step[window - 1 :], np.convolve(np.nan_to_num(values), np.ones(window) / window, mode="valid")
+                \"\"\"Moving average over `window` logged values (empty entries skipped), at each window's last step.\"\"\"
+                known = np.isfinite(values)
+                return step[known][window - 1 :], np.convolve(values[known], np.ones(window) / window, mode="valid")
 
 
             fig, axes = plt.subplots(2, 2, figsize=(13, 8), layout="constrained")
@@ -1028,7 +1037,9 @@ def notebook_08() -> list:
             ax.plot(step, column(curves, "loss_pixel"), lw=0.8 if window > 1 else 2, alpha=0.5 if window > 1 else 1, label="L_c per step")
             if window > 1:
                 ax.plot(*smooth(column(curves, "loss_pixel")), lw=2, label=f"L_c, moving average of {window}")
-            ax.set(yscale="log", xlabel="step", ylabel="Charbonnier loss", title="pixel loss")
+            if np.isfinite(column(curves, "loss_flow")).any():
+                ax.plot(*smooth(column(curves, "loss_flow")), lw=1.5, color="tab:green", label="flow EPE (px), moving average")
+            ax.set(yscale="log", xlabel="step", ylabel="loss", title="pixel loss (and flow EPE)")
             ax2 = ax.twinx()
             ax2.plot(step, column(curves, "lr_g"), color="grey", ls="--", label="lr G")
             ax2.set_ylabel("generator learning rate")

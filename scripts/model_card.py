@@ -83,14 +83,17 @@ The run's logs ship beside it: `nlvfi-cpu.log.csv`, `nlvfi-cpu.validation.csv`.
 ## Data
 - Synthetic flying layers: {data['synthetic_samples']} scenes per epoch at {data['crop_size']}x{data['crop_size']},
   motion buckets {', '.join(data['synthetic_motion'])}; ground-truth flow and depth used as
-  auxiliary supervision (weights {optim['flow_supervision_weight']} / {optim['depth_supervision_weight']}).
+  auxiliary supervision (weights {optim['flow_supervision_weight']} / {optim['depth_supervision_weight']}){
+  '; on real crops OpenCV DIS flow is the flow target (distillation)' if data.get('flow_teacher') == 'dis' else ''}.
 - Real: the first 80% of `vtest.avi`, `tree.avi`, `Megamind.avi` (Debian `opencv-doc`),
   triplets (k-d, k, k+d) for d in {data['video_gaps']}, random {data['crop_size']} crops, flips and
   temporal reversal, repeated x{data['video_repeat']} per epoch. The last 20% of every clip is held out and
   never trained on; every real number below is on that part.
 
 ## Training
-- {optim['pretrain_steps']} steps of Charbonnier pre-training, then {optim['gan_steps']} steps of RaGAN fine-tuning
+- {optim.get('flow_pretrain_steps', 0)} steps of flow-only pre-training (phase 0: end-point error to the true
+  flows of the synthetic scenes{' and to OpenCV DIS flows on the real crops' if data.get('flow_teacher') == 'dis' else ''}), then
+  {optim['pretrain_steps']} steps of Charbonnier pre-training, then {optim['gan_steps']} steps of RaGAN fine-tuning
   (lambda = {optim['adversarial_weight']}), batch {optim['batch_size']}, Adam (0.9, 0.99), lr {optim['lr_generator']}
   cosine-decayed to x{optim['lr_final_fraction']}; discriminator lr {optim['lr_discriminator']}.
 - Steps run: {rows[-1]['step']}; time inside training steps: {step_seconds / 60:.1f} min
