@@ -40,6 +40,28 @@ def test_dis_baseline_recovers_a_translation():
     assert error < (baselines.average(frame, moved) - middle)[..., 16:-16, 16:-16].abs().mean()
 
 
+@pytest.mark.skipif(not baselines.minterpolate_available(), reason="PyAV without minterpolate")
+def test_minterpolate_keeps_a_still_frame_and_shapes():
+    still = torch.rand(1, 3, 37, 50)
+    out = baselines.minterpolate(still, still)
+    assert out.shape == still.shape
+    torch.testing.assert_close(out, still, atol=3 / 255, rtol=0)  # 8-bit and yuv444p round trips
+    torch.testing.assert_close(baselines.minterpolate(still, still, t=1 / 3), still, atol=3 / 255, rtol=0)
+    with pytest.raises(ValueError, match="t = i/N"):
+        baselines.minterpolate(still, still, t=0.123)
+
+
+@pytest.mark.skipif(not baselines.minterpolate_available(), reason="PyAV without minterpolate")
+def test_minterpolate_compensates_motion():
+    """On a medium synthetic move, motion compensation beats plain averaging by over 2 dB."""
+    from nlvfi.data.synthetic import FlyingLayers
+    from nlvfi.metrics import psnr
+
+    item = FlyingLayers(1, motion="medium", size=128, seed=0)[0]
+    prev, middle, next = (item[k][None] for k in ("prev", "middle", "next"))
+    assert psnr(baselines.minterpolate(prev, next), middle) > psnr(baselines.average(prev, next), middle) + 2
+
+
 def test_command_writes_table_csv_and_json(tmp_path, capsys):
     checkpoint = tmp_path / "g.safetensors"
     nlvfi.save_generator(nlvfi.build_generator("tiny"), checkpoint)
