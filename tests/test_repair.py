@@ -494,11 +494,16 @@ def test_trained_model_repairs_better_than_leaving_the_duplicate(repair_psnr):
 
 
 @needs_checkpoint
+def test_trained_model_repairs_better_than_averaging(repair_psnr):
+    assert repair_psnr["nlvfi"] > repair_psnr["average"], repair_psnr  # measured 30.38 vs 28.83 dB
+
+
+@needs_checkpoint
 @pytest.mark.xfail(
     strict=True,
-    reason="known gap (issue 3): the shipped CPU checkpoint's flow network has not learned yet, so it "
-    "repairs about as well as averaging and below DIS flow; see checkpoints/README.md",
+    reason="known gap (issue 3): the shipped CPU checkpoint repairs the bundled clip 1.3 dB below the "
+    "classical DIS-flow repair (30.38 vs 31.64 dB; 0.3-0.8 dB below DIS on the held-out real sets); "
+    "see checkpoints/README.md",
 )
-def test_trained_model_repairs_at_least_as_well_as_averaging_and_dis_flow(repair_psnr):
-    assert repair_psnr["nlvfi"] > repair_psnr["average"], repair_psnr
+def test_trained_model_repairs_at_least_as_well_as_dis_flow(repair_psnr):
     assert repair_psnr["nlvfi"] >= repair_psnr["DIS flow"], repair_psnr
