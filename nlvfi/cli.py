@@ -4,6 +4,7 @@
     nlvfi params      parameter counts per module for every size
     nlvfi train       GAN training (nlvfi train --config configs/ci.toml)
     nlvfi evaluate    PSNR/SSIM of nlvfi and the baselines on held-out data
+    nlvfi study       the ablation study (nlvfi study [--retrain] [--profile cuda])
     nlvfi data fetch  install/extract the real clips of Debian's opencv-doc package
     nlvfi bench       speed and memory benchmark
 """
@@ -20,6 +21,7 @@ from . import tour
 DELEGATED = {
     "train": ("nlvfi.train", "main", "GAN training from a TOML config"),
     "evaluate": ("nlvfi.evaluate", "main", "PSNR/SSIM of nlvfi and baselines on held-out data"),
+    "study": ("nlvfi.study", "main", "the ablation study: local only / + non-local / + GAN, tables and figures"),
     "bench": ("nlvfi.bench", "main", "speed and memory benchmark"),
     "data": ("nlvfi.data.video", "fetch_main", "`nlvfi data fetch`: get the opencv-doc clips"),
     "interpolate": ("nlvfi.interpolate", "main", "in-between frames: an image pair, a CSV of pairs, or a video x2/x4"),
