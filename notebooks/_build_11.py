@@ -35,8 +35,9 @@ def cells() -> list:
             Method: METHOD.md §2.2 (the non-local branch and why: the receptive field) and §3 (the relativistic GAN
             loss). Command: `nlvfi study` (tables into `results/study/`, figures into `figures/study/`).
 
-            Runs in: < 1 min (ci profile: a few synthetic scenes per bucket, the committed checkpoints); the cpu
-            profile evaluates the full sets (about 15–25 min on 2 cores); the cuda profile points to the GPU study.
+            Runs in: < 1 min (ci profile: a few synthetic scenes per bucket, the committed checkpoints; 7 s measured
+            in CI). The cpu profile evaluates a smaller version of the study's sets (not timed; `nlvfi study` on
+            the full sets took 47 min on one core). The cuda profile points to the GPU study.
             """
         ),
         code(
