@@ -1305,12 +1305,17 @@ def build(name: str, make_cells) -> nbformat.NotebookNode:
     return notebook
 
 
+def write(name: str, make_cells) -> None:
+    """Build, validate and write notebooks/<name> (every builder script ends here)."""
+    notebook = build(name, make_cells)
+    nbformat.validate(notebook)
+    nbformat.write(notebook, HERE / name)
+    print(f"wrote {HERE / name} ({len(notebook.cells)} cells)")
+
+
 def main() -> None:
     for name, make_cells in NOTEBOOKS.items():
-        notebook = build(name, make_cells)
-        nbformat.validate(notebook)
-        nbformat.write(notebook, HERE / name)
-        print(f"wrote {HERE / name} ({len(notebook.cells)} cells)")
+        write(name, make_cells)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,8 @@ See it / Summary / Exercises; cells with deterministic printed output start with
 
 from __future__ import annotations
 
-from pathlib import Path
+from _build_06_09 import code, md, write  # one set of cell helpers for the notebook builders
 
-import nbformat
-
-from _build_06_09 import build, code, md  # one set of cell helpers for the notebook builders
-
-HERE = Path(__file__).resolve().parent
 NAME = "10_video_repair.ipynb"
 
 
@@ -314,10 +309,7 @@ def cells() -> list:
 
 
 def main() -> None:
-    notebook = build(NAME, cells)
-    nbformat.validate(notebook)
-    nbformat.write(notebook, HERE / NAME)
-    print(f"wrote {HERE / NAME} ({len(notebook.cells)} cells)")
+    write(NAME, cells)
 
 
 if __name__ == "__main__":
