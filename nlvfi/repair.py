@@ -78,6 +78,7 @@ from .videoio import (
     same_file,
     tensor_to_rgb,
 )
+from .visualize import save_figure
 
 # --------------------------------------------------------------------------------------------
 # Pass 1: measure
@@ -679,14 +680,6 @@ def draw_repair_figure(detection: Detection, example: dict | None = None, title:
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig
-
-
-def save_figure(figure, path: str | Path) -> None:
-    import matplotlib.pyplot as plt
-
-    suffix = Path(path).suffix.lower().lstrip(".") or "png"
-    atomic_write(path, lambda tmp: figure.savefig(tmp, format=suffix, dpi=90))
-    plt.close(figure)
 
 
 # --------------------------------------------------------------------------------------------

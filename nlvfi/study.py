@@ -52,6 +52,7 @@ from .data.synthetic import MOTION_BUCKETS
 from .evaluate import EVAL_SEED, real_sets, synthetic_sets
 from .metrics import SSIM_SETTINGS, psnr, ssim
 from .train_config import TrainConfig, load_train_config
+from .visualize import save_figure
 
 ROOT = Path(__file__).resolve().parent.parent
 BUCKETS = ("small", "medium", "large", "extreme")
@@ -381,12 +382,10 @@ def _variant_colours() -> dict[str, str]:
 
 def figure_psnr_vs_motion(rows: list[dict], path: Path) -> None:
     """Mean PSNR per motion bin (log-spaced), per method; variants: seed mean, band = seed range."""
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend alone
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.6), layout="constrained", sharey=True)
+    fig = Figure(figsize=(13, 4.6), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
     colours = _variant_colours()
     for ax, kind in zip(axes, ("synthetic", "real")):
         chosen = [r for r in rows if r["set"].startswith(kind)]
@@ -421,9 +420,7 @@ def figure_psnr_vs_motion(rows: list[dict], path: Path) -> None:
     axes[0].set_ylabel("PSNR (dB)")
     axes[0].legend(fontsize=8, loc="upper right")
     fig.suptitle("PSNR vs motion magnitude (bands: range over seeds; dotted: bucket edges)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format=path.suffix[1:], dpi=90))
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def large_motion_examples(sets: dict, rows: list[dict]) -> list[tuple[str, dict]]:
@@ -454,14 +451,12 @@ def _crop_box(prev: torch.Tensor, next: torch.Tensor, size: int) -> tuple[int, i
 
 def figure_qualitative(methods: dict, examples, path: Path, crop: int = 128) -> None:
     """Crops of every method on the large-motion examples, side by side, PSNR of the whole frame."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend alone
 
     shown = {name: m for name, m in methods.items() if _split(name)[1] in (None, 0)}
     columns = ["prev", "next", "truth", *shown]
-    fig, axes = plt.subplots(len(examples), len(columns), figsize=(1.9 * len(columns), 2.2 * len(examples) + 0.4), squeeze=False)
+    fig = Figure(figsize=(1.9 * len(columns), 2.2 * len(examples) + 0.4))
+    axes = fig.subplots(len(examples), len(columns), squeeze=False)
     for row, (title, item) in enumerate(examples):
         prev, middle, next = (item[k].unsqueeze(0) for k in ("prev", "middle", "next"))
         size = min(crop, *prev.shape[-2:])
@@ -482,22 +477,18 @@ def figure_qualitative(methods: dict, examples, path: Path, crop: int = 128) -> 
         axes[row, 0].set_ylabel(title, fontsize=8)
     fig.suptitle(f"Large motion, {crop}px crops where the frames differ most (variants: seed 0; PSNR of the whole frame)", fontsize=10)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format=path.suffix[1:], dpi=90))
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def figure_attention(checkpoint: Path, examples, path: Path) -> None:
     """Where the + non-local model's attention looks from the most-moving point of each example."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend alone
 
     from .explorer import attended_distance, attention_map, run_example
 
     generator = load_generator(checkpoint).eval()
-    fig, axes = plt.subplots(len(examples), 2, figsize=(10, 3.8 * len(examples)), squeeze=False)
+    fig = Figure(figsize=(10, 3.8 * len(examples)))
+    axes = fig.subplots(len(examples), 2, squeeze=False)
     for row, (title, item) in enumerate(examples):
         prev, next = item["prev"].unsqueeze(0), item["next"].unsqueeze(0)
         example = run_example(generator, prev, next, name=title)
@@ -518,9 +509,7 @@ def figure_attention(checkpoint: Path, examples, path: Path) -> None:
         axes[row, 0].set_xlabel(f"query (+) at the most-moving point; attended distance {attended_distance(example, (y, x)):.0f} px", fontsize=8)
     fig.suptitle(f"Self-attention of '+ non-local' (seed 0) on the same examples: {checkpoint.name}", fontsize=10)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format=path.suffix[1:], dpi=90))
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 # ---------------------------------------------------------------------------------- command

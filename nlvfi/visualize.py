@@ -6,6 +6,8 @@ the tour and the widgets all share one implementation.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -84,3 +86,14 @@ def attention_row(
 def padded_size(height: int, width: int, stride: int) -> tuple[int, int]:
     """(H, W) rounded up to a multiple of ``stride``: the size the generator works at."""
     return height + (-height % stride), width + (-width % stride)
+
+
+def save_figure(figure, path) -> None:
+    """Write a matplotlib figure atomically (format from the suffix, 90 dpi), then close it."""
+    import matplotlib.pyplot as plt
+
+    from .checkpoint import atomic_write
+
+    suffix = Path(path).suffix.lower().lstrip(".") or "png"
+    atomic_write(path, lambda tmp: figure.savefig(tmp, format=suffix, dpi=90))
+    plt.close(figure)
