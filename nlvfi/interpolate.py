@@ -39,7 +39,6 @@ import math
 import os
 import sys
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +47,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from .acceleration import channels_last_for_inference, compile_generator
 from .checkpoint import CheckpointError, atomic_write, load_generator
 from .generator import Generator
 from .tiling import DEFAULT_OVERLAP, check_tile, default_overlap, tiled_forward
@@ -84,6 +84,8 @@ AUTO_TILES = (1024, 768, 512, 384, 256)
 def load_model(checkpoint: str | os.PathLike | None, device: str | torch.device = "auto") -> tuple[Generator, str]:
     """The generator of ``checkpoint`` (default: the shipped one) in eval mode, and its path.
 
+    Its weights are laid out for speed (:func:`nlvfi.acceleration.channels_last_for_inference`).
+
     Raises CheckpointError (a ValueError) for a missing, corrupt or foreign file; the message
     says how to get the shipped checkpoint when that is what is missing.
     """
@@ -99,8 +101,7 @@ def load_model(checkpoint: str | os.PathLike | None, device: str | torch.device 
         )
         raise CheckpointError(f"checkpoint not found: {path}{hint}")
     generator = load_generator(path, device=dev)
-    generator.eval()
-    return generator, str(path)
+    return channels_last_for_inference(generator), str(path)
 
 
 def model_device(generator: Generator) -> torch.device:
@@ -308,44 +309,6 @@ def generate(
         chunk = torch.tensor(list(times[start : start + max_batch]), dtype=prev.dtype, device=prev.device)  # (b,)
         outputs.append(forward_frames(generator, prev, next, chunk, plan))  # (b, 3, H, W)
     return torch.cat(outputs)  # (k, 3, H, W)
-
-
-def compile_generator(generator: Generator, enabled: bool = True, backend: str = "inductor") -> Generator:
-    """``torch.compile`` the generator's forward in place; on failure warn and keep it eager.
-
-    Compiling happens at the first call (for each new frame size), so that call is wrapped
-    too: if it fails for any reason but a bad input (ValueError/TypeError, which eager raises
-    as well), the warning says why and this and every later call run eagerly. Returns the
-    same generator, for chaining.
-    """
-    if not enabled:
-        return generator
-    eager = generator.forward
-    try:
-        compiled = torch.compile(eager, backend=backend)
-    except Exception as error:  # e.g. an unsupported Python or platform
-        _compile_failed(error)
-        return generator
-    state = {"compiled": compiled}
-
-    def forward(*args, **kwargs):
-        if state["compiled"] is not None:
-            try:
-                return state["compiled"](*args, **kwargs)
-            except (ValueError, TypeError):
-                raise
-            except Exception as error:
-                state["compiled"] = None
-                _compile_failed(error)
-        return eager(*args, **kwargs)
-
-    generator.forward = forward  # an instance attribute: nn.Module.__call__ finds it first
-    return generator
-
-
-def _compile_failed(error: BaseException) -> None:
-    reason = " ".join(f"{type(error).__name__}: {error}".split())[:300]
-    warnings.warn(f"torch.compile failed, running without it: {reason}", RuntimeWarning, stacklevel=3)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,85 @@
+"""Making inference fast without changing what the generator computes.
+
+Not part of the method (METHOD.md §2 says what is computed, not how fast); this is how the
+tools (``nlvfi interpolate``, ``nlvfi repair``) and ``benchmarks/speed.py`` run it:
+
+* :func:`channels_last_for_inference` stores the convolution weights of every sub-network but
+  the flow estimator in channels-last (NHWC) order, which oneDNN's CPU convolutions and
+  cuDNN's tensor cores prefer. Measured on the ``small`` model at 1280x720, one CPU thread
+  (``/tmp``-free reproduction: ``python benchmarks/speed.py --layouts contiguous channels_last``):
+  8.7 s per frame contiguous, 7.3 s all channels-last, 6.8 s channels-last but the flow kept
+  contiguous: its cost volume and feature warping (``grid_sample``) are slower on NHWC than
+  its few convolutions gain. Outputs agree with the contiguous model to float32 rounding
+  (about 5e-5 at most on [0, 1] frames; tests/test_acceleration.py).
+* :func:`compile_generator` wraps ``torch.compile``; in inference mode it asks Inductor to
+  *freeze* the weights (constant-fold them and pre-pack them for oneDNN), which on the CPU is
+  most of what compiling gains. It falls back to eager with a warning when compiling fails.
+
+bf16 autocast is the caller's choice (``--dtype bf16`` in the benchmark; the trainer on CUDA):
+it does change results, by about 1e-3 on [0, 1] frames; geometry stays float32 inside the
+generator either way.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+from .generator import Generator
+
+
+def channels_last_for_inference(generator: Generator) -> Generator:
+    """Channels-last weights for every sub-network but the flow estimator; eval mode; in place.
+
+    Inputs need no conversion: a convolution with channels-last weights returns channels-last
+    output whatever its input. Returns the same generator, for chaining.
+    """
+    generator.eval()
+    for name, module in generator.named_children():
+        if name != "flow":  # see the module docstring: the flow estimator is faster contiguous
+            module.to(memory_format=torch.channels_last)
+    return generator
+
+
+def compile_generator(generator: Generator, enabled: bool = True, backend: str = "inductor", freeze: bool = True) -> Generator:
+    """``torch.compile`` the generator's forward in place; on failure warn and keep it eager.
+
+    Compiling happens at the first call (for each new frame size), so that call is wrapped
+    too: if it fails for any reason but a bad input (ValueError/TypeError, which eager raises
+    as well), the warning says why and this and every later call run eagerly.
+
+    ``freeze`` (Inductor's ``freezing``) treats the weights as constants in graphs compiled
+    under ``torch.inference_mode``/``no_grad``: do not change the weights afterwards (load a new
+    checkpoint into a fresh generator instead). Graphs that need gradients are not frozen.
+    Returns the same generator, for chaining.
+    """
+    if not enabled:
+        return generator
+    eager = generator.forward
+    options = {"freezing": True} if freeze and backend == "inductor" else None
+    try:
+        compiled = torch.compile(eager, backend=backend, options=options)
+    except Exception as error:  # e.g. an unsupported Python or platform
+        _compile_failed(error)
+        return generator
+    state = {"compiled": compiled}
+
+    def forward(*args, **kwargs):
+        if state["compiled"] is not None:
+            try:
+                return state["compiled"](*args, **kwargs)
+            except (ValueError, TypeError):
+                raise
+            except Exception as error:
+                state["compiled"] = None
+                _compile_failed(error)
+        return eager(*args, **kwargs)
+
+    generator.forward = forward  # an instance attribute: nn.Module.__call__ finds it first
+    return generator
+
+
+def _compile_failed(error: BaseException) -> None:
+    reason = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+    warnings.warn(f"torch.compile failed, running without it: {reason}", RuntimeWarning, stacklevel=3)

@@ -1,0 +1,57 @@
+"""nlvfi.acceleration: faster layouts and compiling must not change the frames."""
+
+import pytest
+import torch
+
+from nlvfi import acceleration
+from nlvfi.checkpoint import save_generator
+from nlvfi.generator import build_generator
+from nlvfi.interpolate import load_model
+
+
+def conv_weights(module: torch.nn.Module) -> list[torch.Tensor]:
+    return [m.weight for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
+
+
+@pytest.mark.parametrize("size", ["tiny", "small"])
+def test_channels_last_gives_the_same_frame(size):
+    torch.manual_seed(0)
+    generator = build_generator(size).eval()
+    frames = torch.rand(2, 1, 3, 45, 71, generator=torch.Generator().manual_seed(1))  # odd sides: padding too
+    with torch.inference_mode():
+        expected = generator(frames[0], frames[1], t=0.3).frame
+        acceleration.channels_last_for_inference(generator)
+        fast = generator(frames[0], frames[1], t=0.3).frame
+    assert fast.shape == expected.shape
+    torch.testing.assert_close(fast.contiguous(), expected, atol=2e-4, rtol=0)  # float32 reordering only
+
+
+def test_channels_last_skips_the_flow_estimator_and_sets_eval_mode():
+    generator = build_generator("tiny").train()
+    acceleration.channels_last_for_inference(generator)
+    assert not generator.training
+    assert all(w.is_contiguous() for w in conv_weights(generator.flow))
+    others = [w for name, child in generator.named_children() if name != "flow" for w in conv_weights(child)]
+    assert others and all(w.is_contiguous(memory_format=torch.channels_last) for w in others if w.shape[-1] > 1)
+
+
+def test_the_tools_load_the_generator_in_the_fast_layout(tmp_path):
+    path = tmp_path / "g.safetensors"
+    save_generator(build_generator("tiny"), path)
+    generator, _ = load_model(path, "cpu")
+    assert not generator.training
+    assert all(w.is_contiguous(memory_format=torch.channels_last) for w in conv_weights(generator.synthesis) if w.shape[-1] > 1)
+
+
+@pytest.mark.parametrize("backend, freezing", [("inductor", True), ("eager", False)])
+def test_compile_freezes_weights_only_with_inductor(monkeypatch, backend, freezing):
+    seen = {}
+
+    def fake_compile(fn, **kwargs):
+        seen.update(kwargs)
+        return fn
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    acceleration.compile_generator(build_generator("tiny"), backend=backend)
+    assert seen["backend"] == backend
+    assert (seen["options"] or {}).get("freezing", False) is freezing
