@@ -26,7 +26,10 @@ What it does, for every clip and encoding:
    (defaults) and ``mpdecimate,minterpolate=mi_mode=mci`` repair at the original frame rate;
    otherwise those rows say "not available". The ``minterpolate`` column of the main table is
    FFmpeg's ``minterpolate`` (mi_mode=mci) at the tool's own detected positions and times,
-   through PyAV's bundled libavfilter (``nlvfi.baselines.minterpolate``); that build has no
+   through PyAV's bundled libavfilter (``nlvfi.baselines.minterpolate``; it makes frames at
+   t = i/N, N <= 16 only, so it gets the nearest such t: Megamind's 23.976 frames/s in the
+   .mkv's millisecond time base give the tool t = 42/125 = 0.336 where 1/3 was meant); that
+   build has no
    ``mpdecimate`` (a GPL filter), so the detection rows need the binary.
 
 The table is printed and, with ``--out``, written as Markdown.
@@ -35,6 +38,7 @@ The table is printed and, with ``--out``, written as Markdown.
 from __future__ import annotations
 
 import argparse
+import fractions
 import platform
 import re
 import shutil
@@ -201,8 +205,9 @@ def evaluate(name, encoding, originals, rate, generator, seed, workdir: Path) ->
             results["left in"].append(psnr(rgb_to_tensor(decoded[index]), target))
             results["average"].append(psnr((1 - t) * before + t * after, target))
             results["DIS flow"].append(psnr(dis_interpolate(before, after, t), target))
-            if minterpolate_available():
-                results["minterpolate"].append(psnr(minterpolate(before, after, t), target))
+            if minterpolate_available():  # it makes frames at t = i/N only (N <= 16): the nearest such t
+                nearest = fractions.Fraction(t).limit_denominator(16)
+                results["minterpolate"].append(psnr(minterpolate(before, after, float(nearest)), target))
             results["nlvfi"].append(psnr(made[offset : offset + 1], target))
     row = {
         "clip": name,

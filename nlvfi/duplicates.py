@@ -24,11 +24,32 @@ frames for duplicates):
    rest (the geometric midpoint of the gap; then "MAD ≤ T" is exactly the decision, as in the
    method), and the per-pair values always.
 
-Measured on stuttered held-out parts of the OpenCV clips (benchmarks/repair_quality.py):
-exact duplicates are found with precision and recall 1.0; after an H.264 re-encode, too, on
-clips with normal motion up to crf 23; on a clip whose real differences are 0.25–0.5, up to
-crf 18 — beyond that the codec's noise is as large as the motion and no MAD threshold can
-tell them apart.
+With the *peak difference* too (``peaks``; the tool measures it, :func:`peak_difference`: the
+99th percentile over 16x16 blocks of each block's MAD), ``auto`` tells codec noise from slow
+motion better. A re-encoded copy differs from its original by noise spread over the whole
+frame; slow real motion is small on average but concentrated where something moves, so its
+peak stands out even when its MAD is as low as the noise (a near-still clip at crf 23:
+copies' MAD 0.03–0.17 and real 0.13–0.8 overlap; their peaks, 0.3–0.8 and 1.2–6.8, do not).
+Then pair i is a duplicate when its MAD is at most ``floor``, or when all of:
+
+* its peak is at most ``AUTO_PEAK_RATIO`` (0.7) of the local level of the peaks and its MAD at
+  most ``AUTO_MAD_RATIO_WITH_PEAKS`` (0.7) of the local level of the MADs (step 1, with the
+  median of each side, ``AUTO_QUANTILE_WITH_PEAKS``, instead of the 75th percentile);
+* its peak is at most ``NOISE_FACTOR`` (3) x the median peak of the pairs passing the first
+  test + ``NOISE_MARGIN`` (0.5) grey levels: copies of one clip share one codec-noise level,
+  and a real frame that passes the relative test (a slowing-down last frame, compared with one
+  side only) has a peak far above it.
+
+Measured on stuttered held-out parts of the OpenCV clips (vtest, Megamind, tree, and a 256x256
+near-still region of vtest with real MAD 0.25–0.5), four injection patterns each (seeds 0, 1, 2
+of benchmarks/repair_quality.py and tests/test_repair.py's), FFV1 and H.264 crf 16–28;
+the constants above were chosen on these same clips:
+
+* exact duplicates and crf <= 18: precision and recall 1.0 in every case;
+* crf 23: 1.0 / 1.0 in every case but one, the near-still clip with seed 1 (0.93 / 0.93);
+  MAD alone (``peaks=None``) finds only 0.25–0.67 of that clip's copies;
+* crf 28, beyond what the tool promises: the near-still clip drops to 0.80–1.0 precision and
+  0.67–0.82 recall (its copies' noise is then as large as the motion); the others stay 1.0.
 
 Runs: consecutive duplicate frames ``first .. last`` (copies of frame ``first − 1``). A run is
 repaired only when it has a good frame before it and a distinct frame after it, no scene cut
@@ -48,6 +69,13 @@ AUTO_WINDOW = 8
 AUTO_QUANTILE = 0.75
 AUTO_RATIO = 0.3
 AUTO_FLOOR = 0.02
+AUTO_QUANTILE_WITH_PEAKS = 0.5
+AUTO_PEAK_RATIO = 0.7
+AUTO_MAD_RATIO_WITH_PEAKS = 0.7
+NOISE_FACTOR = 3.0  # a copy's peak is at most NOISE_FACTOR x the copies' median peak + NOISE_MARGIN
+NOISE_MARGIN = 0.5
+PEAK_BLOCK = 16
+PEAK_QUANTILE = 99.0
 _EPS = 0.01  # grey levels added before taking ratios, so that 0 / 0 is 1
 DEFAULT_MAX_RUN = 8
 CUT_THRESHOLD = 30.0
@@ -69,6 +97,22 @@ def mad(a: np.ndarray, b: np.ndarray) -> float:
     difference = np.maximum(a, b)  # |a - b| in uint8 without overflow: max - min
     difference -= np.minimum(a, b)
     return float(difference.sum(dtype=np.uint64)) / difference.size
+
+
+def peak_difference(a: np.ndarray, b: np.ndarray, block: int = PEAK_BLOCK, quantile: float = PEAK_QUANTILE) -> float:
+    """The ``quantile`` (99th) percentile over ``block`` x ``block`` blocks of each block's MAD.
+
+    (H, W, 3) uint8 RGB frames, 0-255 scale. Blocks tile the frame from the top-left; edge rows
+    and columns that do not fill a block are left out (a frame smaller than a block is one block).
+    """
+    if a.shape != b.shape:
+        raise ValueError(f"frames differ in shape: {a.shape} vs {b.shape}")
+    difference = np.abs(a.astype(np.int16) - b.astype(np.int16)).mean(axis=-1)  # (H, W)
+    height, width = difference.shape
+    rows, cols = max(1, height // block), max(1, width // block)
+    bh, bw = min(block, height), min(block, width)
+    blocks = difference[: rows * bh, : cols * bw].reshape(rows, bh, cols, bw).mean(axis=(1, 3))  # (rows, cols)
+    return float(np.percentile(blocks, quantile))
 
 
 def _local_levels(diffs: np.ndarray, window: int, quantile: float) -> np.ndarray:
@@ -147,7 +191,9 @@ class Detection:
 
     Attributes:
         diffs: (N-1,) MAD between frames i and i+1 (0-255 scale).
-        thresholds: (N-1,) threshold applied to each pair.
+        thresholds: (N-1,) MAD threshold applied to each pair.
+        peaks: (N-1,) peak differences (:func:`peak_difference`) when they were given, else None;
+            ``peak_thresholds``: the per-pair peak threshold of ``auto`` with peaks, else None.
         threshold: one T reproducing the decision ("MAD <= T"), or None when none does.
         mode: "auto" or "fixed"; ``how``: a sentence on how the threshold was chosen.
         duplicates: sorted indices of duplicate frames (frame i+1 for a duplicate pair i).
@@ -168,6 +214,8 @@ class Detection:
     cut_level: float
     max_run: int = DEFAULT_MAX_RUN
     settings: dict = field(default_factory=dict)
+    peaks: np.ndarray | None = None
+    peak_thresholds: np.ndarray | None = None
 
     @property
     def repairable(self) -> list[Run]:
@@ -197,6 +245,10 @@ class Detection:
             "max_run": self.max_run,
             "adjacent_mad": [round(float(d), 4) for d in self.diffs],
             "per_pair_threshold": [round(float(t), 4) for t in self.thresholds],
+            "adjacent_peak": None if self.peaks is None else [round(float(p), 4) for p in self.peaks],
+            "per_pair_peak_threshold": None
+            if self.peak_thresholds is None
+            else [round(float(t), 4) for t in self.peak_thresholds],
         }
 
 
@@ -224,6 +276,7 @@ def detect_duplicates(
     max_run: int = DEFAULT_MAX_RUN,
     cut_threshold: float = CUT_THRESHOLD,
     cut_factor: float = CUT_FACTOR,
+    peaks: np.ndarray | list[float] | None = None,
 ) -> Detection:
     """Duplicates, runs and cuts of a clip from its (N-1,) adjacent MADs (module doc).
 
@@ -231,26 +284,48 @@ def detect_duplicates(
         diffs: MAD between frames i and i+1, 0-255 scale.
         threshold: "auto", or a number T >= 0 (frame i+1 is a duplicate when MAD <= T).
         max_run: longest run that is repaired.
+        peaks: (N-1,) peak differences of the same pairs (:func:`peak_difference`); ``auto``
+            uses them (module doc), a fixed T ignores them (the method's rule is on the MAD).
     """
     diffs = np.asarray(diffs, dtype=np.float64).reshape(-1)  # (N-1,)
     if not np.isfinite(diffs).all() or (diffs < 0).any():
         raise ValueError("adjacent differences must be finite and >= 0")
+    if peaks is not None:
+        peaks = np.asarray(peaks, dtype=np.float64).reshape(-1)  # (N-1,)
+        if peaks.shape != diffs.shape:
+            raise ValueError(f"peaks must have one value per pair ({len(diffs)}), got {len(peaks)}")
+        if not np.isfinite(peaks).all() or (peaks < 0).any():
+            raise ValueError("peak differences must be finite and >= 0")
     if isinstance(max_run, bool) or not isinstance(max_run, (int, np.integer)) or max_run < 1:
         raise ValueError(f"max_run must be a positive integer, got {max_run!r}")
     frame_count = len(diffs) + 1
     settings: dict = {}
+    peak_thresholds = None
     if isinstance(threshold, str):
         if threshold != "auto":
             raise ValueError(f"threshold must be 'auto' or a number of grey levels, got {threshold!r}")
-        thresholds = auto_thresholds(diffs)
         mode = "auto"
         settings = {"window": AUTO_WINDOW, "quantile": AUTO_QUANTILE, "ratio": AUTO_RATIO, "floor": AUTO_FLOOR}
+        if peaks is None:
+            thresholds = auto_thresholds(diffs)
+        else:
+            thresholds = auto_thresholds(diffs, quantile=AUTO_QUANTILE_WITH_PEAKS, ratio=AUTO_MAD_RATIO_WITH_PEAKS)
+            peak_thresholds = auto_thresholds(peaks, quantile=AUTO_QUANTILE_WITH_PEAKS, ratio=AUTO_PEAK_RATIO)
+            settings.update(
+                quantile=AUTO_QUANTILE_WITH_PEAKS, ratio=AUTO_MAD_RATIO_WITH_PEAKS, peak_ratio=AUTO_PEAK_RATIO, noise_factor=NOISE_FACTOR,
+                noise_margin=NOISE_MARGIN, peak_block=PEAK_BLOCK, peak_quantile=PEAK_QUANTILE,
+            )  # fmt: skip
     else:
         if isinstance(threshold, bool) or not np.isfinite(float(threshold)) or float(threshold) < 0:
             raise ValueError(f"threshold must be 'auto' or a number >= 0, got {threshold!r}")
         thresholds = np.full(len(diffs), float(threshold))
         mode = "fixed"
     is_duplicate = diffs <= thresholds  # (N-1,) pair i -> frame i+1
+    if mode == "auto" and peaks is not None:
+        candidate = is_duplicate & (peaks <= peak_thresholds)
+        if candidate.any():  # copies share the clip's codec noise: drop peaks far above theirs
+            candidate &= peaks <= NOISE_FACTOR * float(np.median(peaks[candidate])) + NOISE_MARGIN
+        is_duplicate = candidate | (diffs <= AUTO_FLOOR)
     if mode == "fixed":
         value = float(threshold)
         how = f"fixed by the user: frame k+1 is a duplicate when MAD(k, k+1) <= {value:g}"
@@ -258,10 +333,19 @@ def detect_duplicates(
         value = separating_threshold(diffs, is_duplicate)
         if not is_duplicate.any():
             value = float(thresholds.min()) if len(thresholds) else AUTO_FLOOR
-        rule = (
-            f"auto: a pair is a duplicate when its MAD is <= {AUTO_RATIO:g} x the local motion level "
-            f"(smaller of the {AUTO_QUANTILE:.0%} quantiles of the {AUTO_WINDOW} MADs on each side) or <= {AUTO_FLOOR:g}"
-        )
+        if peaks is None:
+            rule = (
+                f"auto: a pair is a duplicate when its MAD is <= {AUTO_RATIO:g} x the local motion level "
+                f"(smaller of the {AUTO_QUANTILE:.0%} quantiles of the {AUTO_WINDOW} MADs on each side) or <= {AUTO_FLOOR:g}"
+            )
+        else:
+            rule = (
+                f"auto: a pair is a duplicate when its MAD is <= {AUTO_FLOOR:g}, or when its MAD is <= "
+                f"{AUTO_MAD_RATIO_WITH_PEAKS:g} x the local motion level (smaller of the medians "
+                f"of the {AUTO_WINDOW} MADs on each side), its peak 16x16-block difference <= {AUTO_PEAK_RATIO:g} x "
+                f"the same level of the peaks, and that peak <= {NOISE_FACTOR:g} x the median peak of such pairs "
+                f"+ {NOISE_MARGIN:g}"
+            )
         if value is None:
             how = rule + "; no single T separates the duplicates found from the other pairs, so the per-pair thresholds decide"
         elif is_duplicate.any():
@@ -286,5 +370,6 @@ def detect_duplicates(
             status = "repair"
         runs.append(Run(first, last, status))
     return Detection(
-        frame_count, diffs, thresholds, value, mode, how, duplicates, runs, cuts, level, int(max_run), settings
-    )
+        frame_count, diffs, thresholds, value, mode, how, duplicates, runs, cuts, level, int(max_run), settings,
+        peaks, peak_thresholds,
+    )  # fmt: skip

@@ -47,7 +47,7 @@ import torch
 from tqdm import tqdm
 
 from .checkpoint import atomic_write
-from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, mad
+from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, mad, peak_difference
 from .generator import Generator
 from .interpolate import (
     DEFAULT_CHECKPOINT,
@@ -115,6 +115,7 @@ def analyze_video(
     started = time.perf_counter()
     path = Path(path)
     diffs: list[float] = []
+    peaks: list[float] = []  # peak 16x16-block differences (duplicates.peak_difference)
     pts: list[int] = []
     times: list[float] = []
     with VideoReader(path) as reader:
@@ -130,6 +131,7 @@ def analyze_video(
                         f"({previous.shape[1]}x{previous.shape[0]} -> {rgb.shape[1]}x{rgb.shape[0]}); repair needs one size"
                     )
                 diffs.append(mad(previous, rgb))
+                peaks.append(peak_difference(previous, rgb))
             previous = rgb
             pts.append(item.pts)
             times.append(item.time)
@@ -139,7 +141,7 @@ def analyze_video(
         fixed = reader.timestamps_fixed
     if len(pts) < min_frames:
         raise VideoError(f"{path} has {len(pts)} frame{'s' if len(pts) != 1 else ''}; repair needs at least {min_frames}")
-    detection = detect_duplicates(np.array(diffs), threshold, max_run)
+    detection = detect_duplicates(np.array(diffs), threshold, max_run, peaks=np.array(peaks))
     return Analysis(info, detection, pts, times, fixed, time.perf_counter() - started)
 
 
@@ -656,6 +658,10 @@ def draw_repair_figure(detection: Detection, example: dict | None = None, title:
     shown = np.maximum(diffs, 1e-3)
     ax.semilogy(x, shown, "-", color="0.4", lw=1, label="MAD(frame k-1, frame k)")
     ax.semilogy(x, np.maximum(detection.thresholds, 1e-3), "--", color="tab:green", lw=1, label="threshold")
+    if detection.peaks is not None:  # the peak 16x16-block difference that auto also uses
+        ax.semilogy(x, np.maximum(detection.peaks, 1e-3), "-", color="tab:blue", lw=0.8, alpha=0.6, label="peak block difference")
+        if detection.peak_thresholds is not None:
+            ax.semilogy(x, np.maximum(detection.peak_thresholds, 1e-3), ":", color="tab:blue", lw=1, label="peak threshold")
     colours = {"repair": "tab:red", "start": "tab:orange", "end": "tab:orange", "cut": "tab:purple", "too_long": "tab:brown"}
     for status, colour in colours.items():
         frames = [i for run in detection.runs if run.status == status for i in range(run.first, run.last + 1)]
@@ -665,7 +671,7 @@ def draw_repair_figure(detection: Detection, example: dict | None = None, title:
     for i, cut in enumerate(detection.cuts):
         ax.axvline(cut + 1, color="tab:purple", ls=":", lw=1.5, label="scene cut" if i == 0 else None)
     ax.set_xlabel("frame k")
-    ax.set_ylabel("mean absolute difference (grey levels, log)")
+    ax.set_ylabel("difference (grey levels, log)")
     ax.set_xlim(0, len(diffs) + 1)
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)

@@ -17,6 +17,7 @@ from nlvfi.duplicates import (
     detect_duplicates,
     find_runs,
     mad,
+    peak_difference,
     separating_threshold,
 )
 
@@ -175,3 +176,64 @@ def test_detection_report_is_json_and_complete():
     assert report["runs"][0] == {"first": 5, "last": 6, "status": "repair", "length": 2, "between": [4, 7], "why": report["runs"][0]["why"]}
     assert len(report["adjacent_mad"]) == len(report["per_pair_threshold"]) == 30
     assert detection.frames_to_replace == [5, 6, 20]
+
+
+# --------------------------------------------------------------------------------------------
+# The peak difference (auto with peaks)
+
+
+def test_peak_difference_is_the_99th_percentile_of_16x16_block_mads():
+    a = np.zeros((64, 96, 3), np.uint8)  # 4 x 6 = 24 blocks
+    b = a.copy()
+    b[16:32, 32:48] = 40  # one block changes by 40 everywhere
+    blocks = np.zeros(24)
+    blocks[0] = 40.0
+    assert peak_difference(a, b) == pytest.approx(np.percentile(blocks, 99))
+    assert mad(a, b) == pytest.approx(40 / 24)  # the same change, spread over the frame by the MAD
+    assert peak_difference(a, a) == 0.0
+    assert peak_difference(a[:7, :5], b[:7, :5]) == 0.0  # smaller than a block: one block
+    with pytest.raises(ValueError, match="differ in shape"):
+        peak_difference(a, b[:5])
+
+
+def near_still_with_noisy_copies(seed=0):
+    """A near-still clip re-encoded: real MAD ~0.33 (slowest 0.22) with peaks ~3 (motion in a
+    few blocks); copies with MAD 0.08-0.2, close to the slowest real pairs, but peaks of noise,
+    0.3-0.8."""
+    rng = np.random.default_rng(seed)
+    mads, peaks = motion(60, 0.33, 0.3, seed), motion(60, 3.0, 0.25, seed + 1)
+    copies = [5, 12, 13, 21, 29, 30, 38, 45, 51]
+    for m in copies:
+        mads[m - 1], peaks[m - 1] = rng.uniform(0.08, 0.2), rng.uniform(0.3, 0.8)
+    return mads, peaks, copies
+
+
+def test_peaks_find_noisy_copies_that_the_mad_rule_misses():
+    mads, peaks, copies = near_still_with_noisy_copies()
+    assert detect_duplicates(mads, peaks=peaks).duplicates == copies
+    assert set(detect_duplicates(mads).duplicates) < set(copies)  # MAD alone: too close to the slow real pairs
+
+
+def test_a_slow_real_frame_far_above_the_copies_noise_is_not_a_copy():
+    mads, peaks, copies = near_still_with_noisy_copies()
+    mads[-1], peaks[-1] = 0.05, 2.5  # the last pair slows right down (one side only to compare with)
+    found = detect_duplicates(mads, peaks=peaks)
+    assert found.duplicates == copies
+    peaks[-1] = 0.5  # ...unless its peak is noise-sized too
+    assert detect_duplicates(mads, peaks=peaks).duplicates == copies + [60]
+
+
+def test_peaks_are_reported_and_ignored_by_a_fixed_threshold():
+    mads, peaks, copies = near_still_with_noisy_copies()
+    auto = detect_duplicates(mads, peaks=peaks).to_dict()
+    assert len(auto["adjacent_peak"]) == len(auto["per_pair_peak_threshold"]) == 60
+    assert "peak" in auto["threshold"]["how"] and auto["threshold"]["settings"]["peak_ratio"] > 0
+    fixed = detect_duplicates(mads, threshold=0.3, peaks=peaks)
+    assert fixed.duplicates == [i + 1 for i in np.flatnonzero(mads <= 0.3)]
+    assert json.loads(json.dumps(auto))["adjacent_peak"] == auto["adjacent_peak"]
+
+
+@pytest.mark.parametrize("peaks, message", [(np.ones(4), "one value per pair"), (-np.ones(5), ">= 0"), ([np.nan] * 5, "finite")])
+def test_bad_peaks(peaks, message):
+    with pytest.raises(ValueError, match=message):
+        detect_duplicates(np.ones(5), peaks=peaks)
