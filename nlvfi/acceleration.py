@@ -5,12 +5,12 @@ tools (``nlvfi interpolate``, ``nlvfi repair``) and ``benchmarks/speed.py`` run 
 
 * :func:`channels_last_for_inference` stores the convolution weights of every sub-network but
   the flow estimator in channels-last (NHWC) order, which oneDNN's CPU convolutions and
-  cuDNN's tensor cores prefer. Measured on the ``small`` model at 1280x720, one CPU thread
-  (``/tmp``-free reproduction: ``python benchmarks/speed.py --layouts contiguous channels_last``):
-  8.7 s per frame contiguous, 7.3 s all channels-last, 6.8 s channels-last but the flow kept
-  contiguous: its cost volume and feature warping (``grid_sample``) are slower on NHWC than
-  its few convolutions gain. Outputs agree with the contiguous model to float32 rounding
-  (about 5e-5 at most on [0, 1] frames; tests/test_acceleration.py).
+  cuDNN's tensor cores prefer. Measured on the ``small`` model at 1280x720, one CPU thread,
+  median of 3 (random weights, one process each): 8.7 s per frame contiguous, 7.3 s all
+  channels-last, 6.8 s channels-last but the flow kept contiguous: its cost volume and feature
+  warping (``grid_sample``) are slower on NHWC than its few convolutions gain. Outputs agree
+  with the contiguous model to float32 rounding (about 5e-5 at most on [0, 1] frames;
+  tests/test_acceleration.py). ``benchmarks/speed.py --layout contiguous`` measures it again.
 * :func:`compile_generator` wraps ``torch.compile``; in inference mode it asks Inductor to
   *freeze* the weights (constant-fold them and pre-pack them for oneDNN), which on the CPU is
   most of what compiling gains. It falls back to eager with a warning when compiling fails.

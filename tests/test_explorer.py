@@ -147,3 +147,30 @@ def test_widget_refuses_empty_examples():
     pytest.importorskip("ipywidgets")
     with pytest.raises(ValueError, match="non-empty"):
         explorer_widget({"small": []})
+
+
+def test_widget_answers_a_slider_move_sent_over_the_comm_protocol():
+    """What JupyterLab does when the student drags the slider: a comm_msg to a real kernel,
+    which must answer with a new figure (scripts/check_explorer_comm.py, notebook 09's cells)."""
+    pytest.importorskip("ipywidgets")
+    pytest.importorskip("jupyter_client")
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "check_explorer_comm.py"
+    spec = importlib.util.spec_from_file_location("check_explorer_comm", script)
+    comm = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(comm)
+    setup = [
+        "import torch, nlvfi\n"
+        "from IPython.display import display\n"
+        "from nlvfi.explorer import explorer_widget, synthetic_examples\n"
+        "torch.manual_seed(0)\n"
+        "examples = synthetic_examples(nlvfi.build_generator('tiny').eval(), motions=('small',), count=1, size=64, seed=0)\n"
+        "display(explorer_widget(examples))"
+    ]
+    result = comm.drive_slider(setup, values=(5, 60), timeout=120)
+    assert result["slider_found"]
+    first, second = result["figures"]
+    assert len(first) >= 1 and len(second) >= 1, result  # each move drew a figure
+    assert first[-1] != second[-1]  # for a different query

@@ -1,0 +1,140 @@
+"""Drive notebook 09's attention explorer the way JupyterLab does: over the widget comm protocol.
+
+    python scripts/check_explorer_comm.py                  # the notebook itself, PROFILE = "cpu"
+    python scripts/check_explorer_comm.py --profile cuda   # the same on a GPU machine
+
+A browser is not needed to test what JupyterLab's widget manager does: it talks to the kernel
+with Jupyter messages. This script starts a real ``python3`` kernel (jupyter_client), runs the
+notebook's code cells with the chosen profile (so the widget is displayed), finds the query-x
+slider among the widget models the kernel opened (``comm_open``, target ``jupyter.widget``),
+and sends the ``comm_msg`` ``{"method": "update", "state": {"value": x}}`` that moving the slider
+in JupyterLab sends. The explorer responds when the kernel answers that message with a new
+PNG figure (a ``display_data`` whose parent is our message, which JupyterLab routes into the
+widget's Output area), and the figure differs from the one for another query.
+
+Prints what happened and exits 0 only when both updates drew a figure and the figures differ.
+``tests/test_explorer.py`` runs :func:`drive_slider` on a small set-up of the same widget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import queue
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def notebook_code(path: Path, profile: str) -> list[str]:
+    """The code cells of a notebook, with ``PROFILE = ...`` in its parameters cell replaced."""
+    cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    code = []
+    for cell in cells:
+        source = cell.source
+        if "parameters" in cell.metadata.get("tags", []):
+            lines = [f'PROFILE = "{profile}"' if line.startswith("PROFILE =") else line for line in source.splitlines()]
+            source = "\n".join(lines)
+        code.append(source)
+    return code
+
+
+def _wait_idle(client, msg_id: str, timeout: float, sink: list) -> None:
+    """Read iopub until the kernel is idle for ``msg_id``; collect every message into ``sink``;
+    raise RuntimeError on an error output."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"no answer from the kernel within {timeout:.0f} s")
+        try:
+            msg = client.get_iopub_msg(timeout=left)
+        except queue.Empty:
+            continue
+        sink.append(msg)
+        if msg["msg_type"] == "error" and msg["parent_header"].get("msg_id") == msg_id:
+            raise RuntimeError("kernel error: " + msg["content"]["ename"] + ": " + msg["content"]["evalue"])
+        if (
+            msg["msg_type"] == "status"
+            and msg["content"]["execution_state"] == "idle"
+            and msg["parent_header"].get("msg_id") == msg_id
+        ):
+            return
+
+
+def _figures_for(messages: list, msg_id: str) -> list[str]:
+    """sha256 of every PNG displayed in answer to ``msg_id``."""
+    return [
+        hashlib.sha256(base64.b64decode(m["content"]["data"]["image/png"])).hexdigest()[:16]
+        for m in messages
+        if m["msg_type"] in ("display_data", "update_display_data")
+        and m["parent_header"].get("msg_id") == msg_id
+        and "image/png" in m["content"].get("data", {})
+    ]
+
+
+def drive_slider(code: list[str], slider_description: str = "query x", values=(3, 9), timeout: float = 600, cwd: Path | None = None) -> dict:
+    """Run ``code`` (cells) in a fresh python3 kernel, then move the slider described
+    ``slider_description`` to each of ``values`` as JupyterLab would.
+
+    Returns {"slider_found": bool, "figures": [[png hash, ...] per value], "seconds": float}.
+    """
+    from jupyter_client.manager import start_new_kernel
+
+    started = time.monotonic()
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(cwd) if cwd else None)
+    try:
+        messages: list = []
+        for source in code:
+            _wait_idle(client, client.execute(source), timeout, messages)
+        sliders = [
+            m["content"]["comm_id"]
+            for m in messages
+            if m["msg_type"] == "comm_open"
+            and m["content"].get("target_name") == "jupyter.widget"
+            and m["content"]["data"]["state"].get("_model_name") == "IntSliderModel"
+            and m["content"]["data"]["state"].get("description") == slider_description
+        ]
+        result = {"slider_found": bool(sliders), "figures": []}
+        if sliders:
+            for value in values:
+                content = {"comm_id": sliders[-1], "data": {"method": "update", "state": {"value": value}, "buffer_paths": []}}
+                msg = client.session.msg("comm_msg", content)
+                client.shell_channel.send(msg)
+                answer: list = []
+                _wait_idle(client, msg["header"]["msg_id"], timeout, answer)
+                result["figures"].append(_figures_for(answer, msg["header"]["msg_id"]))
+        result["seconds"] = time.monotonic() - started
+        return result
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--notebook", type=Path, default=ROOT / "notebooks" / "09_attention_explorer.ipynb")
+    parser.add_argument("--profile", default="cpu", choices=("cpu", "cuda"), help="the ci profile does not show the widget")
+    parser.add_argument("--values", type=int, nargs=2, default=(40, 200), help="two query x values to move the slider to")
+    parser.add_argument("--timeout", type=float, default=900)
+    args = parser.parse_args(argv)
+    result = drive_slider(notebook_code(args.notebook, args.profile), values=args.values, timeout=args.timeout, cwd=args.notebook.parent)
+    print(f"{args.notebook.name}, PROFILE={args.profile}: ran in a python3 kernel in {result['seconds']:.0f} s")
+    if not result["slider_found"]:
+        print("FAILED: no 'query x' IntSlider widget was opened")
+        return 1
+    for value, figures in zip(args.values, result["figures"]):
+        print(f"  slider 'query x' -> {value}: {len(figures)} PNG figure(s) back {figures}")
+    drew = all(len(f) >= 1 for f in result["figures"])
+    differ = drew and result["figures"][0][-1] != result["figures"][1][-1]
+    print("explorer responds: " + ("yes, a new figure per move and they differ" if differ else "NO"))
+    return 0 if differ else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
