@@ -756,7 +756,7 @@ def notebook_08() -> list:
                 "how to stop a run and resume it exactly from its checkpoint, and what runs in bf16 on a GPU.",
             ],
             "METHOD.md §3 (¶0189–0213).",
-            "< 60 s (ci) / ~10 min (cpu, a shortened run) on a 2-core CPU; the cuda profile is the real run (hours on one GPU)",
+            "< 60 s (ci) / ~5 min (cpu, a shortened run; 4.4 min measured) on a 2-core CPU; the cuda profile is the real run (hours on one GPU)",
         ),
         code(
             f"""
