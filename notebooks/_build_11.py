@@ -31,8 +31,8 @@ def cells() -> list:
             loss). Command: `nlvfi study` (tables into `results/study/`, figures into `figures/study/`).
 
             Runs in: < 1 min (ci profile: a few synthetic scenes per bucket, the committed checkpoints; 7 s measured
-            in CI). The cpu profile evaluates a smaller version of the study's sets (not timed; `nlvfi study` on
-            the full sets took 47 min on one core). The cuda profile points to the GPU study.
+            in CI). The cpu profile evaluates a smaller version of the study's sets: 23 min measured on a 2-core CPU
+            while another job shared one of the cores (`nlvfi study` on the full sets took 47 min on one core). The cuda profile points to the GPU study.
             """
         ),
         code(
