@@ -135,7 +135,8 @@ def worker(kind: str, size: str, resolution: str, device_name: str, dtype: str, 
 
     ``layout`` "channels_last": nlvfi as the tools run it
     (:func:`nlvfi.acceleration.channels_last_for_inference`) and RIFE's whole network in
-    channels-last too; "contiguous": both as built.
+    channels-last too; "contiguous": both as built. Under ``--compile`` both get channels-last
+    frames (:func:`nlvfi.acceleration.compile_generator`).
     """
     import torch
 

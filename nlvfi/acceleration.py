@@ -42,6 +42,18 @@ def channels_last_for_inference(generator: Generator) -> Generator:
     return generator
 
 
+def channels_last_frames(*frames: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The same (B, C, H, W) frames stored channels-last (values unchanged; a copy of each).
+
+    What a compiled generator is fed (:func:`compile_generator`): it lets Inductor keep the
+    whole graph in NHWC. Measured on ``small`` at 1280x720, one thread, bf16, compiled: 3.28 s
+    per frame with contiguous frames, 2.64 s with channels-last ones. Eager PyTorch is the
+    other way round (fp32: 6.3 s contiguous, 6.7 s channels-last frames), so eager calls keep
+    the caller's layout.
+    """
+    return tuple(frame.contiguous(memory_format=torch.channels_last) for frame in frames)
+
+
 def compile_generator(generator: Generator, enabled: bool = True, backend: str = "inductor", freeze: bool = True) -> Generator:
     """``torch.compile`` the generator's forward in place; on failure warn and keep it eager.
 
@@ -52,6 +64,7 @@ def compile_generator(generator: Generator, enabled: bool = True, backend: str =
     ``freeze`` (Inductor's ``freezing``) treats the weights as constants in graphs compiled
     under ``torch.inference_mode``/``no_grad``: do not change the weights afterwards (load a new
     checkpoint into a fresh generator instead). Graphs that need gradients are not frozen.
+    The compiled graph is given its 4-D positional inputs (the frames) channels-last.
     Returns the same generator, for chaining.
     """
     if not enabled:
@@ -67,8 +80,11 @@ def compile_generator(generator: Generator, enabled: bool = True, backend: str =
 
     def forward(*args, **kwargs):
         if state["compiled"] is not None:
+            frames = [a for a in args if isinstance(a, torch.Tensor) and a.dim() == 4]
+            fast = iter(channels_last_frames(*frames))  # see channels_last_frames
+            fed = tuple(next(fast) if isinstance(a, torch.Tensor) and a.dim() == 4 else a for a in args)
             try:
-                return state["compiled"](*args, **kwargs)
+                return state["compiled"](*fed, **kwargs)
             except (ValueError, TypeError):
                 raise
             except Exception as error:

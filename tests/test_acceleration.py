@@ -55,3 +55,27 @@ def test_compile_freezes_weights_only_with_inductor(monkeypatch, backend, freezi
     acceleration.compile_generator(build_generator("tiny"), backend=backend)
     assert seen["backend"] == backend
     assert (seen["options"] or {}).get("freezing", False) is freezing
+
+
+def test_a_compiled_generator_is_fed_channels_last_frames_with_the_same_values(monkeypatch):
+    seen = []
+
+    def fake_compile(fn, **kwargs):
+        def compiled(*args, **kw):
+            seen.extend(a for a in args if isinstance(a, torch.Tensor))
+            return fn(*args, **kw)
+
+        return compiled
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    torch.manual_seed(0)
+    generator = acceleration.channels_last_for_inference(build_generator("tiny"))
+    frames = torch.rand(2, 1, 3, 40, 56, generator=torch.Generator().manual_seed(2))
+    with torch.inference_mode():
+        expected = generator(frames[0], frames[1], t=0.5).frame
+        acceleration.compile_generator(generator)
+        fed = generator(frames[0], frames[1], t=0.5).frame
+    assert len(seen) == 2 and all(x.is_contiguous(memory_format=torch.channels_last) for x in seen)
+    assert torch.equal(seen[0], frames[0]) and torch.equal(seen[1], frames[1])
+    assert frames[0].is_contiguous()  # the caller's tensors are left as they were
+    torch.testing.assert_close(fed.contiguous(), expected, atol=2e-4, rtol=0)
