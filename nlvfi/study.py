@@ -380,6 +380,11 @@ def _variant_colours() -> dict[str, str]:
     return {"local only": "tab:blue", "+ non-local": "tab:orange", "+ non-local + GAN": "tab:red"}
 
 
+def _baseline_colours() -> dict[str, str]:
+    """Colours no variant uses (matplotlib's default cycle would give "average" the orange of "+ non-local")."""
+    return {"repeat previous": "0.45", "average": "tab:olive", "DIS flow": "tab:purple", "minterpolate (mci)": "tab:brown"}
+
+
 def figure_psnr_vs_motion(rows: list[dict], path: Path) -> None:
     """Mean PSNR per motion bin (log-spaced), per method; variants: seed mean, band = seed range."""
     from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend alone
@@ -409,7 +414,7 @@ def figure_psnr_vs_motion(rows: list[dict], path: Path) -> None:
                 curves.append([p[idx == b].mean() if (idx == b).any() else np.nan for b in range(len(centres))])
             curves = np.array(curves)  # (seeds, bins); NaN where a bin is empty
             filled = np.isfinite(curves).all(axis=0)  # the same triplets for every seed
-            style = dict(color=colours.get(name), lw=2.2) if name in colours else dict(lw=1.2, ls="--")
+            style = dict(color=colours[name], lw=2.2) if name in colours else dict(color=_baseline_colours().get(name), lw=1.2, ls="--")
             ax.plot(centres[filled], curves[:, filled].mean(0), marker="o", ms=3, label=name, **style)
             if len(curves) > 1:
                 ax.fill_between(centres[filled], curves[:, filled].min(0), curves[:, filled].max(0), color=colours.get(name), alpha=0.2)
