@@ -291,11 +291,27 @@ def paired_gain(rows: list[dict], better: str, worse: str, keep, metric: str = "
     return {"per_seed": gains, "mean": float(np.mean(list(gains.values()))) if gains else float("nan"), "n": n}
 
 
-def verdict(gains: dict[int, float]) -> str:
+def seed_spread(rows: list[dict], label: str, keep, metric: str = "psnr") -> float:
+    """max - min over seeds of ``label``'s mean ``metric`` on the triplets ``keep`` selects:
+    how much two runs of the same recipe differ (0 with one seed)."""
+    per_seed: dict = {}
+    for r in rows:
+        name, seed = _split(r["method"])
+        if name == label and keep(r):
+            per_seed.setdefault(seed, []).append(r[metric])
+    means = [float(np.mean(v)) for v in per_seed.values()]
+    return max(means) - min(means) if len(means) > 1 else 0.0
+
+
+def verdict(gains: dict[int, float], noise: float = 0.0) -> str:
+    """"holds" when every seed gains and the mean gain exceeds ``noise`` (the seed spread of the
+    variant compared against, :func:`seed_spread`): a gain smaller than the difference between
+    two runs of one recipe is not told apart from retraining."""
     if not gains:
         return "not measured"
+    mean = float(np.mean(list(gains.values())))
     if all(g > 0 for g in gains.values()):
-        return "holds"
+        return "holds" if mean > noise else f"within seed noise (gain {mean:+.3g} <= seed spread {noise:.3g})"
     if all(g <= 0 for g in gains.values()):
         return "does not hold"
     return "inconclusive (the seeds disagree)"
@@ -318,22 +334,30 @@ def claims(rows: list[dict]) -> list[dict]:
     out = []
     for claim, better, worse, metric, subset, keep in checks:
         gain = paired_gain(rows, better, worse, keep, metric)
+        noise = seed_spread(rows, worse, keep, metric)
         out.append(
             {
                 "claim": claim, "comparison": f"{better} − {worse}", "metric": metric, "subset": subset, "n": gain["n"],
                 "mean_gain": gain["mean"], "per_seed": " ".join(f"{g:+.4f}" for g in gain["per_seed"].values()),
-                "verdict": verdict(gain["per_seed"]) if not claim.startswith("(") else "",
+                "seed_spread": noise, "verdict": verdict(gain["per_seed"], noise) if not claim.startswith("(") else "",
             }
         )  # fmt: skip
     return out
 
 
 def claims_markdown(rows: list[dict]) -> str:
-    lines = ["| claim | comparison | metric | triplets | n | mean gain | per seed | verdict |", "|---|---|---|---|---:|---:|---|---|"]
+    lines = [
+        "| claim | comparison | metric | triplets | n | mean gain | per seed | seed spread | verdict |",
+        "|---|---|---|---|---:|---:|---|---:|---|",
+    ]
     for r in rows:
         unit = " dB" if r["metric"] == "psnr" else ""
         mean = "–" if math.isnan(r["mean_gain"]) else f"{r['mean_gain']:+.3f}{unit}"
-        lines.append(f"| {r['claim']} | {r['comparison']} | {r['metric']} | {r['subset']} | {r['n']} | {mean} | {r['per_seed']} | {r['verdict']} |")
+        spread = f"{r['seed_spread']:.3f}" if r["n"] else "–"
+        lines.append(
+            f"| {r['claim']} | {r['comparison']} | {r['metric']} | {r['subset']} | {r['n']} | {mean} | {r['per_seed']} "
+            f"| {spread} | {r['verdict']} |"
+        )
     return "\n".join(lines)
 
 
@@ -363,8 +387,10 @@ def write_tables(rows: list[dict], out: Path, header: str) -> dict[str, str]:
         + markdown(by_bucket) + "\n\n## SSIM\n\n" + markdown(by_bucket, "ssim", 4) + "\n",
         "sharpness": note + "Sharpness ratio: mean |Laplacian| of the output / of the true frame (1 = as sharp; "
         "below 1 = smoother than the truth; the value nearest 1 in bold).\n\n" + markdown(by_set, "sharpness", 3) + "\n",
-        "claims": note + "Paired per triplet, per seed. A claim *holds* when every seed shows a gain, "
-        "*does not hold* when none does.\n\n" + claims_markdown(claims(rows)) + "\n",
+        "claims": note + "Paired per triplet, per seed. A claim *holds* when every seed shows a gain and the "
+        "mean gain exceeds the seed spread (max - min over seeds of the compared-against variant's mean on the same "
+        "triplets: how much two runs of one recipe differ); *within seed noise* when every seed gains but by less; "
+        "*does not hold* when no seed gains.\n\n" + claims_markdown(claims(rows)) + "\n",
     }
     for name, text in texts.items():
         atomic_write(out / f"{name}.md", lambda tmp, text=text: Path(tmp).write_text(text))

@@ -91,7 +91,9 @@ def cells() -> list:
 
             **Seeds.** Two runs of one recipe differ by their seed (initial weights, data order, augmentation).
             A difference between variants smaller than the difference between seeds of one variant says nothing.
-            So every variant is trained at seeds 0 and 1, and a claim *holds* only when every seed shows it.
+            So every variant is trained at seeds 0 and 1, and a claim *holds* only when every seed shows it and
+            the mean gain is larger than the seed spread (how much the two seeds of the compared-against variant
+            differ on the same triplets); a gain every seed shows but smaller than that is *within seed noise*.
 
             **Paired gains.** Both models see the very same triplets, so we compare them per triplet,
             $\Delta_i = \text{PSNR}_i(\text{+ non-local}) - \text{PSNR}_i(\text{local only})$, and average
@@ -217,7 +219,8 @@ def cells() -> list:
 
             - An ablation changes one thing: the variants share recipe, data order and budget, and the GAN run is the
               pixel run, branched exactly at the end of phase 1.
-            - Claims are read off paired per-triplet gains, per seed; a claim holds only where every seed agrees.
+            - Claims are read off paired per-triplet gains, per seed; a claim holds only where every seed agrees
+              and the gain is larger than the difference between two seeds of one variant.
             - `results/study/claims.md` has our verdicts on both claims, with the numbers, including the ones
               that do not hold at our CPU budget.
             """

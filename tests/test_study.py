@@ -43,6 +43,8 @@ def test_helpers():
     assert sharpness_ratio(blurred, image) < 0.5
     assert verdict({0: 0.2, 1: 0.1}) == "holds" and verdict({0: -0.2, 1: 0.0}) == "does not hold"
     assert verdict({0: 0.2, 1: -0.1}).startswith("inconclusive") and verdict({}) == "not measured"
+    assert verdict({0: 0.2, 1: 0.1}, noise=0.5).startswith("within seed noise")  # smaller than a rerun's difference
+    assert verdict({0: 0.2, 1: 0.1}, noise=0.1) == "holds"
     rows = [
         {"method": f"{name} / seed {seed}", "set": "synthetic large", "index": i, "bucket": "large", "psnr": value + i, "sharpness": 1.0}
         for seed in (0, 1) for i in range(3) for name, value in (("+ non-local", 21.0 + seed), ("local only", 20.0))
