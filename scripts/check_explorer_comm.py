@@ -12,6 +12,9 @@ in JupyterLab sends. The explorer responds when the kernel answers that message 
 PNG figure (a ``display_data`` whose parent is our message, which JupyterLab routes into the
 widget's Output area), and the figure differs from the one for another query.
 
+``--server URL --token T`` does the same through a running ``jupyter lab`` (its REST API and
+its kernel websocket, the transport the JupyterLab page uses) instead of a kernel of its own.
+
 Prints what happened and exits 0 only when both updates drew a figure and the figures differ.
 ``tests/test_explorer.py`` runs :func:`drive_slider` on a small set-up of the same widget.
 """
@@ -116,15 +119,101 @@ def drive_slider(code: list[str], slider_description: str = "query x", values=(3
         manager.shutdown_kernel(now=True)
 
 
+def drive_slider_via_server(
+    url: str, token: str, code: list[str], slider_description: str = "query x", values=(3, 9), timeout: float = 600
+) -> dict:
+    """:func:`drive_slider` through a running Jupyter server (``jupyter lab``), the way the
+    JupyterLab page talks to it: a kernel started with ``POST /api/kernels`` and every message
+    over the server's websocket ``/api/kernels/<id>/channels``. Same return value."""
+    import asyncio
+    import json
+    import urllib.request
+    import uuid
+
+    from tornado.websocket import websocket_connect
+
+    def rest(method: str, path: str, body: dict | None = None):
+        request = urllib.request.Request(
+            f"{url.rstrip('/')}{path}", method=method, data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            text = answer.read()
+        return json.loads(text) if text else None
+
+    session = uuid.uuid4().hex
+
+    def message(msg_type: str, content: dict, channel: str = "shell") -> dict:
+        header = {"msg_id": uuid.uuid4().hex, "msg_type": msg_type, "session": session, "username": "check",
+                  "version": "5.3", "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
+        return {"header": header, "parent_header": {}, "metadata": {}, "content": content, "channel": channel, "buffers": []}
+
+    async def run() -> dict:
+        kernel = rest("POST", "/api/kernels", {"name": "python3"})
+        ws_url = url.replace("http", "ws", 1).rstrip("/") + f"/api/kernels/{kernel['id']}/channels?token={token}&session_id={session}"
+        connection = await websocket_connect(ws_url)
+        try:
+
+            async def until_idle(msg: dict) -> list:
+                await connection.write_message(json.dumps(msg))
+                seen, deadline = [], time.monotonic() + timeout
+                while True:
+                    raw = await asyncio.wait_for(connection.read_message(), max(1.0, deadline - time.monotonic()))
+                    if raw is None:
+                        raise RuntimeError("the server closed the kernel's websocket")
+                    reply = json.loads(raw)
+                    if reply.get("channel") != "iopub":
+                        continue
+                    seen.append(reply)
+                    if reply["msg_type"] == "error" and reply["parent_header"].get("msg_id") == msg["header"]["msg_id"]:
+                        raise RuntimeError("kernel error: " + reply["content"]["ename"] + ": " + reply["content"]["evalue"])
+                    if (reply["msg_type"] == "status" and reply["content"]["execution_state"] == "idle"
+                            and reply["parent_header"].get("msg_id") == msg["header"]["msg_id"]):  # fmt: skip
+                        return seen
+
+            messages = []
+            for source in code:
+                messages += await until_idle(message("execute_request", {"code": source, "silent": False, "store_history": True,
+                                                                          "user_expressions": {}, "allow_stdin": False}))  # fmt: skip
+            sliders = [
+                m["content"]["comm_id"] for m in messages
+                if m["msg_type"] == "comm_open" and m["content"].get("target_name") == "jupyter.widget"
+                and m["content"]["data"]["state"].get("_model_name") == "IntSliderModel"
+                and m["content"]["data"]["state"].get("description") == slider_description
+            ]  # fmt: skip
+            result = {"slider_found": bool(sliders), "figures": []}
+            for value in values if sliders else ():
+                msg = message("comm_msg", {"comm_id": sliders[-1], "data": {"method": "update", "state": {"value": value}, "buffer_paths": []}})
+                result["figures"].append(_figures_for(await until_idle(msg), msg["header"]["msg_id"]))
+            return result
+        finally:
+            connection.close()
+            rest("DELETE", f"/api/kernels/{kernel['id']}")
+
+    started = time.monotonic()
+    result = asyncio.run(run())
+    result["seconds"] = time.monotonic() - started
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notebook", type=Path, default=ROOT / "notebooks" / "09_attention_explorer.ipynb")
     parser.add_argument("--profile", default="cpu", choices=("cpu", "cuda"), help="the ci profile does not show the widget")
     parser.add_argument("--values", type=int, nargs=2, default=(40, 200), help="two query x values to move the slider to")
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--server", metavar="URL", help="go through this running Jupyter server (jupyter lab), e.g. http://127.0.0.1:8888")
+    parser.add_argument("--token", default="", help="the server's token")
     args = parser.parse_args(argv)
-    result = drive_slider(notebook_code(args.notebook, args.profile), values=args.values, timeout=args.timeout, cwd=args.notebook.parent)
-    print(f"{args.notebook.name}, PROFILE={args.profile}: ran in a python3 kernel in {result['seconds']:.0f} s")
+    code = notebook_code(args.notebook, args.profile)
+    if args.server:  # the server starts kernels in its root: make the notebook's relative paths work from there
+        code = [f"import os; os.chdir({str(args.notebook.parent.resolve())!r})"] + code
+        result = drive_slider_via_server(args.server, args.token, code, values=args.values, timeout=args.timeout)
+        where = f"a python3 kernel of the Jupyter server at {args.server}, over its websocket"
+    else:
+        result = drive_slider(code, values=args.values, timeout=args.timeout, cwd=args.notebook.parent)
+        where = "a python3 kernel"
+    print(f"{args.notebook.name}, PROFILE={args.profile}: ran in {where} in {result['seconds']:.0f} s")
     if not result["slider_found"]:
         print("FAILED: no 'query x' IntSlider widget was opened")
         return 1
