@@ -81,6 +81,23 @@ def _figures_for(messages: list, msg_id: str) -> list[str]:
     ]
 
 
+def _slider_comms(messages: list, description: str) -> list[str]:
+    """comm ids of the IntSlider widgets with this description that the kernel opened."""
+    return [
+        m["content"]["comm_id"]
+        for m in messages
+        if m["msg_type"] == "comm_open"
+        and m["content"].get("target_name") == "jupyter.widget"
+        and m["content"]["data"]["state"].get("_model_name") == "IntSliderModel"
+        and m["content"]["data"]["state"].get("description") == description
+    ]
+
+
+def _slider_update(comm_id: str, value: int) -> dict:
+    """What JupyterLab sends when the slider moves: the new state of the widget model."""
+    return {"comm_id": comm_id, "data": {"method": "update", "state": {"value": value}, "buffer_paths": []}}
+
+
 def drive_slider(code: list[str], slider_description: str = "query x", values=(3, 9), timeout: float = 600, cwd: Path | None = None) -> dict:
     """Run ``code`` (cells) in a fresh python3 kernel, then move the slider described
     ``slider_description`` to each of ``values`` as JupyterLab would.
@@ -95,19 +112,11 @@ def drive_slider(code: list[str], slider_description: str = "query x", values=(3
         messages: list = []
         for source in code:
             _wait_idle(client, client.execute(source), timeout, messages)
-        sliders = [
-            m["content"]["comm_id"]
-            for m in messages
-            if m["msg_type"] == "comm_open"
-            and m["content"].get("target_name") == "jupyter.widget"
-            and m["content"]["data"]["state"].get("_model_name") == "IntSliderModel"
-            and m["content"]["data"]["state"].get("description") == slider_description
-        ]
+        sliders = _slider_comms(messages, slider_description)
         result = {"slider_found": bool(sliders), "figures": []}
         if sliders:
             for value in values:
-                content = {"comm_id": sliders[-1], "data": {"method": "update", "state": {"value": value}, "buffer_paths": []}}
-                msg = client.session.msg("comm_msg", content)
+                msg = client.session.msg("comm_msg", _slider_update(sliders[-1], value))
                 client.shell_channel.send(msg)
                 answer: list = []
                 _wait_idle(client, msg["header"]["msg_id"], timeout, answer)
@@ -175,15 +184,10 @@ def drive_slider_via_server(
             for source in code:
                 messages += await until_idle(message("execute_request", {"code": source, "silent": False, "store_history": True,
                                                                           "user_expressions": {}, "allow_stdin": False}))  # fmt: skip
-            sliders = [
-                m["content"]["comm_id"] for m in messages
-                if m["msg_type"] == "comm_open" and m["content"].get("target_name") == "jupyter.widget"
-                and m["content"]["data"]["state"].get("_model_name") == "IntSliderModel"
-                and m["content"]["data"]["state"].get("description") == slider_description
-            ]  # fmt: skip
+            sliders = _slider_comms(messages, slider_description)
             result = {"slider_found": bool(sliders), "figures": []}
             for value in values if sliders else ():
-                msg = message("comm_msg", {"comm_id": sliders[-1], "data": {"method": "update", "state": {"value": value}, "buffer_paths": []}})
+                msg = message("comm_msg", _slider_update(sliders[-1], value))
                 result["figures"].append(_figures_for(await until_idle(msg), msg["header"]["msg_id"]))
             return result
         finally:
