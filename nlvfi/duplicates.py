@@ -90,13 +90,31 @@ RUN_STATUSES = {
 }
 
 
-def mad(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean absolute difference of two (H, W, 3) uint8 RGB frames, on the 0-255 scale."""
+def _absolute_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """|a - b| of two (H, W, 3) uint8 frames, in uint8 without overflow (max - min)."""
     if a.shape != b.shape:
         raise ValueError(f"frames differ in shape: {a.shape} vs {b.shape}")
-    difference = np.maximum(a, b)  # |a - b| in uint8 without overflow: max - min
+    difference = np.maximum(a, b)
     difference -= np.minimum(a, b)
+    return difference
+
+
+def _mad_of(difference: np.ndarray) -> float:
     return float(difference.sum(dtype=np.uint64)) / difference.size
+
+
+def _peak_of(difference: np.ndarray, block: int = PEAK_BLOCK, quantile: float = PEAK_QUANTILE) -> float:
+    per_pixel = difference.mean(axis=-1)  # (H, W)
+    height, width = per_pixel.shape
+    rows, cols = max(1, height // block), max(1, width // block)
+    bh, bw = min(block, height), min(block, width)
+    blocks = per_pixel[: rows * bh, : cols * bw].reshape(rows, bh, cols, bw).mean(axis=(1, 3))  # (rows, cols)
+    return float(np.percentile(blocks, quantile))
+
+
+def mad(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference of two (H, W, 3) uint8 RGB frames, on the 0-255 scale."""
+    return _mad_of(_absolute_difference(a, b))
 
 
 def peak_difference(a: np.ndarray, b: np.ndarray, block: int = PEAK_BLOCK, quantile: float = PEAK_QUANTILE) -> float:
@@ -105,14 +123,13 @@ def peak_difference(a: np.ndarray, b: np.ndarray, block: int = PEAK_BLOCK, quant
     (H, W, 3) uint8 RGB frames, 0-255 scale. Blocks tile the frame from the top-left; edge rows
     and columns that do not fill a block are left out (a frame smaller than a block is one block).
     """
-    if a.shape != b.shape:
-        raise ValueError(f"frames differ in shape: {a.shape} vs {b.shape}")
-    difference = np.abs(a.astype(np.int16) - b.astype(np.int16)).mean(axis=-1)  # (H, W)
-    height, width = difference.shape
-    rows, cols = max(1, height // block), max(1, width // block)
-    bh, bw = min(block, height), min(block, width)
-    blocks = difference[: rows * bh, : cols * bw].reshape(rows, bh, cols, bw).mean(axis=(1, 3))  # (rows, cols)
-    return float(np.percentile(blocks, quantile))
+    return _peak_of(_absolute_difference(a, b), block, quantile)
+
+
+def pair_differences(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """(:func:`mad`, :func:`peak_difference`) of one pair, from one absolute difference."""
+    difference = _absolute_difference(a, b)
+    return _mad_of(difference), _peak_of(difference)
 
 
 def _local_levels(diffs: np.ndarray, window: int, quantile: float) -> np.ndarray:

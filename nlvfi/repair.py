@@ -47,7 +47,7 @@ import torch
 from tqdm import tqdm
 
 from .checkpoint import atomic_write
-from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, mad, peak_difference
+from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, pair_differences
 from .generator import Generator
 from .interpolate import (
     DEFAULT_CHECKPOINT,
@@ -130,8 +130,9 @@ def analyze_video(
                         f"{path}: the frame size changes at frame {item.index} "
                         f"({previous.shape[1]}x{previous.shape[0]} -> {rgb.shape[1]}x{rgb.shape[0]}); repair needs one size"
                     )
-                diffs.append(mad(previous, rgb))
-                peaks.append(peak_difference(previous, rgb))
+                difference, peak = pair_differences(previous, rgb)
+                diffs.append(difference)
+                peaks.append(peak)
             previous = rgb
             pts.append(item.pts)
             times.append(item.time)
