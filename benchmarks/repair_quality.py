@@ -22,9 +22,12 @@ What it does, for every clip and encoding:
    frames around the run, the classical DIS optical-flow interpolation
    (``nlvfi.baselines.dis_interpolate``) and the nlvfi generator, all at the same positions and
    times t. "real replaced" counts frames the tool would replace that are not duplicates.
-6. when an ``ffmpeg`` binary is on PATH, the same for ffmpeg: ``mpdecimate`` detection
-   (defaults) and ``mpdecimate,minterpolate=mi_mode=mci`` repair at the original frame rate;
-   otherwise those rows say "not available". The ``minterpolate`` column of the main table is
+6. when an ``ffmpeg`` binary is found (``--ffmpeg PATH``, else ``ffmpeg`` on PATH, else the
+   static build inside the PyPI wheel ``imageio-ffmpeg`` when that is installed:
+   ``python3 -m pip install imageio-ffmpeg``, benchmark environment only, never a dependency of
+   nlvfi), the same for ffmpeg: ``mpdecimate`` detection (defaults) and
+   ``mpdecimate,minterpolate=mi_mode=mci`` repair at the original frame rate; otherwise those
+   rows say "not available". The ``minterpolate`` column of the main table is
    FFmpeg's ``minterpolate`` (mi_mode=mci) at the tool's own detected positions and times,
    through PyAV's bundled libavfilter (``nlvfi.baselines.minterpolate``; it makes frames at
    t = i/N, N <= 16 only, so it gets the nearest such t: Megamind's 23.976 frames/s in the
@@ -141,17 +144,46 @@ def scores(flagged: set[int], truth: set[int]) -> tuple[float, float]:
     return (hit / len(flagged) if flagged else 1.0), (hit / len(truth) if truth else 1.0)
 
 
-def ffmpeg_rows(path: Path, originals, truth: set[int], rate: float, times: list[float]) -> dict:
+def find_ffmpeg(explicit: str | None) -> str | None:
+    """The ffmpeg binary: ``explicit``, else ``ffmpeg`` on PATH, else imageio-ffmpeg's bundled build."""
+    if explicit:
+        if shutil.which(explicit) is None:
+            raise SystemExit(f"repair_quality: error: --ffmpeg {explicit}: not an executable")
+        return shutil.which(explicit)
+    if shutil.which("ffmpeg"):
+        return shutil.which("ffmpeg")
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        return None
+    try:
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError:  # the wheel for this platform ships no binary
+        return None
+
+
+def ffmpeg_version(ffmpeg: str) -> str:
+    """First line of ``ffmpeg -version``, e.g. "ffmpeg version n9.0.2 ..."."""
+    first = subprocess.run([ffmpeg, "-hide_banner", "-version"], capture_output=True, text=True, timeout=60).stdout.splitlines()[0]
+    return first.split(" Copyright")[0]
+
+
+def mpdecimate_dropped(log: str, times: list[float]) -> set[int]:
+    """Frame indices mpdecimate dropped, from its ``-loglevel debug`` lines
+    ("... drop pts:500 pts_time:0.5 drop_count:1 ..."): each drop's time matched to the nearest frame time."""
+    dropped = [float(t) for t in re.findall(r"\bdrop pts:\S+ pts_time:([0-9.]+)", log)]
+    return {int(np.argmin([abs(t - d) for t in times])) for d in dropped}
+
+
+def ffmpeg_rows(ffmpeg: str | None, path: Path, originals, truth: set[int], rate: float, times: list[float]) -> dict:
     """mpdecimate detection and mpdecimate+minterpolate repair with the ffmpeg binary."""
-    ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         return {"available": False}
     log = subprocess.run(
         [ffmpeg, "-hide_banner", "-nostats", "-loglevel", "debug", "-i", str(path), "-vf", "mpdecimate", "-f", "null", "-"],
         capture_output=True, text=True, timeout=3600,
     ).stderr
-    dropped_times = [float(t) for t in re.findall(r"drop pts:\S+ pts_time:([0-9.]+)", log)]
-    flagged = {int(np.argmin([abs(t - d) for t in times])) for d in dropped_times}
+    flagged = mpdecimate_dropped(log, times)
     precision, recall = scores(flagged, truth)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "minterpolate.mkv"
@@ -172,7 +204,7 @@ def ffmpeg_rows(path: Path, originals, truth: set[int], rate: float, times: list
     return {"available": True, "precision": precision, "recall": recall, "psnr": float(np.mean(values)) if values else float("nan")}
 
 
-def evaluate(name, encoding, originals, rate, generator, seed, workdir: Path) -> dict:
+def evaluate(name, encoding, originals, rate, generator, seed, workdir: Path, ffmpeg: str | None = None) -> dict:
     stuttered, duplicates = inject(originals, seed)
     truth = set(duplicates)
     crf = None if encoding == "exact" else int(encoding)
@@ -225,13 +257,13 @@ def evaluate(name, encoding, originals, rate, generator, seed, workdir: Path) ->
         "psnr": {key: float(np.mean(values)) if values else float("nan") for key, values in results.items()},
         "detect_s": detect_seconds,
         "model_s_per_frame": model_seconds / max(1, sum(run.length for run in detection.repairable)),
-        "ffmpeg": ffmpeg_rows(path, originals, truth, rate, analysis.times),
+        "ffmpeg": ffmpeg_rows(ffmpeg, path, originals, truth, rate, analysis.times),
         "real_adjacent_mad": float(np.median([np.abs(originals[i].astype(np.int16) - originals[i + 1]).mean() for i in range(len(originals) - 1)])),
     }
     return row
 
 
-def format_table(rows: list[dict], checkpoint: str, device: str, seconds: float) -> str:
+def format_table(rows: list[dict], checkpoint: str, device: str, seconds: float, ffmpeg: str | None = None) -> str:
     lines = [
         "# nlvfi repair quality on stuttered real footage",
         "",
@@ -256,7 +288,10 @@ def format_table(rows: list[dict], checkpoint: str, device: str, seconds: float)
             f"{r['real_replaced']} | {p['left in']:.2f} | {p['average']:.2f} | {p['DIS flow']:.2f} | {p['minterpolate']:.2f} | {p['nlvfi']:.2f}{seen} | "
             f"{r['model_s_per_frame']:.2f} |"
         )
-    lines += ["", "ffmpeg (same stuttered files): `mpdecimate` detection, `mpdecimate,minterpolate=mi_mode=mci` repair", ""]
+    version = f" ({ffmpeg_version(ffmpeg)})" if ffmpeg else ""
+    lines += ["", f"ffmpeg{version}, same stuttered files: `mpdecimate` detection (default hi/lo/frac), "
+              "`mpdecimate,minterpolate=mi_mode=mci` repair at the original frame rate; PSNR over the true duplicates "
+              "mpdecimate dropped", ""]
     lines += ["| clip | encoding | mpdecimate P / R | minterpolate PSNR |", "|---|---|---|---:|"]
     for r in rows:
         f = r["ffmpeg"]
@@ -284,7 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "opencv")
     parser.add_argument("--out", type=Path, default=None, help="also write the Markdown table here")
+    parser.add_argument("--ffmpeg", default=None, help="ffmpeg binary for the mpdecimate rows (default: PATH, then imageio-ffmpeg's)")
     args = parser.parse_args(argv)
+    ffmpeg = find_ffmpeg(args.ffmpeg)
     started = time.perf_counter()
     try:
         generator, checkpoint = load_model(args.checkpoint, args.device)
@@ -301,9 +338,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.clips.split(","):
             originals, rate = load_frames(name, args.data, args.frames, args.max_side)
             for encoding in args.encodings.split(","):
-                rows.append(evaluate(name, encoding, originals, rate, generator, args.seed, Path(tmp)))
+                rows.append(evaluate(name, encoding, originals, rate, generator, args.seed, Path(tmp), ffmpeg))
                 print(f"  {name} {encoding}: done ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
-    table = format_table(rows, checkpoint, device, time.perf_counter() - started)
+    table = format_table(rows, checkpoint, device, time.perf_counter() - started, ffmpeg)
     print(table)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
