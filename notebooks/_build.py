@@ -843,7 +843,7 @@ def nb02_optical_flow() -> list:
             ### The network: `BidirectionalFlow`
 
             The tiny model's feature pyramid and its decoders, coarsest first, with the shapes on
-            the way (both directions run as one batch of 2).
+            the way (both directions run as one batch of 2, from one pyramid of the two frames).
             """
         ),
         code(
