@@ -57,6 +57,14 @@ def test_compile_freezes_weights_only_with_inductor(monkeypatch, backend, freezi
     assert (seen["options"] or {}).get("freezing", False) is freezing
 
 
+def test_on_the_cpu_intermediates_read_several_times_are_stored_not_recomputed():
+    options = acceleration.inductor_options(build_generator("tiny"))
+    assert options == {"freezing": True, "realize_reads_threshold": 1}
+    assert acceleration.inductor_options(build_generator("tiny"), freeze=False) == {"realize_reads_threshold": 1}
+    meta = build_generator("tiny").to("meta")  # not on the CPU: Inductor's defaults but freezing
+    assert acceleration.inductor_options(meta) == {"freezing": True}
+
+
 def test_a_compiled_generator_is_fed_channels_last_frames_with_the_same_values(monkeypatch):
     seen = []
 
