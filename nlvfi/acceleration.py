@@ -18,8 +18,10 @@ tools (``nlvfi interpolate``, ``nlvfi repair``) and ``benchmarks/speed.py`` run 
   without it). It falls back to eager with a warning when compiling fails.
 
 bf16 autocast is the caller's choice (``--dtype bf16`` in the benchmark; the trainer on CUDA):
-it does change results, by about 1e-3 on [0, 1] frames; geometry stays float32 inside the
-generator either way.
+it does change results, by about 1e-3 on [0, 1] frames with random weights; geometry stays
+float32 inside the generator either way. With the shipped checkpoint on 20 held-out real
+triplets per gap, bf16 gave 30.914 dB against fp32's 30.920 (d=1) and 26.947 both ways (d=2),
+with single pixels up to 0.19 apart.
 """
 
 from __future__ import annotations
