@@ -109,9 +109,10 @@ def inductor_options(generator: Generator, freeze: bool = True) -> dict | None:
       inlines the flow estimator's backward warp (a bilinear ``grid_sample``) and contrast
       normalisation into each of the 81 reads of the cost volume, so that warp ran 81 times per
       pyramid level. Measured on ``small``, one thread, bf16, random weights: the flow estimator
-      alone at 1280x720 went from 0.93-1.13 s to 0.37 s; the whole generator, the two settings
-      compiled in one process and timed alternately (median of 5, the other core busy), from
-      4.00 to 3.57 s. The frames differ by float rounding only (8e-4 at most in bf16). Not used
+      alone at 1280x720 went from 0.73-1.13 s (five runs) to 0.37 s; the whole generator, the
+      two settings compiled in one process and timed alternately (median of 5, the other core
+      busy), from 4.00 to 3.57 s. The frames differ by float rounding only (8e-4 at most in
+      bf16). In fp32 the same A/B gave 4.99 and 4.86 s and identical frames. Not used
       on CUDA, where it was not measured.
     """
     options = {}
