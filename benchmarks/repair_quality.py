@@ -147,11 +147,13 @@ def scores(flagged: set[int], truth: set[int]) -> tuple[float, float]:
 def find_ffmpeg(explicit: str | None) -> str | None:
     """The ffmpeg binary: ``explicit``, else ``ffmpeg`` on PATH, else imageio-ffmpeg's bundled build."""
     if explicit:
-        if shutil.which(explicit) is None:
+        found = shutil.which(explicit)
+        if found is None:
             raise SystemExit(f"repair_quality: error: --ffmpeg {explicit}: not an executable")
-        return shutil.which(explicit)
-    if shutil.which("ffmpeg"):
-        return shutil.which("ffmpeg")
+        return found
+    on_path = shutil.which("ffmpeg")
+    if on_path:
+        return on_path
     try:
         import imageio_ffmpeg
     except ImportError:
