@@ -21,7 +21,9 @@ What it does, for every clip and encoding:
    original (uncompressed) frame of: the duplicate left in, the t-weighted average of the two
    frames around the run, the classical DIS optical-flow interpolation
    (``nlvfi.baselines.dis_interpolate``) and the nlvfi generator, all at the same positions and
-   times t. "real replaced" counts frames the tool would replace that are not duplicates.
+   times t. "real replaced" counts frames the tool would replace that are not duplicates. The
+   nlvfi column is what the tool writes: the mean of ``--ensemble`` mirrored views (default 4,
+   as ``nlvfi repair``; ``nlvfi.self_ensemble``); "nlvfi 1 view" is the generator alone.
 6. when an ``ffmpeg`` binary is found (``--ffmpeg PATH``, else ``ffmpeg`` on PATH, else the
    static build inside the PyPI wheel ``imageio-ffmpeg`` when that is installed:
    ``python3 -m pip install imageio-ffmpeg``, benchmark environment only, never a dependency of
@@ -63,7 +65,8 @@ from nlvfi.data.video import split_boundary  # noqa: E402
 from nlvfi.duplicates import detect_duplicates  # noqa: E402
 from nlvfi.interpolate import DEFAULT_CHECKPOINT, generate, load_model, model_device  # noqa: E402
 from nlvfi.metrics import psnr  # noqa: E402
-from nlvfi.repair import analyze_video, run_times  # noqa: E402
+from nlvfi.repair import DEFAULT_VIEWS, analyze_video, run_times  # noqa: E402
+from nlvfi.self_ensemble import ALLOWED_VIEWS, VIEW_FLIPS  # noqa: E402
 from nlvfi.videoio import VideoReader, frame_to_rgb24, rgb_to_tensor  # noqa: E402
 
 CLIPS = {
@@ -206,7 +209,20 @@ def ffmpeg_rows(ffmpeg: str | None, path: Path, originals, truth: set[int], rate
     return {"available": True, "precision": precision, "recall": recall, "psnr": float(np.mean(values)) if values else float("nan")}
 
 
-def evaluate(name, encoding, originals, rate, generator, seed, workdir: Path, ffmpeg: str | None = None) -> dict:
+def repair_frames(generator, before: torch.Tensor, after: torch.Tensor, ts: list[float], views: int) -> list[torch.Tensor]:
+    """The generator's frames of one run for each mirrored view, mirrored back (VIEW_FLIPS order):
+    their mean is what ``nlvfi repair --ensemble N`` writes, the first alone is one view.
+    before, after: (1, 3, H, W) on the model's device; each entry (k, 3, H, W) on the CPU."""
+    frames = []
+    for flip in VIEW_FLIPS[:views]:
+        if flip:
+            frames.append(generate(generator, before.flip(flip), after.flip(flip), ts).flip(flip).cpu())
+        else:
+            frames.append(generate(generator, before, after, ts).cpu())
+    return frames
+
+
+def evaluate(name, encoding, originals, rate, generator, seed, workdir: Path, ffmpeg: str | None = None, views: int = DEFAULT_VIEWS) -> dict:
     stuttered, duplicates = inject(originals, seed)
     truth = set(duplicates)
     crf = None if encoding == "exact" else int(encoding)
@@ -222,14 +238,15 @@ def evaluate(name, encoding, originals, rate, generator, seed, workdir: Path, ff
     fixed_precision, fixed_recall = scores(fixed, truth)
     decoded = decode(path)
     device = model_device(generator)
-    results = {"left in": [], "average": [], "DIS flow": [], "minterpolate": [], "nlvfi": []}
+    results = {"left in": [], "average": [], "DIS flow": [], "minterpolate": [], "nlvfi 1 view": [], "nlvfi": []}
     real_replaced, model_seconds = 0, 0.0
     for run in detection.repairable:
         before, after = rgb_to_tensor(decoded[run.before]), rgb_to_tensor(decoded[run.after])  # (1, 3, H, W)
         ts = run_times(analysis.times, run)
         tick = time.perf_counter()
-        made = generate(generator, before.to(device), after.to(device), ts).cpu()  # (k, 3, H, W)
+        made = repair_frames(generator, before.to(device), after.to(device), ts, views)  # views x (k, 3, H, W)
         model_seconds += time.perf_counter() - tick
+        ensemble = torch.stack(made).mean(0)  # (k, 3, H, W)
         for offset, t in enumerate(ts):
             index = run.first + offset
             if index not in truth:
@@ -242,7 +259,8 @@ def evaluate(name, encoding, originals, rate, generator, seed, workdir: Path, ff
             if minterpolate_available():  # it makes frames at t = i/N only (N <= 16): the nearest such t
                 nearest = fractions.Fraction(t).limit_denominator(16)
                 results["minterpolate"].append(psnr(minterpolate(before, after, float(nearest)), target))
-            results["nlvfi"].append(psnr(made[offset : offset + 1], target))
+            results["nlvfi 1 view"].append(psnr(made[0][offset : offset + 1], target))
+            results["nlvfi"].append(psnr(ensemble[offset : offset + 1], target))
     row = {
         "clip": name,
         "encoding": "exact (FFV1)" if crf is None else f"H.264 crf {crf}",
@@ -256,6 +274,7 @@ def evaluate(name, encoding, originals, rate, generator, seed, workdir: Path, ff
         "threshold": detection.threshold,
         "real_replaced": real_replaced,
         "repaired": len(results["nlvfi"]),
+        "views": views,
         "psnr": {key: float(np.mean(values)) if values else float("nan") for key, values in results.items()},
         "detect_s": detect_seconds,
         "model_s_per_frame": model_seconds / max(1, sum(run.length for run in detection.repairable)),
@@ -274,11 +293,13 @@ def format_table(rows: list[dict], checkpoint: str, device: str, seconds: float,
         "",
         "Detection: precision / recall of the duplicate frames (auto threshold, and a fixed 0.5 grey levels); "
         "'real replaced': frames the tool would replace that are not duplicates. Repair: mean PSNR (dB) "
-        "against the original frames over the repaired duplicates, same positions and t for every method.",
+        "against the original frames over the repaired duplicates, same positions and t for every method; "
+        f"'nlvfi {rows[0]['views']} views' is what `nlvfi repair` writes (`--ensemble {rows[0]['views']}`, the mean of "
+        "the mirrored views), 'nlvfi 1 view' the generator alone; s/frame counts all the views.",
         "",
         "| clip | size | encoding | median real MAD | dups | auto P / R | T auto | fixed 0.5 P / R | real replaced | "
-        "left in | average | DIS flow | minterpolate | nlvfi | nlvfi s/frame |",
-        "|---|---|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        f"left in | average | DIS flow | minterpolate | nlvfi 1 view | nlvfi {rows[0]['views']} views | nlvfi s/frame |",
+        "|---|---|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         p = r["psnr"]
@@ -287,7 +308,7 @@ def format_table(rows: list[dict], checkpoint: str, device: str, seconds: float,
         lines.append(
             f"| {r['clip']} | {r['size']} | {r['encoding']} | {r['real_adjacent_mad']:.2f} | {r['duplicates']} | "
             f"{r['precision']:.2f} / {r['recall']:.2f} | {threshold} | {r['fixed_precision']:.2f} / {r['fixed_recall']:.2f} | "
-            f"{r['real_replaced']} | {p['left in']:.2f} | {p['average']:.2f} | {p['DIS flow']:.2f} | {p['minterpolate']:.2f} | {p['nlvfi']:.2f}{seen} | "
+            f"{r['real_replaced']} | {p['left in']:.2f} | {p['average']:.2f} | {p['DIS flow']:.2f} | {p['minterpolate']:.2f} | {p['nlvfi 1 view']:.2f}{seen} | {p['nlvfi']:.2f}{seen} | "
             f"{r['model_s_per_frame']:.2f} |"
         )
     version = f" ({ffmpeg_version(ffmpeg)})" if ffmpeg else ""
@@ -321,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "opencv")
     parser.add_argument("--out", type=Path, default=None, help="also write the Markdown table here")
+    parser.add_argument("--ensemble", type=int, choices=ALLOWED_VIEWS, default=DEFAULT_VIEWS,
+                        help=f"mirrored views per repaired frame, as nlvfi repair --ensemble (default {DEFAULT_VIEWS})")
     parser.add_argument("--ffmpeg", default=None, help="ffmpeg binary for the mpdecimate rows (default: PATH, then imageio-ffmpeg's)")
     args = parser.parse_args(argv)
     ffmpeg = find_ffmpeg(args.ffmpeg)
@@ -340,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.clips.split(","):
             originals, rate = load_frames(name, args.data, args.frames, args.max_side)
             for encoding in args.encodings.split(","):
-                rows.append(evaluate(name, encoding, originals, rate, generator, args.seed, Path(tmp), ffmpeg))
+                rows.append(evaluate(name, encoding, originals, rate, generator, args.seed, Path(tmp), ffmpeg, args.ensemble))
                 print(f"  {name} {encoding}: done ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
     table = format_table(rows, checkpoint, device, time.perf_counter() - started, ffmpeg)
     print(table)

@@ -28,6 +28,7 @@ from tqdm import tqdm
 from . import baselines
 from .checkpoint import atomic_write, load_generator
 from .metrics import SSIM_SETTINGS, psnr, ssim
+from .self_ensemble import ALLOWED_VIEWS, self_ensemble
 
 EVAL_SEED = 424242  # synthetic evaluation scenes: no training config uses this seed
 Method = Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
@@ -57,12 +58,17 @@ def synthetic_sets(samples: int, size: int = 256, buckets=("small", "medium", "l
     return {f"synthetic {b}": FlyingLayers(samples, motion=b, size=(size, size), seed=EVAL_SEED) for b in buckets}
 
 
-def nlvfi_method(checkpoint: str | Path, device: torch.device) -> Method:
+def nlvfi_method(checkpoint: str | Path, device: torch.device, views: int = 1) -> Method:
+    """The generator of ``checkpoint`` as a method; ``views`` > 1: the mean of that many mirrored
+    views (``nlvfi.self_ensemble``, what ``--ensemble`` does in the tools)."""
     generator = load_generator(checkpoint, device=device).eval()
 
     @torch.inference_mode()
     def interpolate(prev: torch.Tensor, next: torch.Tensor, t: float = 0.5) -> torch.Tensor:
-        return generator(prev.to(device), next.to(device), t=t).frame.cpu()
+        def one_view(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            return generator(a, b, t=t).frame
+
+        return self_ensemble(one_view, prev.to(device), next.to(device), views).cpu()
 
     return interpolate
 
@@ -141,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic-size", type=int, default=256)
     parser.add_argument("--no-dis", action="store_true", help="skip the OpenCV DIS baseline")
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--ensemble", nargs="+", type=int, choices=ALLOWED_VIEWS, default=[1], metavar="N",
+        help="evaluate every checkpoint with each of these numbers of mirrored views (default 1; e.g. 1 4)",
+    )
     parser.add_argument("--out", type=Path, default=Path("results/eval"))
     args = parser.parse_args(argv)
 
@@ -153,7 +163,9 @@ def main(argv: list[str] | None = None) -> int:
             print("OpenCV is not installed: skipping the DIS baseline (pip install opencv-python-headless)")
     for spec in args.checkpoint:
         name, _, path = spec.rpartition("=")
-        methods[name or f"nlvfi ({Path(path).stem})"] = nlvfi_method(path, device)
+        for views in args.ensemble:
+            label = name or f"nlvfi ({Path(path).stem})"
+            methods[label if views == 1 else f"{label}, {views} views"] = nlvfi_method(path, device, views)
     sets: dict[str, Dataset] = {}
     if args.videos:
         sets.update(real_sets([Path(v) for v in args.videos], tuple(args.gaps), args.max_triplets))

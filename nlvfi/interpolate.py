@@ -7,7 +7,7 @@ the generator pads and crops itself). Notebook: notebooks/10_video_repair.ipynb
     nlvfi interpolate PREV.png NEXT.png -o MID.png [--t 0.5] [--checkpoint C] [--device D]
     nlvfi interpolate --batch pairs.csv [--batch-size N] [--checkpoint C] [--device D]
     nlvfi interpolate IN_VIDEO -o OUT_VIDEO [--factor 2|4] [--codec C] [--crf N]
-    every form: [--tile SIZE] [--overlap PX] [--max-memory-gb G] [--compile]
+    every form: [--tile SIZE] [--overlap PX] [--max-memory-gb G] [--compile] [--ensemble 1|2|4]
 
 ``--batch``: one line per pair, ``prev,next,out`` (optionally a 4th column ``t``); blank lines,
 ``#`` comments and a ``prev,next,out`` header are skipped; relative paths are relative to the
@@ -23,7 +23,9 @@ input gives lossless output (the original frames stay bit-identical), see ``nlvf
 default 80% of what is free) run as overlapping tiles blended seamlessly (``nlvfi.tiling``;
 the non-local branch stays exact); ``--tile SIZE`` forces tiles of SIZE px, ``--tile 0``
 never tiles (and refuses such frames). ``--compile``: ``torch.compile`` the generator; if
-compiling fails, a warning says why and the run goes on without it.
+compiling fails, a warning says why and the run goes on without it. ``--ensemble N``: each
+frame is the mean of the generator on N mirrored views of the pair (``nlvfi.self_ensemble``;
+better frames for N times the model time; default 1 here, 4 in ``nlvfi repair``).
 
 This module also holds what the repair tool shares: the default checkpoint, loading it with a
 clear error, the memory estimate and the plan it gives (whole frames or tiles, frames per
@@ -50,6 +52,7 @@ from tqdm import tqdm
 from .acceleration import channels_last_for_inference, compile_generator
 from .checkpoint import CheckpointError, atomic_write, load_generator
 from .generator import Generator
+from .self_ensemble import ALLOWED_VIEWS, check_views, self_ensemble
 from .tiling import DEFAULT_OVERLAP, check_tile, default_overlap, tiled_forward
 from .tour import pick_device
 from .videoio import (
@@ -178,15 +181,18 @@ class Plan:
         per_call: most frames in one forward pass.
         tile: tile side in px, or None for whole frames.
         overlap: least overlap of the tiles in px.
+        views: mirrored views averaged per frame (``nlvfi.self_ensemble``; 1: none).
     """
 
     per_call: int
     tile: int | None = None
     overlap: int = 0
+    views: int = 1
 
     def describe(self) -> str:
         where = "whole frames" if self.tile is None else f"tiles of {self.tile} px ({self.overlap} px overlap)"
-        return f"{where}, up to {self.per_call} per call"
+        ensemble = "" if self.views == 1 else f", each the mean of {self.views} mirrored views"
+        return f"{where}, up to {self.per_call} per call{ensemble}"
 
 
 def plan_inference(
@@ -197,6 +203,7 @@ def plan_inference(
     device: torch.device,
     tile: int | None = None,
     overlap: int | None = None,
+    views: int = 1,
 ) -> Plan:
     """Whole frames or tiles, and frames per call, for height x width frames within ``budget``.
 
@@ -205,9 +212,12 @@ def plan_inference(
             :data:`AUTO_TILES` that fits; 0: never tile; N: tiles of N px (a multiple of the
             network stride).
         overlap: least overlap of the tiles; None: ``nlvfi.tiling.default_overlap`` of the tile.
+        views: self-ensemble views (1, 2 or 4); they run one after the other, so they do not
+            change the memory a call needs.
     Raises:
         ValueError for a bad tile/overlap; VideoError when the frames fit neither whole nor tiled.
     """
+    check_views(views)
     stride = generator.config.stride
     if tile is not None and tile != 0:
         overlap = default_overlap(tile, stride) if overlap is None else overlap
@@ -218,7 +228,7 @@ def plan_inference(
     if tile is None or tile == 0:
         one = memory_needed(generator, height, width, 1)
         if one <= budget or tile == 0:
-            return Plan(frames_per_call(generator, height, width, budget, device))
+            return Plan(frames_per_call(generator, height, width, budget, device), views=views)
         padded_side = max(math.ceil(height / stride), math.ceil(width / stride)) * stride
         candidates = [
             c for c in AUTO_TILES
@@ -248,11 +258,13 @@ def plan_inference(
             f"{generator.config.name} model on {device.type}, more than the {format_bytes(budget)} budget; "
             f"use smaller tiles, raise --max-memory-gb, or downscale the video"
         )
-    return Plan(max(1, budget // one), tile, overlap)
+    return Plan(max(1, budget // one), tile, overlap, views)
 
 
 def forward_frames(generator: Generator, prev: torch.Tensor, next: torch.Tensor, t: torch.Tensor, plan: Plan | None = None) -> torch.Tensor:
-    """The generator's frames for a batch, whole or in tiles as ``plan`` says; in inference mode.
+    """The generator's frames for a batch, whole or in tiles, one view or several, as ``plan`` says.
+
+    Runs in inference mode.
 
     Args:
         prev, next: (B, 3, H, W); B = 1 with a (T,) ``t`` gives T frames of the one pair.
@@ -260,12 +272,16 @@ def forward_frames(generator: Generator, prev: torch.Tensor, next: torch.Tensor,
     Returns:
         (B or T, 3, H, W) float in [0, 1].
     """
-    with torch.inference_mode():
+
+    def one_view(prev: torch.Tensor, next: torch.Tensor) -> torch.Tensor:
         if plan is not None and plan.tile is not None:
             return tiled_forward(generator, prev, next, t, plan.tile, plan.overlap)
         if prev.shape[0] == 1 and t.numel() > 1:
             prev, next = prev.expand(t.numel(), -1, -1, -1), next.expand(t.numel(), -1, -1, -1)
         return generator(prev, next, t=t).frame
+
+    with torch.inference_mode():
+        return self_ensemble(one_view, prev, next, 1 if plan is None else plan.views)
 
 
 def frames_per_call(generator: Generator, height: int, width: int, budget: int, device: torch.device) -> int:
@@ -383,11 +399,12 @@ def interpolate_images(
     progress: bool = False,
     tile: int | None = None,
     overlap: int | None = None,
+    views: int = 1,
 ) -> list[Path]:
     """Run every job (pairs of one size batched together); return the written paths.
 
-    ``tile``/``overlap``: see :func:`plan_inference` (None: tiles only where whole frames do
-    not fit the budget).
+    ``tile``/``overlap``/``views``: see :func:`plan_inference` (tile None: tiles only where
+    whole frames do not fit the budget).
     """
     from .io import read_frame, write_frame
 
@@ -419,7 +436,7 @@ def interpolate_images(
             )
         height, width = prev.shape[-2:]
         if (height, width) not in plans:
-            plans[(height, width)] = plan_inference(generator, height, width, budget, device, tile, overlap)
+            plans[(height, width)] = plan_inference(generator, height, width, budget, device, tile, overlap, views)
         limit = min(batch_size, plans[(height, width)].per_call)
         if pending and (pending[0][1].shape != prev.shape or len(pending) >= limit):
             flush()
@@ -443,10 +460,11 @@ def interpolate_video(
     progress: bool = True,
     tile: int | None = None,
     overlap: int | None = None,
+    views: int = 1,
 ) -> dict:
     """Multiply the frame rate of ``source`` by ``factor``; write ``output`` atomically.
 
-    ``tile``/``overlap``: see :func:`plan_inference`.
+    ``tile``/``overlap``/``views``: see :func:`plan_inference`.
 
     Returns a summary dict (frames in/out, encoder, timings). Raises FileNotFoundError,
     VideoError (not a video, 0/1 frame, corrupt, frame too large), ValueError.
@@ -467,7 +485,7 @@ def interpolate_video(
         with VideoReader(source) as reader:
             info = reader.info
             budget = memory_budget(device, max_memory_gb)
-            plan = plan_inference(generator, info.height, info.width, budget, device, tile, overlap)
+            plan = plan_inference(generator, info.height, info.width, budget, device, tile, overlap, views)
             writer = VideoWriter(
                 tmp, container, info, codec, crf, audio_from=reader.container,
                 time_base=info.time_base / factor, rate=info.rate * factor if info.rate else None,
@@ -552,6 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--crf", type=int, default=None, help="video: quality of crf-based encoders (default 16)")
     parser.add_argument("--max-memory-gb", type=float, default=None, help="memory the model may use (default 80%% of free)")
     add_speed_arguments(parser)
+    add_ensemble_argument(parser, default=1)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -568,6 +587,15 @@ def add_speed_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"least overlap of the tiles (default {DEFAULT_OVERLAP} px, at most half the tile)",
     )
     parser.add_argument("--compile", action="store_true", help="torch.compile the generator (slow first call; falls back with a warning)")
+
+
+def add_ensemble_argument(parser: argparse.ArgumentParser, default: int) -> None:
+    """--ensemble (self-ensemble views), shared with ``nlvfi repair`` (which defaults to 4)."""
+    parser.add_argument(
+        "--ensemble", type=int, choices=ALLOWED_VIEWS, default=default, metavar="N",
+        help=f"average each frame over N mirrored views, {'/'.join(map(str, ALLOWED_VIEWS))} "
+        f"(nlvfi.self_ensemble: better frames, N times the model time); default {default}",
+    )
 
 
 def check_speed_arguments(args: argparse.Namespace) -> None:
@@ -597,7 +625,8 @@ def run(args: argparse.Namespace) -> int:
         generator, checkpoint = load_for_run(args)
         started = time.perf_counter()
         written = interpolate_images(
-            jobs, generator, args.max_memory_gb, args.batch_size, progress=not args.quiet, tile=args.tile, overlap=args.overlap
+            jobs, generator, args.max_memory_gb, args.batch_size, progress=not args.quiet, tile=args.tile,
+            overlap=args.overlap, views=args.ensemble,
         )
         print(f"wrote {len(written)} frames from {args.batch} with {checkpoint} in {time.perf_counter() - started:.1f} s")
         return 0
@@ -613,7 +642,7 @@ def run(args: argparse.Namespace) -> int:
         _check_image_output(out, (prev, next))
         job = PairJob(prev, next, out, _check_time(args.t))
         generator, checkpoint = load_for_run(args)
-        interpolate_images([job], generator, args.max_memory_gb, tile=args.tile, overlap=args.overlap)
+        interpolate_images([job], generator, args.max_memory_gb, tile=args.tile, overlap=args.overlap, views=args.ensemble)
         print(f"wrote {out} (t = {job.t:g}) with {checkpoint}")
         return 0
     if len(args.inputs) == 1:
@@ -630,7 +659,7 @@ def run(args: argparse.Namespace) -> int:
         generator, checkpoint = load_for_run(args)
         summary = interpolate_video(
             source, args.output, generator, args.factor or 2, args.codec, args.crf, args.max_memory_gb,
-            progress=not args.quiet, tile=args.tile, overlap=args.overlap,
+            progress=not args.quiet, tile=args.tile, overlap=args.overlap, views=args.ensemble,
         )
         print(
             f"wrote {args.output}: {summary['frames_in']} frames -> {summary['frames_out']} "

@@ -8,13 +8,16 @@ asks: a run of k duplicates becomes k frames at t = i/(k+1) between the last goo
 next distinct one (computed from the timestamps, which gives exactly i/(k+1) at a constant
 frame rate and the right times at a variable one), all k in one generator call; runs that touch
 the first or last frame, that a scene cut follows, or longer than ``max_run`` are reported and
-left; any frame size works (the generator pads); audio and every timestamp are kept.
+left; any frame size works (the generator pads); audio and every timestamp are kept. Each
+repaired frame is by default the mean of the generator on 4 mirrored views of its pair
+(``--ensemble``, ``nlvfi.self_ensemble``): only the duplicates go through the model, so the
+4x model time buys better frames at a small share of the whole run.
 Notebook: notebooks/10_video_repair.ipynb
 
     nlvfi repair IN -o OUT [--threshold T|auto] [--report report.json] [--figure fig.png]
                  [--checkpoint C] [--device D] [--codec C] [--crf N] [--max-run K]
                  [--max-memory-gb G] [--batch-size N] [--tile SIZE] [--overlap PX] [--compile]
-                 [--no-verify] [--quiet]
+                 [--ensemble 1|2|4] [--no-verify] [--quiet]
     nlvfi repair IN --detect-only [--report report.json] [--figure fig.png]
 
 Two passes over the input, each streaming (a few frames in memory): the first decodes every
@@ -51,6 +54,7 @@ from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, pair
 from .generator import Generator
 from .interpolate import (
     DEFAULT_CHECKPOINT,
+    add_ensemble_argument,
     add_speed_arguments,
     check_speed_arguments,
     compile_generator,
@@ -79,6 +83,8 @@ from .videoio import (
     tensor_to_rgb,
 )
 from .visualize import save_figure
+
+DEFAULT_VIEWS = 4  # self-ensemble views per repaired frame (module doc)
 
 # --------------------------------------------------------------------------------------------
 # Pass 1: measure
@@ -309,6 +315,7 @@ def repair_video(
     tile: int | None = None,
     overlap: int | None = None,
     compile_model: bool = False,
+    views: int = DEFAULT_VIEWS,
 ) -> dict:
     """Repair the duplicated frames of ``source`` into ``output``; return the report (a dict).
 
@@ -327,6 +334,8 @@ def repair_video(
         tile, overlap: tiled inference (``nlvfi.interpolate.plan_inference``; None: only when
             whole frames do not fit the budget, 0: never).
         compile_model: ``torch.compile`` the generator (a warning and eager mode if that fails).
+        views: each repaired frame is the mean of the generator on this many mirrored views of
+            its pair (1, 2 or 4; ``nlvfi.self_ensemble``).
     Raises:
         FileNotFoundError, VideoError/ValueError (bad input, -o equal to the input, frames too
         large), CheckpointError (missing, corrupt, not ours). Nothing is written then.
@@ -352,7 +361,7 @@ def repair_video(
 
     header = probe(source)  # refuse frames too large for memory before decoding anything
     budget = memory_budget(where, max_memory_gb)
-    plan = plan_inference(generator, header.height, header.width, budget, where, tile, overlap)
+    plan = plan_inference(generator, header.height, header.width, budget, where, tile, overlap, views)
     per_call = min(batch_size, plan.per_call)
     compile_generator(generator, compile_model)
     analysis = analyze_video(source, threshold, max_run, progress)
@@ -380,7 +389,7 @@ def repair_video(
             prev = torch.cat([tensors[n][0] for n, _ in chunk])  # (b, 3, H, W)
             next = torch.cat([tensors[n][1] for n, _ in chunk])
             times = torch.tensor([batch[n].times[i] for n, i in chunk], device=where)  # (b,)
-            outputs.append(forward_frames(generator, prev, next, times))  # (b, 3, H, W)
+            outputs.append(forward_frames(generator, prev, next, times, plan))  # (b, 3, H, W), whole frames
         frames = torch.cat(outputs)  # (sum k, 3, H, W)
         for job in batch:
             job.frames, frames = frames[: len(job.times)], frames[len(job.times) :]
@@ -506,6 +515,7 @@ def repair_video(
     timings["total_s"] = round(time.perf_counter() - started, 2)
     report = build_report(source, output, analysis, replaced_frames, state, generator, checkpoint_used, where, timings)
     report["model"]["plan"] = f"{plan.describe()}, batch size {batch_size}"
+    report["model"]["ensemble_views"] = plan.views
     if report_path is not None:
         text = json.dumps(report, indent=2) + "\n"
         atomic_write(report_path, lambda tmp: Path(tmp).write_text(text))
@@ -723,6 +733,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-memory-gb", type=float, default=None, help="memory the model may use (default 80%% of free)")
     parser.add_argument("--batch-size", type=int, default=4, help="most frames per forward pass; several runs are batched (default 4)")
     add_speed_arguments(parser)
+    add_ensemble_argument(parser, default=DEFAULT_VIEWS)
     parser.add_argument("--no-verify", action="store_true", help="skip decoding the result to check it")
     parser.add_argument("--detect-only", action="store_true", help="only measure and report the duplicates (no model, no output video)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -775,6 +786,7 @@ def run(args: argparse.Namespace) -> int:
         tile=args.tile,
         overlap=args.overlap,
         compile_model=args.compile,
+        views=args.ensemble,
     )
     text = summary_text(report)
     written = [p for p in (args.report, args.figure) if p]

@@ -203,7 +203,10 @@ def cells() -> list:
 
             Steps 2–4: the repair. `repair_video` measures, then decodes again, keeps the frame before each run and
             the next distinct one, asks the generator for the k frames of a run in one batch, writes every frame to a
-            temporary file in `OUT_DIR`, decodes the result to check it, and only then renames it.
+            temporary file in `OUT_DIR`, decodes the result to check it, and only then renames it. Each repaired frame
+            is the mean of the generator on four mirrored copies of its pair, each mirrored back (`views=4`, the
+            command's `--ensemble`; `nlvfi.self_ensemble`): a trained network is only nearly mirror-symmetric, and its
+            errors in the four views partly cancel. Only the copies go through the model, so the 4x costs little.
             """
         ),
         code(

@@ -75,6 +75,21 @@ def test_command_writes_table_csv_and_json(tmp_path, capsys):
     assert (out / "results.csv").read_text().startswith("set,method,n,psnr")
 
 
+def test_ensemble_adds_one_method_per_number_of_views(tmp_path):
+    checkpoint = tmp_path / "g.safetensors"
+    torch.manual_seed(0)
+    nlvfi.save_generator(nlvfi.build_generator("tiny"), checkpoint)
+    out = tmp_path / "eval"
+    argv = ["--checkpoint", f"mine={checkpoint}", "--ensemble", "1", "4", "--synthetic-samples", "2",
+            "--synthetic-size", "64", "--no-dis", "--out", str(out)]
+    assert main(argv) == 0
+    rows = json.loads((out / "results.json").read_text())
+    assert {r["method"] for r in rows} == {"repeat previous", "average", "mine", "mine, 4 views"}
+    one = {r["set"]: r["psnr"] for r in rows if r["method"] == "mine"}
+    four = {r["set"]: r["psnr"] for r in rows if r["method"] == "mine, 4 views"}
+    assert one.keys() == four.keys() and one != four  # an untrained model is not mirror-symmetric
+
+
 def test_module_runs_as_a_script():
     done = subprocess.run([sys.executable, "-m", "nlvfi.evaluate", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "held-out" in done.stdout

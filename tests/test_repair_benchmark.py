@@ -48,3 +48,22 @@ def test_ffmpeg_on_path_is_preferred_to_the_bundled_one(monkeypatch, tmp_path):
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
     assert repair_quality.find_ffmpeg(None) == str(fake)
+
+
+def test_the_nlvfi_column_is_what_the_tool_writes(model):
+    """The benchmark keeps every mirrored view of a run: their mean is the tool's --ensemble
+    frame (nlvfi.interpolate.forward_frames), the first alone the one-view column."""
+    import torch
+
+    import nlvfi
+    from nlvfi.interpolate import Plan, generate
+
+    generator = nlvfi.load_generator(model).eval()
+    noise = torch.Generator().manual_seed(0)
+    before, after = torch.rand(1, 3, 32, 48, generator=noise), torch.rand(1, 3, 32, 48, generator=noise)
+    times = [1 / 3, 2 / 3]
+    views = repair_quality.repair_frames(generator, before, after, times, 4)
+    assert len(views) == 4 and views[0].shape == (2, 3, 32, 48)
+    tool = generate(generator, before, after, times, plan=Plan(per_call=8, views=4))
+    assert torch.allclose(torch.stack(views).mean(0), tool, atol=1e-5)
+    assert torch.allclose(views[0], generate(generator, before, after, times), atol=1e-6)
