@@ -127,7 +127,9 @@ def build_datasets(config: TrainConfig) -> tuple[Dataset, dict[str, Dataset]]:
         if missing:
             raise FileNotFoundError(f"training video(s) not found: {', '.join(missing)} (run `nlvfi data fetch`)")
         common = dict(gaps=tuple(data.video_gaps), max_side=data.video_max_side or None, cache_dir=data.video_cache or None)
-        videos = VideoTriplets(paths, split="train", crop_size=data.crop_size, augment=True, seed=seed, **common)
+        videos = VideoTriplets(
+            paths, split="train", crop_size=data.crop_size, augment=True, seed=seed, spans=tuple(data.video_spans), **common
+        )
         parts.append(videos)
         for repeat in range(1, data.video_repeat):  # same decoded frames, other augmentation seeds
             again = copy.copy(videos)

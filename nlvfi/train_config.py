@@ -36,6 +36,7 @@ class DataSection:
     synthetic_motion: list = field(default_factory=lambda: ["small", "medium", "large", "extreme"])
     videos: list = field(default_factory=list)  # real clips; their first 80% is trained on
     video_gaps: list = field(default_factory=lambda: [1, 2, 4])  # triplets (k-d, k, k+d)
+    video_spans: list = field(default_factory=list)  # also (k, k+j, k+s), t = j/s, for each span s
     video_max_side: int = 0  # downscale clips so the longer side is at most this (0: keep)
     video_cache: str = ""  # folder for decoded-frame caches ("" : decode each run)
     vimeo_root: str = ""  # a Vimeo-90K triplet folder (sequences/, tri_trainlist.txt)

@@ -193,12 +193,49 @@ def test_uneven_frame_times_skip_off_centre_middles_and_give_true_t(clip):
     assert video.triplet_time(times, 3, 4, 5) == pytest.approx(0.75)
 
 
+def expected_off_centre(split: str, spans, gaps=(1, 2, 4)) -> list[tuple[int, int, int, int]]:
+    """(k, k+j, k+s, s) inside one moving segment and on its side of the split; centred ones of a gap left out."""
+    out = []
+    for s in spans:
+        for first in range(N - s):
+            last = first + s
+            inside = any(lo <= first and last <= hi for lo, hi in SEGMENTS)
+            side = {"train": last < BOUNDARY, "eval": first >= BOUNDARY, "all": True}[split]
+            if inside and side:
+                out += [(first, first + j, last, s) for j in range(1, s) if not (2 * j == s and j in gaps)]
+    return out
+
+
+@pytest.mark.parametrize("split", ["train", "eval"])
+def test_off_centre_triplets_follow_the_same_rules_after_the_centred_ones(clip, split):
+    frames = read_video_frames(clip)
+    triplets = extract_triplets(frames, split=split, spans=(3, 4))
+    assert triplets == expected_triplets(split) + expected_off_centre(split, (3, 4))
+    if split == "train":
+        assert (0, 1, 3, 3) in triplets and (0, 2, 4, 4) not in triplets  # (0, 2, 4) is gap 2's
+        assert (8, 9, 11, 3) not in triplets  # frames 9-14 are static: a repeated frame inside
+
+
+def test_off_centre_triplets_carry_their_time(clip):
+    data = VideoTriplets(clip, split="train", gaps=(1,), spans=(3,))
+    times = {data.triplet(i)[1:4]: float(data[i]["t"]) for i in range(len(data))}
+    assert times[(0, 1, 3)] == pytest.approx(1 / 3) and times[(0, 2, 3)] == pytest.approx(2 / 3)
+    assert times[(0, 1, 2)] == 0.5
+    uneven = np.arange(N) / 10
+    uneven[1] += 0.03  # shown late: t = 0.4 instead of 1/3, off by more than 0.05
+    kept = extract_triplets(read_video_frames(clip), split="all", gaps=(), times=uneven, spans=(3,))
+    assert (0, 1, 3, 3) not in kept and (0, 2, 3, 3) in kept
+    assert video.triplet_time(None, 0, 1, 3) == pytest.approx(1 / 3)
+
+
 def test_bad_arguments(clip):
     frames = read_video_frames(clip)
     with pytest.raises(ValueError, match="split must be one of"):
         extract_triplets(frames, split="test")
     with pytest.raises(ValueError, match="gaps must be positive integers"):
         extract_triplets(frames, gaps=(0, 2))
+    with pytest.raises(ValueError, match="spans must be integers >= 2"):
+        extract_triplets(frames, spans=(1,))
     assert extract_triplets(frames[:2]) == []
 
 

@@ -28,6 +28,12 @@ mean absolute difference (MAD) of two RGB frames on the 0-255 scale:
   444 frame slots of which 376 are empty "repeat the previous frame" entries: it decodes to 68
   distinct frames at uneven times.)
 
+**Off-centre triplets** (``spans``, optional): for a span s, every (k, k+j, k+s) with 0 < j < s
+(centred ones already given by ``gaps`` left out), the model sees frames k and k+s and must
+produce frame k+j at t = j/s: arbitrary-time supervision on real footage, the geometry of a
+repaired run of s-1 duplicates (``nlvfi repair``). The same rules apply (the timing rule
+against j/s).
+
 Flow convention of nlvfi: see ``nlvfi/warping.py``.
 """
 
@@ -283,8 +289,10 @@ def extract_triplets(
     duplicate_threshold: float = 0.1,
     times: np.ndarray | None = None,
     max_t_offset: float = 0.05,
+    spans: Sequence[int] = (),
 ) -> list[tuple[int, int, int, int]]:
-    """Usable triplets (k-d, k, k+d, d) of one clip, ordered by gap d then k.
+    """Usable triplets (k-d, k, k+d, d) of one clip, ordered by gap d then k; then the
+    off-centre ones (k, k+j, k+s, s) of every span s, ordered by s, k, j (module doc).
 
     Args:
         frames: (N, H, W, 3) uint8 (a memory map is fine: frames are read pair by pair).
@@ -295,13 +303,16 @@ def extract_triplets(
         static_threshold, cut_threshold, cut_factor, duplicate_threshold, max_t_offset: the
             rules of the module docstring (MAD on the 0-255 scale).
         times: (N,) frame times in seconds, for the uneven-timing rule; None: evenly spaced.
+        spans: spans s (>= 2) of the off-centre triplets; () : none.
     Returns:
-        list of (k - d, k, k + d, d).
+        list of (k - d, k, k + d, d), then of (k, k + j, k + s, s).
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     if any(int(d) != d or d < 1 for d in gaps):
         raise ValueError(f"gaps must be positive integers, got {tuple(gaps)}")
+    if any(int(s) != s or s < 2 for s in spans):
+        raise ValueError(f"spans must be integers >= 2, got {tuple(spans)}")
     count = len(frames)
     if times is not None and len(times) != count:
         raise ValueError(f"times has {len(times)} entries for {count} frames")
@@ -329,13 +340,31 @@ def extract_triplets(
             if frame_difference(frames[first], frames[last]) < static_threshold:
                 continue
             triplets.append((first, k, last, d))
+    centred = {int(d) for d in gaps}
+    for s in sorted({int(s) for s in spans}):
+        for first in range(0, count - s):
+            last = first + s
+            if (split == "train" and last >= boundary) or (split == "eval" and first < boundary):
+                continue
+            if bad[last] - bad[first] > 0:
+                continue
+            if frame_difference(frames[first], frames[last]) < static_threshold:
+                continue
+            for j in range(1, s):
+                if 2 * j == s and j in centred:
+                    continue  # already a centred triplet of gap j
+                if times is not None:
+                    span = times[last] - times[first]
+                    if span <= 0 or abs((times[first + j] - times[first]) / span - j / s) > max_t_offset:
+                        continue
+                triplets.append((first, first + j, last, s))
     return triplets
 
 
 def triplet_time(times: np.ndarray | None, first: int, middle: int, last: int) -> float:
-    """Where the middle frame sits between the end frames, in [0, 1]; 0.5 without times."""
+    """Where the middle frame sits between the end frames, in [0, 1]; by index without times."""
     if times is None:
-        return 0.5
+        return (middle - first) / (last - first)
     return float((times[middle] - times[first]) / (times[last] - times[first]))
 
 
@@ -386,6 +415,7 @@ class VideoTriplets(Dataset):
         paths: one clip or a list of clips (any format PyAV reads).
         split: ``"train"`` (first 80% of every clip), ``"eval"`` (last 20%), ``"all"``.
         gaps: the frame gaps d.
+        spans: spans s of the off-centre triplets (k, k+j, k+s), t = j/s (module doc); () : none.
         crop_size: int or (height, width); random with ``augment``, centred without.
         augment: random crop, flips and temporal reversal (``nlvfi.data.augment``), drawn from
             (seed, epoch, index): the same item of the same epoch is always the same.
@@ -394,8 +424,9 @@ class VideoTriplets(Dataset):
         cache_dir: keep decoded clips as .npy files here and memory-map them on later runs.
         holdout_fraction: the held-out tail of every clip.
     Items:
-        {"prev", "middle", "next": (3, H, W) float32 in [0, 1], "t": () float32 (0.5 for constant
-        frame-rate clips), "gap": int, "source": clip file name}.
+        {"prev", "middle", "next": (3, H, W) float32 in [0, 1], "t": () float32 (0.5 for centred
+        triplets of constant frame-rate clips), "gap": int (d; the span s for off-centre ones),
+        "source": clip file name}.
 
     Every clip is decoded once and kept as uint8. With a DataLoader, call :meth:`set_epoch`
     before each epoch (workers must not be persistent for them to see it).
@@ -412,6 +443,7 @@ class VideoTriplets(Dataset):
         max_side: int | None = None,
         cache_dir: str | os.PathLike | None = None,
         holdout_fraction: float = 0.2,
+        spans: Sequence[int] = (),
     ):
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
@@ -420,7 +452,7 @@ class VideoTriplets(Dataset):
             raise ValueError("VideoTriplets needs at least one clip")
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-        self.split, self.gaps, self.crop_size = split, tuple(gaps), crop_size
+        self.split, self.gaps, self.spans, self.crop_size = split, tuple(gaps), tuple(spans), crop_size
         self.augment, self.seed, self.epoch = augment, seed, 0
         self.clips: list[tuple[str, np.ndarray, np.ndarray]] = []  # (name, frames (N, H, W, 3), times (N,))
         self.items: list[tuple[int, int, int, int, int]] = []  # (clip, k-d, k, k+d, d)
@@ -435,7 +467,7 @@ class VideoTriplets(Dataset):
                     )
             self.clips.append((path.name, frames, times))
             for first, middle, last, gap in extract_triplets(
-                frames, self.gaps, split, holdout_fraction=holdout_fraction, times=times
+                frames, self.gaps, split, holdout_fraction=holdout_fraction, times=times, spans=self.spans
             ):
                 self.items.append((clip, first, middle, last, gap))
         if not self.items:
