@@ -765,7 +765,7 @@ def notebook_08() -> list:
             ROOT = "../"  # the repository root, seen from notebooks/ (paths inside the configs are relative to it)
             CONFIG_DIR = "../configs"  # the recipe is CONFIG_DIR/<PROFILE>.toml: ci.toml, cpu.toml or cuda.toml
             RUN_ROOT = None  # folder in which a fresh run folder is made; None: the system temp folder (never runs/)
-            SHIPPED_LOG = "../checkpoints/nlvfi-cpu.log.csv"  # the shipped checkpoint's training log (cpu profile)
+            SHIPPED_LOG = "../checkpoints/nlvfi-cpu.log.csv"  # the shipped checkpoint's stage-1 training log (cpu profile)
             SHIPPED_VALIDATION = "../checkpoints/nlvfi-cpu.validation.csv"  # and its validation log
             CPU_SHORT_STEPS = [100, 150, 50]  # flow-only, pretrain, GAN steps of the shortened run in the cpu profile
             """,
@@ -847,9 +847,10 @@ def notebook_08() -> list:
             ## Build it
 
             The recipe is `configs/<PROFILE>.toml`. `ci` takes seconds (it proves that training runs;
-            it does not make a useful model). `cpu` is the shipped checkpoint's recipe, which takes up to
+            it does not make a useful model). `cpu` is the recipe of the shipped checkpoint's first stage (a
+            second, `configs/finetune_cpu.toml`, fine-tunes it on real footage), which takes up to
             90 minutes in full, so here it is **shortened** to `CPU_SHORT_STEPS`, and the curves below show
-            the shipped run's own log when that log is present. `cuda` is the real run. Every run goes into
+            that run's own log when the log is present. `cuda` is the real run. Every run goes into
             a new folder made for it, never into the repository's `runs/`, and never over an existing run.
             """
         ),
@@ -1079,7 +1080,7 @@ def notebook_08() -> list:
 
             - Training is Charbonnier pre-training, then GAN fine-tuning with $L_G = L_c + \\lambda L_a$ and one discriminator step per generator step; every step is a row of `log.csv`.
             - A checkpoint holds models, optimisers, schedulers, step and RNG states, so a stopped run resumes exactly where it stopped: the log continues without gap or repeat.
-            - On CUDA the convolutions run in bf16 while flows, warping and the output stay float32; the `cuda` profile is the real run, `cpu` the shipped checkpoint's recipe.
+            - On CUDA the convolutions run in bf16 while flows, warping and the output stay float32; the `cuda` profile is the real run, `cpu` the shipped checkpoint's first stage.
 
             ## Exercises
 

@@ -1,9 +1,11 @@
-"""Write checkpoints/README.md (the model card) from a training run and an evaluation.
+"""Write checkpoints/README.md (the model card) from the training runs and an evaluation.
 
-    python scripts/model_card.py --run runs/cpu --eval results/checkpoint --out checkpoints/README.md
+    python scripts/model_card.py --run runs/cpu --finetune-run runs/finetune_spans --eval results/checkpoint
 
-Every number in the card is read from the run's log.csv / validation.csv and the evaluation's
-results.json; nothing is typed in by hand.
+The shipped checkpoint is made in two stages: ``configs/cpu.toml`` (``--run``; synthetic and
+real data, from scratch) and ``configs/finetune_cpu.toml`` (``--finetune-run``; real footage
+only, starting from the first stage's weights). Every number in the card is read from the runs'
+log.csv / validation.csv and the evaluation's results.json; nothing is typed in by hand.
 """
 
 from __future__ import annotations
@@ -36,6 +38,50 @@ def curve_summary(rows: list[dict], window: int) -> str:
     return "\n".join(lines)
 
 
+def validation_table(validation: list[dict]) -> str:
+    lines = ["| step | set | PSNR | SSIM | n |", "|---:|---|---:|---:|---:|"]
+    lines += [f"| {v['step']} | {v['set']} | {float(v['psnr']):.2f} | {float(v['ssim']):.4f} | {v['n']} |" for v in validation]
+    return "\n".join(lines)
+
+
+def training_minutes(rows: list[dict], batch_size: float) -> float:
+    """Minutes inside training steps, from the logged samples/s."""
+    return sum(batch_size / float(r["samples_per_s"]) for r in rows) / 60
+
+
+def read_run(run: Path) -> tuple[list[dict], list[dict]]:
+    with open(run / "log.csv") as log, open(run / "validation.csv") as validation:
+        return list(csv.DictReader(log)), list(csv.DictReader(validation))
+
+
+def finetune_section(run: Path, config_path: Path, wall_time: str) -> str:
+    """The second stage: what it trained on, its curve and its validation."""
+    rows, validation = read_run(run)
+    config = tomllib.loads(config_path.read_text())
+    data, optim = config["data"], config["optim"]
+    every = int(validation[1]["step"]) - int(validation[0]["step"]) if len(validation) > 1 else int(validation[0]["step"])
+    return f"""### Stage 2: fine-tuning on real footage (`{config_path}`)
+
+- Starts from the stage-1 weights (`{config['model']['init']}`). Real triplets only: the first
+  80% of the same three clips, centred (k-d, k, k+d) for d in {data['video_gaps']} and off-centre
+  (k, k+j, k+s) at t = j/s for spans s in {data.get('video_spans', [])} (the times a repaired run asks for),
+  random {data['crop_size']} crops, flips and temporal reversal, x{data['video_repeat']} per epoch; no synthetic
+  scenes. OpenCV DIS flow stays the flow target (weight {optim['flow_supervision_weight']}).
+- {optim['pretrain_steps']} Charbonnier steps, then {optim['gan_steps']} RaGAN steps (lambda = {optim['adversarial_weight']}),
+  batch {optim['batch_size']}, lr {optim['lr_generator']} cosine-decayed to x{optim['lr_final_fraction']}.
+- Steps run: {rows[-1]['step']}; time inside training steps: {training_minutes(rows, float(optim['batch_size'])):.1f} min
+  {('; wall time ' + wall_time) if wall_time else ''}. Logs: `nlvfi-cpu-finetune.log.csv`,
+  `nlvfi-cpu-finetune.validation.csv`.
+
+{curve_summary(rows, max(1, len(rows) // 6))}
+
+Validation every {every} steps on {validation[0]['n']} held-out real triplets (full frames, the last 20%
+of the clips):
+
+{validation_table(validation)}
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--run", type=Path, default=Path("runs/cpu"))
@@ -43,16 +89,18 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, default=Path("checkpoints/nlvfi-cpu.safetensors"))
     parser.add_argument("--config", type=Path, default=Path("configs/cpu.toml"))
     parser.add_argument("--wall-time", default="", help="measured wall time of the training, as text")
+    parser.add_argument("--finetune-run", type=Path, default=Path("runs/finetune_spans"), help="the second stage's run folder")
+    parser.add_argument("--finetune-config", type=Path, default=Path("configs/finetune_cpu.toml"))
+    parser.add_argument("--finetune-wall-time", default="", help="measured wall time of the second stage, as text")
     parser.add_argument("--notes", type=Path, default=Path("checkpoints/analysis.md"), help="hand-written analysis appended to the card")
     parser.add_argument("--out", type=Path, default=Path("checkpoints/README.md"))
     args = parser.parse_args()
 
-    rows = list(csv.DictReader(open(args.run / "log.csv")))
-    validation = list(csv.DictReader(open(args.run / "validation.csv")))
+    rows, validation = read_run(args.run)
     results = json.loads((args.eval / "results.json").read_text())
     config = tomllib.loads(args.config.read_text())
     meta = read_metadata(args.checkpoint)
-    step_seconds = sum(float(config["optim"]["batch_size"]) / float(r["samples_per_s"]) for r in rows)
+    step_minutes = training_minutes(rows, float(config["optim"]["batch_size"]))
     size_mb = args.checkpoint.stat().st_size / 2**20
 
     real = [r for r in results if r["set"].startswith("real")]
@@ -62,14 +110,11 @@ def main() -> None:
     verdict = []
     for r in ours:
         gap_avg = r["psnr"] - averages[r["set"]]
-        line = f"- {r['set']}: {r['psnr']:.2f} dB, {gap_avg:+.2f} dB vs averaging"
+        line = f"- {r['set']}, {r['method']}: {r['psnr']:.2f} dB, {gap_avg:+.2f} dB vs averaging"
         if r["set"] in dis:
             line += f", {r['psnr'] - dis[r['set']]:+.2f} dB vs DIS flow"
         verdict.append(line)
     beats_average = all(r["psnr"] > averages[r["set"]] for r in ours)
-
-    val_lines = ["| step | set | PSNR | SSIM | n |", "|---:|---|---:|---:|---:|"]
-    val_lines += [f"| {v['step']} | {v['set']} | {float(v['psnr']):.2f} | {float(v['ssim']):.4f} | {v['n']} |" for v in validation]
 
     data = config["data"]
     optim = config["optim"]
@@ -77,8 +122,11 @@ def main() -> None:
 
 The generator the tools use by default: the `{json.loads(meta['config'])['name']}` preset, one
 {size_mb:.1f} MB safetensors file with its config (loaded with `nlvfi.load_generator`, no pickle).
-Trained on a CPU with `configs/cpu.toml`; reproduce with `bash scripts/make_checkpoint.sh`.
-The run's logs ship beside it: `nlvfi-cpu.log.csv`, `nlvfi-cpu.validation.csv`.
+Trained on a CPU in two stages: `configs/cpu.toml` (synthetic and real data, from scratch;
+its weights ship as `nlvfi-cpu-stage1.safetensors`), then `configs/finetune_cpu.toml` (real
+footage only); reproduce both with `bash scripts/make_checkpoint.sh`. The runs' logs ship
+beside it: `nlvfi-cpu.log.csv`, `nlvfi-cpu.validation.csv` (stage 1) and
+`nlvfi-cpu-finetune.log.csv`, `nlvfi-cpu-finetune.validation.csv` (stage 2).
 
 ## Data
 - Synthetic flying layers: {data['synthetic_samples']} scenes per epoch at {data['crop_size']}x{data['crop_size']},
@@ -91,23 +139,27 @@ The run's logs ship beside it: `nlvfi-cpu.log.csv`, `nlvfi-cpu.validation.csv`.
   never trained on; every real number below is on that part.
 
 ## Training
+
+### Stage 1: from scratch (`configs/cpu.toml`)
 - {optim.get('flow_pretrain_steps', 0)} steps of flow-only pre-training (phase 0: end-point error to the true
   flows of the synthetic scenes{' and to OpenCV DIS flows on the real crops' if data.get('flow_teacher') == 'dis' else ''}), then
   {optim['pretrain_steps']} steps of Charbonnier pre-training, then {optim['gan_steps']} steps of RaGAN fine-tuning
   (lambda = {optim['adversarial_weight']}), batch {optim['batch_size']}, Adam (0.9, 0.99), lr {optim['lr_generator']}
   cosine-decayed to x{optim['lr_final_fraction']}; discriminator lr {optim['lr_discriminator']}.
-- Steps run: {rows[-1]['step']}; time inside training steps: {step_seconds / 60:.1f} min
+- Steps run: {rows[-1]['step']}; time inside training steps: {step_minutes:.1f} min
   {('; wall time ' + args.wall_time) if args.wall_time else ''}.
-- The shipped weights are the **last** step's (after GAN fine-tuning), not a checkpoint selected
-  on the held-out numbers, so the table below is not tuned on its own test data.
 
-### Training curve (means over windows of steps)
+Training curve (means over windows of steps):
 
 {curve_summary(rows, max(1, len(rows) // 12))}
 
-### Validation during training (held-out real triplets and synthetic scenes)
+Validation during training (held-out real triplets and synthetic scenes):
 
-{chr(10).join(val_lines)}
+{validation_table(validation)}
+
+{finetune_section(args.finetune_run, args.finetune_config, args.finetune_wall_time)}
+The shipped weights are stage 2's **last** step's (after its GAN steps), not a checkpoint
+selected on the held-out numbers, so the table below is not tuned on its own test data.
 
 ## Held-out evaluation (measured in one run, `nlvfi evaluate`)
 
