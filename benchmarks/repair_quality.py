@@ -66,7 +66,7 @@ from nlvfi.duplicates import detect_duplicates  # noqa: E402
 from nlvfi.interpolate import DEFAULT_CHECKPOINT, generate, load_model, model_device  # noqa: E402
 from nlvfi.metrics import psnr  # noqa: E402
 from nlvfi.repair import DEFAULT_VIEWS, analyze_video, run_times  # noqa: E402
-from nlvfi.self_ensemble import ALLOWED_VIEWS, VIEW_FLIPS  # noqa: E402
+from nlvfi.self_ensemble import ALLOWED_VIEWS, mirrored_views  # noqa: E402
 from nlvfi.videoio import VideoReader, frame_to_rgb24, rgb_to_tensor  # noqa: E402
 
 CLIPS = {
@@ -210,16 +210,11 @@ def ffmpeg_rows(ffmpeg: str | None, path: Path, originals, truth: set[int], rate
 
 
 def repair_frames(generator, before: torch.Tensor, after: torch.Tensor, ts: list[float], views: int) -> list[torch.Tensor]:
-    """The generator's frames of one run for each mirrored view, mirrored back (VIEW_FLIPS order):
-    their mean is what ``nlvfi repair --ensemble N`` writes, the first alone is one view.
+    """The generator's frames of one run for each mirrored view, mirrored back
+    (``nlvfi.self_ensemble.mirrored_views``): their mean is what ``nlvfi repair --ensemble N``
+    writes, the first alone is one view.
     before, after: (1, 3, H, W) on the model's device; each entry (k, 3, H, W) on the CPU."""
-    frames = []
-    for flip in VIEW_FLIPS[:views]:
-        if flip:
-            frames.append(generate(generator, before.flip(flip), after.flip(flip), ts).flip(flip).cpu())
-        else:
-            frames.append(generate(generator, before, after, ts).cpu())
-    return frames
+    return [frame.cpu() for frame in mirrored_views(lambda a, b: generate(generator, a, b, ts), before, after, views)]
 
 
 def evaluate(name, encoding, originals, rate, generator, seed, workdir: Path, ffmpeg: str | None = None, views: int = DEFAULT_VIEWS) -> dict:

@@ -34,21 +34,20 @@ from nlvfi.checkpoint import atomic_write, load_generator  # noqa: E402
 from nlvfi.evaluate import real_sets  # noqa: E402
 from nlvfi.interpolate import DEFAULT_CHECKPOINT  # noqa: E402
 from nlvfi.metrics import psnr  # noqa: E402
-from nlvfi.self_ensemble import VIEW_FLIPS  # noqa: E402
+from nlvfi.self_ensemble import VIEW_FLIPS, mirrored_views  # noqa: E402
 
 CLIPS = ("vtest.avi", "tree.avi", "Megamind.avi")
 
 
-def mirrored_views(generator, prev: torch.Tensor, next: torch.Tensor, t: float, reversed_too: bool) -> tuple[list, float]:
+def every_view(generator, prev: torch.Tensor, next: torch.Tensor, t: float, reversed_too: bool) -> tuple[list, float]:
     """The generator's frame for every view, mirrored back, in VIEW_FLIPS order (then the
     swapped-frame views); and the seconds per view."""
     pairs = [(prev, next, t)] + ([(next, prev, 1 - t)] if reversed_too else [])
     frames, start = [], time.perf_counter()
     with torch.inference_mode():
         for a, b, time_ in pairs:
-            for flip in VIEW_FLIPS:
-                frame = generator(a.flip(flip) if flip else a, b.flip(flip) if flip else b, t=time_).frame  # (1, 3, H, W)
-                frames.append(frame.flip(flip) if flip else frame)
+            views = mirrored_views(lambda x, y: generator(x, y, t=time_).frame, a, b, len(VIEW_FLIPS))
+            frames.extend(views)  # (1, 3, H, W) each
     return frames, (time.perf_counter() - start) / len(frames)
 
 
@@ -62,7 +61,7 @@ def measure(generator, sets: dict, reversed_too: bool, progress=print) -> list[d
             item = dataset[i]
             prev, middle, next = (item[k][None] for k in ("prev", "middle", "next"))  # (1, 3, H, W)
             t = float(item.get("t", 0.5))
-            frames, seconds = mirrored_views(generator, prev, next, t, reversed_too)
+            frames, seconds = every_view(generator, prev, next, t, reversed_too)
             view_seconds.append(seconds)
             results = {"average": (1 - t) * prev + t * next, "DIS flow": dis_interpolate(prev, next, t)}
             for count in (1, 2, 4):

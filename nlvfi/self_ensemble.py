@@ -17,7 +17,7 @@ Costs ``views`` forward passes; memory is that of one pass plus the running sum.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -32,28 +32,42 @@ def check_views(views: int) -> int:
     return views
 
 
-def self_ensemble(
+def mirrored_views(
     forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     prev: torch.Tensor,
     next: torch.Tensor,
     views: int = 4,
-) -> torch.Tensor:
-    """Mean of ``forward`` over the first ``views`` mirrorings of the pair, each mirrored back.
+) -> Iterator[torch.Tensor]:
+    """``forward`` on each of the first ``views`` mirrorings of the pair, each mirrored back.
 
     Args:
         forward: (prev, next) -> frames, (B, 3, H, W) -> (B', 3, H, W); it carries t itself
             (mirroring does not change time).
         prev, next: (B, 3, H, W).
         views: 1 (just ``forward``), 2 (+ left-right) or 4 (+ up-down, + both).
-    Returns:
-        (B', 3, H, W), the dtype of ``forward``'s output.
+    Yields:
+        (B', 3, H, W) per view, in :data:`VIEW_FLIPS` order.
     """
     check_views(views)
-    total = None
     for flip in VIEW_FLIPS[:views]:
         if flip:
-            frame = forward(prev.flip(flip), next.flip(flip)).flip(flip)  # (B', 3, H, W), back in place
+            yield forward(prev.flip(flip), next.flip(flip)).flip(flip)
         else:
-            frame = forward(prev, next)
+            yield forward(prev, next)
+
+
+def self_ensemble(
+    forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    prev: torch.Tensor,
+    next: torch.Tensor,
+    views: int = 4,
+) -> torch.Tensor:
+    """Mean of :func:`mirrored_views` (a running sum: one extra frame in memory).
+
+    Returns:
+        (B', 3, H, W), the dtype of ``forward``'s output; ``views`` = 1 gives ``forward``'s own.
+    """
+    total = None
+    for frame in mirrored_views(forward, prev, next, views):
         total = frame if total is None else total + frame
     return total if views == 1 else total / views

@@ -323,41 +323,35 @@ def extract_triplets(
     level = cut_level(adjacent, cut_threshold, cut_factor)
     # prefix counts: bad[j] = number of bad adjacent pairs among 0 .. j-1
     bad = np.concatenate(([0], np.cumsum((adjacent > level) | (adjacent < duplicate_threshold))))
+
+    def inside(first: int, last: int) -> bool:  # on the split's side, no cut or repeated frame among pairs first .. last-1
+        if (split == "train" and last >= boundary) or (split == "eval" and first < boundary):
+            return False
+        return bad[last] - bad[first] == 0
+
+    def moving(first: int, last: int) -> bool:
+        return frame_difference(frames[first], frames[last]) >= static_threshold
+
+    def on_time(first: int, middle: int, last: int) -> bool:  # the middle frame's time fits its index
+        if times is None:
+            return True
+        span = times[last] - times[first]
+        return span > 0 and abs((times[middle] - times[first]) / span - (middle - first) / (last - first)) <= max_t_offset
+
     triplets = []
     for d in sorted({int(d) for d in gaps}):
         for k in range(d, count - d):
-            first, last = k - d, k + d
-            if split == "train" and last >= boundary:
-                continue
-            if split == "eval" and first < boundary:
-                continue
-            if bad[last] - bad[first] > 0:  # a cut or a repeated frame among pairs first .. last-1
-                continue
-            if times is not None:
-                span = times[last] - times[first]
-                if span <= 0 or abs((times[k] - times[first]) / span - 0.5) > max_t_offset:
-                    continue
-            if frame_difference(frames[first], frames[last]) < static_threshold:
-                continue
-            triplets.append((first, k, last, d))
+            if inside(k - d, k + d) and on_time(k - d, k, k + d) and moving(k - d, k + d):
+                triplets.append((k - d, k, k + d, d))
     centred = {int(d) for d in gaps}
     for s in sorted({int(s) for s in spans}):
         for first in range(0, count - s):
             last = first + s
-            if (split == "train" and last >= boundary) or (split == "eval" and first < boundary):
-                continue
-            if bad[last] - bad[first] > 0:
-                continue
-            if frame_difference(frames[first], frames[last]) < static_threshold:
+            if not (inside(first, last) and moving(first, last)):
                 continue
             for j in range(1, s):
-                if 2 * j == s and j in centred:
-                    continue  # already a centred triplet of gap j
-                if times is not None:
-                    span = times[last] - times[first]
-                    if span <= 0 or abs((times[first + j] - times[first]) / span - j / s) > max_t_offset:
-                        continue
-                triplets.append((first, first + j, last, s))
+                if not (2 * j == s and j in centred) and on_time(first, first + j, last):  # centred: gap j's
+                    triplets.append((first, first + j, last, s))
     return triplets
 
 
