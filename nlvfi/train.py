@@ -128,8 +128,17 @@ def build_datasets(config: TrainConfig) -> tuple[Dataset, dict[str, Dataset]]:
             raise FileNotFoundError(f"training video(s) not found: {', '.join(missing)} (run `nlvfi data fetch`)")
         common = dict(gaps=tuple(data.video_gaps), max_side=data.video_max_side or None, cache_dir=data.video_cache or None)
         videos = VideoTriplets(
-            paths, split="train", crop_size=data.crop_size, augment=True, seed=seed, spans=tuple(data.video_spans), **common
+            paths,
+            split="train",
+            crop_size=data.crop_size,
+            augment=True,
+            seed=seed,
+            spans=tuple(data.video_spans),
+            downscales=tuple(data.video_downscales),  # held-out validation stays at the decoded size
+            **common,
         )
+        for skipped in videos.skipped:
+            print(f"video_downscales: {skipped} is smaller than the {data.crop_size}px crop; not used at that size", file=sys.stderr)
         parts.append(videos)
         for repeat in range(1, data.video_repeat):  # same decoded frames, other augmentation seeds
             again = copy.copy(videos)

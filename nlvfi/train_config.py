@@ -38,6 +38,7 @@ class DataSection:
     video_gaps: list = field(default_factory=lambda: [1, 2, 4])  # triplets (k-d, k, k+d)
     video_spans: list = field(default_factory=list)  # also (k, k+j, k+s), t = j/s, for each span s
     video_max_side: int = 0  # downscale clips so the longer side is at most this (0: keep)
+    video_downscales: list = field(default_factory=lambda: [1])  # train on each clip also shrunk f times
     video_cache: str = ""  # folder for decoded-frame caches ("" : decode each run)
     vimeo_root: str = ""  # a Vimeo-90K triplet folder (sequences/, tri_trainlist.txt)
     flow_teacher: str = ""  # "" | "dis": real triplets get OpenCV DIS flows as flow targets
@@ -139,6 +140,12 @@ class TrainConfig:
             raise ValueError(
                 f"{source}: [optim] flow_pretrain_steps needs flow targets: synthetic_samples > 0 or flow_teacher = \"dis\""
             )
+        from .data.video import check_downscales
+
+        try:
+            check_downscales(self.data.video_downscales)
+        except ValueError as error:
+            raise ValueError(f"{source}: [data] video_{error}") from None
         if not (self.data.synthetic_samples or self.data.videos or self.data.vimeo_root):
             raise ValueError(f"{source}: no training data: set synthetic_samples, videos or vimeo_root")
 

@@ -303,6 +303,33 @@ def test_crop_larger_than_a_clip_is_refused_up_front(clip):
         VideoTriplets(clip, crop_size=(32, 40), max_side=32)
 
 
+def test_downscales_add_each_clip_shrunk_under_the_same_split(clip):
+    data = VideoTriplets(clip, split="train", gaps=(1, 2), downscales=(1, 2))
+    assert [name for name, _, _ in data.clips] == ["clip.mkv", "clip.mkv@1/2"]
+    np.testing.assert_array_equal(data.clips[1][1], read_video_frames(clip, max_side=32))  # (N, 24, 32, 3), area averaged
+    whole = VideoTriplets(clip, split="train", gaps=(1, 2))
+    by_size = {name: [data.triplet(i)[1:] for i in range(len(data)) if data.triplet(i)[0] == name] for name, _, _ in data.clips}
+    assert by_size["clip.mkv"] == [whole.triplet(i)[1:] for i in range(len(whole))]
+    assert by_size["clip.mkv@1/2"] and all(last < BOUNDARY for _, _, last, _ in by_size["clip.mkv@1/2"])
+    shrunk = data[len(data) - 1]
+    assert shrunk["source"] == "clip.mkv@1/2" and shrunk["prev"].shape == (3, 24, 32)
+    held_out = VideoTriplets(clip, split="eval", gaps=(1, 2), downscales=(2,))
+    assert len(held_out) and all(held_out.triplet(i)[1] >= BOUNDARY for i in range(len(held_out)))
+    assert [name for name, _, _ in held_out.clips] == ["clip.mkv@1/2"]
+
+
+def test_a_downscale_below_the_crop_skips_that_size_and_says_so(clip):
+    data = VideoTriplets(clip, split="train", crop_size=(32, 40), downscales=(1, 2))
+    assert data.skipped == ["clip.mkv@1/2 (24x32)"]
+    assert len(data) == len(VideoTriplets(clip, split="train", crop_size=(32, 40)))
+
+
+@pytest.mark.parametrize("downscales", [(), (0,), (1, 1), (2.0,)])
+def test_bad_downscales(clip, downscales):
+    with pytest.raises(ValueError, match="downscales must"):
+        VideoTriplets(clip, downscales=downscales)
+
+
 def test_no_usable_triplet_names_the_clips(tmp_path):
     still = encode(tmp_path / "still.mkv", np.repeat(synthetic_frames()[:1], 12, axis=0))
     with pytest.raises(ValueError, match="no usable train triplets .* in .*still.mkv"):

@@ -126,6 +126,12 @@ def test_flow_phase_config_errors(tmp_path):
         TrainConfig.from_dict({"optim": {"flow_pretrain_steps": -1}})
 
 
+@pytest.mark.parametrize("downscales", [[], [0, 2], [1, 1], [1.5]])
+def test_bad_video_downscales_are_refused(downscales):
+    with pytest.raises(ValueError, match=r"\[data\] video_downscales must"):
+        TrainConfig.from_dict({"data": {"videos": ["a.avi"], "video_downscales": downscales}})
+
+
 def test_resume_drops_log_rows_past_the_checkpoint(tmp_path):
     """A run killed between checkpoints logged steps that resume will train again."""
     run = tmp_path / "run"

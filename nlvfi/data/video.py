@@ -402,6 +402,16 @@ def load_clip(path: str | os.PathLike, max_side: int | None = None, cache_dir: s
     return np.load(frames_file, mmap_mode="r"), np.load(times_file)
 
 
+def check_downscales(downscales: Sequence[int]) -> tuple[int, ...]:
+    """``downscales`` as a tuple of distinct integers >= 1, in the given order; else ValueError."""
+    factors = tuple(downscales)
+    if not factors or any(isinstance(f, bool) or not isinstance(f, (int, np.integer)) or f < 1 for f in factors):
+        raise ValueError(f"downscales must be integers >= 1 (1: as decoded), got {list(factors)}")
+    if len(set(factors)) != len(factors):
+        raise ValueError(f"downscales must not repeat a factor, got {list(factors)}")
+    return tuple(int(f) for f in factors)
+
+
 class VideoTriplets(Dataset):
     """Triplets (k-d, k, k+d) from real video clips, for training or evaluation.
 
@@ -417,10 +427,16 @@ class VideoTriplets(Dataset):
         max_side: decode at most this many pixels on the longer side.
         cache_dir: keep decoded clips as .npy files here and memory-map them on later runs.
         holdout_fraction: the held-out tail of every clip.
+        downscales: integer factors f: every clip is also used shrunk f times (area averaging
+            from the source, longer side ``// f``), its triplets picked afresh by the same
+            rules and split (the held-out tail stays held out at every size). (1,): as decoded.
+            A factor that makes a clip smaller than ``crop_size`` skips that clip at that size
+            (listed in :attr:`skipped`). Why: a repair tool meets small videos, where the same
+            motion is fewer pixels and a detail fewer still (``configs/finetune_cpu.toml``).
     Items:
         {"prev", "middle", "next": (3, H, W) float32 in [0, 1], "t": () float32 (0.5 for centred
         triplets of constant frame-rate clips), "gap": int (d; the span s for off-centre ones),
-        "source": clip file name}.
+        "source": clip file name, with ``@1/f`` when shrunk f times}.
 
     Every clip is decoded once and kept as uint8. With a DataLoader, call :meth:`set_epoch`
     before each epoch (workers must not be persistent for them to see it).
@@ -438,6 +454,7 @@ class VideoTriplets(Dataset):
         cache_dir: str | os.PathLike | None = None,
         holdout_fraction: float = 0.2,
         spans: Sequence[int] = (),
+        downscales: Sequence[int] = (1,),
     ):
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
@@ -446,27 +463,41 @@ class VideoTriplets(Dataset):
             raise ValueError("VideoTriplets needs at least one clip")
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        self.downscales = check_downscales(downscales)
         self.split, self.gaps, self.spans, self.crop_size = split, tuple(gaps), tuple(spans), crop_size
         self.augment, self.seed, self.epoch = augment, seed, 0
         self.clips: list[tuple[str, np.ndarray, np.ndarray]] = []  # (name, frames (N, H, W, 3), times (N,))
         self.items: list[tuple[int, int, int, int, int]] = []  # (clip, k-d, k, k+d, d)
-        for clip, path in enumerate(self.paths):
-            frames, times = load_clip(path, max_side, cache_dir)
-            if crop_size is not None:  # fail now, not in the middle of an epoch
-                height, width = crop_shape(crop_size)
+        self.skipped: list[str] = []  # "name@1/f (HxW)": shrunk below the crop
+        for path in self.paths:
+            decoded, decoded_times = load_clip(path, max_side, cache_dir)  # (N, H, W, 3), (N,)
+            height, width = crop_shape(crop_size) if crop_size is not None else (1, 1)
+            if height > decoded.shape[1] or width > decoded.shape[2]:  # fail now, not in the middle of an epoch
+                raise ValueError(
+                    f"crop {height}x{width} (HxW) is larger than {path.name} "
+                    f"({decoded.shape[1]}x{decoded.shape[2]} after max_side={max_side})"
+                )
+            for factor in self.downscales:
+                if factor == 1:
+                    self._add_clip(path.name, decoded, decoded_times, holdout_fraction)
+                    continue
+                name = f"{path.name}@1/{factor}"
+                frames, times = load_clip(path, max(decoded.shape[1:3]) // factor, cache_dir)  # (N, H/f, W/f, 3)
                 if height > frames.shape[1] or width > frames.shape[2]:
-                    raise ValueError(
-                        f"crop {height}x{width} (HxW) is larger than {path.name} "
-                        f"({frames.shape[1]}x{frames.shape[2]} after max_side={max_side})"
-                    )
-            self.clips.append((path.name, frames, times))
-            for first, middle, last, gap in extract_triplets(
-                frames, self.gaps, split, holdout_fraction=holdout_fraction, times=times, spans=self.spans
-            ):
-                self.items.append((clip, first, middle, last, gap))
+                    self.skipped.append(f"{name} ({frames.shape[1]}x{frames.shape[2]})")
+                    continue
+                self._add_clip(name, frames, times, holdout_fraction)
         if not self.items:
             names = ", ".join(str(path) for path in self.paths)
             raise ValueError(f"no usable {split} triplets with gaps {self.gaps} in {names}")
+
+    def _add_clip(self, name: str, frames: np.ndarray, times: np.ndarray, holdout_fraction: float) -> None:
+        clip = len(self.clips)
+        self.clips.append((name, frames, times))
+        for first, middle, last, gap in extract_triplets(
+            frames, self.gaps, self.split, holdout_fraction=holdout_fraction, times=times, spans=self.spans
+        ):
+            self.items.append((clip, first, middle, last, gap))
 
     def __len__(self) -> int:
         return len(self.items)
