@@ -8,9 +8,10 @@ views are partly independent, so the mean of the views is closer to the truth th
 
 Measured on the held-out real triplets (30 per gap, PSNR dB, d=1 / d=2;
 ``benchmarks/self_ensemble.py``, ``results/self_ensemble.md``): the shipped checkpoint gives
-31.89 / 26.89 with one view, 32.01 / 26.97 with two (+ left-right) and 32.08 / 27.03 with four
+32.03 / 27.03 with one view, 32.14 / 27.12 with two (+ left-right) and 32.20 / 27.19 with four
 (+ up-down, + both); its stage-1 weights gain more, 31.41 / 26.56 -> 31.86 / 26.78. Swapping
-the two frames (t -> 1 - t) added 0.01 dB on top of the four flips there, so it is not a view.
+the two frames (t -> 1 - t) added at most 0.01 dB on top of the four flips (stage 1 and stage 2,
+``--reversal``), so it is not a view.
 
 Costs ``views`` forward passes; memory is that of one pass plus the running sum.
 """

@@ -4,10 +4,13 @@
 # 1. fetch the real clips (Debian opencv-doc), 2. stage 1: train configs/cpu.toml from scratch
 # (synthetic + real), ship its last weights as checkpoints/nlvfi-cpu-stage1.safetensors,
 # 3. stage 2: fine-tune them with configs/finetune_cpu.toml (real footage only, centred and
-# off-centre triplets) and ship the final (GAN-trained) generator as
-# checkpoints/nlvfi-cpu.safetensors, 4. evaluate it beside the baselines on held-out data,
-# 5. write checkpoints/README.md from the logs and the table. Each stage resumes if
-# interrupted; SKIP_STAGE1=1 keeps the committed stage-1 weights and runs stage 2 only.
+# off-centre triplets), ship its last weights as checkpoints/nlvfi-cpu-stage2.safetensors,
+# 4. stage 3: fine-tune those with configs/finetune_sizes_cpu.toml (the same footage at its own
+# size and at half size) and ship the final (GAN-trained) generator as
+# checkpoints/nlvfi-cpu.safetensors, 5. evaluate it beside the baselines on held-out data,
+# 6. write checkpoints/README.md from the logs and the table. Each stage resumes if
+# interrupted; SKIP_STAGE1=1 keeps the committed stage-1 weights, SKIP_STAGE2=1 (with it) the
+# committed stage-2 weights too, and runs what is left.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 data/fetch.py
@@ -30,15 +33,26 @@ for name in ("log", "validation"):  # notebook 08 draws stage 1's curves from th
     atomic_write(f"checkpoints/nlvfi-cpu.{name}.csv", lambda tmp: shutil.copyfile(f"runs/cpu/{name}.csv", tmp))
 PY
 fi
-train configs/finetune_cpu.toml runs/finetune_spans
+if [ "${SKIP_STAGE2:-0}" != 1 ]; then
+  train configs/finetune_cpu.toml runs/finetune_spans
+  python3 - <<'PY'
+import shutil
+from nlvfi.checkpoint import atomic_write
+atomic_write("checkpoints/nlvfi-cpu-stage2.safetensors", lambda tmp: shutil.copyfile("runs/finetune_spans/generator_last.safetensors", tmp))
+for name in ("log", "validation"):
+    atomic_write(f"checkpoints/nlvfi-cpu-finetune.{name}.csv", lambda tmp: shutil.copyfile(f"runs/finetune_spans/{name}.csv", tmp))
+PY
+fi
+train configs/finetune_sizes_cpu.toml runs/finetune_sizes
 python3 - <<'PY'
 import shutil
 from nlvfi.checkpoint import atomic_write
-atomic_write("checkpoints/nlvfi-cpu.safetensors", lambda tmp: shutil.copyfile("runs/finetune_spans/generator_last.safetensors", tmp))
+atomic_write("checkpoints/nlvfi-cpu.safetensors", lambda tmp: shutil.copyfile("runs/finetune_sizes/generator_last.safetensors", tmp))
 for name in ("log", "validation"):
-    atomic_write(f"checkpoints/nlvfi-cpu-finetune.{name}.csv", lambda tmp: shutil.copyfile(f"runs/finetune_spans/{name}.csv", tmp))
+    atomic_write(f"checkpoints/nlvfi-cpu-sizes.{name}.csv", lambda tmp: shutil.copyfile(f"runs/finetune_sizes/{name}.csv", tmp))
 PY
 python3 -m nlvfi.evaluate --checkpoint "nlvfi tiny (shipped)=checkpoints/nlvfi-cpu.safetensors" \
   --videos data/opencv/vtest.avi data/opencv/tree.avi data/opencv/Megamind.avi \
   --max-triplets 100 --synthetic-samples 100 --out results/checkpoint
-python3 scripts/model_card.py --run runs/cpu --finetune-run runs/finetune_spans --eval results/checkpoint --out checkpoints/README.md
+python3 scripts/model_card.py --run runs/cpu --finetune-run runs/finetune_spans --sizes-run runs/finetune_sizes \
+  --eval results/checkpoint --out checkpoints/README.md
