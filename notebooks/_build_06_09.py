@@ -848,8 +848,8 @@ def notebook_08() -> list:
 
             The recipe is `configs/<PROFILE>.toml`. `ci` takes seconds (it proves that training runs;
             it does not make a useful model). `cpu` is the recipe of the shipped checkpoint's first stage (a
-            second, `configs/finetune_cpu.toml`, fine-tunes it on real footage), which takes up to
-            90 minutes in full, so here it is **shortened** to `CPU_SHORT_STEPS`, and the curves below show
+            second and a third, `configs/finetune_cpu.toml` and `configs/finetune_sizes_cpu.toml`, fine-tune
+            it on real footage), which takes up to 90 minutes in full, so here it is **shortened** to `CPU_SHORT_STEPS`, and the curves below show
             that run's own log when the log is present. `cuda` is the real run. Every run goes into
             a new folder made for it, never into the repository's `runs/`, and never over an existing run.
             """
