@@ -5,8 +5,9 @@
 The shipped checkpoint is made in three stages: ``configs/cpu.toml`` (``--run``; synthetic and
 real data, from scratch), ``configs/finetune_cpu.toml`` (``--finetune-run``; real footage only,
 from the first stage's weights) and ``configs/finetune_sizes_cpu.toml`` (``--sizes-run``; the
-same footage at two sizes, from the second stage's weights). Every number in the card is read from the runs'
-log.csv / validation.csv and the evaluation's results.json; nothing is typed in by hand.
+same footage at two sizes, from the second stage's weights). Every number in the card is read
+from the runs' log.csv / validation.csv and the evaluation's results.json; nothing is typed in
+by hand, except the analysis appended from ``--notes``.
 """
 
 from __future__ import annotations

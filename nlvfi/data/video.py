@@ -432,7 +432,7 @@ class VideoTriplets(Dataset):
             rules and split (the held-out tail stays held out at every size). (1,): as decoded.
             A factor that makes a clip smaller than ``crop_size`` skips that clip at that size
             (listed in :attr:`skipped`). Why: a repair tool meets small videos, where the same
-            motion is fewer pixels and a detail fewer still (``configs/finetune_cpu.toml``).
+            motion is fewer pixels and a detail fewer still (``configs/finetune_sizes_cpu.toml``).
     Items:
         {"prev", "middle", "next": (3, H, W) float32 in [0, 1], "t": () float32 (0.5 for centred
         triplets of constant frame-rate clips), "gap": int (d; the span s for off-centre ones),
