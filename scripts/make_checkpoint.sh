@@ -23,34 +23,28 @@ train() {  # config, run folder: resumes an interrupted run
   echo "training wall time this sitting ($1): $(( $(date +%s) - start )) s"
 }
 
+ship() {  # run folder, weights file, log stem: its last weights and logs into checkpoints/, atomically
+  python3 - "$@" <<'PY'
+import shutil, sys
+from nlvfi.checkpoint import atomic_write
+run, weights, logs = sys.argv[1:4]
+atomic_write(weights, lambda tmp: shutil.copyfile(f"{run}/generator_last.safetensors", tmp))
+for name in ("log", "validation"):
+    atomic_write(f"{logs}.{name}.csv", lambda tmp: shutil.copyfile(f"{run}/{name}.csv", tmp))
+PY
+}
+
 if [ "${SKIP_STAGE1:-0}" != 1 ]; then
   train configs/cpu.toml runs/cpu
-  python3 - <<'PY'
-import shutil
-from nlvfi.checkpoint import atomic_write
-atomic_write("checkpoints/nlvfi-cpu-stage1.safetensors", lambda tmp: shutil.copyfile("runs/cpu/generator_last.safetensors", tmp))
-for name in ("log", "validation"):  # notebook 08 draws stage 1's curves from these
-    atomic_write(f"checkpoints/nlvfi-cpu.{name}.csv", lambda tmp: shutil.copyfile(f"runs/cpu/{name}.csv", tmp))
-PY
+  # notebook 08 draws stage 1's curves from checkpoints/nlvfi-cpu.{log,validation}.csv
+  ship runs/cpu checkpoints/nlvfi-cpu-stage1.safetensors checkpoints/nlvfi-cpu
 fi
 if [ "${SKIP_STAGE2:-0}" != 1 ]; then
   train configs/finetune_cpu.toml runs/finetune_spans
-  python3 - <<'PY'
-import shutil
-from nlvfi.checkpoint import atomic_write
-atomic_write("checkpoints/nlvfi-cpu-stage2.safetensors", lambda tmp: shutil.copyfile("runs/finetune_spans/generator_last.safetensors", tmp))
-for name in ("log", "validation"):
-    atomic_write(f"checkpoints/nlvfi-cpu-finetune.{name}.csv", lambda tmp: shutil.copyfile(f"runs/finetune_spans/{name}.csv", tmp))
-PY
+  ship runs/finetune_spans checkpoints/nlvfi-cpu-stage2.safetensors checkpoints/nlvfi-cpu-finetune
 fi
 train configs/finetune_sizes_cpu.toml runs/finetune_sizes
-python3 - <<'PY'
-import shutil
-from nlvfi.checkpoint import atomic_write
-atomic_write("checkpoints/nlvfi-cpu.safetensors", lambda tmp: shutil.copyfile("runs/finetune_sizes/generator_last.safetensors", tmp))
-for name in ("log", "validation"):
-    atomic_write(f"checkpoints/nlvfi-cpu-sizes.{name}.csv", lambda tmp: shutil.copyfile(f"runs/finetune_sizes/{name}.csv", tmp))
-PY
+ship runs/finetune_sizes checkpoints/nlvfi-cpu.safetensors checkpoints/nlvfi-cpu-sizes
 python3 -m nlvfi.evaluate --checkpoint "nlvfi tiny (shipped)=checkpoints/nlvfi-cpu.safetensors" \
   --videos data/opencv/vtest.avi data/opencv/tree.avi data/opencv/Megamind.avi \
   --max-triplets 100 --synthetic-samples 100 --out results/checkpoint
