@@ -66,6 +66,7 @@ from nlvfi.duplicates import detect_duplicates  # noqa: E402
 from nlvfi.interpolate import DEFAULT_CHECKPOINT, generate, load_model, model_device  # noqa: E402
 from nlvfi.metrics import psnr  # noqa: E402
 from nlvfi.repair import DEFAULT_VIEWS, analyze_video, run_times  # noqa: E402
+from nlvfi.flow_prior import constant_velocity_prior, interval_scales  # noqa: E402
 from nlvfi.self_ensemble import ALLOWED_VIEWS, mirrored_views  # noqa: E402
 from nlvfi.videoio import VideoReader, frame_to_rgb24, rgb_to_tensor  # noqa: E402
 
@@ -209,15 +210,33 @@ def ffmpeg_rows(ffmpeg: str | None, path: Path, originals, truth: set[int], rate
     return {"available": True, "precision": precision, "recall": recall, "psnr": float(np.mean(values)) if values else float("nan")}
 
 
-def repair_frames(generator, before: torch.Tensor, after: torch.Tensor, ts: list[float], views: int) -> list[torch.Tensor]:
+def repair_frames(generator, before: torch.Tensor, after: torch.Tensor, ts: list[float], views: int, prior=None) -> list[torch.Tensor]:
     """The generator's frames of one run for each mirrored view, mirrored back
     (``nlvfi.self_ensemble.mirrored_views``): their mean is what ``nlvfi repair --ensemble N``
     writes, the first alone is one view.
-    before, after: (1, 3, H, W) on the model's device; each entry (k, 3, H, W) on the CPU."""
-    return [frame.cpu() for frame in mirrored_views(lambda a, b: generate(generator, a, b, ts), before, after, views)]
+    before, after: (1, 3, H, W) on the model's device; prior: the run's flow guesses
+    (``nlvfi.flow_prior``, as the tool makes them) or None; each entry (k, 3, H, W) on the CPU."""
+    if prior is None:
+        return [frame.cpu() for frame in mirrored_views(lambda a, b: generate(generator, a, b, ts), before, after, views)]
+    one_view = lambda a, b, flows: generate(generator, a, b, ts, initial_flow=flows)  # noqa: E731
+    return [frame.cpu() for frame in mirrored_views(one_view, before, after, views, prior)]
 
 
-def evaluate(name, encoding, originals, rate, generator, seed, workdir: Path, ffmpeg: str | None = None, views: int = DEFAULT_VIEWS) -> dict:
+def run_prior(generator, decoded, analysis, run, device) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The flow guesses ``nlvfi repair`` makes for a run (``nlvfi.flow_prior``): from the real
+    frames just outside its pair, when the detection says they are usable."""
+    outside = analysis.detection.outside_frames(run)
+    frames = [None if i is None else rgb_to_tensor(decoded[i]).to(device) for i in outside]
+    scales = interval_scales(analysis.times, outside[0], run.before, run.after, outside[1])
+    before, after = rgb_to_tensor(decoded[run.before]).to(device), rgb_to_tensor(decoded[run.after]).to(device)
+    with torch.inference_mode():
+        return constant_velocity_prior(generator, before, after, *frames, *scales)
+
+
+def evaluate(
+    name, encoding, originals, rate, generator, seed, workdir: Path, ffmpeg: str | None = None, views: int = DEFAULT_VIEWS,
+    flow_prior: bool = True,
+) -> dict:
     stuttered, duplicates = inject(originals, seed)
     truth = set(duplicates)
     crf = None if encoding == "exact" else int(encoding)
@@ -239,7 +258,8 @@ def evaluate(name, encoding, originals, rate, generator, seed, workdir: Path, ff
         before, after = rgb_to_tensor(decoded[run.before]), rgb_to_tensor(decoded[run.after])  # (1, 3, H, W)
         ts = run_times(analysis.times, run)
         tick = time.perf_counter()
-        made = repair_frames(generator, before.to(device), after.to(device), ts, views)  # views x (k, 3, H, W)
+        prior = run_prior(generator, decoded, analysis, run, device) if flow_prior else None
+        made = repair_frames(generator, before.to(device), after.to(device), ts, views, prior)  # views x (k, 3, H, W)
         model_seconds += time.perf_counter() - tick
         ensemble = torch.stack(made).mean(0)  # (k, 3, H, W)
         for offset, t in enumerate(ts):
@@ -270,6 +290,7 @@ def evaluate(name, encoding, originals, rate, generator, seed, workdir: Path, ff
         "real_replaced": real_replaced,
         "repaired": len(results["nlvfi"]),
         "views": views,
+        "flow_prior": flow_prior,
         "psnr": {key: float(np.mean(values)) if values else float("nan") for key, values in results.items()},
         "detect_s": detect_seconds,
         "model_s_per_frame": model_seconds / max(1, sum(run.length for run in detection.repairable)),
@@ -290,7 +311,9 @@ def format_table(rows: list[dict], checkpoint: str, device: str, seconds: float,
         "'real replaced': frames the tool would replace that are not duplicates. Repair: mean PSNR (dB) "
         "against the original frames over the repaired duplicates, same positions and t for every method; "
         f"'nlvfi {rows[0]['views']} views' is what `nlvfi repair` writes (`--ensemble {rows[0]['views']}`, the mean of "
-        "the mirrored views), 'nlvfi 1 view' the generator alone; s/frame counts all the views.",
+        "the mirrored views), 'nlvfi 1 view' the generator alone; s/frame counts all the views. "
+        + ("Both start each run's flow from the motion just outside it (`nlvfi.flow_prior`, the tool's default)."
+           if rows[0]["flow_prior"] else "Both without the flow prior (`--no-flow-prior`)."),
         "",
         "| clip | size | encoding | median real MAD | dups | auto P / R | T auto | fixed 0.5 P / R | real replaced | "
         f"left in | average | DIS flow | minterpolate | nlvfi 1 view | nlvfi {rows[0]['views']} views | nlvfi s/frame |",
@@ -339,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="also write the Markdown table here")
     parser.add_argument("--ensemble", type=int, choices=ALLOWED_VIEWS, default=DEFAULT_VIEWS,
                         help=f"mirrored views per repaired frame, as nlvfi repair --ensemble (default {DEFAULT_VIEWS})")
+    parser.add_argument("--no-flow-prior", action="store_true", help="as nlvfi repair --no-flow-prior (nlvfi.flow_prior)")
     parser.add_argument("--ffmpeg", default=None, help="ffmpeg binary for the mpdecimate rows (default: PATH, then imageio-ffmpeg's)")
     args = parser.parse_args(argv)
     ffmpeg = find_ffmpeg(args.ffmpeg)
@@ -358,7 +382,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.clips.split(","):
             originals, rate = load_frames(name, args.data, args.frames, args.max_side)
             for encoding in args.encodings.split(","):
-                rows.append(evaluate(name, encoding, originals, rate, generator, args.seed, Path(tmp), ffmpeg, args.ensemble))
+                rows.append(
+                    evaluate(name, encoding, originals, rate, generator, args.seed, Path(tmp), ffmpeg, args.ensemble, not args.no_flow_prior)
+                )
                 print(f"  {name} {encoding}: done ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
     table = format_table(rows, checkpoint, device, time.perf_counter() - started, ffmpeg)
     print(table)

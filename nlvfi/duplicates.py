@@ -61,6 +61,7 @@ rule ``nlvfi.data.video`` uses to pick training triplets.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -237,6 +238,21 @@ class Detection:
     @property
     def repairable(self) -> list[Run]:
         return [run for run in self.runs if run.status == "repair"]
+
+    def outside_frames(self, run: Run) -> tuple[int | None, int | None]:
+        """The real frames one step outside a run's pair, ``(before - 1, after + 1)``, each None
+        when it is not in the clip, is a duplicate, or a cut separates it from the pair (the
+        frames :mod:`nlvfi.flow_prior` measures motion on)."""
+
+        def listed(value: int, values: list[int]) -> bool:  # both lists are sorted
+            at = bisect.bisect_left(values, value)
+            return at < len(values) and values[at] == value
+
+        def usable(index: int, pair: int) -> bool:  # pair: the cut index between index and the run's frame
+            return 0 <= index < self.frame_count and not listed(index, self.duplicates) and not listed(pair, self.cuts)
+
+        before, after = run.before - 1, run.after + 1
+        return (before if usable(before, before) else None), (after if usable(after, run.after) else None)
 
     @property
     def frames_to_replace(self) -> list[int]:

@@ -128,14 +128,25 @@ class BidirectionalFlow(nn.Module):
         """One-directional flow image1 -> image2, (B, 2, H, W) in full-resolution pixels."""
         return self.estimate_from_pyramids(self.pyramid(image1), self.pyramid(image2))
 
-    def estimate_from_pyramids(self, pyramid1: list[torch.Tensor], pyramid2: list[torch.Tensor]) -> torch.Tensor:
-        """Flow from the first pyramid's image to the second's, (B, 2, H, W), full-resolution pixels."""
+    def estimate_from_pyramids(
+        self, pyramid1: list[torch.Tensor], pyramid2: list[torch.Tensor], initial: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Flow from the first pyramid's image to the second's, (B, 2, H, W), full-resolution pixels.
+
+        ``initial`` (B, 2, H, W), full-resolution pixels, optional: a guess the coarsest decoder
+        starts from instead of zero flow (area-averaged to its level), so a motion larger than
+        the coarse search reaches is a residual the decoders can correct
+        (:mod:`nlvfi.flow_prior`).
+        """
         flow = None
         for level in range(len(pyramid1), self.output_level - 1, -1):
             f1, f2 = pyramid1[level - 1], pyramid2[level - 1]  # (B, C_l, h, w)
-            if flow is None:  # the flow accumulates in float32, also under bf16 autocast
+            if flow is None and initial is None:  # the flow accumulates in float32, also under bf16 autocast
                 flow = torch.zeros(f1.shape[0], 2, *f1.shape[-2:], device=f1.device)  # (B, 2, h, w)
                 warped = f2
+            elif flow is None:
+                flow = F.interpolate(initial.float(), size=f1.shape[-2:], mode="area") / 2**level  # (B, 2, h, w)
+                warped = backward_warp(f2, flow, padding="zeros")  # (B, C_l, h, w)
             else:
                 flow = 2.0 * F.interpolate(flow, size=f1.shape[-2:], mode="bilinear", align_corners=False)
                 warped = backward_warp(f2, flow, padding="zeros")  # (B, C_l, h, w)
@@ -147,12 +158,17 @@ class BidirectionalFlow(nn.Module):
         full_size = (flow.shape[-2] * scale, flow.shape[-1] * scale)
         return scale * F.interpolate(flow, size=full_size, mode="bilinear", align_corners=False)
 
-    def forward(self, prev: torch.Tensor, next: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, prev: torch.Tensor, next: torch.Tensor, initial: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``initial``: optional guesses of the forward and backward flows, (B, 2, H, W) each
+        (see :meth:`estimate_from_pyramids`); None starts both from zero flow."""
         # One pyramid for both frames: the backward direction's pyramids are the forward
         # direction's with the halves swapped (the same numbers; the convs ran once, not twice).
         batch = prev.shape[0]
         pyramid = self.pyramid(torch.cat((prev, next)))  # per level (2B, C_l, h, w): prev then next
         swapped = [torch.cat((level[batch:], level[:batch])) for level in pyramid]  # next then prev
-        both = self.estimate_from_pyramids(pyramid, swapped)  # (2B, 2, H, W)
+        start = None if initial is None else torch.cat(initial)  # (2B, 2, H, W): forward then backward
+        both = self.estimate_from_pyramids(pyramid, swapped, start)  # (2B, 2, H, W)
         forward_flow, backward_flow = both.chunk(2)
         return forward_flow, backward_flow

@@ -74,12 +74,14 @@ def synthesis_channels_in(config: ModelConfig) -> int:
 class Generator(nn.Module):
     """Non-local video frame interpolation generator.
 
-    Call: ``G(prev, next, t=0.5, return_intermediates=False, nonlocal_features=None) -> GeneratorOutput``
+    Call: ``G(prev, next, t=0.5, return_intermediates=False, nonlocal_features=None, initial_flow=None) -> GeneratorOutput``
         prev, next: (B, 3, H, W) float in [0, 1], any H, W >= 1.
         t: time of the output between prev (0) and next (1): a float or a (B,) tensor.
         nonlocal_features: (B, C_nl, H', W') on the padded size H' x W', computed elsewhere
             (a slice of :meth:`nonlocal_features` of a larger frame, for tiled inference);
             None runs the non-local branch here. When given, ``attention`` is not returned.
+        initial_flow: optional guesses (forward, backward), (B, 2, H, W) each in pixels, that
+            the flow estimator starts from instead of zero (:mod:`nlvfi.flow_prior`).
     """
 
     def __init__(self, config: ModelConfig):
@@ -98,10 +100,16 @@ class Generator(nn.Module):
         t: float | torch.Tensor = 0.5,
         return_intermediates: bool = False,
         nonlocal_features: torch.Tensor | None = None,
+        initial_flow: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> GeneratorOutput:
         check_frame_pair(prev, next)
         batch, _, height, width = prev.shape
         check_time(t, batch)
+        if initial_flow is not None:
+            expected = (batch, 2, height, width)
+            if len(initial_flow) != 2 or any(tuple(flow.shape) != expected for flow in initial_flow):
+                raise ValueError(f"initial_flow must be two flows of shape {expected} (forward, backward)")
+            initial_flow = (self.pad(initial_flow[0]), self.pad(initial_flow[1]))  # (B, 2, H', W') each
         prev, next = self.pad(prev), self.pad(next)  # (B, 3, H', W') each
         if nonlocal_features is not None and self.nonlocal_branch is None:
             raise ValueError("this generator has no non-local branch (use_nonlocal=False): pass nonlocal_features=None")
@@ -113,7 +121,7 @@ class Generator(nn.Module):
                 )
         times = torch.as_tensor(t, dtype=prev.dtype, device=prev.device).reshape(-1, 1, 1, 1).expand(batch, 1, 1, 1)
 
-        forward_flow, backward_flow = self.flow(prev, next)  # (B, 2, H', W') each
+        forward_flow, backward_flow = self.flow(prev, next, initial_flow)  # (B, 2, H', W') each
         depth_prev, depth_next = self.depth(torch.cat((prev, next))).chunk(2)  # (B, 1, H', W') each
         pair = torch.cat((prev, next), dim=1)  # (B, 6, H', W')
         kernel_prev, kernel_next = self.kernels(pair)  # (B, 16, H', W') each

@@ -261,7 +261,14 @@ def plan_inference(
     return Plan(max(1, budget // one), tile, overlap, views)
 
 
-def forward_frames(generator: Generator, prev: torch.Tensor, next: torch.Tensor, t: torch.Tensor, plan: Plan | None = None) -> torch.Tensor:
+def forward_frames(
+    generator: Generator,
+    prev: torch.Tensor,
+    next: torch.Tensor,
+    t: torch.Tensor,
+    plan: Plan | None = None,
+    initial_flow: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> torch.Tensor:
     """The generator's frames for a batch, whole or in tiles, one view or several, as ``plan`` says.
 
     Runs in inference mode.
@@ -269,19 +276,25 @@ def forward_frames(generator: Generator, prev: torch.Tensor, next: torch.Tensor,
     Args:
         prev, next: (B, 3, H, W); B = 1 with a (T,) ``t`` gives T frames of the one pair.
         t: (B,) or (T,) times.
+        initial_flow: optional (forward, backward) flow guesses, (B, 2, H, W) each
+            (:mod:`nlvfi.flow_prior`). Tiles do not take them (they are for frames too large
+            for memory): with ``plan.tile`` set they are not used.
     Returns:
         (B or T, 3, H, W) float in [0, 1].
     """
+    tiled = plan is not None and plan.tile is not None
 
-    def one_view(prev: torch.Tensor, next: torch.Tensor) -> torch.Tensor:
-        if plan is not None and plan.tile is not None:
+    def one_view(prev: torch.Tensor, next: torch.Tensor, flows: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        if tiled:
             return tiled_forward(generator, prev, next, t, plan.tile, plan.overlap)
         if prev.shape[0] == 1 and t.numel() > 1:
             prev, next = prev.expand(t.numel(), -1, -1, -1), next.expand(t.numel(), -1, -1, -1)
-        return generator(prev, next, t=t).frame
+            if flows is not None:
+                flows = tuple(flow.expand(t.numel(), -1, -1, -1) for flow in flows)
+        return generator(prev, next, t=t, initial_flow=flows).frame
 
     with torch.inference_mode():
-        return self_ensemble(one_view, prev, next, 1 if plan is None else plan.views)
+        return self_ensemble(one_view, prev, next, 1 if plan is None else plan.views, None if tiled else initial_flow)
 
 
 def frames_per_call(generator: Generator, height: int, width: int, budget: int, device: torch.device) -> int:
@@ -308,6 +321,7 @@ def generate(
     times: Sequence[float],
     max_batch: int = 8,
     plan: Plan | None = None,
+    initial_flow: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Frames at every t in ``times`` between ``prev`` and ``next``, in as few calls as fit.
 
@@ -317,13 +331,15 @@ def generate(
         max_batch: most frames per forward pass (see :func:`plan_inference`).
         plan: whole frames (None) or tiles; in tiles, the non-local features of the pair are
             computed once per call.
+        initial_flow: optional (forward, backward) flow guesses of the pair, (1, 2, H, W)
+            each (:func:`nlvfi.flow_prior.constant_velocity_prior`).
     Returns:
         (k, 3, H, W) float in [0, 1].
     """
     outputs = []
     for start in range(0, len(times), max_batch):
         chunk = torch.tensor(list(times[start : start + max_batch]), dtype=prev.dtype, device=prev.device)  # (b,)
-        outputs.append(forward_frames(generator, prev, next, chunk, plan))  # (b, 3, H, W)
+        outputs.append(forward_frames(generator, prev, next, chunk, plan, initial_flow))  # (b, 3, H, W)
     return torch.cat(outputs)  # (k, 3, H, W)
 
 

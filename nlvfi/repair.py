@@ -51,6 +51,7 @@ from tqdm import tqdm
 
 from .checkpoint import atomic_write
 from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, pair_differences
+from .flow_prior import constant_velocity_prior, interval_scales
 from .generator import Generator
 from .interpolate import (
     DEFAULT_CHECKPOINT,
@@ -275,6 +276,7 @@ class _Pending:
     pts: list[int] = field(default_factory=list)
     before: object = None  # DecodedFrame
     first_rgb: np.ndarray | None = None
+    outside_before: np.ndarray | None = None  # (H, W, 3): the real frame before ``before`` (flow prior)
 
 
 @dataclass
@@ -287,6 +289,7 @@ class _Job:
     after_rgb: np.ndarray
     times: list[float]
     frames: torch.Tensor | None = None  # (k, 3, H, W) once generated
+    outside_after: np.ndarray | None = None  # (H, W, 3): the real frame after ``after`` (flow prior)
 
 
 def _example_run(detection: Detection) -> Run | None:
@@ -316,6 +319,7 @@ def repair_video(
     overlap: int | None = None,
     compile_model: bool = False,
     views: int = DEFAULT_VIEWS,
+    flow_prior: bool = True,
 ) -> dict:
     """Repair the duplicated frames of ``source`` into ``output``; return the report (a dict).
 
@@ -336,6 +340,8 @@ def repair_video(
         compile_model: ``torch.compile`` the generator (a warning and eager mode if that fails).
         views: each repaired frame is the mean of the generator on this many mirrored views of
             its pair (1, 2 or 4; ``nlvfi.self_ensemble``).
+        flow_prior: start the flow of each run's pair from the motion of the real frames just
+            outside it (``nlvfi.flow_prior``); not with tiles.
     Raises:
         FileNotFoundError, VideoError/ValueError (bad input, -o equal to the input, frames too
         large), CheckpointError (missing, corrupt, not ours). Nothing is written then.
@@ -374,10 +380,27 @@ def repair_video(
     timings = {"measure_s": round(analysis.seconds, 2)}
     state: dict = {}
 
+    use_prior = flow_prior and plan.tile is None  # tiles take no flow guesses (forward_frames)
+    prior_sides = {"both": 0, "one": 0, "none": 0}  # runs by how many outside frames their prior had
+
+    def prior_of(job: _Job, prev: torch.Tensor, next: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The run's flow guesses (nlvfi.flow_prior), (1, 2, H, W) each, or None."""
+        outside = [None if rgb is None else rgb_to_tensor(rgb).to(where) for rgb in (job.pending.outside_before, job.outside_after)]
+        prior_sides[("none", "one", "both")[sum(x is not None for x in outside)]] += 1
+        run = job.pending.run
+        indices = detection.outside_frames(run)
+        scales = interval_scales(analysis.times, indices[0], run.before, run.after, indices[1])
+        with torch.inference_mode():
+            return constant_velocity_prior(generator, prev, next, *outside, *scales)
+
     def run_generator(batch: list[_Job]) -> float:
         """Fill ``job.frames`` of every job; return the seconds the generator took."""
         tick = time.perf_counter()
         tensors = [(rgb_to_tensor(job.before_rgb).to(where), rgb_to_tensor(job.after_rgb).to(where)) for job in batch]  # (1, 3, H, W)
+        if not use_prior:
+            priors = [None] * len(batch)
+        else:
+            priors = [prior_of(job, prev, next) for job, (prev, next) in zip(batch, tensors)]
         if plan.tile is not None:  # tiles: one pair at a time, its non-local features computed once
             for job, (prev, next) in zip(batch, tensors):
                 job.frames = generate(generator, prev, next, job.times, per_call, plan)  # (k, 3, H, W)
@@ -389,7 +412,13 @@ def repair_video(
             prev = torch.cat([tensors[n][0] for n, _ in chunk])  # (b, 3, H, W)
             next = torch.cat([tensors[n][1] for n, _ in chunk])
             times = torch.tensor([batch[n].times[i] for n, i in chunk], device=where)  # (b,)
-            outputs.append(forward_frames(generator, prev, next, times, plan))  # (b, 3, H, W), whole frames
+            guesses = None
+            if use_prior:
+                zero = torch.zeros_like(prev[:1, :2], dtype=torch.float32)  # (1, 2, H, W): a run without a prior
+                guesses = tuple(
+                    torch.cat([zero if priors[n] is None else priors[n][side] for n, _ in chunk]) for side in (0, 1)
+                )  # (b, 2, H, W) each
+            outputs.append(forward_frames(generator, prev, next, times, plan, guesses))  # (b, 3, H, W), whole frames
         frames = torch.cat(outputs)  # (sum k, 3, H, W)
         for job in batch:
             job.frames, frames = frames[: len(job.times)], frames[len(job.times) :]
@@ -405,7 +434,9 @@ def repair_video(
             state["audio"] = len(writer.audio)
             try:
                 previous = None  # the DecodedFrame before the current one
+                earlier = None  # and the one before that (a run's outside frame, for the flow prior)
                 pending: _Pending | None = None
+                waiting: _Job | None = None  # a job whose outside frame after the run is still to come
                 jobs: list[_Job] = []  # runs read to their end, not generated yet
                 held: list[tuple] = []  # what comes after the first of them, in order
                 held_frames = 0
@@ -427,7 +458,7 @@ def repair_video(
                         return
                     held.append(entry)
                     held_frames += entry[0] == "frame"
-                    if held_frames >= max_held:
+                    if held_frames >= max_held and waiting is None:
                         flush()
 
                 def write_run(job: _Job) -> None:
@@ -468,6 +499,11 @@ def repair_video(
                         continue
                     if item.index >= analysis.frame_count:
                         raise VideoError(f"{source} gave more frames on the second reading than on the first")
+                    if waiting is not None:  # this is the frame after the last run's next distinct frame
+                        waiting.outside_after = frame_to_rgb(item.frame, traits)
+                        waiting = None
+                        if sum(len(j.times) for j in jobs) >= per_call:
+                            flush()
                     if pending is not None and item.index <= pending.run.last:
                         pending.pts.append(item.pts)  # a copy: its content is not needed, only its time
                         bar.update(1)
@@ -479,17 +515,22 @@ def repair_video(
                         )
                         jobs.append(job)
                         held.append(("run", job))  # its frames go out first, then what is held after it
+                        if use_prior and detection.outside_frames(pending.run)[1] is not None:
+                            waiting = job  # the next frame is its outside frame: generate after it
                         pending = None
-                        if sum(len(j.times) for j in jobs) >= per_call:
+                        if waiting is None and sum(len(j.times) for j in jobs) >= per_call:
                             flush()
                     if item.index in starts:
                         run = starts[item.index]
                         first = frame_to_rgb24(item.frame) if run is example_run else None
                         pending = _Pending(run, [item.pts], previous, first)
+                        outside = detection.outside_frames(run)[0]
+                        if use_prior and outside is not None and earlier is not None and earlier.index == outside:
+                            pending.outside_before = frame_to_rgb(earlier.frame, traits)
                         bar.update(1)
                         continue
                     hold(("frame", item.frame, item.pts))
-                    previous = item
+                    earlier, previous = previous, item
                     bar.update(1)
                 if jobs:
                     flush()
@@ -516,6 +557,11 @@ def repair_video(
     report = build_report(source, output, analysis, replaced_frames, state, generator, checkpoint_used, where, timings)
     report["model"]["plan"] = f"{plan.describe()}, batch size {batch_size}"
     report["model"]["ensemble_views"] = plan.views
+    report["model"]["flow_prior"] = (
+        {"used": True, "runs_by_outside_frames": prior_sides}
+        if use_prior
+        else {"used": False, "why": "tiled inference" if flow_prior else "turned off (--no-flow-prior)"}
+    )
     if report_path is not None:
         text = json.dumps(report, indent=2) + "\n"
         atomic_write(report_path, lambda tmp: Path(tmp).write_text(text))
@@ -734,6 +780,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=4, help="most frames per forward pass; several runs are batched (default 4)")
     add_speed_arguments(parser)
     add_ensemble_argument(parser, default=DEFAULT_VIEWS)
+    parser.add_argument(
+        "--no-flow-prior", action="store_true",
+        help="start each run's flow from zero instead of the motion of the frames just outside it (nlvfi.flow_prior)",
+    )
     parser.add_argument("--no-verify", action="store_true", help="skip decoding the result to check it")
     parser.add_argument("--detect-only", action="store_true", help="only measure and report the duplicates (no model, no output video)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -787,6 +837,7 @@ def run(args: argparse.Namespace) -> int:
         overlap=args.overlap,
         compile_model=args.compile,
         views=args.ensemble,
+        flow_prior=not args.no_flow_prior,
     )
     text = summary_text(report)
     written = [p for p in (args.report, args.figure) if p]

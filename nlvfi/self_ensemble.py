@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 
 import torch
 
+from .flow_prior import mirror_flow
+
 VIEW_FLIPS: tuple[tuple[int, ...], ...] = ((), (-1,), (-2,), (-2, -1))  # identity, left-right, up-down, both
 ALLOWED_VIEWS = (1, 2, 4)
 
@@ -38,6 +40,7 @@ def mirrored_views(
     prev: torch.Tensor,
     next: torch.Tensor,
     views: int = 4,
+    initial_flow: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> Iterator[torch.Tensor]:
     """``forward`` on each of the first ``views`` mirrorings of the pair, each mirrored back.
 
@@ -46,15 +49,19 @@ def mirrored_views(
             (mirroring does not change time).
         prev, next: (B, 3, H, W).
         views: 1 (just ``forward``), 2 (+ left-right) or 4 (+ up-down, + both).
+        initial_flow: optional (forward, backward) flow guesses of the pair, (B, 2, H, W) each
+            (:mod:`nlvfi.flow_prior`); when given, ``forward`` is called as
+            ``forward(prev, next, initial_flow)`` with the guesses mirrored like the frames.
     Yields:
         (B', 3, H, W) per view, in :data:`VIEW_FLIPS` order.
     """
     check_views(views)
     for flip in VIEW_FLIPS[:views]:
-        if flip:
-            yield forward(prev.flip(flip), next.flip(flip)).flip(flip)
-        else:
-            yield forward(prev, next)
+        args = (prev.flip(flip), next.flip(flip)) if flip else (prev, next)
+        if initial_flow is not None:
+            args += (tuple(mirror_flow(flow, flip) for flow in initial_flow),)
+        frames = forward(*args)
+        yield frames.flip(flip) if flip else frames
 
 
 def self_ensemble(
@@ -62,6 +69,7 @@ def self_ensemble(
     prev: torch.Tensor,
     next: torch.Tensor,
     views: int = 4,
+    initial_flow: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Mean of :func:`mirrored_views` (a running sum: one extra frame in memory).
 
@@ -69,6 +77,6 @@ def self_ensemble(
         (B', 3, H, W), the dtype of ``forward``'s output; ``views`` = 1 gives ``forward``'s own.
     """
     total = None
-    for frame in mirrored_views(forward, prev, next, views):
+    for frame in mirrored_views(forward, prev, next, views, initial_flow):
         total = frame if total is None else total + frame
     return total if views == 1 else total / views

@@ -67,3 +67,23 @@ def test_the_nlvfi_column_is_what_the_tool_writes(model):
     tool = generate(generator, before, after, times, plan=Plan(per_call=8, views=4))
     assert torch.allclose(torch.stack(views).mean(0), tool, atol=1e-5)
     assert torch.allclose(views[0], generate(generator, before, after, times), atol=1e-6)
+
+
+def test_with_a_flow_prior_the_nlvfi_column_is_still_what_the_tool_writes(model):
+    """The tool passes each run's flow guesses (nlvfi.flow_prior) to forward_frames, which
+    mirrors them with the frames; the benchmark's views must do the same."""
+    import torch
+
+    import nlvfi
+    from nlvfi.interpolate import Plan, generate
+
+    generator = nlvfi.load_generator(model).eval()
+    noise = torch.Generator().manual_seed(1)
+    before, after = torch.rand(1, 3, 32, 48, generator=noise), torch.rand(1, 3, 32, 48, generator=noise)
+    prior = (4 * torch.randn(1, 2, 32, 48, generator=noise), 4 * torch.randn(1, 2, 32, 48, generator=noise))
+    times = [0.25, 0.5, 0.75]
+    views = repair_quality.repair_frames(generator, before, after, times, 4, prior)
+    tool = generate(generator, before, after, times, plan=Plan(per_call=8, views=4), initial_flow=prior)
+    assert torch.allclose(torch.stack(views).mean(0), tool, atol=1e-5)
+    without = generate(generator, before, after, times, plan=Plan(per_call=8, views=4))
+    assert not torch.allclose(tool, without, atol=1e-3)  # the guesses reached the flow estimator
