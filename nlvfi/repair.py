@@ -397,10 +397,7 @@ def repair_video(
         """Fill ``job.frames`` of every job; return the seconds the generator took."""
         tick = time.perf_counter()
         tensors = [(rgb_to_tensor(job.before_rgb).to(where), rgb_to_tensor(job.after_rgb).to(where)) for job in batch]  # (1, 3, H, W)
-        if not use_prior:
-            priors = [None] * len(batch)
-        else:
-            priors = [prior_of(job, prev, next) for job, (prev, next) in zip(batch, tensors)]
+        priors = [prior_of(job, prev, next) for job, (prev, next) in zip(batch, tensors)] if use_prior else None
         if plan.tile is not None:  # tiles: one pair at a time, its non-local features computed once
             for job, (prev, next) in zip(batch, tensors):
                 job.frames = generate(generator, prev, next, job.times, per_call, plan)  # (k, 3, H, W)
