@@ -222,13 +222,13 @@ def repair_frames(generator, before: torch.Tensor, after: torch.Tensor, ts: list
     return [frame.cpu() for frame in mirrored_views(one_view, before, after, views, prior)]
 
 
-def run_prior(generator, decoded, analysis, run, device) -> tuple[torch.Tensor, torch.Tensor] | None:
+def run_prior(generator, decoded, analysis, run, before, after) -> tuple[torch.Tensor, torch.Tensor] | None:
     """The flow guesses ``nlvfi repair`` makes for a run (``nlvfi.flow_prior``): from the real
-    frames just outside its pair, when the detection says they are usable."""
+    frames just outside its pair (``before``, ``after``: the pair, on the model's device), when
+    the detection says they are usable."""
     outside = analysis.detection.outside_frames(run)
-    frames = [None if i is None else rgb_to_tensor(decoded[i]).to(device) for i in outside]
+    frames = [None if i is None else rgb_to_tensor(decoded[i]).to(before.device) for i in outside]
     scales = interval_scales(analysis.times, outside[0], run.before, run.after, outside[1])
-    before, after = rgb_to_tensor(decoded[run.before]).to(device), rgb_to_tensor(decoded[run.after]).to(device)
     with torch.inference_mode():
         return constant_velocity_prior(generator, before, after, *frames, *scales)
 
@@ -258,8 +258,9 @@ def evaluate(
         before, after = rgb_to_tensor(decoded[run.before]), rgb_to_tensor(decoded[run.after])  # (1, 3, H, W)
         ts = run_times(analysis.times, run)
         tick = time.perf_counter()
-        prior = run_prior(generator, decoded, analysis, run, device) if flow_prior else None
-        made = repair_frames(generator, before.to(device), after.to(device), ts, views, prior)  # views x (k, 3, H, W)
+        pair = before.to(device), after.to(device)
+        prior = run_prior(generator, decoded, analysis, run, *pair) if flow_prior else None
+        made = repair_frames(generator, *pair, ts, views, prior)  # views x (k, 3, H, W)
         model_seconds += time.perf_counter() - tick
         ensemble = torch.stack(made).mean(0)  # (k, 3, H, W)
         for offset, t in enumerate(ts):

@@ -276,6 +276,7 @@ class _Pending:
     pts: list[int] = field(default_factory=list)
     before: object = None  # DecodedFrame
     first_rgb: np.ndarray | None = None
+    outside: tuple[int | None, int | None] = (None, None)  # Detection.outside_frames(run) (flow prior)
     outside_before: np.ndarray | None = None  # (H, W, 3): the real frame before ``before`` (flow prior)
 
 
@@ -387,9 +388,8 @@ def repair_video(
         """The run's flow guesses (nlvfi.flow_prior), (1, 2, H, W) each, or None."""
         outside = [None if rgb is None else rgb_to_tensor(rgb).to(where) for rgb in (job.pending.outside_before, job.outside_after)]
         prior_sides[("none", "one", "both")[sum(x is not None for x in outside)]] += 1
-        run = job.pending.run
-        indices = detection.outside_frames(run)
-        scales = interval_scales(analysis.times, indices[0], run.before, run.after, indices[1])
+        run, (before, after) = job.pending.run, job.pending.outside
+        scales = interval_scales(analysis.times, before, run.before, run.after, after)
         with torch.inference_mode():
             return constant_velocity_prior(generator, prev, next, *outside, *scales)
 
@@ -512,7 +512,7 @@ def repair_video(
                         )
                         jobs.append(job)
                         held.append(("run", job))  # its frames go out first, then what is held after it
-                        if use_prior and detection.outside_frames(pending.run)[1] is not None:
+                        if use_prior and pending.outside[1] is not None:
                             waiting = job  # the next frame is its outside frame: generate after it
                         pending = None
                         if waiting is None and sum(len(j.times) for j in jobs) >= per_call:
@@ -520,9 +520,8 @@ def repair_video(
                     if item.index in starts:
                         run = starts[item.index]
                         first = frame_to_rgb24(item.frame) if run is example_run else None
-                        pending = _Pending(run, [item.pts], previous, first)
-                        outside = detection.outside_frames(run)[0]
-                        if use_prior and outside is not None and earlier is not None and earlier.index == outside:
+                        pending = _Pending(run, [item.pts], previous, first, detection.outside_frames(run))
+                        if use_prior and earlier is not None and earlier.index == pending.outside[0]:
                             pending.outside_before = frame_to_rgb(earlier.frame, traits)
                         bar.update(1)
                         continue
