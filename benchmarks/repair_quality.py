@@ -63,9 +63,10 @@ sys.path.insert(0, str(ROOT))
 from nlvfi.baselines import dis_interpolate, minterpolate, minterpolate_available  # noqa: E402
 from nlvfi.data.video import split_boundary  # noqa: E402
 from nlvfi.duplicates import detect_duplicates  # noqa: E402
-from nlvfi.interpolate import DEFAULT_CHECKPOINT, generate, load_model, model_device  # noqa: E402
+from nlvfi.interpolate import DEFAULT_CHECKPOINT, Plan, flow_scale_for, generate, load_model, model_device, parse_flow_scale  # noqa: E402
 from nlvfi.metrics import psnr  # noqa: E402
 from nlvfi.repair import DEFAULT_VIEWS, analyze_video, run_times  # noqa: E402
+from nlvfi.static_blend import STATIC_MOTION  # noqa: E402
 from nlvfi.flow_prior import constant_velocity_prior, interval_scales  # noqa: E402
 from nlvfi.self_ensemble import ALLOWED_VIEWS, mirrored_views  # noqa: E402
 from nlvfi.videoio import VideoReader, frame_to_rgb24, rgb_to_tensor  # noqa: E402
@@ -210,19 +211,23 @@ def ffmpeg_rows(ffmpeg: str | None, path: Path, originals, truth: set[int], rate
     return {"available": True, "precision": precision, "recall": recall, "psnr": float(np.mean(values)) if values else float("nan")}
 
 
-def repair_frames(generator, before: torch.Tensor, after: torch.Tensor, ts: list[float], views: int, prior=None) -> list[torch.Tensor]:
+def repair_frames(
+    generator, before: torch.Tensor, after: torch.Tensor, ts: list[float], views: int, prior=None, plan: Plan | None = None
+) -> list[torch.Tensor]:
     """The generator's frames of one run for each mirrored view, mirrored back
     (``nlvfi.self_ensemble.mirrored_views``): their mean is what ``nlvfi repair --ensemble N``
     writes, the first alone is one view.
     before, after: (1, 3, H, W) on the model's device; prior: the run's flow guesses
-    (``nlvfi.flow_prior``, as the tool makes them) or None; each entry (k, 3, H, W) on the CPU."""
+    (``nlvfi.flow_prior``, as the tool makes them) or None; plan: one view's flow scale and
+    static blending (``Plan.flow_scale``, ``Plan.static_motion``), None for neither; each
+    entry (k, 3, H, W) on the CPU."""
     if prior is None:
-        return [frame.cpu() for frame in mirrored_views(lambda a, b: generate(generator, a, b, ts), before, after, views)]
-    one_view = lambda a, b, flows: generate(generator, a, b, ts, initial_flow=flows)  # noqa: E731
+        return [frame.cpu() for frame in mirrored_views(lambda a, b: generate(generator, a, b, ts, plan=plan), before, after, views)]
+    one_view = lambda a, b, flows: generate(generator, a, b, ts, plan=plan, initial_flow=flows)  # noqa: E731
     return [frame.cpu() for frame in mirrored_views(one_view, before, after, views, prior)]
 
 
-def run_prior(generator, decoded, analysis, run, before, after) -> tuple[torch.Tensor, torch.Tensor] | None:
+def run_prior(generator, decoded, analysis, run, before, after, flow_scale: int = 1) -> tuple[torch.Tensor, torch.Tensor] | None:
     """The flow guesses ``nlvfi repair`` makes for a run (``nlvfi.flow_prior``): from the real
     frames just outside its pair (``before``, ``after``: the pair, on the model's device), when
     the detection says they are usable."""
@@ -230,12 +235,14 @@ def run_prior(generator, decoded, analysis, run, before, after) -> tuple[torch.T
     frames = [None if i is None else rgb_to_tensor(decoded[i]).to(before.device) for i in outside]
     scales = interval_scales(analysis.times, outside[0], run.before, run.after, outside[1])
     with torch.inference_mode():
-        return constant_velocity_prior(generator, before, after, *frames, *scales)
+        return constant_velocity_prior(generator, before, after, *frames, *scales, flow_scale=flow_scale)
 
 
 def evaluate(
     name, encoding, originals, rate, generator, seed, workdir: Path, ffmpeg: str | None = None, views: int = DEFAULT_VIEWS,
     flow_prior: bool = True,
+    flow_scale: int | str = "auto",
+    static_motion: float = STATIC_MOTION,
 ) -> dict:
     stuttered, duplicates = inject(originals, seed)
     truth = set(duplicates)
@@ -254,13 +261,15 @@ def evaluate(
     device = model_device(generator)
     results = {"left in": [], "average": [], "DIS flow": [], "minterpolate": [], "nlvfi 1 view": [], "nlvfi": []}
     real_replaced, model_seconds = 0, 0.0
+    height, width = originals[0].shape[:2]
+    plan = Plan(per_call=8, flow_scale=flow_scale_for(height, width, flow_scale), static_motion=static_motion)  # one view, as the tool's
     for run in detection.repairable:
         before, after = rgb_to_tensor(decoded[run.before]), rgb_to_tensor(decoded[run.after])  # (1, 3, H, W)
         ts = run_times(analysis.times, run)
         tick = time.perf_counter()
         pair = before.to(device), after.to(device)
-        prior = run_prior(generator, decoded, analysis, run, *pair) if flow_prior else None
-        made = repair_frames(generator, *pair, ts, views, prior)  # views x (k, 3, H, W)
+        prior = run_prior(generator, decoded, analysis, run, *pair, plan.flow_scale) if flow_prior else None
+        made = repair_frames(generator, *pair, ts, views, prior, plan)  # views x (k, 3, H, W)
         model_seconds += time.perf_counter() - tick
         ensemble = torch.stack(made).mean(0)  # (k, 3, H, W)
         for offset, t in enumerate(ts):
@@ -292,6 +301,8 @@ def evaluate(
         "repaired": len(results["nlvfi"]),
         "views": views,
         "flow_prior": flow_prior,
+        "flow_scale": plan.flow_scale,
+        "static_motion": plan.static_motion,
         "psnr": {key: float(np.mean(values)) if values else float("nan") for key, values in results.items()},
         "detect_s": detect_seconds,
         "model_s_per_frame": model_seconds / max(1, sum(run.length for run in detection.repairable)),
@@ -314,11 +325,13 @@ def format_table(rows: list[dict], checkpoint: str, device: str, seconds: float,
         f"'nlvfi {rows[0]['views']} views' is what `nlvfi repair` writes (`--ensemble {rows[0]['views']}`, the mean of "
         "the mirrored views), 'nlvfi 1 view' the generator alone; s/frame counts all the views. "
         + ("Both start each run's flow from the motion just outside it (`nlvfi.flow_prior`, the tool's default)."
-           if rows[0]["flow_prior"] else "Both without the flow prior (`--no-flow-prior`)."),
+           if rows[0]["flow_prior"] else "Both without the flow prior (`--no-flow-prior`).")
+        + f" 'flow': the flow scale (`--flow-scale`, `nlvfi.interpolate.flow_scale_for`); static blending below "
+        f"{rows[0]['static_motion']:g} px (`--static-motion`, `nlvfi.static_blend`{'' if rows[0]['static_motion'] else ': off'}).",
         "",
         "| clip | size | encoding | median real MAD | dups | auto P / R | T auto | fixed 0.5 P / R | real replaced | "
-        f"left in | average | DIS flow | minterpolate | nlvfi 1 view | nlvfi {rows[0]['views']} views | nlvfi s/frame |",
-        "|---|---|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"left in | average | DIS flow | minterpolate | flow | nlvfi 1 view | nlvfi {rows[0]['views']} views | nlvfi s/frame |",
+        "|---|---|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         p = r["psnr"]
@@ -327,7 +340,7 @@ def format_table(rows: list[dict], checkpoint: str, device: str, seconds: float,
         lines.append(
             f"| {r['clip']} | {r['size']} | {r['encoding']} | {r['real_adjacent_mad']:.2f} | {r['duplicates']} | "
             f"{r['precision']:.2f} / {r['recall']:.2f} | {threshold} | {r['fixed_precision']:.2f} / {r['fixed_recall']:.2f} | "
-            f"{r['real_replaced']} | {p['left in']:.2f} | {p['average']:.2f} | {p['DIS flow']:.2f} | {p['minterpolate']:.2f} | {p['nlvfi 1 view']:.2f}{seen} | {p['nlvfi']:.2f}{seen} | "
+            f"{r['real_replaced']} | {p['left in']:.2f} | {p['average']:.2f} | {p['DIS flow']:.2f} | {p['minterpolate']:.2f} | {r['flow_scale']}x | {p['nlvfi 1 view']:.2f}{seen} | {p['nlvfi']:.2f}{seen} | "
             f"{r['model_s_per_frame']:.2f} |"
         )
     version = f" ({ffmpeg_version(ffmpeg)})" if ffmpeg else ""
@@ -364,6 +377,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ensemble", type=int, choices=ALLOWED_VIEWS, default=DEFAULT_VIEWS,
                         help=f"mirrored views per repaired frame, as nlvfi repair --ensemble (default {DEFAULT_VIEWS})")
     parser.add_argument("--no-flow-prior", action="store_true", help="as nlvfi repair --no-flow-prior (nlvfi.flow_prior)")
+    parser.add_argument("--flow-scale", type=parse_flow_scale, default="auto", metavar="auto|1|2",
+                        help="as nlvfi repair --flow-scale (default auto: 2 up to 768x576)")
+    parser.add_argument("--static-motion", type=float, default=STATIC_MOTION, metavar="PX",
+                        help=f"as nlvfi repair --static-motion (default {STATIC_MOTION}; 0: off)")
     parser.add_argument("--ffmpeg", default=None, help="ffmpeg binary for the mpdecimate rows (default: PATH, then imageio-ffmpeg's)")
     args = parser.parse_args(argv)
     ffmpeg = find_ffmpeg(args.ffmpeg)
@@ -384,7 +401,10 @@ def main(argv: list[str] | None = None) -> int:
             originals, rate = load_frames(name, args.data, args.frames, args.max_side)
             for encoding in args.encodings.split(","):
                 rows.append(
-                    evaluate(name, encoding, originals, rate, generator, args.seed, Path(tmp), ffmpeg, args.ensemble, not args.no_flow_prior)
+                    evaluate(
+                        name, encoding, originals, rate, generator, args.seed, Path(tmp), ffmpeg, args.ensemble,
+                        not args.no_flow_prior, args.flow_scale, args.static_motion,
+                    )
                 )
                 print(f"  {name} {encoding}: done ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
     table = format_table(rows, checkpoint, device, time.perf_counter() - started, ffmpeg)

@@ -159,10 +159,23 @@ class BidirectionalFlow(nn.Module):
         return scale * F.interpolate(flow, size=full_size, mode="bilinear", align_corners=False)
 
     def forward(
-        self, prev: torch.Tensor, next: torch.Tensor, initial: tuple[torch.Tensor, torch.Tensor] | None = None
+        self,
+        prev: torch.Tensor,
+        next: torch.Tensor,
+        initial: tuple[torch.Tensor, torch.Tensor] | None = None,
+        scale: int = 1,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``initial``: optional guesses of the forward and backward flows, (B, 2, H, W) each
-        (see :meth:`estimate_from_pyramids`); None starts both from zero flow."""
+        (see :meth:`estimate_from_pyramids`); None starts both from zero flow.
+
+        ``scale``: estimate on the frames enlarged this many times (bicubic), then bring the flows
+        back to (B, 2, H, W) (area-averaged, divided by ``scale``). A test-time option of the
+        video tools (:func:`nlvfi.interpolate.flow_scale_for`): the pyramid's features then see
+        small things at a size its filters resolve, and the decoders' 1/4-size output is 1/8 of
+        the frame. Costs about ``scale``² the estimator's time and memory.
+        """
+        if scale != 1:
+            return self._forward_enlarged(prev, next, initial, scale)
         # One pyramid for both frames: the backward direction's pyramids are the forward
         # direction's with the halves swapped (the same numbers; the convs ran once, not twice).
         batch = prev.shape[0]
@@ -172,3 +185,20 @@ class BidirectionalFlow(nn.Module):
         both = self.estimate_from_pyramids(pyramid, swapped, start)  # (2B, 2, H, W)
         forward_flow, backward_flow = both.chunk(2)
         return forward_flow, backward_flow
+
+    def _forward_enlarged(
+        self, prev: torch.Tensor, next: torch.Tensor, initial: tuple[torch.Tensor, torch.Tensor] | None, scale: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`forward` with ``scale`` > 1: the flows of the enlarged frames, brought back."""
+        if not (isinstance(scale, int) and scale >= 1):
+            raise ValueError(f"flow scale must be a whole number >= 1, got {scale!r}")
+        size = prev.shape[-2:]
+
+        def enlarge(image: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) -> (B, 3, sH, sW)
+            return F.interpolate(image, scale_factor=scale, mode="bicubic", align_corners=False).clamp(0.0, 1.0)
+
+        if initial is not None:  # guesses in pixels of the enlarged frames
+            initial = tuple(scale * F.interpolate(flow, scale_factor=scale, mode="bilinear", align_corners=False) for flow in initial)
+        flows = self.forward(enlarge(prev), enlarge(next), initial)  # (B, 2, sH, sW) each
+        forward_flow, backward_flow = (F.interpolate(flow, size=size, mode="area") / scale for flow in flows)
+        return forward_flow, backward_flow  # (B, 2, H, W) each

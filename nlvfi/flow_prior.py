@@ -20,7 +20,7 @@ Small guesses (under ``MIN_MOTION`` = 2 px) are set to zero: they are mostly the
 the outside flows scaled up, and the decoders find such motion on their own. Ungated, the
 near-still clip of the benchmark lost 0.13 dB (48.15 -> 48.02).
 
-Measured (shipped stage-3 weights, 4 mirrored views, exact duplicates of
+Measured (shipped stage-3 weights, 4 mirrored views, the flow at 1x, exact duplicates of
 ``benchmarks/repair_quality.py``; without the prior -> with it, dB): vtest 28.81 -> 29.56,
 Megamind 35.58 -> 35.79, tree 19.88 -> 20.70, near-still 48.15 -> 48.15, where DIS flow gives
 28.82 / 35.60 / 19.18 / 48.13. On the bundled clip (as written) 31.02 -> 31.29, DIS 31.45; its
@@ -61,6 +61,7 @@ def constant_velocity_prior(
     scale_before: float = 1.0,
     scale_after: float = 1.0,
     min_motion: float = MIN_MOTION,
+    flow_scale: int = 1,
 ) -> tuple[torch.Tensor, torch.Tensor] | None:
     """Guesses of the forward and backward flows of (prev, next) from the frames outside (module doc).
 
@@ -73,6 +74,8 @@ def constant_velocity_prior(
         after: (B, 3, H, W), the real frame just after ``next``, or None.
         scale_before, scale_after: how many (before, prev) and (next, after) intervals the pair spans.
         min_motion: guesses shorter than this (pixels) are set to zero (module doc); 0 keeps all.
+        flow_scale: the outside flows are estimated on frames enlarged this many times, as the
+            repair's own (:meth:`nlvfi.flow.BidirectionalFlow.forward`).
     Returns:
         (forward, backward) guesses, (B, 2, H, W) each in pixels, zeros on a side without its
         outside frame; None when both are missing.
@@ -88,7 +91,7 @@ def constant_velocity_prior(
         firsts.append(next)
         seconds.append(after)
     # (n B, 2, H', W') each: flows first -> second and second -> first, on padded frames
-    there, back = generator.flow(generator.pad(torch.cat(firsts)), generator.pad(torch.cat(seconds)))
+    there, back = generator.flow(generator.pad(torch.cat(firsts)), generator.pad(torch.cat(seconds)), scale=flow_scale)
     there, back = there[..., :height, :width].float(), back[..., :height, :width].float()
     zeros = torch.zeros(batch, 2, height, width, device=prev.device)
     forward = -scale_before * back[:batch] if before is not None else zeros  # -F(prev -> before), scaled

@@ -32,6 +32,7 @@ from .inputs import check_frame_pair, check_time
 from .kernels import KernelUNet
 from .nonlocal_features import NonLocalBranch
 from .projection import project_flow
+from .static_blend import blend_static
 from .synthesis import FrameSynthesis
 from .warping import adaptive_warp, backward_warp
 
@@ -101,7 +102,17 @@ class Generator(nn.Module):
         return_intermediates: bool = False,
         nonlocal_features: torch.Tensor | None = None,
         initial_flow: tuple[torch.Tensor, torch.Tensor] | None = None,
+        flow_scale: int = 1,
+        static_motion: float = 0.0,
     ) -> GeneratorOutput:
+        """The middle frame at ``t`` (and, on request, the intermediates) of ``prev`` and ``next``.
+
+        Test-time options of the video tools (all off by default, as in training):
+        ``initial_flow``, the pair's flow guesses (:mod:`nlvfi.flow_prior`); ``flow_scale``, the
+        flow estimated on frames enlarged this many times (:meth:`nlvfi.flow.BidirectionalFlow.forward`);
+        ``static_motion``, pixels moving less than this many px take the plain blend of the
+        frames (:mod:`nlvfi.static_blend`).
+        """
         check_frame_pair(prev, next)
         batch, _, height, width = prev.shape
         check_time(t, batch)
@@ -121,7 +132,7 @@ class Generator(nn.Module):
                 )
         times = torch.as_tensor(t, dtype=prev.dtype, device=prev.device).reshape(-1, 1, 1, 1).expand(batch, 1, 1, 1)
 
-        forward_flow, backward_flow = self.flow(prev, next, initial_flow)  # (B, 2, H', W') each
+        forward_flow, backward_flow = self.flow(prev, next, initial_flow, scale=flow_scale)  # (B, 2, H', W') each
         depth_prev, depth_next = self.depth(torch.cat((prev, next))).chunk(2)  # (B, 1, H', W') each
         pair = torch.cat((prev, next), dim=1)  # (B, 6, H', W')
         kernel_prev, kernel_next = self.kernels(pair)  # (B, 16, H', W') each
@@ -162,6 +173,7 @@ class Generator(nn.Module):
                 dim=1,
             )  # (B, synthesis_channels_in, H', W')
         frame = blend + self.synthesis(features).float()  # (B, 3, H', W'), float32
+        frame = blend_static(frame, prev.float(), next.float(), times.float(), to_prev, to_next, static_motion)
         if not self.training:
             frame = frame.clamp(0.0, 1.0)
 

@@ -8,6 +8,7 @@ the generator pads and crops itself). Notebook: notebooks/10_video_repair.ipynb
     nlvfi interpolate --batch pairs.csv [--batch-size N] [--checkpoint C] [--device D]
     nlvfi interpolate IN_VIDEO -o OUT_VIDEO [--factor 2|4] [--codec C] [--crf N]
     every form: [--tile SIZE] [--overlap PX] [--max-memory-gb G] [--compile] [--ensemble 1|2|4]
+                [--flow-scale auto|1|2] [--static-motion PX]
 
 ``--batch``: one line per pair, ``prev,next,out`` (optionally a 4th column ``t``); blank lines,
 ``#`` comments and a ``prev,next,out`` header are skipped; relative paths are relative to the
@@ -26,6 +27,9 @@ never tiles (and refuses such frames). ``--compile``: ``torch.compile`` the gene
 compiling fails, a warning says why and the run goes on without it. ``--ensemble N``: each
 frame is the mean of the generator on N mirrored views of the pair (``nlvfi.self_ensemble``;
 better frames for N times the model time; default 1 here, 4 in ``nlvfi repair``).
+``--flow-scale`` (flow estimated on frames enlarged 2x; :func:`flow_scale_for`) and
+``--static-motion`` (still pixels take the plain blend; ``nlvfi.static_blend``) are off here by
+default (the generator as trained) and on in ``nlvfi repair``, whose benchmark measured them.
 
 This module also holds what the repair tool shares: the default checkpoint, loading it with a
 clear error, the memory estimate and the plan it gives (whole frames or tiles, frames per
@@ -53,6 +57,7 @@ from .acceleration import channels_last_for_inference, compile_generator
 from .checkpoint import CheckpointError, atomic_write, load_generator
 from .generator import Generator
 from .self_ensemble import ALLOWED_VIEWS, check_views, self_ensemble
+from .static_blend import check_static_motion
 from .tiling import DEFAULT_OVERLAP, check_tile, default_overlap, tiled_forward
 from .tour import pick_device
 from .videoio import (
@@ -76,6 +81,8 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 #: "RSS over loaded model" column of results/bench_cpu.md at 1920x1080, plus ~15% margin
 BYTES_PER_PIXEL = {"tiny": 1600, "small": 2000, "full": 3200}
 _UNKNOWN_BYTES_PER_PIXEL = 3200
+#: largest frame (pixels) whose flow ``--flow-scale auto`` estimates at 2x (:func:`flow_scale_for`)
+AUTO_FLOW_SCALE_PIXELS = 768 * 576
 #: tile sides tried, largest first, when a whole frame does not fit (``--tile`` left automatic)
 AUTO_TILES = (1024, 768, 512, 384, 256)
 
@@ -182,17 +189,43 @@ class Plan:
         tile: tile side in px, or None for whole frames.
         overlap: least overlap of the tiles in px.
         views: mirrored views averaged per frame (``nlvfi.self_ensemble``; 1: none).
+        flow_scale: the flow is estimated on frames enlarged this many times
+            (:meth:`nlvfi.flow.BidirectionalFlow.forward`; 1: as trained). Whole frames only.
+        static_motion: pixels moving less than this many px take the plain blend of the two
+            frames (:mod:`nlvfi.static_blend`; 0: off). Whole frames only.
     """
 
     per_call: int
     tile: int | None = None
     overlap: int = 0
     views: int = 1
+    flow_scale: int = 1
+    static_motion: float = 0.0
 
     def describe(self) -> str:
         where = "whole frames" if self.tile is None else f"tiles of {self.tile} px ({self.overlap} px overlap)"
         ensemble = "" if self.views == 1 else f", each the mean of {self.views} mirrored views"
-        return f"{where}, up to {self.per_call} per call{ensemble}"
+        flow = "" if self.flow_scale == 1 else f", flow on {self.flow_scale}x enlarged frames"
+        return f"{where}, up to {self.per_call} per call{ensemble}{flow}"
+
+
+def flow_scale_for(height: int, width: int, requested: int | str = "auto") -> int:
+    """The flow scale of a repair or interpolation of height x width frames.
+
+    ``requested`` 1 or 2 is used as given; ``"auto"`` is 2 for frames up to
+    :data:`AUTO_FLOW_SCALE_PIXELS` (768 x 576) and 1 above. Why (``benchmarks/repair_quality.py``,
+    exact duplicates, shipped weights, 4 views and the flow prior; 1x -> 2x, dB): the bundled
+    clip (vtest at 384x288) 31.30 -> 31.80, vtest's held-out part at 384x288 30.08 -> 30.44,
+    Megamind (720x528) 35.79 -> 36.10, vtest at 768x576 29.56 -> 29.54, tree (320x240, motion
+    of 15-35 px) 20.70 -> 20.40, near-still (256x256) 48.15 -> 48.12. Small frames hold small
+    things, which the tiny estimator resolves better enlarged; larger frames were not measured
+    and would pay 4x the estimator's time for it.
+    """
+    if requested == "auto":
+        return 2 if height * width <= AUTO_FLOW_SCALE_PIXELS else 1
+    if requested not in (1, 2):
+        raise ValueError(f"--flow-scale must be auto, 1 or 2, got {requested!r}")
+    return int(requested)
 
 
 def plan_inference(
@@ -204,6 +237,8 @@ def plan_inference(
     tile: int | None = None,
     overlap: int | None = None,
     views: int = 1,
+    flow_scale: int | str = 1,
+    static_motion: float = 0.0,
 ) -> Plan:
     """Whole frames or tiles, and frames per call, for height x width frames within ``budget``.
 
@@ -214,10 +249,16 @@ def plan_inference(
         overlap: least overlap of the tiles; None: ``nlvfi.tiling.default_overlap`` of the tile.
         views: self-ensemble views (1, 2 or 4); they run one after the other, so they do not
             change the memory a call needs.
+        flow_scale: 1, 2 or "auto" (:func:`flow_scale_for`); static_motion: px, 0 for off
+            (:mod:`nlvfi.static_blend`). Both apply to whole frames; a tiled plan has neither.
+            At 768x576 the enlarged flow did not raise the tiny model's peak memory (615 MB
+            over the loaded model at 1x, 600 MB at 2x: the peak is after the flow).
     Raises:
         ValueError for a bad tile/overlap; VideoError when the frames fit neither whole nor tiled.
     """
     check_views(views)
+    flow_scale_for(height, width, flow_scale)  # a bad value fails here, also for tiles
+    check_static_motion(static_motion)
     stride = generator.config.stride
     if tile is not None and tile != 0:
         overlap = default_overlap(tile, stride) if overlap is None else overlap
@@ -228,7 +269,12 @@ def plan_inference(
     if tile is None or tile == 0:
         one = memory_needed(generator, height, width, 1)
         if one <= budget or tile == 0:
-            return Plan(frames_per_call(generator, height, width, budget, device), views=views)
+            return Plan(
+                frames_per_call(generator, height, width, budget, device),
+                views=views,
+                flow_scale=flow_scale_for(height, width, flow_scale),
+                static_motion=check_static_motion(static_motion),
+            )
         padded_side = max(math.ceil(height / stride), math.ceil(width / stride)) * stride
         candidates = [
             c for c in AUTO_TILES
@@ -291,7 +337,8 @@ def forward_frames(
             prev, next = prev.expand(t.numel(), -1, -1, -1), next.expand(t.numel(), -1, -1, -1)
             if flows is not None:
                 flows = tuple(flow.expand(t.numel(), -1, -1, -1) for flow in flows)
-        return generator(prev, next, t=t, initial_flow=flows).frame
+        scale, still = (1, 0.0) if plan is None else (plan.flow_scale, plan.static_motion)
+        return generator(prev, next, t=t, initial_flow=flows, flow_scale=scale, static_motion=still).frame
 
     with torch.inference_mode():
         return self_ensemble(one_view, prev, next, 1 if plan is None else plan.views, None if tiled else initial_flow)
@@ -416,11 +463,13 @@ def interpolate_images(
     tile: int | None = None,
     overlap: int | None = None,
     views: int = 1,
+    flow_scale: int | str = 1,
+    static_motion: float = 0.0,
 ) -> list[Path]:
     """Run every job (pairs of one size batched together); return the written paths.
 
-    ``tile``/``overlap``/``views``: see :func:`plan_inference` (tile None: tiles only where
-    whole frames do not fit the budget).
+    ``tile``/``overlap``/``views``/``flow_scale``/``static_motion``: see :func:`plan_inference`
+    (tile None: tiles only where whole frames do not fit the budget).
     """
     from .io import read_frame, write_frame
 
@@ -452,7 +501,9 @@ def interpolate_images(
             )
         height, width = prev.shape[-2:]
         if (height, width) not in plans:
-            plans[(height, width)] = plan_inference(generator, height, width, budget, device, tile, overlap, views)
+            plans[(height, width)] = plan_inference(
+                generator, height, width, budget, device, tile, overlap, views, flow_scale, static_motion
+            )
         limit = min(batch_size, plans[(height, width)].per_call)
         if pending and (pending[0][1].shape != prev.shape or len(pending) >= limit):
             flush()
@@ -477,10 +528,12 @@ def interpolate_video(
     tile: int | None = None,
     overlap: int | None = None,
     views: int = 1,
+    flow_scale: int | str = 1,
+    static_motion: float = 0.0,
 ) -> dict:
     """Multiply the frame rate of ``source`` by ``factor``; write ``output`` atomically.
 
-    ``tile``/``overlap``/``views``: see :func:`plan_inference`.
+    ``tile``/``overlap``/``views``/``flow_scale``/``static_motion``: see :func:`plan_inference`.
 
     Returns a summary dict (frames in/out, encoder, timings). Raises FileNotFoundError,
     VideoError (not a video, 0/1 frame, corrupt, frame too large), ValueError.
@@ -501,7 +554,9 @@ def interpolate_video(
         with VideoReader(source) as reader:
             info = reader.info
             budget = memory_budget(device, max_memory_gb)
-            plan = plan_inference(generator, info.height, info.width, budget, device, tile, overlap, views)
+            plan = plan_inference(
+                generator, info.height, info.width, budget, device, tile, overlap, views, flow_scale, static_motion
+            )
             writer = VideoWriter(
                 tmp, container, info, codec, crf, audio_from=reader.container,
                 time_base=info.time_base / factor, rate=info.rate * factor if info.rate else None,
@@ -587,6 +642,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-memory-gb", type=float, default=None, help="memory the model may use (default 80%% of free)")
     add_speed_arguments(parser)
     add_ensemble_argument(parser, default=1)
+    add_refinement_arguments(parser, flow_scale=1, static_motion=0.0)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -611,6 +667,26 @@ def add_ensemble_argument(parser: argparse.ArgumentParser, default: int) -> None
         "--ensemble", type=int, choices=ALLOWED_VIEWS, default=default, metavar="N",
         help=f"average each frame over N mirrored views, {'/'.join(map(str, ALLOWED_VIEWS))} "
         f"(nlvfi.self_ensemble: better frames, N times the model time); default {default}",
+    )
+
+
+def parse_flow_scale(text: str) -> int | str:
+    """--flow-scale as given: 1 or 2 as numbers, anything else as text (``"auto"``; a bad value
+    is refused by :func:`flow_scale_for` with a one-line error, before any decoding)."""
+    return int(text) if text in ("1", "2") else text
+
+
+def add_refinement_arguments(parser: argparse.ArgumentParser, flow_scale: int | str, static_motion: float) -> None:
+    """--flow-scale and --static-motion, shared with ``nlvfi repair`` (which defaults to auto and
+    0.5, the settings its benchmark measured; here the defaults are the generator as trained)."""
+    parser.add_argument(
+        "--flow-scale", type=parse_flow_scale, default=flow_scale, metavar="auto|1|2",
+        help="estimate the flow on frames enlarged this many times; auto: 2 up to 768x576, 1 above "
+        f"(nlvfi.interpolate.flow_scale_for); default {flow_scale}",
+    )
+    parser.add_argument(
+        "--static-motion", type=float, default=static_motion, metavar="PX",
+        help=f"pixels moving less than PX take the plain blend of the two frames (nlvfi.static_blend; 0: off); default {static_motion:g}",
     )
 
 
@@ -642,7 +718,7 @@ def run(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         written = interpolate_images(
             jobs, generator, args.max_memory_gb, args.batch_size, progress=not args.quiet, tile=args.tile,
-            overlap=args.overlap, views=args.ensemble,
+            overlap=args.overlap, views=args.ensemble, flow_scale=args.flow_scale, static_motion=args.static_motion,
         )
         print(f"wrote {len(written)} frames from {args.batch} with {checkpoint} in {time.perf_counter() - started:.1f} s")
         return 0
@@ -658,7 +734,10 @@ def run(args: argparse.Namespace) -> int:
         _check_image_output(out, (prev, next))
         job = PairJob(prev, next, out, _check_time(args.t))
         generator, checkpoint = load_for_run(args)
-        interpolate_images([job], generator, args.max_memory_gb, tile=args.tile, overlap=args.overlap, views=args.ensemble)
+        interpolate_images(
+            [job], generator, args.max_memory_gb, tile=args.tile, overlap=args.overlap, views=args.ensemble,
+            flow_scale=args.flow_scale, static_motion=args.static_motion,
+        )
         print(f"wrote {out} (t = {job.t:g}) with {checkpoint}")
         return 0
     if len(args.inputs) == 1:
@@ -676,6 +755,7 @@ def run(args: argparse.Namespace) -> int:
         summary = interpolate_video(
             source, args.output, generator, args.factor or 2, args.codec, args.crf, args.max_memory_gb,
             progress=not args.quiet, tile=args.tile, overlap=args.overlap, views=args.ensemble,
+            flow_scale=args.flow_scale, static_motion=args.static_motion,
         )
         print(
             f"wrote {args.output}: {summary['frames_in']} frames -> {summary['frames_out']} "

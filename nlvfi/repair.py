@@ -17,7 +17,8 @@ Notebook: notebooks/10_video_repair.ipynb
     nlvfi repair IN -o OUT [--threshold T|auto] [--report report.json] [--figure fig.png]
                  [--checkpoint C] [--device D] [--codec C] [--crf N] [--max-run K]
                  [--max-memory-gb G] [--batch-size N] [--tile SIZE] [--overlap PX] [--compile]
-                 [--ensemble 1|2|4] [--no-verify] [--quiet]
+                 [--ensemble 1|2|4] [--no-flow-prior] [--flow-scale auto|1|2] [--static-motion PX]
+                 [--no-verify] [--quiet]
     nlvfi repair IN --detect-only [--report report.json] [--figure fig.png]
 
 Two passes over the input, each streaming (a few frames in memory): the first decodes every
@@ -52,10 +53,12 @@ from tqdm import tqdm
 from .checkpoint import atomic_write
 from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, pair_differences
 from .flow_prior import constant_velocity_prior, interval_scales
+from .static_blend import STATIC_MOTION
 from .generator import Generator
 from .interpolate import (
     DEFAULT_CHECKPOINT,
     add_ensemble_argument,
+    add_refinement_arguments,
     add_speed_arguments,
     check_speed_arguments,
     compile_generator,
@@ -321,6 +324,8 @@ def repair_video(
     compile_model: bool = False,
     views: int = DEFAULT_VIEWS,
     flow_prior: bool = True,
+    flow_scale: int | str = "auto",
+    static_motion: float = STATIC_MOTION,
 ) -> dict:
     """Repair the duplicated frames of ``source`` into ``output``; return the report (a dict).
 
@@ -343,6 +348,10 @@ def repair_video(
             its pair (1, 2 or 4; ``nlvfi.self_ensemble``).
         flow_prior: start the flow of each run's pair from the motion of the real frames just
             outside it (``nlvfi.flow_prior``); not with tiles.
+        flow_scale: estimate the flow on frames enlarged 1 or 2 times, or "auto" (2 up to
+            768x576; ``nlvfi.interpolate.flow_scale_for``); not with tiles.
+        static_motion: pixels moving less than this many px take the plain blend of the pair
+            (``nlvfi.static_blend``; 0: off); not with tiles.
     Raises:
         FileNotFoundError, VideoError/ValueError (bad input, -o equal to the input, frames too
         large), CheckpointError (missing, corrupt, not ours). Nothing is written then.
@@ -368,7 +377,9 @@ def repair_video(
 
     header = probe(source)  # refuse frames too large for memory before decoding anything
     budget = memory_budget(where, max_memory_gb)
-    plan = plan_inference(generator, header.height, header.width, budget, where, tile, overlap, views)
+    plan = plan_inference(
+        generator, header.height, header.width, budget, where, tile, overlap, views, flow_scale, static_motion
+    )
     per_call = min(batch_size, plan.per_call)
     compile_generator(generator, compile_model)
     analysis = analyze_video(source, threshold, max_run, progress)
@@ -391,7 +402,7 @@ def repair_video(
         run, (before, after) = job.pending.run, job.pending.outside
         scales = interval_scales(analysis.times, before, run.before, run.after, after)
         with torch.inference_mode():
-            return constant_velocity_prior(generator, prev, next, *outside, *scales)
+            return constant_velocity_prior(generator, prev, next, *outside, *scales, flow_scale=plan.flow_scale)
 
     def run_generator(batch: list[_Job]) -> float:
         """Fill ``job.frames`` of every job; return the seconds the generator took."""
@@ -558,6 +569,8 @@ def repair_video(
         if use_prior
         else {"used": False, "why": "tiled inference" if flow_prior else "turned off (--no-flow-prior)"}
     )
+    report["model"]["flow_scale"] = plan.flow_scale
+    report["model"]["static_motion_px"] = plan.static_motion
     if report_path is not None:
         text = json.dumps(report, indent=2) + "\n"
         atomic_write(report_path, lambda tmp: Path(tmp).write_text(text))
@@ -780,6 +793,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-flow-prior", action="store_true",
         help="start each run's flow from zero instead of the motion of the frames just outside it (nlvfi.flow_prior)",
     )
+    add_refinement_arguments(parser, flow_scale="auto", static_motion=STATIC_MOTION)
     parser.add_argument("--no-verify", action="store_true", help="skip decoding the result to check it")
     parser.add_argument("--detect-only", action="store_true", help="only measure and report the duplicates (no model, no output video)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -834,6 +848,8 @@ def run(args: argparse.Namespace) -> int:
         compile_model=args.compile,
         views=args.ensemble,
         flow_prior=not args.no_flow_prior,
+        flow_scale=args.flow_scale,
+        static_motion=args.static_motion,
     )
     text = summary_text(report)
     written = [p for p in (args.report, args.figure) if p]

@@ -33,8 +33,10 @@ class ConstantFlow(torch.nn.Module):
     def __init__(self, dx: float):
         super().__init__()
         self.dx = dx
+        self.scales = []  # the flow scale of each call
 
-    def forward(self, first, second, initial=None):
+    def forward(self, first, second, initial=None, scale=1):
+        self.scales.append(scale)
         there = torch.zeros(first.shape[0], 2, *first.shape[-2:])
         there[:, 0] = self.dx
         return there, -there
@@ -133,3 +135,13 @@ def test_a_good_guess_lets_the_trained_estimator_follow_a_motion_beyond_its_sear
         from_guess, _ = generator.flow(first, second, (true, -true))
     assert end_point_error(from_guess) < 0.75 * end_point_error(from_zero), (end_point_error(from_guess), end_point_error(from_zero))
     assert np.isfinite(end_point_error(from_guess))
+
+
+def test_the_outside_flows_are_estimated_at_the_repairs_flow_scale():
+    generator = nlvfi.build_generator("tiny").eval()
+    generator.flow = ConstantFlow(3.0)
+    frames = [torch.rand(1, 3, 32, 32) for _ in range(4)]
+    with torch.inference_mode():
+        constant_velocity_prior(generator, frames[1], frames[2], frames[0], frames[3], flow_scale=2)
+        constant_velocity_prior(generator, frames[1], frames[2], frames[0], frames[3])
+    assert generator.flow.scales == [2, 1]

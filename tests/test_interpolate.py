@@ -52,6 +52,18 @@ def test_pair_matches_the_generator(tmp_path, pair, model):
     assert np.abs(np.asarray(Image.open(out)).astype(float) - expected).max() <= 1
 
 
+def test_pair_with_the_flow_scale_and_static_blending_matches_the_generator(tmp_path, pair, model):
+    out = tmp_path / "mid.png"
+    argv = [str(pair[0]), str(pair[1]), "-o", str(out), "--t", "0.3", "--checkpoint", str(model)]
+    assert main(argv + ["--flow-scale", "auto", "--static-motion", "0.5"]) == 0
+    generator = nlvfi.load_generator(model).eval()
+    prev, next = (torch.from_numpy(image(s)).permute(2, 0, 1)[None].float() / 255 for s in (0, 1))
+    with torch.inference_mode():
+        frame = generator(prev, next, t=0.3, flow_scale=2, static_motion=0.5).frame  # 56x40: auto is 2
+    expected = (frame[0].permute(1, 2, 0).numpy() * 255).round()
+    assert np.abs(np.asarray(Image.open(out)).astype(float) - expected).max() <= 1
+
+
 def test_grayscale_and_alpha_images_are_converted(tmp_path, model):
     Image.fromarray(image(0)[..., 0]).save(tmp_path / "gray.png")
     Image.fromarray(np.dstack([image(1), np.full((H, W), 128, np.uint8)])).save(tmp_path / "alpha.png")
@@ -72,6 +84,8 @@ def test_odd_sizes_are_handled(tmp_path, model):
         (["{a}", "{dir}/nope.png", "-o", "{dir}/m.png"], "no such image"),
         (["{a}", "{b}", "-o", "{a}"], "is the input"),
         (["{a}", "{b}", "-o", "{dir}/m.png", "--t", "1.5"], r"t must lie in \[0, 1\]"),
+        (["{a}", "{b}", "-o", "{dir}/m.png", "--flow-scale", "4"], r"--flow-scale must be auto, 1 or 2, got '4'"),
+        (["{a}", "{b}", "-o", "{dir}/m.png", "--static-motion", "-2"], r"--static-motion must be a number of pixels >= 0"),
         (["{a}", "{b}", "-o", "{dir}/m.txt"], "must be an image"),
         (["{a}", "{b}"], "missing -o"),
         (["{a}", "{small}", "-o", "{dir}/m.png"], "must have the same size"),
@@ -196,6 +210,40 @@ def test_frames_too_large_for_the_budget_are_tiled_automatically(tmp_path, model
     calls.clear()
     assert main(argv + ["--max-memory-gb", "0.15", "--tile", "0"]) == 2  # tiles turned off: refused
     assert main(argv) == 0 and calls == []  # the default budget fits the whole frame
+
+
+@pytest.mark.parametrize(
+    "height, width, requested, expected",
+    [(576, 768, "auto", 2), (48, 64, "auto", 2), (577, 768, "auto", 1), (1080, 1920, "auto", 1), (1080, 1920, 2, 2), (48, 64, 1, 1)],
+)
+def test_flow_scale_auto_is_2_up_to_768x576(height, width, requested, expected):
+    assert interp.flow_scale_for(height, width, requested) == expected
+
+
+def test_plan_carries_the_flow_scale_and_static_blending_for_whole_frames_only(model):
+    generator = nlvfi.load_generator(model)
+    cpu = torch.device("cpu")
+    plan = interp.plan_inference(generator, 288, 384, 8 * 1024**3, cpu, flow_scale="auto", static_motion=0.5)
+    assert (plan.flow_scale, plan.static_motion) == (2, 0.5) and "flow on 2x enlarged frames" in plan.describe()
+    assert (interp.plan_inference(generator, 288, 384, 8 * 1024**3, cpu).flow_scale) == 1  # the library default: as trained
+    tiled = interp.plan_inference(generator, 288, 384, 8 * 1024**3, cpu, tile=128, flow_scale=2, static_motion=0.5)
+    assert (tiled.tile, tiled.flow_scale, tiled.static_motion) == (128, 1, 0.0)
+    with pytest.raises(ValueError, match="--flow-scale must be auto, 1 or 2, got 3"):
+        interp.plan_inference(generator, 288, 384, 8 * 1024**3, cpu, tile=128, flow_scale=3)
+    with pytest.raises(ValueError, match="--static-motion must be a number of pixels >= 0"):
+        interp.plan_inference(generator, 288, 384, 8 * 1024**3, cpu, static_motion=-1.0)
+
+
+def test_forward_frames_pass_the_plans_options_to_the_generator(model):
+    generator = nlvfi.load_generator(model).eval()
+    torch.manual_seed(3)
+    prev, next = torch.rand(1, 3, 32, 48), torch.rand(1, 3, 32, 48)
+    t = torch.tensor([0.5])
+    plan = interp.Plan(per_call=1, flow_scale=2, static_motion=0.5)
+    with torch.inference_mode():
+        expected = generator(prev, next, t=t, flow_scale=2, static_motion=0.5).frame
+        assert torch.equal(interp.forward_frames(generator, prev, next, t, plan), expected)
+        assert not torch.equal(interp.forward_frames(generator, prev, next, t, interp.Plan(per_call=1)), expected)
 
 
 def test_plan_refuses_what_fits_neither_whole_nor_tiled(model):

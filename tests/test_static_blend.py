@@ -1,0 +1,57 @@
+"""Static blending (nlvfi/static_blend.py): still pixels take the plain blend of the two frames."""
+
+import pytest
+import torch
+
+import nlvfi
+from nlvfi.static_blend import WINDOW, blend_static, check_static_motion, static_mask
+
+
+def flows_with_a_moving_square(size=40, speed=3.0):
+    """Projected flows (1, 2, size, size): zero except a 10 x 10 square moving ``speed`` px."""
+    to_prev = torch.zeros(1, 2, size, size)
+    to_prev[:, 0, 15:25, 15:25] = speed
+    return to_prev, -to_prev
+
+
+def test_mask_marks_pixels_whose_neighbourhood_is_still():
+    to_prev, to_next = flows_with_a_moving_square()
+    still = static_mask(to_prev, to_next, 0.5)  # (1, 1, 40, 40)
+    assert still.shape == (1, 1, 40, 40) and still.dtype == torch.bool
+    assert still[0, 0, 0, 0] and still[0, 0, 39, 39]  # far from the square
+    assert not still[0, 0, 15:25, 15:25].any()  # the square itself
+    # the 9 x 9 window reaches 4 px out: a pixel 2 px off the square's edge sees 3 columns x 9
+    # rows of 3 px motion, a mean of 1 px, so it stays with the generator
+    assert not still[0, 0, 20, 13] and still[0, 0, 20, 15 - WINDOW // 2 - 1]
+
+
+def test_static_pixels_take_the_blend_and_moving_ones_keep_the_frame():
+    torch.manual_seed(0)
+    prev, next, frame = torch.rand(1, 3, 40, 40), torch.rand(1, 3, 40, 40), torch.rand(1, 3, 40, 40)
+    times = torch.full((1, 1, 1, 1), 0.25)
+    to_prev, to_next = flows_with_a_moving_square()
+    out = blend_static(frame, prev, next, times, to_prev, to_next, 0.5)
+    still = static_mask(to_prev, to_next, 0.5).expand_as(frame)
+    torch.testing.assert_close(out[still], (0.75 * prev + 0.25 * next)[still], atol=0, rtol=0)
+    assert torch.equal(out[~still], frame[~still]) and (~still).sum() > 0
+    assert torch.equal(blend_static(frame, prev, next, times, to_prev, to_next, 0.0), frame)  # 0: off
+
+
+def test_generator_with_static_motion_returns_the_blend_of_a_still_pair():
+    # Two identical frames: every flow is ~0, so every pixel is still and the frame is the
+    # blend itself; without the option the untrained generator's kernels and synthesis change it.
+    torch.manual_seed(1)
+    generator = nlvfi.build_generator("tiny").eval()
+    frame = torch.rand(1, 3, 48, 64)
+    with torch.inference_mode():
+        blended = generator(frame, frame.clone(), t=0.3, static_motion=0.5).frame
+        plain = generator(frame, frame.clone(), t=0.3).frame
+    torch.testing.assert_close(blended, frame, atol=1e-6, rtol=0)
+    assert (plain - frame).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("bad", [-0.5, float("nan"), float("inf"), "1"])
+def test_bad_threshold_is_refused(bad):
+    with pytest.raises(ValueError, match="--static-motion must be a number of pixels >= 0"):
+        check_static_motion(bad)
+    assert check_static_motion(0) == 0.0 and check_static_motion(2) == 2.0
