@@ -51,6 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -262,6 +263,9 @@ def evaluate(
     results = {"left in": [], "average": [], "DIS flow": [], "minterpolate": [], "nlvfi 1 view": [], "nlvfi": []}
     real_replaced, model_seconds = 0, 0.0
     height, width = originals[0].shape[:2]
+    auto_scale = flow_scale == "auto"
+    if auto_scale and not flow_prior:
+        flow_scale = 1  # as nlvfi repair: auto is 1x for runs without a prior
     plan = Plan(per_call=8, flow_scale=flow_scale_for(height, width, flow_scale), static_motion=static_motion)  # one view, as the tool's
     for run in detection.repairable:
         before, after = rgb_to_tensor(decoded[run.before]), rgb_to_tensor(decoded[run.after])  # (1, 3, H, W)
@@ -269,7 +273,8 @@ def evaluate(
         tick = time.perf_counter()
         pair = before.to(device), after.to(device)
         prior = run_prior(generator, decoded, analysis, run, *pair, plan.flow_scale) if flow_prior else None
-        made = repair_frames(generator, *pair, ts, views, prior, plan)  # views x (k, 3, H, W)
+        run_plan = replace(plan, flow_scale=1) if auto_scale and prior is None else plan  # as nlvfi repair
+        made = repair_frames(generator, *pair, ts, views, prior, run_plan)  # views x (k, 3, H, W)
         model_seconds += time.perf_counter() - tick
         ensemble = torch.stack(made).mean(0)  # (k, 3, H, W)
         for offset, t in enumerate(ts):

@@ -372,8 +372,8 @@ def test_repaired_frames_are_the_mean_of_four_mirrored_views_by_default(tmp_path
     (nlvfi.self_ensemble), and the written frame is the mean of the mirrored-back views; by
     default each view starts its flow from the motion of frames 2 -> 3 and 5 -> 6, the real
     frames outside the pair (nlvfi.flow_prior), mirrored like the view. These 64x48 frames
-    get the tool's other defaults too: the flow on 2x enlarged frames (--flow-scale auto), for
-    the prior as well, and static pixels blended (--static-motion 0.5)."""
+    get the tool's other defaults too: the flow on 2x enlarged frames (--flow-scale auto, with
+    the prior; 1x without it), for the prior as well, and static pixels blended (--static-motion 0.5)."""
     frames = scene(12)
     source = write_video(tmp_path / "in.mkv", stutter(frames, [4, 8]), 10)
     generator = nlvfi.load_generator(model).eval()
@@ -395,8 +395,9 @@ def test_repaired_frames_are_the_mean_of_four_mirrored_views_by_default(tmp_path
             assert scales == pytest.approx((2.0, 2.0)) and flow_scale == 2
     else:
         assert priors == []
-    assert "mean of 4 mirrored views, flow on 2x enlarged frames" in report["model"]["plan"]
-    assert report["model"]["flow_scale"] == 2 and report["model"]["static_motion_px"] == 0.5
+    scale = 2 if flow_prior else 1
+    assert "mean of 4 mirrored views" + (", flow on 2x enlarged frames" if flow_prior else "") in report["model"]["plan"]
+    assert report["model"]["flow_scale"] == scale and report["model"]["static_motion_px"] == 0.5
     if flow_prior:
         assert report["model"]["flow_prior"] == {"used": True, "runs_by_outside_frames": {"both": 2, "one": 0, "none": 0}}
     else:
@@ -408,12 +409,43 @@ def test_repaired_frames_are_the_mean_of_four_mirrored_views_by_default(tmp_path
         views = []
         for f in ((), (-1,), (-2,), (-2, -1)):
             mirrored = None if guesses is None else tuple(mirror_flow(g, f) for g in guesses)
-            options = dict(initial_flow=mirrored, flow_scale=2, static_motion=0.5)
+            options = dict(initial_flow=mirrored, flow_scale=scale, static_motion=0.5)
             views.append(generator(prev.flip(f), next.flip(f), t=0.5, **options).frame.flip(f))
     expected = (torch.stack(views).mean(0)[0].permute(1, 2, 0).numpy() * 255).round()
     assert np.abs(repaired[4].astype(float) - expected).max() <= 1
     assert main([str(source), "-o", str(tmp_path / "bad.mkv"), "--ensemble", "8", "--checkpoint", str(model)]) == 2
     assert not (tmp_path / "bad.mkv").exists()
+
+
+def test_auto_flow_scale_repairs_a_run_without_a_prior_at_1x(tmp_path, model):
+    """Duplicates 2, 4, 6: run 4 (pair 3, 5) has no usable outside frame (2 and 6 are copies),
+    so --flow-scale auto repairs it at 1x and the other two, which have a prior, at 2x (from
+    zero flow the enlarged motion is twice as long); --no-flow-prior makes every run 1x."""
+    frames = scene(12)
+    source = write_video(tmp_path / "in.mkv", stutter(frames, [2, 4, 6]), 10)
+    generator = nlvfi.load_generator(model).eval()
+    calls = []  # (frames in the call, flow scale)
+    forward = generator.forward
+
+    def recorded(prev, next, *args, **kwargs):
+        calls.append((prev.shape[0], kwargs.get("flow_scale")))
+        return forward(prev, next, *args, **kwargs)
+
+    generator.forward = recorded
+    report = repair_video(source, tmp_path / "out.mkv", generator=generator, views=1, progress=False)
+    assert sorted(calls) == [(1, 1), (2, 2)]  # one call per scale, the two prior runs batched
+    assert report["model"]["runs_by_flow_scale"] == {"1": 1, "2": 2}
+    assert report["model"]["flow_prior"]["runs_by_outside_frames"] == {"both": 0, "one": 2, "none": 1}
+    repaired, _ = read_video_rgb(tmp_path / "out.mkv")
+    with torch.inference_mode():
+        frame = forward(rgb_to_tensor(frames[3]), rgb_to_tensor(frames[5]), t=0.5, flow_scale=1, static_motion=0.5).frame
+    assert np.abs(repaired[4].astype(float) - (frame[0].permute(1, 2, 0).numpy() * 255).round()).max() <= 1
+    calls.clear()
+    report = repair_video(source, tmp_path / "off.mkv", generator=generator, views=1, progress=False, flow_prior=False)
+    assert calls == [(3, 1)] and report["model"]["flow_scale"] == 1 and report["model"]["runs_by_flow_scale"] == {"1": 3}
+    calls.clear()
+    repair_video(source, tmp_path / "two.mkv", generator=generator, views=1, progress=False, flow_scale=2)
+    assert calls == [(3, 2)]  # asked for 2x: every run, prior or not
 
 
 def test_tiles_from_the_command_line(tmp_path, model):
