@@ -207,10 +207,12 @@ def cells() -> list:
             is the mean of the generator on four mirrored copies of its pair, each mirrored back (`views=4`, the
             command's `--ensemble`; `nlvfi.self_ensemble`): a trained network is only nearly mirror-symmetric, and its
             errors in the four views partly cancel. Only the copies go through the model, so the 4x costs little.
-            Two more tool defaults: on frames up to 768x576 the flow is estimated on the frames enlarged 2x
-            (`--flow-scale auto`; small frames hold small things, which the tiny estimator resolves better enlarged),
-            and pixels that move less than half a pixel take the plain t-weighted blend of the two frames
-            (`--static-motion 0.5`, `nlvfi.static_blend`): where nothing moves, nothing needs aligning.
+            Three more tool defaults. Each run's flow starts from the motion of the real frames just outside it
+            (the flow prior, `nlvfi.flow_prior`). On frames up to 768x576 the flow of a run with such a start is
+            estimated on the frames enlarged 2x (`--flow-scale auto`): small frames hold small things, which the tiny
+            estimator resolves better enlarged; from zero flow the doubled motion would be missed, so a run without a
+            start stays 1x. And pixels that move less than half a pixel take the plain t-weighted blend of the two
+            frames (`--static-motion 0.5`, `nlvfi.static_blend`): where nothing moves, nothing needs aligning.
             """
         ),
         code(
