@@ -53,7 +53,6 @@ from tqdm import tqdm
 from .checkpoint import atomic_write
 from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, pair_differences
 from .flow_prior import constant_velocity_prior, interval_scales
-from .static_blend import STATIC_MOTION
 from .generator import Generator
 from .interpolate import (
     DEFAULT_CHECKPOINT,
@@ -69,6 +68,7 @@ from .interpolate import (
     model_device,
     plan_inference,
 )
+from .static_blend import STATIC_MOTION
 from .videoio import (
     AudioPacket,
     VideoError,
