@@ -262,8 +262,8 @@ def plan_inference(
         ValueError for a bad tile/overlap; VideoError when the frames fit neither whole nor tiled.
     """
     check_views(views)
-    flow_scale_for(height, width, flow_scale)  # a bad value fails here, also for tiles
-    check_static_motion(static_motion)
+    whole_frame_scale = flow_scale_for(height, width, flow_scale)  # a bad value fails here, also for tiles
+    static_motion = check_static_motion(static_motion)
     stride = generator.config.stride
     if tile is not None and tile != 0:
         overlap = default_overlap(tile, stride) if overlap is None else overlap
@@ -277,8 +277,8 @@ def plan_inference(
             return Plan(
                 frames_per_call(generator, height, width, budget, device),
                 views=views,
-                flow_scale=flow_scale_for(height, width, flow_scale),
-                static_motion=check_static_motion(static_motion),
+                flow_scale=whole_frame_scale,
+                static_motion=static_motion,
             )
         padded_side = max(math.ceil(height / stride), math.ceil(width / stride)) * stride
         candidates = [
