@@ -263,17 +263,14 @@ def evaluate(
     results = {"left in": [], "average": [], "DIS flow": [], "minterpolate": [], "nlvfi 1 view": [], "nlvfi": []}
     real_replaced, model_seconds = 0, 0.0
     height, width = originals[0].shape[:2]
-    auto_scale = flow_scale == "auto"
-    if auto_scale and not flow_prior:
-        flow_scale = 1  # as nlvfi repair: auto is 1x for runs without a prior
-    plan = Plan(per_call=8, flow_scale=flow_scale_for(height, width, flow_scale), static_motion=static_motion)  # one view, as the tool's
+    plan = Plan(per_call=8, flow_scale=flow_scale_for(height, width, flow_scale, flow_prior), static_motion=static_motion)  # one view
     for run in detection.repairable:
         before, after = rgb_to_tensor(decoded[run.before]), rgb_to_tensor(decoded[run.after])  # (1, 3, H, W)
         ts = run_times(analysis.times, run)
         tick = time.perf_counter()
         pair = before.to(device), after.to(device)
         prior = run_prior(generator, decoded, analysis, run, *pair, plan.flow_scale) if flow_prior else None
-        run_plan = replace(plan, flow_scale=1) if auto_scale and prior is None else plan  # as nlvfi repair
+        run_plan = plan if prior is not None else replace(plan, flow_scale=flow_scale_for(height, width, flow_scale, False))
         made = repair_frames(generator, *pair, ts, views, prior, run_plan)  # views x (k, 3, H, W)
         model_seconds += time.perf_counter() - tick
         ensemble = torch.stack(made).mean(0)  # (k, 3, H, W)

@@ -61,6 +61,7 @@ from .interpolate import (
     add_speed_arguments,
     check_speed_arguments,
     compile_generator,
+    flow_scale_for,
     forward_frames,
     generate,
     load_model,
@@ -380,9 +381,9 @@ def repair_video(
 
     header = probe(source)  # refuse frames too large for memory before decoding anything
     budget = memory_budget(where, max_memory_gb)
-    auto_scale = flow_scale == "auto"
-    if auto_scale and not flow_prior:
-        flow_scale = 1  # no run starts from a prior (see the docstring)
+    requested_scale = flow_scale
+    if not flow_prior:  # no run starts from a prior (see the docstring)
+        flow_scale = flow_scale_for(header.height, header.width, flow_scale, has_prior=False)
     plan = plan_inference(
         generator, header.height, header.width, budget, where, tile, overlap, views, flow_scale, static_motion
     )
@@ -422,7 +423,11 @@ def repair_video(
             runs_by_scale[plan.flow_scale] = runs_by_scale.get(plan.flow_scale, 0) + len(batch)
             return time.perf_counter() - tick
         # auto: a run without a prior goes at 1x (docstring, flow_scale); runs of one scale share calls
-        scales = [1 if auto_scale and (priors is None or priors[n] is None) else plan.flow_scale for n in range(len(batch))]
+        scales = [
+            plan.flow_scale if priors is not None and priors[n] is not None
+            else flow_scale_for(header.height, header.width, requested_scale, has_prior=False)
+            for n in range(len(batch))
+        ]
         for scale in scales:
             runs_by_scale[scale] = runs_by_scale.get(scale, 0) + 1
         made: dict[tuple[int, int], torch.Tensor] = {}  # (run, frame of the run) -> (1, 3, H, W)

@@ -220,6 +220,11 @@ def test_flow_scale_auto_is_2_up_to_768x576(height, width, requested, expected):
     assert interp.flow_scale_for(height, width, requested) == expected
 
 
+def test_flow_scale_auto_without_a_prior_is_1_and_an_asked_scale_stays():
+    assert interp.flow_scale_for(288, 384, "auto", has_prior=False) == 1
+    assert interp.flow_scale_for(288, 384, 2, has_prior=False) == 2
+
+
 def test_plan_carries_the_flow_scale_and_static_blending_for_whole_frames_only(model):
     generator = nlvfi.load_generator(model)
     cpu = torch.device("cpu")
