@@ -14,7 +14,9 @@ What it does, for every clip and encoding:
 2. injects duplicates: frame m replaced by a copy of frame m-1, in runs of 1-3 frames, about one
    run every 7 frames, never at the first two or last two frames (seeded, ``--seed``);
 3. encodes the stuttered clip: ``exact`` = lossless FFV1 (duplicates bit-identical), or H.264
-   (libx264, yuv420p) at the given crf, so duplicates carry the codec's noise;
+   (libx264, yuv420p) at the given crf, so duplicates carry the codec's noise; x264 runs on one
+   thread (``X264_THREADS``): its output, and so the copies' noise, depends on the thread count,
+   which would otherwise follow the machine's cores;
 4. runs the tool's own first pass (``nlvfi.repair.analyze_video``) with ``--threshold auto``, and
    for comparison a fixed threshold of 0.5 grey levels;
 5. for every frame the tool would replace that really is a duplicate, measures PSNR against the
@@ -80,6 +82,7 @@ CLIPS = {
     "still": ("vtest.avi", 100, 160, (128, 384, 0, 256)),
 }
 FIXED_THRESHOLD = 0.5
+X264_THREADS = 1  # x264's output differs between thread counts: fixed, so every machine encodes the same file
 
 
 def load_frames(name: str, data: Path, frames: int | None, max_side: int | None) -> tuple[list[np.ndarray], float]:
@@ -123,7 +126,8 @@ def inject(frames: list[np.ndarray], seed: int) -> tuple[list[np.ndarray], list[
     return out, duplicates
 
 
-def encode(frames: list[np.ndarray], path: Path, rate: float, crf: int | None) -> None:
+def encode(frames: list[np.ndarray], path: Path, rate: float, crf: int | None, threads: int = X264_THREADS) -> None:
+    """FFV1 (``crf`` None) or H.264 at ``crf`` with x264 on ``threads`` threads (0: x264's own choice)."""
     import av
 
     with av.open(str(path), "w") as container:
@@ -132,7 +136,7 @@ def encode(frames: list[np.ndarray], path: Path, rate: float, crf: int | None) -
         stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
         stream.pix_fmt = "bgr0" if crf is None else "yuv420p"
         if crf is not None:
-            stream.options = {"crf": str(crf), "preset": "medium"}
+            stream.options = {"crf": str(crf), "preset": "medium", "threads": str(threads)}
         for image in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
                 container.mux(packet)
