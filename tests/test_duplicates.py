@@ -5,6 +5,7 @@ The sequences of adjacent differences below copy what real clips show (vtest hel
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -221,6 +222,45 @@ def test_a_slow_real_frame_far_above_the_copies_noise_is_not_a_copy():
     assert found.duplicates == copies
     peaks[-1] = 0.5  # ...unless its peak is noise-sized too
     assert detect_duplicates(mads, peaks=peaks).duplicates == copies + [60]
+
+
+def measured(name):
+    """Adjacent MADs and peaks measured on a real re-encoded clip (tests/data/NAME.json says how)."""
+    return json.loads((Path(__file__).parent / "data" / f"{name}.json").read_text())
+
+
+def test_re_encoded_near_still_copies_a_little_above_the_noise_cap_are_still_copies():
+    # x264 on 2 threads left one copy's peak 0.54 grey levels above 3 x the copies' median peak
+    # (a margin of 0.5 missed it); the real frames that cap rejects are >= 6.9 above it
+    clip = measured("near_still_crf18_x264_2threads")
+    assert detect_duplicates(clip["mad"], peaks=clip["peak"]).duplicates == clip["copies"]
+
+
+def test_dense_runs_of_copies_do_not_pull_the_motion_level_down():
+    # two runs of 3 copies 6 frames apart: 5 of the 8 pairs right of the first copy are copies, so
+    # a level measured on all pairs is noise-sized; the second pass measures it on the real pairs
+    clip = measured("near_still_crf18_dense_runs")
+    found = detect_duplicates(clip["mad"], peaks=clip["peak"])
+    assert found.duplicates == clip["copies"]
+    assert found.settings["passes"] == 2
+
+
+def test_a_slow_real_pair_with_real_motion_on_one_side_only_keeps_the_first_pass_threshold():
+    # pair 36 of 39: on its right only pair 37 is real, so its level comes from the left alone;
+    # measured without the copies, that level would pass it (MAD 0.126 <= 0.161, peak 0.998 <= 1.02)
+    clip = measured("near_still_exact_slow_end")
+    assert detect_duplicates(clip["mad"], peaks=clip["peak"]).duplicates == clip["copies"]
+
+
+def test_the_second_pass_measures_motion_on_the_real_pairs_only():
+    mads, peaks = motion(60, 0.33, 0.2), motion(60, 3.0, 0.2, seed=1)  # near-still, re-encoded
+    copies = [5, 6, 7, 10, 11, 12]  # 5 of the 8 pairs right of frame 5's are copies
+    is_copy = np.isin(np.arange(60), np.array(copies) - 1)  # pair m-1 -> frame m
+    mads[is_copy], peaks[is_copy] = 0.12, 0.6
+    all_pairs = auto_thresholds(mads, quantile=0.5, ratio=0.6)
+    real_pairs = auto_thresholds(mads, quantile=0.5, ratio=0.6, keep=~is_copy)
+    assert all_pairs[4] < 0.12 < real_pairs[4]  # on all pairs frame 5's level is the copies' noise
+    assert detect_duplicates(mads, peaks=peaks).duplicates == copies
 
 
 def test_peaks_are_reported_and_ignored_by_a_fixed_threshold():

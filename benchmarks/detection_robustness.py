@@ -1,0 +1,214 @@
+"""How robust `nlvfi repair`'s duplicate detection is to the injection pattern and the encoder.
+
+    python benchmarks/detection_robustness.py                                 # the full table (about 25 min on 2 cores)
+    python benchmarks/detection_robustness.py --clips still --seeds 0-3 --encodings 18,23
+    python benchmarks/detection_robustness.py --out results/detection_robustness.md   # resumable (see --out)
+
+benchmarks/repair_quality.py measures detection on one injection pattern (``--seed 0``) and one
+encode per clip. One encode is a thin sample: x264's output, and so the noise a re-encoded copy
+carries, changes with its thread count, and a near-still clip's copies are only a little quieter
+than its real frames. This script repeats only the detection part of that benchmark (the tool's
+own first pass, ``nlvfi.repair.analyze_video`` with ``--threshold auto``; no model) over
+
+* the same clips (``repair_quality.CLIPS``: the held-out parts of vtest, Megamind and tree, and
+  the near-still vtest region; run ``nlvfi data fetch`` first),
+* ``--seeds`` injection patterns (``repair_quality.inject``: runs of 1-3 copies, about one per 7
+  frames),
+* ``--encodings``: lossless FFV1 (``exact``) and H.264 at each crf, each lossy one encoded with
+  x264 on every thread count of ``--threads``,
+
+and prints, per clip and encoding, how many of those files meet the issue's bar (precision and
+recall >= 0.95; 1.0 for exact duplicates) and how many are perfect, the worst precision and
+recall, and the real frames taken for copies ("false") and copies missed over all files; then
+the files below the bar. Nothing is timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from nlvfi.checkpoint import atomic_write  # noqa: E402
+from nlvfi.repair import analyze_video  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("repair_quality", Path(__file__).resolve().parent / "repair_quality.py")
+repair_quality = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(repair_quality)
+
+BAR = 0.95  # the issue: precision and recall >= 0.95 after re-encoding (1.0 on exact duplicates)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """"0-7" or "0,3,5" -> the seeds."""
+    try:
+        if "-" in text:
+            first, last = (int(part) for part in text.split("-", 1))
+            seeds = list(range(first, last + 1))
+        else:
+            seeds = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seeds must look like 0-7 or 0,3,5, got {text!r}") from None
+    if not seeds or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(f"seeds must be non-negative and at least one, got {text!r}")
+    return seeds
+
+
+def configurations(clips: list[str], seeds: list[int], encodings: list[str], threads: list[int]) -> list[dict]:
+    """Every (clip, seed, encoding, x264 threads) to measure; ``exact`` has no encoder threads (0)."""
+    out = []
+    for clip in clips:
+        for encoding in encodings:
+            for seed in seeds:
+                for count in [0] if encoding == "exact" else threads:
+                    out.append({"clip": clip, "encoding": encoding, "seed": seed, "threads": count})
+    return out
+
+
+def key(config: dict) -> str:
+    return f"{config['clip']}/{config['encoding']}/seed{config['seed']}/threads{config['threads']}"
+
+
+def measure(config: dict, originals: list[np.ndarray], rate: float, workdir: Path) -> dict:
+    """Precision, recall, false and missed copies of the tool's detection on one stuttered file."""
+    stuttered, duplicates = repair_quality.inject(originals, config["seed"])
+    crf = None if config["encoding"] == "exact" else int(config["encoding"])
+    path = workdir / f"{key(config).replace('/', '-')}.{'mkv' if crf is None else 'mp4'}"
+    repair_quality.encode(stuttered, path, rate, crf, config["threads"])
+    found = set(analyze_video(path).detection.duplicates)
+    path.unlink()
+    truth = set(duplicates)
+    precision, recall = repair_quality.scores(found, truth)
+    return {
+        **config, "duplicates": len(truth), "precision": precision, "recall": recall,
+        "false": sorted(found - truth), "missed": sorted(truth - found),
+    }  # fmt: skip
+
+
+def summarize(results: list[dict]) -> list[dict]:
+    """One row per (clip, encoding), in the order first seen."""
+    rows: dict[tuple[str, str], dict] = {}
+    for r in results:
+        row = rows.setdefault((r["clip"], r["encoding"]), {"clip": r["clip"], "encoding": r["encoding"], "files": [], "below": []})
+        row["files"].append(r)
+        bar = 1.0 if r["encoding"] == "exact" else BAR
+        if min(r["precision"], r["recall"]) < bar:
+            row["below"].append(r)
+    for row in rows.values():
+        files = row["files"]
+        row.update(
+            count=len(files),
+            meeting=len(files) - len(row["below"]),
+            perfect=sum(r["precision"] == 1.0 and r["recall"] == 1.0 for r in files),
+            min_precision=min(r["precision"] for r in files),
+            min_recall=min(r["recall"] for r in files),
+            false=sum(len(r["false"]) for r in files),
+            missed=sum(len(r["missed"]) for r in files),
+            duplicates=sum(r["duplicates"] for r in files),
+        )
+    return list(rows.values())
+
+
+def format_table(rows: list[dict], seeds: list[int], threads: list[int], seconds: float) -> str:
+    lines = [
+        "# nlvfi duplicate detection: robustness to the injection pattern and the encoder",
+        "",
+        f"{platform.machine()}; {seconds:.0f} s. Detection as `nlvfi repair --threshold auto` "
+        f"(`nlvfi.repair.analyze_video`); injection patterns (seeds) {seeds[0]}-{seeds[-1]} of "
+        "benchmarks/repair_quality.py; each H.264 crf encoded with x264 on "
+        f"{', '.join(map(str, threads))} thread(s) (x264's output depends on its thread count). "
+        f"'meet the bar': precision and recall >= {BAR} (exact duplicates: 1.0); 'false': real frames "
+        "taken for copies, 'missed': copies not found, summed over the files.",
+        "",
+        "| clip | encoding | files | meet the bar | perfect | worst precision | worst recall | false | missed | copies |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        encoding = "exact (FFV1)" if row["encoding"] == "exact" else f"H.264 crf {row['encoding']}"
+        lines.append(
+            f"| {row['clip']} | {encoding} | {row['count']} | {row['meeting']} | {row['perfect']} | "
+            f"{row['min_precision']:.2f} | {row['min_recall']:.2f} | {row['false']} | {row['missed']} | {row['duplicates']} |"
+        )
+    below = [r for row in rows for r in row["below"]]
+    lines += ["", f"Below the bar ({len(below)} file(s)):" if below else "Every file meets the bar."]
+    for r in below:
+        encoding = "exact" if r["encoding"] == "exact" else f"crf {r['encoding']}, {r['threads']} thread(s)"
+        lines.append(
+            f"- {r['clip']}, {encoding}, seed {r['seed']}: precision {r['precision']:.2f}, "
+            f"recall {r['recall']:.2f}; real frames taken {r['false'] or 'none'}, copies missed {r['missed'] or 'none'}"
+        )
+    lines += ["", "Reproduce: `python benchmarks/detection_robustness.py " + " ".join(sys.argv[1:]) + "`"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clips", default="vtest,megamind,tree,still", help=f"comma list of {', '.join(repair_quality.CLIPS)}")
+    parser.add_argument("--seeds", type=parse_seeds, default=parse_seeds("0-7"), help="injection patterns, e.g. 0-7 or 0,3 (default 0-7)")
+    parser.add_argument("--encodings", default="exact,16,18,23", help="comma list: exact and/or H.264 crf values (default exact,16,18,23)")
+    parser.add_argument("--threads", default="1,2,4", help="x264 thread counts for every lossy encoding (default 1,2,4)")
+    parser.add_argument("--max-side", type=int, default=None, help="shrink clips so the longer side is at most this")
+    parser.add_argument("--data", type=Path, default=ROOT / "data" / "opencv")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="also write the Markdown table here; until the run completes, each file's result is kept "
+                             "in OUT's .jsonl beside it, so an interrupted run started again with the same --out goes on "
+                             "where it stopped")  # fmt: skip
+    args = parser.parse_args(argv)
+    clips = args.clips.split(",")
+    unknown = [clip for clip in clips if clip not in repair_quality.CLIPS]
+    if unknown:
+        parser.error(f"unknown clip(s) {', '.join(unknown)}; choose from {', '.join(repair_quality.CLIPS)}")
+    encodings = args.encodings.split(",")
+    for encoding in encodings:
+        if encoding != "exact" and not (encoding.isdigit() and 0 <= int(encoding) <= 51):
+            parser.error(f"encodings are 'exact' or an H.264 crf 0-51, got {encoding!r}")
+    try:
+        threads = [int(count) for count in args.threads.split(",")]
+    except ValueError:
+        parser.error(f"--threads takes a comma list of thread counts, got {args.threads!r}")
+    if min(threads) < 1:
+        parser.error("--threads: thread counts are at least 1")
+    started = time.perf_counter()
+    cache = args.out.with_suffix(".jsonl") if args.out else None
+    done = {}
+    if cache and cache.is_file():
+        for line in cache.read_text().splitlines():
+            record = json.loads(line)
+            done[key(record)] = record
+    todo = configurations(clips, args.seeds, encodings, threads)
+    results = []
+    frames: dict[str, tuple[list[np.ndarray], float]] = {}
+    with tempfile.TemporaryDirectory(prefix="nlvfi-detection-") as tmp:
+        for config in tqdm(todo, desc="files", unit="file"):
+            if key(config) in done:
+                results.append(done[key(config)])
+                continue
+            if config["clip"] not in frames:
+                frames = {config["clip"]: repair_quality.load_frames(config["clip"], args.data, None, args.max_side)}
+            result = measure(config, *frames[config["clip"]], Path(tmp))
+            results.append(result)
+            if cache:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                with cache.open("a") as stream:
+                    stream.write(json.dumps(result) + "\n")
+    table = format_table(summarize(results), args.seeds, threads, time.perf_counter() - started)
+    print(table)
+    if args.out:
+        atomic_write(args.out, lambda tmp: Path(tmp).write_text(table + "\n"))
+        cache.unlink(missing_ok=True)  # complete: a later run with this --out measures afresh
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

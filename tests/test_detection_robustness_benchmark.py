@@ -1,0 +1,72 @@
+"""benchmarks/detection_robustness.py: what it measures and how it sums up. The benchmark itself
+is run by hand (its docstring says how); the one file measured here is tiny and synthetic."""
+
+import argparse
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("detection_robustness_benchmark", ROOT / "benchmarks" / "detection_robustness.py")
+robustness = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(robustness)
+
+
+def test_seeds_are_a_range_or_a_list():
+    assert robustness.parse_seeds("0-3") == [0, 1, 2, 3]
+    assert robustness.parse_seeds("5,2") == [5, 2]
+    for bad in ("", "a-b", "-1", "3-1"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            robustness.parse_seeds(bad)
+
+
+def test_lossless_files_are_encoded_once_lossy_ones_per_thread_count():
+    configs = robustness.configurations(["still"], [0, 1], ["exact", "23"], [1, 2, 4])
+    assert len(configs) == 2 * 1 + 2 * 3
+    assert {c["threads"] for c in configs if c["encoding"] == "exact"} == {0}
+    assert {c["threads"] for c in configs if c["encoding"] == "23"} == {1, 2, 4}
+
+
+def result(encoding, precision, recall, seed=0, false=(), missed=()):
+    return {
+        "clip": "still", "encoding": encoding, "seed": seed, "threads": 0 if encoding == "exact" else 1, "duplicates": 10,
+        "precision": precision, "recall": recall, "false": list(false), "missed": list(missed),
+    }  # fmt: skip
+
+
+def test_the_bar_is_one_for_exact_copies_and_095_after_re_encoding():
+    rows = robustness.summarize(
+        [
+            result("exact", 1.0, 1.0),
+            result("exact", 1.0, 0.96, seed=1, missed=[7]),  # below: exact copies must all be found
+            result("23", 0.96, 1.0, false=[4]),  # meets 0.95
+            result("23", 1.0, 0.9, seed=1, missed=[3]),
+        ]
+    )
+    exact, lossy = rows
+    assert (exact["count"], exact["meeting"], exact["perfect"], exact["missed"]) == (2, 1, 1, 1)
+    assert (lossy["count"], lossy["meeting"], lossy["perfect"], lossy["false"], lossy["missed"]) == (2, 1, 0, 1, 1)
+    assert (lossy["min_precision"], lossy["min_recall"]) == (0.96, 0.9)
+    table = robustness.format_table(rows, [0, 1], [1], 1.0)
+    assert "| still | H.264 crf 23 | 2 | 1 | 0 | 0.96 | 0.90 | 1 | 1 | 20 |" in table
+    assert "- still, crf 23, 1 thread(s), seed 1: precision 1.00, recall 0.90" in table
+    assert "- still, exact, seed 1:" in table
+
+
+def test_one_file_is_measured_with_the_tools_own_detection(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (32, 48, 3), dtype=np.uint8)
+    frames = [np.roll(base, 2 * i, axis=1) for i in range(24)]  # steady motion, 2 px per frame
+
+    def inject(originals, seed):  # copies at 6 (of 5) and 12, 13 (of 11)
+        stuttered = list(originals)
+        for m in (6, 12, 13):
+            stuttered[m] = stuttered[m - 1]
+        return stuttered, [6, 12, 13]
+
+    monkeypatch.setattr(robustness.repair_quality, "inject", inject)
+    measured = robustness.measure({"clip": "still", "encoding": "exact", "seed": 0, "threads": 0}, frames, 10.0, tmp_path)
+    assert (measured["precision"], measured["recall"], measured["false"], measured["missed"]) == (1.0, 1.0, [], [])
+    assert list(tmp_path.iterdir()) == []  # the encoded file is removed
