@@ -257,8 +257,9 @@ def plan_inference(
             change the memory a call needs.
         flow_scale: 1, 2 or "auto" (:func:`flow_scale_for`); static_motion: px, 0 for off
             (:mod:`nlvfi.static_blend`). Both apply to whole frames; a tiled plan has neither.
-            At 768x576 the enlarged flow did not raise the tiny model's peak memory (615 MB
-            over the loaded model at 1x, 600 MB at 2x: the peak is after the flow).
+            The memory estimate is the 1x one; it covers the enlarged flow. Peak over the loaded
+            tiny model, 1x / 2x (estimate): 768x576 615 / 600 MB; 1280x720 1106 / 1273 MB (1427);
+            1920x1080 2528 / 2842 MB (3235).
     Raises:
         ValueError for a bad tile/overlap; VideoError when the frames fit neither whole nor tiled.
     """
