@@ -355,7 +355,7 @@ def repair_video(
             zero flow the enlarged frames' motion is twice as long, and the coarse search misses
             it (Megamind without the prior: 35.62 dB at 1x, 35.11 at 2x). Not with tiles.
         static_motion: pixels moving less than this many px take the plain blend of the pair
-            (``nlvfi.static_blend``; 0: off); not with tiles.
+            (``nlvfi.static_blend``; 0: off); tiles too, each from its own flow.
     Raises:
         FileNotFoundError, VideoError/ValueError (bad input, -o equal to the input, frames too
         large), CheckpointError (missing, corrupt, not ours). Nothing is written then.

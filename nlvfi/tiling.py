@@ -182,6 +182,7 @@ def tiled_forward(
     t: float | torch.Tensor = 0.5,
     tile: int = DEFAULT_TILE,
     overlap: int | None = None,
+    static_motion: float = 0.0,
 ) -> torch.Tensor:
     """The generator's frame, computed tile by tile (module doc); call it in inference mode.
 
@@ -192,6 +193,8 @@ def tiled_forward(
         t: a float or a (B,) / (T,) tensor in [0, 1].
         tile, overlap: tile side and least overlap in pixels (:func:`check_tile`); overlap
             None: :func:`default_overlap`.
+        static_motion: static blending in each tile (:mod:`nlvfi.static_blend`; 0: off), from
+            that tile's own flow.
     Returns:
         (B or T, 3, H, W) float32 in [0, 1] (in eval mode).
     """
@@ -208,10 +211,11 @@ def tiled_forward(
         prev, next = prev.expand(batch, -1, -1, -1), next.expand(batch, -1, -1, -1)
         features = None if features is None else features.expand(batch, -1, -1, -1)
     out = torch.zeros(batch, 3, layout.height, layout.width, device=prev.device)  # (B, 3, H', W'), float32
+    blending = {"static_motion": static_motion} if static_motion else {}  # stand-in models need not take it
     for (y0, y1, x0, x1), weight in zip(layout.boxes(), layout.weights()):
         tile_features = None if features is None else features[..., y0:y1, x0:x1]  # (B, C_nl, th, tw)
         frame = generator(
-            prev[..., y0:y1, x0:x1], next[..., y0:y1, x0:x1], t=t, nonlocal_features=tile_features
+            prev[..., y0:y1, x0:x1], next[..., y0:y1, x0:x1], t=t, nonlocal_features=tile_features, **blending
         ).frame  # (B, 3, th, tw)
         out[..., y0:y1, x0:x1] += weight.to(out.device) * frame
     return out[..., :height, :width]  # (B, 3, H, W)

@@ -457,7 +457,8 @@ def test_tiles_from_the_command_line(tmp_path, model):
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["frames_replaced"] == 2 and report["model"]["plan"].startswith("tiles of 32 px (16 px overlap)")
     assert report["model"]["flow_prior"] == {"used": False, "why": "tiled inference"}  # tiles take no guesses
-    assert report["model"]["flow_scale"] == 1 and report["model"]["static_motion_px"] == 0.0  # nor the other two
+    assert report["model"]["flow_scale"] == 1  # nor the enlarged flow
+    assert report["model"]["static_motion_px"] == 0.5  # static blending works per tile
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,9 @@ import pytest
 import torch
 
 import nlvfi
+from nlvfi.interpolate import Plan, forward_frames
 from nlvfi.static_blend import WINDOW, blend_static, check_static_motion, static_mask
+from nlvfi.tiling import tiled_forward
 
 
 def flows_with_a_moving_square(size=40, speed=3.0):
@@ -48,6 +50,21 @@ def test_generator_with_static_motion_returns_the_blend_of_a_still_pair():
         plain = generator(frame, frame.clone(), t=0.3).frame
     torch.testing.assert_close(blended, frame, atol=1e-6, rtol=0)
     assert (plain - frame).abs().max() > 1e-3
+
+
+def test_tiles_blend_their_still_pixels_from_their_own_flow():
+    # A still pair in 4 overlapping tiles: each tile's flow is ~0, so each tile, and the
+    # overlap-weighted frame, is the blend; forward_frames passes a tiled plan's threshold on.
+    torch.manual_seed(2)
+    generator = nlvfi.build_generator("tiny").eval()
+    frame = torch.rand(1, 3, 96, 128)
+    with torch.inference_mode():
+        blended = tiled_forward(generator, frame, frame.clone(), 0.3, tile=64, overlap=32, static_motion=0.5)
+        plain = tiled_forward(generator, frame, frame.clone(), 0.3, tile=64, overlap=32)
+    torch.testing.assert_close(blended, frame, atol=1e-6, rtol=0)
+    assert (plain - frame).abs().max() > 1e-3
+    plan = Plan(per_call=1, tile=64, overlap=32, static_motion=0.5)
+    torch.testing.assert_close(forward_frames(generator, frame, frame.clone(), torch.tensor([0.3]), plan), blended, atol=0, rtol=0)
 
 
 @pytest.mark.parametrize("bad", [-0.5, float("nan"), float("inf"), "1"])
