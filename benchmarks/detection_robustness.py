@@ -120,7 +120,7 @@ def summarize(results: list[dict]) -> list[dict]:
     return list(rows.values())
 
 
-def format_table(rows: list[dict], seeds: list[int], threads: list[int], seconds: float) -> str:
+def format_table(rows: list[dict], seeds: list[int], threads: list[int], seconds: float, arguments: list[str] = ()) -> str:
     lines = [
         "# nlvfi duplicate detection: robustness to the injection pattern and the encoder",
         "",
@@ -148,7 +148,7 @@ def format_table(rows: list[dict], seeds: list[int], threads: list[int], seconds
             f"- {r['clip']}, {encoding}, seed {r['seed']}: precision {r['precision']:.2f}, "
             f"recall {r['recall']:.2f}; real frames taken {r['false'] or 'none'}, copies missed {r['missed'] or 'none'}"
         )
-    lines += ["", "Reproduce: `python benchmarks/detection_robustness.py " + " ".join(sys.argv[1:]) + "`"]
+    lines += ["", "Reproduce: `" + " ".join(["python benchmarks/detection_robustness.py", *arguments]) + "`"]
     return "\n".join(lines)
 
 
@@ -202,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
                 cache.parent.mkdir(parents=True, exist_ok=True)
                 with cache.open("a") as stream:
                     stream.write(json.dumps(result) + "\n")
-    table = format_table(summarize(results), args.seeds, threads, time.perf_counter() - started)
+    arguments = sys.argv[1:] if argv is None else argv
+    table = format_table(summarize(results), args.seeds, threads, time.perf_counter() - started, arguments)
     print(table)
     if args.out:
         atomic_write(args.out, lambda tmp: Path(tmp).write_text(table + "\n"))

@@ -87,6 +87,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 AUTO_WINDOW = 8
+AUTO_MIN_SIDE = 3  # a side of fewer pairs (at the ends of the clip) is too short to measure motion on
 AUTO_QUANTILE = 0.75
 AUTO_RATIO = 0.3
 AUTO_FLOOR = 0.02
@@ -163,7 +164,7 @@ def _local_levels(diffs: np.ndarray, window: int, quantile: float, keep: np.ndar
     count = len(diffs)
     kept = np.arange(count) if keep is None else np.flatnonzero(keep)
     levels = np.full(count, np.nan)
-    enough = min(3, window)  # a side with fewer values (at the ends of the clip) is merged
+    enough = min(AUTO_MIN_SIDE, window)  # a shorter side (at the ends of the clip) is merged
     for i in range(count):
         at = int(np.searchsorted(kept, i))  # kept[:at] are left of pair i
         after = at + 1 if at < len(kept) and kept[at] == i else at
@@ -334,8 +335,8 @@ def cut_level(diffs: np.ndarray, is_duplicate: np.ndarray, cut_threshold: float 
 
 
 def _one_sided(keep: np.ndarray, window: int) -> np.ndarray:
-    """(N-1,) bool: pairs with fewer than min(3, window) kept pairs on one side."""
-    enough = min(3, window)
+    """(N-1,) bool: pairs with fewer than min(AUTO_MIN_SIDE, window) kept pairs on one side."""
+    enough = min(AUTO_MIN_SIDE, window)
     kept = np.cumsum(keep)  # kept pairs at or left of i
     left = kept - keep
     right = kept[-1] - kept
