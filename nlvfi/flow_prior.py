@@ -28,7 +28,8 @@ run of three duplicates went from 26.72 / 27.05 / 28.51 dB to 27.34 / 27.92 / 29
 ungated), and 27.89 / 28.35 / 29.56 with OpenCV DIS flow as the guess, so what is left there is
 the guess, not the decoders. Kept per pixel only where it warps better than zero flow's result
 (a photometric check), the gain shrank on Megamind (35.54) and tree (20.22): the check was
-dropped. Cost: one more flow estimate per run (both outside pairs in one batch).
+dropped. Cost: one more flow estimate per run (both outside pairs in one batch). Frames that run in
+tiles get their guesses tile by tile (``nlvfi.tiling.tiled_prior``).
 """
 
 from __future__ import annotations

@@ -28,7 +28,8 @@ every frame to a temporary file in the output's folder, and copies the audio pac
 frames of several runs go through the generator together (``--batch-size`` frames per call),
 the frames and audio packets between them held back until their turn (at most
 ``max(8, 2 x batch size)`` video frames), so the output is written in order. Frames too large
-for the memory budget run in tiles (``--tile``, see ``nlvfi.interpolate``). A third
+for the memory budget run in tiles (``--tile``, see ``nlvfi.interpolate``), the flow prior
+measured tile by tile too (``nlvfi.tiling.tiled_prior``). A third
 pass (``verify``, on by default) decodes input and output side by side and checks the frame
 count, every timestamp, the audio packets and — for a lossless output — that every frame not
 replaced is bit-identical; only then is the temporary file renamed onto OUT. Any error leaves
@@ -70,6 +71,7 @@ from .interpolate import (
     plan_inference,
 )
 from .static_blend import STATIC_MOTION
+from .tiling import tiled_prior
 from .videoio import (
     AudioPacket,
     VideoError,
@@ -348,7 +350,8 @@ def repair_video(
         views: each repaired frame is the mean of the generator on this many mirrored views of
             its pair (1, 2 or 4; ``nlvfi.self_ensemble``).
         flow_prior: start the flow of each run's pair from the motion of the real frames just
-            outside it (``nlvfi.flow_prior``); not with tiles.
+            outside it (``nlvfi.flow_prior``); in tiles, measured tile by tile
+            (``nlvfi.tiling.tiled_prior``).
         flow_scale: estimate the flow on frames enlarged 1 or 2 times, or "auto": 2 up to
             768x576 (``nlvfi.interpolate.flow_scale_for``) for runs whose flow starts from the
             prior, 1 for runs without one (no usable outside frame, ``flow_prior`` off): from
@@ -399,7 +402,7 @@ def repair_video(
     timings = {"measure_s": round(analysis.seconds, 2)}
     state: dict = {}
 
-    use_prior = flow_prior and plan.tile is None  # tiles take no flow guesses (forward_frames)
+    use_prior = flow_prior
     prior_sides = {"both": 0, "one": 0, "none": 0}  # runs by how many outside frames their prior had
     runs_by_scale: dict[int, int] = {}  # runs by the flow scale they were repaired at
 
@@ -410,6 +413,8 @@ def repair_video(
         run, (before, after) = job.pending.run, job.pending.outside
         scales = interval_scales(analysis.times, before, run.before, run.after, after)
         with torch.inference_mode():
+            if plan.tile is not None:  # frames too large for one pass: the outside flows tile by tile too
+                return tiled_prior(generator, prev, next, *outside, *scales, tile=plan.tile, overlap=plan.overlap)
             return constant_velocity_prior(generator, prev, next, *outside, *scales, flow_scale=plan.flow_scale)
 
     def run_generator(batch: list[_Job]) -> float:
@@ -418,8 +423,9 @@ def repair_video(
         tensors = [(rgb_to_tensor(job.before_rgb).to(where), rgb_to_tensor(job.after_rgb).to(where)) for job in batch]  # (1, 3, H, W)
         priors = [prior_of(job, prev, next) for job, (prev, next) in zip(batch, tensors)] if use_prior else None
         if plan.tile is not None:  # tiles: one pair at a time, its non-local features computed once
-            for job, (prev, next) in zip(batch, tensors):
-                job.frames = generate(generator, prev, next, job.times, per_call, plan)  # (k, 3, H, W)
+            for n, (job, (prev, next)) in enumerate(zip(batch, tensors)):
+                prior = None if priors is None else priors[n]
+                job.frames = generate(generator, prev, next, job.times, per_call, plan, prior)  # (k, 3, H, W)
             runs_by_scale[plan.flow_scale] = runs_by_scale.get(plan.flow_scale, 0) + len(batch)
             return time.perf_counter() - tick
         # auto: a run without a prior goes at 1x (docstring, flow_scale); runs of one scale share calls
@@ -586,7 +592,7 @@ def repair_video(
     report["model"]["flow_prior"] = (
         {"used": True, "runs_by_outside_frames": prior_sides}
         if use_prior
-        else {"used": False, "why": "tiled inference" if flow_prior else "turned off (--no-flow-prior)"}
+        else {"used": False, "why": "turned off (--no-flow-prior)"}
     )
     report["model"]["flow_scale"] = plan.flow_scale
     report["model"]["runs_by_flow_scale"] = {str(scale): count for scale, count in sorted(runs_by_scale.items())}

@@ -205,7 +205,7 @@ def test_frames_too_large_for_the_budget_are_tiled_automatically(tmp_path, model
     monkeypatch.setattr(interp, "tiled_forward", lambda *a, **k: calls.append(a[4:]) or original(*a, **k))
     argv = [str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(tmp_path / "m.png"), "--checkpoint", str(model)]
     assert main(argv + ["--max-memory-gb", "0.15"]) == 0
-    assert calls == [(256, 128, 0.0)]  # tile, overlap, static blending (off in `interpolate` by default)
+    assert calls == [(256, 128, 0.0, None)]  # tile, overlap, static blending (off in `interpolate` by default), no flow guesses
     assert np.asarray(Image.open(tmp_path / "m.png")).shape == (288, 400, 3)
     calls.clear()
     assert main(argv + ["--max-memory-gb", "0.15", "--tile", "0"]) == 2  # tiles turned off: refused

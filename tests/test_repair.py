@@ -456,8 +456,9 @@ def test_tiles_from_the_command_line(tmp_path, model):
     assert rc == 0
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["frames_replaced"] == 2 and report["model"]["plan"].startswith("tiles of 32 px (16 px overlap)")
-    assert report["model"]["flow_prior"] == {"used": False, "why": "tiled inference"}  # tiles take no guesses
-    assert report["model"]["flow_scale"] == 1  # nor the enlarged flow
+    assert report["model"]["flow_prior"]["used"]  # measured tile by tile (nlvfi.tiling.tiled_prior)
+    assert sum(report["model"]["flow_prior"]["runs_by_outside_frames"].values()) == 2
+    assert report["model"]["flow_scale"] == 1  # tiles keep the flow at 1x
     assert report["model"]["static_motion_px"] == 0.5  # static blending works per tile
 
 
