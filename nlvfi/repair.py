@@ -155,7 +155,7 @@ def analyze_video(
         fixed = reader.timestamps_fixed
     if len(pts) < min_frames:
         raise VideoError(f"{path} has {len(pts)} frame{'s' if len(pts) != 1 else ''}; repair needs at least {min_frames}")
-    detection = detect_duplicates(np.array(diffs), threshold, max_run, peaks=np.array(peaks))
+    detection = detect_duplicates(np.array(diffs), threshold, max_run, peaks=np.array(peaks), lossless=info.lossless)
     return Analysis(info, detection, pts, times, fixed, time.perf_counter() - started)
 
 

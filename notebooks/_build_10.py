@@ -105,7 +105,8 @@ def cells() -> list:
             the whole frame, while slow real motion is concentrated where something moves, so a real pair's peak
             stands out even when its $L$ is as small as a noisy copy's. With peaks, pair $k$ is a duplicate when
             $L_k \le 0.02$, or when $P_k \le 0.6\,\text{level}^P_k$ and $L_k \le 0.6\,\text{level}^L_k$ (levels from the
-            medians of each side) and $P_k$ is within the copies' own noise ($\le 3\times$ their median peak $+ 1$).
+            medians of each side) and $P_k$ is within the copies' own noise ($\le 3\times$ their median peak $+ 1$;
+            in a losslessly coded file whose copies are bit-identical, $+ 0$: there is no noise to excuse a difference).
             This runs twice: the second time the levels are measured on the pairs the first did not take for copies,
             so that a side crowded with copies does not drag its level down to their noise. `nlvfi.duplicates` says
             how these numbers were chosen and what they get on real clips; `benchmarks/detection_robustness.py`

@@ -12,6 +12,7 @@ import pytest
 
 from nlvfi.duplicates import (
     AUTO_FLOOR,
+    NOISE_MARGIN,
     Detection,
     auto_thresholds,
     cut_level,
@@ -250,6 +251,28 @@ def test_a_slow_real_pair_with_real_motion_on_one_side_only_keeps_the_first_pass
     # measured without the copies, that level would pass it (MAD 0.126 <= 0.161, peak 0.998 <= 1.02)
     clip = measured("near_still_exact_slow_end")
     assert detect_duplicates(clip["mad"], peaks=clip["peak"]).duplicates == clip["copies"]
+    assert detect_duplicates(clip["mad"], peaks=clip["peak"], lossless=True).duplicates == clip["copies"]  # as the tool reads it
+
+
+def test_lossless_input_with_bit_identical_copies_has_no_noise_margin():
+    # vtest's held-out lawn, FFV1: real frame 34 is almost frame 33 (MAD 0.045, peak 0.74);
+    # the margin meant for codec noise let it pass as a copy, as it did in 5 of 8 patterns
+    clip = measured("near_still_heldout_ffv1")
+    lossless = detect_duplicates(clip["mad"], peaks=clip["peak"], lossless=True)
+    assert lossless.duplicates == clip["copies"]
+    assert lossless.settings["noise_margin"] == 0.0 and lossless.settings["lossless_input"]
+    assert "no noise margin" in lossless.how
+    assert detect_duplicates(clip["mad"], peaks=clip["peak"]).duplicates == sorted(clip["copies"] + [34])
+
+
+def test_lossless_input_whose_copies_carry_noise_keeps_the_margin():
+    # a lossless file can hold a lossy clip's noisy copies (a lossless re-encode of it): their
+    # MAD is above the floor, so nothing changes
+    clip = measured("near_still_crf18_x264_2threads")
+    lossy = detect_duplicates(clip["mad"], peaks=clip["peak"])
+    lossless = detect_duplicates(clip["mad"], peaks=clip["peak"], lossless=True)
+    assert lossless.duplicates == lossy.duplicates == clip["copies"]
+    assert lossless.settings["noise_margin"] == NOISE_MARGIN
 
 
 def test_the_second_pass_measures_motion_on_the_real_pairs_only():

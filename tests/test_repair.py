@@ -551,6 +551,33 @@ def still_clip():
 STILL_DUPLICATES = [5, 12, 13, 21, 29, 30, 31, 38, 45, 51, 52]
 
 
+@pytest.fixture(scope="module")
+def held_out_still_clip():
+    """vtest's held-out frames 686-745, a 256x256 region of lawn where nobody walks (real MAD
+    0.04-0.64; the source's coder refreshed only part of it every other frame)."""
+    if not VTEST.is_file():
+        pytest.skip(f"{VTEST} not fetched (run `nlvfi data fetch`)")
+    frames = []
+    with VideoReader(VTEST) as reader:
+        for item in reader:
+            if item.index >= 746:
+                break
+            if item.index >= 686:
+                frames.append(np.ascontiguousarray(item.frame.to_ndarray(format="rgb24")[320:576, 192:448]))
+    return frames
+
+
+def test_held_out_near_still_clip_with_exact_copies_replaces_no_real_frame(tmp_path, held_out_still_clip):
+    # frame 34 is almost frame 33 (MAD 0.045): in a lossless file only bit-identical pairs are
+    # copies (nlvfi.duplicates, the noise margin); with the margin it was taken for one
+    path = write_video(tmp_path / "still.mkv", stutter(held_out_still_clip, STILL_DUPLICATES), 10)
+    detection = analyze_video(path).detection
+    assert _scores(detection.duplicates, STILL_DUPLICATES) == (1.0, 1.0)
+    assert detection.settings["lossless_input"] and detection.settings["noise_margin"] == 0.0
+    fixed = analyze_video(path, threshold=0.5).detection.duplicates
+    assert _scores(fixed, STILL_DUPLICATES)[0] < 0.5  # a fixed threshold replaces real frames
+
+
 @pytest.mark.parametrize("encoding", ["exact", "h264-crf16", "h264-crf18", "h264-crf23"])
 def test_near_still_real_clip_auto_beats_a_fixed_threshold(tmp_path, still_clip, encoding):
     real = [np.abs(a.astype(np.int16) - b).mean() for a, b in zip(still_clip, still_clip[1:])]
