@@ -11,7 +11,8 @@ than its real frames. This script repeats only the detection part of that benchm
 own first pass, ``nlvfi.repair.analyze_video`` with ``--threshold auto``; no model) over
 
 * the same clips (``repair_quality.CLIPS``: the held-out parts of vtest, Megamind and tree, and
-  the near-still vtest region; run ``nlvfi data fetch`` first),
+  the two near-still vtest regions, from the training and the held-out part; run ``nlvfi data
+  fetch`` first),
 * ``--seeds`` injection patterns (``repair_quality.inject``: runs of 1-3 copies, about one per 7
   frames),
 * ``--encodings``: lossless FFV1 (``exact``) and H.264 at each crf, each lossy one encoded with
@@ -154,7 +155,7 @@ def format_table(rows: list[dict], seeds: list[int], threads: list[int], seconds
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clips", default="vtest,megamind,tree,still", help=f"comma list of {', '.join(repair_quality.CLIPS)}")
+    parser.add_argument("--clips", default="vtest,megamind,tree,still,still-heldout", help=f"comma list of {', '.join(repair_quality.CLIPS)}")
     parser.add_argument("--seeds", type=parse_seeds, default=parse_seeds("0-7"), help="injection patterns, e.g. 0-7 or 0,3 (default 0-7)")
     parser.add_argument("--encodings", default="exact,16,18,23", help="comma list: exact and/or H.264 crf values (default exact,16,18,23)")
     parser.add_argument("--threads", default="1,2,4", help="x264 thread counts for every lossy encoding (default 1,2,4)")

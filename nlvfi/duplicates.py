@@ -81,8 +81,8 @@ recall 0.77) and the held-out near-still clip's lossy files. That clip (vtest's 
 686–745; chosen after the constants above, so a true held-out check) is harder: the source's
 coder refreshed only part of it every other frame, so half its real frames are almost copies
 (MAD 0.10–0.15 before re-encoding). FFV1: 8 of 8 files meet the bar; crf 16: 15 of 24, crf 18:
-15 of 24 (worst precision 0.92, recall 0.92); crf 23: 1 of 24 (recall down to 0.46: its copies'
-noise is larger than those real frames' difference).
+15 of 24 (worst precision 0.92, recall 0.92); crf 23: 1 of 24 (recall down to 0.46: the
+near-copies pull the local level down, and the copies' noise, MAD up to 0.23, is above 0.6 of it).
 
 Runs: consecutive duplicate frames ``first .. last`` (copies of frame ``first − 1``). A run is
 repaired only when it has a good frame before it and a distinct frame after it, no scene cut

@@ -1,7 +1,9 @@
-"""benchmarks/repair_quality.py: finding ffmpeg and reading mpdecimate's decisions. The benchmark
-itself is run by hand (its docstring says how); no timing here."""
+"""benchmarks/repair_quality.py: finding ffmpeg and reading mpdecimate's decisions, its columns,
+and resuming an interrupted run. The benchmark itself is run by hand (its docstring says how);
+no timing here."""
 
 import importlib.util
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -87,3 +89,65 @@ def test_with_a_flow_prior_the_nlvfi_column_is_still_what_the_tool_writes(model)
     assert torch.allclose(torch.stack(views).mean(0), tool, atol=1e-5)
     without = generate(generator, before, after, times, plan=Plan(per_call=8, views=4))
     assert not torch.allclose(tool, without, atol=1e-3)  # the guesses reached the flow estimator
+
+
+def test_an_mpdecimate_that_keeps_too_few_frames_for_minterpolate_is_reported_not_fatal(tmp_path):
+    # near-still clips: mpdecimate keeps 1-3 of 60 frames and minterpolate writes an empty file
+    fake = tmp_path / "ffmpeg"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in *"-f null"*) echo "[mpdecimate] drop pts:100 pts_time:0.1 drop_count:1" >&2 ;;\n'
+        '  *) for last; do :; done; : > "$last" ;; esac\n'
+    )
+    fake.chmod(0o755)
+    row = repair_quality.ffmpeg_rows(str(fake), tmp_path / "in.mkv", [None, None], {1}, 10.0, [0.0, 0.1])
+    assert row["available"] and (row["precision"], row["recall"], row["written"]) == (1.0, 1.0, 0)
+    table = repair_quality.format_table([fake_row("still", "exact", ffmpeg=row)], "model", "cpu", 1.0)
+    assert "| still | exact (FFV1) | 1.00 / 1.00 | no frame written (mpdecimate kept too few) |" in table
+
+
+def fake_row(clip, encoding, **changes):
+    """A row as ``evaluate`` returns it, with made-up numbers (for the bookkeeping tests)."""
+    methods = ("left in", "average", "DIS flow", "minterpolate", "nlvfi 1 view", "nlvfi")
+    row = {
+        "clip": clip, "encoding": "exact (FFV1)" if encoding == "exact" else f"H.264 crf {encoding}", "size": "8x8",
+        "frames": 10, "duplicates": 2, "precision": 1.0, "recall": 1.0, "fixed_precision": 1.0, "fixed_recall": 1.0,
+        "threshold": 0.1, "real_replaced": 0, "repaired": 2, "views": 4, "flow_prior": True, "flow_scale": 2,
+        "static_motion": 0.5, "psnr": dict.fromkeys(methods, 30.0), "detect_s": 0.1, "model_s_per_frame": 1.0,
+        "ffmpeg": {"available": False}, "real_adjacent_mad": 1.0,
+    }  # fmt: skip
+    return {**row, **changes}
+
+
+def test_an_interrupted_run_goes_on_where_it_stopped(tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(repair_quality, "load_model", lambda checkpoint, device: (torch.nn.Linear(1, 1), "model"))
+    monkeypatch.setattr(repair_quality, "load_frames", lambda name, data, frames, max_side: ([], 10.0))
+    monkeypatch.setattr(repair_quality, "find_ffmpeg", lambda explicit: None)
+    measured = []
+
+    def evaluate(name, encoding, *args):
+        if measured and fail:
+            raise KeyboardInterrupt
+        measured.append((name, encoding))
+        return fake_row(name, encoding)
+
+    monkeypatch.setattr(repair_quality, "evaluate", evaluate)
+    out = tmp_path / "table.md"
+    argv = ["--clips", "still,tree", "--encodings", "exact", "--device", "cpu", "--out", str(out)]
+    fail = True
+    with pytest.raises(KeyboardInterrupt):
+        repair_quality.main(argv)
+    assert measured == [("still", "exact")] and not out.exists()
+    assert len(out.with_suffix(".jsonl").read_text().splitlines()) == 1
+    fail = False
+    assert repair_quality.main(argv) == 0
+    assert measured == [("still", "exact"), ("tree", "exact")]  # the first row was not measured again
+    assert "| still | 8x8 | exact (FFV1) |" in out.read_text() and "| tree | 8x8 | exact (FFV1) |" in out.read_text()
+    assert not out.with_suffix(".jsonl").exists()  # complete: the next run measures afresh
+    out.with_suffix(".jsonl").write_text(
+        json.dumps({"options": {"seed": 99}, "name": "still", "encoding_arg": "exact", "row": fake_row("still", "exact")}) + "\n"
+    )
+    assert repair_quality.main(argv) == 0
+    assert measured[2:] == [("still", "exact"), ("tree", "exact")]  # other options: nothing reused
