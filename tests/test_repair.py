@@ -533,19 +533,24 @@ def test_bundled_clip_re_encoded_with_h264_still_detected(tmp_path):
     assert precision >= 0.95 and recall >= 0.95
 
 
+def vtest_region(frames: range, rows: slice, columns: slice) -> list[np.ndarray]:
+    """(H, W, 3) uint8 crops of vtest's ``frames``; skips the test when vtest is not fetched."""
+    if not VTEST.is_file():
+        pytest.skip(f"{VTEST} not fetched (run `nlvfi data fetch`)")
+    out = []
+    with VideoReader(VTEST) as reader:
+        for item in reader:
+            if item.index >= frames.stop:
+                break
+            if item.index in frames:
+                out.append(np.ascontiguousarray(item.frame.to_ndarray(format="rgb24")[rows, columns]))
+    return out
+
+
 @pytest.fixture(scope="module")
 def still_clip():
     """vtest frames 100-159, a 256x256 region where little moves (real MAD 0.25-0.5)."""
-    if not VTEST.is_file():
-        pytest.skip(f"{VTEST} not fetched (run `nlvfi data fetch`)")
-    frames = []
-    with VideoReader(VTEST) as reader:
-        for item in reader:
-            if item.index >= 160:
-                break
-            if item.index >= 100:
-                frames.append(np.ascontiguousarray(item.frame.to_ndarray(format="rgb24")[128:384, 0:256]))
-    return frames
+    return vtest_region(range(100, 160), slice(128, 384), slice(0, 256))
 
 
 STILL_DUPLICATES = [5, 12, 13, 21, 29, 30, 31, 38, 45, 51, 52]
@@ -555,16 +560,7 @@ STILL_DUPLICATES = [5, 12, 13, 21, 29, 30, 31, 38, 45, 51, 52]
 def held_out_still_clip():
     """vtest's held-out frames 686-745, a 256x256 region of lawn where nobody walks (real MAD
     0.04-0.64; the source's coder refreshed only part of it every other frame)."""
-    if not VTEST.is_file():
-        pytest.skip(f"{VTEST} not fetched (run `nlvfi data fetch`)")
-    frames = []
-    with VideoReader(VTEST) as reader:
-        for item in reader:
-            if item.index >= 746:
-                break
-            if item.index >= 686:
-                frames.append(np.ascontiguousarray(item.frame.to_ndarray(format="rgb24")[320:576, 192:448]))
-    return frames
+    return vtest_region(range(686, 746), slice(320, 576), slice(192, 448))
 
 
 def test_held_out_near_still_clip_with_exact_copies_replaces_no_real_frame(tmp_path, held_out_still_clip):
