@@ -1,6 +1,6 @@
 """Quality of `nlvfi repair` on stuttered real footage: detection and repaired-frame PSNR.
 
-    python benchmarks/repair_quality.py                       # full table (about 10-20 min on 2 CPU cores)
+    python benchmarks/repair_quality.py                       # full table (about 40 min on one CPU core; resumable, see --out)
     python benchmarks/repair_quality.py --clips vtest --frames 40 --max-side 384 --encodings exact,18
     python benchmarks/repair_quality.py --checkpoint runs/cpu/generator_best.safetensors --out results/repair_quality.md
 

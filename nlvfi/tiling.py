@@ -29,12 +29,13 @@ Flow guesses. A repair starts each run's flow from the motion of the frames just
 (``nlvfi.flow_prior``); :func:`tiled_prior` measures that motion tile by tile as well (the
 estimator sees what the tiled generator sees, and nothing needs the whole frame in one pass),
 blends the tiles' guesses with the same weights, and :func:`tiled_forward` hands each tile its
-slice. Measured (shipped weights, one view, static blending, exact duplicates of
-``benchmarks/repair_quality.py`` seed 0, the first 40 held-out frames): vtest at 768x576 in
-tiles of 256 px, 30.09 dB without guesses -> 30.89 with them (whole frames with the prior:
-30.87); tree (320x240, first 60) in tiles of 128 px, 19.84 -> 20.57 (whole frames 20.27). The
-bundled clip through ``nlvfi repair --tile 128`` (4 views, as written): 31.01 -> 31.31 dB; whole
-frames, whose flow is also estimated 2x enlarged, 31.80.
+slice. Measured (shipped weights, static blending, exact duplicates of
+``benchmarks/repair_quality.py`` seed 0, without guesses -> with them, dB): vtest's held-out
+part at 768x576 (41 repaired frames, 4 views) in tiles of 256 px, 28.94 -> 29.58 (whole frames,
+as ``results/repair_quality.md``: 29.54); its first 40 frames, one view, 30.09 -> 30.89 (whole
+frames with the prior at 1x: 30.87); tree (320x240, first 60, one view) in tiles of 128 px,
+19.84 -> 20.57 (whole frames 20.27). The bundled clip through ``nlvfi repair --tile 128`` (4
+views, as written): 31.01 -> 31.31; whole frames, whose flow is also estimated 2x enlarged, 31.80.
 """
 
 from __future__ import annotations
