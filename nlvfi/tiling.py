@@ -268,7 +268,7 @@ def tiled_prior(
     Args:
         prev, next, before, after: (B, 3, H, W) float in [0, 1]; ``before``/``after`` None
             when that outside frame is missing.
-        scale_before, scale_after, see ``constant_velocity_prior``; tile, overlap as :func:`tiled_forward`.
+        scale_before, scale_after: as in ``constant_velocity_prior``; tile, overlap: as in :func:`tiled_forward`.
     Returns:
         (forward, backward) guesses, (B, 2, H, W) each in pixels; None when both outside frames are missing.
     """
