@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import platform
 import sys
 import tempfile
@@ -41,7 +40,6 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nlvfi.checkpoint import atomic_write  # noqa: E402
 from nlvfi.repair import analyze_video  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("repair_quality", Path(__file__).resolve().parent / "repair_quality.py")
@@ -182,11 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--threads: thread counts are at least 1")
     started = time.perf_counter()
     cache = args.out.with_suffix(".jsonl") if args.out else None
-    done = {}
-    if cache and cache.is_file():
-        for line in cache.read_text().splitlines():
-            record = json.loads(line)
-            done[key(record)] = record
+    done = {key(record): record for record in repair_quality.read_records(cache)}
     todo = configurations(clips, args.seeds, encodings, threads)
     results = []
     frames: dict[str, tuple[list[np.ndarray], float]] = {}
@@ -199,16 +193,11 @@ def main(argv: list[str] | None = None) -> int:
                 frames = {config["clip"]: repair_quality.load_frames(config["clip"], args.data, None, args.max_side)}
             result = measure(config, *frames[config["clip"]], Path(tmp))
             results.append(result)
-            if cache:
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                with cache.open("a") as stream:
-                    stream.write(json.dumps(result) + "\n")
+            repair_quality.keep_record(cache, result)
     arguments = sys.argv[1:] if argv is None else argv
     table = format_table(summarize(results), args.seeds, threads, time.perf_counter() - started, arguments)
     print(table)
-    if args.out:
-        atomic_write(args.out, lambda tmp: Path(tmp).write_text(table + "\n"))
-        cache.unlink(missing_ok=True)  # complete: a later run with this --out measures afresh
+    repair_quality.finish(args.out, table, cache)
     return 0
 
 

@@ -157,6 +157,30 @@ def decode(path: Path) -> list[np.ndarray]:
         return [frame_to_rgb24(item.frame) for item in reader]
 
 
+def read_records(cache: Path | None) -> list[dict]:
+    """What an interrupted run kept in ``cache`` (``--out``'s .jsonl, one JSON object a line); [] if nothing."""
+    if cache is None or not cache.is_file():
+        return []
+    return [json.loads(line) for line in cache.read_text().splitlines()]
+
+
+def keep_record(cache: Path | None, record: dict) -> None:
+    """Add one finished measurement to ``cache`` (None: no --out, nothing kept)."""
+    if cache is None:
+        return
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with cache.open("a") as stream:
+        stream.write(json.dumps(record) + "\n")
+
+
+def finish(out: Path | None, table: str, cache: Path | None) -> None:
+    """Write the table to ``out`` atomically, then drop the kept records: a later run measures afresh."""
+    if out is None:
+        return
+    atomic_write(out, lambda path: Path(path).write_text(table + "\n"))
+    cache.unlink(missing_ok=True)
+
+
 def scores(flagged: set[int], truth: set[int]) -> tuple[float, float]:
     hit = len(flagged & truth)
     return (hit / len(flagged) if flagged else 1.0), (hit / len(truth) if truth else 1.0)
@@ -429,12 +453,7 @@ def main(argv: list[str] | None = None) -> int:
         "static_motion": args.static_motion, "ffmpeg": ffmpeg,
     }  # fmt: skip
     cache = args.out.with_suffix(".jsonl") if args.out else None
-    done = {}
-    if cache and cache.is_file():
-        for line in cache.read_text().splitlines():
-            record = json.loads(line)
-            if record["options"] == options:
-                done[(record["name"], record["encoding_arg"])] = record["row"]
+    done = {(r["name"], r["encoding_arg"]): r["row"] for r in read_records(cache) if r["options"] == options}
     todo = [(name, encoding) for name in args.clips.split(",") for encoding in args.encodings.split(",")]
     rows, reused_seconds = [], 0.0
     loaded: dict[str, tuple[list[np.ndarray], float]] = {}
@@ -453,16 +472,11 @@ def main(argv: list[str] | None = None) -> int:
             )  # fmt: skip
             row["seconds"] = time.perf_counter() - tick
             rows.append(row)
-            if cache:
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                with cache.open("a") as stream:
-                    stream.write(json.dumps({"options": options, "name": name, "encoding_arg": encoding, "row": row}) + "\n")
+            keep_record(cache, {"options": options, "name": name, "encoding_arg": encoding, "row": row})
     seconds = time.perf_counter() - started + reused_seconds  # this run, and the rows an earlier one measured
     table = format_table(rows, checkpoint, device, seconds, ffmpeg, sys.argv[1:] if argv is None else argv)
     print(table)
-    if args.out:
-        atomic_write(args.out, lambda path: Path(path).write_text(table + "\n"))
-        cache.unlink(missing_ok=True)  # complete: a later run with this --out measures afresh
+    finish(args.out, table, cache)
     return 0
 
 

@@ -70,3 +70,27 @@ def test_one_file_is_measured_with_the_tools_own_detection(tmp_path, monkeypatch
     measured = robustness.measure({"clip": "still", "encoding": "exact", "seed": 0, "threads": 0}, frames, 10.0, tmp_path)
     assert (measured["precision"], measured["recall"], measured["false"], measured["missed"]) == (1.0, 1.0, [], [])
     assert list(tmp_path.iterdir()) == []  # the encoded file is removed
+
+
+def test_an_interrupted_run_goes_on_where_it_stopped(tmp_path, monkeypatch):
+    monkeypatch.setattr(robustness.repair_quality, "load_frames", lambda clip, data, frames, max_side: ([], 10.0))
+    measured = []
+
+    def measure(config, frames, rate, workdir):
+        if measured and fail:
+            raise KeyboardInterrupt
+        measured.append(robustness.key(config))
+        return {**config, "duplicates": 2, "precision": 1.0, "recall": 1.0, "false": [], "missed": []}
+
+    monkeypatch.setattr(robustness, "measure", measure)
+    out = tmp_path / "table.md"
+    argv = ["--clips", "still", "--seeds", "0,1", "--encodings", "exact", "--out", str(out)]
+    fail = True
+    with pytest.raises(KeyboardInterrupt):
+        robustness.main(argv)
+    assert measured == ["still/exact/seed0/threads0"] and not out.exists()
+    fail = False
+    assert robustness.main(argv) == 0
+    assert measured == ["still/exact/seed0/threads0", "still/exact/seed1/threads0"]  # seed 0 was kept, not measured again
+    assert "| still | exact (FFV1) | 2 | 2 | 2 |" in out.read_text()
+    assert not out.with_suffix(".jsonl").exists()
