@@ -402,7 +402,6 @@ def repair_video(
     timings = {"measure_s": round(analysis.seconds, 2)}
     state: dict = {}
 
-    use_prior = flow_prior
     prior_sides = {"both": 0, "one": 0, "none": 0}  # runs by how many outside frames their prior had
     runs_by_scale: dict[int, int] = {}  # runs by the flow scale they were repaired at
 
@@ -421,7 +420,7 @@ def repair_video(
         """Fill ``job.frames`` of every job; return the seconds the generator took."""
         tick = time.perf_counter()
         tensors = [(rgb_to_tensor(job.before_rgb).to(where), rgb_to_tensor(job.after_rgb).to(where)) for job in batch]  # (1, 3, H, W)
-        priors = [prior_of(job, prev, next) for job, (prev, next) in zip(batch, tensors)] if use_prior else None
+        priors = [prior_of(job, prev, next) for job, (prev, next) in zip(batch, tensors)] if flow_prior else None
         if plan.tile is not None:  # tiles: one pair at a time, its non-local features computed once
             for n, (job, (prev, next)) in enumerate(zip(batch, tensors)):
                 prior = None if priors is None else priors[n]
@@ -446,7 +445,7 @@ def repair_video(
                 next = torch.cat([tensors[n][1] for n, _ in chunk])
                 times = torch.tensor([batch[n].times[i] for n, i in chunk], device=where)  # (b,)
                 guesses = None
-                if use_prior:
+                if flow_prior:
                     zero = torch.zeros_like(prev[:1, :2], dtype=torch.float32)  # (1, 2, H, W): a run without a prior
                     guesses = tuple(
                         torch.cat([zero if priors[n] is None else priors[n][side] for n, _ in chunk]) for side in (0, 1)
@@ -548,7 +547,7 @@ def repair_video(
                         )
                         jobs.append(job)
                         held.append(("run", job))  # its frames go out first, then what is held after it
-                        if use_prior and pending.outside[1] is not None:
+                        if flow_prior and pending.outside[1] is not None:
                             waiting = job  # the next frame is its outside frame: generate after it
                         pending = None
                         if waiting is None and sum(len(j.times) for j in jobs) >= per_call:
@@ -557,7 +556,7 @@ def repair_video(
                         run = starts[item.index]
                         first = frame_to_rgb24(item.frame) if run is example_run else None
                         pending = _Pending(run, [item.pts], previous, first, detection.outside_frames(run))
-                        if use_prior and earlier is not None and earlier.index == pending.outside[0]:
+                        if flow_prior and earlier is not None and earlier.index == pending.outside[0]:
                             pending.outside_before = frame_to_rgb(earlier.frame, traits)
                         bar.update(1)
                         continue
@@ -591,7 +590,7 @@ def repair_video(
     report["model"]["ensemble_views"] = plan.views
     report["model"]["flow_prior"] = (
         {"used": True, "runs_by_outside_frames": prior_sides}
-        if use_prior
+        if flow_prior
         else {"used": False, "why": "turned off (--no-flow-prior)"}
     )
     report["model"]["flow_scale"] = plan.flow_scale
