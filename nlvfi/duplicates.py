@@ -48,14 +48,38 @@ Then pair i is a duplicate when its MAD is at most ``floor``, or when all of:
   a file still needs the margin.) Where a source coder refreshed only a few blocks, a
   real frame can be almost the one before: in a 256x256 region of vtest's held-out lawn (frames
   686-745, x 192-447) frame 34 differs by MAD 0.045, peak 0.74, and with the margin it was taken
-  for a copy in 5 of 8 injection patterns of the FFV1 file.
+  for a copy in 5 of 8 injection patterns of the FFV1 file;
+* with the *changed share* too (``shares``; the tool measures it, :func:`changed_share`: the
+  percentage of pixels whose mean absolute difference over R, G and B is at least
+  ``CHANGE_LEVEL``, 4 grey levels), its share is at most ``NOISE_FACTOR`` (3) x the median share
+  of the pairs passing the first test + ``SHARE_MARGIN`` (0.1 percent; 0 for bit-identical
+  copies of a lossless file, as above). Re-encoding moves a copy's pixels by a grey level or two;
+  a real frame moves some by more, even one whose source coder refreshed only a few blocks. On
+  vtest's held-out lawn (three 256x256 regions, frames 686-775; 8 injection patterns, x264 on 1,
+  2 and 4 threads) at crf 16 and 18 the copies' share is 0.00 at the median and at most 0.085%,
+  the real frames' 0.66-0.95% at the median; a real near-copy that MAD and peak let through
+  (frame 37 of one crf-18 file: MAD 0.050, peak 0.85) changes 0.18%. At crf 23 the two overlap
+  (copies up to 0.23%, real frames down to 0.02%).
+
+A noise test (the peak's or the share's) drops a pair only when that value is also more than
+``AUTO_TINY_RATIO`` (0.1) x the local level of the same measure (the median of each side, as
+above): a copy in a moving, textured clip can carry a peak or share several times the other
+copies' and still be tiny beside the real motion. (tree at crf 18, frames 2-4 copying frame 1:
+x264 left frame 4 a peak of 2.2, above the cap 3 x 0.11 + 1 of the other copies, where the real
+pairs' peaks are 54-118.) In the other direction, a slowly starting clip (Megamind: real frame 5,
+MAD 0.41, peak 3.0) passes the MAD, peak and peak-noise tests; its share, 1.3% against the
+copies' 0.01%, is what tells.
 
 This runs twice (``AUTO_PASSES_WITH_PEAKS``): the second pass measures the local levels on the
 pairs the first did not take for copies (each side: the ``window`` nearest such pairs). Where
 copies are dense, say two runs of three a few frames apart, most of a side's window is copies
 and a level measured on all pairs is their noise, so a copy beside them is missed. A pair with
 fewer than 3 such pairs on one side (near the ends of the clip) keeps the first pass's
-thresholds: with one side to compare with, a slow real frame there looks like a copy.
+thresholds: with one side to compare with, a slow real frame there looks like a copy. Unless
+the pair is tiny beside that one side (MAD and peak at most ``AUTO_TINY_RATIO`` x its levels):
+a run of copies right after the clip's first real frame leaves the run's last copy with one
+real pair on its left, and the first pass's level there is the copies' own noise (tree, frame 4
+above: MAD 0.078 against a first-pass threshold of 0.02 and real pairs of 11-26).
 
 Measured with benchmarks/detection_robustness.py (results/detection_robustness.md): stuttered
 held-out parts of the OpenCV clips (vtest, Megamind, tree, and a 256x256 near-still region of
@@ -108,8 +132,11 @@ AUTO_QUANTILE_WITH_PEAKS = 0.5
 AUTO_PEAK_RATIO = 0.6
 AUTO_MAD_RATIO_WITH_PEAKS = 0.6
 AUTO_PASSES_WITH_PEAKS = 2
+AUTO_TINY_RATIO = 0.1  # a pair at most this fraction of its real neighbours' level is tiny beside their motion
 NOISE_FACTOR = 3.0  # a copy's peak is at most NOISE_FACTOR x the copies' median peak + NOISE_MARGIN
 NOISE_MARGIN = 1.0
+CHANGE_LEVEL = 4.0  # grey levels (mean over R, G, B): a pixel that changes this much has "changed"
+SHARE_MARGIN = 0.1  # percent of the pixels: a copy's changed share is at most NOISE_FACTOR x the copies' median + this
 PEAK_BLOCK = 16
 PEAK_QUANTILE = 99.0
 _EPS = 0.01  # grey levels added before taking ratios, so that 0 / 0 is 1
@@ -135,22 +162,34 @@ def _absolute_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return difference
 
 
-def _mad_of(difference: np.ndarray) -> float:
-    return float(difference.sum(dtype=np.uint64)) / difference.size
+def _channel_sums(difference: np.ndarray) -> np.ndarray:
+    """(H, W) uint16 |dR| + |dG| + |dB| of an (H, W, 3) uint8 absolute difference (3 x the pixel's MAD)."""
+    sums = difference[..., 0].astype(np.uint16)
+    sums += difference[..., 1]
+    sums += difference[..., 2]
+    return sums
 
 
-def _peak_of(difference: np.ndarray, block: int = PEAK_BLOCK, quantile: float = PEAK_QUANTILE) -> float:
-    per_pixel = difference.mean(axis=-1)  # (H, W)
-    height, width = per_pixel.shape
+def _mad_of(sums: np.ndarray) -> float:
+    return float(sums.sum(dtype=np.uint64)) / (3 * sums.size)
+
+
+def _peak_of(sums: np.ndarray, block: int = PEAK_BLOCK, quantile: float = PEAK_QUANTILE) -> float:
+    height, width = sums.shape
     rows, cols = max(1, height // block), max(1, width // block)
     bh, bw = min(block, height), min(block, width)
-    blocks = per_pixel[: rows * bh, : cols * bw].reshape(rows, bh, cols, bw).mean(axis=(1, 3))  # (rows, cols)
+    per_row = sums[: rows * bh, : cols * bw].reshape(rows * bh, cols, bw).sum(axis=2, dtype=np.uint32)  # (rows*bh, cols)
+    blocks = per_row.reshape(rows, bh, cols).sum(axis=1) / (3.0 * bh * bw)  # (rows, cols) block MADs
     return float(np.percentile(blocks, quantile))
+
+
+def _share_of(sums: np.ndarray, level: float = CHANGE_LEVEL) -> float:
+    return 100.0 * float(np.count_nonzero(sums >= 3 * level)) / sums.size
 
 
 def mad(a: np.ndarray, b: np.ndarray) -> float:
     """Mean absolute difference of two (H, W, 3) uint8 RGB frames, on the 0-255 scale."""
-    return _mad_of(_absolute_difference(a, b))
+    return _mad_of(_channel_sums(_absolute_difference(a, b)))
 
 
 def peak_difference(a: np.ndarray, b: np.ndarray, block: int = PEAK_BLOCK, quantile: float = PEAK_QUANTILE) -> float:
@@ -159,13 +198,19 @@ def peak_difference(a: np.ndarray, b: np.ndarray, block: int = PEAK_BLOCK, quant
     (H, W, 3) uint8 RGB frames, 0-255 scale. Blocks tile the frame from the top-left; edge rows
     and columns that do not fill a block are left out (a frame smaller than a block is one block).
     """
-    return _peak_of(_absolute_difference(a, b), block, quantile)
+    return _peak_of(_channel_sums(_absolute_difference(a, b)), block, quantile)
 
 
-def pair_differences(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """(:func:`mad`, :func:`peak_difference`) of one pair, from one absolute difference."""
-    difference = _absolute_difference(a, b)
-    return _mad_of(difference), _peak_of(difference)
+def changed_share(a: np.ndarray, b: np.ndarray, level: float = CHANGE_LEVEL) -> float:
+    """Percentage of the pixels whose mean absolute difference over R, G and B is >= ``level``
+    (4) grey levels. (H, W, 3) uint8 RGB frames, 0-255 scale."""
+    return _share_of(_channel_sums(_absolute_difference(a, b)), level)
+
+
+def pair_differences(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """(:func:`mad`, :func:`peak_difference`, :func:`changed_share`) of one pair, from one absolute difference."""
+    sums = _channel_sums(_absolute_difference(a, b))  # (H, W)
+    return _mad_of(sums), _peak_of(sums), _share_of(sums)
 
 
 def _local_levels(diffs: np.ndarray, window: int, quantile: float, keep: np.ndarray | None = None) -> np.ndarray:
@@ -256,6 +301,7 @@ class Detection:
         thresholds: (N-1,) MAD threshold applied to each pair.
         peaks: (N-1,) peak differences (:func:`peak_difference`) when they were given, else None;
             ``peak_thresholds``: the per-pair peak threshold of ``auto`` with peaks, else None.
+        shares: (N-1,) changed shares (:func:`changed_share`, percent) when they were given, else None.
         threshold: one T reproducing the decision ("MAD <= T"), or None when none does.
         mode: "auto" or "fixed"; ``how``: a sentence on how the threshold was chosen.
         duplicates: sorted indices of duplicate frames (frame i+1 for a duplicate pair i).
@@ -278,6 +324,7 @@ class Detection:
     settings: dict = field(default_factory=dict)
     peaks: np.ndarray | None = None
     peak_thresholds: np.ndarray | None = None
+    shares: np.ndarray | None = None
 
     @property
     def repairable(self) -> list[Run]:
@@ -326,6 +373,7 @@ class Detection:
             "per_pair_peak_threshold": None
             if self.peak_thresholds is None
             else [round(float(t), 4) for t in self.peak_thresholds],
+            "adjacent_changed_share": None if self.shares is None else [round(float(s), 4) for s in self.shares],
         }
 
 
@@ -356,36 +404,59 @@ def _one_sided(keep: np.ndarray, window: int) -> np.ndarray:
     return (left < enough) | (right < enough)
 
 
-def _auto_with_peaks(diffs: np.ndarray, peaks: np.ndarray, lossless: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def _from_levels(levels: np.ndarray, ratio: float, floor: float = AUTO_FLOOR) -> np.ndarray:
+    """Thresholds ratio * (level + eps) - eps, at least ``floor``; a pair without a level gets the floor."""
+    thresholds = ratio * (levels + _EPS) - _EPS
+    return np.maximum(np.where(np.isnan(thresholds), floor, thresholds), floor)
+
+
+def _auto_with_peaks(
+    diffs: np.ndarray, peaks: np.ndarray, lossless: bool = False, shares: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """(MAD thresholds, peak thresholds, is_duplicate, noise margin used), the first three (N-1,),
     of ``auto`` with peaks (module doc): up to ``AUTO_PASSES_WITH_PEAKS`` passes, each measuring
     the local levels on the pairs the previous pass did not take for copies (the first on all
-    pairs); a pair with fewer than 3 such pairs on one side keeps the first pass's thresholds.
-    ``lossless``: the frames come from a losslessly coded file; where its copies are
-    bit-identical the margin is 0."""
+    pairs); a pair with fewer than 3 such pairs on one side keeps the first pass's thresholds
+    unless it is tiny beside the real pairs. ``lossless``: the frames come from a losslessly
+    coded file; where its copies are bit-identical the margins are 0. ``shares``: (N-1,)
+    changed shares (:func:`changed_share`), tested like the peaks against the copies' noise."""
     is_duplicate = np.zeros(len(diffs), dtype=bool)
     first = None
     margin = NOISE_MARGIN
     for _ in range(AUTO_PASSES_WITH_PEAKS):
         keep = ~is_duplicate
-        thresholds = auto_thresholds(diffs, quantile=AUTO_QUANTILE_WITH_PEAKS, ratio=AUTO_MAD_RATIO_WITH_PEAKS, keep=keep)
-        peak_thresholds = auto_thresholds(peaks, quantile=AUTO_QUANTILE_WITH_PEAKS, ratio=AUTO_PEAK_RATIO, keep=keep)
+        mad_levels = _local_levels(diffs, AUTO_WINDOW, AUTO_QUANTILE_WITH_PEAKS, keep)  # (N-1,)
+        peak_levels = _local_levels(peaks, AUTO_WINDOW, AUTO_QUANTILE_WITH_PEAKS, keep)
+        thresholds = _from_levels(mad_levels, AUTO_MAD_RATIO_WITH_PEAKS)
+        peak_thresholds = _from_levels(peak_levels, AUTO_PEAK_RATIO)
         if first is None:
             first = thresholds, peak_thresholds
-        else:  # a pair with real pairs on one side only keeps the first pass's (stricter) thresholds
+        else:  # real pairs on one side only: the first pass's (stricter) thresholds, or tiny beside that side
             one_sided = _one_sided(keep, AUTO_WINDOW)
-            thresholds = np.where(one_sided, first[0], thresholds)
-            peak_thresholds = np.where(one_sided, first[1], peak_thresholds)
+            tiny = _from_levels(mad_levels, AUTO_TINY_RATIO), _from_levels(peak_levels, AUTO_TINY_RATIO)
+            thresholds = np.where(one_sided, np.maximum(first[0], tiny[0]), thresholds)
+            peak_thresholds = np.where(one_sided, np.maximum(first[1], tiny[1]), peak_thresholds)
         candidate = (diffs <= thresholds) & (peaks <= peak_thresholds)
-        if candidate.any():  # copies share the clip's codec noise: drop peaks far above theirs
+        if candidate.any():  # copies share the clip's codec noise: drop values far above theirs
             exact = lossless and float(np.median(diffs[candidate])) == 0.0  # bit-identical copies: no codec noise at all
             margin = 0.0 if exact else NOISE_MARGIN
-            candidate &= peaks <= NOISE_FACTOR * float(np.median(peaks[candidate])) + margin
+            noisy = _stands_out(peaks, candidate, margin, peak_levels)
+            if shares is not None:
+                share_levels = _local_levels(shares, AUTO_WINDOW, AUTO_QUANTILE_WITH_PEAKS, keep)
+                noisy |= _stands_out(shares, candidate, 0.0 if exact else SHARE_MARGIN, share_levels)
+            candidate &= ~noisy
         found = candidate | (diffs <= AUTO_FLOOR)
         if (found == is_duplicate).all():
             break
         is_duplicate = found
     return thresholds, peak_thresholds, is_duplicate, margin
+
+
+def _stands_out(values: np.ndarray, candidate: np.ndarray, margin: float, levels: np.ndarray) -> np.ndarray:
+    """(N-1,) bool: above NOISE_FACTOR x the candidates' median + ``margin``, and not tiny
+    (> AUTO_TINY_RATIO x ``levels``, the local level of the real pairs) beside real motion."""
+    above_noise = values > NOISE_FACTOR * float(np.median(values[candidate])) + margin
+    return above_noise & ~(values <= AUTO_TINY_RATIO * np.nan_to_num(levels, nan=np.inf))
 
 
 def detect_duplicates(
@@ -396,6 +467,7 @@ def detect_duplicates(
     cut_factor: float = CUT_FACTOR,
     peaks: np.ndarray | list[float] | None = None,
     lossless: bool = False,
+    shares: np.ndarray | list[float] | None = None,
 ) -> Detection:
     """Duplicates, runs and cuts of a clip from its (N-1,) adjacent MADs (module doc).
 
@@ -406,8 +478,10 @@ def detect_duplicates(
         peaks: (N-1,) peak differences of the same pairs (:func:`peak_difference`); ``auto``
             uses them (module doc), a fixed T ignores them (the method's rule is on the MAD).
         lossless: the frames come from a losslessly coded file (``VideoInfo.lossless``); with
-            peaks, where the copies ``auto`` finds are bit-identical its noise margin is 0
+            peaks, where the copies ``auto`` finds are bit-identical its noise margins are 0
             (module doc).
+        shares: (N-1,) changed shares of the same pairs (:func:`changed_share`); ``auto`` with
+            peaks uses them too (module doc); they need ``peaks``.
     """
     diffs = np.asarray(diffs, dtype=np.float64).reshape(-1)  # (N-1,)
     if not np.isfinite(diffs).all() or (diffs < 0).any():
@@ -418,6 +492,14 @@ def detect_duplicates(
             raise ValueError(f"peaks must have one value per pair ({len(diffs)}), got {len(peaks)}")
         if not np.isfinite(peaks).all() or (peaks < 0).any():
             raise ValueError("peak differences must be finite and >= 0")
+    if shares is not None:
+        if peaks is None:
+            raise ValueError("changed shares are used with peak differences: give peaks too")
+        shares = np.asarray(shares, dtype=np.float64).reshape(-1)  # (N-1,)
+        if shares.shape != diffs.shape:
+            raise ValueError(f"shares must have one value per pair ({len(diffs)}), got {len(shares)}")
+        if not np.isfinite(shares).all() or (shares < 0).any() or (shares > 100).any():
+            raise ValueError("changed shares must be finite percentages, 0-100")
     if isinstance(max_run, bool) or not isinstance(max_run, (int, np.integer)) or max_run < 1:
         raise ValueError(f"max_run must be a positive integer, got {max_run!r}")
     frame_count = len(diffs) + 1
@@ -432,12 +514,16 @@ def detect_duplicates(
             thresholds = auto_thresholds(diffs)
             is_duplicate = diffs <= thresholds  # (N-1,) pair i -> frame i+1
         else:
-            thresholds, peak_thresholds, is_duplicate, margin = _auto_with_peaks(diffs, peaks, lossless)
+            thresholds, peak_thresholds, is_duplicate, margin = _auto_with_peaks(diffs, peaks, lossless, shares)
             settings.update(
                 quantile=AUTO_QUANTILE_WITH_PEAKS, ratio=AUTO_MAD_RATIO_WITH_PEAKS, peak_ratio=AUTO_PEAK_RATIO, noise_factor=NOISE_FACTOR,
-                noise_margin=margin, peak_block=PEAK_BLOCK, peak_quantile=PEAK_QUANTILE, passes=AUTO_PASSES_WITH_PEAKS,
+                noise_margin=margin, tiny_ratio=AUTO_TINY_RATIO, peak_block=PEAK_BLOCK, peak_quantile=PEAK_QUANTILE, passes=AUTO_PASSES_WITH_PEAKS,
                 lossless_input=bool(lossless),
             )  # fmt: skip
+            if shares is not None:
+                settings.update(
+                    change_level=CHANGE_LEVEL, share_margin=0.0 if margin != NOISE_MARGIN else SHARE_MARGIN,
+                )  # fmt: skip
     else:
         if isinstance(threshold, bool) or not np.isfinite(float(threshold)) or float(threshold) < 0:
             raise ValueError(f"threshold must be 'auto' or a number >= 0, got {threshold!r}")
@@ -460,9 +546,16 @@ def detect_duplicates(
             rule = (
                 f"auto: a pair is a duplicate when its MAD is <= {AUTO_FLOOR:g}, or when its MAD is <= "
                 f"{AUTO_MAD_RATIO_WITH_PEAKS:g} x the local motion level (smaller of the medians "
-                f"of the {AUTO_WINDOW} nearest MADs on each side that are not copies), its peak 16x16-block difference "
-                f"<= {AUTO_PEAK_RATIO:g} x the same level of the peaks, and that peak <= {NOISE_FACTOR:g} x the median "
-                f"peak of such pairs + {settings['noise_margin']:g} (copies: those of a first pass on all pairs)"
+                f"of the {AUTO_WINDOW} nearest MADs on each side that are not copies; copies: those of a first pass on "
+                f"all pairs), its peak 16x16-block difference <= {AUTO_PEAK_RATIO:g} x the same level of the peaks, "
+                f"and that peak <= {NOISE_FACTOR:g} x the median peak of such pairs + {settings['noise_margin']:g}"
+                + (
+                    f", and its share of pixels changing by >= {CHANGE_LEVEL:g} grey levels <= {NOISE_FACTOR:g} x the "
+                    f"median share of such pairs + {settings['share_margin']:g} (percent)"
+                    if shares is not None
+                    else ""
+                )
+                + f" (each of these noise caps waived at <= {AUTO_TINY_RATIO:g} x the local level: tiny beside real motion)"
                 + ("; the input is losslessly coded and its copies bit-identical, so no noise margin" if settings["noise_margin"] != NOISE_MARGIN else "")
             )
         if value is None:
@@ -490,5 +583,5 @@ def detect_duplicates(
         runs.append(Run(first, last, status))
     return Detection(
         frame_count, diffs, thresholds, value, mode, how, duplicates, runs, cuts, level, int(max_run), settings,
-        peaks, peak_thresholds,
+        peaks, peak_thresholds, shares,
     )  # fmt: skip

@@ -129,6 +129,7 @@ def analyze_video(
     path = Path(path)
     diffs: list[float] = []
     peaks: list[float] = []  # peak 16x16-block differences (duplicates.peak_difference)
+    shares: list[float] = []  # percent of pixels changing by >= 4 grey levels (duplicates.changed_share)
     pts: list[int] = []
     times: list[float] = []
     with VideoReader(path) as reader:
@@ -143,9 +144,10 @@ def analyze_video(
                         f"{path}: the frame size changes at frame {item.index} "
                         f"({previous.shape[1]}x{previous.shape[0]} -> {rgb.shape[1]}x{rgb.shape[0]}); repair needs one size"
                     )
-                difference, peak = pair_differences(previous, rgb)
+                difference, peak, share = pair_differences(previous, rgb)
                 diffs.append(difference)
                 peaks.append(peak)
+                shares.append(share)
             previous = rgb
             pts.append(item.pts)
             times.append(item.time)
@@ -155,7 +157,9 @@ def analyze_video(
         fixed = reader.timestamps_fixed
     if len(pts) < min_frames:
         raise VideoError(f"{path} has {len(pts)} frame{'s' if len(pts) != 1 else ''}; repair needs at least {min_frames}")
-    detection = detect_duplicates(np.array(diffs), threshold, max_run, peaks=np.array(peaks), lossless=info.lossless)
+    detection = detect_duplicates(
+        np.array(diffs), threshold, max_run, peaks=np.array(peaks), lossless=info.lossless, shares=np.array(shares)
+    )
     return Analysis(info, detection, pts, times, fixed, time.perf_counter() - started)
 
 

@@ -107,6 +107,11 @@ def cells() -> list:
             $L_k \le 0.02$, or when $P_k \le 0.6\,\text{level}^P_k$ and $L_k \le 0.6\,\text{level}^L_k$ (levels from the
             medians of each side) and $P_k$ is within the copies' own noise ($\le 3\times$ their median peak $+ 1$;
             in a losslessly coded file whose copies are bit-identical, $+ 0$: there is no noise to excuse a difference).
+            A third number, the **changed share** $S_k$ (the percentage of pixels that change by 4 grey levels or
+            more), must be within the copies' noise too ($\le 3\times$ their median share $+ 0.1$): re-encoding
+            moves a copy's pixels by a level or two, while even an almost-still real frame moves a few pixels by
+            more. Both noise tests let a pair through that is tiny beside the real motion around it
+            ($\le 0.1\,\text{level}$): a copy in a busy, textured clip can be noisier than the other copies.
             This runs twice: the second time the levels are measured on the pairs the first did not take for copies,
             so that a side crowded with copies does not drag its level down to their noise. `nlvfi.duplicates` says
             how these numbers were chosen and what they get on real clips; `benchmarks/detection_robustness.py`
@@ -192,10 +197,10 @@ def cells() -> list:
             copies = set(truth["duplicates"])
             print(f"{'version':28s} {'auto':>11s} {'T = 0.05':>11s} {'T = 0.5':>11s}")
             for name, path in versions.items():
-                measured = analyze_video(path).detection  # MADs and peak differences of every pair
+                measured = analyze_video(path).detection  # MADs, peak differences and changed shares of every pair
                 cells = []
                 for threshold in ("auto", 0.05, 0.5):
-                    found = set(detect_duplicates(measured.diffs, threshold, peaks=measured.peaks).duplicates)
+                    found = set(detect_duplicates(measured.diffs, threshold, peaks=measured.peaks, shares=measured.shares).duplicates)
                     hit = len(found & copies)
                     cells.append(f"{hit / max(1, len(found)):.2f}/{hit / len(copies):.2f}")
                 print(f"{name:28s} " + " ".join(f"{c:>11s}" for c in cells))

@@ -12,13 +12,18 @@ import pytest
 
 from nlvfi.duplicates import (
     AUTO_FLOOR,
+    AUTO_TINY_RATIO,
+    NOISE_FACTOR,
     NOISE_MARGIN,
+    SHARE_MARGIN,
     Detection,
     auto_thresholds,
+    changed_share,
     cut_level,
     detect_duplicates,
     find_runs,
     mad,
+    pair_differences,
     peak_difference,
     separating_threshold,
 )
@@ -300,3 +305,75 @@ def test_peaks_are_reported_and_ignored_by_a_fixed_threshold():
 def test_bad_peaks(peaks, message):
     with pytest.raises(ValueError, match=message):
         detect_duplicates(np.ones(5), peaks=peaks)
+
+
+def test_changed_share_is_the_percentage_of_pixels_changing_by_4_grey_levels():
+    a = np.full((10, 10, 3), 100, dtype=np.uint8)
+    b = a.copy()
+    b[0, 0] = (104, 104, 104)  # mean 4: changed
+    b[0, 1] = (112, 100, 100)  # mean 4, all in one channel: changed
+    b[0, 2] = (104, 104, 103)  # mean 3.67: not
+    b[0, 3] = (96, 96, 96)  # down by 4: changed
+    assert changed_share(a, b) == pytest.approx(3.0)
+    assert changed_share(b, a) == changed_share(a, b)
+    assert changed_share(a, a) == 0.0
+    assert changed_share(a, 255 - a) == 100.0
+    assert pair_differences(a, b) == (mad(a, b), peak_difference(a, b), changed_share(a, b))
+    with pytest.raises(ValueError, match="shape"):
+        changed_share(a, b[:5])
+
+
+def test_a_real_near_copy_whose_changed_share_stands_out_is_not_a_copy():
+    # vtest's held-out lawn at crf 18: real frame 37 is almost frame 36 (MAD 0.050, peak 0.85,
+    # within the copies' peak cap), but 0.18% of its pixels change by >= 4 grey levels; the most
+    # any copy of the clip changes is far below (most: none)
+    clip = measured("near_still_heldout_crf18_real_near_copy")
+    assert detect_duplicates(clip["mad"], peaks=clip["peak"]).duplicates == sorted(clip["copies"] + [37])
+    found = detect_duplicates(clip["mad"], peaks=clip["peak"], shares=clip["share"])
+    assert found.duplicates == clip["copies"]
+    copies = np.array(clip["share"])[np.array(clip["copies"]) - 1]
+    assert clip["share"][36] > NOISE_FACTOR * np.median(copies) + SHARE_MARGIN > copies.max()
+
+
+def test_a_slow_real_frame_of_a_moving_clip_is_not_a_copy():
+    # Megamind starts slowly: real frame 5 (MAD 0.41, peak 3.0) passes the MAD, peak and noise
+    # tests, but changes 1.3% of its pixels by >= 4 grey levels, the copies ~0.01%
+    clip = measured("megamind_crf18_slow_start")
+    assert detect_duplicates(clip["mad"], peaks=clip["peak"]).duplicates == sorted(clip["copies"] + [5])
+    assert detect_duplicates(clip["mad"], peaks=clip["peak"], shares=clip["share"]).duplicates == clip["copies"]
+
+
+def test_a_copy_tiny_beside_the_real_motion_is_a_copy_even_above_the_copies_noise():
+    # tree, frames 2-4 copy frame 1: frame 4 has real pairs on its right only, and its peak (2.2)
+    # is above 3 x the other copies' (0.09-0.11) + 1, but tiny beside the real pairs' (54-118)
+    clip = measured("tree_crf18_copies_at_the_start")
+    peaks = np.array(clip["peak"])
+    assert peaks[3] > NOISE_FACTOR * np.median(peaks[[1, 2]]) + NOISE_MARGIN
+    assert peaks[3] <= AUTO_TINY_RATIO * np.median(peaks[4:12])
+    assert detect_duplicates(clip["mad"], peaks=clip["peak"]).duplicates == clip["copies"]
+    assert detect_duplicates(clip["mad"], peaks=clip["peak"], shares=clip["share"]).duplicates == clip["copies"]
+
+
+def test_changed_shares_are_reported_with_their_settings():
+    clip = measured("near_still_heldout_crf18_real_near_copy")
+    report = json.loads(json.dumps(detect_duplicates(clip["mad"], peaks=clip["peak"], shares=clip["share"]).to_dict()))
+    assert report["adjacent_changed_share"] == pytest.approx(clip["share"], abs=1e-4)
+    settings = report["threshold"]["settings"]
+    assert settings["change_level"] == 4.0 and settings["share_margin"] == SHARE_MARGIN and settings["tiny_ratio"] == AUTO_TINY_RATIO
+    assert "changing by >= 4 grey levels" in report["threshold"]["how"]
+    without = detect_duplicates(clip["mad"], peaks=clip["peak"]).to_dict()
+    assert without["adjacent_changed_share"] is None and "change_level" not in without["threshold"]["settings"]
+
+
+@pytest.mark.parametrize(
+    "shares, message",
+    [(np.ones(4), "one value per pair"), (-np.ones(5), "percentages"), (np.full(5, 101.0), "percentages"), ([np.nan] * 5, "percentages")],
+)
+def test_bad_shares(shares, message):
+    with pytest.raises(ValueError, match=message):
+        detect_duplicates(np.ones(5), peaks=np.ones(5), shares=shares)
+
+
+def test_shares_need_peaks():
+    with pytest.raises(ValueError, match="give peaks too"):
+        detect_duplicates(np.ones(5), shares=np.ones(5))
