@@ -19,7 +19,9 @@ What it does, for every clip and encoding:
 3. encodes the stuttered clip: ``exact`` = lossless FFV1 (duplicates bit-identical), or H.264
    (libx264, yuv420p) at the given crf, so duplicates carry the codec's noise; x264 runs on one
    thread (``X264_THREADS``): its output, and so the copies' noise, depends on the thread count,
-   which would otherwise follow the machine's cores;
+   which would otherwise follow the machine's cores. Do not pin the process to one CPU (``taskset
+   -c N``): so pinned, 9 runs of the same x264 encode (20 frames of Megamind, crf 23, one
+   thread) gave 6 different files here; without the pin, 9 runs gave one;
 4. runs the tool's own first pass (``nlvfi.repair.analyze_video``) with ``--threshold auto``, and
    for comparison a fixed threshold of 0.5 grey levels;
 5. for every frame the tool would replace that really is a duplicate, measures PSNR against the
