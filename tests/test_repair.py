@@ -604,7 +604,7 @@ def test_near_still_real_clip_auto_beats_a_fixed_threshold(tmp_path, still_clip,
         assert (precision, recall) == (1.0, 1.0)
     elif encoding == "h264-crf23":
         # where MAD and peaks run out on this clip: results/detection_robustness.md meets 0.95 / 0.95
-        # in 14 of its 24 crf-23 files (worst precision 0.92, recall 0.77); this pattern, on one
+        # in 14 of its 24 crf-23 files (worst precision 1.00, recall 0.77); this pattern, on one
         # x264 thread, misses 2 of 11 copies and takes no real frame
         assert precision >= 0.9 and recall >= 0.75
     else:
