@@ -243,6 +243,12 @@ def _local_levels(diffs: np.ndarray, window: int, quantile: float, keep: np.ndar
     return levels
 
 
+def _from_levels(levels: np.ndarray, ratio: float, floor: float = AUTO_FLOOR) -> np.ndarray:
+    """Thresholds ratio * (level + eps) - eps, at least ``floor``; a pair without a level gets the floor."""
+    thresholds = ratio * (levels + _EPS) - _EPS
+    return np.maximum(np.where(np.isnan(thresholds), floor, thresholds), floor)
+
+
 def auto_thresholds(
     diffs: np.ndarray,
     window: int = AUTO_WINDOW,
@@ -254,10 +260,7 @@ def auto_thresholds(
     """(N-1,) threshold of every adjacent pair under the ``auto`` rule (module doc, steps 1-2);
     ``keep``: the pairs the local levels are measured on (default all)."""
     diffs = np.asarray(diffs, dtype=np.float64)
-    levels = _local_levels(diffs, window, quantile, keep)  # (N-1,)
-    thresholds = ratio * (levels + _EPS) - _EPS
-    thresholds = np.where(np.isnan(thresholds), floor, thresholds)
-    return np.maximum(thresholds, floor)
+    return _from_levels(_local_levels(diffs, window, quantile, keep), ratio, floor)  # (N-1,)
 
 
 def separating_threshold(diffs: np.ndarray, is_duplicate: np.ndarray) -> float | None:
@@ -413,12 +416,6 @@ def _one_sided(keep: np.ndarray, window: int) -> np.ndarray:
     left = kept - keep
     right = kept[-1] - kept
     return (left < enough) | (right < enough)
-
-
-def _from_levels(levels: np.ndarray, ratio: float, floor: float = AUTO_FLOOR) -> np.ndarray:
-    """Thresholds ratio * (level + eps) - eps, at least ``floor``; a pair without a level gets the floor."""
-    thresholds = ratio * (levels + _EPS) - _EPS
-    return np.maximum(np.where(np.isnan(thresholds), floor, thresholds), floor)
 
 
 def _auto_with_peaks(
