@@ -110,7 +110,9 @@ def cells() -> list:
             A third number, the **changed share** $S_k$ (the percentage of pixels that change by 4 grey levels or
             more), must be within the copies' noise too ($\le 3\times$ their median share $+ 0.1$): re-encoding
             moves a copy's pixels by a level or two, while even an almost-still real frame moves a few pixels by
-            more. Both noise tests let a pair through that is tiny beside the real motion around it
+            more. Where the share says nothing changed, the pair is *quiet* ($S_k \le 0.07\,\text{level}^S_k$, a
+            level of at least 0.1%), and its $L_k$ and $P_k$ may reach $0.8$ of their levels instead of $0.6$: x264
+            can leave a copy of a near-still clip a peak above the strict ratio. Both noise tests let a pair through that is tiny beside the real motion around it
             ($\le 0.1\,\text{level}$): a copy in a busy, textured clip can be noisier than the other copies.
             This runs twice: the second time the levels are measured on the pairs the first did not take for copies,
             so that a side crowded with copies does not drag its level down to their noise. `nlvfi.duplicates` says

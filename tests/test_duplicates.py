@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nlvfi import duplicates
 from nlvfi.duplicates import (
     AUTO_FLOOR,
+    AUTO_PEAK_RATIO,
     AUTO_TINY_RATIO,
     NOISE_FACTOR,
     NOISE_MARGIN,
@@ -333,6 +335,31 @@ def test_a_real_near_copy_whose_changed_share_stands_out_is_not_a_copy():
     assert found.duplicates == clip["copies"]
     copies = np.array(clip["share"])[np.array(clip["copies"]) - 1]
     assert clip["share"][36] > NOISE_FACTOR * np.median(copies) + SHARE_MARGIN > copies.max()
+
+
+def test_a_quiet_copy_is_a_copy_though_its_peak_is_above_the_strict_ratio(monkeypatch):
+    # x264 left copy 33 a peak of 0.65 x its real neighbours' level (a copy is held to 0.6, a
+    # real near-copy of this lawn can be 0.4-0.5), but it changes 0.037% of its pixels by >= 4
+    # grey levels, 0.05 x the real pairs' level: quiet, so its MAD and peak may reach 0.8
+    clip = measured("near_still_heldout_crf18_quiet_copy")
+    found = detect_duplicates(clip["mad"], peaks=clip["peak"], shares=clip["share"])
+    assert found.duplicates == clip["copies"]
+    assert 33 not in detect_duplicates(clip["mad"], peaks=clip["peak"]).duplicates  # MAD and peaks alone
+    monkeypatch.setattr(duplicates, "QUIET_RATIO", AUTO_PEAK_RATIO)  # quiet pairs held to the strict ratio
+    assert detect_duplicates(clip["mad"], peaks=clip["peak"], shares=clip["share"]).duplicates == [c for c in clip["copies"] if c != 33]
+
+
+def test_a_changed_share_too_small_to_measure_makes_no_pair_quiet():
+    # real pairs that change < SHARE_MARGIN (0.1%) of their pixels by >= 4 grey levels: the share
+    # says nothing, so a real pair at 0.7 x the MAD and peak levels (share 0) stays real
+    count = 24
+    diffs, peaks, shares = np.full(count, 0.3), np.full(count, 1.0), np.full(count, 0.05)
+    diffs[6] = peaks[6] = 0.0  # one exact copy, so there are candidates
+    diffs[12], peaks[12], shares[12] = 0.21, 0.7, 0.0
+    found = detect_duplicates(diffs, peaks=peaks, shares=shares)
+    assert found.duplicates == [7]
+    shares_above = np.where(np.arange(count) == 12, 0.0, 0.5)  # the same pair, where the share is measurable
+    assert detect_duplicates(diffs, peaks=peaks, shares=shares_above).duplicates == [7, 13]
 
 
 def test_a_slow_real_frame_of_a_moving_clip_is_not_a_copy():
