@@ -3,6 +3,8 @@
     python benchmarks/detection_robustness.py                                 # the full table (about 25 min on 2 cores)
     python benchmarks/detection_robustness.py --clips still --seeds 0-3 --encodings 18,23
     python benchmarks/detection_robustness.py --out results/detection_robustness.md   # resumable (see --out)
+    python benchmarks/detection_robustness.py --seeds 8-15 --clips vtest,megamind,tree,still,still-heldout,lawn-x192,lawn-x0 \
+        --out results/detection_robustness_seeds8-15.md   # the check patterns (nlvfi/duplicates.py: what was chosen on what)
 
 benchmarks/repair_quality.py measures detection on one injection pattern (``--seed 0``) and one
 encode per clip. One encode is a thin sample: x264's output, and so the noise a re-encoded copy
@@ -12,7 +14,8 @@ own first pass, ``nlvfi.repair.analyze_video`` with ``--threshold auto``; no mod
 
 * the same clips (``repair_quality.CLIPS``: the held-out parts of vtest, Megamind and tree, and
   the two near-still vtest regions, from the training and the held-out part; run ``nlvfi data
-  fetch`` first),
+  fetch`` first; ``--clips`` also takes ``lawn-x192`` and ``lawn-x0``, two more near-still
+  regions of the held-out lawn that the detection constants were checked on),
 * ``--seeds`` injection patterns (``repair_quality.inject``: runs of 1-3 copies, about one per 7
   frames),
 * ``--encodings``: lossless FFV1 (``exact``) and H.264 at each crf, each lossy one encoded with
