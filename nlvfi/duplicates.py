@@ -139,6 +139,17 @@ crf 16 166/168 -> 168/168, crf 18 161/168 -> 167/168, crf 23 78/168 -> 82/168 (r
 newly taken). Over seeds 0-15 it only adds pairs, in near-still clips, all copies but that one
 real frame; vtest, Megamind, tree and every FFV1 file (96, six clips) decide as before.
 
+Caution: where a clip is this still and this compressed, the report says so. Its
+``copy_noise_ratio`` is the 90th percentile MAD of the pairs taken for copies over the median
+MAD of the other pairs; above ``NOISY_COPIES_RATIO`` (0.25), ``Detection.caution`` warns that
+some copies may be missed or real frames taken (the CLI prints it). Measured on the files above
+(seeds 0-15 of the seven clips: crf 16, 18 and 23 on 1, 2 and 4 threads, and FFV1 of all but
+vtest; 1104 files): at most 0.07 in every file of vtest, Megamind and tree, 0 in every FFV1
+file; above 0.25 in 196 files, 155 of them below the bar (nearly all near-still crf 23 files are
+above it, and 13 near-still crf 16-18 files, 1 below the bar); 155 of the 168 files below the bar
+are above it (the other 13: 5 near-still crf 16-18 files that miss one copy, and 8 near-still
+crf 23 files).
+
 Runs: consecutive duplicate frames ``first .. last`` (copies of frame ``first − 1``). A run is
 repaired only when it has a good frame before it and a distinct frame after it, no scene cut
 between those two, and at most ``max_run`` frames (a longer freeze is a deliberate still);
@@ -174,6 +185,7 @@ PEAK_BLOCK = 16
 PEAK_QUANTILE = 99.0
 _EPS = 0.01  # grey levels added before taking ratios, so that 0 / 0 is 1
 DEFAULT_MAX_RUN = 8
+NOISY_COPIES_RATIO = 0.25  # copies this loud beside the real motion (copy_noise_ratio): the detection is unreliable
 CUT_THRESHOLD = 30.0
 CUT_FACTOR = 6.0
 
@@ -382,6 +394,25 @@ class Detection:
         return (before if usable(before, before) else None), (after if usable(after, run.after) else None)
 
     @property
+    def copy_noise_ratio(self) -> float | None:
+        """:func:`copy_noise_ratio` of the pairs taken for copies."""
+        return copy_noise_ratio(self.diffs, np.isin(np.arange(1, self.frame_count), self.duplicates))
+
+    @property
+    def caution(self) -> str | None:
+        """A sentence for the user when the copies found are as loud as ``NOISY_COPIES_RATIO``
+        (0.25) x the real motion or louder (module doc, "Caution"), else None."""
+        ratio = self.copy_noise_ratio
+        if ratio is None or ratio <= NOISY_COPIES_RATIO:
+            return None
+        return (
+            f"the copies found differ by up to {ratio:.2f} x the clip's typical real change (MAD, 90th percentile "
+            f"over the median of the other pairs): codec noise is about as large as the slowest real motion here, "
+            f"so some copies may have been missed, or real frames taken; check adjacent_mad in the report, or "
+            f"set --threshold"
+        )
+
+    @property
     def frames_to_replace(self) -> list[int]:
         return [i for run in self.repairable for i in range(run.first, run.last + 1)]
 
@@ -403,6 +434,8 @@ class Detection:
             "cuts": [{"between": [i, i + 1], "mad": round(float(self.diffs[i]), 3)} for i in self.cuts],
             "cut_level": round(self.cut_level, 3),
             "max_run": self.max_run,
+            "copy_noise_ratio": None if (ratio := self.copy_noise_ratio) is None else round(ratio, 4),
+            "caution": self.caution,
             "adjacent_mad": [round(float(d), 4) for d in self.diffs],
             "per_pair_threshold": [round(float(t), 4) for t in self.thresholds],
             "adjacent_peak": None if self.peaks is None else [round(float(p), 4) for p in self.peaks],
@@ -411,6 +444,17 @@ class Detection:
             else [round(float(t), 4) for t in self.peak_thresholds],
             "adjacent_changed_share": None if self.shares is None else [round(float(s), 4) for s in self.shares],
         }
+
+
+def copy_noise_ratio(diffs: np.ndarray, is_duplicate: np.ndarray) -> float | None:
+    """How loud the copies found are beside the clip's real motion: the 90th percentile MAD of
+    the pairs taken for copies over the median MAD of the others (module doc, "Caution");
+    None without both kinds of pair, or when the others' median is 0."""
+    diffs, is_duplicate = np.asarray(diffs, dtype=np.float64), np.asarray(is_duplicate, dtype=bool)
+    if not is_duplicate.any() or is_duplicate.all():
+        return None
+    motion = float(np.median(diffs[~is_duplicate]))
+    return None if motion == 0 else float(np.quantile(diffs[is_duplicate], 0.9)) / motion
 
 
 def find_runs(duplicates: list[int] | np.ndarray) -> list[tuple[int, int]]:

@@ -699,6 +699,8 @@ def summary_text(report: dict) -> str:
     parts.append(f"Output {enc['codec']} {enc['pix_fmt']} {options}".rstrip() + f" ({'lossless' if enc['lossless'] else 'lossy'}); {kept}.")
     if enc["alpha_dropped"]:
         parts.append("The alpha channel was dropped (the output codec has none).")
+    if detection.get("caution"):
+        parts.append(f"Caution: {detection['caution']}.")
     parts.append(f"Took {report['timings']['total_s']:.1f} s.")
     return " ".join(parts)
 
@@ -850,6 +852,7 @@ def run(args: argparse.Namespace) -> int:
             f"{source}: {analysis.frame_count} frames; {len(detection.duplicates)} duplicate frames in {len(detection.runs)} runs "
             f"({len(detection.repairable)} repairable), {len(detection.cuts)} scene cuts; threshold "
             f"{'per pair' if value is None else f'{value:.4f}'} ({detection.mode})"
+            + (f". Caution: {detection.caution}." if detection.caution else "")
         )
         return 0
     if not args.output:

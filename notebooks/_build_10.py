@@ -117,7 +117,9 @@ def cells() -> list:
             This runs twice: the second time the levels are measured on the pairs the first did not take for copies,
             so that a side crowded with copies does not drag its level down to their noise. `nlvfi.duplicates` says
             how these numbers were chosen and what they get on real clips; `benchmarks/detection_robustness.py`
-            measures them over many injection patterns and encoder settings.
+            measures them over many injection patterns and encoder settings. Where no rule can tell (a clip so still
+            and so compressed that the copies' noise is a quarter of its real motion or more), the report carries a
+            `caution` and the CLI prints it.
 
             What is left alone, and reported: copies at the very start (nothing before them is known) or end
             (nothing after them), copies followed by a scene cut (interpolating across a cut blends two scenes),

@@ -29,10 +29,10 @@ def test_lossless_files_are_encoded_once_lossy_ones_per_thread_count():
     assert {c["threads"] for c in configs if c["encoding"] == "23"} == {1, 2, 4}
 
 
-def result(encoding, precision, recall, seed=0, false=(), missed=()):
+def result(encoding, precision, recall, seed=0, false=(), missed=(), caution=False):
     return {
         "clip": "still", "encoding": encoding, "seed": seed, "threads": 0 if encoding == "exact" else 1, "duplicates": 10,
-        "precision": precision, "recall": recall, "false": list(false), "missed": list(missed),
+        "precision": precision, "recall": recall, "false": list(false), "missed": list(missed), "caution": caution,
     }  # fmt: skip
 
 
@@ -42,7 +42,7 @@ def test_the_bar_is_one_for_exact_copies_and_095_after_re_encoding():
             result("exact", 1.0, 1.0),
             result("exact", 1.0, 0.96, seed=1, missed=[7]),  # below: exact copies must all be found
             result("23", 0.96, 1.0, false=[4]),  # meets 0.95
-            result("23", 1.0, 0.9, seed=1, missed=[3]),
+            result("23", 1.0, 0.9, seed=1, missed=[3], caution=True),
         ]
     )
     exact, lossy = rows
@@ -50,8 +50,8 @@ def test_the_bar_is_one_for_exact_copies_and_095_after_re_encoding():
     assert (lossy["count"], lossy["meeting"], lossy["perfect"], lossy["false"], lossy["missed"]) == (2, 1, 0, 1, 1)
     assert (lossy["min_precision"], lossy["min_recall"]) == (0.96, 0.9)
     table = robustness.format_table(rows, [0, 1], [1], 1.0)
-    assert "| still | H.264 crf 23 | 2 | 1 | 0 | 0.96 | 0.90 | 1 | 1 | 20 |" in table
-    assert "- still, crf 23, 1 thread(s), seed 1: precision 1.00, recall 0.90" in table
+    assert "| still | H.264 crf 23 | 2 | 1 | 0 | 0.96 | 0.90 | 1 | 1 | 20 | 1 |" in table
+    assert "- still, crf 23, 1 thread(s), seed 1: precision 1.00, recall 0.90" in table and table.count("; cautioned") == 1
     assert "- still, exact, seed 1:" in table
 
 
@@ -69,6 +69,7 @@ def test_one_file_is_measured_with_the_tools_own_detection(tmp_path, monkeypatch
     monkeypatch.setattr(robustness.repair_quality, "inject", inject)
     measured = robustness.measure({"clip": "still", "encoding": "exact", "seed": 0, "threads": 0}, frames, 10.0, tmp_path)
     assert (measured["precision"], measured["recall"], measured["false"], measured["missed"]) == (1.0, 1.0, [], [])
+    assert measured["caution"] is False  # exact copies carry no noise
     assert list(tmp_path.iterdir()) == []  # the encoded file is removed
 
 
@@ -80,7 +81,7 @@ def test_an_interrupted_run_goes_on_where_it_stopped(tmp_path, monkeypatch):
         if measured and fail:
             raise KeyboardInterrupt
         measured.append(robustness.key(config))
-        return {**config, "duplicates": 2, "precision": 1.0, "recall": 1.0, "false": [], "missed": []}
+        return {**config, "duplicates": 2, "precision": 1.0, "recall": 1.0, "false": [], "missed": [], "caution": False}
 
     monkeypatch.setattr(robustness, "measure", measure)
     out = tmp_path / "table.md"

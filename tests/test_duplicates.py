@@ -16,12 +16,14 @@ from nlvfi.duplicates import (
     AUTO_PEAK_RATIO,
     AUTO_TINY_RATIO,
     NOISE_FACTOR,
+    NOISY_COPIES_RATIO,
     NOISE_MARGIN,
     SHARE_MARGIN,
     Detection,
     auto_thresholds,
     changed_share,
     cut_level,
+    copy_noise_ratio,
     detect_duplicates,
     find_runs,
     mad,
@@ -404,3 +406,23 @@ def test_bad_shares(shares, message):
 def test_shares_need_peaks():
     with pytest.raises(ValueError, match="give peaks too"):
         detect_duplicates(np.ones(5), shares=np.ones(5))
+
+
+def test_copy_noise_ratio_compares_the_copies_found_with_the_real_motion():
+    diffs = np.array([0.5, 0.4, 0.1, 0.6, 0.5, 0.2, 0.5])  # copies at pairs 2 and 5 (frames 3 and 6)
+    is_duplicate = np.isin(np.arange(7), [2, 5])
+    assert copy_noise_ratio(diffs, is_duplicate) == pytest.approx(np.quantile([0.1, 0.2], 0.9) / 0.5)
+    assert copy_noise_ratio(diffs, np.zeros(7, bool)) is None and copy_noise_ratio(diffs, np.ones(7, bool)) is None
+    assert copy_noise_ratio(np.array([0.0, 0.0, 0.0]), np.array([True, False, False])) is None  # no real motion to compare with
+
+
+def test_the_detection_cautions_only_where_the_copies_are_loud_beside_the_real_motion():
+    real = np.full(30, 0.4)
+    loud, quiet = real.copy(), real.copy()
+    loud[[6, 14, 22]], quiet[[6, 14, 22]] = 0.12, 0.03  # copies: 0.3 and 0.075 x the real motion
+    noisy = detect_duplicates(loud, threshold=0.2)
+    assert noisy.duplicates == [7, 15, 23] and noisy.copy_noise_ratio == pytest.approx(0.3) and 0.3 > NOISY_COPIES_RATIO
+    assert "0.30 x the clip's typical real change" in noisy.caution and noisy.to_dict()["caution"] == noisy.caution
+    clean = detect_duplicates(quiet)
+    assert clean.duplicates == [7, 15, 23] and clean.caution is None and clean.to_dict()["copy_noise_ratio"] == pytest.approx(0.075)
+    assert detect_duplicates(real).caution is None  # no copies found

@@ -319,6 +319,25 @@ def test_command_writes_video_report_figure_and_prints_one_paragraph(tmp_path, m
     assert report["frames_replaced"] == 2 and report["detection"]["threshold"]["mode"] == "auto"
     assert (out / "r.png").read_bytes()[:4] == b"\x89PNG"
     assert summary_text(report) in printed
+    assert report["detection"]["caution"] is None and "Caution" not in printed  # exact copies: no codec noise
+    report["detection"]["caution"] = "codec noise is about as large as the slowest real motion here"
+    assert "Caution: codec noise is about as large as the slowest real motion here." in summary_text(report)
+
+
+def test_detect_only_cautions_when_the_copies_are_as_loud_as_the_real_motion(tmp_path, capsys):
+    # real frames change by ~0.55 grey levels, the copies carry ~0.2 of noise: a still, noisy clip
+    rng = np.random.default_rng(0)
+    base = rng.integers(40, 200, (64, 64, 3)).astype(np.int16)
+    frames = []
+    for k in range(16):
+        step = rng.integers(-1, 2, base.shape) * (rng.random(base.shape) < (0.3 if k in (5, 11) else 0.5))
+        frames.append(np.clip((frames[-1] if k in (5, 11) else base) + step, 0, 255).astype(np.int16))
+    source = write_video(tmp_path / "still.mkv", [f.astype(np.uint8) for f in frames], 10)
+    assert main([str(source), "--detect-only", "--threshold", "0.3", "--report", str(tmp_path / "d.json"), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    report = json.loads((tmp_path / "d.json").read_text())["detection"]
+    assert report["duplicates"] == [5, 11] and report["copy_noise_ratio"] > 0.25
+    assert report["caution"] and f"Caution: {report['caution']}." in printed
 
 
 def test_fixed_threshold_and_detect_only(tmp_path, capsys):
