@@ -402,15 +402,7 @@ class Detection:
     def caution(self) -> str | None:
         """A sentence for the user when the copies found are as loud as ``NOISY_COPIES_RATIO``
         (0.25) x the real motion or louder (module doc, "Caution"), else None."""
-        ratio = self.copy_noise_ratio
-        if ratio is None or ratio <= NOISY_COPIES_RATIO:
-            return None
-        return (
-            f"the copies found differ by up to {ratio:.2f} x the clip's typical real change (MAD, 90th percentile "
-            f"over the median of the other pairs): codec noise is about as large as the slowest real motion here, "
-            f"so some copies may have been missed, or real frames taken; check adjacent_mad in the report, or "
-            f"set --threshold"
-        )
+        return _caution(self.copy_noise_ratio)
 
     @property
     def frames_to_replace(self) -> list[int]:
@@ -435,7 +427,7 @@ class Detection:
             "cut_level": round(self.cut_level, 3),
             "max_run": self.max_run,
             "copy_noise_ratio": None if (ratio := self.copy_noise_ratio) is None else round(ratio, 4),
-            "caution": self.caution,
+            "caution": _caution(ratio),
             "adjacent_mad": [round(float(d), 4) for d in self.diffs],
             "per_pair_threshold": [round(float(t), 4) for t in self.thresholds],
             "adjacent_peak": None if self.peaks is None else [round(float(p), 4) for p in self.peaks],
@@ -455,6 +447,18 @@ def copy_noise_ratio(diffs: np.ndarray, is_duplicate: np.ndarray) -> float | Non
         return None
     motion = float(np.median(diffs[~is_duplicate]))
     return None if motion == 0 else float(np.quantile(diffs[is_duplicate], 0.9)) / motion
+
+
+def _caution(ratio: float | None) -> str | None:
+    """The caution sentence for a :func:`copy_noise_ratio` above NOISY_COPIES_RATIO, else None."""
+    if ratio is None or ratio <= NOISY_COPIES_RATIO:
+        return None
+    return (
+        f"the copies found differ by up to {ratio:.2f} x the clip's typical real change (MAD, 90th percentile "
+        f"over the median of the other pairs): codec noise is about as large as the slowest real motion here, "
+        f"so some copies may have been missed, or real frames taken; check adjacent_mad in the report, or "
+        f"set --threshold"
+    )
 
 
 def find_runs(duplicates: list[int] | np.ndarray) -> list[tuple[int, int]]:

@@ -847,12 +847,12 @@ def run(args: argparse.Namespace) -> int:
             atomic_write(args.report, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2) + "\n"))
         if args.figure:
             save_figure(draw_repair_figure(detection, None, f"nlvfi repair --detect-only · {source.name}"), args.figure)
-        value = detection.threshold
+        value, caution = detection.threshold, detection.caution
         print(
             f"{source}: {analysis.frame_count} frames; {len(detection.duplicates)} duplicate frames in {len(detection.runs)} runs "
             f"({len(detection.repairable)} repairable), {len(detection.cuts)} scene cuts; threshold "
             f"{'per pair' if value is None else f'{value:.4f}'} ({detection.mode})"
-            + (f". Caution: {detection.caution}." if detection.caution else "")
+            + (f". Caution: {caution}." if caution else "")
         )
         return 0
     if not args.output:
