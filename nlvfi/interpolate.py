@@ -196,7 +196,8 @@ class Plan:
         overlap: least overlap of the tiles in px.
         views: mirrored views averaged per frame (``nlvfi.self_ensemble``; 1: none).
         flow_scale: the flow is estimated on frames enlarged this many times
-            (:meth:`nlvfi.flow.BidirectionalFlow.forward`; 1: as trained). Whole frames only.
+            (:meth:`nlvfi.flow.BidirectionalFlow.forward`; 1: as trained). Whole frames and
+            tiles (each tile's flow on that tile enlarged).
         static_motion: pixels moving less than this many px take the plain blend of the two
             frames (:mod:`nlvfi.static_blend`; 0: off). Whole frames and tiles (each tile from
             its own flow).
@@ -260,11 +261,10 @@ def plan_inference(
         views: self-ensemble views (1, 2 or 4); they run one after the other, so they do not
             change the memory a call needs.
         flow_scale: 1, 2 or "auto" (:func:`flow_scale_for`); static_motion: px, 0 for off
-            (:mod:`nlvfi.static_blend`). The flow scale applies to whole frames (a tiled plan
-            keeps 1x); static blending to both.
+            (:mod:`nlvfi.static_blend`). Both apply to whole frames and to tiles.
             The memory estimate is the 1x one; it covers the enlarged flow. Peak over the loaded
             tiny model, 1x / 2x (estimate): 768x576 615 / 600 MB; 1280x720 1106 / 1273 MB (1427);
-            1920x1080 2528 / 2842 MB (3235).
+            1920x1080 2528 / 2842 MB (3235); 1920x1080 in tiles of 512 px 670 / 709 MB (1094).
     Raises:
         ValueError for a bad tile/overlap; VideoError when the frames fit neither whole nor tiled.
     """
@@ -316,7 +316,7 @@ def plan_inference(
             f"{generator.config.name} model on {device.type}, more than the {format_bytes(budget)} budget; "
             f"use smaller tiles, raise --max-memory-gb, or downscale the video"
         )
-    return Plan(max(1, budget // one), tile, overlap, views, static_motion=static_motion)
+    return Plan(max(1, budget // one), tile, overlap, views, flow_scale=whole_frame_scale, static_motion=static_motion)
 
 
 def forward_frames(
@@ -344,7 +344,7 @@ def forward_frames(
 
     def one_view(prev: torch.Tensor, next: torch.Tensor, flows: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         if tiled:
-            return tiled_forward(generator, prev, next, t, plan.tile, plan.overlap, plan.static_motion, flows)
+            return tiled_forward(generator, prev, next, t, plan.tile, plan.overlap, plan.static_motion, flows, plan.flow_scale)
         if prev.shape[0] == 1 and t.numel() > 1:
             prev, next = prev.expand(t.numel(), -1, -1, -1), next.expand(t.numel(), -1, -1, -1)
             if flows is not None:

@@ -205,7 +205,7 @@ def test_frames_too_large_for_the_budget_are_tiled_automatically(tmp_path, model
     monkeypatch.setattr(interp, "tiled_forward", lambda *a, **k: calls.append(a[4:]) or original(*a, **k))
     argv = [str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(tmp_path / "m.png"), "--checkpoint", str(model)]
     assert main(argv + ["--max-memory-gb", "0.15"]) == 0
-    assert calls == [(256, 128, 0.0, None)]  # tile, overlap, static blending (off in `interpolate` by default), no flow guesses
+    assert calls == [(256, 128, 0.0, None, 1)]  # tile, overlap, static blending and flow scale (off / 1x in `interpolate` by default), no flow guesses
     assert np.asarray(Image.open(tmp_path / "m.png")).shape == (288, 400, 3)
     calls.clear()
     assert main(argv + ["--max-memory-gb", "0.15", "--tile", "0"]) == 2  # tiles turned off: refused
@@ -225,14 +225,16 @@ def test_flow_scale_auto_without_a_prior_is_1_and_an_asked_scale_stays():
     assert interp.flow_scale_for(288, 384, 2, has_prior=False) == 2
 
 
-def test_plan_carries_the_flow_scale_for_whole_frames_and_static_blending_for_both(model):
+def test_plan_carries_the_flow_scale_and_static_blending_for_whole_frames_and_tiles(model):
     generator = nlvfi.load_generator(model)
     cpu = torch.device("cpu")
     plan = interp.plan_inference(generator, 288, 384, 8 * 1024**3, cpu, flow_scale="auto", static_motion=0.5)
     assert (plan.flow_scale, plan.static_motion) == (2, 0.5) and "flow on 2x enlarged frames" in plan.describe()
     assert (interp.plan_inference(generator, 288, 384, 8 * 1024**3, cpu).flow_scale) == 1  # the library default: as trained
     tiled = interp.plan_inference(generator, 288, 384, 8 * 1024**3, cpu, tile=128, flow_scale=2, static_motion=0.5)
-    assert (tiled.tile, tiled.flow_scale, tiled.static_motion) == (128, 1, 0.5)
+    assert (tiled.tile, tiled.flow_scale, tiled.static_motion) == (128, 2, 0.5) and "flow on 2x" in tiled.describe()
+    auto = interp.plan_inference(generator, 288, 384, 8 * 1024**3, cpu, tile=128, flow_scale="auto")
+    assert auto.flow_scale == 2  # auto decides by the frame's size, tiled or not
     with pytest.raises(ValueError, match="--flow-scale must be auto, 1 or 2, got 3"):
         interp.plan_inference(generator, 288, 384, 8 * 1024**3, cpu, tile=128, flow_scale=3)
     with pytest.raises(ValueError, match="--static-motion must be a number of pixels >= 0"):

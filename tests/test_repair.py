@@ -24,6 +24,7 @@ from nlvfi.baselines import dis_interpolate
 from nlvfi.interpolate import DEFAULT_CHECKPOINT
 from nlvfi.metrics import psnr
 from nlvfi.repair import analyze_video, main, repair_video, run_times, summary_text
+from nlvfi.tiling import plan_tiles
 from nlvfi.duplicates import Run
 from nlvfi.videoio import (
     VideoReader,
@@ -467,6 +468,30 @@ def test_auto_flow_scale_repairs_a_run_without_a_prior_at_1x(tmp_path, model):
     assert calls == [(3, 2)]  # asked for 2x: every run, prior or not
 
 
+def test_auto_flow_scale_in_tiles_is_1x_for_a_run_without_a_prior_and_2x_for_the_others(tmp_path, model):
+    """As test_auto_flow_scale_repairs_a_run_without_a_prior_at_1x, in tiles: every tile of
+    run 4 (no usable outside frame) goes at 1x, every tile of the other two at 2x."""
+    frames = scene(12)
+    source = write_video(tmp_path / "in.mkv", stutter(frames, [2, 4, 6]), 10)
+    generator = nlvfi.load_generator(model).eval()
+    calls = []  # flow scale of every tile's call
+    forward = generator.forward
+
+    def recorded(prev, next, *args, **kwargs):
+        calls.append(kwargs.get("flow_scale", 1))
+        return forward(prev, next, *args, **kwargs)
+
+    generator.forward = recorded
+    report = repair_video(source, tmp_path / "out.mkv", generator=generator, views=1, progress=False, tile=32, overlap=16)
+    tiles = len(plan_tiles(H, W, generator.config.stride, 32, 16))
+    assert tiles > 1
+    assert report["model"]["runs_by_flow_scale"] == {"1": 1, "2": 2}
+    assert sorted(calls) == [1] * tiles + [2] * 2 * tiles  # one call per tile and run (one frame each)
+    calls.clear()
+    report = repair_video(source, tmp_path / "one.mkv", generator=generator, views=1, progress=False, tile=32, overlap=16, flow_scale=1)
+    assert calls == [1] * 3 * tiles and report["model"]["runs_by_flow_scale"] == {"1": 3}
+
+
 def test_tiles_from_the_command_line(tmp_path, model):
     source = write_video(tmp_path / "in.mkv", stutter(scene(12), [4, 8]), 10)
     out = tmp_path / "o.mkv"
@@ -477,7 +502,8 @@ def test_tiles_from_the_command_line(tmp_path, model):
     assert report["frames_replaced"] == 2 and report["model"]["plan"].startswith("tiles of 32 px (16 px overlap)")
     assert report["model"]["flow_prior"]["used"]  # measured tile by tile (nlvfi.tiling.tiled_prior)
     assert sum(report["model"]["flow_prior"]["runs_by_outside_frames"].values()) == 2
-    assert report["model"]["flow_scale"] == 1  # tiles keep the flow at 1x
+    assert report["model"]["flow_scale"] == 2  # auto, 64x48 frames: each tile's flow on the tile enlarged 2x
+    assert report["model"]["runs_by_flow_scale"] == {"2": 2}
     assert report["model"]["static_motion_px"] == 0.5  # static blending works per tile
 
 
