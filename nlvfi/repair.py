@@ -732,6 +732,8 @@ def _crop_box(before: np.ndarray, after: np.ndarray, size: int) -> tuple[int, in
 def draw_repair_figure(detection: Detection, example: dict | None = None, title: str = "nlvfi repair", crop: int = 160, extra: dict | None = None):
     """Before/after figure: the adjacent-difference plot with the duplicates marked, and crops.
 
+    The plot carries the detection's caution (``Detection.caution``) when it has one.
+
     Args:
         detection: of the clip.
         example: {"frame", "t", "before", "input", "repaired", "after"} (H, W, 3) uint8 frames
@@ -775,6 +777,11 @@ def draw_repair_figure(detection: Detection, example: dict | None = None, title:
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
     ax.set_title("adjacent differences; 0 is drawn at 0.001", fontsize=10)
+    if detection.caution:  # the figure is often all a reader sees: say it where the plot is
+        import textwrap
+
+        ax.text(1.01, 0.0, textwrap.fill(f"Caution: {detection.caution}.", 44), transform=ax.transAxes, fontsize=7,
+                color="tab:red", va="bottom", ha="left")  # under the legend, clear of the data
     if panels:
         y0, y1, x0, x1 = box
         for column, (name, image) in enumerate(panels):

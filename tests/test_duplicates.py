@@ -426,3 +426,20 @@ def test_the_detection_cautions_only_where_the_copies_are_loud_beside_the_real_m
     clean = detect_duplicates(quiet)
     assert clean.duplicates == [7, 15, 23] and clean.caution is None and clean.to_dict()["copy_noise_ratio"] == pytest.approx(0.075)
     assert detect_duplicates(real).caution is None  # no copies found
+
+
+def test_the_repair_figure_carries_the_caution(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from nlvfi.repair import draw_repair_figure
+
+    real = np.full(30, 0.4)
+    loud, quiet = real.copy(), real.copy()
+    loud[[6, 14, 22]], quiet[[6, 14, 22]] = 0.12, 0.03
+    texts = []
+    for detection in (detect_duplicates(loud, threshold=0.2), detect_duplicates(quiet)):
+        figure = draw_repair_figure(detection)
+        texts.append(" ".join(text.get_text() for text in figure.axes[0].texts))
+    assert texts[0].startswith("Caution: ") and "0.30 x the clip's typical real change" in texts[0].replace("\n", " ")
+    assert texts[1] == ""
