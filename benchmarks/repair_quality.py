@@ -28,9 +28,15 @@ What it does, for every clip and encoding:
    original (uncompressed) frame of: the duplicate left in, the t-weighted average of the two
    frames around the run, the classical DIS optical-flow interpolation
    (``nlvfi.baselines.dis_interpolate``) and the nlvfi generator, all at the same positions and
-   times t. "real replaced" counts frames the tool would replace that are not duplicates. The
-   nlvfi column is what the tool writes: the mean of ``--ensemble`` mirrored views (default 4,
-   as ``nlvfi repair``; ``nlvfi.self_ensemble``); "nlvfi 1 view" is the generator alone.
+   times t, each frame rounded to 8 bits as it would be written (``as_written``; minterpolate's
+   frames and the duplicate are 8-bit already). Tables before 2026-11-29 scored the float
+   methods before rounding, as do the numbers module docs and ``checkpoints/analysis.md`` quote
+   from them: that kept the half grey levels of a blend no written frame has, which flattered
+   averaging, and nlvfi where it blends, by 0.16-0.24 dB on the near-still FFV1 rows (DIS by
+   0.15-0.22), and the moving clips' columns by 0.03 dB or less. "real replaced" counts frames
+   the tool would replace that are not duplicates. The nlvfi column is what the tool writes:
+   the mean of ``--ensemble`` mirrored views (default 4, as ``nlvfi repair``;
+   ``nlvfi.self_ensemble``); "nlvfi 1 view" is the generator alone.
 6. when an ``ffmpeg`` binary is found (``--ffmpeg PATH``, else ``ffmpeg`` on PATH, else the
    static build inside the PyPI wheel ``imageio-ffmpeg`` when that is installed:
    ``python3 -m pip install imageio-ffmpeg``, benchmark environment only, never a dependency of
@@ -81,7 +87,7 @@ from nlvfi.static_blend import STATIC_MOTION  # noqa: E402
 from nlvfi.flow_prior import constant_velocity_prior, interval_scales  # noqa: E402
 from nlvfi.self_ensemble import ALLOWED_VIEWS, mirrored_views  # noqa: E402
 from nlvfi.checkpoint import atomic_write  # noqa: E402
-from nlvfi.videoio import VideoError, VideoReader, frame_to_rgb24, rgb_to_tensor  # noqa: E402
+from nlvfi.videoio import VideoError, VideoReader, frame_to_rgb24, rgb_to_tensor, tensor_to_rgb  # noqa: E402
 
 CLIPS = {
     # name: (file, first frame (None: held-out boundary), last frame (exclusive, None: end), crop (y0, y1, x0, x1) or None)
@@ -276,6 +282,15 @@ def repair_frames(
     return [frame.cpu() for frame in mirrored_views(one_view, before, after, views, prior)]
 
 
+def as_written(frame: torch.Tensor) -> torch.Tensor:
+    """``frame`` (1, 3, H, W) rounded to 8 bits as a tool writes it (``nlvfi.videoio.tensor_to_rgb``), back in [0, 1].
+
+    Every float method (average, DIS flow, nlvfi) is scored on this, as minterpolate's frame and
+    the duplicate left in already are: scored in float, a blend keeps the half grey levels a
+    written frame cannot (on ``still-heldout`` FFV1, seed 0, 50.29 dB for the average, 50.05 written)."""
+    return rgb_to_tensor(tensor_to_rgb(frame[0].cpu()))  # (1, 3, H, W)
+
+
 def run_prior(generator, decoded, analysis, run, before, after, flow_scale: int = 1) -> tuple[torch.Tensor, torch.Tensor] | None:
     """The flow guesses ``nlvfi repair`` makes for a run (``nlvfi.flow_prior``): from the real
     frames just outside its pair (``before``, ``after``: the pair, on the model's device), when
@@ -329,13 +344,13 @@ def evaluate(
                 continue
             target = rgb_to_tensor(originals[index])
             results["left in"].append(psnr(rgb_to_tensor(decoded[index]), target))
-            results["average"].append(psnr((1 - t) * before + t * after, target))
-            results["DIS flow"].append(psnr(dis_interpolate(before, after, t), target))
+            results["average"].append(psnr(as_written((1 - t) * before + t * after), target))
+            results["DIS flow"].append(psnr(as_written(dis_interpolate(before, after, t)), target))
             if minterpolate_available():  # it makes frames at t = i/N only (N <= 16): the nearest such t
                 nearest = fractions.Fraction(t).limit_denominator(16)
                 results["minterpolate"].append(psnr(minterpolate(before, after, float(nearest)), target))
-            results["nlvfi 1 view"].append(psnr(made[0][offset : offset + 1], target))
-            results["nlvfi"].append(psnr(ensemble[offset : offset + 1], target))
+            results["nlvfi 1 view"].append(psnr(as_written(made[0][offset : offset + 1]), target))
+            results["nlvfi"].append(psnr(as_written(ensemble[offset : offset + 1]), target))
     row = {
         "clip": name,
         "encoding": "exact (FFV1)" if crf is None else f"H.264 crf {crf}",
@@ -373,7 +388,8 @@ def format_table(
         "",
         "Detection: precision / recall of the duplicate frames (auto threshold, and a fixed 0.5 grey levels); "
         "'real replaced': frames the tool would replace that are not duplicates. Repair: mean PSNR (dB) "
-        "against the original frames over the repaired duplicates, same positions and t for every method; "
+        "against the original frames over the repaired duplicates, same positions and t for every method, every "
+        "frame rounded to 8 bits as it is written; "
         f"'nlvfi {rows[0]['views']} views' is what `nlvfi repair` writes (`--ensemble {rows[0]['views']}`, the mean of "
         "the mirrored views), 'nlvfi 1 view' the generator alone; s/frame counts all the views. "
         + ("Both start each run's flow from the motion just outside it (`nlvfi.flow_prior`, the tool's default)."

@@ -151,3 +151,19 @@ def test_an_interrupted_run_goes_on_where_it_stopped(tmp_path, monkeypatch):
     )
     assert repair_quality.main(argv) == 0
     assert measured[2:] == [("still", "exact"), ("tree", "exact")]  # other options: nothing reused
+
+
+def test_every_float_method_is_scored_as_the_8_bit_frame_it_would_be_written_as():
+    """A blend at t = 0.5 has half grey levels; the written frame rounds them, and so must the score."""
+    import torch
+
+    from nlvfi.metrics import psnr
+
+    before = torch.zeros(1, 3, 4, 6)
+    after = torch.full((1, 3, 4, 6), 1 / 255)
+    blend = 0.5 * before + 0.5 * after  # every value half a grey level
+    written = repair_quality.as_written(blend)
+    assert written.shape == blend.shape
+    assert torch.equal(written * 255, (written * 255).round())  # on the 8-bit grid
+    assert torch.equal(written, before)  # 0.5 rounds to the even level, 0 (tensor_to_rgb)
+    assert psnr(written, blend) < float("inf") and psnr(repair_quality.as_written(after), after) == float("inf")
