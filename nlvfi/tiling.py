@@ -40,8 +40,9 @@ views, as written): 31.01 -> 31.31 with the flow at 1x.
 Flow scale. Each tile's flow is estimated on that tile enlarged ``flow_scale`` times, as a whole
 frame's would be (``--flow-scale``; ``auto`` decides by the whole frame's size, tiled or not).
 The bundled clip (384x288, ``nlvfi repair --tile 128``, 4 views, as written): 31.31 dB at 1x,
-31.75 at 2x, against 31.80 for whole frames; in tiles of 256 px, 31.81. Until then tiles kept
-the flow at 1x whatever was asked, so ``--tile`` silently cost small frames 0.5 dB.
+31.75 at 2x, against 31.80 for whole frames; in tiles of 256 px, 31.81. (Before 2026-11-29 a
+tiled plan kept the flow at 1x whatever was asked, so ``--tile`` silently cost small frames
+0.5 dB.)
 """
 
 from __future__ import annotations
