@@ -777,10 +777,11 @@ def draw_repair_figure(detection: Detection, example: dict | None = None, title:
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
     ax.set_title("adjacent differences; 0 is drawn at 0.001", fontsize=10)
-    if detection.caution:  # the figure is often all a reader sees: say it where the plot is
+    caution = detection.caution  # computed from the diffs on every access: once here
+    if caution:  # the figure is often all a reader sees: say it where the plot is
         import textwrap
 
-        ax.text(1.01, 0.0, textwrap.fill(f"Caution: {detection.caution}.", 44), transform=ax.transAxes, fontsize=7,
+        ax.text(1.01, 0.0, textwrap.fill(f"Caution: {caution}.", 44), transform=ax.transAxes, fontsize=7,
                 color="tab:red", va="bottom", ha="left")  # under the legend, clear of the data
     if panels:
         y0, y1, x0, x1 = box
