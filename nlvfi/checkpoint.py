@@ -1,13 +1,21 @@
 """Saving and loading generator weights: safetensors plus the config, never a pickle.
 
 A released generator is one ``.safetensors`` file: the tensors, and in its metadata the
-format tag ``nlvfi-generator``, the format version and the ModelConfig as JSON. Loading reads
-only that format, so a checkpoint cannot run code; a pickle (``torch.save``) or anything else
-is refused with a clear error. Files are written atomically: temp file, fsync, rename.
+format tag ``nlvfi-generator``, the format version, the ModelConfig as JSON and a SHA-256
+digest of the weights. Loading reads only that format, so a checkpoint cannot run code; a
+pickle (``torch.save``) or anything else is refused with a clear error. Files are written
+atomically: temp file, fsync, rename.
+
+A file whose header is intact can still carry damaged weights (a bad disk, a botched copy):
+safetensors checks only that the byte ranges fit. Loading therefore recomputes the digest,
+and refuses any non-finite weight, so such a file fails with one clear error instead of
+NaN frames or a crash deep inside the model. Checkpoints saved before the digest existed
+load when their weights are finite; :func:`add_weights_digest` gives them one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -23,6 +31,7 @@ from .generator import Generator
 
 FORMAT_TAG = "nlvfi-generator"
 FORMAT_VERSION = "1"
+DIGEST_KEY = "weights_sha256"
 
 
 class CheckpointError(ValueError):
@@ -51,8 +60,44 @@ def atomic_write(path: str | os.PathLike, write) -> None:
         raise
 
 
+def weights_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 (hex) over every tensor's name, dtype, shape and raw bytes, in name order.
+
+    It is computed from the tensors, not the file, so it does not depend on how safetensors
+    lays them out; the per-tensor JSON line (with the byte count) keeps the boundaries between
+    tensors unambiguous. Tensors must be on the CPU.
+    """
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        tensor = tensors[name].contiguous()
+        raw = tensor.reshape(-1).view(torch.uint8).numpy()  # (nbytes,), no copy
+        digest.update(json.dumps([name, str(tensor.dtype), list(tensor.shape), raw.size]).encode() + b"\n")
+        digest.update(raw.data)
+    return digest.hexdigest()
+
+
+def check_weights(path: str | os.PathLike, tensors: dict[str, torch.Tensor], metadata: dict) -> None:
+    """Refuse weights that were damaged after saving, the header left intact.
+
+    The stored digest (when the file has one) catches any changed byte; the finite check is
+    for files saved before digests existed, and a second line of defence: one NaN weight
+    turns every output pixel NaN, which images then write as black.
+
+    Raises CheckpointError naming the file (and the tensor, for a non-finite weight).
+    """
+    stored = metadata.get(DIGEST_KEY)
+    if stored is not None and weights_digest(tensors) != stored:
+        raise CheckpointError(f"{path} is corrupt: its weights do not match the digest stored when it was saved")
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{path} is corrupt: tensor {name!r} holds NaN or infinite values")
+
+
 def save_generator(generator: Generator, path: str | os.PathLike, extra_metadata: dict | None = None) -> None:
-    """Write the generator's weights and config to ``path`` (safetensors), atomically."""
+    """Write the generator's weights, config and weights digest to ``path`` (safetensors), atomically.
+
+    The digest is written last, so ``extra_metadata`` cannot replace it with a wrong one.
+    """
     tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in generator.state_dict().items()}
     metadata = {
         "format": FORMAT_TAG,
@@ -61,7 +106,25 @@ def save_generator(generator: Generator, path: str | os.PathLike, extra_metadata
     }
     for key, value in (extra_metadata or {}).items():
         metadata[str(key)] = value if isinstance(value, str) else json.dumps(value)
+    metadata[DIGEST_KEY] = weights_digest(tensors)
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+
+
+def add_weights_digest(path: str | os.PathLike, out: str | os.PathLike | None = None) -> str:
+    """Rewrite a checkpoint saved before digests existed with one, tensors and metadata kept as is.
+
+    Writes to ``out`` (default: ``path`` itself, atomically) and returns the digest. The
+    weights are checked first (a stored digest must match, every weight must be finite), so a
+    damaged file is refused rather than given a digest that would vouch for it.
+    """
+    metadata = read_metadata(path)
+    if metadata.get("format") != FORMAT_TAG:
+        raise CheckpointError(f"{path} is a safetensors file but not an nlvfi generator checkpoint")
+    tensors = _load_tensors(path)
+    check_weights(path, tensors, metadata)
+    metadata = {**metadata, DIGEST_KEY: weights_digest(tensors)}
+    atomic_write(out if out is not None else path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+    return metadata[DIGEST_KEY]
 
 
 def read_metadata(path: str | os.PathLike) -> dict:
@@ -96,8 +159,21 @@ def read_metadata(path: str | os.PathLike) -> dict:
     return header.get("__metadata__", {}) or {}
 
 
+def _load_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """All tensors of a safetensors file, on the CPU; CheckpointError if the data does not fit the header."""
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError) as error:
+        raise CheckpointError(f"{path} is corrupt: {error}") from None
+
+
 def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> Generator:
-    """Build the generator a checkpoint describes and load its weights (no pickle involved)."""
+    """Build the generator a checkpoint describes and load its weights (no pickle involved).
+
+    Raises CheckpointError for a file that is missing, not ours, or corrupt: a header that does
+    not parse, data that does not fit it, weights that fail their digest or are not finite
+    (:func:`check_weights`), or weights that do not fit the config.
+    """
     metadata = read_metadata(path)
     if metadata.get("format") != FORMAT_TAG:
         raise CheckpointError(f"{path} is a safetensors file but not an nlvfi generator checkpoint")
@@ -107,10 +183,8 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") 
         config = ModelConfig.from_dict(json.loads(metadata["config"]))
     except (KeyError, ValueError, TypeError) as error:
         raise CheckpointError(f"{path} carries an unreadable model config: {error}") from None
-    try:
-        state = load_file(str(path), device=str(device))
-    except (SafetensorError, OSError) as error:
-        raise CheckpointError(f"{path} is corrupt: {error}") from None
+    state = _load_tensors(path)  # on the CPU, where the digest is computed; copied to device below
+    check_weights(path, state, metadata)
     generator = Generator(config).to(device)
     try:
         missing, unexpected = generator.load_state_dict(state, strict=False)

@@ -2,13 +2,14 @@
 
 import json
 import pickle
+import struct
 
 import pytest
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 import nlvfi
-from nlvfi.checkpoint import CheckpointError
+from nlvfi.checkpoint import DIGEST_KEY, CheckpointError, add_weights_digest, read_metadata, weights_digest
 
 
 def test_save_load_round_trips_exactly(tmp_path):
@@ -95,3 +96,110 @@ def test_a_header_length_starting_with_the_pickle_byte_still_loads(tmp_path):
     assert path.read_bytes()[0] == 0x80
     loaded = nlvfi.load_generator(path)
     assert all(torch.equal(a, b) for a, b in zip(generator.state_dict().values(), loaded.state_dict().values()))
+
+
+def _tiny_checkpoint(path):
+    """A freshly saved tiny generator (with its digest) and its weights."""
+    torch.manual_seed(0)
+    generator = nlvfi.build_generator("tiny")
+    nlvfi.save_generator(generator, path)
+    return generator.state_dict()
+
+
+def _old_format_checkpoint(path, state):
+    """``state`` saved the way nlvfi did before weights digests: same metadata, no digest."""
+    metadata = {"format": "nlvfi-generator", "format_version": "1", "config": json.dumps(nlvfi.ModelConfig.tiny().to_dict())}
+    save_file({k: v.contiguous() for k, v in state.items()}, str(path), metadata=metadata)
+
+
+def _data_start(path):
+    """Offset of the first tensor byte: the 8-byte header length, then the JSON header."""
+    return 8 + struct.unpack("<Q", path.read_bytes()[:8])[0]
+
+
+def test_nan_weights_behind_an_intact_header_are_refused(tmp_path):
+    """QA's case: the tail overwritten with 0xff bytes (float32 NaN) gave black frames, exit 0."""
+    path = tmp_path / "g.safetensors"
+    _tiny_checkpoint(path)
+    data = bytearray(path.read_bytes())
+    data[-4000:] = b"\xff" * 4000
+    path.write_bytes(data)
+    read_metadata(path)  # the header still parses: only the weights are damaged
+    with pytest.raises(CheckpointError, match="is corrupt"):
+        nlvfi.load_generator(path)
+
+
+def test_flipped_bytes_that_leave_every_weight_finite_fail_the_digest(tmp_path):
+    path = tmp_path / "g.safetensors"
+    _tiny_checkpoint(path)
+    data = bytearray(path.read_bytes())
+    start = _data_start(path)
+    for offset in range(start, len(data), (len(data) - start) // 7 // 4 * 4)[:7]:
+        data[offset] ^= 0x01  # lowest mantissa bit of a little-endian float32: a tiny finite change
+    path.write_bytes(data)
+    weights = load_file(str(path))
+    assert all(torch.isfinite(w).all() for w in weights.values())  # only the digest can tell
+    with pytest.raises(CheckpointError, match="do not match the digest stored when it was saved"):
+        nlvfi.load_generator(path)
+
+
+def test_a_checkpoint_saved_before_digests_loads_when_its_weights_are_finite(tmp_path):
+    state = _tiny_checkpoint(tmp_path / "new.safetensors")
+    path = tmp_path / "old.safetensors"
+    _old_format_checkpoint(path, state)
+    assert DIGEST_KEY not in read_metadata(path)
+    loaded = nlvfi.load_generator(path).state_dict()
+    assert all(torch.equal(state[k], loaded[k]) for k in state)
+
+
+def test_a_checkpoint_saved_before_digests_is_refused_with_a_nan_weight_named(tmp_path):
+    state = _tiny_checkpoint(tmp_path / "new.safetensors")
+    name = sorted(k for k, v in state.items() if v.is_floating_point() and v.numel() > 1)[3]
+    state[name] = state[name].clone()
+    state[name].view(-1)[1] = float("nan")
+    path = tmp_path / "old.safetensors"
+    _old_format_checkpoint(path, state)
+    with pytest.raises(CheckpointError, match=f"is corrupt: tensor '{name}' holds NaN or infinite values"):
+        nlvfi.load_generator(path)
+
+
+def test_add_weights_digest_keeps_tensors_and_metadata_and_refuses_nan(tmp_path):
+    state = _tiny_checkpoint(tmp_path / "new.safetensors")
+    old, upgraded = tmp_path / "old.safetensors", tmp_path / "upgraded.safetensors"
+    _old_format_checkpoint(old, state)
+    digest = add_weights_digest(old, upgraded)
+    assert read_metadata(upgraded) == {**read_metadata(old), DIGEST_KEY: digest}
+    assert digest == read_metadata(tmp_path / "new.safetensors")[DIGEST_KEY]  # same weights, same digest
+    before, after = load_file(str(old)), load_file(str(upgraded))
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+    state["synthesis.stem.weight"] = torch.full_like(state["synthesis.stem.weight"], float("nan"))
+    _old_format_checkpoint(old, state)
+    with pytest.raises(CheckpointError, match="synthesis.stem.weight"):
+        add_weights_digest(old)  # a digest must never vouch for damaged weights
+    assert DIGEST_KEY not in read_metadata(old)
+
+
+def test_the_shipped_checkpoint_loads_and_carries_a_matching_digest():
+    from nlvfi.interpolate import DEFAULT_CHECKPOINT
+
+    nlvfi.load_generator(DEFAULT_CHECKPOINT)
+    assert read_metadata(DEFAULT_CHECKPOINT)[DIGEST_KEY] == weights_digest(load_file(str(DEFAULT_CHECKPOINT)))
+
+
+def test_interpolate_with_a_nan_checkpoint_gives_one_line_and_writes_nothing(tmp_path, capsys):
+    from PIL import Image
+
+    from nlvfi.interpolate import main
+
+    path = tmp_path / "g.safetensors"
+    _tiny_checkpoint(path)
+    data = bytearray(path.read_bytes())
+    data[-4000:] = b"\xff" * 4000
+    path.write_bytes(data)
+    for name in ("a.png", "b.png"):
+        Image.new("RGB", (32, 32), (90, 120, 30)).save(tmp_path / name)
+    argv = [str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(tmp_path / "m.png"), "--checkpoint", str(path)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "is corrupt" in err, err
+    assert not (tmp_path / "m.png").exists()
