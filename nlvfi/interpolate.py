@@ -12,8 +12,9 @@ the generator pads and crops itself). Notebook: notebooks/10_video_repair.ipynb
 
 ``--batch``: one line per pair, ``prev,next,out`` (optionally a 4th column ``t``); blank lines,
 ``#`` comments and a ``prev,next,out`` header are skipped; relative paths are relative to the
-CSV's folder. Every line is checked before the model runs; the model is loaded once, and pairs
-of one size go through it together (``--batch-size``).
+CSV's folder. Every line is checked before the model runs (two lines may not write one file); the
+model is loaded once, and pairs of one size go through it together (``--batch-size``). A pair of
+16-bit grey images gives a 16-bit grey frame where the format holds it (:func:`nlvfi.io.read_image`).
 
 ``--factor F`` (frame-rate up-conversion): F - 1 frames at t = 1/F, ..., (F-1)/F between every
 two input frames (one generator call per gap), timestamps exactly in between on a time base F
@@ -59,6 +60,7 @@ from tqdm import tqdm
 from .acceleration import channels_last_for_inference, compile_generator
 from .checkpoint import CheckpointError, atomic_write, load_generator
 from .generator import Generator
+from .io import read_image, write_frame
 from .self_ensemble import ALLOWED_VIEWS, check_views, self_ensemble
 from .static_blend import check_static_motion
 from .tiling import DEFAULT_OVERLAP, check_tile, default_overlap, tiled_forward
@@ -103,9 +105,7 @@ def load_model(checkpoint: str | os.PathLike | None, device: str | torch.device 
     says how to get the shipped checkpoint when that is what is missing.
     """
     path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
-    dev = pick_device(device) if isinstance(device, str) else device
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {device}: no CUDA GPU is available here; use --device cpu (or auto)")
+    dev = resolve_device(device)
     if not path.is_file():
         hint = (
             " (the shipped checkpoint is made by `bash scripts/make_checkpoint.sh`; or pass --checkpoint PATH)"
@@ -115,6 +115,35 @@ def load_model(checkpoint: str | os.PathLike | None, device: str | torch.device 
         raise CheckpointError(f"checkpoint not found: {path}{hint}")
     generator = load_generator(path, device=dev)
     return channels_last_for_inference(generator), str(path)
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """The torch device of ``--device`` (auto, cpu, cuda, cuda:N or mps), or a one-line error.
+
+    Why check here, before the checkpoint is read: torch names devices it cannot compute on
+    (``meta`` holds shapes only; ``hip``, ``xla``, ``xpu``, ... need builds this package is not
+    made for), and loading the weights there failed with an error that blamed the checkpoint
+    (``... is corrupt: device meta is invalid``) or came from deep in the model.
+    """
+    accepted = "auto, cpu, cuda, cuda:N or mps"
+    try:
+        dev = pick_device(device) if isinstance(device, str) else torch.device(device)
+    except RuntimeError:  # torch's "Expected one of cpu, cuda, ipu, xpu, ...": names we cannot run on
+        raise ValueError(f"--device {device}: not a device name; use {accepted}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {device}: no CUDA GPU is available here; use --device cpu (or auto)")
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise ValueError(
+                f"--device {device}: this machine has {count} CUDA GPU{'s' if count != 1 else ''} (cuda:0 to cuda:{count - 1})"
+            )
+    elif dev.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"--device {device}: no Apple GPU (MPS) is available here; use --device cpu (or auto)")
+    elif dev.type != "cpu":
+        raise ValueError(f"--device {device}: nlvfi cannot run on {dev.type} devices; use {accepted}")
+    return dev
 
 
 def model_device(generator: Generator) -> torch.device:
@@ -439,7 +468,8 @@ def read_batch_csv(path: str | os.PathLike) -> list[PairJob]:
         raise FileNotFoundError(f"no such batch file: {path}")
     base = path.parent
     jobs: list[PairJob] = []
-    with open(path, newline="") as f:
+    outputs: dict[Path, int] = {}  # resolved output -> its line: a second line would overwrite it
+    with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: drop the BOM Excel writes
         for number, row in enumerate(csv.reader(f), start=1):
             cells = [cell.strip() for cell in row]
             if not cells or not any(cells) or cells[0].startswith("#"):
@@ -460,6 +490,12 @@ def read_batch_csv(path: str | os.PathLike) -> list[PairJob]:
                 _check_image_output(out, (prev, next))
             except ValueError as error:
                 raise ValueError(f"{path}:{number}: {error}") from None
+            first = outputs.setdefault(out.resolve(), number)  # resolved, as same_file compares
+            if first != number:
+                raise ValueError(
+                    f"{path}:{number}: output {out} is also the output of line {first}; "
+                    "give each line its own output file"
+                )
             jobs.append(PairJob(prev, next, out, t, number))
     if not jobs:
         raise ValueError(f"{path} lists no pairs (expected lines prev,next,out[,t])")
@@ -483,28 +519,26 @@ def interpolate_images(
     ``tile``/``overlap``/``views``/``flow_scale``/``static_motion``: see :func:`plan_inference`
     (tile None: tiles only where whole frames do not fit the budget).
     """
-    from .io import read_frame, write_frame
-
     device = model_device(generator)
     budget = memory_budget(device, max_memory_gb)
     written = []
-    pending: list[tuple[PairJob, torch.Tensor, torch.Tensor]] = []
+    pending: list[tuple[PairJob, torch.Tensor, torch.Tensor, bool]] = []  # job, prev, next, 16-bit grey
     plans: dict[tuple[int, int], Plan] = {}
 
     def flush():
         if not pending:
             return
-        prev = torch.cat([p for _, p, _ in pending]).to(device)  # (b, 3, H, W)
-        next = torch.cat([n for _, _, n in pending]).to(device)
-        times = torch.tensor([job.t for job, _, _ in pending], device=device)  # (b,)
+        prev = torch.cat([p for _, p, _, _ in pending]).to(device)  # (b, 3, H, W)
+        next = torch.cat([n for _, _, n, _ in pending]).to(device)
+        times = torch.tensor([job.t for job, _, _, _ in pending], device=device)  # (b,)
         frames = forward_frames(generator, prev, next, times, plans[tuple(prev.shape[-2:])])  # (b, 3, H, W)
-        for (job, _, _), frame in zip(pending, frames):
-            write_frame(frame.cpu(), job.out)
+        for (job, _, _, grey16), frame in zip(pending, frames):
+            write_frame(frame.cpu(), job.out, grey16)
             written.append(job.out)
         pending.clear()
 
     for job in tqdm(jobs, desc="interpolating", unit="pair", disable=not progress):
-        prev, next = read_frame(job.prev), read_frame(job.next)  # (1, 3, H, W) each
+        (prev, prev_grey16), (next, next_grey16) = read_image(job.prev), read_image(job.next)  # (1, 3, H, W) each
         if prev.shape != next.shape:
             where = f"line {job.line}: " if job.line else ""
             raise ValueError(
@@ -519,7 +553,7 @@ def interpolate_images(
         limit = min(batch_size, plans[(height, width)].per_call)
         if pending and (pending[0][1].shape != prev.shape or len(pending) >= limit):
             flush()
-        pending.append((job, prev, next))
+        pending.append((job, prev, next, prev_grey16 and next_grey16))
     flush()
     return written
 

@@ -4,6 +4,7 @@ tiles (--tile, automatic when a frame does not fit the budget) and --compile.
 Untrained tiny generator saved in a temporary folder; the images and clips are made here.
 """
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +72,43 @@ def test_grayscale_and_alpha_images_are_converted(tmp_path, model):
     assert np.asarray(Image.open(tmp_path / "m.png")).shape == (H, W, 3)
 
 
+def grey16(seed, h=H, w=W):
+    return np.random.default_rng(seed).integers(0, 65536, (h, w), dtype=np.uint16)
+
+
+def test_16_bit_grey_pair_gives_a_16_bit_grey_frame_at_the_inputs_scale(tmp_path, model):
+    Image.fromarray(grey16(0)).save(tmp_path / "a.png")  # mode I;16
+    Image.fromarray(grey16(1).astype(np.int32)).save(tmp_path / "b.tif")  # mode I, 16-bit values
+    generator = nlvfi.load_generator(model).eval()
+    prev, next = (torch.from_numpy(grey16(s) / 65535).float().expand(1, 3, H, W) for s in (0, 1))  # (1, 3, H, W)
+    with torch.inference_mode():
+        expected = generator(prev, next, t=0.5).frame[0].mean(0).numpy()  # (H, W), grey = channel mean
+    for name in ("m.png", "m.tif"):
+        assert main([str(tmp_path / "a.png"), str(tmp_path / "b.tif"), "-o", str(tmp_path / name), "--checkpoint", str(model)]) == 0
+        with Image.open(tmp_path / name) as out:
+            assert out.mode == "I;16"
+            assert np.abs(np.asarray(out).astype(float) - expected * 65535).max() <= 2
+    assert main([str(tmp_path / "a.png"), str(tmp_path / "b.tif"), "-o", str(tmp_path / "m.bmp"), "--checkpoint", str(model)]) == 0
+    written = np.asarray(Image.open(tmp_path / "m.bmp")).astype(float)  # (H, W, 3): BMP holds 8 bits only
+    assert np.abs(written - expected[..., None] * 255).max() <= 1.5
+
+
+@pytest.mark.parametrize(
+    "array, message",
+    [
+        (np.full((H, W), 0.5, np.float32), r"a.tif is a 32-bit float image \(PIL mode F\) of unknown full scale"),
+        (np.full((H, W), 70000, np.int32), r"a.tif holds 32-bit integers \(70000 to 70000\), beyond 16 bits"),
+    ],
+    ids=["float", "int32"],
+)
+def test_images_of_unknown_scale_are_refused_in_one_line(tmp_path, pair, model, capsys, array, message):
+    Image.fromarray(array).save(tmp_path / "a.tif")
+    assert main([str(tmp_path / "a.tif"), str(pair[1]), "-o", str(tmp_path / "m.png"), "--checkpoint", str(model)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and re.search(message, err), err
+    assert not (tmp_path / "m.png").exists()
+
+
 def test_odd_sizes_are_handled(tmp_path, model):
     for name, seed in (("a", 0), ("b", 1)):
         Image.fromarray(image(seed, 33, 47)).save(tmp_path / f"{name}.png")
@@ -105,7 +143,7 @@ def test_bad_input_one_line_error(tmp_path, pair, model, capsys, args, message):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("nlvfi interpolate: error: ")
-    assert __import__("re").search(message, err), err
+    assert re.search(message, err), err
     assert not (tmp_path / "m.png").exists() and pair[0].read_bytes() == before
 
 
@@ -146,6 +184,27 @@ def test_batch_csv_is_checked_before_anything_runs(tmp_path, pair):
     assert not (tmp_path / "out").exists()
 
 
+def test_batch_csv_with_a_byte_order_mark_reads_the_first_path(tmp_path, pair):
+    (tmp_path / "bom.csv").write_text("\ufeffa.png,b.png,out/1.png\n", encoding="utf-8")  # as Excel writes "CSV UTF-8"
+    assert [job.prev for job in read_batch_csv(tmp_path / "bom.csv")] == [pair[0]]
+    (tmp_path / "header.csv").write_text("\ufeffprev,next,out\na.png,b.png,out/1.png\n", encoding="utf-8")
+    assert [job.line for job in read_batch_csv(tmp_path / "header.csv")] == [2]
+
+
+def test_batch_csv_refuses_two_lines_writing_one_file_before_loading_the_model(tmp_path, pair, capsys):
+    (tmp_path / "same.csv").write_text("a.png,b.png,out/x.png\nb.png,a.png,out/x.png\n")
+    with pytest.raises(ValueError, match=r"same.csv:2: output .*x.png is also the output of line 1"):
+        read_batch_csv(tmp_path / "same.csv")
+    (tmp_path / "spelt.csv").write_text("a.png,b.png,out/x.png\n# two ways to name one file\nb.png,a.png,out/../out/./x.png\n")
+    with pytest.raises(ValueError, match=r"spelt.csv:3: output .*x.png is also the output of line 1"):
+        read_batch_csv(tmp_path / "spelt.csv")
+    argv = ["--batch", str(tmp_path / "spelt.csv"), "--checkpoint", str(tmp_path / "none.safetensors")]
+    assert main(argv) == 2  # the CSV is refused, not the (missing) checkpoint: no model work was done
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "spelt.csv:3: output" in err and "line 1" in err, err
+    assert not (tmp_path / "out").exists()
+
+
 def test_generate_batches_times_like_single_calls(model):
     generator = nlvfi.load_generator(model).eval()
     prev, next = torch.rand(1, 3, 24, 40), torch.rand(1, 3, 24, 40)
@@ -173,6 +232,29 @@ def test_load_model_errors(tmp_path):
     (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 64)
     with pytest.raises(ValueError, match="not a safetensors file"):
         load_model(tmp_path / "junk.safetensors")
+
+
+@pytest.mark.parametrize(
+    "device, message",
+    [
+        ("meta", r"--device meta: nlvfi cannot run on meta devices; use auto, cpu, cuda, cuda:N or mps"),
+        ("gpu", r"--device gpu: not a device name; use auto, cpu, cuda, cuda:N or mps"),
+        ("cuda:x", r"--device cuda:x: not a device name"),
+    ],
+    ids=["meta", "gpu", "cuda:x"],
+)
+def test_a_device_that_cannot_run_the_model_is_refused_naming_the_device(tmp_path, pair, model, capsys, device, message):
+    assert main([str(pair[0]), str(pair[1]), "-o", str(tmp_path / "m.png"), "--checkpoint", str(model), "--device", device]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and re.search(message, err), err
+    assert "checkpoint" not in err and "corrupt" not in err and not (tmp_path / "m.png").exists()
+
+
+def test_a_cuda_index_beyond_the_gpus_present_is_refused(model, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    with pytest.raises(ValueError, match=r"--device cuda:2: this machine has 2 CUDA GPUs \(cuda:0 to cuda:1\)"):
+        load_model(model, "cuda:2")
 
 
 # --------------------------------------------------------------------------------------------
@@ -276,7 +358,7 @@ def test_plan_refuses_what_fits_neither_whole_nor_tiled(model):
 def test_bad_tile_flags_one_line_error(tmp_path, pair, model, capsys, flags, message):
     assert main([str(pair[0]), str(pair[1]), "-o", str(tmp_path / "m.png"), "--checkpoint", str(model), *flags]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and __import__("re").search(message, err), err
+    assert len(err.splitlines()) == 1 and re.search(message, err), err
     assert not (tmp_path / "m.png").exists()
 
 
