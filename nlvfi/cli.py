@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 
 from . import tour
 
@@ -29,8 +32,33 @@ DELEGATED = {
 }
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that every ``finally`` and atomic write
+    cleans up (killed outright, a run left its temporary file beside OUT)."""
+
+    exit_code = 143  # 128 + SIGTERM, what a shell reports for a process killed by it
+
+
+@contextmanager
+def terminate_as_interrupt():
+    """While inside, SIGTERM raises :class:`Terminated` (main thread only; restored after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def guarded_main(command: str, build_parser, run, argv) -> int:
-    """Parse and run a sub-command: 0 on success; on bad input a one-line error and exit 2.
+    """Parse and run a sub-command: 0 on success; on bad input a one-line error and exit 2;
+    interrupted (Ctrl-C, SIGTERM) a one-line note and 130 / 143, no traceback.
 
     ``--help`` exits 0 and a malformed argument 2 (argparse has printed why).
     """
@@ -39,11 +67,15 @@ def guarded_main(command: str, build_parser, run, argv) -> int:
     except SystemExit as exit:
         return int(exit.code or 0)
     try:
-        return run(args)
+        with terminate_as_interrupt():
+            return run(args)
     except (FileNotFoundError, ValueError, TypeError, RuntimeError, OSError) as error:
         message = " ".join(str(error).split())
         print(f"nlvfi {command}: error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as interrupt:
+        print(f"nlvfi {command}: interrupted; no file is left half-written", file=sys.stderr)
+        return getattr(interrupt, "exit_code", 130)
 
 
 def _params(_: argparse.Namespace) -> int:

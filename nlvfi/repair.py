@@ -371,11 +371,9 @@ def repair_video(
     source, output = Path(source), Path(output)
     if not source.exists() and "%" not in source.name:
         raise FileNotFoundError(f"no such video: {source}")
-    for name, path in (("output", output), ("report", report_path), ("figure", figure_path)):
-        if path is not None and same_file(source, path):
-            raise ValueError(f"the {name} {path} is the input; choose another file (the input is never overwritten)")
     if output.is_dir():
         raise ValueError(f"output {output} is a folder; give a file name such as {output / 'repaired.mkv'}")
+    check_output_paths(source, {"output": output, "report": report_path, "figure": figure_path})
     container = container_for(output)
     if batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {batch_size}")
@@ -602,14 +600,41 @@ def repair_video(
     report["model"]["flow_scale"] = plan.flow_scale
     report["model"]["runs_by_flow_scale"] = {str(scale): count for scale, count in sorted(runs_by_scale.items())}
     report["model"]["static_motion_px"] = plan.static_motion
-    if report_path is not None:
-        text = json.dumps(report, indent=2) + "\n"
-        atomic_write(report_path, lambda tmp: Path(tmp).write_text(text))
-    if figure_path is not None:
-        figure = draw_repair_figure(detection, example or None, figure_title(report))
-        save_figure(figure, figure_path)
+    try:
+        if report_path is not None:
+            text = json.dumps(report, indent=2) + "\n"
+            atomic_write(report_path, lambda tmp: Path(tmp).write_text(text))
+        if figure_path is not None:
+            figure = draw_repair_figure(detection, example or None, figure_title(report))
+            save_figure(figure, figure_path)
+    except BaseException:  # a run that fails or is interrupted leaves nothing at OUT, even this late
+        output.unlink(missing_ok=True)
+        raise
     report["_example"] = example  # for callers (notebook); not in the JSON
     return report
+
+
+def check_output_paths(source: Path, paths: dict) -> None:
+    """Refuse, before any work, what would otherwise fail or clobber a file at the end: a path
+    (``paths``: name -> path or None) that is the input, two that are the same file, a report or
+    figure that is a folder, or a figure format matplotlib cannot write. ValueError, one line."""
+    named = [(name, Path(path)) for name, path in paths.items() if path is not None]
+    for index, (name, path) in enumerate(named):
+        if same_file(source, path):
+            raise ValueError(f"the {name} {path} is the input; choose another file (the input is never overwritten)")
+        for other, other_path in named[:index]:
+            if same_file(other_path, path):
+                raise ValueError(f"the {name} and the {other} are the same file ({path}); give each its own")
+        if name != "output" and path.is_dir():
+            raise ValueError(f"the {name} {path} is a folder; give a file name")
+    figure = paths.get("figure")
+    if figure is not None:
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        suffix = Path(figure).suffix.lower().lstrip(".") or "png"  # as visualize.save_figure takes it
+        formats = FigureCanvasBase.get_supported_filetypes()
+        if suffix not in formats:
+            raise ValueError(f"cannot write a figure as .{suffix}; use one of {', '.join('.' + f for f in sorted(formats))}")
 
 
 def build_report(source, output, analysis, replaced_frames, state, generator, checkpoint, device, timings) -> dict:
@@ -846,9 +871,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--max-run must be >= 1, got {args.max_run}")
     if args.detect_only:
         source = Path(args.input)
-        for name, path in (("report", args.report), ("figure", args.figure)):
-            if path is not None and same_file(source, path):
-                raise ValueError(f"the {name} {path} is the input; choose another file")
+        check_output_paths(source, {"report": args.report, "figure": args.figure})
         analysis = analyze_video(source, args.threshold, args.max_run, progress=not args.quiet)
         detection = analysis.detection
         report = {"input": str(source), "video": {"description": analysis.info.describe(), "frames": analysis.frame_count},

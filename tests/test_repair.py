@@ -3,12 +3,17 @@ input, batching several runs per forward pass, tiles, --compile, and its quality
 footage (the bundled stuttering clip and OpenCV's vtest.avi).
 
 The model is an untrained tiny generator saved in a temporary folder (tests never depend on
-the shipped checkpoint), except the PSNR-ordering test, which needs trained weights: it uses
-checkpoints/nlvfi-cpu.safetensors when it exists and is skipped otherwise.
+the shipped checkpoint), except the PSNR-ordering tests and the brightness of a repaired yuv420p
+frame, which need trained weights: they use checkpoints/nlvfi-cpu.safetensors when it exists
+and are skipped otherwise.
 """
 
 import hashlib
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import av
@@ -268,6 +273,54 @@ def test_output_equal_to_input_is_refused(tmp_path, model, capsys):
         assert "is the input" in capsys.readouterr().err
     assert main([str(source), "-o", str(tmp_path / "o.mkv"), "--report", str(source), "--checkpoint", str(model)]) == 2
     assert digest(source) == before and not (tmp_path / "o.mkv").exists()
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--report", "{out}"], "the report and the output are the same file"),
+        (["--figure", "{out}"], "the figure and the output are the same file"),
+        (["--report", "{dir}/same.png", "--figure", "{dir}/same.png"], "the figure and the report are the same file"),
+        (["--report", "{dir}"], "is a folder"),
+        (["--figure", "{dir}/fig.bmp2"], "cannot write a figure as .bmp2"),
+    ],
+)
+def test_report_and_figure_paths_that_would_fail_at_the_end_are_refused_first(tmp_path, model, capsys, flags, message):
+    # found by QA: these ran the whole repair, then clobbered the video or failed leaving it at OUT
+    source = write_video(tmp_path / "in.mkv", stutter(scene(8), [4]), 10)
+    out = tmp_path / "o.mkv"
+    flags = [f.format(out=out, dir=tmp_path) for f in flags]
+    assert main([str(source), "-o", str(out), "--checkpoint", str(model), "--quiet", *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
+
+
+def test_a_failure_after_the_video_is_written_leaves_nothing_at_out(tmp_path, model, monkeypatch):
+    def full_disk(figure, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(repair_module, "save_figure", full_disk)
+    source = write_video(tmp_path / "in.mkv", stutter(scene(8), [4]), 10)
+    with pytest.raises(OSError):
+        repair_video(source, tmp_path / "o.mkv", checkpoint=model, figure_path=tmp_path / "f.png", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
+
+
+def test_sigterm_cleans_up_like_ctrl_c(tmp_path, model):
+    # killed outright, a run left its temporary file beside OUT; now SIGTERM unwinds like Ctrl-C
+    source = write_video(tmp_path / "in.mkv", stutter(scene(40, 96, 128), [4, 9, 14, 19, 24, 29, 34]), 10)
+    command = [sys.executable, "-m", "nlvfi.cli", "repair", str(source), "-o", str(tmp_path / "out" / "o.mkv"),
+               "--checkpoint", str(model), "--quiet"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not any(p.suffix == ".tmp" for p in (tmp_path / "out").glob(".*")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait until it is writing
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert list((tmp_path / "out").iterdir()) == []
 
 
 def test_too_large_for_memory_is_refused_with_the_size_it_needs(tmp_path, model, capsys):
