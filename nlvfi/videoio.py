@@ -188,15 +188,21 @@ def open_input(path: str | os.PathLike):
 
 
 def announced_end(container, stream) -> float | None:
-    """Latest end time (seconds) the header announces for ``stream``; None when unknown."""
+    """Latest end time (seconds) the header announces for ``stream``; None when unknown.
+
+    Only what a complete file must reach. An MP4's frame count is its samples, edit list or not
+    (one cut with ``-c copy`` counts 20 frames and shows 17 over 1.75 s): there it counts only
+    when no duration is given. A container duration is read from 0 or from the start time,
+    whichever ends first (Matroska's counts from 0: a clip of 2 s starting at 5 s says 7 s,
+    not 12)."""
     start = float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
     candidates = []
-    if stream.frames and stream.average_rate:
-        candidates.append(start + stream.frames / float(stream.average_rate))
     if stream.duration and stream.time_base:
         candidates.append(start + float(stream.duration * stream.time_base))
+    if stream.frames and stream.average_rate and not (candidates and "mp4" in container.format.name.split(",")):
+        candidates.append(start + stream.frames / float(stream.average_rate))
     if len(container.streams) == 1 and container.duration:
-        candidates.append((container.duration + (container.start_time or 0)) / 1e6)
+        candidates.append(container.duration / 1e6 + min(0.0, (container.start_time or 0) / 1e6))
     return max(candidates) if candidates else None
 
 

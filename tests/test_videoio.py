@@ -4,7 +4,9 @@ Every clip is tiny (64x48, a few frames) and made here with PyAV; the chroma tes
 bundled clip's true frames (data/stutter/).
 """
 
+from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
 
 import av
 import numpy as np
@@ -103,6 +105,27 @@ def test_truncated_file_says_how_far_it_got(tmp_path):
             for _ in reader:
                 pass
             reader.check_complete()
+
+
+def test_a_clip_that_starts_late_is_complete(tmp_path):
+    # Matroska's duration counts from 0: 6 frames from 5.0 s say 5.6 s, not 10.6 (was refused
+    # as truncated)
+    path = write_video(tmp_path / "late.mkv", frames(), 10, pts=[50 + i for i in range(6)])
+    with VideoReader(path) as reader:
+        assert [round(item.time, 3) for item in reader] == [5.0, 5.1, 5.2, 5.3, 5.4, 5.5]
+        reader.check_complete()
+
+
+def test_the_frame_count_of_an_edit_listed_mp4_is_not_an_end():
+    # `ffmpeg -ss 0.25 -i a.mp4 -c copy b.mp4`: the header counts 20 frames, its edit list shows
+    # 17 over 1.75 s (was refused: "decoded 17 frames covering 1.70 s, but its header announces 2.00 s")
+    mp4 = SimpleNamespace(name="mov,mp4,m4a,3gp,3g2,mj2")
+    stream = SimpleNamespace(start_time=0, time_base=Fraction(1, 10240), duration=17920, frames=20, average_rate=Fraction(10))
+    assert videoio.announced_end(SimpleNamespace(format=mp4, streams=[stream], duration=1_750_000, start_time=0), stream) == pytest.approx(1.75)
+    counted = SimpleNamespace(start_time=0, time_base=Fraction(1, 1000), duration=None, frames=20, average_rate=Fraction(10))
+    assert videoio.announced_end(SimpleNamespace(format=mp4, streams=[counted, stream], duration=None, start_time=0), counted) == 2.0
+    avi = SimpleNamespace(name="avi")  # elsewhere the count still tells a truncated file (test_truncated_file_says_how_far_it_got)
+    assert videoio.announced_end(SimpleNamespace(format=avi, streams=[stream], duration=1_750_000, start_time=0), stream) == 2.0
 
 
 def test_pixel_traits():
