@@ -87,7 +87,7 @@ from nlvfi.static_blend import STATIC_MOTION  # noqa: E402
 from nlvfi.flow_prior import constant_velocity_prior, interval_scales  # noqa: E402
 from nlvfi.self_ensemble import ALLOWED_VIEWS, mirrored_views  # noqa: E402
 from nlvfi.checkpoint import atomic_write  # noqa: E402
-from nlvfi.videoio import VideoError, VideoReader, frame_to_rgb24, rgb_to_tensor, tensor_to_rgb  # noqa: E402
+from nlvfi.videoio import VideoError, VideoReader, frame_to_rgb, frame_to_rgb24, pixel_traits, rgb_to_tensor, tensor_to_rgb  # noqa: E402
 
 CLIPS = {
     # name: (file, first frame (None: held-out boundary), last frame (exclusive, None: end), crop (y0, y1, x0, x1) or None)
@@ -164,9 +164,15 @@ def encode(frames: list[np.ndarray], path: Path, rate: float, crf: int | None, t
             container.mux(packet)
 
 
+def model_rgb(frame) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of a decoded frame, converted as ``nlvfi repair`` gives it to the model
+    (``nlvfi.videoio.frame_to_rgb``); detection measures its own (``frame_to_rgb24``)."""
+    return frame_to_rgb(frame, pixel_traits(frame.format.name))
+
+
 def decode(path: Path) -> list[np.ndarray]:
     with VideoReader(path) as reader:
-        return [frame_to_rgb24(item.frame) for item in reader]
+        return [model_rgb(item.frame) for item in reader]
 
 
 def read_records(cache: Path | None) -> list[dict]:
@@ -247,12 +253,12 @@ def ffmpeg_rows(ffmpeg: str | None, path: Path, originals, truth: set[int], rate
         subprocess.run(
             [ffmpeg, "-hide_banner", "-loglevel", "error", "-i", str(path), "-vf",
              f"mpdecimate,minterpolate=fps={rational.numerator}/{rational.denominator}:mi_mode=mci",
-             "-c:v", "ffv1", "-pix_fmt", "bgr0", str(out)],
+             "-c:v", "ffv1", str(out)],  # in its own pixel format, converted to RGB as ours are (model_rgb)
             check=True, timeout=3600,
         )
         try:
             with VideoReader(out) as reader:
-                repaired = {int(round((item.time - times[0]) * rate)): frame_to_rgb24(item.frame) for item in reader}
+                repaired = {int(round((item.time - times[0]) * rate)): model_rgb(item.frame) for item in reader}
         except VideoError:  # mpdecimate kept too few frames (near-still: 1-3 of 60) for minterpolate to write any
             repaired = {}
     values = [

@@ -251,15 +251,15 @@ def flow_scale_for(height: int, width: int, requested: int | str = "auto", has_p
 
     ``requested`` 1 or 2 is used as given; ``"auto"`` is 2 for frames up to
     :data:`AUTO_FLOW_SCALE_PIXELS` (768 x 576) whose flow starts from a prior (``has_prior``),
-    else 1. Why (``benchmarks/repair_quality.py``,
-    exact duplicates, shipped weights, 4 views and the flow prior; 1x -> 2x, dB): the bundled
-    clip (vtest at 384x288) 31.30 -> 31.80, vtest's held-out part at 384x288 30.08 -> 30.44,
-    Megamind (720x528) 35.79 -> 36.10, vtest at 768x576 29.56 -> 29.54, tree (320x240, motion
-    of 15-35 px) 20.70 -> 20.40, near-still (256x256) 48.15 -> 48.12. Small frames hold small
-    things, which the tiny estimator resolves better enlarged; larger frames were not measured
-    and would pay 4x the estimator's time for it. Those repairs start each run's flow from the
-    prior (``nlvfi.flow_prior``); from zero flow 2x loses (module doc), so ``"auto"`` without
-    a prior is 1.
+    else 1. Why (``benchmarks/repair_quality.py``, exact duplicates, shipped weights, 4 views
+    and the flow prior; 1x -> 2x, dB): the bundled clip (vtest at 384x288) 31.30 -> 31.80 (31.46
+    -> 31.95 read back by ``videoio.yuv_to_rgb``), vtest's held-out part at 384x288 30.08 ->
+    30.44, Megamind (720x528) 35.79 -> 36.10, vtest at 768x576 29.56 -> 29.54, tree (320x240,
+    motion of 15-35 px) 20.70 -> 20.40, near-still (256x256) 48.15 -> 48.12. Small frames hold
+    small things, which the tiny estimator resolves better enlarged; larger frames were not
+    measured and would pay 4x the estimator's time for it. Those repairs start each run's flow
+    from the prior (``nlvfi.flow_prior``); from zero flow 2x loses (module doc), so ``"auto"``
+    without a prior is 1.
     """
     if requested == "auto":
         return 2 if has_prior and height * width <= AUTO_FLOW_SCALE_PIXELS else 1

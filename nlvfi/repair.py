@@ -514,7 +514,7 @@ def repair_video(
                             to8 = (lambda a: a if a.dtype == np.uint8 else (a >> 8).astype(np.uint8))
                             example.update(
                                 frame=index, t=t, after_index=run.after, before=to8(job.before_rgb),
-                                after=to8(job.after_rgb), input=job.pending.first_rgb, repaired=to8(rgb),
+                                after=to8(job.after_rgb), input=to8(job.pending.first_rgb), repaired=to8(rgb),
                             )
                     job.frames = None
 
@@ -558,7 +558,7 @@ def repair_video(
                             flush()
                     if item.index in starts:
                         run = starts[item.index]
-                        first = frame_to_rgb24(item.frame) if run is example_run else None
+                        first = frame_to_rgb(item.frame, traits) if run is example_run else None
                         pending = _Pending(run, [item.pts], previous, first, detection.outside_frames(run))
                         if flow_prior and earlier is not None and earlier.index == pending.outside[0]:
                             pending.outside_before = frame_to_rgb(earlier.frame, traits)

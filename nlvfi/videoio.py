@@ -24,7 +24,9 @@ Writing (:class:`VideoWriter`) picks the codec (:func:`choose_encoder`):
 
 The container follows the output file's extension (``CONTAINERS``). Pixel formats: grayscale,
 alpha and 10/12/16-bit frames are converted to RGB for the model (8-bit -> ``rgb24``, deeper ->
-``rgb48le``) and generated frames are converted back to the output's format; an alpha plane of
+``rgb48le``; 8-bit planar Y'CbCr such as yuv420p by :func:`yuv_to_rgb`, the exact matrix
+rounded, because swscale's default path leaves it about a grey level dark) and generated frames
+are converted back to the output's format; an alpha plane of
 a generated frame is the time-weighted blend of its two neighbours' alpha (the model is RGB).
 A lossy output codec without alpha drops it (reported). A generated frame goes to a chroma-
 subsampled format (4:2:0, 4:2:2) with 2x2 / 2x1 box averaging of its chroma
@@ -35,6 +37,7 @@ closer to what the model made (module constant's comment).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -337,13 +340,81 @@ class VideoReader:
 
 
 def frame_to_rgb(frame, traits: PixelTraits) -> np.ndarray:
-    """(H, W, 3) RGB of a decoded frame: uint8 for 8-bit formats, uint16 for deeper ones."""
-    return frame.to_ndarray(format=traits.work_format)
+    """(H, W, 3) RGB of a decoded frame, as the model sees it: uint8 for 8-bit formats, uint16
+    for deeper ones. 8-bit planar Y'CbCr goes through :func:`yuv_to_rgb` (rounded, unbiased),
+    the rest through swscale."""
+    return _rgb8(frame) if traits.work_format == "rgb24" else frame.to_ndarray(format=traits.work_format)
+
+
+def _rgb8(frame) -> np.ndarray:
+    """(H, W, 3) uint8 RGB: :func:`yuv_to_rgb` where it applies, else swscale's rgb24."""
+    rgb = yuv_to_rgb(frame)
+    return rgb if rgb is not None else frame.to_ndarray(format="rgb24")
 
 
 def frame_to_rgb24(frame) -> np.ndarray:
-    """(H, W, 3) uint8 RGB (what duplicate detection measures, on the 0-255 scale)."""
+    """(H, W, 3) uint8 RGB through swscale's default conversion: what duplicate detection
+    measures, on the 0-255 scale. Its constants (``nlvfi.duplicates``) were chosen on this
+    conversion; its rounding offset (see :func:`yuv_to_rgb`) cancels in a difference of two
+    frames. The model's frames come from :func:`frame_to_rgb`."""
     return frame.to_ndarray(format="rgb24")
+
+
+#: (Kr, Kb) of Y' = Kr R' + (1 - Kr - Kb) G' + Kb B', by the frame's AVColorSpace tag; an
+#: unspecified tag (2) is BT.601, as swscale takes it. Other tags go through swscale.
+LUMA_WEIGHTS = {
+    1: (0.2126, 0.0722),  # BT.709
+    2: (0.299, 0.114),  # unspecified
+    4: (0.30, 0.11),  # FCC
+    5: (0.299, 0.114),  # BT.470BG (BT.601 625)
+    6: (0.299, 0.114),  # SMPTE 170M (BT.601 525)
+    7: (0.212, 0.087),  # SMPTE 240M
+    9: (0.2627, 0.0593),  # BT.2020 non-constant luminance
+}
+_PLANAR_YUV8 = re.compile(r"yuv(j?)(444|422|420|440|411|410)p")
+_JPEG_RANGE = 2  # AVCOL_RANGE_JPEG: full range
+
+
+def yuv_to_rgb(frame) -> np.ndarray | None:
+    """(H, W, 3) uint8 RGB of an 8-bit planar Y'CbCr frame (yuv420p, yuvj420p, yuv422p, ...), or
+    None for any other pixel format or colorspace tag (the caller uses swscale).
+
+    Why not swscale: its default YUV -> RGB path (``frame.to_ndarray(format="rgb24")``) does not
+    round. On yuv420p it returns R, G, B 0.8-1.3 grey levels darker than the exact conversion
+    (vtest's held-out lawn, ``still-heldout`` of ``benchmarks/repair_quality.py``, at crf 18), so
+    a frame the model made from it came out about 0.85 grey levels darker in luma than the frame
+    it replaces (``nlvfi repair`` on the bundled clip, mean over the 10 repaired frames). The
+    flags that make it round (``ACCURATE_RND | FULL_CHR_H_INT``) also change how it places the
+    chroma of a decoded H.264 frame: 1.2 dB further from the original there. This is the ITU-R
+    BT.601 / 709 / 2020 matrix of the frame's colorspace tag and range (``yuvj*`` or a JPEG-range
+    tag: full range; else limited, Y' 16-235 and Cb, Cr 16-240), each chroma sample repeated over
+    the luma pixels it covers (as swscale's default path does), rounded. Deeper formats keep
+    swscale (its 10-bit path interpolates the chroma; it is 0.4 grey levels dark as well).
+
+    Shapes: frame (H, W) 8-bit planar Y'CbCr -> (H, W, 3) uint8
+    """
+    match = _PLANAR_YUV8.fullmatch(frame.format.name)
+    weights = LUMA_WEIGHTS.get(int(frame.colorspace))
+    if match is None or weights is None:
+        return None
+    height, width = frame.height, frame.width
+
+    def plane(index: int) -> np.ndarray:  # (H, W) float32 samples of one plane, chroma repeated
+        p = frame.planes[index]
+        samples = np.frombuffer(p, dtype=np.uint8).reshape(p.height, p.line_size)[:, : p.width].astype(np.float32)
+        rows, cols = -(-height // p.height), -(-width // p.width)  # luma pixels per sample, each way
+        return np.repeat(np.repeat(samples, rows, axis=0), cols, axis=1)[:height, :width]
+
+    if match.group(1) or int(frame.color_range) == _JPEG_RANGE:  # full range
+        y, cb, cr = plane(0) / 255, (plane(1) - 128) / 255, (plane(2) - 128) / 255
+    else:
+        y, cb, cr = (plane(0) - 16) / 219, (plane(1) - 128) / 224, (plane(2) - 128) / 224
+    kr, kb = weights
+    red = y + 2 * (1 - kr) * cr
+    blue = y + 2 * (1 - kb) * cb
+    green = (y - kr * red - kb * blue) / (1 - kr - kb)
+    rgb = np.stack([red, green, blue], axis=-1)  # (H, W, 3), [0, 1] but for out-of-gamut values
+    return np.clip(np.rint(rgb * 255), 0, 255).astype(np.uint8)
 
 
 def frame_alpha(frame, traits: PixelTraits) -> np.ndarray | None:
@@ -368,9 +439,10 @@ def tensor_to_rgb(frame: torch.Tensor, dtype=np.uint8) -> np.ndarray:
 
 #: swscale filter for RGB -> output pixel format (it only matters where chroma is subsampled).
 #: Box averaging ("AREA") rather than the default bilinear: an RGB frame decoded from yuv420p,
-#: converted back and decoded again, keeps 45.8 dB PSNR instead of 44.0 dB (the 10 true frames
-#: of data/stutter/, by tests/test_videoio.py). The repaired frames of that clip lost 0.24 dB in
-#: the writing with the default (30.95 dB in float, 30.71 written; stage-2 weights), 0.16 with it.
+#: converted back and decoded again (both ways by ``yuv_to_rgb``), keeps 53.4 dB PSNR instead
+#: of 47.3 dB (the 10 true frames of data/stutter/, by tests/test_videoio.py; 45.8 vs 44.0 read
+#: through swscale). The repaired frames of that clip lost 0.24 dB in the writing with the
+#: default (30.95 dB in float, 30.71 written; stage-2 weights, read through swscale), 0.16 with it.
 CHROMA_DOWNSAMPLING = "AREA"
 
 
@@ -699,9 +771,10 @@ def write_video(
 
 
 def read_video_rgb(path: str | os.PathLike) -> tuple[list[np.ndarray], list[float]]:
-    """Every frame of a (small) video as (H, W, 3) uint8 RGB, and its time in seconds."""
+    """Every frame of a (small) video as (H, W, 3) uint8 RGB, and its time in seconds: 8-bit
+    planar Y'CbCr as the model sees it (:func:`yuv_to_rgb`), anything else through swscale."""
     with VideoReader(path) as reader:
-        items = [(frame_to_rgb24(item.frame), item.time) for item in reader]
+        items = [(_rgb8(item.frame), item.time) for item in reader]
     return [rgb for rgb, _ in items], [t for _, t in items]
 
 

@@ -267,7 +267,7 @@ def cells() -> list:
             same positions and times t, for leaving the copy in, the t-weighted average of the two frames around the
             run, classical DIS optical flow (`nlvfi.baselines`) and the generator. With untrained weights the
             generator is about the average; the shipped checkpoint beats the copy and the average by far, and DIS
-            flow too (31.80 against 31.45 dB as written; 31.30 with the flow at 1x, `flow_scale=1`). README, Results,
+            flow too (31.95 against 31.63 dB as written; 31.46 with the flow at 1x, `flow_scale=1`). README, Results,
             has the same comparison on the held-out clips of `benchmarks/repair_quality.py`.
             """
         ),
