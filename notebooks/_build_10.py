@@ -59,7 +59,7 @@ def cells() -> list:
             from nlvfi.duplicates import auto_thresholds, detect_duplicates, mad
             from nlvfi.metrics import psnr
             from nlvfi.repair import analyze_video, draw_repair_figure, figure_title, repair_video, run_times, summary_text
-            from nlvfi.videoio import probe, read_video_rgb, rgb_to_tensor, write_video
+            from nlvfi.videoio import VideoReader, frame_to_rgb24, probe, read_video_rgb, rgb_to_tensor, write_video
 
             plt.rcParams["figure.dpi"] = 80
             torch.manual_seed(SEED)
@@ -152,13 +152,18 @@ def cells() -> list:
         md(
             """
             Step 1 by hand: the per-pixel MAD of every adjacent pair, then the same numbers from the tool's first
-            pass (`analyze_video` decodes the file frame by frame and keeps only the previous one).
+            pass (`analyze_video` decodes the file frame by frame and keeps only the previous one). Detection reads
+            the frames through swscale's default conversion (`frame_to_rgb24`: its thresholds were chosen on it);
+            the model gets the exact conversion (`read_video_rgb` above, `nlvfi.videoio.yuv_to_rgb`). swscale's is
+            about a grey level darker, an offset that cancels in a difference.
             """
         ),
         code(
             """
             # NBVAL_CHECK_OUTPUT
-            diffs = np.array([mad(a, b) for a, b in zip(frames, frames[1:])])  # (39,) grey levels, pair k -> frame k+1
+            with VideoReader(clip) as reader:
+                measured = [frame_to_rgb24(item.frame) for item in reader]  # (H, W, 3) uint8 each, as detection reads them
+            diffs = np.array([mad(a, b) for a, b in zip(measured, measured[1:])])  # (39,) grey levels, pair k -> frame k+1
             analysis = analyze_video(clip)
             assert diffs.shape == (39,) and np.allclose(diffs, analysis.detection.diffs)
             real = np.delete(diffs, np.array(truth["duplicates"]) - 1)
