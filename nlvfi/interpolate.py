@@ -105,7 +105,7 @@ def load_model(checkpoint: str | os.PathLike | None, device: str | torch.device 
     says how to get the shipped checkpoint when that is what is missing.
     """
     path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
-    dev = resolve_device(device)
+    dev = pick_device(device)
     if not path.is_file():
         hint = (
             " (the shipped checkpoint is made by `bash scripts/make_checkpoint.sh`; or pass --checkpoint PATH)"
@@ -115,35 +115,6 @@ def load_model(checkpoint: str | os.PathLike | None, device: str | torch.device 
         raise CheckpointError(f"checkpoint not found: {path}{hint}")
     generator = load_generator(path, device=dev)
     return channels_last_for_inference(generator), str(path)
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """The torch device of ``--device`` (auto, cpu, cuda, cuda:N or mps), or a one-line error.
-
-    Why check here, before the checkpoint is read: torch names devices it cannot compute on
-    (``meta`` holds shapes only; ``hip``, ``xla``, ``xpu``, ... need builds this package is not
-    made for), and loading the weights there failed with an error that blamed the checkpoint
-    (``... is corrupt: device meta is invalid``) or came from deep in the model.
-    """
-    accepted = "auto, cpu, cuda, cuda:N or mps"
-    try:
-        dev = pick_device(device) if isinstance(device, str) else torch.device(device)
-    except RuntimeError:  # torch's "Expected one of cpu, cuda, ipu, xpu, ...": names we cannot run on
-        raise ValueError(f"--device {device}: not a device name; use {accepted}") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"--device {device}: no CUDA GPU is available here; use --device cpu (or auto)")
-        count = torch.cuda.device_count()
-        if dev.index is not None and dev.index >= count:
-            raise ValueError(
-                f"--device {device}: this machine has {count} CUDA GPU{'s' if count != 1 else ''} (cuda:0 to cuda:{count - 1})"
-            )
-    elif dev.type == "mps":
-        if not torch.backends.mps.is_available():
-            raise ValueError(f"--device {device}: no Apple GPU (MPS) is available here; use --device cpu (or auto)")
-    elif dev.type != "cpu":
-        raise ValueError(f"--device {device}: nlvfi cannot run on {dev.type} devices; use {accepted}")
-    return dev
 
 
 def model_device(generator: Generator) -> torch.device:

@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 from .checkpoint import atomic_write
+from .videoio import rgb_to_tensor, tensor_to_rgb
 
 #: PIL modes of 16-bit grey images (PNG, TIFF, PGM), read by :func:`read_image` at their scale
 GREY16_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
@@ -36,16 +37,14 @@ def read_image(path: str | Path) -> tuple[torch.Tensor, bool]:
             if mode == "F":
                 raise ValueError(f"{path} is a 32-bit float image (PIL mode F) of unknown full scale; save it as 8- or 16-bit")
             if mode not in GREY16_MODES and mode != "I":
-                rgb = np.asarray(image.convert("RGB"))  # (H, W, 3) uint8
-                return torch.from_numpy(rgb.copy()).permute(2, 0, 1).unsqueeze(0).float() / 255.0, False
+                return rgb_to_tensor(np.asarray(image.convert("RGB"))), False  # (1, 3, H, W)
             grey = np.asarray(image).astype(np.int64)  # (H, W)
     except OSError as error:
         raise ValueError(f"{path} is not a readable image: {error}") from None
     low, high = int(grey.min()), int(grey.max())
     if low < 0 or high > 65535:
         raise ValueError(f"{path} holds 32-bit integers ({low} to {high}), beyond 16 bits; save it as an 8- or 16-bit image")
-    grey = torch.from_numpy(grey.astype(np.float32) / 65535.0)  # (H, W)
-    return grey.expand(1, 3, *grey.shape).contiguous(), True  # (1, 3, H, W)
+    return rgb_to_tensor(np.repeat(grey.astype(np.uint16)[..., None], 3, axis=2)), True  # (1, 3, H, W)
 
 
 def read_frame(path: str | Path) -> torch.Tensor:
@@ -66,9 +65,9 @@ def write_frame(frame: torch.Tensor, path: str | Path, grey16: bool = False) -> 
         frame = frame[0]
     suffix = Path(path).suffix.lower()
     if grey16 and suffix in GREY16_SUFFIXES:
-        grey = (frame.detach().float().mean(0).clamp(0, 1) * 65535).round().cpu().numpy().astype(np.uint16)  # (H, W)
+        grey = tensor_to_rgb(frame.mean(0, keepdim=True), np.uint16)[..., 0]  # (H, W)
         atomic_write(path, lambda tmp: Image.fromarray(grey).save(tmp, format="PNG" if suffix == ".png" else "TIFF"))
         return
-    array = (frame.detach().float().clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
+    array = tensor_to_rgb(frame)  # (H, W, 3) uint8
     name = suffix.lstrip(".") or "png"
     atomic_write(path, lambda tmp: Image.fromarray(array).save(tmp, format="JPEG" if name in ("jpg", "jpeg") else name.upper()))

@@ -29,11 +29,36 @@ from .io import read_frame, write_frame
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "tour"
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    """``auto`` -> CUDA when present, else CPU; anything else is passed to torch.device."""
-    if name == "auto":
+def pick_device(device: str | torch.device = "auto") -> torch.device:
+    """The torch device of ``--device``: ``auto`` -> CUDA when present, else CPU; cpu, cuda,
+    cuda:N or mps when this machine has it; else a one-line ValueError.
+
+    Why check here, before a checkpoint is read: torch names devices it cannot compute on
+    (``meta`` holds shapes only; ``hip``, ``xla``, ``xpu``, ... need builds this package is not
+    made for), and loading the weights there failed with an error that blamed the checkpoint
+    (``... is corrupt: device meta is invalid``) or came from deep in the model.
+    """
+    if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    accepted = "auto, cpu, cuda, cuda:N or mps"
+    try:
+        dev = torch.device(device)
+    except RuntimeError:  # torch's "Expected one of cpu, cuda, ipu, xpu, ...": names we cannot run on
+        raise ValueError(f"--device {device}: not a device name; use {accepted}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {device}: no CUDA GPU is available here; use --device cpu (or auto)")
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise ValueError(
+                f"--device {device}: this machine has {count} CUDA GPU{'s' if count != 1 else ''} (cuda:0 to cuda:{count - 1})"
+            )
+    elif dev.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"--device {device}: no Apple GPU (MPS) is available here; use --device cpu (or auto)")
+    elif dev.type != "cpu":
+        raise ValueError(f"--device {device}: nlvfi cannot run on {dev.type} devices; use {accepted}")
+    return dev
 
 
 def most_changing_pixel(prev: torch.Tensor, next: torch.Tensor) -> tuple[int, int]:

@@ -2,6 +2,9 @@
 
 import json
 
+import pytest
+import torch
+
 from nlvfi.cli import main
 
 
@@ -31,3 +34,12 @@ def test_tour_with_a_small_checkpoint(tmp_path):
     nlvfi.save_generator(nlvfi.build_generator("small"), checkpoint)
     assert main(["tour", "--checkpoint", str(checkpoint), "--out", str(tmp_path / "out")]) == 0
     assert json.loads((tmp_path / "out" / "tour.json").read_text())["model"] == "small"
+
+
+def test_tour_refuses_a_device_it_cannot_run_on():
+    # the same check as interpolate and repair (tour.pick_device): found by QA for those two
+    from nlvfi.tour import pick_device
+
+    with pytest.raises(ValueError, match="--device meta: nlvfi cannot run on meta devices"):
+        pick_device("meta")
+    assert pick_device("cpu") == torch.device("cpu")
