@@ -542,6 +542,13 @@ _LOSSLESS_ENCODERS = (
     ("libx264rgb", {"qp": "0", "preset": "medium"}),
     ("png", {}),
 )
+#: FFV1 at level 3 splits a frame into slices and refuses to open on a 1-px-wide frame; below
+#: this side (px) it gets one slice, which opens on every size (checked 1x1 to 16x16, 1x64, 64x1)
+FFV1_SLICED_MIN_SIDE = 16
+#: libx265 aborts the whole process (glibc "corrupted size vs. prev_size") on some frames smaller
+#: than its 64-px coding tree unit: 34x20, 40x18, 48x20 among sizes 18-130 px, 4:2:0 and 4:4:4,
+#: crf 18 (x265 of PyAV's FFmpeg); nothing can clean up after an abort, so such sizes are refused
+X265_MIN_SIDE = 64
 
 
 def _lossy_pix_fmt(codec: str, traits: PixelTraits, width: int, height: int, supported: list[str]) -> str:
@@ -584,8 +591,11 @@ def choose_encoder(
                 supported = [f for f in supported if not ("420" in f or "422" in f or f.startswith("nv"))]
             for pix_fmt in _EXACT_ALTERNATIVES.get(info.pix_fmt, [info.pix_fmt]):
                 if pix_fmt in supported:
+                    options = dict(options)
+                    if name == "ffv1" and min(info.width, info.height) < FFV1_SLICED_MIN_SIDE:
+                        options["slices"] = "1"
                     return EncoderChoice(
-                        name, pix_fmt, dict(options), True,
+                        name, pix_fmt, options, True,
                         f"the input is losslessly coded ({info.codec}): lossless {name} keeps every untouched frame bit-identical",
                     )
         raise VideoError(
@@ -596,6 +606,11 @@ def choose_encoder(
     supported = _supported_formats(name)
     if name not in supported_codecs:
         raise VideoError(f"the {container} container cannot hold {name} video; choose another --codec or output extension")
+    if name == "libx265" and min(info.width, info.height) < X265_MIN_SIDE:
+        raise VideoError(
+            f"libx265 crashes on frames under {X265_MIN_SIDE} px a side (this video is {info.width}x{info.height}); "
+            "choose --codec libx264"
+        )
     if codec is not None and name in {"ffv1", "png", "huffyuv", "ffvhuff", "utvideo", "qtrle", "rawvideo"}:
         for pix_fmt in _EXACT_ALTERNATIVES.get(info.pix_fmt, [info.pix_fmt]):
             if pix_fmt in supported:

@@ -320,6 +320,28 @@ def test_writer_keeps_timestamps_and_copies_audio_packets(tmp_path):
     assert audio_bytes(out) == audio_bytes(source) != []
 
 
+@pytest.mark.parametrize("h, w", [(64, 1), (1, 64), (1, 1), (3, 5)])
+def test_lossless_copy_of_a_tiny_frame_opens_and_stays_exact(tmp_path, h, w):
+    source = write_video(tmp_path / "in.mkv", frames(3, h, w), 10, pix_fmt="yuv444p", options={"slices": "1"})
+    out = tmp_path / "out.mkv"
+    with VideoReader(source) as reader:
+        writer = VideoWriter(out, "matroska", reader.info)  # FFV1 level 3: sliced unless tiny
+        for item in reader:
+            writer.write(item.frame, item.pts)
+        writer.close()
+    assert writer.choice.options.get("slices") == "1"
+    a, _ = read_video_rgb(source)
+    b, _ = read_video_rgb(out)
+    assert len(b) == 3 and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_libx265_is_refused_for_frames_it_would_crash_on(tmp_path):
+    small = _info(tmp_path, codec="libx264", pix_fmt="yuv420p", ext="mp4", h=20, w=34)  # aborted x265 when tried
+    with pytest.raises(VideoError, match="libx265 crashes on frames under 64 px a side .*34x20.*libx264"):
+        choose_encoder(small, "matroska", _codecs("matroska"), codec="libx265")
+    assert choose_encoder(_info(tmp_path, codec="libx264", pix_fmt="yuv420p", ext="mp4", h=64, w=96), "matroska", _codecs("matroska"), codec="libx265").codec == "libx265"
+
+
 def test_writer_refuses_timestamps_that_do_not_increase(tmp_path):
     info = _info(tmp_path)
     writer = VideoWriter(tmp_path / "o.mkv", "matroska", info)
