@@ -12,9 +12,10 @@ the generator pads and crops itself). Notebook: notebooks/10_video_repair.ipynb
 
 ``--batch``: one line per pair, ``prev,next,out`` (optionally a 4th column ``t``); blank lines,
 ``#`` comments and a ``prev,next,out`` header are skipped; relative paths are relative to the
-CSV's folder. Every line is checked before the model runs (two lines may not write one file); the
-model is loaded once, and pairs of one size go through it together (``--batch-size``). A pair of
-16-bit grey images gives a 16-bit grey frame where the format holds it (:func:`nlvfi.io.read_image`).
+CSV's folder, which must be UTF-8. Every line is checked before the model runs (two lines may not
+write one file, nor one line another's input); the model is loaded once, and pairs of one size go
+through it together (``--batch-size``). A pair of 16-bit grey images gives a 16-bit grey frame
+where the format holds it (:func:`nlvfi.io.read_image`).
 
 ``--factor F`` (frame-rate up-conversion): F - 1 frames at t = 1/F, ..., (F-1)/F between every
 two input frames (one generator call per gap), timestamps exactly in between on a time base F
@@ -45,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import math
 import os
 import sys
@@ -440,36 +442,52 @@ def read_batch_csv(path: str | os.PathLike) -> list[PairJob]:
     base = path.parent
     jobs: list[PairJob] = []
     outputs: dict[Path, int] = {}  # resolved output -> its line: a second line would overwrite it
-    with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: drop the BOM Excel writes
-        for number, row in enumerate(csv.reader(f), start=1):
-            cells = [cell.strip() for cell in row]
-            if not cells or not any(cells) or cells[0].startswith("#"):
-                continue
-            if [c.lower() for c in cells[:3]] == ["prev", "next", "out"]:
-                continue
-            if len(cells) not in (3, 4):
-                raise ValueError(f"{path}:{number}: expected prev,next,out[,t], got {len(cells)} columns")
-            prev, next, out = (base / cell for cell in cells[:3])
-            try:
-                t = _check_time(cells[3]) if len(cells) == 4 else 0.5
-            except ValueError as error:
-                raise ValueError(f"{path}:{number}: {error}") from None
-            for image in (prev, next):
-                if not image.is_file():
-                    raise FileNotFoundError(f"{path}:{number}: no such image: {image}")
-            try:
-                _check_image_output(out, (prev, next))
-            except ValueError as error:
-                raise ValueError(f"{path}:{number}: {error}") from None
-            first = outputs.setdefault(out.resolve(), number)  # resolved, as same_file compares
-            if first != number:
-                raise ValueError(
-                    f"{path}:{number}: output {out} is also the output of line {first}; "
-                    "give each line its own output file"
-                )
-            jobs.append(PairJob(prev, next, out, t, number))
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")  # -sig: drop the BOM Excel writes
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 text (byte 0x{data[error.start]:02x}); save the CSV as UTF-8") from None
+    for number, row in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+        cells = [cell.strip() for cell in row]
+        if not cells or not any(cells) or cells[0].startswith("#"):
+            continue
+        if [c.lower() for c in cells[:3]] == ["prev", "next", "out"]:
+            continue
+        if len(cells) not in (3, 4):
+            raise ValueError(f"{path}:{number}: expected prev,next,out[,t], got {len(cells)} columns")
+        prev, next, out = (base / cell for cell in cells[:3])
+        try:
+            t = _check_time(cells[3]) if len(cells) == 4 else 0.5
+        except ValueError as error:
+            raise ValueError(f"{path}:{number}: {error}") from None
+        for image in (prev, next):
+            if not image.is_file():
+                raise FileNotFoundError(f"{path}:{number}: no such image: {image}")
+        try:
+            _check_image_output(out, (prev, next))
+        except ValueError as error:
+            raise ValueError(f"{path}:{number}: {error}") from None
+        first = outputs.setdefault(out.resolve(), number)  # resolved, as same_file compares
+        if first != number:
+            raise ValueError(
+                f"{path}:{number}: output {out} is also the output of line {first}; "
+                "give each line its own output file"
+            )
+        jobs.append(PairJob(prev, next, out, t, number))
     if not jobs:
         raise ValueError(f"{path} lists no pairs (expected lines prev,next,out[,t])")
+    readers: dict[Path, int] = {}  # resolved input -> the first line reading it
+    for job in jobs:
+        for image in (job.prev, job.next):
+            readers.setdefault(image.resolve(), job.line)
+    for job in jobs:
+        reader = readers.get(job.out.resolve())
+        if reader is not None:
+            raise ValueError(
+                f"{path}:{job.line}: output {job.out} is an input of line {reader}; "
+                "an input is never overwritten: choose another output file"
+            )
     return jobs
 
 

@@ -205,6 +205,25 @@ def test_batch_csv_refuses_two_lines_writing_one_file_before_loading_the_model(t
     assert not (tmp_path / "out").exists()
 
 
+def test_batch_csv_refuses_an_output_that_another_line_reads(tmp_path, pair, capsys):
+    (tmp_path / "c.png").write_bytes(pair[0].read_bytes())
+    (tmp_path / "chain.csv").write_text("a.png,b.png,out/m.png\nb.png,c.png,a.png\n")  # line 2 would overwrite line 1's input
+    with pytest.raises(ValueError, match=r"chain.csv:2: output .*a.png is an input of line 1; an input is never overwritten"):
+        read_batch_csv(tmp_path / "chain.csv")
+    before = pair[0].read_bytes()
+    assert main(["--batch", str(tmp_path / "chain.csv"), "--checkpoint", str(tmp_path / "none.safetensors")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert pair[0].read_bytes() == before and not (tmp_path / "out").exists()
+
+
+def test_batch_csv_that_is_not_utf8_is_refused_in_one_line(tmp_path, pair, capsys):
+    (tmp_path / "ansi.csv").write_bytes("a.png,b.png,out/1.png\na.png,b.png,out/caf\u00e9.png\n".encode("cp1252"))  # as Excel's "CSV" writes it
+    with pytest.raises(ValueError, match=r"ansi.csv:2: not UTF-8 text \(byte 0xe9\); save the CSV as UTF-8"):
+        read_batch_csv(tmp_path / "ansi.csv")
+    assert main(["--batch", str(tmp_path / "ansi.csv"), "--checkpoint", str(tmp_path / "none.safetensors")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
 def test_generate_batches_times_like_single_calls(model):
     generator = nlvfi.load_generator(model).eval()
     prev, next = torch.rand(1, 3, 24, 40), torch.rand(1, 3, 24, 40)
