@@ -272,7 +272,13 @@ class VideoReader:
             self.container.close()
             raise
         self.stream = self.container.streams.video[0]
-        self.stream.thread_type = "AUTO"
+        # A losslessly coded file promises exact frames, so its decoder's errors (FFV1's slice
+        # CRCs, a PNG's) mean damage, though the decoder conceals it and goes on: they are
+        # caught from FFmpeg's log (:meth:`_decode`), which needs each packet decoded before
+        # the next (slice threads only). A lossy decoder's errors are left alone: H.264 logs
+        # some on sound files cut mid-stream, and its frames are re-encoded anyway.
+        self._check_errors = self.info.lossless
+        self.stream.thread_type = "SLICE" if self._check_errors else "AUTO"
         self.count = 0  # frames decoded so far
         self.timestamps_fixed = 0
         self._last_pts: int | None = None
@@ -313,10 +319,31 @@ class VideoReader:
                     if packet.size and packet.dts is not None:
                         yield AudioPacket(packet, packet.stream.index)
                     continue
-                for frame in packet.decode():
+                for frame in self._decode(packet):
                     yield self._decoded(frame)
         except av.FFmpegError as error:
             raise self._fail(error) from None
+
+    def _decode(self, packet) -> list:
+        """The frames of one video packet; a VideoError if a lossless decoder reports damage (see __init__)."""
+        if not self._check_errors:
+            return packet.decode()
+        import av.logging
+
+        level = av.logging.get_level()
+        av.logging.set_level(av.logging.ERROR)
+        try:
+            with av.logging.Capture(local=False) as logs:
+                frames = packet.decode()
+        finally:
+            av.logging.set_level(level)
+        errors = [message.strip() for severity, _, message in logs if severity <= av.logging.ERROR and message.strip()]
+        if errors:
+            raise VideoError(
+                f"{self.path} is corrupt: its {self.info.codec} decoder reports damage after {self.count} "
+                f"good frames ({errors[0]})"
+            )
+        return frames
 
     def __iter__(self) -> Iterator[DecodedFrame]:
         return (item for item in self.items(audio=False))
@@ -545,9 +572,11 @@ _LOSSLESS_ENCODERS = (
 #: FFV1 at level 3 splits a frame into slices and refuses to open on a 1-px-wide frame; below
 #: this side (px) it gets one slice, which opens on every size (checked 1x1 to 16x16, 1x64, 64x1)
 FFV1_SLICED_MIN_SIDE = 16
-#: libx265 aborts the whole process (glibc "corrupted size vs. prev_size") on some frames smaller
-#: than its 64-px coding tree unit: 34x20, 40x18, 48x20 among sizes 18-130 px, 4:2:0 and 4:4:4,
-#: crf 18 (x265 of PyAV's FFmpeg); nothing can clean up after an abort, so such sizes are refused
+#: libx265 aborts the whole process (glibc "corrupted size vs. prev_size", or a segfault) on some
+#: frames smaller than its 64-px coding tree unit both ways: 4:2:0 at crf 18, widths 16-128 and
+#: heights 16-66 tried, it crashed on widths 34-48 with heights 16-34 (17 of 399 sizes), never
+#: where either side was 64 or more; nothing can clean up after an abort, so frames smaller than
+#: 64x64 are refused
 X265_MIN_SIDE = 64
 
 
@@ -606,9 +635,9 @@ def choose_encoder(
     supported = _supported_formats(name)
     if name not in supported_codecs:
         raise VideoError(f"the {container} container cannot hold {name} video; choose another --codec or output extension")
-    if name == "libx265" and min(info.width, info.height) < X265_MIN_SIDE:
+    if name == "libx265" and max(info.width, info.height) < X265_MIN_SIDE:
         raise VideoError(
-            f"libx265 crashes on frames under {X265_MIN_SIDE} px a side (this video is {info.width}x{info.height}); "
+            f"libx265 crashes on frames smaller than {X265_MIN_SIDE}x{X265_MIN_SIDE} (this video is {info.width}x{info.height}); "
             "choose --codec libx264"
         )
     if codec is not None and name in {"ffv1", "png", "huffyuv", "ffvhuff", "utvideo", "qtrle", "rawvideo"}:
