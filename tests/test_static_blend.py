@@ -5,7 +5,8 @@ import torch
 
 import nlvfi
 from nlvfi.interpolate import Plan, forward_frames
-from nlvfi.static_blend import WINDOW, blend_static, check_static_motion, static_mask
+from nlvfi.static_blend import TIE_NUDGE, WINDOW, blend_static, break_rounding_ties, check_static_motion, static_mask
+from nlvfi.videoio import tensor_to_rgb
 from nlvfi.tiling import tiled_forward
 
 
@@ -65,6 +66,33 @@ def test_tiles_blend_their_still_pixels_from_their_own_flow():
     assert (plain - frame).abs().max() > 1e-3
     plan = Plan(per_call=1, tile=64, overlap=32, static_motion=0.5)
     torch.testing.assert_close(forward_frames(generator, frame, frame.clone(), torch.tensor([0.3]), plan), blended, atol=0, rtol=0)
+
+
+def test_rounding_ties_are_written_as_the_level_nearer_the_neighbourhood():
+    # A flat grey 101 seen as a 100/102 checkerboard, then as 101: the blend at t = 1/2 is
+    # 100.5 / 101.5, every value a tie. Round-half-to-even writes 100 and 102 (off by one
+    # everywhere); sent towards the 3x3 mean (101) both are written 101.
+    checker = (torch.arange(16)[:, None] + torch.arange(16)[None, :]) % 2  # (16, 16)
+    prev = ((100 + 2 * checker) / 255).expand(1, 3, 16, 16)
+    next = torch.full((1, 3, 16, 16), 101 / 255)
+    still = torch.zeros(1, 2, 16, 16)
+    frame = blend_static(torch.rand(1, 3, 16, 16), prev, next, torch.full((1, 1, 1, 1), 0.5), still, still, 0.5)
+    assert (tensor_to_rgb(frame[0]) == 101).all()
+    assert set(tensor_to_rgb((0.5 * prev + 0.5 * next)[0]).ravel().tolist()) == {100, 102}  # plain rounding
+    assert ((frame - 0.5 * (prev + next)).abs() * 255 - TIE_NUDGE).abs().max() < 1e-4  # moved by the nudge only
+
+
+def test_only_ties_of_8_bit_frames_move():
+    torch.manual_seed(3)
+    prev = torch.randint(0, 256, (1, 3, 20, 20)) / 255
+    next = torch.randint(0, 256, (1, 3, 20, 20)) / 255
+    blend = 0.5 * prev + 0.5 * next
+    broken = break_rounding_ties(blend, prev, next)
+    tie = (prev * 255 + next * 255).round() % 2 == 1  # odd sums: halfway
+    assert torch.equal(broken[~tie], blend[~tie]) and tie.float().mean() > 0.3
+    assert (broken[tie] != blend[tie]).float().mean() > 0.9  # a flat neighbourhood leaves a few as they are
+    deep = torch.randint(0, 65536, (1, 3, 20, 20)) / 65535  # 16-bit frames: blended exactly
+    assert torch.equal(break_rounding_ties(0.5 * deep + 0.5 * deep.flip(-1), deep, deep.flip(-1)), 0.5 * deep + 0.5 * deep.flip(-1))
 
 
 @pytest.mark.parametrize("bad", [-0.5, float("nan"), float("inf"), "1"])
