@@ -22,7 +22,9 @@ Writing (:class:`VideoWriter`) picks the codec (:func:`choose_encoder`):
   content, the input's 4:2:0 / 4:2:2 / 4:4:4 and 8 / 10-bit layout kept where x264 has it
   (4:4:4 when a side is odd: 4:2:0 needs even sizes). ``codec`` / ``crf`` override.
 
-The container follows the output file's extension (``CONTAINERS``). Pixel formats: grayscale,
+The container follows the output file's extension (``CONTAINERS``). A display matrix on the
+input's frames (a phone's portrait clip is stored landscape, turned 90 degrees) goes onto the
+output stream (:func:`display_matrix`), in .mp4, .mov and .mkv alike. Pixel formats: grayscale,
 alpha and 10/12/16-bit frames are converted to RGB for the model (8-bit -> ``rgb24``, deeper ->
 ``rgb48le``; 8-bit planar Y'CbCr such as yuv420p by :func:`yuv_to_rgb`, the exact matrix
 rounded, because swscale's default path leaves it about a grey level dark) and generated frames
@@ -444,6 +446,20 @@ def yuv_to_rgb(frame) -> np.ndarray | None:
     return np.clip(np.rint(rgb * 255), 0, 255).astype(np.uint8)
 
 
+def display_matrix(frame) -> list[int] | None:
+    """The 3x3 display matrix a decoded frame carries (a phone video's rotation: FFmpeg's
+    ``AV_PKT_DATA_DISPLAYMATRIX``, 9 int32), or None. The frames themselves stay as coded; the
+    writer gives its stream the matrix of the first frame (:meth:`VideoWriter.write`), so the
+    output is shown turned as the input was."""
+    import av
+
+    for data in getattr(frame, "side_data", ()):
+        if data.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
+            values = np.frombuffer(bytes(data), dtype=np.int32)
+            return [int(v) for v in values[:9]] if values.size >= 9 else None
+    return None
+
+
 def frame_alpha(frame, traits: PixelTraits) -> np.ndarray | None:
     """(H, W) alpha plane (uint8 or uint16) when the format has one, else None."""
     if not traits.has_alpha:
@@ -718,6 +734,10 @@ class VideoWriter:
         """Encode one frame at timestamp ``pts`` (in this writer's time base)."""
         import av
 
+        if self.frames_written == 0:  # the stream's display matrix goes in before its first frame
+            matrix = display_matrix(frame)
+            if matrix is not None:
+                self.stream.set_display_matrix(matrix)
         frame = to_pixel_format(frame, self.choice.pix_fmt)
         if self._last_pts is not None and pts <= self._last_pts:
             raise VideoError(f"timestamps must increase: pts {pts} after {self._last_pts}")

@@ -362,6 +362,30 @@ def test_libx265_is_refused_for_frames_it_would_crash_on(tmp_path):
     assert choose_encoder(_info(tmp_path, codec="libx264", pix_fmt="yuv420p", ext="mp4", h=20, w=64), "matroska", _codecs("matroska"), codec="libx265").codec == "libx265"
 
 
+@pytest.mark.parametrize("ext, container", [("mp4", "mp4"), ("mkv", "matroska"), ("mov", "mov")])
+def test_a_phone_videos_rotation_is_kept(tmp_path, ext, container):
+    source = tmp_path / "portrait.mp4"  # as a phone stores a portrait clip: landscape frames, turned 90 degrees
+    with av.open(str(source), "w") as c:
+        stream = c.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        stream.set_display_rotation(90)
+        for image in frames(3):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                c.mux(packet)
+        for packet in stream.encode():
+            c.mux(packet)
+    out = tmp_path / f"out.{ext}"
+    with VideoReader(source) as reader:
+        writer = VideoWriter(out, container, reader.info)
+        for item in reader:
+            assert item.frame.rotation == 90
+            writer.write(item.frame, item.pts)
+        writer.close()
+    with av.open(str(out)) as c:  # before: 0, the clip played sideways
+        assert [frame.rotation for frame in c.decode(video=0)] == [90, 90, 90]
+        assert (c.streams.video[0].width, c.streams.video[0].height) == (W, H)  # the pixels stay as coded
+
+
 def test_writer_refuses_timestamps_that_do_not_increase(tmp_path):
     info = _info(tmp_path)
     writer = VideoWriter(tmp_path / "o.mkv", "matroska", info)
