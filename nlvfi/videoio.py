@@ -14,7 +14,7 @@ decode, no re-encode).
 Writing (:class:`VideoWriter`) picks the codec (:func:`choose_encoder`):
 
 * the input is **losslessly coded** (FFV1, PNG, raw video, HuffYUV, UtVideo, ... — see
-  ``LOSSLESS_CODECS``): the output is lossless too, in the input's own pixel format, so every
+  ``LOSSLESS_CODECS`` — or H.264 in its lossless mode, :func:`h264_is_lossless`): the output is lossless too, in the input's own pixel format, so every
   frame that is not replaced decodes to exactly the same bytes. FFV1 where the container takes
   it (.mkv, .mp4, .avi, .nut), else H.264 in lossless mode (libx264 / libx264rgb, qp 0), else
   PNG (.mov); a pixel format no lossless codec of that container can hold is refused;
@@ -142,10 +142,11 @@ class VideoInfo:
     announced_end: float | None
     audio_codecs: list[str] = field(default_factory=list)
     other_streams: int = 0
+    lossless_h264: bool = False  # H.264 in its lossless mode (:func:`h264_is_lossless`)
 
     @property
     def lossless(self) -> bool:
-        return self.codec in LOSSLESS_CODECS
+        return self.codec in LOSSLESS_CODECS or self.lossless_h264
 
     @property
     def traits(self) -> PixelTraits:
@@ -229,7 +230,67 @@ def _info(path: Path, container) -> VideoInfo:
         announced_end=announced_end(container, stream),
         audio_codecs=[s.codec_context.name for s in container.streams.audio],
         other_streams=len(container.streams) - 1 - len(container.streams.audio),
+        lossless_h264=context.name == "h264" and h264_is_lossless(context.extradata),
     )
+
+
+#: H.264 profiles whose sequence parameter set carries chroma format, bit depths and the
+#: lossless flag (ITU-T H.264 §7.3.2.1.1: profile_idc 100, 110, 122, 244, 44, 83, 86, 118, 128, ...)
+_H264_HIGH_PROFILES = frozenset({100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135})
+
+
+def h264_is_lossless(extradata: bytes | None) -> bool:
+    """True when the first sequence parameter set in an H.264 stream's ``extradata`` (avcC, as in
+    .mp4 / .mov / .mkv, or Annex B start codes) sets ``qpprime_y_zero_transform_bypass_flag``:
+    macroblocks at QP 0 skip the transform, and x264 sets it exactly when it encodes losslessly
+    (``-qp 0``). False when there is no parameter set to read (then the stream counts as lossy,
+    as before).
+
+    ITU-T H.264 §7.3.2.1.1: profile_idc u(8), constraint flags u(8), level_idc u(8),
+    seq_parameter_set_id ue(v); for the high profiles chroma_format_idc ue(v) (3: then
+    separate_colour_plane_flag u(1)), bit_depth_luma_minus8 ue(v), bit_depth_chroma_minus8 ue(v),
+    qpprime_y_zero_transform_bypass_flag u(1).
+    """
+    if not extradata:
+        return False
+    data = bytes(extradata)
+    if data[0] == 1 and len(data) > 8:  # avcC: 5 header bytes, SPS count, then length-prefixed SPS
+        if data[5] & 0x1F == 0:
+            return False
+        length = int.from_bytes(data[6:8], "big")
+        nal = data[8 : 8 + length]
+    else:  # Annex B: find the first NAL unit of type 7
+        nal = b""
+        for part in re.split(b"\x00\x00\x01", data):
+            if part and part[0] & 0x1F == 7:
+                nal = part.rstrip(b"\x00")
+                break
+    if len(nal) < 4 or nal[0] & 0x1F != 7:
+        return False
+    payload = re.sub(b"\x00\x00\x03", b"\x00\x00", nal[1:])  # drop emulation prevention bytes
+    bits = "".join(f"{byte:08b}" for byte in payload[:32])
+    position = 24  # after profile_idc, constraint flags, level_idc
+
+    def unsigned_exp_golomb() -> int:
+        nonlocal position
+        zeros = 0
+        while position + zeros < len(bits) and bits[position + zeros] == "0":
+            zeros += 1
+        value = int(bits[position + zeros : position + 2 * zeros + 1], 2) - 1
+        position += 2 * zeros + 1
+        return value
+
+    try:
+        unsigned_exp_golomb()  # seq_parameter_set_id
+        if payload[0] not in _H264_HIGH_PROFILES:
+            return False
+        if unsigned_exp_golomb() == 3:  # chroma_format_idc 4:4:4
+            position += 1  # separate_colour_plane_flag
+        unsigned_exp_golomb()  # bit_depth_luma_minus8
+        unsigned_exp_golomb()  # bit_depth_chroma_minus8
+        return bits[position] == "1"
+    except (ValueError, IndexError):
+        return False
 
 
 def probe(path: str | os.PathLike) -> VideoInfo:
@@ -279,7 +340,7 @@ class VideoReader:
         # caught from FFmpeg's log (:meth:`_decode`), which needs each packet decoded before
         # the next (slice threads only). A lossy decoder's errors are left alone: H.264 logs
         # some on sound files cut mid-stream, and its frames are re-encoded anyway.
-        self._check_errors = self.info.lossless
+        self._check_errors = self.info.codec in LOSSLESS_CODECS
         self.stream.thread_type = "SLICE" if self._check_errors else "AUTO"
         self.count = 0  # frames decoded so far
         self.timestamps_fixed = 0

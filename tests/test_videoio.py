@@ -306,6 +306,27 @@ def test_codec_choice_lossy_input_is_high_quality_h264(tmp_path):
     assert choose_encoder(deep, "mp4", _codecs("mp4")).pix_fmt == "yuv420p10le"
 
 
+@pytest.mark.parametrize("pix_fmt, ext", [("yuv444p", "mp4"), ("yuv420p", "mkv"), ("yuv444p", "ts")])
+def test_h264_in_its_lossless_mode_counts_as_lossless(tmp_path, pix_fmt, ext):
+    # x264 -qp 0 (as screen recorders offer it) sets the SPS flag that lets QP-0 blocks skip the
+    # transform; read from avcC (.mp4, .mkv) and from Annex B start codes (.ts). Before, such a
+    # file was re-encoded lossily at crf 16.
+    lossless = probe(write_video(tmp_path / f"ll.{ext}", frames(2), 10, codec="libx264", pix_fmt=pix_fmt, options={"qp": "0"}))
+    lossy = probe(write_video(tmp_path / f"crf.{ext}", frames(2), 10, codec="libx264", pix_fmt=pix_fmt, options={"crf": "16"}))
+    assert (lossless.codec, lossless.lossless, lossy.codec, lossy.lossless) == ("h264", True, "h264", False)
+    assert "(lossless," in lossless.describe()
+    choice = choose_encoder(lossless, "matroska", _codecs("matroska"))
+    assert (choice.codec, choice.pix_fmt, choice.lossless) == ("ffv1", pix_fmt, True)
+    assert not choose_encoder(lossy, "matroska", _codecs("matroska")).lossless
+
+
+def test_h264_parameter_sets_that_cannot_be_read_count_as_lossy():
+    assert not videoio.h264_is_lossless(None) and not videoio.h264_is_lossless(b"")
+    assert not videoio.h264_is_lossless(bytes([1, 0xF4, 0, 0x0A, 0xFF, 0xE0]))  # avcC with no SPS
+    assert not videoio.h264_is_lossless(b"\x00\x00\x01\x68\xee\x3c\x80")  # a PPS, no SPS
+    assert not videoio.h264_is_lossless(bytes([1, 0xF4, 0, 0x0A, 0xFF, 0xE1, 0, 2, 0x67, 0xF4]))  # cut short
+
+
 def test_codec_choice_errors(tmp_path):
     info = _info(tmp_path)
     with pytest.raises(VideoError, match="unknown video encoder 'nosuch'"):
