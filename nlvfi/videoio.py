@@ -368,6 +368,13 @@ class VideoReader:
         return item
 
     def _fail(self, error) -> VideoError:
+        if _is_pattern(self.path) and self.count > 0 and getattr(error, "errno", None) == 2:
+            first = 0 if (self.path.parent / (self.path.name % 0)).is_file() else 1  # as _check_exists
+            missing = self.path.parent / (self.path.name % (first + self.count))
+            return VideoError(
+                f"{self.path}: the image sequence has a gap: {missing.name} is missing after {self.count} frames "
+                "(number the files without gaps)"
+            )
         if self.count == 0:
             return VideoError(f"{self.path} is not a readable video: no frame could be decoded ({error})")
         return VideoError(f"{self.path} is corrupt or truncated: decoding failed after {self.count} frames ({error})")

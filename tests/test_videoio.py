@@ -448,3 +448,15 @@ def test_image_sequence_input(tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(decoded, clip))
     with pytest.raises(FileNotFoundError, match="no such image sequence"):
         probe(folder / "g_%03d.png")
+
+
+@pytest.mark.parametrize("first", [0, 1])
+def test_an_image_sequence_with_a_gap_names_the_missing_file(tmp_path, first):
+    from PIL import Image
+
+    for i in (0, 1, 2, 4, 5):  # file first + 3 missing
+        Image.fromarray(frames(1, seed=i)[0]).save(tmp_path / f"f_{first + i:03d}.png")
+    with pytest.raises(VideoError, match=rf"the image sequence has a gap: f_{first + 3:03d}.png is missing after 3 frames"):
+        with VideoReader(tmp_path / "f_%03d.png") as reader:
+            for _ in reader:
+                pass
