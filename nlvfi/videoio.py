@@ -14,10 +14,11 @@ decode, no re-encode).
 Writing (:class:`VideoWriter`) picks the codec (:func:`choose_encoder`):
 
 * the input is **losslessly coded** (FFV1, PNG, raw video, HuffYUV, UtVideo, ... — see
-  ``LOSSLESS_CODECS`` — or H.264 in its lossless mode, :func:`h264_is_lossless`): the output is lossless too, in the input's own pixel format, so every
-  frame that is not replaced decodes to exactly the same bytes. FFV1 where the container takes
-  it (.mkv, .mp4, .avi, .nut), else H.264 in lossless mode (libx264 / libx264rgb, qp 0), else
-  PNG (.mov); a pixel format no lossless codec of that container can hold is refused;
+  ``LOSSLESS_CODECS`` — or H.264 in its lossless mode, :func:`h264_is_lossless`): the output
+  is lossless too, in the input's own pixel format, so every frame that is not replaced
+  decodes to exactly the same bytes. FFV1 where the container takes it (.mkv, .mp4, .avi,
+  .nut), else H.264 in lossless mode (libx264 / libx264rgb, qp 0), else PNG (.mov); a pixel
+  format no lossless codec of that container can hold is refused;
 * otherwise H.264 (libx264) at ``crf`` 16, preset ``medium``: visually lossless for almost all
   content, the input's 4:2:0 / 4:2:2 / 4:4:4 and 8 / 10-bit layout kept where x264 has it
   (4:4:4 when a side is odd: 4:2:0 needs even sizes). ``codec`` / ``crf`` override.
@@ -38,6 +39,7 @@ closer to what the model made (module constant's comment).
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Iterator
@@ -368,7 +370,7 @@ class VideoReader:
         return item
 
     def _fail(self, error) -> VideoError:
-        if _is_pattern(self.path) and self.count > 0 and getattr(error, "errno", None) == 2:
+        if _is_pattern(self.path) and self.count > 0 and getattr(error, "errno", None) == errno.ENOENT:
             first = 0 if (self.path.parent / (self.path.name % 0)).is_file() else 1  # as _check_exists
             missing = self.path.parent / (self.path.name % (first + self.count))
             return VideoError(
