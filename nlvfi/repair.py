@@ -78,6 +78,7 @@ from .videoio import (
     VideoInfo,
     VideoReader,
     VideoWriter,
+    avi_pts_step,
     container_for,
     frame_alpha,
     frame_content,
@@ -465,7 +466,10 @@ def repair_video(
         model_seconds = 0.0
         with VideoReader(source) as reader:
             traits = reader.info.traits
-            writer = VideoWriter(tmp, container, reader.info, codec, crf, audio_from=reader.container)
+            writer = VideoWriter(
+                tmp, container, reader.info, codec, crf, audio_from=reader.container,
+                pts_step=avi_pts_step(container, analysis.pts),
+            )  # fmt: skip
             state["encoder"] = writer.choice
             state["audio"] = len(writer.audio)
             try:

@@ -40,9 +40,10 @@ closer to what the model made (module constant's comment).
 from __future__ import annotations
 
 import errno
+import math
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -753,6 +754,10 @@ class VideoWriter:
         codec, crf: override the codec choice (see :func:`choose_encoder`).
         audio_from: the input container whose audio streams are copied (None: no audio).
         time_base, rate: of the output video (default: the input's).
+        pts_step: every ``pts`` given to :meth:`write` is a multiple of this; the stream counts
+            in steps of it (time base x ``pts_step``). For AVI, which stores one slot per tick
+            of its time base: an mkv's 1/1000 s made a 25 frames/s AVI hold 40 slots a frame,
+            2.7x the size (see :func:`avi_pts_step`).
     Frames go in with :meth:`write` (any pixel format; converted when needed) in presentation
     order with increasing ``pts``; audio packets with :meth:`mux_audio`.
     """
@@ -767,17 +772,19 @@ class VideoWriter:
         audio_from=None,
         time_base: Fraction | None = None,
         rate: Fraction | None = None,
+        pts_step: int = 1,
     ):
         import av
 
         self.path = Path(path)
+        self.pts_step = int(pts_step)
         try:
             self.output = av.open(str(self.path), "w", format=container)
         except av.FFmpegError as error:
             raise VideoError(f"cannot write {container} to {self.path.parent}: {error}") from None
         try:
             self.choice = choose_encoder(info, container, self.output.supported_codecs, codec, crf)
-            self.time_base = time_base or info.time_base
+            self.time_base = (time_base or info.time_base) * self.pts_step
             rate = rate or info.rate
             self.stream = self.output.add_stream(self.choice.codec, rate=rate) if rate else self.output.add_stream(self.choice.codec)
             self.stream.width, self.stream.height = info.width, info.height
@@ -809,6 +816,9 @@ class VideoWriter:
             if matrix is not None:
                 self.stream.set_display_matrix(matrix)
         frame = to_pixel_format(frame, self.choice.pix_fmt)
+        if pts % self.pts_step:
+            raise VideoError(f"pts {pts} is not a multiple of the writer's pts step {self.pts_step}")
+        pts //= self.pts_step
         if self._last_pts is not None and pts <= self._last_pts:
             raise VideoError(f"timestamps must increase: pts {pts} after {self._last_pts}")
         frame.pts = int(pts)
@@ -845,6 +855,22 @@ class VideoWriter:
             self.output.close()
         except Exception:  # noqa: BLE001 - the file is deleted anyway
             pass
+
+
+def avi_pts_step(container: str, pts: Sequence[int]) -> int:
+    """For an AVI output, the largest step every timestamp of ``pts`` is a multiple of (their
+    greatest common divisor), so the AVI's time base is the input's frame slot instead of its
+    tick; 1 for any other container (they store each timestamp as it is)."""
+    if container != "avi" or not pts:
+        return 1
+    return max(1, math.gcd(*(int(p) for p in pts)))
+
+
+def demuxed_pts(path: str | os.PathLike) -> list[int]:
+    """The timestamps of the first video stream's packets (no decoding: cheap), for
+    :func:`avi_pts_step` when the frames themselves are read later."""
+    with open_input(Path(path)) as container:
+        return [int(packet.pts) for packet in container.demux(video=0) if packet.pts is not None]
 
 
 def write_video(

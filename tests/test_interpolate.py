@@ -465,6 +465,20 @@ def test_video_factor_keeps_originals_and_times(tmp_path, model, factor):
     assert audio_bytes(out) == audio_bytes(source)
 
 
+def test_video_factor_into_avi_counts_in_frame_slots(tmp_path, model):
+    from fractions import Fraction
+
+    import av
+
+    source = write_video(tmp_path / "in.mkv", clip_frames(4), 10, pts=[0, 100, 200, 400], time_base=Fraction(1, 1000))
+    out = tmp_path / "x2.avi"
+    assert main([str(source), "-o", str(out), "--factor", "2", "--checkpoint", str(model), "--quiet"]) == 0
+    with av.open(str(out)) as c:  # was 1/2000: 100 slots a frame
+        assert c.streams.video[0].time_base == Fraction(1, 20)
+    with VideoReader(out) as reader:
+        assert [item.time for item in reader] == pytest.approx([0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4])
+
+
 def test_video_bad_inputs(tmp_path, model, capsys):
     one = write_video(tmp_path / "one.mkv", clip_frames(1), 10)
     assert main([str(one), "-o", str(tmp_path / "o.mkv"), "--checkpoint", str(model), "--quiet"]) == 2

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -134,6 +135,19 @@ def test_variable_frame_rate_keeps_timestamps_and_uses_them_for_t(tmp_path, mode
     assert report["replaced"] == [{"frame": 4, "t": pytest.approx(1 / 3, abs=1e-4), "between": [3, 5], "time_s": 0.4}]
     _, times = read_video_rgb(tmp_path / "out.mkv")
     assert times == pytest.approx([p / 10 for p in pts])
+
+
+def test_an_avi_output_counts_in_frame_slots_not_in_the_inputs_milliseconds(tmp_path, model):
+    # an .mkv counts in 1/1000 s; an AVI stores one slot per tick of its time base, so at
+    # 1/1000 a 10 frames/s clip held 100 slots a frame (the QA clip: 1.6x the size)
+    pts = [0, 100, 200, 300, 400, 600, 700, 800, 900, 1000, 1100, 1200]  # a 200 ms gap: variable rate
+    source = write_video(tmp_path / "in.mkv", stutter(scene(12), [4]), 10, pts=pts, time_base=Fraction(1, 1000))
+    report = repair_video(source, tmp_path / "out.avi", checkpoint=model, progress=False)
+    assert [r["frame"] for r in report["replaced"]] == [4]
+    with av.open(str(tmp_path / "out.avi")) as c:
+        assert c.streams.video[0].time_base == Fraction(1, 10)
+    _, times = read_video_rgb(tmp_path / "out.avi")
+    assert times == pytest.approx([p / 1000 for p in pts])
 
 
 def test_run_times():

@@ -407,6 +407,26 @@ def test_a_phone_videos_rotation_is_kept(tmp_path, ext, container):
         assert (c.streams.video[0].width, c.streams.video[0].height) == (W, H)  # the pixels stay as coded
 
 
+def test_avi_pts_step_is_the_timestamps_common_divisor():
+    assert videoio.avi_pts_step("avi", [0, 40, 80, 200]) == 40
+    assert videoio.avi_pts_step("avi", [1000, 1040, 1080]) == 40  # a late start counts too
+    assert videoio.avi_pts_step("matroska", [0, 40, 80]) == 1  # other containers keep every tick
+    assert videoio.avi_pts_step("avi", []) == 1
+
+
+def test_writer_counts_in_steps_of_pts(tmp_path):
+    info = probe(write_video(tmp_path / "in.mkv", frames(3), 10, pts=[0, 100, 300], time_base=Fraction(1, 1000)))
+    assert videoio.demuxed_pts(info.path) == [0, 100, 300]
+    writer = VideoWriter(tmp_path / "o.avi", "avi", info, pts_step=100)
+    assert writer.time_base == Fraction(1, 10)
+    with pytest.raises(VideoError, match="pts 150 is not a multiple of the writer's pts step 100"):
+        writer.write(rgb_to_frame(frames(1)[0], writer.choice.pix_fmt), 150)
+    for pts, image in zip([0, 100, 300], frames(3)):
+        writer.write(rgb_to_frame(image, writer.choice.pix_fmt), pts)
+    writer.close()
+    assert read_video_rgb(tmp_path / "o.avi")[1] == pytest.approx([0.0, 0.1, 0.3])
+
+
 def test_writer_refuses_timestamps_that_do_not_increase(tmp_path):
     info = _info(tmp_path)
     writer = VideoWriter(tmp_path / "o.mkv", "matroska", info)
