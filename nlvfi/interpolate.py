@@ -72,9 +72,7 @@ from .videoio import (
     VideoError,
     VideoReader,
     VideoWriter,
-    avi_pts_step,
     container_for,
-    demuxed_pts,
     frame_alpha,
     frame_to_rgb,
     rgb_to_frame,
@@ -594,12 +592,9 @@ def interpolate_video(
             plan = plan_inference(
                 generator, info.height, info.width, budget, device, tile, overlap, views, flow_scale, static_motion
             )
-            # every output pts (input pts x factor + j x a gap between two input pts) is a
-            # multiple of the input's pts step, so an AVI counts in it (VideoWriter, pts_step)
             writer = VideoWriter(
                 tmp, container, info, codec, crf, audio_from=reader.container,
                 time_base=info.time_base / factor, rate=info.rate * factor if info.rate else None,
-                pts_step=avi_pts_step(container, demuxed_pts(source)) if container == "avi" else 1,
             )
             traits = info.traits
             times = [j / factor for j in range(1, factor)]

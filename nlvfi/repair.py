@@ -78,7 +78,6 @@ from .videoio import (
     VideoInfo,
     VideoReader,
     VideoWriter,
-    avi_pts_step,
     container_for,
     frame_alpha,
     frame_content,
@@ -466,10 +465,7 @@ def repair_video(
         model_seconds = 0.0
         with VideoReader(source) as reader:
             traits = reader.info.traits
-            writer = VideoWriter(
-                tmp, container, reader.info, codec, crf, audio_from=reader.container,
-                pts_step=avi_pts_step(container, analysis.pts),
-            )  # fmt: skip
+            writer = VideoWriter(tmp, container, reader.info, codec, crf, audio_from=reader.container)
             state["encoder"] = writer.choice
             state["audio"] = len(writer.audio)
             try:

@@ -755,9 +755,11 @@ class VideoWriter:
         audio_from: the input container whose audio streams are copied (None: no audio).
         time_base, rate: of the output video (default: the input's).
         pts_step: every ``pts`` given to :meth:`write` is a multiple of this; the stream counts
-            in steps of it (time base x ``pts_step``). For AVI, which stores one slot per tick
-            of its time base: an mkv's 1/1000 s made a 25 frames/s AVI hold 40 slots a frame,
-            2.7x the size (see :func:`avi_pts_step`).
+            in steps of it (time base x ``pts_step``). Default: for AVI, which stores one slot per
+            tick of its time base, the step of the input's own timestamps (:func:`avi_pts_step`:
+            an mkv's 1/1000 s made a 25 frames/s AVI hold 40 slots a frame); 1 elsewhere. The
+            tools write the input's timestamps, or (``--factor``) sums of multiples of them,
+            so that step divides every one.
     Frames go in with :meth:`write` (any pixel format; converted when needed) in presentation
     order with increasing ``pts``; audio packets with :meth:`mux_audio`.
     """
@@ -772,11 +774,13 @@ class VideoWriter:
         audio_from=None,
         time_base: Fraction | None = None,
         rate: Fraction | None = None,
-        pts_step: int = 1,
+        pts_step: int | None = None,
     ):
         import av
 
         self.path = Path(path)
+        if pts_step is None:
+            pts_step = avi_pts_step(container, demuxed_pts(info.path)) if container == "avi" else 1
         self.pts_step = int(pts_step)
         try:
             self.output = av.open(str(self.path), "w", format=container)
