@@ -47,6 +47,11 @@ import torch.nn.functional as F
 STATIC_MOTION = 0.5
 #: side of the window the motion is averaged over, px
 WINDOW = 9
+#: how far (in 8-bit levels) a tied blend is moved: enough to decide its rounding, nothing more
+TIE_NUDGE = 0.1
+#: tolerance (8-bit levels) for "exactly on a level" / "exactly halfway": float32 rounding of
+#: x / 255 and of a blend of two such values stays under 5e-5
+_TIE_TOLERANCE = 2e-4
 
 
 def static_mask(to_prev: torch.Tensor, to_next: torch.Tensor, threshold: float) -> torch.Tensor:
@@ -83,13 +88,6 @@ def blend_static(
     still = static_mask(to_prev, to_next, threshold)  # (B, 1, H, W)
     blend = break_rounding_ties((1 - times) * prev + times * next, prev, next)  # (B, 3, H, W)
     return torch.where(still, blend, frame)
-
-
-#: how far (in 8-bit levels) a tied blend is moved: enough to decide its rounding, nothing more
-TIE_NUDGE = 0.1
-#: tolerance (8-bit levels) for "exactly on a level" / "exactly halfway": float32 rounding of
-#: x / 255 and of a blend of two such values stays under 5e-5
-_TIE_TOLERANCE = 2e-4
 
 
 def _binomial_blur(image: torch.Tensor) -> torch.Tensor:
