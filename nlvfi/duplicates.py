@@ -45,8 +45,8 @@ Then pair i is a duplicate when its MAD is at most ``floor``, or when all of:
   the example below: both tiny beside tree's motion); real frames passing it either below 1.0,
   near-copies that only the changed share tells, or 6.75 and more. The margin was 1.0: the
   held-out lawn's copy at 1.105, crf 16 seed 0, quiet by its share, was missed. Any margin from
-  1.2 to 6.7 decides those 448 files, and the 384 of x264 on 2 and 4 threads, alike). In a losslessly coded file
-  (``lossless``; the tool passes ``VideoInfo.lossless``) whose copies are bit-identical (the
+  1.2 to 6.7 decides those 448 files, and the 384 of x264 on 2 and 4 threads, alike). In a
+  losslessly coded file (``lossless``; the tool passes ``VideoInfo.lossless``) whose copies are bit-identical (the
   median MAD of the pairs passing the first test is 0) the margin is 0: without codec noise
   nothing excuses a difference. (Not "at most ``floor``": x264 at crf 18 leaves most copies of a
   near-still clip within 0.01 of bit-identical, median 0.0075, and a lossless re-encode of such
