@@ -83,7 +83,7 @@ from nlvfi.duplicates import detect_duplicates  # noqa: E402
 from nlvfi.interpolate import DEFAULT_CHECKPOINT, Plan, flow_scale_for, generate, load_model, model_device, parse_flow_scale  # noqa: E402
 from nlvfi.metrics import psnr  # noqa: E402
 from nlvfi.repair import DEFAULT_VIEWS, analyze_video, run_times  # noqa: E402
-from nlvfi.static_blend import STATIC_MOTION  # noqa: E402
+from nlvfi.static_blend import STATIC_MOTION, average_outside_frame  # noqa: E402
 from nlvfi.flow_prior import constant_velocity_prior, interval_scales  # noqa: E402
 from nlvfi.self_ensemble import ALLOWED_VIEWS, mirrored_views  # noqa: E402
 from nlvfi.checkpoint import atomic_write  # noqa: E402
@@ -273,19 +273,21 @@ def ffmpeg_rows(ffmpeg: str | None, path: Path, originals, truth: set[int], rate
 
 
 def repair_frames(
-    generator, before: torch.Tensor, after: torch.Tensor, ts: list[float], views: int, prior=None, plan: Plan | None = None
+    generator, before: torch.Tensor, after: torch.Tensor, ts: list[float], views: int, prior=None, plan: Plan | None = None,
+    still_pair=None,
 ) -> list[torch.Tensor]:
     """The generator's frames of one run for each mirrored view, mirrored back
     (``nlvfi.self_ensemble.mirrored_views``): their mean is what ``nlvfi repair --ensemble N``
     writes, the first alone is one view.
     before, after: (1, 3, H, W) on the model's device; prior: the run's flow guesses
     (``nlvfi.flow_prior``, as the tool makes them) or None; plan: one view's flow scale and
-    static blending (``Plan.flow_scale``, ``Plan.static_motion``), None for neither; each
-    entry (k, 3, H, W) on the CPU."""
-    if prior is None:
-        return [frame.cpu() for frame in mirrored_views(lambda a, b: generate(generator, a, b, ts, plan=plan), before, after, views)]
-    one_view = lambda a, b, flows: generate(generator, a, b, ts, plan=plan, initial_flow=flows)  # noqa: E731
-    return [frame.cpu() for frame in mirrored_views(one_view, before, after, views, prior)]
+    static blending (``Plan.flow_scale``, ``Plan.static_motion``), None for neither; still_pair:
+    the frames that blending takes (:func:`run_still_pair`) or None; each entry (k, 3, H, W) on the CPU."""
+
+    def one_view(a, b, flows=None, still_pair=None):
+        return generate(generator, a, b, ts, plan=plan, initial_flow=flows, still_pair=still_pair)
+
+    return [frame.cpu() for frame in mirrored_views(one_view, before, after, views, prior, still_pair)]
 
 
 def as_written(frame: torch.Tensor) -> torch.Tensor:
@@ -308,11 +310,22 @@ def run_prior(generator, decoded, analysis, run, before, after, flow_scale: int 
         return constant_velocity_prior(generator, before, after, *frames, *scales, flow_scale=flow_scale)
 
 
+def run_still_pair(decoded, analysis, run, before, after) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The frames ``nlvfi repair`` blends still pixels from (``nlvfi.static_blend.average_outside_frame``):
+    the pair (``before``, ``after``, on the model's device) with the real frames just outside it
+    averaged in, when the detection says they are usable; None when neither is."""
+    outside = [None if i is None else rgb_to_tensor(decoded[i]).to(before.device) for i in analysis.detection.outside_frames(run)]
+    if all(frame is None for frame in outside):
+        return None
+    return average_outside_frame(before, outside[0]), average_outside_frame(after, outside[1])
+
+
 def evaluate(
     name, encoding, originals, rate, generator, seed, workdir: Path, ffmpeg: str | None = None, views: int = DEFAULT_VIEWS,
     flow_prior: bool = True,
     flow_scale: int | str = "auto",
     static_motion: float = STATIC_MOTION,
+    outside_average: bool = True,
 ) -> dict:
     stuttered, duplicates = inject(originals, seed)
     truth = set(duplicates)
@@ -340,7 +353,8 @@ def evaluate(
         pair = before.to(device), after.to(device)
         prior = run_prior(generator, decoded, analysis, run, *pair, plan.flow_scale) if flow_prior else None
         run_plan = plan if prior is not None else replace(plan, flow_scale=flow_scale_for(height, width, flow_scale, False))
-        made = repair_frames(generator, *pair, ts, views, prior, run_plan)  # views x (k, 3, H, W)
+        still_pair = run_still_pair(decoded, analysis, run, *pair) if outside_average and static_motion > 0 else None
+        made = repair_frames(generator, *pair, ts, views, prior, run_plan, still_pair)  # views x (k, 3, H, W)
         model_seconds += time.perf_counter() - tick
         ensemble = torch.stack(made).mean(0)  # (k, 3, H, W)
         for offset, t in enumerate(ts):
@@ -374,6 +388,7 @@ def evaluate(
         "flow_prior": flow_prior,
         "flow_scale": plan.flow_scale,
         "static_motion": plan.static_motion,
+        "outside_average": outside_average and plan.static_motion > 0,
         "psnr": {key: float(np.mean(values)) if values else float("nan") for key, values in results.items()},
         "detect_s": detect_seconds,
         "model_s_per_frame": model_seconds / max(1, sum(run.length for run in detection.repairable)),
@@ -401,7 +416,9 @@ def format_table(
         + ("Both start each run's flow from the motion just outside it (`nlvfi.flow_prior`, the tool's default)."
            if rows[0]["flow_prior"] else "Both without the flow prior (`--no-flow-prior`).")
         + f" 'flow': the flow scale (`--flow-scale`, `nlvfi.interpolate.flow_scale_for`); static blending below "
-        f"{rows[0]['static_motion']:g} px (`--static-motion`, `nlvfi.static_blend`{'' if rows[0]['static_motion'] else ': off'}).",
+        f"{rows[0]['static_motion']:g} px (`--static-motion`, `nlvfi.static_blend`{'' if rows[0]['static_motion'] else ': off'})"
+        + (", from the pair with the real frames just outside it averaged in (the tool's default)."
+           if rows[0].get("outside_average") else ", from the pair alone (`--no-outside-average`)."),
         "",
         "| clip | size | encoding | median real MAD | dups | auto P / R | T auto | fixed 0.5 P / R | real replaced | "
         f"left in | average | DIS flow | minterpolate | flow | nlvfi 1 view | nlvfi {rows[0]['views']} views | nlvfi s/frame |",
@@ -460,6 +477,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="as nlvfi repair --flow-scale (default auto: 2 up to 768x576)")
     parser.add_argument("--static-motion", type=float, default=STATIC_MOTION, metavar="PX",
                         help=f"as nlvfi repair --static-motion (default {STATIC_MOTION}; 0: off)")
+    parser.add_argument("--no-outside-average", action="store_true",
+                        help="as nlvfi repair --no-outside-average (nlvfi.static_blend)")
     parser.add_argument("--ffmpeg", default=None, help="ffmpeg binary for the mpdecimate rows (default: PATH, then imageio-ffmpeg's)")
     args = parser.parse_args(argv)
     ffmpeg = find_ffmpeg(args.ffmpeg)
@@ -478,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     options = {
         "checkpoint": checkpoint, "device": device, "seed": args.seed, "frames": args.frames, "max_side": args.max_side,
         "ensemble": args.ensemble, "flow_prior": not args.no_flow_prior, "flow_scale": args.flow_scale,
-        "static_motion": args.static_motion, "ffmpeg": ffmpeg,
+        "static_motion": args.static_motion, "outside_average": not args.no_outside_average, "ffmpeg": ffmpeg,
     }  # fmt: skip
     cache = args.out.with_suffix(".jsonl") if args.out else None
     done = {(r["name"], r["encoding_arg"]): r["row"] for r in read_records(cache) if r["options"] == options}
@@ -496,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
             tick = time.perf_counter()
             row = evaluate(
                 name, encoding, *loaded[name], generator, args.seed, Path(tmp), ffmpeg, args.ensemble,
-                not args.no_flow_prior, args.flow_scale, args.static_motion,
+                not args.no_flow_prior, args.flow_scale, args.static_motion, not args.no_outside_average,
             )  # fmt: skip
             row["seconds"] = time.perf_counter() - tick
             rows.append(row)

@@ -104,6 +104,7 @@ class Generator(nn.Module):
         initial_flow: tuple[torch.Tensor, torch.Tensor] | None = None,
         flow_scale: int = 1,
         static_motion: float = 0.0,
+        still_pair: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> GeneratorOutput:
         """The middle frame at ``t`` (and, on request, the intermediates) of ``prev`` and ``next``.
 
@@ -111,11 +112,17 @@ class Generator(nn.Module):
         ``initial_flow``, the pair's flow guesses (:mod:`nlvfi.flow_prior`); ``flow_scale``, the
         flow estimated on frames enlarged this many times (:meth:`nlvfi.flow.BidirectionalFlow.forward`);
         ``static_motion``, pixels moving less than this many px take the plain blend of the
-        frames (:mod:`nlvfi.static_blend`).
+        frames (:mod:`nlvfi.static_blend`); ``still_pair``, the frames that blend takes instead of
+        ``prev`` and ``next`` (the pair with the real frames outside it averaged in,
+        :func:`nlvfi.static_blend.average_outside_frame`), (B, 3, H, W) each.
         """
         check_frame_pair(prev, next)
         batch, _, height, width = prev.shape
         check_time(t, batch)
+        if still_pair is not None:
+            if len(still_pair) != 2 or any(tuple(frame.shape) != tuple(prev.shape) for frame in still_pair):
+                raise ValueError(f"still_pair must be two frames of shape {tuple(prev.shape)}")
+            still_pair = (self.pad(still_pair[0]), self.pad(still_pair[1]))  # (B, 3, H', W') each
         if initial_flow is not None:
             expected = (batch, 2, height, width)
             if len(initial_flow) != 2 or any(tuple(flow.shape) != expected for flow in initial_flow):
@@ -173,7 +180,10 @@ class Generator(nn.Module):
                 dim=1,
             )  # (B, synthesis_channels_in, H', W')
         frame = blend + self.synthesis(features).float()  # (B, 3, H', W'), float32
-        frame = blend_static(frame, prev.float(), next.float(), times.float(), to_prev, to_next, static_motion)
+        frame = blend_static(
+            frame, prev.float(), next.float(), times.float(), to_prev, to_next, static_motion,
+            None if still_pair is None else (still_pair[0].float(), still_pair[1].float()),
+        )
         if not self.training:
             frame = frame.clamp(0.0, 1.0)
 

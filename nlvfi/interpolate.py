@@ -328,6 +328,7 @@ def forward_frames(
     t: torch.Tensor,
     plan: Plan | None = None,
     initial_flow: tuple[torch.Tensor, torch.Tensor] | None = None,
+    still_pair: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """The generator's frames for a batch, whole or in tiles, one view or several, as ``plan`` says.
 
@@ -339,23 +340,39 @@ def forward_frames(
         initial_flow: optional (forward, backward) flow guesses, (B, 2, H, W) each
             (:mod:`nlvfi.flow_prior`; in tiles, each tile starts from its slice, and
             :func:`nlvfi.tiling.tiled_prior` makes them without a whole-frame pass).
+        still_pair: optional frames the static blend takes instead of the pair, (B, 3, H, W)
+            each (:func:`nlvfi.static_blend.average_outside_frame`; only with
+            ``plan.static_motion`` > 0).
     Returns:
         (B or T, 3, H, W) float in [0, 1].
     """
     tiled = plan is not None and plan.tile is not None
+    still = 0.0 if plan is None else plan.static_motion
+    if not still:
+        still_pair = None  # nothing blends
 
-    def one_view(prev: torch.Tensor, next: torch.Tensor, flows: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    def one_view(
+        prev: torch.Tensor,
+        next: torch.Tensor,
+        flows: tuple[torch.Tensor, torch.Tensor] | None = None,
+        still_pair: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         if tiled:
-            return tiled_forward(generator, prev, next, t, plan.tile, plan.overlap, plan.static_motion, flows, plan.flow_scale)
+            return tiled_forward(
+                generator, prev, next, t, plan.tile, plan.overlap, plan.static_motion, flows, plan.flow_scale, still_pair
+            )
         if prev.shape[0] == 1 and t.numel() > 1:
             prev, next = prev.expand(t.numel(), -1, -1, -1), next.expand(t.numel(), -1, -1, -1)
             if flows is not None:
                 flows = tuple(flow.expand(t.numel(), -1, -1, -1) for flow in flows)
-        scale, still = (1, 0.0) if plan is None else (plan.flow_scale, plan.static_motion)
-        return generator(prev, next, t=t, initial_flow=flows, flow_scale=scale, static_motion=still).frame
+            if still_pair is not None:
+                still_pair = tuple(frame.expand(t.numel(), -1, -1, -1) for frame in still_pair)
+        scale = 1 if plan is None else plan.flow_scale
+        options = {} if still_pair is None else {"still_pair": still_pair}  # stand-in models need not take it
+        return generator(prev, next, t=t, initial_flow=flows, flow_scale=scale, static_motion=still, **options).frame
 
     with torch.inference_mode():
-        return self_ensemble(one_view, prev, next, 1 if plan is None else plan.views, initial_flow)
+        return self_ensemble(one_view, prev, next, 1 if plan is None else plan.views, initial_flow, still_pair)
 
 
 def frames_per_call(generator: Generator, height: int, width: int, budget: int, device: torch.device) -> int:
@@ -383,6 +400,7 @@ def generate(
     max_batch: int = 8,
     plan: Plan | None = None,
     initial_flow: tuple[torch.Tensor, torch.Tensor] | None = None,
+    still_pair: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Frames at every t in ``times`` between ``prev`` and ``next``, in as few calls as fit.
 
@@ -394,13 +412,14 @@ def generate(
             computed once per call.
         initial_flow: optional (forward, backward) flow guesses of the pair, (1, 2, H, W)
             each (:func:`nlvfi.flow_prior.constant_velocity_prior`).
+        still_pair: optional frames for the static blend, (1, 3, H, W) each (:func:`forward_frames`).
     Returns:
         (k, 3, H, W) float in [0, 1].
     """
     outputs = []
     for start in range(0, len(times), max_batch):
         chunk = torch.tensor(list(times[start : start + max_batch]), dtype=prev.dtype, device=prev.device)  # (b,)
-        outputs.append(forward_frames(generator, prev, next, chunk, plan, initial_flow))  # (b, 3, H, W)
+        outputs.append(forward_frames(generator, prev, next, chunk, plan, initial_flow, still_pair))  # (b, 3, H, W)
     return torch.cat(outputs)  # (k, 3, H, W)
 
 

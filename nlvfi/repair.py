@@ -18,7 +18,7 @@ Notebook: notebooks/10_video_repair.ipynb
                  [--checkpoint C] [--device D] [--codec C] [--crf N] [--max-run K]
                  [--max-memory-gb G] [--batch-size N] [--tile SIZE] [--overlap PX] [--compile]
                  [--ensemble 1|2|4] [--no-flow-prior] [--flow-scale auto|1|2] [--static-motion PX]
-                 [--no-verify] [--quiet]
+                 [--no-outside-average] [--no-verify] [--quiet]
     nlvfi repair IN --detect-only [--report report.json] [--figure fig.png]
 
 Two passes over the input, each streaming (a few frames in memory): the first decodes every
@@ -70,7 +70,7 @@ from .interpolate import (
     model_device,
     plan_inference,
 )
-from .static_blend import STATIC_MOTION
+from .static_blend import OUTSIDE_AGREEMENT, OUTSIDE_WEIGHT, STATIC_MOTION, average_outside_frame
 from .tiling import tiled_prior
 from .videoio import (
     AudioPacket,
@@ -286,8 +286,8 @@ class _Pending:
     pts: list[int] = field(default_factory=list)
     before: object = None  # DecodedFrame
     first_rgb: np.ndarray | None = None
-    outside: tuple[int | None, int | None] = (None, None)  # Detection.outside_frames(run) (flow prior)
-    outside_before: np.ndarray | None = None  # (H, W, 3): the real frame before ``before`` (flow prior)
+    outside: tuple[int | None, int | None] = (None, None)  # Detection.outside_frames(run) (flow prior, outside average)
+    outside_before: np.ndarray | None = None  # (H, W, 3): the real frame before ``before`` (flow prior, outside average)
 
 
 @dataclass
@@ -300,7 +300,7 @@ class _Job:
     after_rgb: np.ndarray
     times: list[float]
     frames: torch.Tensor | None = None  # (k, 3, H, W) once generated
-    outside_after: np.ndarray | None = None  # (H, W, 3): the real frame after ``after`` (flow prior)
+    outside_after: np.ndarray | None = None  # (H, W, 3): the real frame after ``after`` (flow prior, outside average)
 
 
 def _example_run(detection: Detection) -> Run | None:
@@ -333,6 +333,7 @@ def repair_video(
     flow_prior: bool = True,
     flow_scale: int | str = "auto",
     static_motion: float = STATIC_MOTION,
+    outside_average: bool = True,
 ) -> dict:
     """Repair the duplicated frames of ``source`` into ``output``; return the report (a dict).
 
@@ -363,6 +364,9 @@ def repair_video(
             it (Megamind without the prior: 35.62 dB at 1x, 35.11 at 2x). Tiles too, each tile enlarged.
         static_motion: pixels moving less than this many px take the plain blend of the pair
             (``nlvfi.static_blend``; 0: off); tiles too, each from its own flow.
+        outside_average: that blend takes each frame of the pair with the real frame one step
+            outside the run averaged in where the two show the same picture
+            (:func:`nlvfi.static_blend.average_outside_frame`; it cancels part of the noise).
     Raises:
         FileNotFoundError, VideoError/ValueError (bad input, -o equal to the input, frames too
         large), CheckpointError (missing, corrupt, not ours). Nothing is written then.
@@ -405,11 +409,24 @@ def repair_video(
     state: dict = {}
 
     prior_sides = {"both": 0, "one": 0, "none": 0}  # runs by how many outside frames their prior had
+    use_outside = outside_average and plan.static_motion > 0
+    outside_sides = {"both": 0, "one": 0}  # runs whose static blend took outside frames, by how many
+    read_outside = flow_prior or use_outside  # keep the real frame on each side of a run's pair
     runs_by_scale: dict[int, int] = {}  # runs by the flow scale they were repaired at
 
-    def prior_of(job: _Job, prev: torch.Tensor, next: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+    def outside_of(job: _Job) -> list[torch.Tensor | None]:
+        """The real frames one step outside the run's pair, (1, 3, H, W) each, None where missing."""
+        return [None if rgb is None else rgb_to_tensor(rgb).to(where) for rgb in (job.pending.outside_before, job.outside_after)]
+
+    def still_pair_of(prev: torch.Tensor, next: torch.Tensor, outside: list) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The frames the static blend takes (nlvfi.static_blend.average_outside_frame), or None."""
+        if not use_outside or all(frame is None for frame in outside):
+            return None
+        outside_sides[("none", "one", "both")[sum(frame is not None for frame in outside)]] += 1
+        return average_outside_frame(prev, outside[0]), average_outside_frame(next, outside[1])  # (1, 3, H, W) each
+
+    def prior_of(job: _Job, prev: torch.Tensor, next: torch.Tensor, outside: list) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The run's flow guesses (nlvfi.flow_prior), (1, 2, H, W) each, or None."""
-        outside = [None if rgb is None else rgb_to_tensor(rgb).to(where) for rgb in (job.pending.outside_before, job.outside_after)]
         prior_sides[("none", "one", "both")[sum(x is not None for x in outside)]] += 1
         run, (before, after) = job.pending.run, job.pending.outside
         scales = interval_scales(analysis.times, before, run.before, run.after, after)
@@ -424,7 +441,10 @@ def repair_video(
         """Fill ``job.frames`` of every job; return the seconds the generator took."""
         tick = time.perf_counter()
         tensors = [(rgb_to_tensor(job.before_rgb).to(where), rgb_to_tensor(job.after_rgb).to(where)) for job in batch]  # (1, 3, H, W)
-        priors = [prior_of(job, prev, next) for job, (prev, next) in zip(batch, tensors)] if flow_prior else None
+        outsides = [outside_of(job) for job in batch]
+        priors = [prior_of(job, *pair, outside) for job, pair, outside in zip(batch, tensors, outsides)] if flow_prior else None
+        still_pairs = [still_pair_of(*pair, outside) for pair, outside in zip(tensors, outsides)]
+        del outsides
         # auto: a run without a prior goes at 1x (docstring, flow_scale), whole or in tiles
         scales = [
             plan.flow_scale if priors is not None and priors[n] is not None
@@ -436,7 +456,9 @@ def repair_video(
         if plan.tile is not None:  # tiles: one pair at a time, its non-local features computed once
             for n, (job, (prev, next)) in enumerate(zip(batch, tensors)):
                 prior = None if priors is None else priors[n]
-                job.frames = generate(generator, prev, next, job.times, per_call, replace(plan, flow_scale=scales[n]), prior)  # (k, 3, H, W)
+                job.frames = generate(
+                    generator, prev, next, job.times, per_call, replace(plan, flow_scale=scales[n]), prior, still_pairs[n]
+                )  # (k, 3, H, W)
             return time.perf_counter() - tick
         # whole frames: runs of one scale share calls
         made: dict[tuple[int, int], torch.Tensor] = {}  # (run, frame of the run) -> (1, 3, H, W)
@@ -454,7 +476,13 @@ def repair_video(
                     guesses = tuple(
                         torch.cat([zero if priors[n] is None else priors[n][side] for n, _ in chunk]) for side in (0, 1)
                     )  # (b, 2, H, W) each
-                frames = forward_frames(generator, prev, next, times, scale_plan, guesses)  # (b, 3, H, W), whole frames
+                still = None
+                if any(still_pairs[n] is not None for n, _ in chunk):  # a run without outside frames blends its own pair
+                    still = tuple(
+                        torch.cat([tensors[n][side] if still_pairs[n] is None else still_pairs[n][side] for n, _ in chunk])
+                        for side in (0, 1)
+                    )  # (b, 3, H, W) each
+                frames = forward_frames(generator, prev, next, times, scale_plan, guesses, still)  # (b, 3, H, W), whole frames
                 made.update({entry: frames[j : j + 1] for j, entry in enumerate(chunk)})
         for n, job in enumerate(batch):
             job.frames = torch.cat([made[(n, i)] for i in range(len(job.times))])  # (k, 3, H, W)
@@ -551,7 +579,7 @@ def repair_video(
                         )
                         jobs.append(job)
                         held.append(("run", job))  # its frames go out first, then what is held after it
-                        if flow_prior and pending.outside[1] is not None:
+                        if read_outside and pending.outside[1] is not None:
                             waiting = job  # the next frame is its outside frame: generate after it
                         pending = None
                         if waiting is None and sum(len(j.times) for j in jobs) >= per_call:
@@ -560,7 +588,7 @@ def repair_video(
                         run = starts[item.index]
                         first = frame_to_rgb(item.frame, traits) if run is example_run else None
                         pending = _Pending(run, [item.pts], previous, first, detection.outside_frames(run))
-                        if flow_prior and earlier is not None and earlier.index == pending.outside[0]:
+                        if read_outside and earlier is not None and earlier.index == pending.outside[0]:
                             pending.outside_before = frame_to_rgb(earlier.frame, traits)
                         bar.update(1)
                         continue
@@ -596,6 +624,11 @@ def repair_video(
         {"used": True, "runs_by_outside_frames": prior_sides}
         if flow_prior
         else {"used": False, "why": "turned off (--no-flow-prior)"}
+    )
+    report["model"]["outside_average"] = (
+        {"used": True, "weight": OUTSIDE_WEIGHT, "agreement_levels": OUTSIDE_AGREEMENT, "runs_by_outside_frames": outside_sides}
+        if use_outside
+        else {"used": False, "why": "turned off (--no-outside-average)" if not outside_average else "no static blending (--static-motion 0)"}
     )
     report["model"]["flow_scale"] = plan.flow_scale
     report["model"]["runs_by_flow_scale"] = {str(scale): count for scale, count in sorted(runs_by_scale.items())}
@@ -860,6 +893,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="start each run's flow from zero instead of the motion of the frames just outside it (nlvfi.flow_prior)",
     )
     add_refinement_arguments(parser, flow_scale="auto", static_motion=STATIC_MOTION)
+    parser.add_argument(
+        "--no-outside-average", action="store_true",
+        help="still pixels blend the pair alone, without the real frames just outside it (nlvfi.static_blend)",
+    )
     parser.add_argument("--no-verify", action="store_true", help="skip decoding the result to check it")
     parser.add_argument("--detect-only", action="store_true", help="only measure and report the duplicates (no model, no output video)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -913,6 +950,7 @@ def run(args: argparse.Namespace) -> int:
         compile_model=args.compile,
         views=args.ensemble,
         flow_prior=not args.no_flow_prior,
+        outside_average=not args.no_outside_average,
         flow_scale=args.flow_scale,
         static_motion=args.static_motion,
     )

@@ -41,6 +41,7 @@ def mirrored_views(
     next: torch.Tensor,
     views: int = 4,
     initial_flow: tuple[torch.Tensor, torch.Tensor] | None = None,
+    still_pair: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> Iterator[torch.Tensor]:
     """``forward`` on each of the first ``views`` mirrorings of the pair, each mirrored back.
 
@@ -52,6 +53,9 @@ def mirrored_views(
         initial_flow: optional (forward, backward) flow guesses of the pair, (B, 2, H, W) each
             (:mod:`nlvfi.flow_prior`); when given, ``forward`` is called as
             ``forward(prev, next, initial_flow)`` with the guesses mirrored like the frames.
+        still_pair: optional frames for the static blend, (B, 3, H, W) each
+            (:func:`nlvfi.static_blend.average_outside_frame`); when given, ``forward`` also
+            gets ``still_pair=`` (a keyword), mirrored like the frames.
     Yields:
         (B', 3, H, W) per view, in :data:`VIEW_FLIPS` order.
     """
@@ -60,7 +64,10 @@ def mirrored_views(
         args = (prev.flip(flip), next.flip(flip)) if flip else (prev, next)
         if initial_flow is not None:
             args += (tuple(mirror_flow(flow, flip) for flow in initial_flow),)
-        frames = forward(*args)
+        options = {}
+        if still_pair is not None:
+            options["still_pair"] = tuple(frame.flip(flip) if flip else frame for frame in still_pair)
+        frames = forward(*args, **options)
         yield frames.flip(flip) if flip else frames
 
 
@@ -70,6 +77,7 @@ def self_ensemble(
     next: torch.Tensor,
     views: int = 4,
     initial_flow: tuple[torch.Tensor, torch.Tensor] | None = None,
+    still_pair: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Mean of :func:`mirrored_views` (a running sum: one extra frame in memory).
 
@@ -77,6 +85,6 @@ def self_ensemble(
         (B', 3, H, W), the dtype of ``forward``'s output; ``views`` = 1 gives ``forward``'s own.
     """
     total = None
-    for frame in mirrored_views(forward, prev, next, views, initial_flow):
+    for frame in mirrored_views(forward, prev, next, views, initial_flow, still_pair):
         total = frame if total is None else total + frame
     return total if views == 1 else total / views

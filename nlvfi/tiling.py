@@ -207,6 +207,7 @@ def tiled_forward(
     static_motion: float = 0.0,
     initial_flow: tuple[torch.Tensor, torch.Tensor] | None = None,
     flow_scale: int = 1,
+    still_pair: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """The generator's frame, computed tile by tile (module doc); call it in inference mode.
 
@@ -224,6 +225,9 @@ def tiled_forward(
             its flow from its slice.
         flow_scale: each tile's flow is estimated on that tile enlarged this many times
             (``Generator.forward``; 1: as trained).
+        still_pair: optional frames of the whole pair for the static blend, (B, 3, H, W) each
+            (:func:`nlvfi.static_blend.average_outside_frame`, computed on whole frames); each
+            tile blends its slice.
     Returns:
         (B or T, 3, H, W) float32 in [0, 1] (in eval mode).
     """
@@ -235,6 +239,10 @@ def tiled_forward(
         if len(initial_flow) != 2 or any(tuple(flow.shape) != expected for flow in initial_flow):
             raise ValueError(f"initial_flow must be two flows of shape {expected} (forward, backward)")
         initial_flow = tuple(generator.pad(flow) for flow in initial_flow)  # (B, 2, H', W') each
+    if still_pair is not None:
+        if len(still_pair) != 2 or any(tuple(frame.shape) != tuple(prev.shape) for frame in still_pair):
+            raise ValueError(f"still_pair must be two frames of shape {tuple(prev.shape)}")
+        still_pair = tuple(generator.pad(frame) for frame in still_pair)  # (B, 3, H', W') each
     features = None  # a generator without the non-local branch (the study's "local only") has none
     if getattr(generator.config, "use_nonlocal", True):
         features = generator.nonlocal_features(prev, next)  # (B, C_nl, H', W')
@@ -246,6 +254,8 @@ def tiled_forward(
         features = None if features is None else features.expand(batch, -1, -1, -1)
         if initial_flow is not None:
             initial_flow = tuple(flow.expand(batch, -1, -1, -1) for flow in initial_flow)
+        if still_pair is not None:
+            still_pair = tuple(frame.expand(batch, -1, -1, -1) for frame in still_pair)
     out = torch.zeros(batch, 3, layout.height, layout.width, device=prev.device)  # (B, 3, H', W'), float32
     options = {"static_motion": static_motion} if static_motion else {}  # stand-in models need not take these
     if flow_scale != 1:
@@ -254,6 +264,8 @@ def tiled_forward(
         tile_features = None if features is None else features[..., y0:y1, x0:x1]  # (B, C_nl, th, tw)
         if initial_flow is not None:
             options["initial_flow"] = tuple(flow[..., y0:y1, x0:x1] for flow in initial_flow)  # (B, 2, th, tw) each
+        if still_pair is not None and static_motion:
+            options["still_pair"] = tuple(frame[..., y0:y1, x0:x1] for frame in still_pair)  # (B, 3, th, tw) each
         frame = generator(
             prev[..., y0:y1, x0:x1], next[..., y0:y1, x0:x1], t=t, nonlocal_features=tile_features, **options
         ).frame  # (B, 3, th, tw)

@@ -306,7 +306,7 @@ def test_frames_too_large_for_the_budget_are_tiled_automatically(tmp_path, model
     monkeypatch.setattr(interp, "tiled_forward", lambda *a, **k: calls.append(a[4:]) or original(*a, **k))
     argv = [str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(tmp_path / "m.png"), "--checkpoint", str(model)]
     assert main(argv + ["--max-memory-gb", "0.15"]) == 0
-    assert calls == [(256, 128, 0.0, None, 1)]  # tile, overlap, static blending and flow scale (off / 1x in `interpolate` by default), no flow guesses
+    assert calls == [(256, 128, 0.0, None, 1, None)]  # tile, overlap, static blending, flow guesses, flow scale, still pair: off / 1x in `interpolate` by default
     assert np.asarray(Image.open(tmp_path / "m.png")).shape == (288, 400, 3)
     calls.clear()
     assert main(argv + ["--max-memory-gb", "0.15", "--tile", "0"]) == 2  # tiles turned off: refused

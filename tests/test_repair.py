@@ -30,6 +30,7 @@ from nlvfi.baselines import dis_interpolate
 from nlvfi.interpolate import DEFAULT_CHECKPOINT
 from nlvfi.metrics import psnr
 from nlvfi.repair import analyze_video, main, repair_video, run_times, summary_text
+from nlvfi.static_blend import OUTSIDE_AGREEMENT, OUTSIDE_WEIGHT, average_outside_frame
 from nlvfi.tiling import plan_tiles
 from nlvfi.duplicates import Run
 from nlvfi.videoio import (
@@ -490,19 +491,51 @@ def test_repaired_frames_are_the_mean_of_four_mirrored_views_by_default(tmp_path
         assert report["model"]["flow_prior"] == {"used": True, "runs_by_outside_frames": {"both": 2, "one": 0, "none": 0}}
     else:
         assert report["model"]["flow_prior"]["used"] is False
+    assert report["model"]["outside_average"] == {
+        "used": True, "weight": OUTSIDE_WEIGHT, "agreement_levels": OUTSIDE_AGREEMENT, "runs_by_outside_frames": {"both": 2, "one": 0},
+    }  # fmt: skip
     repaired, _ = read_video_rgb(tmp_path / "out.mkv")
     before, prev, next, after = (rgb_to_tensor(frames[i]) for i in (2, 3, 5, 6))  # frame 4 lies between 3 and 5
+    still_pair = average_outside_frame(prev, before), average_outside_frame(next, after)  # static pixels blend these
     with torch.inference_mode():
         guesses = constant_velocity_prior(generator, prev, next, before, after, 2.0, 2.0, flow_scale=2) if flow_prior else None
         views = []
         for f in ((), (-1,), (-2,), (-2, -1)):
             mirrored = None if guesses is None else tuple(mirror_flow(g, f) for g in guesses)
-            options = dict(initial_flow=mirrored, flow_scale=scale, static_motion=0.5)
+            options = dict(initial_flow=mirrored, flow_scale=scale, static_motion=0.5, still_pair=tuple(x.flip(f) for x in still_pair))
             views.append(generator(prev.flip(f), next.flip(f), t=0.5, **options).frame.flip(f))
     expected = (torch.stack(views).mean(0)[0].permute(1, 2, 0).numpy() * 255).round()
     assert np.abs(repaired[4].astype(float) - expected).max() <= 1
     assert main([str(source), "-o", str(tmp_path / "bad.mkv"), "--ensemble", "8", "--checkpoint", str(model)]) == 2
     assert not (tmp_path / "bad.mkv").exists()
+
+
+def test_still_pixels_blend_the_pair_with_the_outside_frames_averaged_in(tmp_path, model):
+    """A still, noisy scene (fresh noise of up to 4 levels in every frame), frame 5 a copy: with
+    every pixel taken as still (--static-motion 1000), the repaired frame is the blend of frames
+    4 and 6 with frames 3 and 7 averaged in (nlvfi.static_blend.average_outside_frame);
+    --no-outside-average blends 4 and 6 alone, and the report says which."""
+    rng = np.random.default_rng(0)
+    texture = scene(1)[0].astype(np.float64)
+    frames = [np.clip(texture + rng.uniform(-4, 4, texture.shape), 0, 255).round().astype(np.uint8) for _ in range(10)]
+    source = write_video(tmp_path / "in.mkv", stutter(frames, [5]), 10)
+    before, prev, next, after = (rgb_to_tensor(frames[i]) for i in (3, 4, 6, 7))
+    averaged = 0.5 * average_outside_frame(prev, before) + 0.5 * average_outside_frame(next, after)  # (1, 3, H, W)
+    plain = 0.5 * prev + 0.5 * next
+    written = {name: (x[0].permute(1, 2, 0).numpy() * 255) for name, x in (("averaged", averaged), ("plain", plain))}
+    assert np.abs(written["averaged"] - written["plain"]).max() > 1  # the two differ by more than rounding
+    for flag, expected in (([], "averaged"), (["--no-outside-average"], "plain")):
+        out, report = tmp_path / f"{expected}.mkv", tmp_path / f"{expected}.json"
+        arguments = [str(source), "-o", str(out), "--checkpoint", str(model), "--static-motion", "1000", "--report", str(report)]
+        assert main(arguments + ["--ensemble", "1", "--quiet"] + flag) == 0
+        repaired, _ = read_video_rgb(out)
+        assert np.abs(repaired[5] - written[expected]).max() <= 0.5 + 1e-3  # rounding only (ties nudged)
+        used = json.loads(report.read_text())["model"]["outside_average"]
+        assert used["used"] is (expected == "averaged")
+        if expected == "averaged":
+            assert used["runs_by_outside_frames"] == {"both": 1, "one": 0}
+        else:
+            assert used["why"] == "turned off (--no-outside-average)"
 
 
 def test_auto_flow_scale_repairs_a_run_without_a_prior_at_1x(tmp_path, model):

@@ -5,7 +5,18 @@ import torch
 
 import nlvfi
 from nlvfi.interpolate import Plan, forward_frames
-from nlvfi.static_blend import TIE_NUDGE, WINDOW, blend_static, break_rounding_ties, check_static_motion, static_mask
+from nlvfi.self_ensemble import self_ensemble
+from nlvfi.static_blend import (
+    OUTSIDE_AGREEMENT,
+    OUTSIDE_WEIGHT,
+    TIE_NUDGE,
+    WINDOW,
+    average_outside_frame,
+    blend_static,
+    break_rounding_ties,
+    check_static_motion,
+    static_mask,
+)
 from nlvfi.videoio import tensor_to_rgb
 from nlvfi.tiling import tiled_forward
 
@@ -93,6 +104,64 @@ def test_only_ties_of_8_bit_frames_move():
     assert (broken[tie] != blend[tie]).float().mean() > 0.9  # a flat neighbourhood leaves a few as they are
     deep = torch.randint(0, 65536, (1, 3, 20, 20)) / 65535  # 16-bit frames: blended exactly
     assert torch.equal(break_rounding_ties(0.5 * deep + 0.5 * deep.flip(-1), deep, deep.flip(-1)), 0.5 * deep + 0.5 * deep.flip(-1))
+
+
+def test_outside_frame_is_averaged_in_where_it_shows_the_same_picture():
+    # The same noisy grey seen twice (other noise), except a 12 x 12 patch 20 levels brighter in
+    # the outside frame (a light, an object): the noise averages in; the patch, and the pixels
+    # whose 9x9 window holds enough of it, do not.
+    torch.manual_seed(4)
+    frame = (128 + torch.randn(1, 3, 48, 48)) / 255  # noise of 1 level: a window's mean difference stays well under 1
+    outside = (128 + torch.randn(1, 3, 48, 48)) / 255
+    outside[..., 18:30, 18:30] += 20 / 255
+    averaged = average_outside_frame(frame, outside)
+    torch.testing.assert_close(averaged[..., :8, :8], ((1 - OUTSIDE_WEIGHT) * frame + OUTSIDE_WEIGHT * outside)[..., :8, :8])
+    assert torch.equal(averaged[..., 18:30, 18:30], frame[..., 18:30, 18:30])
+    # column 15's window (columns 11-19) holds 2 x 9 patch pixels: a mean of 20 x 18 / 81 = 4.4 levels
+    assert torch.equal(averaged[..., 24, 15], frame[..., 24, 15]) and WINDOW == 9
+    assert averaged.shape == frame.shape and averaged.dtype == torch.float32
+    assert torch.equal(average_outside_frame(frame, None), frame)  # no outside frame: the frame itself
+
+
+def test_outside_frame_must_agree_in_every_channel():
+    # A change of 2 levels in red only, everywhere: the window mean shows it, so nothing is
+    # averaged in; half a level (within OUTSIDE_AGREEMENT) everywhere is averaged in.
+    frame = torch.full((1, 3, 20, 20), 100 / 255)
+    redder = frame.clone()
+    redder[:, 0] += 2 / 255
+    assert torch.equal(average_outside_frame(frame, redder), frame)
+    assert OUTSIDE_AGREEMENT > 0.5
+    close = frame + 0.5 / 255
+    torch.testing.assert_close(average_outside_frame(frame, close), frame + OUTSIDE_WEIGHT * 0.5 / 255)
+    with pytest.raises(ValueError, match="the outside frame has shape"):
+        average_outside_frame(frame, frame[..., :10])
+
+
+def test_still_pixels_blend_the_still_pair_and_ties_follow_the_real_frames():
+    # Every pixel still: the frame is the blend of still_pair, not of prev and next; the
+    # generator, tiles and the mirrored views all pass it on, each view mirrored like its frames.
+    torch.manual_seed(5)
+    generator = nlvfi.build_generator("tiny").eval()
+    prev = torch.rand(1, 3, 96, 128)
+    still_pair = (prev * 0.9, prev * 0.8)
+    expected = 0.7 * still_pair[0] + 0.3 * still_pair[1]
+    with torch.inference_mode():
+        whole = generator(prev, prev.clone(), t=0.3, static_motion=0.5, still_pair=still_pair).frame
+        tiles = tiled_forward(generator, prev, prev.clone(), 0.3, tile=64, overlap=32, static_motion=0.5, still_pair=still_pair)
+    torch.testing.assert_close(whole, expected, atol=1e-6, rtol=0)
+    torch.testing.assert_close(tiles, expected, atol=1e-6, rtol=0)
+    for plan in (Plan(per_call=1, static_motion=0.5, views=4), Plan(per_call=1, tile=64, overlap=32, static_motion=0.5, views=2)):
+        made = forward_frames(generator, prev, prev.clone(), torch.tensor([0.3]), plan, still_pair=still_pair)
+        torch.testing.assert_close(made, expected, atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="still_pair must be two frames"):
+        generator(prev, prev, t=0.3, static_motion=0.5, still_pair=(prev, prev[..., :64]))
+    # without static blending the pair is not used at all
+    plain = forward_frames(generator, prev, prev.clone(), torch.tensor([0.3]), Plan(per_call=1))
+    assert torch.equal(forward_frames(generator, prev, prev.clone(), torch.tensor([0.3]), Plan(per_call=1), still_pair=still_pair), plain)
+    # mirrored views get the pair mirrored: a left-right gradient pair stays a gradient
+    gradient = torch.linspace(0, 1, 128).expand(1, 3, 96, 128)
+    views = self_ensemble(lambda a, b, still_pair: still_pair[0], prev, prev, 4, still_pair=(gradient, gradient))
+    torch.testing.assert_close(views, gradient)
 
 
 @pytest.mark.parametrize("bad", [-0.5, float("nan"), float("inf"), "1"])
