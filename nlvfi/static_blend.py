@@ -59,7 +59,12 @@ defaults, 71 frames a row, 6 min):
 
 A heavier outside weight helps the H.264 files more and the lossless ones less (0.25: +0.012 to
 +0.027 on H.264, -0.009 to -0.054 on FFV1; 0.15: +0.006 to +0.019 on H.264, +0.031 to +0.040 on
-FFV1); 0.2 gains on every row.
+FFV1); 0.2 gains on every row, and more than 0.15 on the H.264 files, where the pair alone was
+below DIS flow. On patterns 0-4 (``--seeds 0-4 --clips still,still-heldout --weights
+0.15,0.2,0.25,0.33 --agreements 0.5,1,1.5,inf``, 13 min) 0.2 gains +0.013 to +0.025 dB on all six
+rows, 0.33 loses 0.055-0.075 on FFV1. Without the agreement test (inf) 0.2 gains 0.001-0.009 dB
+more on five rows and 0.008 less on ``still-heldout`` FFV1: on these clips little moves, and the
+test is there for moving footage's still pixels.
 
 **The threshold.** Measured (shipped stage-3 weights, 4 mirrored views, the flow prior, flow at
 1x, exact duplicates of ``benchmarks/repair_quality.py``; without -> with a 0.5 px threshold,
