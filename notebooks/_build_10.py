@@ -231,7 +231,10 @@ def cells() -> list:
             estimated on the frames enlarged 2x (`--flow-scale auto`): small frames hold small things, which the tiny
             estimator resolves better enlarged; from zero flow the doubled motion would be missed, so a run without a
             start stays 1x. And pixels that move less than half a pixel take the plain t-weighted blend of the two
-            frames (`--static-motion 0.5`, `nlvfi.static_blend`): where nothing moves, nothing needs aligning.
+            frames (`--static-motion 0.5`, `nlvfi.static_blend`): where nothing moves, nothing needs aligning. There
+            each frame of the pair first takes a fifth of the real frame just beyond it, where the two show the same
+            picture (`--no-outside-average` turns it off): the same scene seen through other noise, so the noise of
+            the blend partly cancels.
             """
         ),
         code(
@@ -322,7 +325,7 @@ def cells() -> list:
             - Across a run the motion is k + 1 frame intervals long; the flow starts from the motion of the real
               frames just outside the pair, scaled up (`nlvfi.flow_prior`; `--no-flow-prior` turns it off), so fast
               small things are not lost; on frames up to 768x576 the flow is estimated at 2x (`--flow-scale`), and
-              still pixels take the plain blend (`--static-motion`).
+              still pixels take the plain blend (`--static-motion`), with the real frames just outside averaged in.
             - The tool streams, keeps the frame count, every timestamp and the audio, writes lossless output for
               lossless input (untouched frames bit-identical, checked), and never writes a half file.
             """
