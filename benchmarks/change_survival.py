@@ -28,16 +28,16 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nlvfi.repair import analyze_video  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("repair_quality", Path(__file__).resolve().parent / "repair_quality.py")
-repair_quality = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(repair_quality)
+_spec = importlib.util.spec_from_file_location("detection_robustness", Path(__file__).resolve().parent / "detection_robustness.py")
+detection_robustness = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(detection_robustness)
+repair_quality = detection_robustness.repair_quality  # its clips, injection, encoding and decoding
 
 #: a real frame keeping less than this share of its change is counted as nearly erased
 LOW_SHARE = 0.25
@@ -77,22 +77,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", default="still,still-heldout,lawn-x192,lawn-x0", help="repair_quality.CLIPS names, comma list")
     parser.add_argument("--encodings", default="18,23", help="exact and/or H.264 crf values, comma list")
-    parser.add_argument("--seeds", default="0-3", help="injection patterns: a range such as 0-3, or a comma list")
+    parser.add_argument("--seeds", type=detection_robustness.parse_seeds, default="0-3",
+                        help="injection patterns: a range such as 0-3, or a comma list")
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "opencv")
     args = parser.parse_args(argv)
-    if "-" in args.seeds:
-        first, last = (int(part) for part in args.seeds.split("-", 1))
-        seeds = list(range(first, last + 1))
-    else:
-        seeds = [int(part) for part in args.seeds.split(",") if part]
     rows = []
-    todo = [(clip, encoding) for clip in args.clips.split(",") for encoding in args.encodings.split(",")]
     with tempfile.TemporaryDirectory(prefix="nlvfi-change-survival-") as tmp:
-        loaded = {}
-        for clip, encoding in tqdm(todo, desc="clips x encodings", unit="row"):
-            if clip not in loaded:
-                loaded = {clip: repair_quality.load_frames(clip, args.data, None, None)}
-            results = [measure(*loaded[clip], seed, encoding, Path(tmp)) for seed in seeds]
+        for clip, encoding, frames, rate in repair_quality.clip_encodings(args.clips, args.encodings, args.data):
+            results = [measure(frames, rate, seed, encoding, Path(tmp)) for seed in args.seeds]
             shares = np.array([s for r in results for s in r["shares"]])
             rows.append(
                 {
@@ -103,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                     "false_shares": [s for r in results for s in r["false_shares"]],
                 }  # fmt: skip
             )
-    print(f"Surviving share of each real frame's change after encoding (module doc); patterns {args.seeds}.")
+    print(f"Surviving share of each real frame's change after encoding (module doc); patterns {','.join(map(str, args.seeds))}.")
     print()
     print(f"| clip | encoding | real frames | lowest | 5% | 25% | median | under {LOW_SHARE:g} | real taken for copies (their shares) | copies missed |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---|---|")

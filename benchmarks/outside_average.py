@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,22 +37,15 @@ from nlvfi.metrics import psnr  # noqa: E402
 from nlvfi.static_blend import OUTSIDE_AGREEMENT, OUTSIDE_WEIGHT, average_outside_frame, break_rounding_ties  # noqa: E402
 from nlvfi.videoio import rgb_to_tensor  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("repair_quality", Path(__file__).resolve().parent / "repair_quality.py")
-repair_quality = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(repair_quality)
+_spec = importlib.util.spec_from_file_location("detection_robustness", Path(__file__).resolve().parent / "detection_robustness.py")
+detection_robustness = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(detection_robustness)
+repair_quality = detection_robustness.repair_quality  # its clips, injection, encoding and decoding
 
 
 def parse_list(text: str) -> list[float]:
     """"0.15,0.2" -> [0.15, 0.2]; "inf" allowed."""
     return [float(part) for part in text.split(",") if part]
-
-
-def seeds_of(text: str) -> list[int]:
-    """"5-9" or "0,3" -> the seeds."""
-    if "-" in text:
-        first, last = (int(part) for part in text.split("-", 1))
-        return list(range(first, last + 1))
-    return [int(part) for part in text.split(",") if part]
 
 
 def measure(originals, rate, seed: int, encoding: str, variants, workdir: Path) -> dict[str, list[float]]:
@@ -92,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", default="still,still-heldout,lawn-x192,lawn-x0", help="repair_quality.CLIPS names, comma list")
     parser.add_argument("--encodings", default="exact,18,23", help="exact and/or H.264 crf values, comma list")
-    parser.add_argument("--seeds", default="5-9", help="injection patterns, e.g. 5-9 (the check) or 0-4 (the choice)")
+    parser.add_argument("--seeds", type=detection_robustness.parse_seeds, default="5-9",
+                        help="injection patterns, e.g. 5-9 (the check) or 0-4 (the choice)")
     parser.add_argument("--weights", default=f"0.15,{OUTSIDE_WEIGHT:g},0.25", help="outside weights to try")
     parser.add_argument("--agreements", default=f"{OUTSIDE_AGREEMENT:g}", help="agreement limits (grey levels; inf: none)")
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "opencv")
@@ -103,21 +96,17 @@ def main(argv: list[str] | None = None) -> int:
         for weight in parse_list(args.weights)
         for agreement in parse_list(args.agreements)
     }
-    seeds = seeds_of(args.seeds)
     rows = []
-    todo = [(clip, encoding) for clip in args.clips.split(",") for encoding in args.encodings.split(",")]
     with tempfile.TemporaryDirectory(prefix="nlvfi-outside-average-") as tmp:
-        loaded = {}
-        for clip, encoding in tqdm(todo, desc="clips x encodings", unit="row"):
-            if clip not in loaded:
-                loaded = {clip: repair_quality.load_frames(clip, args.data, None, None)}
+        for clip, encoding, frames, rate in repair_quality.clip_encodings(args.clips, args.encodings, args.data):
             totals: dict[str, list[float]] = {}
-            for seed in seeds:
-                for key, values in measure(*loaded[clip], seed, encoding, variants, Path(tmp)).items():
+            for seed in args.seeds:
+                for key, values in measure(frames, rate, seed, encoding, variants, Path(tmp)).items():
                     totals.setdefault(key, []).extend(values)
             mean = {key: float(np.mean(values)) for key, values in totals.items()}
             rows.append((clip, encoding, len(totals["plain"]), mean))
-    print(f"Still pixels: the blend of the pair alone ('plain', dB) and each variant's gain over it (dB); patterns {args.seeds}.")
+    patterns = ",".join(map(str, args.seeds))
+    print(f"Still pixels: the blend of the pair alone ('plain', dB) and each variant's gain over it (dB); patterns {patterns}.")
     print()
     print("| clip | encoding | frames | plain | " + " | ".join(variants) + " |")
     print("|---|---|---:|---:|" + "---:|" * len(variants))

@@ -132,6 +132,17 @@ def load_frames(name: str, data: Path, frames: int | None, max_side: int | None)
     return out, rate
 
 
+def clip_encodings(clips: str, encodings: str, data: Path):
+    """``(name, encoding, frames, rate)`` for every clip x encoding of the two comma lists, in
+    order, each clip loaded once (:func:`load_frames`, whole), under a progress bar."""
+    todo = [(name, encoding) for name in clips.split(",") for encoding in encodings.split(",")]
+    loaded: dict[str, tuple[list[np.ndarray], float]] = {}
+    for name, encoding in tqdm(todo, desc="clips x encodings", unit="row"):
+        if name not in loaded:
+            loaded = {name: load_frames(name, data, None, None)}
+        yield (name, encoding, *loaded[name])
+
+
 def inject(frames: list[np.ndarray], seed: int) -> tuple[list[np.ndarray], list[int]]:
     """Copies of frame m-1 at frame m, runs of 1-3, about one run per 7 frames (module doc)."""
     rng = np.random.default_rng(seed)

@@ -12,9 +12,8 @@ outside_average = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(outside_average)
 
 
-def test_lists_and_seeds_parse():
+def test_weight_and_agreement_lists_parse():
     assert outside_average.parse_list("0.15,0.2,inf") == [0.15, 0.2, float("inf")]
-    assert outside_average.seeds_of("5-9") == [5, 6, 7, 8, 9] and outside_average.seeds_of("0,3") == [0, 3]
 
 
 def test_still_noisy_frames_gain_from_the_outside_frames(tmp_path):
