@@ -310,22 +310,26 @@ def as_written(frame: torch.Tensor) -> torch.Tensor:
     return rgb_to_tensor(tensor_to_rgb(frame[0].cpu()))  # (1, 3, H, W)
 
 
-def run_prior(generator, decoded, analysis, run, before, after, flow_scale: int = 1) -> tuple[torch.Tensor, torch.Tensor] | None:
+def run_outside(decoded, analysis, run, device) -> list[torch.Tensor | None]:
+    """The real frames just outside a run's pair, (1, 3, H, W) on ``device``, each None where the
+    detection says it is not usable (``Detection.outside_frames``), as ``nlvfi repair`` reads them."""
+    return [None if i is None else rgb_to_tensor(decoded[i]).to(device) for i in analysis.detection.outside_frames(run)]
+
+
+def run_prior(generator, analysis, run, before, after, outside, flow_scale: int = 1) -> tuple[torch.Tensor, torch.Tensor] | None:
     """The flow guesses ``nlvfi repair`` makes for a run (``nlvfi.flow_prior``): from the real
-    frames just outside its pair (``before``, ``after``: the pair, on the model's device), when
-    the detection says they are usable."""
-    outside = analysis.detection.outside_frames(run)
-    frames = [None if i is None else rgb_to_tensor(decoded[i]).to(before.device) for i in outside]
-    scales = interval_scales(analysis.times, outside[0], run.before, run.after, outside[1])
+    frames just outside its pair (``outside``: :func:`run_outside`; ``before``, ``after``: the
+    pair, on the model's device)."""
+    indices = analysis.detection.outside_frames(run)
+    scales = interval_scales(analysis.times, indices[0], run.before, run.after, indices[1])
     with torch.inference_mode():
-        return constant_velocity_prior(generator, before, after, *frames, *scales, flow_scale=flow_scale)
+        return constant_velocity_prior(generator, before, after, *outside, *scales, flow_scale=flow_scale)
 
 
-def run_still_pair(decoded, analysis, run, before, after) -> tuple[torch.Tensor, torch.Tensor] | None:
+def run_still_pair(before, after, outside) -> tuple[torch.Tensor, torch.Tensor] | None:
     """The frames ``nlvfi repair`` blends still pixels from (``nlvfi.static_blend.average_outside_frame``):
-    the pair (``before``, ``after``, on the model's device) with the real frames just outside it
-    averaged in, when the detection says they are usable; None when neither is."""
-    outside = [None if i is None else rgb_to_tensor(decoded[i]).to(before.device) for i in analysis.detection.outside_frames(run)]
+    the pair (``before``, ``after``) with the real frames just outside it (:func:`run_outside`)
+    averaged in; None when neither is usable."""
     if all(frame is None for frame in outside):
         return None
     return average_outside_frame(before, outside[0]), average_outside_frame(after, outside[1])
@@ -362,9 +366,10 @@ def evaluate(
         ts = run_times(analysis.times, run)
         tick = time.perf_counter()
         pair = before.to(device), after.to(device)
-        prior = run_prior(generator, decoded, analysis, run, *pair, plan.flow_scale) if flow_prior else None
+        outside = run_outside(decoded, analysis, run, device)  # read once, for the prior and the still pixels
+        prior = run_prior(generator, analysis, run, *pair, outside, plan.flow_scale) if flow_prior else None
         run_plan = plan if prior is not None else replace(plan, flow_scale=flow_scale_for(height, width, flow_scale, False))
-        still_pair = run_still_pair(decoded, analysis, run, *pair) if outside_average and static_motion > 0 else None
+        still_pair = run_still_pair(*pair, outside) if outside_average and static_motion > 0 else None
         made = repair_frames(generator, *pair, ts, views, prior, run_plan, still_pair)  # views x (k, 3, H, W)
         model_seconds += time.perf_counter() - tick
         ensemble = torch.stack(made).mean(0)  # (k, 3, H, W)
