@@ -10,7 +10,13 @@ A file whose header is intact can still carry damaged weights (a bad disk, a bot
 safetensors checks only that the byte ranges fit. Loading therefore recomputes the digest,
 and refuses any non-finite weight, so such a file fails with one clear error instead of
 NaN frames or a crash deep inside the model. Checkpoints saved before the digest existed
-load when their weights are finite; :func:`add_weights_digest` gives them one.
+load when their weights are finite and of a trained network's size; :func:`add_weights_digest`
+gives them one.
+
+"Of a trained network's size": every weight within ±``MAX_WEIGHT`` (10⁴). The shipped
+generators' largest weight is 1.03 in magnitude (all three stages). A flipped high exponent
+bit, the usual damage that leaves a float finite, makes a weight of 10¹⁰ to 10³⁸; without a
+digest nothing else catches it, and the generator then writes garbage frames with exit 0.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from .generator import Generator
 FORMAT_TAG = "nlvfi-generator"
 FORMAT_VERSION = "1"
 DIGEST_KEY = "weights_sha256"
+MAX_WEIGHT = 1e4  # no trained generator weight comes near this (shipped: at most 1.03); module doc
 
 
 class CheckpointError(ValueError):
@@ -79,11 +86,13 @@ def weights_digest(tensors: dict[str, torch.Tensor]) -> str:
 def check_weights(path: str | os.PathLike, tensors: dict[str, torch.Tensor], metadata: dict) -> None:
     """Refuse weights that were damaged after saving, the header left intact.
 
-    The stored digest (when the file has one) catches any changed byte; the finite check is
-    for files saved before digests existed, and a second line of defence: one NaN weight
-    turns every output pixel NaN, which images then write as black.
+    The stored digest (when the file has one) catches any changed byte; the finite and size
+    checks are for files saved before digests existed, and a second line of defence: one NaN
+    weight turns every output pixel NaN, which images then write as black; one weight of 10³⁰
+    makes every frame garbage. (A digest-checked file with such a weight was saved so: a run
+    that diverged. It is refused too.)
 
-    Raises CheckpointError naming the file (and the tensor, for a non-finite weight).
+    Raises CheckpointError naming the file (and the tensor, for a non-finite or huge weight).
     """
     stored = metadata.get(DIGEST_KEY)
     if stored is not None and weights_digest(tensors) != stored:
@@ -91,6 +100,12 @@ def check_weights(path: str | os.PathLike, tensors: dict[str, torch.Tensor], met
     for name, tensor in tensors.items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise CheckpointError(f"{path} is corrupt: tensor {name!r} holds NaN or infinite values")
+        largest = float(tensor.abs().max()) if tensor.is_floating_point() and tensor.numel() else 0.0
+        if largest > MAX_WEIGHT:
+            raise CheckpointError(
+                f"{path} is corrupt or from a diverged run: tensor {name!r} holds a weight of {largest:.3g} "
+                f"(a trained generator's stay within ±{MAX_WEIGHT:g})"
+            )
 
 
 def save_generator(generator: Generator, path: str | os.PathLike, extra_metadata: dict | None = None) -> None:

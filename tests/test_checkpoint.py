@@ -163,6 +163,40 @@ def test_a_checkpoint_saved_before_digests_is_refused_with_a_nan_weight_named(tm
         nlvfi.load_generator(path)
 
 
+def test_a_checkpoint_saved_before_digests_is_refused_with_a_flipped_exponent_bit(tmp_path):
+    # the damage a finite check cannot see: the top exponent bit of one float32 flipped turns a
+    # weight of about 0.05 into about 1.7e37, and the generator wrote garbage frames, exit 0
+    state = _tiny_checkpoint(tmp_path / "new.safetensors")
+    name = sorted(k for k, v in state.items() if v.is_floating_point() and v.numel() > 1)[5]
+    state[name] = state[name].clone()
+    bits = state[name].view(-1)[2:3].view(torch.int32)
+    bits ^= 1 << 30  # in place, through the view
+    assert torch.isfinite(state[name]).all() and state[name].abs().max() > 1e30
+    path = tmp_path / "old.safetensors"
+    _old_format_checkpoint(path, state)
+    with pytest.raises(CheckpointError, match=f"is corrupt or from a diverged run: tensor '{name}' holds a weight of"):
+        nlvfi.load_generator(path)
+    with pytest.raises(CheckpointError, match=name):
+        add_weights_digest(path)  # a digest must not vouch for it either
+
+
+def test_a_digest_does_not_excuse_a_weight_no_trained_generator_has(tmp_path):
+    from nlvfi.checkpoint import MAX_WEIGHT
+
+    torch.manual_seed(0)
+    generator = nlvfi.build_generator("tiny")
+    with torch.no_grad():
+        generator.synthesis.stem.weight[0, 0, 0, 0] = 2 * MAX_WEIGHT  # a run that diverged, saved as it was
+    path = tmp_path / "diverged.safetensors"
+    nlvfi.save_generator(generator, path)
+    with pytest.raises(CheckpointError, match="synthesis.stem.weight' holds a weight of 2e\\+04"):
+        nlvfi.load_generator(path)
+    with torch.no_grad():
+        generator.synthesis.stem.weight[0, 0, 0, 0] = MAX_WEIGHT  # the limit itself is allowed
+    nlvfi.save_generator(generator, path)
+    nlvfi.load_generator(path)
+
+
 def test_add_weights_digest_keeps_tensors_and_metadata_and_refuses_nan(tmp_path):
     state = _tiny_checkpoint(tmp_path / "new.safetensors")
     old, upgraded = tmp_path / "old.safetensors", tmp_path / "upgraded.safetensors"
