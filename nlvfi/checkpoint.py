@@ -14,9 +14,10 @@ load when their weights are finite and of a trained network's size; :func:`add_w
 gives them one.
 
 "Of a trained network's size": every weight within ±``MAX_WEIGHT`` (10⁴). The shipped
-generators' largest weight is 1.03 in magnitude (all three stages). A flipped high exponent
-bit, the usual damage that leaves a float finite, makes a weight of 10¹⁰ to 10³⁸; without a
-digest nothing else catches it, and the generator then writes garbage frames with exit 0.
+generators' largest weight is 1.03 in magnitude (all three stages). Flipping a float32's top
+exponent bit leaves it finite and multiplies a weight under 2 in magnitude by 2¹²⁸ (0.05
+becomes 1.7·10³⁷); without a digest nothing else catches it, and the generator then writes
+garbage frames with exit 0.
 """
 
 from __future__ import annotations
@@ -98,9 +99,11 @@ def check_weights(path: str | os.PathLike, tensors: dict[str, torch.Tensor], met
     if stored is not None and weights_digest(tensors) != stored:
         raise CheckpointError(f"{path} is corrupt: its weights do not match the digest stored when it was saved")
     for name, tensor in tensors.items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+        if not tensor.is_floating_point() or tensor.numel() == 0:
+            continue
+        if not bool(torch.isfinite(tensor).all()):
             raise CheckpointError(f"{path} is corrupt: tensor {name!r} holds NaN or infinite values")
-        largest = float(tensor.abs().max()) if tensor.is_floating_point() and tensor.numel() else 0.0
+        largest = float(tensor.abs().max())
         if largest > MAX_WEIGHT:
             raise CheckpointError(
                 f"{path} is corrupt or from a diverged run: tensor {name!r} holds a weight of {largest:.3g} "

@@ -164,8 +164,8 @@ def test_a_checkpoint_saved_before_digests_is_refused_with_a_nan_weight_named(tm
 
 
 def test_a_checkpoint_saved_before_digests_is_refused_with_a_flipped_exponent_bit(tmp_path):
-    # the damage a finite check cannot see: the top exponent bit of one float32 flipped turns a
-    # weight of about 0.05 into about 1.7e37, and the generator wrote garbage frames, exit 0
+    # the damage a finite check cannot see: one float32's top exponent bit flipped multiplies a
+    # weight under 2 by 2**128 (0.05 becomes 1.7e37), and the generator wrote garbage frames, exit 0
     state = _tiny_checkpoint(tmp_path / "new.safetensors")
     name = sorted(k for k, v in state.items() if v.is_floating_point() and v.numel() > 1)[5]
     state[name] = state[name].clone()
