@@ -22,7 +22,6 @@ the same files: real frames taken for copies, and copies missed. Nothing is time
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import tempfile
 from pathlib import Path
@@ -34,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 from nlvfi.repair import analyze_video  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("detection_robustness", Path(__file__).resolve().parent / "detection_robustness.py")
-detection_robustness = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(detection_robustness)
+sys.path.insert(0, str(ROOT / "benchmarks"))  # the sibling benchmarks, as speed_paired.py imports them
+import detection_robustness  # noqa: E402
+
 repair_quality = detection_robustness.repair_quality  # its clips, injection, encoding and decoding
 
 #: a real frame keeping less than this share of its change is counted as nearly erased

@@ -20,7 +20,6 @@ taken as still (these clips move less than 0.5 px nearly everywhere); nothing is
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 import sys
 import tempfile
@@ -37,9 +36,9 @@ from nlvfi.metrics import psnr  # noqa: E402
 from nlvfi.static_blend import OUTSIDE_AGREEMENT, OUTSIDE_WEIGHT, average_outside_frame, break_rounding_ties  # noqa: E402
 from nlvfi.videoio import rgb_to_tensor  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("detection_robustness", Path(__file__).resolve().parent / "detection_robustness.py")
-detection_robustness = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(detection_robustness)
+sys.path.insert(0, str(ROOT / "benchmarks"))  # the sibling benchmarks, as speed_paired.py imports them
+import detection_robustness  # noqa: E402
+
 repair_quality = detection_robustness.repair_quality  # its clips, injection, encoding and decoding
 
 
