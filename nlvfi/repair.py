@@ -31,8 +31,11 @@ the frames and audio packets between them held back until their turn (at most
 for the memory budget run in tiles (``--tile``, see ``nlvfi.interpolate``), the flow prior
 measured tile by tile too (``nlvfi.tiling.tiled_prior``). A third
 pass (``verify``, on by default) decodes input and output side by side and checks the frame
-count, every timestamp, the audio packets and — for a lossless output — that every frame not
-replaced is bit-identical; only then is the temporary file renamed onto OUT. Any error leaves
+count, every timestamp, the audio packets (their bytes, and their times against the video's,
+within half a tick) and — for a lossless output — that every frame not replaced is
+bit-identical; only then is the temporary file renamed onto OUT. Where a container cannot store
+a time as it is (Matroska given video that starts before 0; ``nlvfi.videoio.VideoWriter``), its
+muxer moves every stream alike: the report gives the shift (``timestamp_offset_s``). Any error leaves
 nothing at OUT (and never touches the input).
 """
 
@@ -183,22 +186,39 @@ def run_times(times: Sequence[float], run: Run) -> list[float]:
 # Pass 3: verify
 
 
-def _audio_digest(path: Path) -> dict[int, tuple[int, str]]:
-    """(packet count, sha1 of the payloads) of every audio stream, by order of the streams."""
+def _audio_digest(path: Path) -> dict[int, tuple[int, str, list[float], float]]:
+    """Per audio stream, by order of the streams: (packet count, sha1 of the payloads, each
+    packet's time in seconds (those with a timestamp), the stream's tick in seconds)."""
     import av
 
     counts: dict[int, int] = {}
     digests: dict[int, "hashlib._Hash"] = {}
+    times: dict[int, list[float]] = {}
+    ticks: dict[int, float] = {}
     with av.open(str(path)) as container:
         order = {s.index: n for n, s in enumerate(container.streams.audio)}
-        for n in order.values():
-            counts[n], digests[n] = 0, hashlib.sha1()
+        for stream in container.streams.audio:
+            n = order[stream.index]
+            counts[n], digests[n], times[n], ticks[n] = 0, hashlib.sha1(), [], float(stream.time_base)
         if order:
             for packet in container.demux(container.streams.audio):
                 if packet.size:
-                    counts[order[packet.stream.index]] += 1
-                    digests[order[packet.stream.index]].update(bytes(packet))
-    return {n: (counts[n], digests[n].hexdigest()) for n in counts}
+                    n = order[packet.stream.index]
+                    counts[n] += 1
+                    digests[n].update(bytes(packet))
+                    if packet.pts is not None:
+                        times[n].append(float(packet.pts * packet.stream.time_base))
+    return {n: (counts[n], digests[n].hexdigest(), times[n], ticks[n]) for n in counts}
+
+
+def _audio_time_error(times_in: list[float], times_out: list[float], offset: float) -> float | None:
+    """Largest |output time - input time - offset| over the audio packets, in seconds; None when
+    the two streams do not time the same packets (one lacks timestamps)."""
+    if len(times_in) != len(times_out):
+        return None
+    if not times_in:
+        return 0.0
+    return float(np.max(np.abs(np.asarray(times_out) - np.asarray(times_in) - offset)))
 
 
 def verify_output(
@@ -248,20 +268,30 @@ def verify_output(
     if count_in != count_out:
         raise VideoError(f"verification failed: the output has {count_out} frames, the input {count_in}")
     audio_in, audio_out = _audio_digest(source), _audio_digest(written)
-    for n, (count, digest) in audio_in.items():
-        if audio_out.get(n) != (count, digest):
-            got = audio_out.get(n, (0, ""))[0]
+    worst_audio_time = 0.0
+    for n, (count, digest, times, tick) in audio_in.items():
+        got = audio_out.get(n, (0, "", [], tick))
+        if got[:2] != (count, digest):
             raise VideoError(
-                f"verification failed: audio stream {n} has {got} packets in the output, {count} in the input"
-                + (" (same count, different bytes)" if got == count else "")
+                f"verification failed: audio stream {n} has {got[0]} packets in the output, {count} in the input"
+                + (" (same count, different bytes)" if got[0] == count else "")
                 + f"; the {muxer} muxer did not keep them unchanged (write .mkv, which copies any audio as it is)"
             )
+        error = _audio_time_error(times, got[2], offset or 0.0)
+        if error is not None:  # a packet's time, rounded to either time base, moves by half a tick
+            if error > max(tick, got[3]) / 2 + tolerance:
+                raise VideoError(
+                    f"verification failed: audio stream {n} is off by up to {error * 1000:.1f} ms against the video "
+                    f"in the output; the {muxer} muxer moved its packets"
+                )
+            worst_audio_time = max(worst_audio_time, error)
     result = {
         "frames": count_out,
         "output_time_base": str(repaired.info.time_base),
         "max_timestamp_error_s": round(worst_time, 6),
         "timestamp_offset_s": round(offset or 0.0, 6),
         "audio_streams_identical": len(audio_in),
+        "max_audio_timestamp_error_s": round(worst_audio_time, 6),
         "seconds": round(time.perf_counter() - started, 2),
     }
     if lossless:
@@ -746,7 +776,7 @@ def summary_text(report: dict) -> str:
         if verification["timestamp_offset_s"]:
             kept += (
                 f" (the {Path(report['output']).suffix} muxer shifted video and audio alike by "
-                f"{verification['timestamp_offset_s'] * 1000:+.1f} ms: the audio starts before 0, which it cannot store)"
+                f"{verification['timestamp_offset_s'] * 1000:+.1f} ms: it cannot store the input's earliest times as they are)"
             )
         if enc["lossless"]:
             kept += f"; the {verification['untouched_frames_bit_identical']} untouched frames are bit-identical (verified)"

@@ -762,6 +762,17 @@ class VideoWriter:
             so that step divides every one.
     Frames go in with :meth:`write` (any pixel format; converted when needed) in presentation
     order with increasing ``pts``; audio packets with :meth:`mux_audio`.
+
+    Audio that starts before 0 (AAC's priming: an MP4 keeps its first 1024-2112 samples before 0
+    and skips them by an edit list; Opus's pre-skip alike): Matroska's muxer by default shifts
+    every stream later until nothing is negative (an MP4 + AAC with the video at 0 came out with
+    the video at +21 ms). A Matroska block's time is a signed offset from its cluster's, so a
+    cluster starting at 0 holds audio down to -32.7 s: where the video starts at 0 or later and
+    no audio before -10 s (:func:`keeps_times_in_matroska`), the writer turns that shift off and
+    every packet keeps the input's time, as ``ffmpeg -c copy`` writes it. (It cannot write
+    Matroska's CodecDelay too, which tells a decoder to drop the priming: PyAV 18 does not
+    expose the codec parameter it comes from. A player decodes the priming samples before 0.)
+    Otherwise the shift stays, and the repair report gives it (``timestamp_offset_s``).
     """
 
     def __init__(
@@ -782,8 +793,12 @@ class VideoWriter:
         if pts_step is None:
             pts_step = avi_pts_step(container, demuxed_pts(info.path)) if container == "avi" else 1
         self.pts_step = int(pts_step)
+        options = {}
+        if container in MATROSKA_MUXERS and audio_from is not None and audio_from.streams.audio:
+            if keeps_times_in_matroska(*stream_starts(info.path)):
+                options["avoid_negative_ts"] = "disabled"  # audio priming stays before 0 (class doc)
         try:
-            self.output = av.open(str(self.path), "w", format=container)
+            self.output = av.open(str(self.path), "w", format=container, options=options)
         except av.FFmpegError as error:
             raise VideoError(f"cannot write {container} to {self.path.parent}: {error}") from None
         try:
@@ -859,6 +874,36 @@ class VideoWriter:
             self.output.close()
         except Exception:  # noqa: BLE001 - the file is deleted anyway
             pass
+
+
+MATROSKA_MUXERS = frozenset({"matroska", "webm"})
+MATROSKA_EARLIEST_AUDIO_S = -10.0  # a block's offset from its cluster is 16-bit milliseconds (-32.768 s); with room
+
+
+def stream_starts(path: str | os.PathLike, max_packets: int = 4096) -> tuple[float | None, float | None]:
+    """(the first video packet's time, the earliest first time of any audio stream), in seconds,
+    from the file's first packets (no decoding; None where none was found in ``max_packets``)."""
+    with open_input(Path(path)) as container:
+        video = container.streams.video[0]
+        audio = list(container.streams.audio)
+        firsts: dict[int, float] = {}
+        wanted = {video.index} | {stream.index for stream in audio}
+        for count, packet in enumerate(container.demux([video, *audio])):
+            if packet.pts is not None and packet.stream.index not in firsts:
+                firsts[packet.stream.index] = float(packet.pts * packet.stream.time_base)
+            if len(firsts) == len(wanted) or count >= max_packets:
+                break
+        audio_starts = [firsts[stream.index] for stream in audio if stream.index in firsts]
+        return firsts.get(video.index), (min(audio_starts) if audio_starts else None)
+
+
+def keeps_times_in_matroska(video_start: float | None, audio_start: float | None) -> bool:
+    """Whether Matroska can store these streams with every timestamp as it is (the muxer's
+    shift turned off; :class:`VideoWriter`): the video from 0 or later, and audio that starts
+    before 0 by less than ``MATROSKA_EARLIEST_AUDIO_S`` (none before 0: nothing to keep)."""
+    if video_start is None or audio_start is None or video_start < 0:
+        return False
+    return MATROSKA_EARLIEST_AUDIO_S <= audio_start < 0
 
 
 def avi_pts_step(container: str, pts: Sequence[int]) -> int:

@@ -33,7 +33,9 @@ from nlvfi.repair import analyze_video, main, repair_video, run_times, summary_t
 from nlvfi.static_blend import OUTSIDE_AGREEMENT, OUTSIDE_WEIGHT, average_outside_frame
 from nlvfi.tiling import plan_tiles
 from nlvfi.duplicates import Run
+from nlvfi import videoio as videoio_module
 from nlvfi.videoio import (
+    VideoError,
     VideoReader,
     frame_content,
     frame_to_rgb24,
@@ -169,8 +171,36 @@ def test_lossy_input_is_re_encoded_with_h264_at_high_quality(tmp_path, model):
     assert audio_packets(tmp_path / "out.mp4") == audio_packets(source)
     chosen = repair_video(source, tmp_path / "out.mkv", checkpoint=model, codec="libx265", crf=30, progress=False)
     assert (chosen["encoder"]["codec"], chosen["encoder"]["options"]["crf"]) == ("libx265", "30")
-    # Matroska cannot store the AAC priming (audio from -0.128 s): every stream moves alike
-    assert chosen["verification"]["timestamp_offset_s"] == pytest.approx(0.128)
+    # the AAC priming stays before 0 (audio from -0.128 s) and the video at the input's times
+    assert chosen["verification"]["timestamp_offset_s"] == 0
+    assert chosen["verification"]["max_audio_timestamp_error_s"] <= 0.0005
+    assert audio_packets(tmp_path / "out.mkv") == audio_packets(source)
+
+
+def test_verification_catches_audio_moved_against_the_video(tmp_path, model, monkeypatch):
+    source = write_video(tmp_path / "in.mkv", stutter(scene(12), [6]), 10, audio=tone())
+
+    def late_audio(writer, item):  # a muxer that moved the audio 50 ms later than the video
+        stream = writer.audio.get(item.stream_index)
+        item.packet.pts += round(0.05 / item.packet.time_base)
+        item.packet.dts = item.packet.pts
+        item.packet.stream = stream
+        writer.output.mux(item.packet)
+
+    monkeypatch.setattr(repair_module.VideoWriter, "mux_audio", late_audio)
+    with pytest.raises(VideoError, match="audio stream 0 is off by up to 50.0 ms against the video"):
+        repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
+    assert not (tmp_path / "out.mkv").exists() and leftovers(tmp_path) == []
+
+
+def test_matroska_that_cannot_keep_the_priming_shifts_every_stream_alike(tmp_path, model, monkeypatch):
+    source = write_video(tmp_path / "in.mp4", stutter(scene(12), [6]), 10, codec="libx264", pix_fmt="yuv420p",
+                         options={"crf": "18"}, audio=tone(), audio_codec="aac")
+    monkeypatch.setattr(videoio_module, "keeps_times_in_matroska", lambda video, audio: False)  # the muxer's own shift
+    report = repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
+    assert report["verification"]["timestamp_offset_s"] == pytest.approx(0.128)  # reported, A/V kept together
+    assert report["verification"]["max_audio_timestamp_error_s"] <= 0.0005
+    assert "shifted video and audio alike by +128.0 ms" in summary_text(report)
 
 
 def test_lossless_input_into_mov_stays_bit_identical(tmp_path, model):

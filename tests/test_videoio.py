@@ -361,6 +361,40 @@ def test_writer_keeps_timestamps_and_copies_audio_packets(tmp_path):
     assert audio_bytes(out) == audio_bytes(source) != []
 
 
+def packet_times(path, kind):
+    with av.open(str(path)) as c:
+        stream = getattr(c.streams, kind)[0]
+        return [float(p.pts * stream.time_base) for p in c.demux(stream) if p.pts is not None and p.size]
+
+
+def test_aac_priming_before_0_keeps_every_time_in_matroska(tmp_path):
+    # An MP4 keeps AAC's first 1024 samples before 0 (1024 / 8000 Hz = 0.128 s): Matroska's muxer
+    # by default moved every stream 0.128 s later; the writer keeps each packet's time instead
+    source = write_video(tmp_path / "in.mp4", frames(5), 10, codec="libx264", pix_fmt="yuv420p", audio=tone(0.6), audio_codec="aac")
+    assert videoio.stream_starts(source) == pytest.approx((0.0, -0.128))
+    out = tmp_path / "out.mkv"
+    with VideoReader(source) as reader:
+        writer = VideoWriter(out, "matroska", reader.info, audio_from=reader.container)
+        for item in reader.items(audio=True):
+            if isinstance(item, videoio.AudioPacket):
+                writer.mux_audio(item)
+            else:
+                writer.write(item.frame, item.pts)
+        writer.close()
+    assert packet_times(out, "audio") == pytest.approx(packet_times(source, "audio"), abs=0.0005)
+    assert packet_times(out, "audio")[0] == pytest.approx(-0.128, abs=0.0005)
+    assert read_video_rgb(out)[1] == pytest.approx(read_video_rgb(source)[1], abs=0.0005)  # video from 0, as in the input
+
+
+def test_matroska_keeps_times_only_where_it_can_store_them():
+    assert videoio.keeps_times_in_matroska(0.0, -0.021)  # AAC priming at 48 kHz
+    assert videoio.keeps_times_in_matroska(2.0, -0.5)
+    assert not videoio.keeps_times_in_matroska(0.0, 0.0)  # nothing before 0: the muxer's default already keeps it
+    assert not videoio.keeps_times_in_matroska(-0.04, -0.021)  # video before 0: a cluster cannot start there
+    assert not videoio.keeps_times_in_matroska(0.0, -40.0)  # beyond a block's 16-bit offset (-32.768 s)
+    assert not videoio.keeps_times_in_matroska(None, -0.021) and not videoio.keeps_times_in_matroska(0.0, None)
+
+
 @pytest.mark.parametrize("h, w", [(64, 1), (1, 64), (1, 1), (3, 5)])
 def test_lossless_copy_of_a_tiny_frame_opens_and_stays_exact(tmp_path, h, w):
     source = write_video(tmp_path / "in.mkv", frames(3, h, w), 10, pix_fmt="yuv444p", options={"slices": "1"})
