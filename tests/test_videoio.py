@@ -339,17 +339,22 @@ def test_codec_choice_errors(tmp_path):
     assert container_for("a/b.MKV") == "matroska" and container_for("x.mov") == "mov"
 
 
-def test_writer_keeps_timestamps_and_copies_audio_packets(tmp_path):
-    source = write_video(tmp_path / "in.mkv", frames(5), 10, pts=[0, 1, 2, 5, 6], audio=tone(0.6))
-    out = tmp_path / "out.mkv"
+def copy_through_writer(source, out, container="matroska"):
+    """Every frame and audio packet of ``source`` through a VideoWriter into ``out``, as the tools write."""
     with VideoReader(source) as reader:
-        writer = VideoWriter(out, "matroska", reader.info, audio_from=reader.container)
+        writer = VideoWriter(out, container, reader.info, audio_from=reader.container)
         for item in reader.items(audio=True):
             if isinstance(item, videoio.AudioPacket):
                 writer.mux_audio(item)
             else:
                 writer.write(item.frame, item.pts)
         writer.close()
+
+
+def test_writer_keeps_timestamps_and_copies_audio_packets(tmp_path):
+    source = write_video(tmp_path / "in.mkv", frames(5), 10, pts=[0, 1, 2, 5, 6], audio=tone(0.6))
+    out = tmp_path / "out.mkv"
+    copy_through_writer(source, out)
     a, ta = read_video_rgb(source)
     b, tb = read_video_rgb(out)
     assert ta == tb and all(np.array_equal(x, y) for x, y in zip(a, b))
@@ -373,14 +378,7 @@ def test_aac_priming_before_0_keeps_every_time_in_matroska(tmp_path):
     source = write_video(tmp_path / "in.mp4", frames(5), 10, codec="libx264", pix_fmt="yuv420p", audio=tone(0.6), audio_codec="aac")
     assert videoio.stream_starts(source) == pytest.approx((0.0, -0.128))
     out = tmp_path / "out.mkv"
-    with VideoReader(source) as reader:
-        writer = VideoWriter(out, "matroska", reader.info, audio_from=reader.container)
-        for item in reader.items(audio=True):
-            if isinstance(item, videoio.AudioPacket):
-                writer.mux_audio(item)
-            else:
-                writer.write(item.frame, item.pts)
-        writer.close()
+    copy_through_writer(source, out)
     assert packet_times(out, "audio") == pytest.approx(packet_times(source, "audio"), abs=0.0005)
     assert packet_times(out, "audio")[0] == pytest.approx(-0.128, abs=0.0005)
     assert read_video_rgb(out)[1] == pytest.approx(read_video_rgb(source)[1], abs=0.0005)  # video from 0, as in the input
