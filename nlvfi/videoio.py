@@ -880,21 +880,26 @@ MATROSKA_MUXERS = frozenset({"matroska", "webm"})
 MATROSKA_EARLIEST_AUDIO_S = -10.0  # a block's offset from its cluster is 16-bit milliseconds (-32.768 s); with room
 
 
-def stream_starts(path: str | os.PathLike, max_packets: int = 4096) -> tuple[float | None, float | None]:
-    """(the first video packet's time, the earliest first time of any audio stream), in seconds,
-    from the file's first packets (no decoding; None where none was found in ``max_packets``)."""
+def stream_starts(path: str | os.PathLike, video_packets: int = 64, max_packets: int = 4096) -> tuple[float | None, float | None]:
+    """(the earliest time of the first ``video_packets`` video packets, the earliest first time
+    of any audio stream), in seconds, from the file's first packets (no decoding; None where none
+    was found in ``max_packets``). Several video packets, not one: in decode order a frame shown
+    before the first (an open GOP's leading B-frame) comes after it."""
     with open_input(Path(path)) as container:
         video = container.streams.video[0]
         audio = list(container.streams.audio)
-        firsts: dict[int, float] = {}
-        wanted = {video.index} | {stream.index for stream in audio}
+        video_times: list[float] = []
+        audio_firsts: dict[int, float] = {}
         for count, packet in enumerate(container.demux([video, *audio])):
-            if packet.pts is not None and packet.stream.index not in firsts:
-                firsts[packet.stream.index] = float(packet.pts * packet.stream.time_base)
-            if len(firsts) == len(wanted) or count >= max_packets:
+            if packet.pts is not None:
+                time_s = float(packet.pts * packet.stream.time_base)
+                if packet.stream.index == video.index:
+                    video_times.append(time_s)
+                else:
+                    audio_firsts.setdefault(packet.stream.index, time_s)
+            if (len(video_times) >= video_packets and len(audio_firsts) == len(audio)) or count >= max_packets:
                 break
-        audio_starts = [firsts[stream.index] for stream in audio if stream.index in firsts]
-        return firsts.get(video.index), (min(audio_starts) if audio_starts else None)
+        return (min(video_times) if video_times else None), (min(audio_firsts.values()) if audio_firsts else None)
 
 
 def keeps_times_in_matroska(video_start: float | None, audio_start: float | None) -> bool:
