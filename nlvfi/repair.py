@@ -81,6 +81,7 @@ from .videoio import (
     VideoInfo,
     VideoReader,
     VideoWriter,
+    check_audio_start,
     container_for,
     frame_alpha,
     frame_content,
@@ -90,6 +91,7 @@ from .videoio import (
     rgb_to_frame,
     rgb_to_tensor,
     same_file,
+    stream_starts,
     tensor_to_rgb,
 )
 from .visualize import save_figure
@@ -282,7 +284,7 @@ def verify_output(
             if error > max(tick, got[3]) / 2 + tolerance:
                 raise VideoError(
                     f"verification failed: audio stream {n} is off by up to {error * 1000:.1f} ms against the video "
-                    f"in the output; the {muxer} muxer moved its packets"
+                    f"in the output: the {muxer} file does not keep the two in step (write .mkv, which keeps every time)"
                 )
             worst_audio_time = max(worst_audio_time, error)
     result = {
@@ -419,6 +421,8 @@ def repair_video(
     where = model_device(generator)
 
     header = probe(source)  # refuse frames too large for memory before decoding anything
+    if header.audio_codecs:  # and audio the output cannot hold (the writer checks it again)
+        check_audio_start(container, stream_starts(source)[1])
     budget = memory_budget(where, max_memory_gb)
     requested_scale = flow_scale
     if not flow_prior:  # no run starts from a prior (see the docstring)
@@ -911,7 +915,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--figure", help="write the before/after figure here (.png)")
     parser.add_argument("--checkpoint", help=f"generator .safetensors (default {DEFAULT_CHECKPOINT.relative_to(DEFAULT_CHECKPOINT.parents[1])})")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
-    parser.add_argument("--codec", help="output encoder (default: lossless FFV1 for lossless input, else libx264)")
+    parser.add_argument("--codec", help="output encoder (default: lossless FFV1 for lossless input, else libx264; in .avi mpeg4 or mjpeg)")
     parser.add_argument("--crf", type=int, default=None, help="quality of crf-based encoders such as libx264 (default 16)")
     parser.add_argument("--max-run", type=int, default=DEFAULT_MAX_RUN, help=f"longest run of duplicates to repair (default {DEFAULT_MAX_RUN})")
     parser.add_argument("--max-memory-gb", type=float, default=None, help="memory the model may use (default 80%% of free)")

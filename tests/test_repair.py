@@ -177,6 +177,15 @@ def test_lossy_input_is_re_encoded_with_h264_at_high_quality(tmp_path, model):
     assert audio_packets(tmp_path / "out.mkv") == audio_packets(source)
 
 
+def test_avi_output_of_aac_with_priming_is_refused_before_any_decoding(tmp_path, model, monkeypatch):
+    source = write_video(tmp_path / "in.mp4", stutter(scene(12), [6]), 10, codec="libx264", pix_fmt="yuv420p",
+                         options={"crf": "18"}, audio=tone(), audio_codec="aac")
+    monkeypatch.setattr(repair_module, "analyze_video", lambda *a, **k: pytest.fail("decoded before refusing"))
+    with pytest.raises(VideoError, match="the avi container cannot hold audio that starts before 0 s"):
+        repair_video(source, tmp_path / "out.avi", checkpoint=model, progress=False)
+    assert leftovers(tmp_path) == [] and not (tmp_path / "out.avi").exists()
+
+
 def test_verification_catches_audio_moved_against_the_video(tmp_path, model, monkeypatch):
     source = write_video(tmp_path / "in.mkv", stutter(scene(12), [6]), 10, audio=tone())
 

@@ -306,6 +306,41 @@ def test_codec_choice_lossy_input_is_high_quality_h264(tmp_path):
     assert choose_encoder(deep, "mp4", _codecs("mp4")).pix_fmt == "yuv420p10le"
 
 
+@pytest.mark.parametrize(
+    "pix_fmt, codec, out_fmt",
+    [("yuv420p", "mpeg4", "yuv420p"), ("yuv420p10le", "mpeg4", "yuv420p"), ("gray", "mpeg4", "yuv420p"),
+     ("yuv422p", "mjpeg", "yuvj422p"), ("yuv444p", "mjpeg", "yuvj444p"), ("yuva444p10le", "mjpeg", "yuvj444p")],
+)
+def test_lossy_input_into_avi_gets_avis_own_codecs(tmp_path, pix_fmt, codec, out_fmt):
+    # x264 into AVI is read back a frame late, its B-frames out of order (videoio module doc)
+    alpha = pix_fmt.startswith("yuva")  # lossy with alpha: ProRes 4444
+    info = probe(write_video(tmp_path / ("in.mov" if alpha else "in.mkv"), frames(2, channels=4 if alpha else 3), 10,
+                             codec="prores_ks" if alpha else "libx264", pix_fmt=pix_fmt))
+    choice = choose_encoder(info, "avi", _codecs("avi"))
+    assert (choice.codec, choice.pix_fmt, choice.options["global_quality"], choice.lossless) == (codec, out_fmt, "118", False)
+    assert choice.alpha_dropped == alpha
+    x264 = choose_encoder(info, "avi", _codecs("avi"), codec="libx264")
+    assert x264.options["bf"] == "0" and "bf" not in choose_encoder(info, "mp4", _codecs("mp4"), codec="libx264").options
+
+
+def test_lossy_file_through_avi_is_on_time_and_close(tmp_path):
+    source = write_video(tmp_path / "in.mkv", frames(12), 10, codec="libx264", pix_fmt="yuv420p", options={"crf": "18"},
+                         audio=tone(1.2))
+    out = tmp_path / "out.avi"
+    copy_through_writer(source, out, container="avi")
+    a, ta = read_video_rgb(source)
+    b, tb = read_video_rgb(out)
+    assert tb == pytest.approx(ta) and probe(out).codec == "mpeg4"  # x264 here: every time 0.1 s late
+    assert min(10 * np.log10(255**2 / np.mean((x.astype(float) - y) ** 2)) for x, y in zip(a, b)) > 38
+    assert packet_times(out, "audio") == pytest.approx(packet_times(source, "audio"), abs=0.0005)
+
+
+def test_avi_refuses_audio_that_starts_before_0(tmp_path):
+    source = write_video(tmp_path / "in.mp4", frames(5), 10, codec="libx264", pix_fmt="yuv420p", audio=tone(0.6), audio_codec="aac")
+    with pytest.raises(VideoError, match=r"the avi container cannot hold audio that starts before 0 s \(this input's starts at -0.128 s"):
+        copy_through_writer(source, tmp_path / "out.avi", container="avi")
+
+
 @pytest.mark.parametrize("pix_fmt, ext", [("yuv444p", "mp4"), ("yuv420p", "mkv"), ("yuv444p", "ts")])
 def test_h264_in_its_lossless_mode_counts_as_lossless(tmp_path, pix_fmt, ext):
     # x264 -qp 0 (as screen recorders offer it) sets the SPS flag that lets QP-0 blocks skip the
