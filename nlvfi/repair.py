@@ -81,7 +81,7 @@ from .videoio import (
     VideoInfo,
     VideoReader,
     VideoWriter,
-    check_audio_start,
+    check_audio_fits,
     container_for,
     frame_alpha,
     frame_content,
@@ -91,7 +91,6 @@ from .videoio import (
     rgb_to_frame,
     rgb_to_tensor,
     same_file,
-    stream_starts,
     tensor_to_rgb,
 )
 from .visualize import save_figure
@@ -422,7 +421,7 @@ def repair_video(
 
     header = probe(source)  # refuse frames too large for memory before decoding anything
     if header.audio_codecs:  # and audio the output cannot hold (the writer checks it again)
-        check_audio_start(container, stream_starts(source)[1])
+        check_audio_fits(container, source)
     budget = memory_budget(where, max_memory_gb)
     requested_scale = flow_scale
     if not flow_prior:  # no run starts from a prior (see the docstring)
@@ -909,7 +908,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Repair a stuttering video: find duplicated frames and replace them with interpolated ones.",
     )
     parser.add_argument("input", help="the stuttering video (any format PyAV reads; an image sequence as frames/%%04d.png)")
-    parser.add_argument("-o", "--output", help="the repaired video; container from the extension (.mkv .mp4 .mov .avi)")
+    parser.add_argument("-o", "--output", help="the repaired video; container from the extension (.mkv .mp4 .mov .avi .webm .nut)")
     parser.add_argument("--threshold", type=_threshold, default="auto", help="'auto' (default) or a MAD per pixel in grey levels (0-255)")
     parser.add_argument("--report", help="write the JSON report here")
     parser.add_argument("--figure", help="write the before/after figure here (.png)")

@@ -17,13 +17,14 @@ Writing (:class:`VideoWriter`) picks the codec (:func:`choose_encoder`):
   ``LOSSLESS_CODECS`` — or H.264 in its lossless mode, :func:`h264_is_lossless`): the output
   is lossless too, in the input's own pixel format, so every frame that is not replaced
   decodes to exactly the same bytes. FFV1 where the container takes it (.mkv, .mp4, .avi,
-  .nut), else H.264 in lossless mode (libx264 / libx264rgb, qp 0), else PNG (.mov); a pixel
-  format no lossless codec of that container can hold is refused;
+  .nut), else H.264 in lossless mode (libx264 / libx264rgb, qp 0), else PNG (.mov), else VP9
+  in lossless mode (.webm; 4:2:0, 4:4:4 or RGB, no alpha); a pixel format no lossless codec of
+  that container can hold is refused;
 * otherwise H.264 (libx264) at ``crf`` 16, preset ``medium``: visually lossless for almost all
   content, the input's 4:2:0 / 4:2:2 / 4:4:4 and 8 / 10-bit layout kept where x264 has it
   (4:4:4 when a side is odd: 4:2:0 needs even sizes). ``codec`` / ``crf`` override.
-  In .avi instead (:func:`avi_lossy_encoder`), AVI's own codecs at quantiser 1: MPEG-4 Part 2
-  (``mpeg4``) for 8-bit 4:2:0 input, Motion JPEG in 4:2:2 or 4:4:4 for the rest. AVI keeps
+  In .avi instead (:func:`avi_lossy_encoder`), AVI's own codecs at quantiser 1, 8-bit: MPEG-4
+  Part 2 (``mpeg4``) for 4:2:0 and grey input, Motion JPEG in 4:2:2 or 4:4:4 for the rest. AVI keeps
   only the order of the frames: FFmpeg reads H.264 from it one frame late (0.04 s at 25
   frames/s, whatever the profile, B-frames or not), and x264's B-frames with their times
   swapped (frame 8 at 0.36 s, frame 9 at 0.32 s: the repair's verification refused the file).
@@ -32,6 +33,11 @@ Writing (:class:`VideoWriter`) picks the codec (:func:`choose_encoder`):
   50 frames), mpeg4 in 4:2:0 gave 23.5 dB, Motion JPEG 4:4:4 47.2 (x264 4:4:4: 43.9), in 18
   times x264's bytes.
   ``--codec libx264`` into .avi is encoded without B-frames, and still read one frame late.
+  In .webm (VP8 / VP9 / AV1 only), VP9 at crf 10 (``DEFAULT_CRF_BY_CODEC``), constant quality.
+
+Audio streams are copied as they are; a container that cannot hold one (AAC in .webm, Opus or
+FLAC in .mov, any audio that starts before 0 in .avi) is refused with a one-line error before
+anything is decoded (:func:`check_audio_fits`).
 
 The container follows the output file's extension (``CONTAINERS``). A display matrix on the
 input's frames (a phone's portrait clip is stored landscape, turned 90 degrees) goes onto the
@@ -86,6 +92,11 @@ CONTAINERS = {
 
 DEFAULT_LOSSY_CODEC = "libx264"
 DEFAULT_CRF = 16
+#: .webm takes only VP8 / VP9 / AV1 video: VP9 there, at crf 10, which matched x264's crf 16 on
+#: 60 frames of vtest (41.2 dB mean, 40.0 at least, 1.02 MB; x264: 41.7, 40.7, 1.08 MB)
+DEFAULT_LOSSY_CODEC_BY_CONTAINER = {"webm": "libvpx-vp9"}
+DEFAULT_CRF_BY_CODEC = {"libvpx-vp9": 10}
+VP9_CONSTANT_QUALITY = {"b": "0", "row-mt": "1", "cpu-used": "4"}  # b 0: crf alone sets the quality
 FF_QP2LAMBDA = 118  # libavcodec's lambda per quantiser step (global_quality = q x this)
 FINEST_QUANTISER = {"flags": "+qscale", "global_quality": str(1 * FF_QP2LAMBDA), "qmin": "1"}  # mpeg4 / mjpeg at q 1
 DEFAULT_PRESET = "medium"
@@ -667,6 +678,7 @@ _LOSSLESS_ENCODERS = (
     ("libx264", {"qp": "0", "preset": "medium"}),
     ("libx264rgb", {"qp": "0", "preset": "medium"}),
     ("png", {}),
+    ("libvpx-vp9", {"lossless": "1", "row-mt": "1", "cpu-used": "4"}),  # .webm takes none of the above
 )
 #: FFV1 at level 3 splits a frame into slices and refuses to open on a 1-px-wide frame; below
 #: this side (px) it gets one slice, which opens on every size (checked 1x1 to 16x16, 1x64, 64x1)
@@ -723,11 +735,13 @@ def choose_encoder(
     odd = info.width % 2 or info.height % 2
     if codec is None and info.lossless:
         for name, options in _LOSSLESS_ENCODERS:
-            if name not in supported_codecs:
+            if name not in supported_codecs or (name == "libvpx-vp9" and container != "webm"):  # VP9 in .mov: few players
                 continue
             supported = _supported_formats(name)
             if odd and name.startswith("libx264"):  # x264 needs even sizes for 4:2:0 / 4:2:2
                 supported = [f for f in supported if not ("420" in f or "422" in f or f.startswith("nv"))]
+            if name == "libvpx-vp9":  # it lists alpha formats, but does not open on them in lossless mode
+                supported = [f for f in supported if not pixel_traits(f).has_alpha]
             for pix_fmt in _EXACT_ALTERNATIVES.get(info.pix_fmt, [info.pix_fmt]):
                 if pix_fmt in supported:
                     options = dict(options)
@@ -749,7 +763,7 @@ def choose_encoder(
             f"the input is lossy ({info.codec}): re-encoded with {name} at quantiser 1 (AVI reads H.264 back a frame late)",
             alpha_dropped=dropped,
         )
-    name = codec or DEFAULT_LOSSY_CODEC
+    name = codec or DEFAULT_LOSSY_CODEC_BY_CONTAINER.get(container, DEFAULT_LOSSY_CODEC)
     supported = _supported_formats(name)
     if name not in supported_codecs:
         raise VideoError(f"the {container} container cannot hold {name} video; choose another --codec or output extension")
@@ -765,7 +779,9 @@ def choose_encoder(
     pix_fmt = _lossy_pix_fmt(name, traits, info.width, info.height, supported)
     options = {}
     if name in _CRF_CODECS:
-        options["crf"] = str(DEFAULT_CRF if crf is None else int(crf))
+        options["crf"] = str(DEFAULT_CRF_BY_CODEC.get(name, DEFAULT_CRF) if crf is None else int(crf))
+    if name == "libvpx-vp9":
+        options.update(VP9_CONSTANT_QUALITY)
     if name in {"libx264", "libx264rgb", "libx265"}:
         options["preset"] = DEFAULT_PRESET
     if container == "avi" and name in {"libx264", "libx264rgb"}:
@@ -830,10 +846,9 @@ class VideoWriter:
             pts_step = avi_pts_step(container, demuxed_pts(info.path)) if container == "avi" else 1
         self.pts_step = int(pts_step)
         options = {}
-        if container in MATROSKA_MUXERS | {"avi"} and audio_from is not None and audio_from.streams.audio:
-            video_start, audio_start = stream_starts(info.path)
-            check_audio_start(container, audio_start)
-            if container in MATROSKA_MUXERS and keeps_times_in_matroska(video_start, audio_start):
+        if audio_from is not None and audio_from.streams.audio:
+            check_audio_fits(container, info.path)
+            if container in MATROSKA_MUXERS and keeps_times_in_matroska(*stream_starts(info.path)):
                 options["avoid_negative_ts"] = "disabled"  # audio priming stays before 0 (class doc)
         try:
             self.output = av.open(str(self.path), "w", format=container, options=options)
@@ -850,14 +865,8 @@ class VideoWriter:
             self.stream.codec_context.time_base = self.time_base
             self.stream.options = dict(self.choice.options)
             self.audio: dict[int, object] = {}
-            for source in (audio_from.streams.audio if audio_from is not None else ()):
-                try:
-                    self.audio[source.index] = self.output.add_stream_from_template(source)
-                except (ValueError, av.FFmpegError) as error:
-                    raise VideoError(
-                        f"the {container} container cannot hold the input's {source.codec_context.name} audio "
-                        f"({error}); write .mkv instead, which takes any audio"
-                    ) from None
+            for source in (audio_from.streams.audio if audio_from is not None else ()):  # checked above
+                self.audio[source.index] = self.output.add_stream_from_template(source)
         except BaseException:
             self.output.close()
             raise
@@ -940,14 +949,73 @@ def stream_starts(path: str | os.PathLike, video_packets: int = 64, max_packets:
         return (min(video_times) if video_times else None), (min(audio_firsts.values()) if audio_firsts else None)
 
 
-def check_audio_start(container: str, audio_start: float | None) -> None:
-    """VideoError when ``container`` cannot hold audio starting at ``audio_start`` seconds: AVI
-    and audio before 0 (:class:`VideoWriter`)."""
-    if container == "avi" and audio_start is not None and audio_start < 0:
-        raise VideoError(
-            f"the avi container cannot hold audio that starts before 0 s (this input's starts at {audio_start:.3f} s, "
-            "as AAC's priming does): it would move the video; write .mkv, .mp4 or .mov instead"
-        )
+def check_audio_fits(container: str, path: str | os.PathLike) -> None:
+    """VideoError when the ``container`` muxer cannot hold the audio streams of the file at
+    ``path`` as they are; nothing is decoded, so the tools call it before their first pass.
+
+    Two things are checked: AVI and audio that starts before 0 (an encoder's priming: AAC,
+    Opus, AC-3; :class:`VideoWriter`), and whether the muxer writes a header with those streams,
+    tried in memory: MOV lists Opus and FLAC among its codecs, but refuses them when it writes
+    the header ("opus only supported in MP4"), which would come after the whole first pass."""
+    import io
+
+    import av
+
+    with open_input(Path(path)) as source:
+        audio = list(source.streams.audio)
+        if not audio:
+            return
+        if container == "avi":
+            audio_start = stream_starts(path)[1]
+            if audio_start is not None and audio_start < 0:
+                raise VideoError(
+                    f"the avi container cannot hold audio that starts before 0 s (this input's starts at {audio_start:.3f} s: "
+                    "its encoder's priming); it would move the video; write .mkv, .mp4 or .mov instead"
+                )
+        import av.logging
+
+        names = ", ".join(stream.codec_context.codec.canonical_name for stream in audio)  # "mp3", not the decoder's "mp3float"
+        trial = av.open(io.BytesIO(), "w", format=container)
+        try:
+            for stream in audio:
+                try:
+                    trial.add_stream_from_template(stream)
+                except (ValueError, av.FFmpegError) as error:
+                    raise VideoError(
+                        f"the {container} container cannot hold the input's {stream.codec_context.codec.canonical_name} audio "
+                        f"({error}); write .mkv instead, which takes any audio"
+                    ) from None
+            level = av.logging.get_level()
+            av.logging.set_level(av.logging.ERROR)  # the muxer says why in its log, not in the error
+            try:
+                with av.logging.Capture(local=False) as logs:
+                    try:
+                        trial.start_encoding()
+                        failed = None
+                    except av.FFmpegError as error:
+                        failed = error
+            finally:
+                av.logging.set_level(level)
+            if failed is not None:
+                said = [message.strip() for severity, _, message in logs if severity <= av.logging.ERROR and message.strip()]
+                reason = said[-1] if said else _last_logged(failed)
+                raise VideoError(
+                    f"the {container} container cannot hold the input's {names} audio ({reason}); write .mkv instead, which takes any audio"
+                ) from None
+        finally:
+            try:
+                trial.close()
+            except Exception:  # noqa: BLE001 - a trial in memory; its trailer does not matter
+                pass
+
+
+def _last_logged(error: Exception) -> str:
+    """The log line PyAV appends to an FFmpeg error ("...; last error log: [mov] opus only
+    supported in MP4."), without the component; the whole message when there is none."""
+    text = str(error)
+    if "last error log: " not in text:
+        return text
+    return text.split("last error log: ")[-1].split("] ", 1)[-1].strip()
 
 
 def keeps_times_in_matroska(video_start: float | None, audio_start: float | None) -> bool:

@@ -219,6 +219,19 @@ def test_lossless_input_into_mov_stays_bit_identical(tmp_path, model):
     assert report["verification"]["untouched_frames_bit_identical"] == 9
 
 
+def test_webm_output_is_vp9_lossless_for_lossless_input_and_keeps_opus(tmp_path, model):
+    source = write_video(tmp_path / "in.mkv", stutter(scene(10), [5]), 10, pix_fmt="yuv420p")
+    report = repair_video(source, tmp_path / "out.webm", checkpoint=model, progress=False)
+    assert (report["encoder"]["codec"], report["encoder"]["options"]["lossless"]) == ("libvpx-vp9", "1")  # .webm takes no FFV1
+    assert report["verification"]["untouched_frames_bit_identical"] == 9
+    opus = ((np.sin(np.arange(48000 * 2) / 5) * 8000).astype(np.int16)[None], 48000)
+    lossy = write_video(tmp_path / "in.webm", stutter(scene(10), [5]), 10, codec="libvpx-vp9", pix_fmt="yuv420p",
+                        audio=opus, audio_codec="libopus")
+    report = repair_video(lossy, tmp_path / "out2.webm", checkpoint=model, progress=False)
+    assert (report["encoder"]["codec"], report["encoder"]["options"]["crf"]) == ("libvpx-vp9", "10")
+    assert report["verification"]["timestamp_offset_s"] == 0 and audio_packets(tmp_path / "out2.webm") == audio_packets(lossy)
+
+
 @pytest.mark.parametrize(
     "pix_fmt, size, channels",
     [("gray", (H, W), 3), ("bgra", (H, W), 4), ("yuv420p10le", (H, W), 3), ("gray16le", (H, W), 3), ("yuv420p", (47, 65), 3)],

@@ -276,8 +276,8 @@ def test_other_formats_and_colorspaces_keep_swscale(pix_fmt):
     assert yuv_to_rgb(tagged) is None
 
 
-def _info(tmp_path, codec="ffv1", pix_fmt="bgr0", ext="mkv", h=H, w=W):
-    return probe(write_video(tmp_path / f"in.{ext}", frames(2, h, w), 10, codec=codec, pix_fmt=pix_fmt))
+def _info(tmp_path, codec="ffv1", pix_fmt="bgr0", ext="mkv", h=H, w=W, channels=3):
+    return probe(write_video(tmp_path / f"in.{ext}", frames(2, h, w, channels), 10, codec=codec, pix_fmt=pix_fmt))
 
 
 def _codecs(container):
@@ -333,6 +333,38 @@ def test_lossy_file_through_avi_is_on_time_and_close(tmp_path):
     assert tb == pytest.approx(ta) and probe(out).codec == "mpeg4"  # x264 here: every time 0.1 s late
     assert min(10 * np.log10(255**2 / np.mean((x.astype(float) - y) ** 2)) for x, y in zip(a, b)) > 38
     assert packet_times(out, "audio") == pytest.approx(packet_times(source, "audio"), abs=0.0005)
+
+
+def test_webm_gets_vp9_lossy_or_lossless(tmp_path):
+    lossy = _info(tmp_path, codec="libx264", pix_fmt="yuv420p", ext="mp4")
+    choice = choose_encoder(lossy, "webm", _codecs("webm"))
+    assert (choice.codec, choice.pix_fmt, choice.options["crf"], choice.options["b"], choice.lossless) == ("libvpx-vp9", "yuv420p", "10", "0", False)
+    assert choose_encoder(lossy, "webm", _codecs("webm"), crf=30).options["crf"] == "30"
+    for pix_fmt, expected in [("yuv420p", "yuv420p"), ("yuv444p", "yuv444p"), ("bgr0", "gbrp")]:
+        choice = choose_encoder(_info(tmp_path, pix_fmt=pix_fmt), "webm", _codecs("webm"))
+        assert (choice.codec, choice.pix_fmt, choice.options["lossless"], choice.lossless) == ("libvpx-vp9", expected, "1", True)
+    with pytest.raises(VideoError, match="no lossless encoder of the webm container takes bgra"):
+        choose_encoder(_info(tmp_path, pix_fmt="bgra", channels=4), "webm", _codecs("webm"))  # VP9 will not open on alpha losslessly
+
+
+@pytest.mark.parametrize(
+    "audio_codec, ext, container, message",
+    [("libopus", "webm", "mov", r"cannot hold the input's opus audio \(opus only supported in MP4\.\)"),
+     ("flac", "mkv", "mov", r"cannot hold the input's flac audio \(flac only supported in MP4\.\)"),
+     ("pcm_s16le", "mkv", "webm", r"the webm container cannot hold the input's pcm_s16le audio"),
+     ("libmp3lame", "avi", "webm", r"the webm container cannot hold the input's mp3 audio")],
+)
+def test_audio_a_container_cannot_hold_is_refused_before_any_decoding(tmp_path, audio_codec, ext, container, message):
+    # MOV lists Opus and FLAC among its codecs and refuses them only when it writes its header
+    sample_rate = 48000 if audio_codec == "libopus" else 8000
+    audio = ((np.sin(np.arange(sample_rate) / 5) * 8000).astype(np.int16)[None], sample_rate)
+    source = write_video(tmp_path / f"in.{ext}", frames(3), 10, codec="libvpx-vp9" if ext == "webm" else "ffv1",
+                         pix_fmt="yuv420p", audio=audio, audio_codec=audio_codec)
+    with pytest.raises(VideoError, match=message):
+        videoio.check_audio_fits(container, source)
+    videoio.check_audio_fits("matroska", source)  # Matroska takes any of them
+    with pytest.raises(VideoError, match=message):
+        copy_through_writer(source, tmp_path / f"out.{container}", container=container)
 
 
 def test_avi_refuses_audio_that_starts_before_0(tmp_path):
