@@ -33,6 +33,8 @@ Writing (:class:`VideoWriter`) picks the codec (:func:`choose_encoder`):
   50 frames), mpeg4 in 4:2:0 gave 23.5 dB, Motion JPEG 4:4:4 47.2 (x264 4:4:4: 43.9), in 18
   times x264's bytes.
   ``--codec libx264`` into .avi is encoded without B-frames, and still read one frame late.
+  Into .nut too, x264 goes without B-frames: their decode times start before 0, and the NUT
+  muxer, which cannot store that, moved every stream two frames later (0.08 s at 25 frames/s).
   In .webm (VP8 / VP9 / AV1 only), VP9 at crf 10 (``DEFAULT_CRF_BY_CODEC``), constant quality.
 
 Audio streams are copied as they are; a container that cannot hold one (AAC in .webm, Opus or
@@ -784,8 +786,8 @@ def choose_encoder(
         options.update(VP9_CONSTANT_QUALITY)
     if name in {"libx264", "libx264rgb", "libx265"}:
         options["preset"] = DEFAULT_PRESET
-    if container == "avi" and name in {"libx264", "libx264rgb"}:
-        options["bf"] = "0"  # no B-frames: AVI cannot keep their order (module doc)
+    if container in {"avi", "nut"} and name in {"libx264", "libx264rgb"}:
+        options["bf"] = "0"  # no B-frames: AVI cannot keep their order, NUT moved every stream (module doc)
     reason = (
         f"--codec {name}" if codec else f"the input is lossy ({info.codec}): re-encoded with {name} at high quality"
     )

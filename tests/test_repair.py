@@ -186,6 +186,14 @@ def test_avi_output_of_aac_with_priming_is_refused_before_any_decoding(tmp_path,
     assert leftovers(tmp_path) == [] and not (tmp_path / "out.avi").exists()
 
 
+def test_nut_output_of_lossy_input_keeps_every_time(tmp_path, model):
+    # x264's B-frames start decoding before 0, which NUT cannot store: it moved every stream 0.2 s
+    source = write_video(tmp_path / "in.mp4", stutter(scene(12), [6]), 10, codec="libx264", pix_fmt="yuv420p", options={"crf": "18"})
+    report = repair_video(source, tmp_path / "out.nut", checkpoint=model, progress=False)
+    assert report["encoder"]["options"]["bf"] == "0" and report["verification"]["timestamp_offset_s"] == 0
+    assert read_video_rgb(tmp_path / "out.nut")[1] == pytest.approx(read_video_rgb(source)[1])
+
+
 def test_verification_catches_audio_moved_against_the_video(tmp_path, model, monkeypatch):
     source = write_video(tmp_path / "in.mkv", stutter(scene(12), [6]), 10, audio=tone())
 
