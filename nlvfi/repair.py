@@ -82,11 +82,13 @@ from .videoio import (
     VideoReader,
     VideoWriter,
     check_audio_fits,
+    choose_encoder,
     container_for,
     frame_alpha,
     frame_content,
     frame_to_rgb,
     frame_to_rgb24,
+    muxer_codecs,
     probe,
     rgb_to_frame,
     rgb_to_tensor,
@@ -420,7 +422,8 @@ def repair_video(
     where = model_device(generator)
 
     header = probe(source)  # refuse frames too large for memory before decoding anything
-    if header.audio_codecs:  # and audio the output cannot hold (the writer checks it again)
+    choose_encoder(header, container, muxer_codecs(container), codec, crf)  # a codec it cannot write: refused now,
+    if header.audio_codecs:  # as audio the output cannot hold, not after the first pass (the writer checks both again)
         check_audio_fits(container, source)
     budget = memory_budget(where, max_memory_gb)
     requested_scale = flow_scale

@@ -951,6 +951,16 @@ def stream_starts(path: str | os.PathLike, video_packets: int = 64, max_packets:
         return (min(video_times) if video_times else None), (min(audio_firsts.values()) if audio_firsts else None)
 
 
+def muxer_codecs(container: str) -> frozenset[str]:
+    """The codec names the ``container`` muxer lists (as ``OutputContainer.supported_codecs``)."""
+    import io
+
+    import av
+
+    with av.open(io.BytesIO(), "w", format=container) as trial:
+        return frozenset(trial.supported_codecs)
+
+
 def check_audio_fits(container: str, path: str | os.PathLike) -> None:
     """VideoError when the ``container`` muxer cannot hold the audio streams of the file at
     ``path`` as they are; nothing is decoded, so the tools call it before their first pass.

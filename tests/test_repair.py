@@ -177,6 +177,18 @@ def test_lossy_input_is_re_encoded_with_h264_at_high_quality(tmp_path, model):
     assert audio_packets(tmp_path / "out.mkv") == audio_packets(source)
 
 
+@pytest.mark.parametrize(
+    "pix_fmt, codec, message",
+    [("gray", None, "no lossless encoder of the webm container takes gray"), ("yuv420p", "libx264", "the webm container cannot hold libx264 video")],
+)
+def test_a_codec_the_container_cannot_take_is_refused_before_any_decoding(tmp_path, model, monkeypatch, pix_fmt, codec, message):
+    source = write_video(tmp_path / "in.mkv", stutter(scene(8), [4]), 10, pix_fmt=pix_fmt)
+    monkeypatch.setattr(repair_module, "analyze_video", lambda *a, **k: pytest.fail("decoded before refusing"))
+    with pytest.raises(VideoError, match=message):
+        repair_video(source, tmp_path / "out.webm", checkpoint=model, codec=codec, progress=False)
+    assert leftovers(tmp_path) == [] and not (tmp_path / "out.webm").exists()
+
+
 def test_avi_output_of_aac_with_priming_is_refused_before_any_decoding(tmp_path, model, monkeypatch):
     source = write_video(tmp_path / "in.mp4", stutter(scene(12), [6]), 10, codec="libx264", pix_fmt="yuv420p",
                          options={"crf": "18"}, audio=tone(), audio_codec="aac")

@@ -1,0 +1,153 @@
+"""Which inputs `nlvfi repair` can write into which output container, and how.
+
+    python benchmarks/containers.py                          # every input x every container (about 1 min)
+    python benchmarks/containers.py --inputs h264-aac.mp4,ffv1-pcm.mkv --outputs .mkv,.avi
+    python benchmarks/containers.py --out results/containers.md
+
+Each input is a small stuttering clip (24 frames, 128x96, a sliding bar over a moving pattern,
+frames 10 and 15 copies of the frame before) with a 3 s tone, coded as such files usually come
+(``INPUTS``: video codec, pixel format, audio codec, container). Each is repaired into every
+output container with the shipped generator (one view, auto threshold; the tool's own
+verification on). A cell shows the output's video codec and, where the tool kept a promise only
+in part, how: ``+21 ms`` when the muxer moved every stream alike (``timestamp_offset_s``).
+A refused combination shows the first words of the one-line reason and whether it came before
+the first decoding pass ("refused") or after the work ("failed": what a user should never see).
+Nothing is timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from nlvfi.interpolate import load_model  # noqa: E402
+from nlvfi.repair import repair_video  # noqa: E402
+from nlvfi.videoio import CONTAINERS, VideoError, write_video  # noqa: E402
+
+#: input name -> write_video arguments (the audio is added by :func:`make_input`)
+INPUTS = {
+    "h264-aac.mp4": dict(codec="libx264", pix_fmt="yuv420p", options={"crf": "18"}, audio_codec="aac"),
+    "mpeg4-mp3.avi": dict(codec="mpeg4", pix_fmt="yuv420p", audio_codec="libmp3lame"),
+    "mjpeg-pcm.avi": dict(codec="mjpeg", pix_fmt="yuvj422p", audio_codec="pcm_s16le"),
+    "ffv1-pcm.mkv": dict(codec="ffv1", pix_fmt="yuv420p", audio_codec="pcm_s16le"),
+    "h264-ac3.mkv": dict(codec="libx264", pix_fmt="yuv420p", audio_codec="ac3"),
+    "h264-flac.mkv": dict(codec="libx264", pix_fmt="yuv420p", audio_codec="flac"),
+    "vp9-opus.webm": dict(codec="libvpx-vp9", pix_fmt="yuv420p", audio_codec="libopus"),
+    "prores422-pcm.mov": dict(codec="prores_ks", pix_fmt="yuv422p10le", audio_codec="pcm_s16le"),
+}
+OUTPUTS = [".mkv", ".mp4", ".mov", ".avi", ".nut", ".webm"]
+COPIES = (10, 15)
+
+
+def stuttering_frames(count: int = 24, height: int = 96, width: int = 128) -> list[np.ndarray]:
+    """(H, W, 3) uint8 frames: a pattern drifting right, a white bar sliding faster; COPIES repeat the frame before."""
+    y, x = np.mgrid[0:height, 0:width]
+    frames = []
+    for k in range(count):
+        frame = np.stack([(2 * x + 3 * k) % 256, (2 * y) % 256, ((x + y + 5 * k) // 2) % 256], axis=-1).astype(np.uint8)
+        left = (4 * k) % (width - 20)
+        frame[20:40, left : left + 20] = 255
+        frames.append(frame)
+    for k in COPIES:
+        frames[k] = frames[k - 1].copy()
+    return frames
+
+
+def make_input(folder: Path, name: str) -> Path:
+    """Write input ``name`` (``INPUTS``) into ``folder``: 25 frames/s and a 3 s, 48 kHz tone."""
+    tone = ((np.sin(np.arange(48000 * 3) / 8) * 8000).astype(np.int16)[None], 48000)
+    return write_video(folder / name, stuttering_frames(), 25, audio=tone, **INPUTS[name])
+
+
+def cell(source: Path, output: Path, generator) -> dict:
+    """Repair ``source`` into ``output``: what was written, or why not and when."""
+    decoded = {"started": False}
+
+    def first_pass(*args, **kwargs):  # a refusal before this ran cost the user nothing
+        decoded["started"] = True
+        return analyze(*args, **kwargs)
+
+    import nlvfi.repair as repair_module
+
+    analyze = repair_module.analyze_video
+    repair_module.analyze_video = first_pass
+    try:
+        report = repair_video(source, output, generator=generator, views=1, progress=False)
+    except (VideoError, ValueError) as error:
+        return {"written": False, "early": not decoded["started"], "reason": str(error)}
+    finally:
+        repair_module.analyze_video = analyze
+    verification = report["verification"]
+    return {
+        "written": True,
+        "codec": report["encoder"]["codec"],
+        "lossless": report["encoder"]["lossless"],
+        "replaced": report["frames_replaced"],
+        "offset_ms": 1000 * verification["timestamp_offset_s"],
+        "audio_error_ms": 1000 * verification["max_audio_timestamp_error_s"],
+    }
+
+
+def describe(result: dict) -> str:
+    if not result["written"]:
+        reason = result["reason"].split(";")[0].split(" (")[0]
+        return f"{'refused' if result['early'] else 'FAILED'}: {reason}"
+    shift = f", {result['offset_ms']:+.0f} ms" if result["offset_ms"] else ""
+    missed = f", replaced {result['replaced']} of {len(COPIES)}" if result["replaced"] != len(COPIES) else ""
+    return f"{result['codec']}{' (lossless)' if result['lossless'] else ''}{shift}{missed}"
+
+
+def table(results: dict[tuple[str, str], dict], inputs: list[str], outputs: list[str]) -> str:
+    lines = ["| input | " + " | ".join(outputs) + " |", "|---|" + "---|" * len(outputs)]
+    for name in inputs:
+        lines.append(f"| {name} | " + " | ".join(describe(results[name, ext]) for ext in outputs) + " |")
+    written = sum(r["written"] for r in results.values())
+    late = sum(not r["written"] and not r["early"] for r in results.values())
+    lines += ["", f"{written} of {len(results)} written; {len(results) - written - late} refused before decoding; {late} failed after the work."]
+    return "\n".join(lines)
+
+
+def parse_list(text: str, known: list[str], what: str) -> list[str]:
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [part for part in chosen if part not in known]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"unknown {what} {unknown or text!r}; choose from {', '.join(known)}")
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--inputs", type=lambda t: parse_list(t, list(INPUTS), "input"), default=list(INPUTS))
+    parser.add_argument("--outputs", type=lambda t: parse_list(t, OUTPUTS, "output"), default=OUTPUTS)
+    parser.add_argument("--checkpoint", default=None, help="generator .safetensors (default: the shipped one)")
+    parser.add_argument("--out", type=Path, default=None, help="also write the table here (markdown)")
+    args = parser.parse_args(argv)
+    assert set(args.outputs) <= set(CONTAINERS)
+    generator, _ = load_model(args.checkpoint, "cpu")
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for name in tqdm(args.inputs, desc="inputs", unit="input"):
+            source = make_input(folder, name)
+            for ext in args.outputs:
+                results[name, ext] = cell(source, folder / f"out-{Path(name).stem}{ext}", generator)
+    text = table(results, args.inputs, args.outputs)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        temporary = args.out.with_name(f".{args.out.name}.tmp")
+        temporary.write_text(text + "\n")
+        temporary.replace(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,64 @@
+"""benchmarks/containers.py: every input kind into every output container is either written,
+its timestamps and audio verified by the tool, or refused before the first decoding pass with a
+one-line reason; never refused after the work (the whole matrix, 48 small repairs)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("containers_benchmark", ROOT / "benchmarks" / "containers.py")
+containers = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(containers)
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("containers")
+    generator, _ = containers.load_model(None, "cpu")
+    results = {}
+    for name in containers.INPUTS:
+        source = containers.make_input(folder, name)
+        for ext in containers.OUTPUTS:
+            results[name, ext] = containers.cell(source, folder / f"out-{Path(name).stem}{ext}", generator)
+    return results
+
+
+def test_nothing_fails_after_the_work(matrix):
+    late = {key: r["reason"] for key, r in matrix.items() if not r["written"] and not r["early"]}
+    assert late == {}
+
+
+def test_what_is_written_keeps_every_time_and_replaces_both_copies(matrix):
+    written = {key: r for key, r in matrix.items() if r["written"]}
+    assert all(r["replaced"] == len(containers.COPIES) for r in written.values())
+    assert all(r["audio_error_ms"] <= 0.6 for r in written.values())  # half a 1 ms tick, and a rounding
+    # only NUT moves streams, and only by an input's own audio priming (AAC 21 ms, Opus 7, AC-3 5)
+    moved = {key: round(r["offset_ms"]) for key, r in written.items() if r["offset_ms"]}
+    assert moved == {("h264-aac.mp4", ".nut"): 21, ("vp9-opus.webm", ".nut"): 7, ("h264-ac3.mkv", ".nut"): 5}
+
+
+def test_every_input_goes_into_matroska_and_each_container_gets_its_codec(matrix):
+    assert all(matrix[name, ".mkv"]["written"] for name in containers.INPUTS)
+    assert matrix["ffv1-pcm.mkv", ".mkv"]["lossless"] and matrix["ffv1-pcm.mkv", ".avi"]["lossless"]
+    assert (matrix["mpeg4-mp3.avi", ".avi"]["codec"], matrix["mjpeg-pcm.avi", ".avi"]["codec"]) == ("mpeg4", "mjpeg")
+    assert matrix["vp9-opus.webm", ".webm"]["codec"] == "libvpx-vp9"
+
+
+def test_refusals_name_the_container_and_the_audio(matrix):
+    refused = {key: r["reason"] for key, r in matrix.items() if not r["written"]}
+    assert "opus only supported in MP4" in refused["vp9-opus.webm", ".mov"]
+    assert "cannot hold audio that starts before 0 s" in refused["h264-aac.mp4", ".avi"]
+    assert all(f"the {key[1][1:]} container cannot hold" in reason for key, reason in refused.items())
+    assert {key[1] for key in refused} == {".mov", ".avi", ".webm"}  # what each cannot hold: the module doc
+
+
+def test_table_and_lists(matrix):
+    text = containers.table(matrix, list(containers.INPUTS), containers.OUTPUTS)
+    assert text.splitlines()[0] == "| input | .mkv | .mp4 | .mov | .avi | .nut | .webm |"
+    written = sum(r["written"] for r in matrix.values())
+    assert f"{written} of 48 written; {48 - written} refused before decoding; 0 failed after the work." in text
+    assert containers.parse_list(".mkv, .avi", containers.OUTPUTS, "output") == [".mkv", ".avi"]
+    with pytest.raises(Exception, match="unknown output"):
+        containers.parse_list(".xyz", containers.OUTPUTS, "output")
