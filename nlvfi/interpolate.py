@@ -692,7 +692,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint", help=f"generator .safetensors (default {DEFAULT_CHECKPOINT.relative_to(DEFAULT_CHECKPOINT.parents[1])})")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     parser.add_argument("--codec", help="video: output encoder (default: FFV1 for lossless input, else libx264; in .avi mpeg4 or mjpeg)")
-    parser.add_argument("--crf", type=int, default=None, help="video: quality of crf-based encoders (default 16)")
+    parser.add_argument("--crf", type=int, default=None, help="video: quality of crf-based encoders: libx264 0-51 (default 16), libvpx-vp9 0-63 (default 10); refused where it would not be used")
     parser.add_argument("--max-memory-gb", type=float, default=None, help="memory the model may use (default 80%% of free)")
     add_speed_arguments(parser)
     add_ensemble_argument(parser, default=1)

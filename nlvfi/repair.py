@@ -918,7 +918,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint", help=f"generator .safetensors (default {DEFAULT_CHECKPOINT.relative_to(DEFAULT_CHECKPOINT.parents[1])})")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     parser.add_argument("--codec", help="output encoder (default: lossless FFV1 for lossless input, else libx264; in .avi mpeg4 or mjpeg)")
-    parser.add_argument("--crf", type=int, default=None, help="quality of crf-based encoders such as libx264 (default 16)")
+    parser.add_argument("--crf", type=int, default=None, help="quality of crf-based encoders: libx264 0-51 (default 16), libvpx-vp9 0-63 (default 10); refused where it would not be used")
     parser.add_argument("--max-run", type=int, default=DEFAULT_MAX_RUN, help=f"longest run of duplicates to repair (default {DEFAULT_MAX_RUN})")
     parser.add_argument("--max-memory-gb", type=float, default=None, help="memory the model may use (default 80%% of free)")
     parser.add_argument("--batch-size", type=int, default=4, help="most frames per forward pass; several runs are batched (default 4)")

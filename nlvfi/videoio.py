@@ -36,6 +36,8 @@ Writing (:class:`VideoWriter`) picks the codec (:func:`choose_encoder`):
   Into .nut too, x264 goes without B-frames: their decode times start before 0, and the NUT
   muxer, which cannot store that, moved every stream two frames later (0.08 s at 25 frames/s).
   In .webm (VP8 / VP9 / AV1 only), VP9 at crf 10 (``DEFAULT_CRF_BY_CODEC``), constant quality.
+  A ``crf`` the chosen encoder would not use (lossless output, mpeg4, mjpeg) or off its scale
+  is refused, not dropped.
 
 Audio streams are copied as they are; a container that cannot hold one (AAC in .webm, Opus or
 FLAC in .mov, any audio that starts before 0 in .avi) is refused with a one-line error before
@@ -102,6 +104,7 @@ VP9_CONSTANT_QUALITY = {"b": "0", "row-mt": "1", "cpu-used": "4"}  # b 0: crf al
 FF_QP2LAMBDA = 118  # libavcodec's lambda per quantiser step (global_quality = q x this)
 FINEST_QUANTISER = {"flags": "+qscale", "global_quality": str(1 * FF_QP2LAMBDA), "qmin": "1"}  # mpeg4 / mjpeg at q 1
 DEFAULT_PRESET = "medium"
+CRF_RANGES = {"libx264": (0, 51), "libx264rgb": (0, 51), "libx265": (0, 51), "libvpx": (4, 63), "libvpx-vp9": (0, 63)}
 _CRF_CODECS = {"libx264", "libx264rgb", "libx265", "libvpx-vp9", "libvpx", "libaom-av1", "libsvtav1"}
 
 
@@ -732,7 +735,34 @@ def choose_encoder(
     codec: str | None = None,
     crf: int | None = None,
 ) -> EncoderChoice:
-    """Pick codec, pixel format and options for re-encoding ``info``'s video (module doc)."""
+    """Pick codec, pixel format and options for re-encoding ``info``'s video (module doc).
+
+    A ``crf`` the chosen encoder would not use (a lossless output, a quantiser codec such as
+    mpeg4) or outside its scale (``CRF_RANGES``) is a VideoError, not silently dropped."""
+    choice = _encoder_for(info, container, supported_codecs, codec, crf)
+    if crf is None:
+        return choice
+    if "crf" not in choice.options:
+        why = (
+            " (the input is losslessly coded, so the output is too; pass --codec libx264 to re-encode it lossily)"
+            if choice.lossless and codec is None
+            else ""
+        )
+        raise VideoError(f"--crf {crf} does not apply: the output would be written with {choice.codec}, which takes no crf{why}")
+    low, high = CRF_RANGES.get(choice.codec, (0, 63))
+    if not low <= crf <= high:
+        raise VideoError(f"--crf {crf} is outside {choice.codec}'s scale, {low} (best) to {high}")
+    return choice
+
+
+def _encoder_for(
+    info: VideoInfo,
+    container: str,
+    supported_codecs: set[str] | frozenset[str],
+    codec: str | None,
+    crf: int | None,
+) -> EncoderChoice:
+    """:func:`choose_encoder` before its checks of ``crf``."""
     traits = info.traits
     odd = info.width % 2 or info.height % 2
     if codec is None and info.lossless:

@@ -336,6 +336,19 @@ def test_lossy_file_through_avi_is_on_time_and_close(tmp_path):
     assert packet_times(out, "audio") == pytest.approx(packet_times(source, "audio"), abs=0.0005)
 
 
+def test_a_crf_that_would_not_be_used_is_refused(tmp_path):
+    lossless, lossy = _info(tmp_path), _info(tmp_path, codec="libx264", pix_fmt="yuv420p", ext="mp4")
+    with pytest.raises(VideoError, match=r"--crf 20 does not apply: the output would be written with ffv1, which takes no crf \(the input is losslessly coded"):
+        choose_encoder(lossless, "matroska", _codecs("matroska"), crf=20)
+    assert choose_encoder(lossless, "matroska", _codecs("matroska"), codec="libx264", crf=20).options["crf"] == "20"
+    with pytest.raises(VideoError, match="--crf 20 does not apply: the output would be written with mpeg4"):
+        choose_encoder(lossy, "avi", _codecs("avi"), crf=20)  # a quantiser codec
+    with pytest.raises(VideoError, match="--crf 52 is outside libx264's scale, 0 \\(best\\) to 51"):
+        choose_encoder(lossy, "mp4", _codecs("mp4"), crf=52)
+    with pytest.raises(VideoError, match="--crf 64 is outside libvpx-vp9's scale"):
+        choose_encoder(lossy, "webm", _codecs("webm"), crf=64)
+
+
 def test_webm_gets_vp9_lossy_or_lossless(tmp_path):
     lossy = _info(tmp_path, codec="libx264", pix_fmt="yuv420p", ext="mp4")
     choice = choose_encoder(lossy, "webm", _codecs("webm"))
