@@ -34,9 +34,9 @@ pass (``verify``, on by default) decodes input and output side by side and check
 count, every timestamp, the audio packets (their bytes, and their times against the video's,
 within half a tick) and — for a lossless output — that every frame not replaced is
 bit-identical; only then is the temporary file renamed onto OUT. Where a container cannot store
-a time as it is (Matroska given video that starts before 0; ``nlvfi.videoio.VideoWriter``), its
-muxer moves every stream alike: the report gives the shift (``timestamp_offset_s``). Any error leaves
-nothing at OUT (and never touches the input).
+a time as it is (Matroska given video that starts before 0, NUT given audio that does;
+``nlvfi.videoio.VideoWriter``), its muxer moves every stream alike: the report gives the shift
+(``timestamp_offset_s``). Any error leaves nothing at OUT (and never touches the input).
 """
 
 from __future__ import annotations
@@ -273,16 +273,16 @@ def verify_output(
     audio_in, audio_out = _audio_digest(source), _audio_digest(written)
     worst_audio_time = 0.0
     for n, (count, digest, times, tick) in audio_in.items():
-        got = audio_out.get(n, (0, "", [], tick))
-        if got[:2] != (count, digest):
+        count_got, digest_got, times_got, tick_got = audio_out.get(n, (0, "", [], tick))
+        if (count_got, digest_got) != (count, digest):
             raise VideoError(
-                f"verification failed: audio stream {n} has {got[0]} packets in the output, {count} in the input"
-                + (" (same count, different bytes)" if got[0] == count else "")
+                f"verification failed: audio stream {n} has {count_got} packets in the output, {count} in the input"
+                + (" (same count, different bytes)" if count_got == count else "")
                 + f"; the {muxer} muxer did not keep them unchanged (write .mkv, which copies any audio as it is)"
             )
-        error = _audio_time_error(times, got[2], offset or 0.0)
+        error = _audio_time_error(times, times_got, offset or 0.0)
         if error is not None:  # a packet's time, rounded to either time base, moves by half a tick
-            if error > max(tick, got[3]) / 2 + tolerance:
+            if error > max(tick, tick_got) / 2 + tolerance:
                 raise VideoError(
                     f"verification failed: audio stream {n} is off by up to {error * 1000:.1f} ms against the video "
                     f"in the output: the {muxer} file does not keep the two in step (write .mkv, which keeps every time)"

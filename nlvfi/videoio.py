@@ -1002,6 +1002,7 @@ def check_audio_fits(container: str, path: str | os.PathLike) -> None:
     import io
 
     import av
+    import av.logging
 
     with open_input(Path(path)) as source:
         audio = list(source.streams.audio)
@@ -1014,8 +1015,6 @@ def check_audio_fits(container: str, path: str | os.PathLike) -> None:
                     f"the avi container cannot hold audio that starts before 0 s (this input's starts at {audio_start:.3f} s: "
                     "its encoder's priming); it would move the video; write .mkv, .mp4 or .mov instead"
                 )
-        import av.logging
-
         names = ", ".join(stream.codec_context.codec.canonical_name for stream in audio)  # "mp3", not the decoder's "mp3float"
         trial = av.open(io.BytesIO(), "w", format=container)
         try:
