@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nlvfi.interpolate import load_model  # noqa: E402
-from nlvfi.repair import repair_video  # noqa: E402
+import nlvfi.repair as repair_module  # noqa: E402
 from nlvfi.videoio import CONTAINERS, VideoError, write_video  # noqa: E402
 
 #: input name -> write_video arguments (the audio is added by :func:`make_input`)
@@ -70,17 +70,15 @@ def make_input(folder: Path, name: str) -> Path:
 def cell(source: Path, output: Path, generator) -> dict:
     """Repair ``source`` into ``output``: what was written, or why not and when."""
     decoded = {"started": False}
+    analyze = repair_module.analyze_video
 
     def first_pass(*args, **kwargs):  # a refusal before this ran cost the user nothing
         decoded["started"] = True
         return analyze(*args, **kwargs)
 
-    import nlvfi.repair as repair_module
-
-    analyze = repair_module.analyze_video
     repair_module.analyze_video = first_pass
     try:
-        report = repair_video(source, output, generator=generator, views=1, progress=False)
+        report = repair_module.repair_video(source, output, generator=generator, views=1, progress=False)
     except (VideoError, ValueError) as error:
         return {"written": False, "early": not decoded["started"], "reason": str(error)}
     finally:

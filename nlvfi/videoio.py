@@ -1004,17 +1004,17 @@ def check_audio_fits(container: str, path: str | os.PathLike) -> None:
     import av
     import av.logging
 
+    if container == "avi":  # (None without audio)
+        audio_start = stream_starts(path)[1]
+        if audio_start is not None and audio_start < 0:
+            raise VideoError(
+                f"the avi container cannot hold audio that starts before 0 s (this input's starts at {audio_start:.3f} s: "
+                "its encoder's priming); it would move the video; write .mkv, .mp4 or .mov instead"
+            )
     with open_input(Path(path)) as source:
         audio = list(source.streams.audio)
         if not audio:
             return
-        if container == "avi":
-            audio_start = stream_starts(path)[1]
-            if audio_start is not None and audio_start < 0:
-                raise VideoError(
-                    f"the avi container cannot hold audio that starts before 0 s (this input's starts at {audio_start:.3f} s: "
-                    "its encoder's priming); it would move the video; write .mkv, .mp4 or .mov instead"
-                )
         names = ", ".join(stream.codec_context.codec.canonical_name for stream in audio)  # "mp3", not the decoder's "mp3float"
         trial = av.open(io.BytesIO(), "w", format=container)
         try:
