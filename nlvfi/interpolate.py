@@ -6,7 +6,7 @@ the generator pads and crops itself). Notebook: notebooks/10_video_repair.ipynb
 
     nlvfi interpolate PREV.png NEXT.png -o MID.png [--t 0.5] [--checkpoint C] [--device D]
     nlvfi interpolate --batch pairs.csv [--batch-size N] [--checkpoint C] [--device D]
-    nlvfi interpolate IN_VIDEO -o OUT_VIDEO [--factor 2|4] [--codec C] [--crf N]
+    nlvfi interpolate IN_VIDEO -o OUT_VIDEO [--factor 2|4] [--codec C] [--crf N] [--no-verify]
     every form: [--tile SIZE] [--overlap PX] [--max-memory-gb G] [--compile] [--ensemble 1|2|4]
                 [--flow-scale auto|1|2] [--static-motion PX]
 
@@ -21,6 +21,9 @@ where the format holds it (:func:`nlvfi.io.read_image`).
 two input frames (one generator call per gap), timestamps exactly in between on a time base F
 times finer, the frame rate multiplied by F, audio copied; N frames give F(N-1)+1. Lossless
 input gives lossless output (the original frames stay bit-identical), see ``nlvfi.videoio``.
+Before the temporary file is renamed onto OUT, it is decoded beside the input and each of these
+promises is checked (``nlvfi.verification``; ``--no-verify`` skips it): any broken one is an
+error and leaves nothing at OUT.
 
 ``--tile``: frames whose forward pass would not fit the memory budget (``--max-memory-gb``,
 default 80% of what is free) run as overlapping tiles blended seamlessly (``nlvfi.tiling``;
@@ -67,6 +70,7 @@ from .self_ensemble import ALLOWED_VIEWS, check_views, self_ensemble
 from .static_blend import check_static_motion
 from .tiling import DEFAULT_OVERLAP, check_tile, default_overlap, tiled_forward
 from .tour import pick_device
+from .verification import verify_output
 from .videoio import (
     AudioPacket,
     VideoError,
@@ -584,13 +588,19 @@ def interpolate_video(
     views: int = 1,
     flow_scale: int | str = 1,
     static_motion: float = 0.0,
+    verify: bool = True,
 ) -> dict:
     """Multiply the frame rate of ``source`` by ``factor``; write ``output`` atomically.
 
     ``tile``/``overlap``/``views``/``flow_scale``/``static_motion``: see :func:`plan_inference`.
+    ``verify``: before the file replaces ``output``, decode it beside the input and check the
+    frame count, every time (input frames' and generated frames'), the audio, and that the
+    input frames came back bit-identical (lossless output) or their PSNR
+    (:func:`nlvfi.verification.verify_output`).
 
-    Returns a summary dict (frames in/out, encoder, timings). Raises FileNotFoundError,
-    VideoError (not a video, 0/1 frame, corrupt, frame too large), ValueError.
+    Returns a summary dict (frames in/out, encoder, verification, timings). Raises
+    FileNotFoundError, VideoError (not a video, 0/1 frame, corrupt, frame too large, a failed
+    verification), ValueError.
     """
     source, output = Path(source), Path(output)
     if factor not in (2, 4):
@@ -654,16 +664,22 @@ def interpolate_video(
             except BaseException:
                 writer.abort()
                 raise
-            summary.update(
-                frames_in=reader.count,
-                frames_out=writer.frames_written,
-                generated=generated,
-                encoder=writer.choice.describe(),
-                encoder_reason=writer.choice.reason,
-                audio_streams=len(writer.audio),
-                input=info.describe(),
-                plan=plan.describe(),
+        summary.update(
+            frames_in=reader.count,
+            frames_out=writer.frames_written,
+            generated=generated,
+            encoder=writer.choice.describe(),
+            encoder_reason=writer.choice.reason,
+            audio_streams=len(writer.audio),
+            input=info.describe(),
+            plan=plan.describe(),
+        )
+        if verify:
+            result = verify_output(
+                source, Path(tmp), info.traits, writer.choice.lossless, reader.count, factor=factor, progress=progress, muxer=container
             )
+            summary["verify_s"] = result.pop("seconds")
+            summary["verification"] = result
 
     atomic_write(output, write)
     summary["seconds"] = round(time.perf_counter() - started, 2)
@@ -697,8 +713,25 @@ def build_parser() -> argparse.ArgumentParser:
     add_speed_arguments(parser)
     add_ensemble_argument(parser, default=1)
     add_refinement_arguments(parser, flow_scale=1, static_motion=0.0)
+    parser.add_argument("--no-verify", action="store_true", help="video: skip decoding the result to check it")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
+
+
+def verification_text(verification: dict | None) -> str:
+    """One clause on what the check of a written video found (:func:`nlvfi.verification.verify_output`)."""
+    if verification is None:
+        return "not verified (--no-verify)"
+    text = (
+        f"verified: {verification['frames']} frames at their times (within {verification['max_timestamp_error_s'] * 1000:.3f} ms), "
+        f"{verification['audio_streams_identical']} audio stream(s) unchanged"
+    )
+    if verification["timestamp_offset_s"]:
+        text += f", every stream moved by {verification['timestamp_offset_s'] * 1000:+.1f} ms by the muxer"
+    if "untouched_frames_bit_identical" in verification:
+        return text + f", the {verification['untouched_frames_bit_identical']} input frames bit-identical"
+    psnr = verification["untouched_frames_psnr_db"]
+    return text + f", the input frames at {psnr['min']} dB minimum / {psnr['mean']} dB mean PSNR"
 
 
 def add_speed_arguments(parser: argparse.ArgumentParser) -> None:
@@ -762,6 +795,8 @@ def load_for_run(args: argparse.Namespace) -> tuple[Generator, str]:
 
 def run(args: argparse.Namespace) -> int:
     check_speed_arguments(args)
+    if args.no_verify and len(args.inputs) != 1:
+        raise ValueError("--no-verify is for a video (VIDEO -o OUT): images are not verified")
     if args.batch:
         if args.inputs or args.output:
             raise ValueError("--batch takes no other inputs and no -o (the CSV names the outputs)")
@@ -809,12 +844,13 @@ def run(args: argparse.Namespace) -> int:
         summary = interpolate_video(
             source, args.output, generator, args.factor or 2, args.codec, args.crf, args.max_memory_gb,
             progress=not args.quiet, tile=args.tile, overlap=args.overlap, views=args.ensemble,
-            flow_scale=args.flow_scale, static_motion=args.static_motion,
+            flow_scale=args.flow_scale, static_motion=args.static_motion, verify=not args.no_verify,
         )
         print(
             f"wrote {args.output}: {summary['frames_in']} frames -> {summary['frames_out']} "
             f"({summary['generated']} generated, x{args.factor or 2} frame rate) with {checkpoint} ({summary['plan']}); "
-            f"{summary['encoder']}; {summary['audio_streams']} audio stream(s) copied; {summary['seconds']} s"
+            f"{summary['encoder']}; {summary['audio_streams']} audio stream(s) copied; "
+            f"{verification_text(summary.get('verification'))}; {summary['seconds']} s"
         )
         return 0
     raise ValueError("give PREV NEXT -o OUT, or --batch pairs.csv, or VIDEO -o OUT --factor 2|4")

@@ -30,7 +30,7 @@ the frames and audio packets between them held back until their turn (at most
 ``max(8, 2 x batch size)`` video frames), so the output is written in order. Frames too large
 for the memory budget run in tiles (``--tile``, see ``nlvfi.interpolate``), the flow prior
 measured tile by tile too (``nlvfi.tiling.tiled_prior``). A third
-pass (``verify``, on by default) decodes input and output side by side and checks the frame
+pass (``verify``, on by default; ``nlvfi.verification``) decodes input and output side by side and checks the frame
 count, every timestamp, the audio packets (their bytes, and their times against the video's,
 within half a tick) and — for a lossless output — that every frame not replaced is
 bit-identical; only then is the temporary file renamed onto OUT. Where a container cannot store
@@ -42,7 +42,6 @@ a time as it is (Matroska given video that starts before 0, NUT given audio that
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -75,6 +74,7 @@ from .interpolate import (
 )
 from .static_blend import OUTSIDE_AGREEMENT, OUTSIDE_WEIGHT, STATIC_MOTION, average_outside_frame
 from .tiling import tiled_prior
+from .verification import verify_output
 from .videoio import (
     AudioPacket,
     VideoError,
@@ -85,7 +85,6 @@ from .videoio import (
     choose_encoder,
     container_for,
     frame_alpha,
-    frame_content,
     frame_to_rgb,
     frame_to_rgb24,
     muxer_codecs,
@@ -183,128 +182,6 @@ def run_times(times: Sequence[float], run: Run) -> list[float]:
     if all(0 < v < 1 for v in values) and all(a < b for a, b in zip(values, values[1:])):
         return values
     return uniform
-
-
-# --------------------------------------------------------------------------------------------
-# Pass 3: verify
-
-
-def _audio_digest(path: Path) -> dict[int, tuple[int, str, list[float], float]]:
-    """Per audio stream, by order of the streams: (packet count, sha1 of the payloads, each
-    packet's time in seconds (those with a timestamp), the stream's tick in seconds)."""
-    import av
-
-    counts: dict[int, int] = {}
-    digests: dict[int, "hashlib._Hash"] = {}
-    times: dict[int, list[float]] = {}
-    ticks: dict[int, float] = {}
-    with av.open(str(path)) as container:
-        order = {s.index: n for n, s in enumerate(container.streams.audio)}
-        for stream in container.streams.audio:
-            n = order[stream.index]
-            counts[n], digests[n], times[n], ticks[n] = 0, hashlib.sha1(), [], float(stream.time_base)
-        if order:
-            for packet in container.demux(container.streams.audio):
-                if packet.size:
-                    n = order[packet.stream.index]
-                    counts[n] += 1
-                    digests[n].update(bytes(packet))
-                    if packet.pts is not None:
-                        times[n].append(float(packet.pts * packet.stream.time_base))
-    return {n: (counts[n], digests[n].hexdigest(), times[n], ticks[n]) for n in counts}
-
-
-def _audio_time_error(times_in: list[float], times_out: list[float], offset: float) -> float | None:
-    """Largest |output time - input time - offset| over the audio packets, in seconds; None when
-    the two streams do not time the same packets (one lacks timestamps)."""
-    if len(times_in) != len(times_out):
-        return None
-    if not times_in:
-        return 0.0
-    return float(np.max(np.abs(np.asarray(times_out) - np.asarray(times_in) - offset)))
-
-
-def verify_output(
-    source: Path, written: Path, analysis: Analysis, replaced: set[int], lossless: bool, progress: bool = False, muxer: str = "output"
-) -> dict:
-    """Decode input and output side by side; VideoError on any broken promise (module doc)."""
-    started = time.perf_counter()
-    traits = analysis.info.traits
-    worst_time = 0.0
-    identical = 0
-    psnrs = []
-    with VideoReader(source) as original, VideoReader(written) as repaired:
-        tick = float(repaired.info.time_base)
-        tolerance = tick / 2 + 1e-6
-        frames_in, frames_out = iter(original), iter(repaired)
-        offset = None
-        for a, b in tqdm(zip(frames_in, frames_out), total=analysis.frame_count, desc="verifying", unit="frame", disable=not progress):
-            if offset is None:  # a muxer may shift every stream alike (Matroska: audio that starts before 0)
-                offset = b.time - a.time if abs(b.time - a.time) > tolerance else 0.0
-            error = abs(b.time - a.time - offset)
-            worst_time = max(worst_time, error)
-            if error > tolerance:
-                raise VideoError(
-                    f"verification failed: frame {a.index} is at {b.time:.6f} s in the output, {a.time:.6f} s in the input"
-                    + (f" (all streams shifted by {offset:+.6f} s)" if offset else "")
-                )
-            if a.index in replaced:
-                continue
-            if lossless:
-                if a.frame.format.name == b.frame.format.name:
-                    same = np.array_equal(frame_content(a.frame), frame_content(b.frame))
-                else:
-                    fmt = traits.alpha_format if traits.has_alpha else traits.work_format
-                    same = np.array_equal(a.frame.to_ndarray(format=fmt), b.frame.to_ndarray(format=fmt))
-                if not same:
-                    raise VideoError(f"verification failed: untouched frame {a.index} is not bit-identical in the lossless output")
-                identical += 1
-            else:
-                x, y = frame_to_rgb24(a.frame).astype(np.float32), frame_to_rgb24(b.frame).astype(np.float32)
-                mse = float(np.mean((x - y) ** 2))
-                psnrs.append(99.0 if mse == 0 else float(10 * np.log10(255.0**2 / mse)))
-        for _ in frames_in:  # drain whichever is longer, so that the counts are complete
-            pass
-        for _ in frames_out:
-            pass
-        count_in, count_out = original.count, repaired.count
-    if count_in != count_out:
-        raise VideoError(f"verification failed: the output has {count_out} frames, the input {count_in}")
-    audio_in, audio_out = _audio_digest(source), _audio_digest(written)
-    worst_audio_time = 0.0
-    for n, (count, digest, times, tick) in audio_in.items():
-        count_got, digest_got, times_got, tick_got = audio_out.get(n, (0, "", [], tick))
-        if (count_got, digest_got) != (count, digest):
-            raise VideoError(
-                f"verification failed: audio stream {n} has {count_got} packets in the output, {count} in the input"
-                + (" (same count, different bytes)" if count_got == count else "")
-                + f"; the {muxer} muxer did not keep them unchanged (write .mkv, which copies any audio as it is)"
-            )
-        error = _audio_time_error(times, times_got, offset or 0.0)
-        if error is not None:  # a packet's time, rounded to either time base, moves by half a tick
-            if error > max(tick, tick_got) / 2 + tolerance:
-                raise VideoError(
-                    f"verification failed: audio stream {n} is off by up to {error * 1000:.1f} ms against the video "
-                    f"in the output: the {muxer} file does not keep the two in step (write .mkv, which keeps every time)"
-                )
-            worst_audio_time = max(worst_audio_time, error)
-    result = {
-        "frames": count_out,
-        "output_time_base": str(repaired.info.time_base),
-        "max_timestamp_error_s": round(worst_time, 6),
-        "timestamp_offset_s": round(offset or 0.0, 6),
-        "audio_streams_identical": len(audio_in),
-        "max_audio_timestamp_error_s": round(worst_audio_time, 6),
-        "seconds": round(time.perf_counter() - started, 2),
-    }
-    if lossless:
-        result["untouched_frames_bit_identical"] = identical
-    else:
-        result["untouched_frames_psnr_db"] = {
-            "min": round(min(psnrs), 2) if psnrs else None,
-            "mean": round(float(np.mean(psnrs)), 2) if psnrs else None,
-        }
-    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -646,7 +523,8 @@ def repair_video(
         timings["generator_s"] = round(model_seconds, 2)
         if verify:
             result = verify_output(
-                source, Path(tmp), analysis, {f["frame"] for f in replaced_frames}, state["encoder"].lossless, progress, container
+                source, Path(tmp), analysis.info.traits, state["encoder"].lossless, analysis.frame_count,
+                {f["frame"] for f in replaced_frames}, progress=progress, muxer=container,
             )
             timings["verify_s"] = result.pop("seconds")
             state["verification"] = result

@@ -465,6 +465,27 @@ def test_video_factor_keeps_originals_and_times(tmp_path, model, factor):
     assert audio_bytes(out) == audio_bytes(source)
 
 
+def test_video_factor_is_verified_before_it_lands(tmp_path, model, monkeypatch, capsys):
+    source = write_video(tmp_path / "in.mkv", clip_frames(4), 10)
+    out = tmp_path / "x2.mkv"
+    assert main([str(source), "-o", str(out), "--checkpoint", str(model), "--quiet"]) == 0
+    assert "verified: 7 frames at their times (within 0.000 ms), 0 audio stream(s) unchanged, the 4 input frames bit-identical" in capsys.readouterr().out
+    write = interp.VideoWriter.write
+
+    def late_in_between(writer, frame, pts):  # an encoder that put every generated frame (odd ones) 5 ms late
+        write(writer, frame, pts + 10 * (writer.frames_written % 2))  # time base 1/2000 s
+
+    monkeypatch.setattr(interp.VideoWriter, "write", late_in_between)
+    out.unlink()
+    assert main([str(source), "-o", str(out), "--checkpoint", str(model), "--quiet"]) == 2
+    assert "verification failed: generated frame 1 is at 0.055000 s in the output, expected 0.050000 s" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
+    assert main([str(source), "-o", str(out), "--checkpoint", str(model), "--quiet", "--no-verify"]) == 0
+    assert "not verified (--no-verify)" in capsys.readouterr().out
+    assert main([str(source), str(source), "-o", str(tmp_path / "m.png"), "--no-verify", "--checkpoint", str(model)]) == 2
+    assert "--no-verify is for a video" in capsys.readouterr().err
+
+
 def test_video_factor_into_avi_counts_in_frame_slots(tmp_path, model):
     from fractions import Fraction
 

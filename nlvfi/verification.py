@@ -1,0 +1,206 @@
+"""Checking a written video against its input before it replaces the output file.
+
+Method: METHOD.md §4 step 4 (¶0226–0230: the repaired frames are put in place and the video keeps
+its frame rate) and §4's last paragraph (keep every timestamp, the audio, and the untouched
+frames' content). Used by ``nlvfi repair`` (each input frame has one output frame; the replaced
+ones are not compared) and by ``nlvfi interpolate --factor F`` (each input frame i is output frame
+F i, with F - 1 generated frames before it). Notebook: notebooks/10_video_repair.ipynb
+
+Input and output are decoded side by side, streaming (two frames in memory). A broken promise is
+a :class:`nlvfi.videoio.VideoError` naming what broke:
+
+- the output's frame count: N for repair, F (N - 1) + 1 for up-conversion;
+- every frame's time: an input frame keeps its time, a generated frame j of F - 1 sits at
+  ``prev + j (next - prev) / F``, each within half a tick of the output's time base (rounding
+  to the output's time base moves a time by at most that). A muxer that shifts every stream alike
+  (Matroska given video that starts before 0, NUT given audio that does) is allowed: the first
+  frame gives the shift, every later frame and audio packet must share it;
+- each audio stream: the same packets, byte for byte, and each packet's time within half a tick
+  (of the coarser of the two time bases) of its input time plus that shift;
+- the input frames' content: bit-identical when the output is lossless; otherwise the PSNR
+  against the input is measured and reported (minimum and mean), not judged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Collection
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .videoio import PixelTraits, VideoError, VideoReader, frame_content, frame_to_rgb24
+
+
+def audio_digest(path: Path) -> dict[int, tuple[int, str, list[float], float]]:
+    """Per audio stream, by order of the streams: (packet count, sha1 of the payloads, each
+    packet's time in seconds (those with a timestamp), the stream's tick in seconds)."""
+    import av
+
+    counts: dict[int, int] = {}
+    digests: dict[int, "hashlib._Hash"] = {}
+    times: dict[int, list[float]] = {}
+    ticks: dict[int, float] = {}
+    with av.open(str(path)) as container:
+        order = {s.index: n for n, s in enumerate(container.streams.audio)}
+        for stream in container.streams.audio:
+            n = order[stream.index]
+            counts[n], digests[n], times[n], ticks[n] = 0, hashlib.sha1(), [], float(stream.time_base)
+        if order:
+            for packet in container.demux(container.streams.audio):
+                if packet.size:
+                    n = order[packet.stream.index]
+                    counts[n] += 1
+                    digests[n].update(bytes(packet))
+                    if packet.pts is not None:
+                        times[n].append(float(packet.pts * packet.stream.time_base))
+    return {n: (counts[n], digests[n].hexdigest(), times[n], ticks[n]) for n in counts}
+
+
+def audio_time_error(times_in: list[float], times_out: list[float], offset: float) -> float | None:
+    """Largest |output time - input time - offset| over the audio packets, in seconds; None when
+    the two streams do not time the same packets (one lacks timestamps)."""
+    if len(times_in) != len(times_out):
+        return None
+    if not times_in:
+        return 0.0
+    return float(np.max(np.abs(np.asarray(times_out) - np.asarray(times_in) - offset)))
+
+
+def _same_content(a, b, traits: PixelTraits) -> bool:
+    """Whether two decoded frames hold the same pixels (in their own layout where both share it)."""
+    if a.format.name == b.format.name:
+        return np.array_equal(frame_content(a), frame_content(b))
+    fmt = traits.alpha_format if traits.has_alpha else traits.work_format
+    return np.array_equal(a.to_ndarray(format=fmt), b.to_ndarray(format=fmt))
+
+
+def _psnr(a, b) -> float:
+    """PSNR (dB) of two decoded frames in 8-bit RGB; 99 for identical ones."""
+    x, y = frame_to_rgb24(a).astype(np.float32), frame_to_rgb24(b).astype(np.float32)
+    mse = float(np.mean((x - y) ** 2))
+    return 99.0 if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+
+
+def verify_output(
+    source: Path,
+    written: Path,
+    traits: PixelTraits,
+    lossless: bool,
+    frames_in: int | None = None,
+    replaced: Collection[int] = (),
+    factor: int = 1,
+    progress: bool = False,
+    muxer: str = "output",
+) -> dict:
+    """Decode ``source`` and ``written`` side by side; VideoError on any broken promise (module doc).
+
+    Args:
+        traits: the input's pixel traits (the layout two frames are compared in).
+        lossless: whether the output was written losslessly (then the input frames must come
+            back bit-identical; else their PSNR is reported).
+        frames_in: the input's frame count when known (the progress bar's length).
+        replaced: input frame indices whose content was replaced (repair): only their time is checked.
+        factor: output frames per input gap (1: repair; F: ``nlvfi interpolate --factor F``).
+        muxer: the output container's name, for the messages.
+    Returns:
+        frames, output_time_base, max_timestamp_error_s, timestamp_offset_s, audio_streams_identical,
+        max_audio_timestamp_error_s, seconds, and untouched_frames_bit_identical (lossless) or
+        untouched_frames_psnr_db {min, mean} (lossy).
+    """
+    if factor < 1:
+        raise ValueError(f"factor must be >= 1, got {factor}")
+    started = time.perf_counter()
+    worst_time = 0.0
+    identical = 0
+    psnrs: list[float] = []
+    offset: float | None = None
+    with VideoReader(source) as original, VideoReader(written) as result:
+        tolerance = float(result.info.time_base) / 2 + 1e-6
+        inputs, outputs = iter(original), iter(result)
+
+        def check_time(b, expected: float, what: str) -> None:
+            nonlocal offset, worst_time
+            if offset is None:  # a muxer may shift every stream alike (module doc)
+                offset = b.time - expected if abs(b.time - expected) > tolerance else 0.0
+            error = abs(b.time - expected - offset)
+            worst_time = max(worst_time, error)
+            if error > tolerance:
+                raise VideoError(
+                    f"verification failed: {what} is at {b.time:.6f} s in the output, expected {expected:.6f} s"
+                    + (f" (all streams shifted by {offset:+.6f} s)" if offset else "")
+                )
+
+        previous = None
+        total = None if frames_in is None else factor * (frames_in - 1) + 1
+        bar = tqdm(total=total, desc="verifying", unit="frame", disable=not progress)
+        for a in inputs:
+            if previous is not None:
+                for j in range(1, factor):  # generated frames between previous and a
+                    b = next(outputs, None)
+                    if b is None:
+                        break
+                    check_time(b, previous.time + j * (a.time - previous.time) / factor, f"generated frame {b.index}")
+                    bar.update(1)
+            b = next(outputs, None)
+            if b is None:
+                break
+            check_time(b, a.time, f"frame {a.index}" if factor == 1 else f"input frame {a.index} (output frame {b.index})")
+            bar.update(1)
+            previous = a
+            if a.index in replaced:
+                continue
+            if lossless:
+                if not _same_content(a.frame, b.frame, traits):
+                    raise VideoError(f"verification failed: untouched frame {a.index} is not bit-identical in the lossless output")
+                identical += 1
+            else:
+                psnrs.append(_psnr(a.frame, b.frame))
+        bar.close()
+        for _ in inputs:  # drain whichever is longer, so that the counts are complete
+            pass
+        for _ in outputs:
+            pass
+        count_in, count_out = original.count, result.count
+        time_base_out = result.info.time_base
+    expected_count = factor * (count_in - 1) + 1 if count_in else 0
+    if count_out != expected_count:
+        expected = f"the input {count_in}" if factor == 1 else f"{expected_count} for the input's {count_in} at x{factor}"
+        raise VideoError(f"verification failed: the output has {count_out} frames, {expected}")
+    audio_in, audio_out = audio_digest(source), audio_digest(written)
+    worst_audio_time = 0.0
+    for n, (count, digest, times, tick) in audio_in.items():
+        count_got, digest_got, times_got, tick_got = audio_out.get(n, (0, "", [], tick))
+        if (count_got, digest_got) != (count, digest):
+            raise VideoError(
+                f"verification failed: audio stream {n} has {count_got} packets in the output, {count} in the input"
+                + (" (same count, different bytes)" if count_got == count else "")
+                + f"; the {muxer} muxer did not keep them unchanged (write .mkv, which copies any audio as it is)"
+            )
+        error = audio_time_error(times, times_got, offset or 0.0)
+        if error is not None:  # a packet's time, rounded to either time base, moves by half a tick
+            if error > max(tick, tick_got) / 2 + tolerance:
+                raise VideoError(
+                    f"verification failed: audio stream {n} is off by up to {error * 1000:.1f} ms against the video "
+                    f"in the output: the {muxer} file does not keep the two in step (write .mkv, which keeps every time)"
+                )
+            worst_audio_time = max(worst_audio_time, error)
+    report = {
+        "frames": count_out,
+        "output_time_base": str(time_base_out),
+        "max_timestamp_error_s": round(worst_time, 6),
+        "timestamp_offset_s": round(offset or 0.0, 6),
+        "audio_streams_identical": len(audio_in),
+        "max_audio_timestamp_error_s": round(worst_audio_time, 6),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    if lossless:
+        report["untouched_frames_bit_identical"] = identical
+    else:
+        report["untouched_frames_psnr_db"] = {
+            "min": round(min(psnrs), 2) if psnrs else None,
+            "mean": round(float(np.mean(psnrs)), 2) if psnrs else None,
+        }
+    return report
