@@ -74,7 +74,8 @@ def guarded_main(command: str, build_parser, run, argv) -> int:
         print(f"nlvfi {command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as interrupt:
-        print(f"nlvfi {command}: interrupted; no file is left half-written", file=sys.stderr)
+        note = getattr(interrupt, "resume_note", None)  # nlvfi.resume: where the kept work is
+        print(f"nlvfi {command}: interrupted; no file is left half-written" + (f"; {note}" if note else ""), file=sys.stderr)
         return getattr(interrupt, "exit_code", 130)
 
 

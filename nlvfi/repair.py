@@ -18,7 +18,7 @@ Notebook: notebooks/10_video_repair.ipynb
                  [--checkpoint C] [--device D] [--codec C] [--crf N] [--max-run K]
                  [--max-memory-gb G] [--batch-size N] [--tile SIZE] [--overlap PX] [--compile]
                  [--ensemble 1|2|4] [--no-flow-prior] [--flow-scale auto|1|2] [--static-motion PX]
-                 [--no-outside-average] [--no-verify] [--quiet]
+                 [--no-outside-average] [--no-verify] [--no-resume] [--quiet]
     nlvfi repair IN --detect-only [--report report.json] [--figure fig.png]
 
 Two passes over the input, each streaming (a few frames in memory): the first decodes every
@@ -37,6 +37,9 @@ bit-identical; only then is the temporary file renamed onto OUT. Where a contain
 a time as it is (Matroska given video that starts before 0, NUT given audio that does;
 ``nlvfi.videoio.VideoWriter``), its muxer moves every stream alike: the report gives the shift
 (``timestamp_offset_s``). Any error leaves nothing at OUT (and never touches the input).
+Interrupted (Ctrl-C, SIGTERM), a run keeps what it measured and generated in
+``OUT.nlvfi-resume/``, and the same command run again goes on from there (``nlvfi.resume``;
+``--no-resume``: neither).
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ from .interpolate import (
     model_device,
     plan_inference,
 )
+from .resume import ResumeStore, folder_for, generator_digest, input_fingerprint, kept_if_interrupted
 from .static_blend import OUTSIDE_AGREEMENT, OUTSIDE_WEIGHT, STATIC_MOTION, average_outside_frame
 from .tiling import tiled_prior
 from .verification import verify_output
@@ -112,6 +116,7 @@ class Analysis:
     times: list[float]
     timestamps_fixed: int
     seconds: float
+    from_kept: bool = False  # measured by an interrupted run (nlvfi.resume), not decoded again
 
     @property
     def frame_count(self) -> int:
@@ -124,14 +129,27 @@ def analyze_video(
     max_run: int = DEFAULT_MAX_RUN,
     progress: bool = False,
     min_frames: int = 2,
+    store: ResumeStore | None = None,
 ) -> Analysis:
     """Decode ``path`` once, frame by frame, and detect its duplicates (no model needed).
+
+    ``store``: measurements kept by an interrupted run are used instead of decoding (its
+    ``seconds`` is then the time to read them back), and new ones are kept (``nlvfi.resume``).
 
     Raises FileNotFoundError; VideoError for not a video, fewer than ``min_frames`` frames, a
     corrupt or truncated file (saying after how many frames), or a frame size that changes.
     """
     started = time.perf_counter()
     path = Path(path)
+    kept = store.load_measure() if store is not None else None
+    if kept is not None and set(kept) >= {"diffs", "peaks", "shares", "pts", "times", "timestamps_fixed"}:
+        info = probe(path)
+        pts, times = [int(p) for p in kept["pts"]], [float(t) for t in kept["times"]]
+        diffs, peaks, shares = kept["diffs"], kept["peaks"], kept["shares"]
+        fixed = int(kept["timestamps_fixed"])
+        if len(pts) == len(times) == len(diffs) + 1 == len(peaks) + 1 == len(shares) + 1:
+            detection = detect_duplicates(diffs, threshold, max_run, peaks=peaks, lossless=info.lossless, shares=shares)
+            return Analysis(info, detection, pts, times, fixed, time.perf_counter() - started, from_kept=True)
     diffs: list[float] = []
     peaks: list[float] = []  # peak 16x16-block differences (duplicates.peak_difference)
     shares: list[float] = []  # percent of pixels changing by >= 4 grey levels (duplicates.changed_share)
@@ -162,6 +180,11 @@ def analyze_video(
         fixed = reader.timestamps_fixed
     if len(pts) < min_frames:
         raise VideoError(f"{path} has {len(pts)} frame{'s' if len(pts) != 1 else ''}; repair needs at least {min_frames}")
+    if store is not None:
+        store.save_measure(
+            diffs=np.array(diffs), peaks=np.array(peaks), shares=np.array(shares), pts=np.array(pts, dtype=np.int64),
+            times=np.array(times), timestamps_fixed=np.array(fixed),
+        )
     detection = detect_duplicates(
         np.array(diffs), threshold, max_run, peaks=np.array(peaks), lossless=info.lossless, shares=np.array(shares)
     )
@@ -211,6 +234,17 @@ class _Job:
     times: list[float]
     frames: torch.Tensor | None = None  # (k, 3, H, W) once generated
     outside_after: np.ndarray | None = None  # (H, W, 3): the real frame after ``after`` (flow prior, outside average)
+    rgbs: np.ndarray | None = None  # (k, H, W, 3) as written, once generated (or read back, nlvfi.resume)
+    meta: dict = field(default_factory=dict)  # what the report counts: flow scale, outside frames used
+
+    def identity(self) -> dict:
+        """What a kept run must match to be reused (nlvfi.resume): its frames, times, outside frames."""
+        run = self.pending.run
+        return {
+            "before": run.before, "first": run.first, "last": run.last, "after": run.after,
+            "times": [round(t, 9) for t in self.times], "outside": list(self.pending.outside),
+            "outside_frames_read": [self.pending.outside_before is not None, self.outside_after is not None],
+        }
 
 
 def _example_run(detection: Detection) -> Run | None:
@@ -244,6 +278,7 @@ def repair_video(
     flow_scale: int | str = "auto",
     static_motion: float = STATIC_MOTION,
     outside_average: bool = True,
+    resume: bool = True,
 ) -> dict:
     """Repair the duplicated frames of ``source`` into ``output``; return the report (a dict).
 
@@ -277,6 +312,9 @@ def repair_video(
         outside_average: that blend takes each frame of the pair with the real frame one step
             outside the run averaged in where the two show the same picture
             (:func:`nlvfi.static_blend.average_outside_frame`; it cancels part of the noise).
+        resume: keep the measurements and generated frames in ``OUT.nlvfi-resume/`` while the
+            run goes, use what an interrupted run with the same input, model and settings kept
+            there, and delete the folder at the end (``nlvfi.resume``); False: neither.
     Raises:
         FileNotFoundError, VideoError/ValueError (bad input, -o equal to the input, frames too
         large), CheckpointError (missing, corrupt, not ours). Nothing is written then.
@@ -310,254 +348,305 @@ def repair_video(
         generator, header.height, header.width, budget, where, tile, overlap, views, flow_scale, static_motion
     )
     per_call = min(batch_size, plan.per_call)
+    store = None
+    if resume:
+        store = ResumeStore(folder_for(output), {
+            "input": input_fingerprint(source),
+            "generator_sha256": generator_digest(generator),
+            "inference": {
+                "views": plan.views, "flow_prior": flow_prior, "flow_scale": plan.flow_scale, "requested_flow_scale": requested_scale,
+                "static_motion": plan.static_motion, "outside_average": outside_average, "tile": plan.tile, "overlap": plan.overlap,
+            },
+        })
     compile_generator(generator, compile_model)
-    analysis = analyze_video(source, threshold, max_run, progress)
-    detection = analysis.detection
+    with kept_if_interrupted(store):
+        analysis = analyze_video(source, threshold, max_run, progress, store=store)
+        detection = analysis.detection
 
-    starts = {run.first: run for run in detection.repairable}
-    replaced_frames: list[dict] = []
-    example: dict = {}
-    example_run = _example_run(detection)
-    timings = {"measure_s": round(analysis.seconds, 2)}
-    state: dict = {}
+        starts = {run.first: run for run in detection.repairable}
+        replaced_frames: list[dict] = []
+        example: dict = {}
+        example_run = _example_run(detection)
+        timings = {"measure_s": round(analysis.seconds, 2)}
+        state: dict = {}
 
-    prior_sides = {"both": 0, "one": 0, "none": 0}  # runs by how many outside frames their prior had
-    use_outside = outside_average and plan.static_motion > 0
-    outside_sides = {"both": 0, "one": 0}  # runs whose static blend took outside frames, by how many
-    read_outside = flow_prior or use_outside  # keep the real frame on each side of a run's pair
-    runs_by_scale: dict[int, int] = {}  # runs by the flow scale they were repaired at
+        prior_sides = {"both": 0, "one": 0, "none": 0}  # runs by how many outside frames their prior had
+        use_outside = outside_average and plan.static_motion > 0
+        outside_sides = {"both": 0, "one": 0}  # runs whose static blend took outside frames, by how many
+        read_outside = flow_prior or use_outside  # keep the real frame on each side of a run's pair
+        runs_by_scale: dict[int, int] = {}  # runs by the flow scale they were repaired at
 
-    def outside_of(job: _Job) -> list[torch.Tensor | None]:
-        """The real frames one step outside the run's pair, (1, 3, H, W) each, None where missing."""
-        return [None if rgb is None else rgb_to_tensor(rgb).to(where) for rgb in (job.pending.outside_before, job.outside_after)]
+        def outside_of(job: _Job) -> list[torch.Tensor | None]:
+            """The real frames one step outside the run's pair, (1, 3, H, W) each, None where missing."""
+            return [None if rgb is None else rgb_to_tensor(rgb).to(where) for rgb in (job.pending.outside_before, job.outside_after)]
 
-    def still_pair_of(prev: torch.Tensor, next: torch.Tensor, outside: list) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """The frames the static blend takes (nlvfi.static_blend.average_outside_frame), or None."""
-        if not use_outside or all(frame is None for frame in outside):
-            return None
-        outside_sides[("none", "one", "both")[sum(frame is not None for frame in outside)]] += 1
-        return average_outside_frame(prev, outside[0]), average_outside_frame(next, outside[1])  # (1, 3, H, W) each
+        def still_pair_of(prev: torch.Tensor, next: torch.Tensor, outside: list) -> tuple[torch.Tensor, torch.Tensor] | None:
+            """The frames the static blend takes (nlvfi.static_blend.average_outside_frame), or None."""
+            if not use_outside or all(frame is None for frame in outside):
+                return None
+            return average_outside_frame(prev, outside[0]), average_outside_frame(next, outside[1])  # (1, 3, H, W) each
 
-    def prior_of(job: _Job, prev: torch.Tensor, next: torch.Tensor, outside: list) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """The run's flow guesses (nlvfi.flow_prior), (1, 2, H, W) each, or None."""
-        prior_sides[("none", "one", "both")[sum(x is not None for x in outside)]] += 1
-        run, (before, after) = job.pending.run, job.pending.outside
-        scales = interval_scales(analysis.times, before, run.before, run.after, after)
-        with torch.inference_mode():
-            if plan.tile is not None:  # frames too large for one pass: the outside flows tile by tile too
-                return tiled_prior(
-                    generator, prev, next, *outside, *scales, tile=plan.tile, overlap=plan.overlap, flow_scale=plan.flow_scale
-                )
-            return constant_velocity_prior(generator, prev, next, *outside, *scales, flow_scale=plan.flow_scale)
-
-    def run_generator(batch: list[_Job]) -> float:
-        """Fill ``job.frames`` of every job; return the seconds the generator took."""
-        tick = time.perf_counter()
-        tensors = [(rgb_to_tensor(job.before_rgb).to(where), rgb_to_tensor(job.after_rgb).to(where)) for job in batch]  # (1, 3, H, W)
-        outsides = [outside_of(job) for job in batch]
-        priors = [prior_of(job, *pair, outside) for job, pair, outside in zip(batch, tensors, outsides)] if flow_prior else None
-        still_pairs = [still_pair_of(*pair, outside) for pair, outside in zip(tensors, outsides)]
-        del outsides
-        # auto: a run without a prior goes at 1x (docstring, flow_scale), whole or in tiles
-        scales = [
-            plan.flow_scale if priors is not None and priors[n] is not None
-            else flow_scale_for(header.height, header.width, requested_scale, has_prior=False)
-            for n in range(len(batch))
-        ]
-        for scale in scales:
-            runs_by_scale[scale] = runs_by_scale.get(scale, 0) + 1
-        if plan.tile is not None:  # tiles: one pair at a time, its non-local features computed once
-            for n, (job, (prev, next)) in enumerate(zip(batch, tensors)):
-                prior = None if priors is None else priors[n]
-                job.frames = generate(
-                    generator, prev, next, job.times, per_call, replace(plan, flow_scale=scales[n]), prior, still_pairs[n]
-                )  # (k, 3, H, W)
-            return time.perf_counter() - tick
-        # whole frames: runs of one scale share calls
-        made: dict[tuple[int, int], torch.Tensor] = {}  # (run, frame of the run) -> (1, 3, H, W)
-        for scale in sorted(set(scales)):
-            entries = [(n, i) for n, job in enumerate(batch) if scales[n] == scale for i in range(len(job.times))]
-            scale_plan = replace(plan, flow_scale=scale)
-            for start in range(0, len(entries), per_call):
-                chunk = entries[start : start + per_call]
-                prev = torch.cat([tensors[n][0] for n, _ in chunk])  # (b, 3, H, W)
-                next = torch.cat([tensors[n][1] for n, _ in chunk])
-                times = torch.tensor([batch[n].times[i] for n, i in chunk], device=where)  # (b,)
-                guesses = None
-                if flow_prior:
-                    zero = torch.zeros_like(prev[:1, :2], dtype=torch.float32)  # (1, 2, H, W): a run without a prior
-                    guesses = tuple(
-                        torch.cat([zero if priors[n] is None else priors[n][side] for n, _ in chunk]) for side in (0, 1)
-                    )  # (b, 2, H, W) each
-                still = None
-                if any(still_pairs[n] is not None for n, _ in chunk):  # a run without outside frames blends its own pair
-                    still = tuple(
-                        torch.cat([tensors[n][side] if still_pairs[n] is None else still_pairs[n][side] for n, _ in chunk])
-                        for side in (0, 1)
-                    )  # (b, 3, H, W) each
-                frames = forward_frames(generator, prev, next, times, scale_plan, guesses, still)  # (b, 3, H, W), whole frames
-                made.update({entry: frames[j : j + 1] for j, entry in enumerate(chunk)})
-        for n, job in enumerate(batch):
-            job.frames = torch.cat([made[(n, i)] for i in range(len(job.times))])  # (k, 3, H, W)
-        return time.perf_counter() - tick
-
-    def write(tmp: str) -> None:
-        repair_started = time.perf_counter()
-        model_seconds = 0.0
-        with VideoReader(source) as reader:
-            traits = reader.info.traits
-            writer = VideoWriter(tmp, container, reader.info, codec, crf, audio_from=reader.container)
-            state["encoder"] = writer.choice
-            state["audio"] = len(writer.audio)
-            try:
-                previous = None  # the DecodedFrame before the current one
-                earlier = None  # and the one before that (a run's outside frame, for the flow prior)
-                pending: _Pending | None = None
-                waiting: _Job | None = None  # a job whose outside frame after the run is still to come
-                jobs: list[_Job] = []  # runs read to their end, not generated yet
-                held: list[tuple] = []  # what comes after the first of them, in order
-                held_frames = 0
-                max_held = max(8, 2 * per_call)
-
-                def emit(entry: tuple) -> None:
-                    kind, value = entry[0], entry[1]
-                    if kind == "frame":
-                        writer.write(value, entry[2])
-                    elif kind == "audio":
-                        writer.mux_audio(value)
-                    else:
-                        write_run(value)
-
-                def hold(entry: tuple) -> None:
-                    nonlocal held_frames
-                    if not jobs:
-                        emit(entry)
-                        return
-                    held.append(entry)
-                    held_frames += entry[0] == "frame"
-                    if held_frames >= max_held and waiting is None:
-                        flush()
-
-                def write_run(job: _Job) -> None:
-                    run = job.pending.run
-                    alphas = (frame_alpha(job.pending.before.frame, traits), frame_alpha(job.after.frame, traits))
-                    for offset, (frame, t, pts) in enumerate(zip(job.frames, job.times, job.pending.pts)):
-                        rgb = tensor_to_rgb(frame, job.before_rgb.dtype)  # (H, W, 3)
-                        alpha = None
-                        if alphas[0] is not None:
-                            alpha = np.round((1 - t) * alphas[0] + t * alphas[1]).astype(alphas[0].dtype)
-                        writer.write(rgb_to_frame(rgb, writer.choice.pix_fmt, alpha), pts)
-                        index = run.first + offset
-                        replaced_frames.append(
-                            {"frame": index, "t": round(t, 4), "between": [run.before, run.after], "time_s": round(analysis.times[index], 6)}
-                        )
-                        if run is example_run and offset == 0:
-                            to8 = (lambda a: a if a.dtype == np.uint8 else (a >> 8).astype(np.uint8))
-                            example.update(
-                                frame=index, t=t, after_index=run.after, before=to8(job.before_rgb),
-                                after=to8(job.after_rgb), input=to8(job.pending.first_rgb), repaired=to8(rgb),
-                            )
-                    job.frames = None
-
-                def flush() -> None:
-                    nonlocal held_frames, model_seconds
-                    model_seconds += run_generator(jobs)
-                    jobs.clear()
-                    entries = list(held)
-                    held.clear()
-                    held_frames = 0
-                    for entry in entries:
-                        emit(entry)
-
-                bar = tqdm(total=analysis.frame_count, desc="repairing", unit="frame", disable=not progress)
-                for item in reader.items(audio=True):
-                    if isinstance(item, AudioPacket):
-                        hold(("audio", item))
-                        continue
-                    if item.index >= analysis.frame_count:
-                        raise VideoError(f"{source} gave more frames on the second reading than on the first")
-                    if waiting is not None:  # this is the frame after the last run's next distinct frame
-                        waiting.outside_after = frame_to_rgb(item.frame, traits)
-                        waiting = None
-                        if sum(len(j.times) for j in jobs) >= per_call:
-                            flush()
-                    if pending is not None and item.index <= pending.run.last:
-                        pending.pts.append(item.pts)  # a copy: its content is not needed, only its time
-                        bar.update(1)
-                        continue
-                    if pending is not None:  # item is the next distinct frame: the run can be filled
-                        job = _Job(
-                            pending, item, frame_to_rgb(pending.before.frame, traits), frame_to_rgb(item.frame, traits),
-                            run_times(analysis.times, pending.run),
-                        )
-                        jobs.append(job)
-                        held.append(("run", job))  # its frames go out first, then what is held after it
-                        if read_outside and pending.outside[1] is not None:
-                            waiting = job  # the next frame is its outside frame: generate after it
-                        pending = None
-                        if waiting is None and sum(len(j.times) for j in jobs) >= per_call:
-                            flush()
-                    if item.index in starts:
-                        run = starts[item.index]
-                        first = frame_to_rgb(item.frame, traits) if run is example_run else None
-                        pending = _Pending(run, [item.pts], previous, first, detection.outside_frames(run))
-                        if read_outside and earlier is not None and earlier.index == pending.outside[0]:
-                            pending.outside_before = frame_to_rgb(earlier.frame, traits)
-                        bar.update(1)
-                        continue
-                    hold(("frame", item.frame, item.pts))
-                    earlier, previous = previous, item
-                    bar.update(1)
-                if jobs:
-                    flush()
-                bar.close()
-                if pending is not None or reader.count != analysis.frame_count:
-                    raise VideoError(
-                        f"{source} gave {reader.count} frames on the second reading, {analysis.frame_count} on the first"
+        def prior_of(job: _Job, prev: torch.Tensor, next: torch.Tensor, outside: list) -> tuple[torch.Tensor, torch.Tensor] | None:
+            """The run's flow guesses (nlvfi.flow_prior), (1, 2, H, W) each, or None."""
+            run, (before, after) = job.pending.run, job.pending.outside
+            scales = interval_scales(analysis.times, before, run.before, run.after, after)
+            with torch.inference_mode():
+                if plan.tile is not None:  # frames too large for one pass: the outside flows tile by tile too
+                    return tiled_prior(
+                        generator, prev, next, *outside, *scales, tile=plan.tile, overlap=plan.overlap, flow_scale=plan.flow_scale
                     )
-                writer.close()
-            except BaseException:
-                writer.abort()
-                raise
-        timings["repair_s"] = round(time.perf_counter() - repair_started, 2)
-        timings["generator_s"] = round(model_seconds, 2)
-        if verify:
-            result = verify_output(
-                source, Path(tmp), analysis.info.traits, state["encoder"].lossless, analysis.frame_count,
-                {f["frame"] for f in replaced_frames}, progress=progress, muxer=container,
-            )
-            timings["verify_s"] = result.pop("seconds")
-            state["verification"] = result
+                return constant_velocity_prior(generator, prev, next, *outside, *scales, flow_scale=plan.flow_scale)
 
-    atomic_write(output, write)
-    timings["total_s"] = round(time.perf_counter() - started, 2)
-    report = build_report(source, output, analysis, replaced_frames, state, generator, checkpoint_used, where, timings)
-    report["model"]["plan"] = f"{plan.describe()}, batch size {batch_size}"
-    report["model"]["ensemble_views"] = plan.views
-    report["model"]["flow_prior"] = (
-        {"used": True, "runs_by_outside_frames": prior_sides}
-        if flow_prior
-        else {"used": False, "why": "turned off (--no-flow-prior)"}
-    )
-    report["model"]["outside_average"] = (
-        {"used": True, "weight": OUTSIDE_WEIGHT, "agreement_levels": OUTSIDE_AGREEMENT, "runs_by_outside_frames": outside_sides}
-        if use_outside
-        else {"used": False, "why": "turned off (--no-outside-average)" if not outside_average else "no static blending (--static-motion 0)"}
-    )
-    report["model"]["flow_scale"] = plan.flow_scale
-    report["model"]["runs_by_flow_scale"] = {str(scale): count for scale, count in sorted(runs_by_scale.items())}
-    report["model"]["static_motion_px"] = plan.static_motion
-    try:
-        if report_path is not None:
-            text = json.dumps(report, indent=2) + "\n"
-            atomic_write(report_path, lambda tmp: Path(tmp).write_text(text))
-        if figure_path is not None:
-            figure = draw_repair_figure(detection, example or None, figure_title(report))
-            save_figure(figure, figure_path)
-    except BaseException:  # a run that fails or is interrupted leaves nothing at OUT, even this late
-        output.unlink(missing_ok=True)
-        raise
-    report["_example"] = example  # for callers (notebook); not in the JSON
+        def count(meta: dict) -> None:
+            """Add one run's meta (``_Job.meta``) to the report's counts."""
+            sides = ("none", "one", "both")
+            if meta.get("prior_outside") is not None:
+                prior_sides[sides[meta["prior_outside"]]] += 1
+            if meta.get("blend_outside") is not None:
+                outside_sides[sides[meta["blend_outside"]]] += 1
+            runs_by_scale[meta["flow_scale"]] = runs_by_scale.get(meta["flow_scale"], 0) + 1
+
+        def run_generator(batch: list[_Job]) -> float:
+            """Fill ``job.rgbs`` of every job, from the kept work (nlvfi.resume) or the generator;
+            return the seconds the generator took."""
+            tick = time.perf_counter()
+            todo = []
+            for job in batch:
+                shape = (len(job.times), *job.before_rgb.shape)  # (k, H, W, 3)
+                kept = store.load_run(job.pending.run.first, job.identity(), shape, job.before_rgb.dtype) if store else None
+                if kept is None:
+                    todo.append(job)
+                else:
+                    job.rgbs, job.meta = kept
+                    count(job.meta)
+            if todo:
+                generate_frames(todo)
+            for job in todo:
+                job.rgbs = np.stack([tensor_to_rgb(frame, job.before_rgb.dtype) for frame in job.frames])  # (k, H, W, 3)
+                job.frames = None
+                count(job.meta)
+                if store is not None:  # kept at once: an interrupt from here on loses none of it
+                    store.save_run(job.pending.run.first, job.rgbs, job.identity(), job.meta)
+            return time.perf_counter() - tick
+
+        def generate_frames(batch: list[_Job]) -> None:
+            """Fill ``job.frames`` (k, 3, H, W) and ``job.meta`` of every job with the generator."""
+            tensors = [(rgb_to_tensor(job.before_rgb).to(where), rgb_to_tensor(job.after_rgb).to(where)) for job in batch]  # (1, 3, H, W)
+            outsides = [outside_of(job) for job in batch]
+            priors = [prior_of(job, *pair, outside) for job, pair, outside in zip(batch, tensors, outsides)] if flow_prior else None
+            still_pairs = [still_pair_of(*pair, outside) for pair, outside in zip(tensors, outsides)]
+            # auto: a run without a prior goes at 1x (docstring, flow_scale), whole or in tiles
+            scales = [
+                plan.flow_scale if priors is not None and priors[n] is not None
+                else flow_scale_for(header.height, header.width, requested_scale, has_prior=False)
+                for n in range(len(batch))
+            ]
+            for job, outside, still, scale in zip(batch, outsides, still_pairs, scales):
+                used = sum(frame is not None for frame in outside)
+                job.meta = {
+                    "prior_outside": used if flow_prior else None,
+                    "blend_outside": used if still is not None else None,
+                    "flow_scale": scale,
+                }
+            del outsides
+            if plan.tile is not None:  # tiles: one pair at a time, its non-local features computed once
+                for n, (job, (prev, next)) in enumerate(zip(batch, tensors)):
+                    prior = None if priors is None else priors[n]
+                    job.frames = generate(
+                        generator, prev, next, job.times, per_call, replace(plan, flow_scale=scales[n]), prior, still_pairs[n]
+                    )  # (k, 3, H, W)
+                return
+            # whole frames: runs of one scale share calls
+            made: dict[tuple[int, int], torch.Tensor] = {}  # (run, frame of the run) -> (1, 3, H, W)
+            for scale in sorted(set(scales)):
+                entries = [(n, i) for n, job in enumerate(batch) if scales[n] == scale for i in range(len(job.times))]
+                scale_plan = replace(plan, flow_scale=scale)
+                for start in range(0, len(entries), per_call):
+                    chunk = entries[start : start + per_call]
+                    prev = torch.cat([tensors[n][0] for n, _ in chunk])  # (b, 3, H, W)
+                    next = torch.cat([tensors[n][1] for n, _ in chunk])
+                    times = torch.tensor([batch[n].times[i] for n, i in chunk], device=where)  # (b,)
+                    guesses = None
+                    if flow_prior:
+                        zero = torch.zeros_like(prev[:1, :2], dtype=torch.float32)  # (1, 2, H, W): a run without a prior
+                        guesses = tuple(
+                            torch.cat([zero if priors[n] is None else priors[n][side] for n, _ in chunk]) for side in (0, 1)
+                        )  # (b, 2, H, W) each
+                    still = None
+                    if any(still_pairs[n] is not None for n, _ in chunk):  # a run without outside frames blends its own pair
+                        still = tuple(
+                            torch.cat([tensors[n][side] if still_pairs[n] is None else still_pairs[n][side] for n, _ in chunk])
+                            for side in (0, 1)
+                        )  # (b, 3, H, W) each
+                    frames = forward_frames(generator, prev, next, times, scale_plan, guesses, still)  # (b, 3, H, W), whole frames
+                    made.update({entry: frames[j : j + 1] for j, entry in enumerate(chunk)})
+            for n, job in enumerate(batch):
+                job.frames = torch.cat([made[(n, i)] for i in range(len(job.times))])  # (k, 3, H, W)
+
+        def write(tmp: str) -> None:
+            repair_started = time.perf_counter()
+            model_seconds = 0.0
+            with VideoReader(source) as reader:
+                traits = reader.info.traits
+                writer = VideoWriter(tmp, container, reader.info, codec, crf, audio_from=reader.container)
+                state["encoder"] = writer.choice
+                state["audio"] = len(writer.audio)
+                try:
+                    previous = None  # the DecodedFrame before the current one
+                    earlier = None  # and the one before that (a run's outside frame, for the flow prior)
+                    pending: _Pending | None = None
+                    waiting: _Job | None = None  # a job whose outside frame after the run is still to come
+                    jobs: list[_Job] = []  # runs read to their end, not generated yet
+                    held: list[tuple] = []  # what comes after the first of them, in order
+                    held_frames = 0
+                    max_held = max(8, 2 * per_call)
+
+                    def emit(entry: tuple) -> None:
+                        kind, value = entry[0], entry[1]
+                        if kind == "frame":
+                            writer.write(value, entry[2])
+                        elif kind == "audio":
+                            writer.mux_audio(value)
+                        else:
+                            write_run(value)
+
+                    def hold(entry: tuple) -> None:
+                        nonlocal held_frames
+                        if not jobs:
+                            emit(entry)
+                            return
+                        held.append(entry)
+                        held_frames += entry[0] == "frame"
+                        if held_frames >= max_held and waiting is None:
+                            flush()
+
+                    def write_run(job: _Job) -> None:
+                        run = job.pending.run
+                        alphas = (frame_alpha(job.pending.before.frame, traits), frame_alpha(job.after.frame, traits))
+                        for offset, (rgb, t, pts) in enumerate(zip(job.rgbs, job.times, job.pending.pts)):  # rgb: (H, W, 3)
+                            alpha = None
+                            if alphas[0] is not None:
+                                alpha = np.round((1 - t) * alphas[0] + t * alphas[1]).astype(alphas[0].dtype)
+                            writer.write(rgb_to_frame(rgb, writer.choice.pix_fmt, alpha), pts)
+                            index = run.first + offset
+                            replaced_frames.append(
+                                {"frame": index, "t": round(t, 4), "between": [run.before, run.after], "time_s": round(analysis.times[index], 6)}
+                            )
+                            if run is example_run and offset == 0:
+                                to8 = (lambda a: a if a.dtype == np.uint8 else (a >> 8).astype(np.uint8))
+                                example.update(
+                                    frame=index, t=t, after_index=run.after, before=to8(job.before_rgb),
+                                    after=to8(job.after_rgb), input=to8(job.pending.first_rgb), repaired=to8(rgb),
+                                )
+                        job.rgbs = None
+
+                    def flush() -> None:
+                        nonlocal held_frames, model_seconds
+                        model_seconds += run_generator(jobs)
+                        jobs.clear()
+                        entries = list(held)
+                        held.clear()
+                        held_frames = 0
+                        for entry in entries:
+                            emit(entry)
+
+                    bar = tqdm(total=analysis.frame_count, desc="repairing", unit="frame", disable=not progress)
+                    for item in reader.items(audio=True):
+                        if isinstance(item, AudioPacket):
+                            hold(("audio", item))
+                            continue
+                        if item.index >= analysis.frame_count:
+                            raise VideoError(f"{source} gave more frames on the second reading than on the first")
+                        if waiting is not None:  # this is the frame after the last run's next distinct frame
+                            waiting.outside_after = frame_to_rgb(item.frame, traits)
+                            waiting = None
+                            if sum(len(j.times) for j in jobs) >= per_call:
+                                flush()
+                        if pending is not None and item.index <= pending.run.last:
+                            pending.pts.append(item.pts)  # a copy: its content is not needed, only its time
+                            bar.update(1)
+                            continue
+                        if pending is not None:  # item is the next distinct frame: the run can be filled
+                            job = _Job(
+                                pending, item, frame_to_rgb(pending.before.frame, traits), frame_to_rgb(item.frame, traits),
+                                run_times(analysis.times, pending.run),
+                            )
+                            jobs.append(job)
+                            held.append(("run", job))  # its frames go out first, then what is held after it
+                            if read_outside and pending.outside[1] is not None:
+                                waiting = job  # the next frame is its outside frame: generate after it
+                            pending = None
+                            if waiting is None and sum(len(j.times) for j in jobs) >= per_call:
+                                flush()
+                        if item.index in starts:
+                            run = starts[item.index]
+                            first = frame_to_rgb(item.frame, traits) if run is example_run else None
+                            pending = _Pending(run, [item.pts], previous, first, detection.outside_frames(run))
+                            if read_outside and earlier is not None and earlier.index == pending.outside[0]:
+                                pending.outside_before = frame_to_rgb(earlier.frame, traits)
+                            bar.update(1)
+                            continue
+                        hold(("frame", item.frame, item.pts))
+                        earlier, previous = previous, item
+                        bar.update(1)
+                    if jobs:
+                        flush()
+                    bar.close()
+                    if pending is not None or reader.count != analysis.frame_count:
+                        raise VideoError(
+                            f"{source} gave {reader.count} frames on the second reading, {analysis.frame_count} on the first"
+                        )
+                    writer.close()
+                except BaseException:
+                    writer.abort()
+                    raise
+            timings["repair_s"] = round(time.perf_counter() - repair_started, 2)
+            timings["generator_s"] = round(model_seconds, 2)
+            if verify:
+                result = verify_output(
+                    source, Path(tmp), analysis.info.traits, state["encoder"].lossless, analysis.frame_count,
+                    {f["frame"] for f in replaced_frames}, progress=progress, muxer=container,
+                )
+                timings["verify_s"] = result.pop("seconds")
+                state["verification"] = result
+
+        atomic_write(output, write)
+        timings["total_s"] = round(time.perf_counter() - started, 2)
+        report = build_report(source, output, analysis, replaced_frames, state, generator, checkpoint_used, where, timings)
+        report["model"]["plan"] = f"{plan.describe()}, batch size {batch_size}"
+        report["model"]["ensemble_views"] = plan.views
+        report["model"]["flow_prior"] = (
+            {"used": True, "runs_by_outside_frames": prior_sides}
+            if flow_prior
+            else {"used": False, "why": "turned off (--no-flow-prior)"}
+        )
+        report["model"]["outside_average"] = (
+            {"used": True, "weight": OUTSIDE_WEIGHT, "agreement_levels": OUTSIDE_AGREEMENT, "runs_by_outside_frames": outside_sides}
+            if use_outside
+            else {"used": False, "why": "turned off (--no-outside-average)" if not outside_average else "no static blending (--static-motion 0)"}
+        )
+        report["model"]["flow_scale"] = plan.flow_scale
+        report["model"]["runs_by_flow_scale"] = {str(scale): count for scale, count in sorted(runs_by_scale.items())}
+        report["model"]["static_motion_px"] = plan.static_motion
+        report["resume"] = (
+            {
+                "folder": str(store.folder), "measurements_reused": analysis.from_kept,
+                "runs_reused": store.resumed_runs, "note": store.note or None,
+            }
+            if store is not None
+            else "off (--no-resume)"
+        )
+        try:
+            if report_path is not None:
+                text = json.dumps(report, indent=2) + "\n"
+                atomic_write(report_path, lambda tmp: Path(tmp).write_text(text))
+            if figure_path is not None:
+                figure = draw_repair_figure(detection, example or None, figure_title(report))
+                save_figure(figure, figure_path)
+        except BaseException:  # a run that fails or is interrupted leaves nothing at OUT, even this late
+            output.unlink(missing_ok=True)
+            raise
+        report["_example"] = example  # for callers (notebook); not in the JSON
     return report
 
 
@@ -675,6 +764,12 @@ def summary_text(report: dict) -> str:
         parts.append("The alpha channel was dropped (the output codec has none).")
     if detection.get("caution"):
         parts.append(f"Caution: {detection['caution']}.")
+    resume = report.get("resume")
+    if isinstance(resume, dict) and (resume["measurements_reused"] or resume["runs_reused"]):
+        parts.append(
+            f"Resumed an interrupted run: {'its measurements and ' if resume['measurements_reused'] else ''}"
+            f"{resume['runs_reused']} of {by['repair']} repaired runs were read back from {resume['folder']}."
+        )
     parts.append(f"Took {report['timings']['total_s']:.1f} s.")
     return " ".join(parts)
 
@@ -812,6 +907,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="still pixels blend the pair alone, without the real frames just outside it (nlvfi.static_blend)",
     )
     parser.add_argument("--no-verify", action="store_true", help="skip decoding the result to check it")
+    parser.add_argument(
+        "--no-resume", action="store_true",
+        help="neither use nor keep OUT.nlvfi-resume/ (by default an interrupted run keeps its measurements and "
+        "generated frames there, and the same command run again goes on from them)",
+    )
     parser.add_argument("--detect-only", action="store_true", help="only measure and report the duplicates (no model, no output video)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
@@ -857,6 +957,7 @@ def run(args: argparse.Namespace) -> int:
         report_path=args.report,
         figure_path=args.figure,
         verify=not args.no_verify,
+        resume=not args.no_resume,
         progress=not args.quiet,
         batch_size=args.batch_size,
         tile=args.tile,

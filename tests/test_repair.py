@@ -408,7 +408,13 @@ def test_sigterm_cleans_up_like_ctrl_c(tmp_path, model):
     _, err = process.communicate(timeout=120)
     assert process.returncode == 143, err
     assert "interrupted" in err and "Traceback" not in err
-    assert list((tmp_path / "out").iterdir()) == []
+    kept = tmp_path / "out" / "o.mkv.nlvfi-resume"  # no half file; the work done so far is kept (nlvfi.resume)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [kept.name]
+    assert f"kept in {kept}; run the same command again to go on from there" in err
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Resumed an interrupted run: its measurements and " in done.stdout
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["o.mkv"]
 
 
 def test_too_large_for_memory_is_refused_with_the_size_it_needs(tmp_path, model, capsys):
@@ -428,7 +434,7 @@ def test_unknown_output_extension_and_codec(tmp_path, model, capsys):
     assert list(tmp_path.iterdir()) == [source]
 
 
-def test_an_interrupted_run_leaves_nothing(tmp_path, model):
+def test_an_interrupted_run_leaves_no_half_file(tmp_path, model):
     class Exploding(torch.nn.Module):
         def __init__(self):
             super().__init__()
@@ -442,7 +448,11 @@ def test_an_interrupted_run_leaves_nothing(tmp_path, model):
     source = write_video(tmp_path / "in.mkv", stutter(scene(8), [4]), 10)
     with pytest.raises(KeyboardInterrupt):
         repair_video(source, tmp_path / "o.mkv", generator=Exploding(), progress=False)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv", "o.mkv.nlvfi-resume"]  # the first pass is kept
+    assert sorted(p.name for p in (tmp_path / "o.mkv.nlvfi-resume").iterdir()) == ["key.json", "measure.npz"]
+    with pytest.raises(KeyboardInterrupt):
+        repair_video(source, tmp_path / "p.mkv", generator=Exploding(), progress=False, resume=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv", "o.mkv.nlvfi-resume"]
 
 
 # --------------------------------------------------------------------------------------------

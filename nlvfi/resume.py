@@ -1,0 +1,224 @@
+"""Resuming an interrupted ``nlvfi repair``: its measurements and generated frames, kept beside OUT.
+
+Method: METHOD.md §4 steps 1 and 3 (¶0230–0234: measure every adjacent difference; ¶0218–0220:
+generate each missing frame). Those are the two slow parts of a repair: the first pass decodes
+the whole video, and the generator takes seconds per frame on a CPU (the model-time column of
+results/repair_quality.md). The ground rule that every long-running job can be interrupted and
+resumed applies to them: a repair stopped by Ctrl-C or SIGTERM keeps what it measured and
+generated in a folder beside the output, ``OUT.nlvfi-resume/``, and the same command run again
+starts from there. Only the re-encoding (fast beside the model) is done again: the output is one
+encoded stream, written to a temporary file and renamed at the end, so there is no half-written
+output to continue.
+
+What is kept, and when it is used:
+
+- ``key.json``: what the kept work depends on: the input (its resolved path, size, modification
+  time, and a SHA-1 of its first and last MiB; for an image sequence, every file's name, size
+  and time), the generator's weights (SHA-256 of the tensors,
+  :func:`nlvfi.checkpoint.weights_digest`), the inference settings that change a generated frame
+  (views, flow prior, flow scale, static blending, outside average, tiles) and nlvfi's version.
+  A folder whose key differs (another input, model or setting) is discarded and the run starts
+  over; a folder by that name that is not one of ours is refused, never deleted.
+- ``measure.npz``: the first pass's per-pair MAD, peak and changed share, and every frame's
+  timestamp. The detection is computed again from them (it takes milliseconds), so a resumed run
+  may use another ``--threshold`` or ``--max-run``.
+- ``run-<first frame>.npz``: one run's generated frames, (k, H, W, 3) uint8 or uint16, exactly as
+  they are written, zlib-compressed, with the run's frames, times and outside frames. A run is
+  reused only when all of those match the run the current detection asks for.
+
+Every file is written to a temporary name and renamed, so an interrupt never leaves a half file
+that would be read back. A file that cannot be read back (a disk error, a truncated copy) is
+ignored and its work done again. The folder is deleted when the run succeeds, and when it fails
+for any reason other than an interrupt (the same command would fail the same way); ``--no-resume``
+neither reads nor keeps it. Disk use: the generated frames only (about 0.6 x k x H x W x 3 bytes
+for k 8-bit frames, natural footage), which is what lets the slow part be skipped.
+Checkpoints and arrays are read with ``allow_pickle=False``: nothing kept here executes code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import __version__
+from .checkpoint import weights_digest
+
+SUFFIX = ".nlvfi-resume"
+FORMAT = 1
+_EDGE_BYTES = 1 << 20  # the input's first and last MiB go into its fingerprint
+
+
+def folder_for(output: str | os.PathLike) -> Path:
+    """Where the work of a repair writing ``output`` is kept: ``OUT.nlvfi-resume`` beside it."""
+    output = Path(output)
+    return output.with_name(output.name + SUFFIX)
+
+
+def input_fingerprint(path: str | os.PathLike) -> dict:
+    """What identifies an input without reading it all: path, size, time, first and last MiB.
+
+    An image sequence (``frames/%04d.png``) gives every file's name, size and time instead.
+    """
+    path = Path(path)
+    if "%" in path.name:
+        first = 0 if (path.parent / (path.name % 0)).is_file() else 1
+        files = []
+        index = first
+        while (path.parent / (path.name % index)).is_file():
+            stat = (path.parent / (path.name % index)).stat()
+            files.append([path.name % index, stat.st_size, stat.st_mtime_ns])
+            index += 1
+        return {"sequence": str(path.resolve()), "files": files}
+    stat = path.stat()
+    edges = hashlib.sha1()
+    with open(path, "rb") as f:
+        edges.update(f.read(_EDGE_BYTES))
+        if stat.st_size > _EDGE_BYTES:
+            f.seek(max(_EDGE_BYTES, stat.st_size - _EDGE_BYTES))
+            edges.update(f.read())
+    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "edges_sha1": edges.hexdigest()}
+
+
+def generator_digest(generator: torch.nn.Module) -> str:
+    """SHA-256 of the generator's weights (buffers too), on the CPU."""
+    return weights_digest({name: tensor.detach().cpu() for name, tensor in generator.state_dict().items()})
+
+
+class ResumeStore:
+    """The kept work of one repair (module doc): measurements and generated runs.
+
+    Args:
+        folder: the folder (:func:`folder_for`); created when the first thing is kept.
+        key: what the work depends on (module doc), JSON-serialisable; nlvfi's version is added.
+    Attributes:
+        resumed_runs: runs read back from the folder by this run so far.
+        kept_runs: run files in the folder now.
+        note: what happened to a folder found there (resumed, or discarded and why), or "".
+    """
+
+    def __init__(self, folder: Path, key: dict):
+        self.folder = Path(folder)
+        self.key = json.loads(json.dumps({**key, "nlvfi": __version__}))  # as it reads back from key.json
+        self.resumed_runs = 0
+        self.note = ""
+        marker = self.folder / "key.json"
+        if self.folder.exists():
+            try:
+                kept = json.loads(marker.read_text())
+                ours = isinstance(kept, dict) and kept.get("nlvfi_resume") == FORMAT
+            except (OSError, ValueError):
+                ours = False
+            if not ours:
+                raise ValueError(
+                    f"{self.folder} exists and is not a folder nlvfi repair kept (no readable key.json); "
+                    "move it away, or pass --no-resume"
+                )
+            if kept.get("key") != self.key:
+                changed = sorted(k for k in set(self.key) | set(kept.get("key", {})) if self.key.get(k) != kept["key"].get(k))
+                self.discard()
+                self.note = f"discarded the kept work of an earlier run ({', '.join(changed)} changed)"
+
+    # -- files
+
+    def _ensure(self) -> None:
+        if not (self.folder / "key.json").is_file():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._write(self.folder / "key.json", lambda f: f.write(json.dumps({"nlvfi_resume": FORMAT, "key": self.key}, indent=1).encode()))
+
+    def _write(self, path: Path, fill) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                fill(f)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def _read(self, path: Path) -> dict | None:
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {name: data[name] for name in data.files}
+        except Exception:  # noqa: BLE001 - OSError, ValueError, BadZipFile, zlib.error ...: do the work again
+            return None
+
+    @property
+    def kept_runs(self) -> int:
+        return len(list(self.folder.glob("run-*.npz"))) if self.folder.is_dir() else 0
+
+    # -- the first pass
+
+    def save_measure(self, **arrays: np.ndarray) -> None:
+        """Keep the first pass's arrays (names and values as given)."""
+        self._ensure()
+        self._write(self.folder / "measure.npz", lambda f: np.savez(f, **arrays))
+
+    def load_measure(self) -> dict | None:
+        """The arrays :meth:`save_measure` kept, or None."""
+        return self._read(self.folder / "measure.npz") if self.folder.is_dir() else None
+
+    # -- generated runs
+
+    def _run_path(self, first: int) -> Path:
+        return self.folder / f"run-{first:08d}.npz"
+
+    def save_run(self, first: int, frames: np.ndarray, identity: dict, meta: dict) -> None:
+        """Keep a run's frames, (k, H, W, 3), with what identifies it and what the report counts."""
+        self._ensure()
+        record = np.array(json.dumps({"identity": identity, "meta": meta}))
+        self._write(self._run_path(first), lambda f: np.savez_compressed(f, frames=frames, record=record))
+
+    def load_run(self, first: int, identity: dict, shape: tuple[int, ...], dtype: np.dtype) -> tuple[np.ndarray, dict] | None:
+        """(frames, meta) of a kept run whose identity, frame shape and dtype match; else None."""
+        if not self.folder.is_dir():
+            return None
+        data = self._read(self._run_path(first))
+        if data is None or "frames" not in data or "record" not in data:
+            return None
+        try:
+            record = json.loads(str(data["record"]))
+        except ValueError:
+            return None
+        frames = data["frames"]
+        if record.get("identity") != json.loads(json.dumps(identity)) or frames.shape != shape or frames.dtype != dtype:
+            return None
+        self.resumed_runs += 1
+        return frames, record.get("meta", {})
+
+    def discard(self) -> None:
+        """Delete the folder and everything in it."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextmanager
+def kept_if_interrupted(store: ResumeStore | None) -> Iterator[None]:
+    """Around a repair: keep ``store``'s folder on an interrupt (Ctrl-C, SIGTERM), with a note on
+    the exception (``resume_note``, printed by ``nlvfi.cli.guarded_main``); delete it on success
+    and on any other error (module doc). ``None``: resuming is off, nothing to do."""
+    if store is None:
+        yield
+        return
+    try:
+        yield
+    except KeyboardInterrupt as interrupt:
+        if store.folder.is_dir():
+            interrupt.resume_note = (
+                f"the measurements and {store.kept_runs} generated run(s) are kept in {store.folder}; "
+                "run the same command again to go on from there"
+            )
+        raise
+    except BaseException:
+        store.discard()
+        raise
+    store.discard()

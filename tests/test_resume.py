@@ -1,0 +1,185 @@
+"""Interrupting ``nlvfi repair`` and running it again (nlvfi.resume): the kept work is used only
+when it is the same work, and the result is the file an uninterrupted run writes."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+from test_repair import decoded, scene, stutter
+
+from nlvfi import repair as repair_module
+from nlvfi.repair import repair_video
+from nlvfi.resume import ResumeStore, folder_for, input_fingerprint
+from nlvfi.videoio import write_video
+
+DUPLICATES = [4, 8, 12, 16, 20]  # five runs of one
+
+
+@pytest.fixture
+def source(tmp_path):
+    return write_video(tmp_path / "in.mkv", stutter(scene(24, 48, 64), DUPLICATES), 10)
+
+
+@pytest.fixture
+def generated(monkeypatch):
+    """Frames that go through the generator (whole-frame calls), counted."""
+    calls = []
+    forward = repair_module.forward_frames
+
+    def counting(generator, prev, next, times, *args, **kwargs):
+        calls.append(len(times))
+        return forward(generator, prev, next, times, *args, **kwargs)
+
+    monkeypatch.setattr(repair_module, "forward_frames", counting)
+    return calls
+
+
+def interrupt_after_runs(monkeypatch, runs: int) -> None:
+    """Ctrl-C right after the ``runs``-th generated run is kept."""
+    save = ResumeStore.save_run
+    saved = []
+
+    def save_then_stop(self, *args, **kwargs):
+        save(self, *args, **kwargs)
+        saved.append(1)
+        if len(saved) == runs:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(ResumeStore, "save_run", save_then_stop)
+
+
+def test_a_resumed_run_skips_the_kept_work_and_writes_the_same_file(tmp_path, source, model, monkeypatch, generated):
+    out = tmp_path / "out.mkv"
+    with monkeypatch.context() as patch:
+        interrupt_after_runs(patch, 2)
+        with pytest.raises(KeyboardInterrupt) as stopped:
+            repair_video(source, out, checkpoint=model, batch_size=1, views=1, progress=False)
+    kept = folder_for(out)
+    assert not out.exists() and sorted(p.name for p in kept.iterdir()) == [
+        "key.json", "measure.npz", "run-00000004.npz", "run-00000008.npz",
+    ]
+    assert stopped.value.resume_note == (
+        f"the measurements and 2 generated run(s) are kept in {kept}; run the same command again to go on from there"
+    )
+    assert sum(generated) == 2
+    report = repair_video(source, out, checkpoint=model, batch_size=1, views=1, progress=False)
+    assert report["resume"] == {"folder": str(kept), "measurements_reused": True, "runs_reused": 2, "note": None}
+    assert sum(generated) == 2 + 3  # only the three runs not kept went through the generator
+    assert not kept.exists() and report["frames_replaced"] == 5
+    assert report["model"]["runs_by_flow_scale"] == {"2": 5}  # the kept runs counted as if generated now
+    assert "Resumed an interrupted run: its measurements and 2 of 5 repaired runs were read back" in repair_module.summary_text(report)
+    fresh = repair_video(source, tmp_path / "fresh.mkv", checkpoint=model, batch_size=1, views=1, progress=False, resume=False)
+    assert fresh["resume"] == "off (--no-resume)" and not folder_for(tmp_path / "fresh.mkv").exists()
+    assert fresh["model"]["flow_prior"] == report["model"]["flow_prior"]
+    resumed, uninterrupted = decoded(out), decoded(tmp_path / "fresh.mkv")
+    assert len(resumed) == len(uninterrupted) == 24
+    for (time_a, content_a, _), (time_b, content_b, _) in zip(resumed, uninterrupted):
+        assert time_a == time_b and np.array_equal(content_a, content_b)  # lossless output: bit for bit
+
+
+@pytest.mark.parametrize("change", ["views", "input", "model"])
+def test_kept_work_of_another_input_model_or_setting_is_discarded(tmp_path, source, model, monkeypatch, change):
+    out = tmp_path / "out.mkv"
+    with monkeypatch.context() as patch:
+        interrupt_after_runs(patch, 1)
+        with pytest.raises(KeyboardInterrupt):
+            repair_video(source, out, checkpoint=model, batch_size=1, views=1, progress=False)
+    kwargs = {"checkpoint": model, "batch_size": 1, "views": 1, "progress": False}
+    if change == "views":
+        kwargs["views"] = 2
+    elif change == "input":  # same name, same size, other pictures: the fingerprint tells
+        write_video(source, stutter(scene(24, 48, 64)[::-1], DUPLICATES), 10)
+    else:
+        import torch
+
+        import nlvfi
+
+        torch.manual_seed(1)
+        nlvfi.save_generator(nlvfi.build_generator("tiny"), tmp_path / "other.safetensors")
+        kwargs["checkpoint"] = tmp_path / "other.safetensors"
+    report = repair_video(source, out, **kwargs)
+    key = {"views": "inference", "input": "input", "model": "generator_sha256"}[change]
+    assert report["resume"]["note"] == f"discarded the kept work of an earlier run ({key} changed)"
+    assert report["resume"]["runs_reused"] == 0 and report["resume"]["measurements_reused"] is False
+    assert not folder_for(out).exists()
+
+
+def test_another_threshold_reuses_the_measurements_and_the_runs_it_still_finds(tmp_path, source, model, monkeypatch):
+    out = tmp_path / "out.mkv"
+    with monkeypatch.context() as patch:
+        interrupt_after_runs(patch, 2)
+        with pytest.raises(KeyboardInterrupt):
+            repair_video(source, out, checkpoint=model, batch_size=1, views=1, progress=False)
+    report = repair_video(source, out, threshold=1.0, checkpoint=model, batch_size=1, views=1, progress=False)
+    assert report["detection"]["threshold"]["mode"] == "fixed"
+    assert report["resume"]["measurements_reused"] is True and report["resume"]["runs_reused"] == 2
+
+
+def test_a_damaged_kept_run_is_made_again(tmp_path, source, model, monkeypatch, generated):
+    out = tmp_path / "out.mkv"
+    with monkeypatch.context() as patch:
+        interrupt_after_runs(patch, 2)
+        with pytest.raises(KeyboardInterrupt):
+            repair_video(source, out, checkpoint=model, batch_size=1, views=1, progress=False)
+    damaged = folder_for(out) / "run-00000008.npz"
+    damaged.write_bytes(damaged.read_bytes()[:100])  # a truncated copy
+    report = repair_video(source, out, checkpoint=model, batch_size=1, views=1, progress=False)
+    assert report["resume"]["runs_reused"] == 1 and sum(generated) == 2 + 4
+
+
+def test_a_failure_other_than_an_interrupt_keeps_nothing(tmp_path, source, model, monkeypatch):
+    save = ResumeStore.save_run
+
+    def disk_full_after_one(self, first, *args):
+        if first > 4:
+            raise OSError(28, "No space left on device")
+        save(self, first, *args)
+
+    monkeypatch.setattr(ResumeStore, "save_run", disk_full_after_one)
+    with pytest.raises(OSError):
+        repair_video(source, tmp_path / "out.mkv", checkpoint=model, batch_size=1, views=1, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
+
+
+def test_a_folder_that_is_not_ours_is_refused_and_left_alone(tmp_path, source, model, capsys):
+    folder = folder_for(tmp_path / "out.mkv")
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine\n")
+    with pytest.raises(ValueError, match=r"out.mkv.nlvfi-resume exists and is not a folder nlvfi repair kept"):
+        repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
+    assert (folder / "notes.txt").read_text() == "mine\n"
+    assert repair_module.main([str(source), "-o", str(tmp_path / "out.mkv"), "--checkpoint", str(model), "--quiet", "--no-resume"]) == 0
+    assert "Repaired " in capsys.readouterr().out and (folder / "notes.txt").exists()
+
+
+def test_store_reads_back_only_what_matches(tmp_path):
+    store = ResumeStore(tmp_path / "kept", {"input": 1})
+    frames = np.arange(2 * 4 * 6 * 3, dtype=np.uint16).reshape(2, 4, 6, 3)  # (k, H, W, 3)
+    identity = {"first": 3, "times": [0.333333333, 0.666666667]}
+    store.save_run(3, frames, identity, {"flow_scale": 1})
+    got, meta = store.load_run(3, identity, (2, 4, 6, 3), np.dtype(np.uint16))
+    assert np.array_equal(got, frames) and meta == {"flow_scale": 1} and store.resumed_runs == 1
+    assert store.load_run(3, {**identity, "times": [0.25, 0.5]}, (2, 4, 6, 3), np.dtype(np.uint16)) is None
+    assert store.load_run(3, identity, (2, 4, 6, 3), np.dtype(np.uint8)) is None  # 8-bit now: made again
+    assert store.load_run(5, identity, (2, 4, 6, 3), np.dtype(np.uint16)) is None
+    assert json.loads((tmp_path / "kept" / "key.json").read_text())["key"]["input"] == 1
+    assert ResumeStore(tmp_path / "kept", {"input": 1}).note == ""  # same key: kept
+    assert ResumeStore(tmp_path / "kept", {"input": 2}).note == "discarded the kept work of an earlier run (input changed)"
+    assert not (tmp_path / "kept").exists()
+
+
+def test_input_fingerprint_sees_a_change_of_the_same_size(tmp_path):
+    video = tmp_path / "v.bin"
+    video.write_bytes(bytes(3 << 20))
+    before = input_fingerprint(video)
+    with open(video, "r+b") as f:  # a byte near the end, in the last MiB
+        f.seek((3 << 20) - 10)
+        f.write(b"\x01")
+    os.utime(video, ns=(before["mtime_ns"], before["mtime_ns"]))  # even with the old time
+    assert input_fingerprint(video)["edges_sha1"] != before["edges_sha1"]
+    for i in range(3):
+        Image.fromarray(np.full((4, 4, 3), i, np.uint8)).save(tmp_path / f"f{i:03d}.png")
+    sequence = input_fingerprint(tmp_path / "f%03d.png")
+    assert [name for name, _, _ in sequence["files"]] == ["f000.png", "f001.png", "f002.png"]
