@@ -6,7 +6,7 @@ the generator pads and crops itself). Notebook: notebooks/10_video_repair.ipynb
 
     nlvfi interpolate PREV.png NEXT.png -o MID.png [--t 0.5] [--checkpoint C] [--device D]
     nlvfi interpolate --batch pairs.csv [--batch-size N] [--checkpoint C] [--device D]
-    nlvfi interpolate IN_VIDEO -o OUT_VIDEO [--factor 2|4] [--codec C] [--crf N] [--no-verify]
+    nlvfi interpolate IN_VIDEO -o OUT_VIDEO [--factor 2|4] [--codec C] [--crf N] [--no-verify] [--no-resume]
     every form: [--tile SIZE] [--overlap PX] [--max-memory-gb G] [--compile] [--ensemble 1|2|4]
                 [--flow-scale auto|1|2] [--static-motion PX]
 
@@ -23,7 +23,9 @@ times finer, the frame rate multiplied by F, audio copied; N frames give F(N-1)+
 input gives lossless output (the original frames stay bit-identical), see ``nlvfi.videoio``.
 Before the temporary file is renamed onto OUT, it is decoded beside the input and each of these
 promises is checked (``nlvfi.verification``; ``--no-verify`` skips it): any broken one is an
-error and leaves nothing at OUT.
+error and leaves nothing at OUT. Interrupted (Ctrl-C, SIGTERM), a run keeps the frames it
+generated in ``OUT.nlvfi-resume/`` and the same command run again goes on from there
+(``nlvfi.resume``; ``--no-resume``: neither).
 
 ``--tile``: frames whose forward pass would not fit the memory budget (``--max-memory-gb``,
 default 80% of what is free) run as overlapping tiles blended seamlessly (``nlvfi.tiling``;
@@ -66,6 +68,7 @@ from .acceleration import channels_last_for_inference, compile_generator
 from .checkpoint import CheckpointError, atomic_write, load_generator
 from .generator import Generator
 from .io import read_image, write_frame
+from .resume import ResumeStore, folder_for, generator_digest, input_fingerprint, kept_if_interrupted
 from .self_ensemble import ALLOWED_VIEWS, check_views, self_ensemble
 from .static_blend import check_static_motion
 from .tiling import DEFAULT_OVERLAP, check_tile, default_overlap, tiled_forward
@@ -79,6 +82,7 @@ from .videoio import (
     container_for,
     frame_alpha,
     frame_to_rgb,
+    probe,
     rgb_to_frame,
     rgb_to_tensor,
     same_file,
@@ -589,6 +593,7 @@ def interpolate_video(
     flow_scale: int | str = 1,
     static_motion: float = 0.0,
     verify: bool = True,
+    resume: bool = True,
 ) -> dict:
     """Multiply the frame rate of ``source`` by ``factor``; write ``output`` atomically.
 
@@ -597,8 +602,11 @@ def interpolate_video(
     frame count, every time (input frames' and generated frames'), the audio, and that the
     input frames came back bit-identical (lossless output) or their PSNR
     (:func:`nlvfi.verification.verify_output`).
+    ``resume``: keep each gap's generated frames in ``OUT.nlvfi-resume/`` as they are made, use
+    what an interrupted run with the same input, model and settings kept there, and delete the
+    folder at the end (``nlvfi.resume``); False: neither.
 
-    Returns a summary dict (frames in/out, encoder, verification, timings). Raises
+    Returns a summary dict (frames in/out, encoder, verification, resume, timings). Raises
     FileNotFoundError, VideoError (not a video, 0/1 frame, corrupt, frame too large, a failed
     verification), ValueError.
     """
@@ -613,14 +621,25 @@ def interpolate_video(
     device = model_device(generator)
     started = time.perf_counter()
     summary: dict = {}
+    header = probe(source)  # frames too large for memory are refused before anything is decoded
+    plan = plan_inference(
+        generator, header.height, header.width, memory_budget(device, max_memory_gb), device, tile, overlap, views,
+        flow_scale, static_motion,
+    )
+    store = None
+    if resume:
+        store = ResumeStore(folder_for(output), {
+            "input": input_fingerprint(source),
+            "generator_sha256": generator_digest(generator),
+            "inference": {
+                "factor": factor, "views": plan.views, "flow_scale": plan.flow_scale, "static_motion": plan.static_motion,
+                "tile": plan.tile, "overlap": plan.overlap,
+            },
+        }, unit="gap")
 
     def write(tmp: str) -> None:
         with VideoReader(source) as reader:
             info = reader.info
-            budget = memory_budget(device, max_memory_gb)
-            plan = plan_inference(
-                generator, info.height, info.width, budget, device, tile, overlap, views, flow_scale, static_motion
-            )
             writer = VideoWriter(
                 tmp, container, info, codec, crf, audio_from=reader.container,
                 time_base=info.time_base / factor, rate=info.rate * factor if info.rate else None,
@@ -635,19 +654,29 @@ def interpolate_video(
                     if isinstance(item, AudioPacket):
                         writer.mux_audio(item)
                         continue
-                    rgb = frame_to_rgb(item.frame, traits)
-                    current = (item, rgb_to_tensor(rgb).to(device), frame_alpha(item.frame, traits))
+                    rgb = frame_to_rgb(item.frame, traits)  # (H, W, 3)
+                    current = (item, rgb, frame_alpha(item.frame, traits))
                     if previous is not None:
                         if current[1].shape != previous[1].shape:
                             raise VideoError(f"{source}: the frame size changes at frame {item.index}")
-                        frames = generate(generator, previous[1], current[1], times, plan.per_call, plan)  # (F-1, 3, H, W)
+                        identity = {"gap": item.index, "pts": [previous[0].pts, item.pts]}
+                        shape = (factor - 1, *rgb.shape)  # (F-1, H, W, 3)
+                        kept = store.load_run(item.index, identity, shape, rgb.dtype) if store is not None else None
+                        if kept is not None:
+                            made = kept[0]
+                        else:
+                            pair = [rgb_to_tensor(x).to(device) for x in (previous[1], rgb)]  # (1, 3, H, W) each
+                            frames = generate(generator, *pair, times, plan.per_call, plan)  # (F-1, 3, H, W)
+                            made = np.stack([tensor_to_rgb(frame, rgb.dtype) for frame in frames])  # (F-1, H, W, 3)
+                            if store is not None:  # kept at once: an interrupt from here on loses none of it
+                                store.save_run(item.index, made, identity, {})
                         step = item.pts - previous[0].pts
-                        for j, frame in enumerate(frames, start=1):
+                        for j, frame in enumerate(made, start=1):
                             alpha = None
                             if previous[2] is not None:
                                 t = j / factor
                                 alpha = np.round((1 - t) * previous[2] + t * current[2]).astype(previous[2].dtype)
-                            out = rgb_to_frame(tensor_to_rgb(frame, rgb.dtype), writer.choice.pix_fmt, alpha)
+                            out = rgb_to_frame(frame, writer.choice.pix_fmt, alpha)
                             writer.write(out, previous[0].pts * factor + j * step)
                             generated += 1
                     writer.write(item.frame, item.pts * factor)
@@ -681,7 +710,13 @@ def interpolate_video(
             summary["verify_s"] = result.pop("seconds")
             summary["verification"] = result
 
-    atomic_write(output, write)
+    with kept_if_interrupted(store):
+        atomic_write(output, write)
+    summary["resume"] = (
+        {"folder": str(store.folder), "gaps_reused": store.resumed_runs, "gaps_not_kept": store.not_kept, "note": store.note or None}
+        if store is not None
+        else "off (--no-resume)"
+    )
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return summary
 
@@ -714,6 +749,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_ensemble_argument(parser, default=1)
     add_refinement_arguments(parser, flow_scale=1, static_motion=0.0)
     parser.add_argument("--no-verify", action="store_true", help="video: skip decoding the result to check it")
+    parser.add_argument(
+        "--no-resume", action="store_true",
+        help="video: neither use nor keep OUT.nlvfi-resume/ (by default an interrupted run keeps the frames it generated "
+        "there, and the same command run again goes on from them)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -795,8 +835,9 @@ def load_for_run(args: argparse.Namespace) -> tuple[Generator, str]:
 
 def run(args: argparse.Namespace) -> int:
     check_speed_arguments(args)
-    if args.no_verify and len(args.inputs) != 1:
-        raise ValueError("--no-verify is for a video (VIDEO -o OUT): images are not verified")
+    for flag, given in (("--no-verify", args.no_verify), ("--no-resume", args.no_resume)):
+        if given and len(args.inputs) != 1:
+            raise ValueError(f"{flag} is for a video (VIDEO -o OUT)")
     if args.batch:
         if args.inputs or args.output:
             raise ValueError("--batch takes no other inputs and no -o (the CSV names the outputs)")
@@ -845,12 +886,17 @@ def run(args: argparse.Namespace) -> int:
             source, args.output, generator, args.factor or 2, args.codec, args.crf, args.max_memory_gb,
             progress=not args.quiet, tile=args.tile, overlap=args.overlap, views=args.ensemble,
             flow_scale=args.flow_scale, static_motion=args.static_motion, verify=not args.no_verify,
+            resume=not args.no_resume,
         )
+        resume = summary["resume"]
+        resumed = ""
+        if isinstance(resume, dict) and resume["gaps_reused"]:
+            resumed = f"resumed an interrupted run: {resume['gaps_reused']} gap(s) read back from {resume['folder']}; "
         print(
             f"wrote {args.output}: {summary['frames_in']} frames -> {summary['frames_out']} "
             f"({summary['generated']} generated, x{args.factor or 2} frame rate) with {checkpoint} ({summary['plan']}); "
             f"{summary['encoder']}; {summary['audio_streams']} audio stream(s) copied; "
-            f"{verification_text(summary.get('verification'))}; {summary['seconds']} s"
+            f"{verification_text(summary.get('verification'))}; {resumed}{summary['seconds']} s"
         )
         return 0
     raise ValueError("give PREV NEXT -o OUT, or --batch pairs.csv, or VIDEO -o OUT --factor 2|4")

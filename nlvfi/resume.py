@@ -31,7 +31,14 @@ that would be read back. A file that cannot be read back (a disk error, a trunca
 ignored and its work done again. The folder is deleted when the run succeeds, and when it fails
 for any reason other than an interrupt (the same command would fail the same way); ``--no-resume``
 neither reads nor keeps it. Disk use: the generated frames only (about 0.6 x k x H x W x 3 bytes
-for k 8-bit frames, natural footage), which is what lets the slow part be skipped.
+for k 8-bit frames, natural footage), which is what lets the slow part be skipped; while the disk
+has less than 1 GiB free (``RESERVE_BYTES``) nothing more is kept and the run goes on (the report
+counts what was not kept).
+
+``nlvfi interpolate --factor`` keeps its work the same way, one file per gap between two input
+frames (``gap-<frame>.npz``: the F - 1 frames generated before that input frame); every frame
+of the output but the input's own goes through the generator there, so the folder grows to about
+the size of those frames, zlib-compressed.
 Checkpoints and arrays are read with ``allow_pickle=False``: nothing kept here executes code.
 """
 
@@ -54,6 +61,7 @@ from .checkpoint import weights_digest
 
 SUFFIX = ".nlvfi-resume"
 FORMAT = 1
+RESERVE_BYTES = 1 << 30  # keeping generated frames stops while the disk has less than this free
 _EDGE_BYTES = 1 << 20  # the input's first and last MiB go into its fingerprint
 
 
@@ -99,14 +107,22 @@ class ResumeStore:
     Args:
         folder: the folder (:func:`folder_for`); created when the first thing is kept.
         key: what the work depends on (module doc), JSON-serialisable; nlvfi's version is added.
+        unit: what one kept piece of generated frames is, for messages ("run": a repaired run;
+            "gap": the frames between two input frames of ``nlvfi interpolate --factor``).
+        reserve_bytes: free space on the folder's disk that keeping must leave (default
+            ``RESERVE_BYTES``, module doc).
     Attributes:
-        resumed_runs: runs read back from the folder by this run so far.
-        kept_runs: run files in the folder now.
+        resumed_runs: pieces read back from the folder by this run so far.
+        kept_runs: piece files in the folder now.
+        not_kept: pieces not kept because the disk was nearly full.
         note: what happened to a folder found there (resumed, or discarded and why), or "".
     """
 
-    def __init__(self, folder: Path, key: dict):
+    def __init__(self, folder: Path, key: dict, unit: str = "run", reserve_bytes: int | None = None):
         self.folder = Path(folder)
+        self.unit = unit
+        self.reserve_bytes = RESERVE_BYTES if reserve_bytes is None else reserve_bytes
+        self.not_kept = 0
         self.key = json.loads(json.dumps({**key, "nlvfi": __version__}))  # as it reads back from key.json
         self.resumed_runs = 0
         self.note = ""
@@ -155,7 +171,7 @@ class ResumeStore:
 
     @property
     def kept_runs(self) -> int:
-        return len(list(self.folder.glob("run-*.npz"))) if self.folder.is_dir() else 0
+        return len(list(self.folder.glob(f"{self.unit}-*.npz"))) if self.folder.is_dir() else 0
 
     # -- the first pass
 
@@ -171,13 +187,20 @@ class ResumeStore:
     # -- generated runs
 
     def _run_path(self, first: int) -> Path:
-        return self.folder / f"run-{first:08d}.npz"
+        return self.folder / f"{self.unit}-{first:08d}.npz"
 
-    def save_run(self, first: int, frames: np.ndarray, identity: dict, meta: dict) -> None:
-        """Keep a run's frames, (k, H, W, 3), with what identifies it and what the report counts."""
+    def save_run(self, first: int, frames: np.ndarray, identity: dict, meta: dict) -> bool:
+        """Keep a run's frames, (k, H, W, 3), with what identifies it and what the report counts.
+
+        False (and nothing written) when that would leave less than ``reserve_bytes`` free on
+        the disk: the kept work must not be what fills it (the output is written there too)."""
+        if shutil.disk_usage(self.folder.parent).free < frames.nbytes + self.reserve_bytes:
+            self.not_kept += 1
+            return False
         self._ensure()
         record = np.array(json.dumps({"identity": identity, "meta": meta}))
         self._write(self._run_path(first), lambda f: np.savez_compressed(f, frames=frames, record=record))
+        return True
 
     def load_run(self, first: int, identity: dict, shape: tuple[int, ...], dtype: np.dtype) -> tuple[np.ndarray, dict] | None:
         """(frames, meta) of a kept run whose identity, frame shape and dtype match; else None."""
@@ -196,6 +219,11 @@ class ResumeStore:
         self.resumed_runs += 1
         return frames, record.get("meta", {})
 
+    def kept_text(self) -> str:
+        """What an interrupted run leaves in the folder, for the interrupt message."""
+        measured = "the measurements and " if (self.folder / "measure.npz").is_file() else ""
+        return f"{measured}{self.kept_runs} generated {self.unit}(s) are kept in {self.folder}"
+
     def discard(self) -> None:
         """Delete the folder and everything in it."""
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -213,10 +241,7 @@ def kept_if_interrupted(store: ResumeStore | None) -> Iterator[None]:
         yield
     except KeyboardInterrupt as interrupt:
         if store.folder.is_dir():
-            interrupt.resume_note = (
-                f"the measurements and {store.kept_runs} generated run(s) are kept in {store.folder}; "
-                "run the same command again to go on from there"
-            )
+            interrupt.resume_note = f"{store.kept_text()}; run the same command again to go on from there"
         raise
     except BaseException:
         store.discard()

@@ -311,6 +311,11 @@ def cells() -> list:
             ```bash
             nlvfi repair data/stutter/vtest_stutter.mkv -o out/vtest_repaired.mkv --report out/vtest_repair.json --figure out/vtest_repair.png
             ```
+
+            On a long video the generator is the slow part (seconds per repaired frame on a CPU). Stop it with
+            Ctrl-C and nothing is left at OUT, but the measurements and every run generated so far stay in
+            `out/vtest_repaired.mkv.nlvfi-resume/`; the same command run again reads them back (the summary says how
+            many) and generates only the rest. They are used only for the same input, checkpoint and settings.
             """
         ),
         md(
@@ -327,7 +332,9 @@ def cells() -> list:
               small things are not lost; on frames up to 768x576 the flow is estimated at 2x (`--flow-scale`), and
               still pixels take the plain blend (`--static-motion`), with the real frames just outside averaged in.
             - The tool streams, keeps the frame count, every timestamp and the audio, writes lossless output for
-              lossless input (untouched frames bit-identical, checked), and never writes a half file.
+              lossless input (untouched frames bit-identical, checked), and never writes a half file; stopped
+              (Ctrl-C), it keeps what it measured and generated in `OUT.nlvfi-resume/`, and the same command
+              run again goes on from there and writes the same file (`nlvfi.resume`).
             """
         ),
         md(

@@ -183,3 +183,51 @@ def test_input_fingerprint_sees_a_change_of_the_same_size(tmp_path):
         Image.fromarray(np.full((4, 4, 3), i, np.uint8)).save(tmp_path / f"f{i:03d}.png")
     sequence = input_fingerprint(tmp_path / "f%03d.png")
     assert [name for name, _, _ in sequence["files"]] == ["f000.png", "f001.png", "f002.png"]
+
+
+# --------------------------------------------------------------------------------------------
+# nlvfi interpolate --factor
+
+
+def test_an_interrupted_up_conversion_goes_on_from_the_kept_gaps(tmp_path, model, monkeypatch, capsys):
+    from nlvfi import interpolate as interp
+
+    calls = []
+    generate = interp.generate
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return generate(*args, **kwargs)
+
+    monkeypatch.setattr(interp, "generate", counting)
+    source = write_video(tmp_path / "in.mkv", scene(5, 48, 64), 10)
+    out = tmp_path / "x4.mkv"
+    command = [str(source), "-o", str(out), "--factor", "4", "--checkpoint", str(model), "--quiet"]
+    with monkeypatch.context() as patch:
+        interrupt_after_runs(patch, 2)
+        assert interp.main(command) == 130
+    kept = folder_for(out)
+    assert f"2 generated gap(s) are kept in {kept}; run the same command again" in capsys.readouterr().err
+    assert sorted(p.name for p in kept.iterdir()) == ["gap-00000001.npz", "gap-00000002.npz", "key.json"]
+    assert interp.main(command) == 0
+    assert f"resumed an interrupted run: 2 gap(s) read back from {kept}" in capsys.readouterr().out
+    assert len(calls) == 2 + 2 and not kept.exists()
+    assert interp.main([*command[:2], str(tmp_path / "fresh.mkv"), *command[3:], "--no-resume"]) == 0
+    resumed, uninterrupted = decoded(out), decoded(tmp_path / "fresh.mkv")
+    assert len(resumed) == len(uninterrupted) == 17
+    for (time_a, content_a, _), (time_b, content_b, _) in zip(resumed, uninterrupted):
+        assert time_a == time_b and np.array_equal(content_a, content_b)
+    assert interp.main([str(source), str(source), "-o", str(tmp_path / "m.png"), "--no-resume", "--checkpoint", str(model)]) == 2
+    assert "--no-resume is for a video" in capsys.readouterr().err
+
+
+def test_nothing_more_is_kept_on_a_nearly_full_disk(tmp_path, model, monkeypatch):
+    from nlvfi import interpolate as interp
+    from nlvfi import resume as resume_module
+
+    monkeypatch.setattr(resume_module, "RESERVE_BYTES", 1 << 62)  # no disk has that much free
+    source = write_video(tmp_path / "in.mkv", scene(4, 48, 64), 10)
+    generator, _ = interp.load_model(model, "cpu")
+    summary = interp.interpolate_video(source, tmp_path / "x2.mkv", generator, 2, progress=False)
+    assert summary["resume"]["gaps_not_kept"] == 3 and summary["frames_out"] == 7
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv", "x2.mkv"]
