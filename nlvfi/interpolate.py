@@ -5,7 +5,7 @@ and §4's last paragraph (arbitrary time t, frame sizes that are not multiples o
 the generator pads and crops itself). Notebook: notebooks/10_video_repair.ipynb
 
     nlvfi interpolate PREV.png NEXT.png -o MID.png [--t 0.5] [--checkpoint C] [--device D]
-    nlvfi interpolate --batch pairs.csv [--batch-size N] [--checkpoint C] [--device D]
+    nlvfi interpolate --batch pairs.csv [--batch-size N] [--skip-existing] [--checkpoint C] [--device D]
     nlvfi interpolate IN_VIDEO -o OUT_VIDEO [--factor 2|4] [--codec C] [--crf N] [--no-verify] [--no-resume]
     every form: [--tile SIZE] [--overlap PX] [--max-memory-gb G] [--compile] [--ensemble 1|2|4]
                 [--flow-scale auto|1|2] [--static-motion PX]
@@ -15,7 +15,9 @@ the generator pads and crops itself). Notebook: notebooks/10_video_repair.ipynb
 CSV's folder, which must be UTF-8. Every line is checked before the model runs (two lines may not
 write one file, nor one line another's input); the model is loaded once, and pairs of one size go
 through it together (``--batch-size``). A pair of 16-bit grey images gives a 16-bit grey frame
-where the format holds it (:func:`nlvfi.io.read_image`).
+where the format holds it (:func:`nlvfi.io.read_image`). Each frame is written atomically as its
+batch is done, so an interrupted run leaves only whole files; ``--skip-existing`` goes on from
+them (lines whose output exists are skipped; the model is not even loaded when none is left).
 
 ``--factor F`` (frame-rate up-conversion): F - 1 frames at t = 1/F, ..., (F-1)/F between every
 two input frames (one generator call per gap), timestamps exactly in between on a time base F
@@ -739,6 +741,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--t", type=float, default=0.5, help="time of the output between PREV (0) and NEXT (1); default 0.5")
     parser.add_argument("--batch", help="CSV of prev,next,out[,t] lines (paths relative to the CSV)")
     parser.add_argument("--batch-size", type=int, default=4, help="pairs per forward pass in --batch mode (default 4)")
+    parser.add_argument(
+        "--skip-existing", action="store_true",
+        help="--batch: skip lines whose output file exists (each is written atomically, so an interrupted run's are whole)",
+    )
     parser.add_argument("--factor", type=int, choices=(2, 4), default=None, help="video: multiply the frame rate by 2 or 4")
     parser.add_argument("--checkpoint", help=f"generator .safetensors (default {DEFAULT_CHECKPOINT.relative_to(DEFAULT_CHECKPOINT.parents[1])})")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
@@ -838,19 +844,30 @@ def run(args: argparse.Namespace) -> int:
     for flag, given in (("--no-verify", args.no_verify), ("--no-resume", args.no_resume)):
         if given and len(args.inputs) != 1:
             raise ValueError(f"{flag} is for a video (VIDEO -o OUT)")
+    if args.skip_existing and not args.batch:
+        raise ValueError("--skip-existing is for --batch pairs.csv")
     if args.batch:
         if args.inputs or args.output:
             raise ValueError("--batch takes no other inputs and no -o (the CSV names the outputs)")
         if args.batch_size < 1:
             raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
         jobs = read_batch_csv(args.batch)
+        todo = [job for job in jobs if not (args.skip_existing and job.out.exists())]
+        skipped = f" ({len(jobs) - len(todo)} skipped: their output exists)" if args.skip_existing else ""
+        if not todo:
+            print(f"wrote 0 frames from {args.batch}{skipped}")
+            return 0
         generator, checkpoint = load_for_run(args)
         started = time.perf_counter()
-        written = interpolate_images(
-            jobs, generator, args.max_memory_gb, args.batch_size, progress=not args.quiet, tile=args.tile,
-            overlap=args.overlap, views=args.ensemble, flow_scale=args.flow_scale, static_motion=args.static_motion,
-        )
-        print(f"wrote {len(written)} frames from {args.batch} with {checkpoint} in {time.perf_counter() - started:.1f} s")
+        try:
+            written = interpolate_images(
+                todo, generator, args.max_memory_gb, args.batch_size, progress=not args.quiet, tile=args.tile,
+                overlap=args.overlap, views=args.ensemble, flow_scale=args.flow_scale, static_motion=args.static_motion,
+            )
+        except KeyboardInterrupt as interrupt:
+            interrupt.resume_note = "the frames written so far are whole; add --skip-existing to go on from them"
+            raise
+        print(f"wrote {len(written)} frames from {args.batch}{skipped} with {checkpoint} in {time.perf_counter() - started:.1f} s")
         return 0
     if len(args.inputs) == 2:
         if args.factor is not None:

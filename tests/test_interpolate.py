@@ -526,3 +526,33 @@ def test_video_with_tiles_says_so(tmp_path, model, capsys):
     assert "tiles of 32 px (16 px overlap)" in capsys.readouterr().out
     with VideoReader(out) as reader:
         assert sum(1 for _ in reader) == 5
+
+
+def test_batch_goes_on_from_an_interrupted_run_with_skip_existing(tmp_path, pair, model, monkeypatch, capsys):
+    lines = "".join(f"a.png,b.png,out/{i}.png,{t}\n" for i, t in enumerate((0.2, 0.4, 0.6, 0.8)))
+    (tmp_path / "pairs.csv").write_text(lines)
+    command = ["--batch", str(tmp_path / "pairs.csv"), "--batch-size", "1", "--checkpoint", str(model), "--quiet"]
+    write = interp.write_frame
+
+    def stop_after_two(frame, path, grey16=False):
+        if len(list((tmp_path / "out").glob("*.png"))) == 2:
+            raise KeyboardInterrupt
+        write(frame, path, grey16)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(interp, "write_frame", stop_after_two)
+        assert main(command) == 130
+    assert "the frames written so far are whole; add --skip-existing to go on from them" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["0.png", "1.png"]
+    first = (tmp_path / "out" / "0.png").stat().st_mtime_ns
+    assert main([*command, "--skip-existing"]) == 0
+    printed = capsys.readouterr().out
+    assert "wrote 2 frames from" in printed and "(2 skipped: their output exists)" in printed
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["0.png", "1.png", "2.png", "3.png"]
+    assert (tmp_path / "out" / "0.png").stat().st_mtime_ns == first  # not written again
+    monkeypatch.setattr(interp, "load_generator", lambda *a, **k: pytest.fail("no line left: no model needed"))
+    assert main([*command, "--skip-existing"]) == 0
+    printed = capsys.readouterr().out
+    assert "wrote 0 frames from" in printed and "(4 skipped: their output exists)" in printed
+    assert main([str(pair[0]), str(pair[1]), "-o", str(tmp_path / "m.png"), "--skip-existing", "--checkpoint", str(model)]) == 2
+    assert "--skip-existing is for --batch" in capsys.readouterr().err
