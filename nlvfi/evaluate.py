@@ -1,19 +1,26 @@
 """Evaluation: PSNR and SSIM of every method on held-out real and synthetic triplets, one run.
 
     nlvfi evaluate --checkpoint checkpoints/nlvfi-cpu.safetensors [--videos data/opencv/*.avi]
-                   [--synthetic-samples 200] [--max-triplets 100] [--out results/eval]
+                   [--synthetic-samples 200] [--max-triplets 100] [--out results/eval] [--no-resume]
 
 Sets: the held-out last 20% of each real clip, one set per gap d in {1, 2, 4} (full frames,
 never trained on), and synthetic flying-layers scenes per motion bucket (256x256, a seed no
 training run uses). Methods: repeat the previous frame, average the two frames, OpenCV DIS
 flow (when cv2 is installed) and each nlvfi checkpoint given. PSNR/SSIM settings:
 ``nlvfi.metrics``. Writes a Markdown table, a CSV of per-set means and a JSON.
+
+Each set's rows are kept in ``OUT/partial.json`` as soon as the set is done; an interrupted run
+(Ctrl-C, SIGTERM) run again with the same command skips the sets kept there (their seconds per
+frame are the ones measured then). They are used only when the checkpoints' bytes, the videos
+(:func:`nlvfi.resume.input_fingerprint`), the sets' settings and the methods are the same; the
+file is removed when the tables are written. ``--no-resume`` neither reads nor keeps it.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import sys
 import time
@@ -25,9 +32,10 @@ import torch
 from torch.utils.data import Dataset, Subset
 from tqdm import tqdm
 
-from . import baselines
+from . import __version__, baselines
 from .checkpoint import atomic_write, load_generator
 from .metrics import SSIM_SETTINGS, psnr, ssim
+from .resume import input_fingerprint
 from .self_ensemble import ALLOWED_VIEWS, self_ensemble
 
 EVAL_SEED = 424242  # synthetic evaluation scenes: no training config uses this seed
@@ -73,10 +81,24 @@ def nlvfi_method(checkpoint: str | Path, device: torch.device, views: int = 1) -
     return interpolate
 
 
-def evaluate(methods: dict[str, Method], sets: dict[str, Dataset], progress: bool = True) -> list[dict]:
-    """Mean PSNR/SSIM (and seconds per frame) of every method on every set."""
+def evaluate(
+    methods: dict[str, Method],
+    sets: dict[str, Dataset],
+    progress: bool = True,
+    kept: dict[str, list[dict]] | None = None,
+    keep: Callable[[str, list[dict]], None] | None = None,
+) -> list[dict]:
+    """Mean PSNR/SSIM (and seconds per frame) of every method on every set.
+
+    ``kept``: rows of sets already measured (an interrupted run's), used as they are;
+    ``keep(set_name, rows)`` is called as each other set is done (module doc).
+    """
     rows = []
     for set_name, dataset in sets.items():
+        if kept and set_name in kept:
+            rows.extend(kept[set_name])
+            continue
+        set_rows = []
         scores = {name: {"psnr": [], "ssim": [], "seconds": 0.0} for name in methods}
         for i in tqdm(range(len(dataset)), desc=set_name, disable=not progress, leave=False):
             item = dataset[i]
@@ -89,7 +111,7 @@ def evaluate(methods: dict[str, Method], sets: dict[str, Dataset], progress: boo
                 scores[name]["psnr"].append(psnr(frame, middle))
                 scores[name]["ssim"].append(ssim(frame, middle))
         for name, s in scores.items():
-            rows.append(
+            set_rows.append(
                 {
                     "set": set_name,
                     "method": name,
@@ -100,6 +122,9 @@ def evaluate(methods: dict[str, Method], sets: dict[str, Dataset], progress: boo
                     "seconds_per_frame": s["seconds"] / max(len(dataset), 1),
                 }
             )
+        rows.extend(set_rows)
+        if keep is not None:
+            keep(set_name, set_rows)
     return rows
 
 
@@ -137,7 +162,7 @@ def write_results(rows: list[dict], out_dir: Path, header: str = "") -> None:
     atomic_write(out_dir / "results.csv", write_csv)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nlvfi evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", action="append", default=[], help="nlvfi generator(s); NAME=PATH to label one")
     parser.add_argument("--videos", nargs="*", default=[], help="real clips (held-out last 20%% is used)")
@@ -152,8 +177,29 @@ def main(argv: list[str] | None = None) -> int:
         help="evaluate every checkpoint with each of these numbers of mirrored views (default 1; e.g. 1 4)",
     )
     parser.add_argument("--out", type=Path, default=Path("results/eval"))
-    args = parser.parse_args(argv)
+    parser.add_argument("--no-resume", action="store_true", help="neither use nor keep OUT/partial.json (module doc)")
+    return parser
 
+
+def resume_key(args: argparse.Namespace, methods: dict[str, Method]) -> dict:
+    """What the kept rows of an interrupted run depend on (module doc)."""
+    checkpoints = {}
+    for spec in args.checkpoint:
+        path = Path(spec.rpartition("=")[2])
+        checkpoints[spec] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return {
+        "checkpoints": checkpoints,
+        "videos": [input_fingerprint(v) for v in args.videos],
+        "sets": {
+            "gaps": args.gaps, "max_triplets": args.max_triplets, "synthetic_samples": args.synthetic_samples,
+            "synthetic_size": args.synthetic_size,
+        },
+        "methods": list(methods),
+        "nlvfi": __version__,
+    }
+
+
+def run(args: argparse.Namespace, shown: list[str]) -> int:
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else ("cpu" if args.device == "auto" else args.device))
     methods: dict[str, Method] = {"repeat previous": baselines.repeat_previous, "average": baselines.average}
     if not args.no_dis:
@@ -173,13 +219,51 @@ def main(argv: list[str] | None = None) -> int:
         sets.update(synthetic_sets(args.synthetic_samples, args.synthetic_size))
     if not sets:
         raise ValueError("nothing to evaluate: give --videos and/or --synthetic-samples > 0")
-    rows = evaluate(methods, sets)
-    shown = argv if argv is not None else sys.argv[1:]
+    partial = args.out / "partial.json"
+    kept: dict[str, list[dict]] = {}
+    keep = None
+    if not args.no_resume:
+        key = resume_key(args, methods)
+        if partial.is_file():
+            try:
+                earlier = json.loads(partial.read_text())
+            except ValueError:
+                earlier = {}
+            if earlier.get("key") == key:
+                kept = {name: rows for name, rows in earlier.get("sets", {}).items() if name in sets}
+                print(f"resuming: {len(kept)} of {len(sets)} sets kept in {partial} by an interrupted run")
+            else:
+                print(f"{partial} was kept for other checkpoints, videos or settings: measuring every set")
+
+        def keep(set_name: str, rows: list[dict]) -> None:
+            kept[set_name] = rows
+            text = json.dumps({"key": key, "sets": kept}, indent=1)
+            args.out.mkdir(parents=True, exist_ok=True)
+            atomic_write(partial, lambda tmp: Path(tmp).write_text(text))
+
+    try:
+        rows = evaluate(methods, sets, kept=dict(kept), keep=keep)
+    except KeyboardInterrupt as interrupt:
+        if keep is not None and kept:
+            interrupt.resume_note = (
+                f"{len(kept)} of {len(sets)} sets are kept in {partial}; run the same command again to go on from there"
+            )
+        raise
     header = f"# Evaluation\n\nCommand: `nlvfi evaluate {' '.join(shown)}`"
     write_results(rows, args.out, header)
+    if keep is not None:
+        partial.unlink(missing_ok=True)
     print(markdown_table(rows))
     print(f"wrote {args.out}/table.md, results.csv, results.json")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``nlvfi evaluate ...``: 0 on success; on bad input a one-line error and 2; interrupted, 130."""
+    from .cli import guarded_main
+
+    shown = list(argv) if argv is not None else sys.argv[1:]
+    return guarded_main("evaluate", build_parser, lambda args: run(args, shown), argv)
 
 
 if __name__ == "__main__":

@@ -93,3 +93,41 @@ def test_ensemble_adds_one_method_per_number_of_views(tmp_path):
 def test_module_runs_as_a_script():
     done = subprocess.run([sys.executable, "-m", "nlvfi.evaluate", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "held-out" in done.stdout
+
+
+def test_an_interrupted_evaluation_goes_on_from_the_kept_sets(tmp_path, capsys, monkeypatch):
+    from nlvfi import evaluate as evaluate_module
+
+    checkpoint = tmp_path / "g.safetensors"
+    torch.manual_seed(0)
+    nlvfi.save_generator(nlvfi.build_generator("tiny"), checkpoint)
+    out = tmp_path / "eval"
+    argv = ["--checkpoint", f"mine={checkpoint}", "--synthetic-samples", "2", "--synthetic-size", "64", "--no-dis", "--out", str(out)]
+    measured = []
+    ssim = evaluate_module.ssim
+
+    def ssim_then_stop(frame, middle):  # Ctrl-C in the second set
+        measured.append(1)
+        if len(measured) == 3 * 2 + 1:
+            raise KeyboardInterrupt
+        return ssim(frame, middle)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(evaluate_module, "ssim", ssim_then_stop)
+        assert main(argv) == 130
+    assert f"1 of 4 sets are kept in {out / 'partial.json'}; run the same command again" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["partial.json"]
+    measured.clear()
+    monkeypatch.setattr(evaluate_module, "ssim", lambda frame, middle: measured.append(1) or ssim(frame, middle))
+    assert main(argv) == 0
+    assert "resuming: 1 of 4 sets kept in" in capsys.readouterr().out
+    assert len(measured) == 3 * 2 * 3  # three sets measured, not four
+    assert sorted(p.name for p in out.iterdir()) == ["results.csv", "results.json", "table.md"]
+    resumed = json.loads((out / "results.json").read_text())
+    assert main([*argv[:-1], str(tmp_path / "fresh"), "--no-resume"]) == 0
+    fresh = json.loads((tmp_path / "fresh" / "results.json").read_text())
+    assert [(r["set"], r["method"], r["psnr"], r["ssim"]) for r in resumed] == [(r["set"], r["method"], r["psnr"], r["ssim"]) for r in fresh]
+    (out / "partial.json").write_text(json.dumps({"key": {"other": 1}, "sets": {"synthetic small": []}}))
+    assert main(argv) == 0
+    assert "was kept for other checkpoints, videos or settings: measuring every set" in capsys.readouterr().out
+    assert not (out / "partial.json").exists()
