@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -83,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="nlvfi-change-survival-") as tmp:
         for clip, encoding, frames, rate in repair_quality.clip_encodings(args.clips, args.encodings, args.data):
-            results = [measure(frames, rate, seed, encoding, Path(tmp)) for seed in args.seeds]
+            patterns = tqdm(args.seeds, desc=f"{clip} {encoding}", unit="pattern", leave=False)  # progress on stderr
+            results = [measure(frames, rate, seed, encoding, Path(tmp)) for seed in patterns]
             shares = np.array([s for r in results for s in r["shares"]])
             rows.append(
                 {

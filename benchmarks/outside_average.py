@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="nlvfi-outside-average-") as tmp:
         for clip, encoding, frames, rate in repair_quality.clip_encodings(args.clips, args.encodings, args.data):
             totals: dict[str, list[float]] = {}
-            for seed in args.seeds:
+            for seed in tqdm(args.seeds, desc=f"{clip} {encoding}", unit="pattern", leave=False):  # progress on stderr
                 for key, values in measure(frames, rate, seed, encoding, variants, Path(tmp)).items():
                     totals.setdefault(key, []).extend(values)
             mean = {key: float(np.mean(values)) for key, values in totals.items()}

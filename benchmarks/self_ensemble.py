@@ -28,6 +28,7 @@ if str(ROOT) not in sys.path:  # run as a script from a fresh clone without inst
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from tqdm import tqdm  # noqa: E402
 
 from nlvfi.baselines import dis_interpolate  # noqa: E402
 from nlvfi.checkpoint import atomic_write, load_generator  # noqa: E402
@@ -57,7 +58,7 @@ def measure(generator, sets: dict, reversed_too: bool, progress=print) -> list[d
     for name, dataset in sets.items():
         scores: dict[str, list[float]] = {}
         view_seconds = []
-        for i in range(len(dataset)):
+        for i in tqdm(range(len(dataset)), desc=name, unit="triplet", leave=False):  # progress on stderr
             item = dataset[i]
             prev, middle, next = (item[k][None] for k in ("prev", "middle", "next"))  # (1, 3, H, W)
             t = float(item.get("t", 0.5))
