@@ -707,6 +707,7 @@ def build_report(source, output, analysis, replaced_frames, state, generator, ch
             "alpha_dropped": choice.alpha_dropped,
         },
         "audio_streams_copied": state["audio"],
+        "streams_not_copied": info.streams_not_copied,
         "verification": state.get("verification", "skipped (--no-verify)"),
         "model": {"size": generator.config.name, "weights": weights, "device": str(device)},
         "timings": timings,
@@ -762,6 +763,8 @@ def summary_text(report: dict) -> str:
     parts.append(f"Output {enc['codec']} {enc['pix_fmt']} {options}".rstrip() + f" ({'lossless' if enc['lossless'] else 'lossy'}); {kept}.")
     if enc["alpha_dropped"]:
         parts.append("The alpha channel was dropped (the output codec has none).")
+    if report.get("streams_not_copied"):
+        parts.append(f"Not copied (only the video and its audio are): {', '.join(report['streams_not_copied'])}.")
     if detection.get("caution"):
         parts.append(f"Caution: {detection['caution']}.")
     resume = report.get("resume")

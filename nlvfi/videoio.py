@@ -173,6 +173,8 @@ class VideoInfo:
     announced_end: float | None
     audio_codecs: list[str] = field(default_factory=list)
     other_streams: int = 0
+    stream_index: int = 0  # the video stream read, in the file's stream order (:func:`main_video_stream`)
+    streams_not_copied: list[str] = field(default_factory=list)  # the other streams but audio: "subtitle (subrip)", ...
     lossless_h264: bool = False  # H.264 in its lossless mode (:func:`h264_is_lossless`)
 
     @property
@@ -243,8 +245,40 @@ def announced_end(container, stream) -> float | None:
     return max(candidates) if candidates else None
 
 
+#: packets read, at most, to tell a one-picture video stream from the main one (:func:`main_video_stream`)
+STREAM_SNIFF_PACKETS = 256
+
+
+def _attached_pic():
+    import av
+
+    return av.stream.Disposition.attached_pic
+
+
+def main_video_stream(container, path: Path):
+    """The video stream to read: the first one not marked as an attached picture (cover art).
+
+    Where several remain, the first that shows a second packet within the file's first
+    ``STREAM_SNIFF_PACKETS`` packets (read through a second handle on ``path``, so ``container``
+    stays at its start): a cover or still stored as a one-frame video track (Matroska cannot mark
+    one as a picture; MP4 keeps an unmarked one first) would otherwise be read as a one-frame
+    video and refused. None has two: the first.
+    """
+    streams = [s for s in container.streams.video if not (s.disposition & _attached_pic())] or list(container.streams.video)
+    if len(streams) == 1:
+        return streams[0]
+    with open_input(path) as sniffed:
+        counts = {s.index: 0 for s in streams}
+        for number, packet in enumerate(sniffed.demux([sniffed.streams[i] for i in counts]), start=1):
+            if packet.size:
+                counts[packet.stream.index] += 1
+            if number >= STREAM_SNIFF_PACKETS or min(counts.values()) >= 2:
+                break
+    return next((s for s in streams if counts[s.index] >= 2), streams[0])
+
+
 def _info(path: Path, container) -> VideoInfo:
-    stream = container.streams.video[0]
+    stream = main_video_stream(container, path)
     context = stream.codec_context
     if not context.width or not context.height or context.format is None:
         raise VideoError(f"{path} is not a readable video: its video stream has no picture size or pixel format")
@@ -261,6 +295,13 @@ def _info(path: Path, container) -> VideoInfo:
         announced_end=announced_end(container, stream),
         audio_codecs=[s.codec_context.name for s in container.streams.audio],
         other_streams=len(container.streams) - 1 - len(container.streams.audio),
+        streams_not_copied=[
+            f"{s.type} ({s.codec_context.name if s.codec_context is not None else 'unknown codec'}"
+            + (", attached picture" if s.type == "video" and s.disposition & _attached_pic() else "") + ")"
+            for s in container.streams
+            if s.index != stream.index and s.type != "audio"
+        ],
+        stream_index=stream.index,
         lossless_h264=context.name == "h264" and h264_is_lossless(context.extradata),
     )
 
@@ -325,7 +366,7 @@ def h264_is_lossless(extradata: bytes | None) -> bool:
 
 
 def probe(path: str | os.PathLike) -> VideoInfo:
-    """Header facts about the first video stream of ``path`` (see :class:`VideoInfo`)."""
+    """Header facts about the main video stream of ``path`` (:func:`main_video_stream`; see :class:`VideoInfo`)."""
     path = Path(path)
     with open_input(path) as container:
         return _info(path, container)
@@ -365,7 +406,7 @@ class VideoReader:
         except Exception:
             self.container.close()
             raise
-        self.stream = self.container.streams.video[0]
+        self.stream = self.container.streams[self.info.stream_index]
         # A losslessly coded file promises exact frames, so its decoder's errors (FFV1's slice
         # CRCs, a PNG's) mean damage, though the decoder conceals it and goes on: they are
         # caught from FFmpeg's log (:meth:`_decode`), which needs each packet decoded before
@@ -965,7 +1006,7 @@ def stream_starts(path: str | os.PathLike, video_packets: int = 64, max_packets:
     was found in ``max_packets``). Several video packets, not one: in decode order a frame shown
     before the first (an open GOP's leading B-frame) comes after it."""
     with open_input(Path(path)) as container:
-        video = container.streams.video[0]
+        video = main_video_stream(container, Path(path))
         audio = list(container.streams.audio)
         video_times: list[float] = []
         audio_firsts: dict[int, float] = {}
@@ -1081,7 +1122,8 @@ def demuxed_pts(path: str | os.PathLike) -> list[int]:
     """The timestamps of the first video stream's packets (no decoding: cheap), for
     :func:`avi_pts_step` when the frames themselves are read later."""
     with open_input(Path(path)) as container:
-        return [int(packet.pts) for packet in container.demux(video=0) if packet.pts is not None]
+        video = main_video_stream(container, Path(path))
+        return [int(packet.pts) for packet in container.demux(video) if packet.pts is not None]
 
 
 def write_video(

@@ -917,3 +917,14 @@ def test_trained_model_repairs_at_least_as_well_as_dis_flow(repair_psnr):
     # flow on 2x enlarged frames (--flow-scale auto, this clip is 384x288) and the flow prior;
     # read through swscale's default conversion, before it was replaced: 31.80 vs 31.45, 31.30 at 1x
     assert repair_psnr["nlvfi"] >= repair_psnr["DIS flow"], repair_psnr
+
+
+def test_a_cover_picture_track_before_the_video_is_not_taken_for_it(tmp_path, model):
+    from test_videoio import with_still_first
+
+    source = with_still_first(tmp_path / "in.mkv", frames=8, audio=True)  # was refused: "has 1 frame"
+    report = repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
+    assert report["video"]["frames"] == 8 and report["verification"]["untouched_frames_bit_identical"] == 8
+    assert report["verification"]["audio_streams_identical"] == 1
+    assert report["streams_not_copied"] == ["video (mjpeg)"]  # said, not dropped silently
+    assert "Not copied (only the video and its audio are): video (mjpeg)." in summary_text(report)

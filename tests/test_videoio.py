@@ -593,3 +593,58 @@ def test_an_image_sequence_with_a_gap_names_the_missing_file(tmp_path, first):
         with VideoReader(tmp_path / "f_%03d.png") as reader:
             for _ in reader:
                 pass
+
+
+# --------------------------------------------------------------------------------------------
+# Which video stream is read
+
+
+def with_still_first(path: Path, frames: int = 6, audio: bool = False) -> Path:
+    """A file whose first video stream is one JPEG picture (cover art stored as a track, unmarked:
+    Matroska cannot mark it), then the real video: FFV1 (.mkv) or x264 (.mp4), ``frames`` frames."""
+    with av.open(str(path), "w") as container:
+        still = container.add_stream("mjpeg", rate=1)
+        still.width, still.height, still.pix_fmt = 64, 48, "yuvj420p"
+        video = container.add_stream("ffv1" if path.suffix == ".mkv" else "libx264", rate=10)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        sound = container.add_stream("pcm_s16le" if path.suffix == ".mkv" else "aac", rate=8000, layout="mono") if audio else None
+        picture = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 200, np.uint8), format="rgb24")
+        picture.pts = 0
+        for packet in [*still.encode(picture), *still.encode()]:
+            container.mux(packet)
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * i, np.uint8), format="rgb24")
+            frame.pts = i
+            for packet in video.encode(frame):
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+        if sound is not None:
+            samples = (np.sin(np.arange(8000) / 5) * 8000).astype(np.int16)[None]  # (1, n)
+            chunk = sound.codec_context.frame_size or 1024
+            for start in range(0, samples.shape[1], chunk):
+                piece = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start : start + chunk]), format="s16", layout="mono")
+                piece.sample_rate, piece.pts = 8000, start
+                for packet in sound.encode(piece):
+                    container.mux(packet)
+            for packet in sound.encode():
+                container.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_a_one_picture_track_before_the_video_is_passed_over(tmp_path, suffix):
+    path = with_still_first(tmp_path / f"in{suffix}")
+    with av.open(str(path)) as container:  # the picture is the first video stream, and not marked
+        first = container.streams.video[0]
+        assert first.codec_context.name == "mjpeg" and not first.disposition & av.stream.Disposition.attached_pic
+    info = probe(path)
+    assert info.stream_index == 1 and info.codec in ("ffv1", "h264")
+    with VideoReader(path) as reader:
+        assert [item.index for item in reader] == [0, 1, 2, 3, 4, 5]
+    assert len(videoio.demuxed_pts(path)) == 6
+
+
+def test_of_two_one_picture_tracks_the_first_is_read(tmp_path):
+    path = with_still_first(tmp_path / "in.mkv", frames=1)
+    assert probe(path).stream_index == 0  # both have one packet: nothing to prefer
