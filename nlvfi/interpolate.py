@@ -702,6 +702,7 @@ def interpolate_video(
             encoder=writer.choice.describe(),
             encoder_reason=writer.choice.reason,
             audio_streams=len(writer.audio),
+            streams_not_copied=info.streams_not_copied,
             input=info.describe(),
             plan=plan.describe(),
         )
@@ -913,7 +914,8 @@ def run(args: argparse.Namespace) -> int:
             f"wrote {args.output}: {summary['frames_in']} frames -> {summary['frames_out']} "
             f"({summary['generated']} generated, x{args.factor or 2} frame rate) with {checkpoint} ({summary['plan']}); "
             f"{summary['encoder']}; {summary['audio_streams']} audio stream(s) copied; "
-            f"{verification_text(summary.get('verification'))}; {resumed}{summary['seconds']} s"
+            + (f"not copied: {', '.join(summary['streams_not_copied'])}; " if summary["streams_not_copied"] else "")
+            + f"{verification_text(summary.get('verification'))}; {resumed}{summary['seconds']} s"
         )
         return 0
     raise ValueError("give PREV NEXT -o OUT, or --batch pairs.csv, or VIDEO -o OUT --factor 2|4")

@@ -556,3 +556,12 @@ def test_batch_goes_on_from_an_interrupted_run_with_skip_existing(tmp_path, pair
     assert "wrote 0 frames from" in printed and "(4 skipped: their output exists)" in printed
     assert main([str(pair[0]), str(pair[1]), "-o", str(tmp_path / "m.png"), "--skip-existing", "--checkpoint", str(model)]) == 2
     assert "--skip-existing is for --batch" in capsys.readouterr().err
+
+
+def test_video_with_a_picture_track_first_is_up_converted_and_says_what_it_left(tmp_path, model, capsys):
+    from test_videoio import with_still_first
+
+    source = with_still_first(tmp_path / "in.mkv", frames=3)
+    assert main([str(source), "-o", str(tmp_path / "x2.mkv"), "--checkpoint", str(model), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "3 frames -> 5" in printed and "not copied: video (mjpeg); verified: 5 frames" in printed
