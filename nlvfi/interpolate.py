@@ -77,7 +77,7 @@ from .tiling import DEFAULT_OVERLAP, check_tile, default_overlap, tiled_forward
 from .tour import pick_device
 from .verification import verify_output
 from .videoio import (
-    AudioPacket,
+    CopiedPacket,
     VideoError,
     VideoReader,
     VideoWriter,
@@ -652,9 +652,9 @@ def interpolate_video(
             generated = 0
             try:
                 bar = tqdm(total=info.announced_frames or None, desc="up-converting", unit="frame", disable=not progress)
-                for item in reader.items(audio=True):
-                    if isinstance(item, AudioPacket):
-                        writer.mux_audio(item)
+                for item in reader.items(copied=True):
+                    if isinstance(item, CopiedPacket):
+                        writer.mux_copied(item)
                         continue
                     rgb = frame_to_rgb(item.frame, traits)  # (H, W, 3)
                     current = (item, rgb, frame_alpha(item.frame, traits))
@@ -702,13 +702,15 @@ def interpolate_video(
             encoder=writer.choice.describe(),
             encoder_reason=writer.choice.reason,
             audio_streams=len(writer.audio),
-            streams_not_copied=info.streams_not_copied,
+            subtitle_streams=len(writer.subtitles),
+            streams_not_copied=writer.subtitles_left + info.streams_not_copied,
             input=info.describe(),
             plan=plan.describe(),
         )
         if verify:
             result = verify_output(
-                source, Path(tmp), info.traits, writer.choice.lossless, reader.count, factor=factor, progress=progress, muxer=container
+                source, Path(tmp), info.traits, writer.choice.lossless, reader.count, factor=factor, progress=progress,
+                muxer=container, subtitles=writer.subtitle_positions,
             )
             summary["verify_s"] = result.pop("seconds")
             summary["verification"] = result
@@ -772,6 +774,7 @@ def verification_text(verification: dict | None) -> str:
     text = (
         f"verified: {verification['frames']} frames at their times (within {verification['max_timestamp_error_s'] * 1000:.3f} ms), "
         f"{verification['audio_streams_identical']} audio stream(s) unchanged"
+        + (f", {verification['subtitle_streams_identical']} subtitle stream(s) unchanged" if verification.get("subtitle_streams_identical") else "")
     )
     if verification["timestamp_offset_s"]:
         text += f", every stream moved by {verification['timestamp_offset_s'] * 1000:+.1f} ms by the muxer"
@@ -914,6 +917,7 @@ def run(args: argparse.Namespace) -> int:
             f"wrote {args.output}: {summary['frames_in']} frames -> {summary['frames_out']} "
             f"({summary['generated']} generated, x{args.factor or 2} frame rate) with {checkpoint} ({summary['plan']}); "
             f"{summary['encoder']}; {summary['audio_streams']} audio stream(s) copied; "
+            + (f"{summary['subtitle_streams']} subtitle stream(s) copied; " if summary["subtitle_streams"] else "")
             + (f"not copied: {', '.join(summary['streams_not_copied'])}; " if summary["streams_not_copied"] else "")
             + f"{verification_text(summary.get('verification'))}; {resumed}{summary['seconds']} s"
         )

@@ -24,15 +24,16 @@ Notebook: notebooks/10_video_repair.ipynb
 Two passes over the input, each streaming (a few frames in memory): the first decodes every
 frame to measure the adjacent differences (and finds a truncated or corrupt file before anything
 is written); the second decodes again, keeps the frame before a run and the one after it, writes
-every frame to a temporary file in the output's folder, and copies the audio packets; the
+every frame to a temporary file in the output's folder, and copies the audio packets (and the
+subtitle packets the output container holds; the report names what it does not copy); the
 frames of several runs go through the generator together (``--batch-size`` frames per call),
 the frames and audio packets between them held back until their turn (at most
 ``max(8, 2 x batch size)`` video frames), so the output is written in order. Frames too large
 for the memory budget run in tiles (``--tile``, see ``nlvfi.interpolate``), the flow prior
 measured tile by tile too (``nlvfi.tiling.tiled_prior``). A third
 pass (``verify``, on by default; ``nlvfi.verification``) decodes input and output side by side and checks the frame
-count, every timestamp, the audio packets (their bytes, and their times against the video's,
-within half a tick) and — for a lossless output — that every frame not replaced is
+count, every timestamp, the audio and subtitle packets (their bytes, and their times against
+the video's, within half a tick) and — for a lossless output — that every frame not replaced is
 bit-identical; only then is the temporary file renamed onto OUT. Where a container cannot store
 a time as it is (Matroska given video that starts before 0, NUT given audio that does;
 ``nlvfi.videoio.VideoWriter``), its muxer moves every stream alike: the report gives the shift
@@ -80,7 +81,7 @@ from .static_blend import OUTSIDE_AGREEMENT, OUTSIDE_WEIGHT, STATIC_MOTION, aver
 from .tiling import tiled_prior
 from .verification import verify_output
 from .videoio import (
-    AudioPacket,
+    CopiedPacket,
     VideoError,
     VideoInfo,
     VideoReader,
@@ -491,6 +492,8 @@ def repair_video(
                 writer = VideoWriter(tmp, container, reader.info, codec, crf, audio_from=reader.container)
                 state["encoder"] = writer.choice
                 state["audio"] = len(writer.audio)
+                state["subtitles"] = writer.subtitle_positions
+                state["subtitles_left"] = writer.subtitles_left
                 try:
                     previous = None  # the DecodedFrame before the current one
                     earlier = None  # and the one before that (a run's outside frame, for the flow prior)
@@ -506,7 +509,7 @@ def repair_video(
                         if kind == "frame":
                             writer.write(value, entry[2])
                         elif kind == "audio":
-                            writer.mux_audio(value)
+                            writer.mux_copied(value)
                         else:
                             write_run(value)
 
@@ -551,8 +554,8 @@ def repair_video(
                             emit(entry)
 
                     bar = tqdm(total=analysis.frame_count, desc="repairing", unit="frame", disable=not progress)
-                    for item in reader.items(audio=True):
-                        if isinstance(item, AudioPacket):
+                    for item in reader.items(copied=True):
+                        if isinstance(item, CopiedPacket):
                             hold(("audio", item))
                             continue
                         if item.index >= analysis.frame_count:
@@ -605,7 +608,7 @@ def repair_video(
             if verify:
                 result = verify_output(
                     source, Path(tmp), analysis.info.traits, state["encoder"].lossless, analysis.frame_count,
-                    {f["frame"] for f in replaced_frames}, progress=progress, muxer=container,
+                    {f["frame"] for f in replaced_frames}, progress=progress, muxer=container, subtitles=state["subtitles"],
                 )
                 timings["verify_s"] = result.pop("seconds")
                 state["verification"] = result
@@ -707,7 +710,8 @@ def build_report(source, output, analysis, replaced_frames, state, generator, ch
             "alpha_dropped": choice.alpha_dropped,
         },
         "audio_streams_copied": state["audio"],
-        "streams_not_copied": info.streams_not_copied,
+        "subtitle_streams_copied": len(state["subtitles"]),
+        "streams_not_copied": state["subtitles_left"] + info.streams_not_copied,
         "verification": state.get("verification", "skipped (--no-verify)"),
         "model": {"size": generator.config.name, "weights": weights, "device": str(device)},
         "timings": timings,
@@ -747,6 +751,8 @@ def summary_text(report: dict) -> str:
     verification = report["verification"]
     if isinstance(verification, dict):
         kept = f"frame count, every timestamp (within {verification['max_timestamp_error_s'] * 1000:.3f} ms) and {verification['audio_streams_identical']} audio stream(s) kept"
+        if verification.get("subtitle_streams_identical"):
+            kept += f", and {verification['subtitle_streams_identical']} subtitle stream(s)"
         if verification["timestamp_offset_s"]:
             kept += (
                 f" (the {Path(report['output']).suffix} muxer shifted video and audio alike by "

@@ -15,8 +15,9 @@ a :class:`nlvfi.videoio.VideoError` naming what broke:
   to the output's time base moves a time by at most that). A muxer that shifts every stream alike
   (Matroska given video that starts before 0, NUT given audio that does) is allowed: the first
   frame gives the shift, every later frame and audio packet must share it;
-- each audio stream: the same packets, byte for byte, and each packet's time within half a tick
-  (of the coarser of the two time bases) of its input time plus that shift;
+- each audio stream, and each subtitle stream copied: the same packets, byte for byte, and each
+  packet's time within half a tick (of the coarser of the two time bases) of its input time plus
+  that shift;
 - the input frames' content: bit-identical when the output is lossless; otherwise the PSNR
   against the input is measured and reported (minimum and mean), not judged.
 """
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +35,10 @@ from tqdm import tqdm
 from .videoio import PixelTraits, VideoError, VideoReader, frame_content, frame_to_rgb24
 
 
-def audio_digest(path: Path) -> dict[int, tuple[int, str, list[float], float]]:
-    """Per audio stream, by order of the streams: (packet count, sha1 of the payloads, each
-    packet's time in seconds (those with a timestamp), the stream's tick in seconds)."""
+def packet_digest(path: Path, kind: str = "audio") -> dict[int, tuple[int, str, list[float], float]]:
+    """Per stream of ``kind`` ("audio" or "subtitle"), by order of those streams: (packet count,
+    sha1 of the payloads, each packet's time in seconds (those with a timestamp), the stream's
+    tick in seconds)."""
     import av
 
     counts: dict[int, int] = {}
@@ -44,12 +46,13 @@ def audio_digest(path: Path) -> dict[int, tuple[int, str, list[float], float]]:
     times: dict[int, list[float]] = {}
     ticks: dict[int, float] = {}
     with av.open(str(path)) as container:
-        order = {s.index: n for n, s in enumerate(container.streams.audio)}
-        for stream in container.streams.audio:
+        streams = container.streams.audio if kind == "audio" else container.streams.subtitles
+        order = {s.index: n for n, s in enumerate(streams)}
+        for stream in streams:
             n = order[stream.index]
             counts[n], digests[n], times[n], ticks[n] = 0, hashlib.sha1(), [], float(stream.time_base)
         if order:
-            for packet in container.demux(container.streams.audio):
+            for packet in container.demux(list(streams)):
                 if packet.size:
                     n = order[packet.stream.index]
                     counts[n] += 1
@@ -67,6 +70,29 @@ def audio_time_error(times_in: list[float], times_out: list[float], offset: floa
     if not times_in:
         return 0.0
     return float(np.max(np.abs(np.asarray(times_out) - np.asarray(times_in) - offset)))
+
+
+def _check_copied(kind: str, inputs: dict, outputs: dict, offset: float, tolerance: float, muxer: str) -> float:
+    """VideoError unless output stream n of ``kind`` holds input stream n's packets (digests from
+    :func:`packet_digest`), each at its input time plus ``offset``; the largest time error (s)."""
+    worst = 0.0
+    for n, (count, digest, times, tick) in inputs.items():
+        count_got, digest_got, times_got, tick_got = outputs.get(n, (0, "", [], tick))
+        if (count_got, digest_got) != (count, digest):
+            raise VideoError(
+                f"verification failed: {kind} stream {n} has {count_got} packets in the output, {count} in the input"
+                + (" (same count, different bytes)" if count_got == count else "")
+                + f"; the {muxer} muxer did not keep them unchanged (write .mkv, which copies any {kind} as it is)"
+            )
+        error = audio_time_error(times, times_got, offset)
+        if error is not None:  # a packet's time, rounded to either time base, moves by half a tick
+            if error > max(tick, tick_got) / 2 + tolerance:
+                raise VideoError(
+                    f"verification failed: {kind} stream {n} is off by up to {error * 1000:.1f} ms against the video "
+                    f"in the output: the {muxer} file does not keep the two in step (write .mkv, which keeps every time)"
+                )
+            worst = max(worst, error)
+    return worst
 
 
 def _same_content(a, b, traits: PixelTraits) -> bool:
@@ -94,6 +120,7 @@ def verify_output(
     factor: int = 1,
     progress: bool = False,
     muxer: str = "output",
+    subtitles: Sequence[int] | None = None,
 ) -> dict:
     """Decode ``source`` and ``written`` side by side; VideoError on any broken promise (module doc).
 
@@ -105,9 +132,11 @@ def verify_output(
         replaced: input frame indices whose content was replaced (repair): only their time is checked.
         factor: output frames per input gap (1: repair; F: ``nlvfi interpolate --factor F``).
         muxer: the output container's name, for the messages.
+        subtitles: which of the input's subtitle streams (by their order) were copied, in order
+            (``VideoWriter.subtitles``); None: all of them.
     Returns:
         frames, output_time_base, max_timestamp_error_s, timestamp_offset_s, audio_streams_identical,
-        max_audio_timestamp_error_s, seconds, and untouched_frames_bit_identical (lossless) or
+        max_audio_timestamp_error_s, subtitle_streams_identical, max_subtitle_timestamp_error_s, seconds, and untouched_frames_bit_identical (lossless) or
         untouched_frames_psnr_db {min, mean} (lossy).
     """
     if factor < 1:
@@ -169,24 +198,13 @@ def verify_output(
     if count_out != expected_count:
         expected = f"the input {count_in}" if factor == 1 else f"{expected_count} for the input's {count_in} at x{factor}"
         raise VideoError(f"verification failed: the output has {count_out} frames, {expected}")
-    audio_in, audio_out = audio_digest(source), audio_digest(written)
-    worst_audio_time = 0.0
-    for n, (count, digest, times, tick) in audio_in.items():
-        count_got, digest_got, times_got, tick_got = audio_out.get(n, (0, "", [], tick))
-        if (count_got, digest_got) != (count, digest):
-            raise VideoError(
-                f"verification failed: audio stream {n} has {count_got} packets in the output, {count} in the input"
-                + (" (same count, different bytes)" if count_got == count else "")
-                + f"; the {muxer} muxer did not keep them unchanged (write .mkv, which copies any audio as it is)"
-            )
-        error = audio_time_error(times, times_got, offset or 0.0)
-        if error is not None:  # a packet's time, rounded to either time base, moves by half a tick
-            if error > max(tick, tick_got) / 2 + tolerance:
-                raise VideoError(
-                    f"verification failed: audio stream {n} is off by up to {error * 1000:.1f} ms against the video "
-                    f"in the output: the {muxer} file does not keep the two in step (write .mkv, which keeps every time)"
-                )
-            worst_audio_time = max(worst_audio_time, error)
+    audio_in = packet_digest(source, "audio")
+    worst_audio_time = _check_copied("audio", audio_in, packet_digest(written, "audio"), offset or 0.0, tolerance, muxer)
+    subtitles_in = packet_digest(source, "subtitle")
+    subtitles_in = {m: subtitles_in[n] for m, n in enumerate(sorted(subtitles_in) if subtitles is None else subtitles)}
+    worst_subtitle_time = _check_copied(
+        "subtitle", subtitles_in, packet_digest(written, "subtitle"), offset or 0.0, tolerance, muxer
+    )
     report = {
         "frames": count_out,
         "output_time_base": str(time_base_out),
@@ -194,6 +212,8 @@ def verify_output(
         "timestamp_offset_s": round(offset or 0.0, 6),
         "audio_streams_identical": len(audio_in),
         "max_audio_timestamp_error_s": round(worst_audio_time, 6),
+        "subtitle_streams_identical": len(subtitles_in),
+        "max_subtitle_timestamp_error_s": round(worst_subtitle_time, 6),
         "seconds": round(time.perf_counter() - started, 2),
     }
     if lossless:

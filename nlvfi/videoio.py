@@ -8,8 +8,9 @@ Reading (:class:`VideoReader`) decodes one frame at a time, so a video longer th
 works. Every frame keeps its presentation timestamp (``pts``, in the stream's time base), so
 variable frame rate survives; a frame without a timestamp, or with one that does not increase,
 gets the previous one plus one nominal frame duration (counted in ``timestamps_fixed``).
-Audio packets are handed out as they are demuxed, for copying through untouched (remux: no
-decode, no re-encode).
+Audio and subtitle packets are handed out as they are demuxed, for copying through untouched
+(remux: no decode, no re-encode). The video read is the first stream not marked as a picture,
+a one-picture track before it passed over (:func:`main_video_stream`).
 
 Writing (:class:`VideoWriter`) picks the codec (:func:`choose_encoder`):
 
@@ -41,7 +42,11 @@ Writing (:class:`VideoWriter`) picks the codec (:func:`choose_encoder`):
 
 Audio streams are copied as they are; a container that cannot hold one (AAC in .webm, Opus or
 FLAC in .mov, any audio that starts before 0 in .avi) is refused with a one-line error before
-anything is decoded (:func:`check_audio_fits`).
+anything is decoded (:func:`check_audio_fits`). Subtitle streams are copied as they are where
+the container holds them (SubRip, ASS, WebVTT, DVD / PGS pictures in .mkv; mov_text in .mp4 and
+.mov) and named, with the muxer's reason, where it does not (:func:`subtitles_that_fit`): the
+repair keeps every frame's time, so a copied subtitle stays in step. Other streams (data,
+attachments stored as tracks, a second video) are not copied, and the reports name them.
 
 The container follows the output file's extension (``CONTAINERS``). A display matrix on the
 input's frames (a phone's portrait clip is stored landscape, turned 90 degrees) goes onto the
@@ -174,7 +179,7 @@ class VideoInfo:
     audio_codecs: list[str] = field(default_factory=list)
     other_streams: int = 0
     stream_index: int = 0  # the video stream read, in the file's stream order (:func:`main_video_stream`)
-    streams_not_copied: list[str] = field(default_factory=list)  # the other streams but audio: "subtitle (subrip)", ...
+    streams_not_copied: list[str] = field(default_factory=list)  # other streams, but audio and subtitles: "data (bin_data)", ...
     lossless_h264: bool = False  # H.264 in its lossless mode (:func:`h264_is_lossless`)
 
     @property
@@ -299,7 +304,7 @@ def _info(path: Path, container) -> VideoInfo:
             f"{s.type} ({s.codec_context.name if s.codec_context is not None else 'unknown codec'}"
             + (", attached picture" if s.type == "video" and s.disposition & _attached_pic() else "") + ")"
             for s in container.streams
-            if s.index != stream.index and s.type != "audio"
+            if s.index != stream.index and s.type not in ("audio", "subtitle")
         ],
         stream_index=stream.index,
         lossless_h264=context.name == "h264" and h264_is_lossless(context.extradata),
@@ -383,8 +388,8 @@ class DecodedFrame:
 
 
 @dataclass
-class AudioPacket:
-    """A demuxed audio packet, to be copied into the output unchanged."""
+class CopiedPacket:
+    """A demuxed audio or subtitle packet, to be copied into the output unchanged."""
 
     packet: object  # av.Packet
     stream_index: int
@@ -451,15 +456,16 @@ class VideoReader:
             return VideoError(f"{self.path} is not a readable video: no frame could be decoded ({error})")
         return VideoError(f"{self.path} is corrupt or truncated: decoding failed after {self.count} frames ({error})")
 
-    def items(self, audio: bool = True) -> Iterator[DecodedFrame | AudioPacket]:
+    def items(self, copied: bool = True) -> Iterator[DecodedFrame | CopiedPacket]:
+        """The video's frames, and (``copied``) the audio and subtitle packets, in file order."""
         import av
 
-        streams = [self.stream] + (list(self.container.streams.audio) if audio else [])
+        streams = [self.stream] + (list(self.container.streams.audio) + list(self.container.streams.subtitles) if copied else [])
         try:
             for packet in self.container.demux(streams):
-                if packet.stream.type == "audio":
-                    if packet.size and packet.dts is not None:
-                        yield AudioPacket(packet, packet.stream.index)
+                if packet.stream.type in ("audio", "subtitle"):
+                    if packet.size and (packet.dts if packet.stream.type == "audio" else packet.pts) is not None:
+                        yield CopiedPacket(packet, packet.stream.index)
                     continue
                 for frame in self._decode(packet):
                     yield self._decoded(frame)
@@ -488,7 +494,7 @@ class VideoReader:
         return frames
 
     def __iter__(self) -> Iterator[DecodedFrame]:
-        return (item for item in self.items(audio=False))
+        return (item for item in self.items(copied=False))
 
     def check_complete(self) -> None:
         """After decoding everything: VideoError when the header announces clearly more."""
@@ -874,7 +880,8 @@ class VideoWriter:
         container: muxer name (``CONTAINERS`` values).
         info: the input's VideoInfo (size, time base, frame rate, pixel format).
         codec, crf: override the codec choice (see :func:`choose_encoder`).
-        audio_from: the input container whose audio streams are copied (None: no audio).
+        audio_from: the input container whose audio streams are copied, and its subtitle
+            streams that the output container can hold (:func:`subtitles_that_fit`; None: none).
         time_base, rate: of the output video (default: the input's).
         pts_step: every ``pts`` given to :meth:`write` is a multiple of this; the stream counts
             in steps of it (time base x ``pts_step``). Default: for AVI, which stores one slot per
@@ -883,7 +890,7 @@ class VideoWriter:
             tools write the input's timestamps, or (``--factor``) sums of multiples of them,
             so that step divides every one.
     Frames go in with :meth:`write` (any pixel format; converted when needed) in presentation
-    order with increasing ``pts``; audio packets with :meth:`mux_audio`.
+    order with increasing ``pts``; audio and subtitle packets with :meth:`mux_copied`.
 
     Audio that starts before 0 (AAC's priming: an MP4 keeps its first 1024-2112 samples before 0
     and skips them by an edit list; Opus's pre-skip alike): Matroska's muxer by default shifts
@@ -940,6 +947,17 @@ class VideoWriter:
             self.audio: dict[int, object] = {}
             for source in (audio_from.streams.audio if audio_from is not None else ()):  # checked above
                 self.audio[source.index] = self.output.add_stream_from_template(source)
+            self.subtitles: dict[int, object] = {}  # input stream index -> output stream
+            self.subtitle_positions: list[int] = []  # which of the input's subtitle streams (by order) those are
+            self.subtitles_left: list[str] = []  # those not copied, and why: "subtitle (subrip): ..."
+            fits = subtitles_that_fit(container, audio_from) if audio_from is not None else {}
+            for position, source in enumerate(audio_from.streams.subtitles if audio_from is not None else ()):
+                if fits[source.index] is None:
+                    self.subtitles[source.index] = self.output.add_stream_from_template(source)
+                    self.subtitle_positions.append(position)
+                else:
+                    name = source.codec_context.codec.canonical_name if source.codec_context is not None else "unknown codec"
+                    self.subtitles_left.append(f"subtitle ({name}): the {container} container cannot hold it ({fits[source.index]})")
         except BaseException:
             self.output.close()
             raise
@@ -971,8 +989,10 @@ class VideoWriter:
         self._last_pts = int(pts)
         self.frames_written += 1
 
-    def mux_audio(self, item: AudioPacket) -> None:
-        stream = self.audio.get(item.stream_index)
+    def mux_copied(self, item: CopiedPacket) -> None:
+        """Copy an audio or subtitle packet into its stream (a subtitle stream that does not fit
+        the container, ``subtitles_left``, is skipped)."""
+        stream = self.audio.get(item.stream_index) or self.subtitles.get(item.stream_index)
         if stream is not None:
             item.packet.stream = stream
             self.output.mux(item.packet)
@@ -1067,28 +1087,65 @@ def check_audio_fits(container: str, path: str | os.PathLike) -> None:
                         f"the {container} container cannot hold the input's {stream.codec_context.codec.canonical_name} audio "
                         f"({error}); write .mkv instead, which takes any audio"
                     ) from None
-            level = av.logging.get_level()
-            av.logging.set_level(av.logging.ERROR)  # the muxer says why in its log, not in the error
-            try:
-                with av.logging.Capture(local=False) as logs:
-                    try:
-                        trial.start_encoding()
-                        failed = None
-                    except av.FFmpegError as error:
-                        failed = error
-            finally:
-                av.logging.set_level(level)
-            if failed is not None:
-                said = [message.strip() for severity, _, message in logs if severity <= av.logging.ERROR and message.strip()]
-                reason = said[-1] if said else _last_logged(failed)
+            reason = _header_refusal(trial)
+            if reason is not None:
                 raise VideoError(
                     f"the {container} container cannot hold the input's {names} audio ({reason}); write .mkv instead, which takes any audio"
                 ) from None
         finally:
+            _close_trial(trial)
+
+
+def _header_refusal(trial) -> str | None:
+    """Start writing the header of ``trial`` (an output in memory); the muxer's reason when it
+    refuses, from its log (FFmpeg's error alone says "Invalid argument"), else None."""
+    import av
+    import av.logging
+
+    level = av.logging.get_level()
+    av.logging.set_level(av.logging.ERROR)  # the muxer says why in its log, not in the error
+    try:
+        with av.logging.Capture(local=False) as logs:
             try:
-                trial.close()
-            except Exception:  # noqa: BLE001 - a trial in memory; its trailer does not matter
-                pass
+                trial.start_encoding()
+                return None
+            except av.FFmpegError as error:
+                failed = error
+    finally:
+        av.logging.set_level(level)
+    said = [message.strip() for severity, _, message in logs if severity <= av.logging.ERROR and message.strip()]
+    return said[-1] if said else _last_logged(failed)
+
+
+def _close_trial(trial) -> None:
+    try:
+        trial.close()
+    except Exception:  # noqa: BLE001 - a trial in memory; its trailer does not matter
+        pass
+
+
+def subtitles_that_fit(container: str, source) -> dict[int, str | None]:
+    """For each subtitle stream of the open input ``source``: None when the ``container`` muxer
+    writes a header holding a copy of it (tried in memory, one stream at a time), else why not.
+    Subtitles are copied where they fit and named in the report where they do not (unlike
+    audio, which is refused: a video without its sound is broken, one without its subtitles is
+    not): Matroska takes SubRip, ASS, WebVTT, DVD and PGS pictures; MP4 and MOV take mov_text."""
+    import io
+
+    import av
+
+    fits: dict[int, str | None] = {}
+    for stream in source.streams.subtitles:
+        trial = av.open(io.BytesIO(), "w", format=container)
+        try:
+            try:
+                trial.add_stream_from_template(stream)
+                fits[stream.index] = _header_refusal(trial)
+            except (ValueError, av.FFmpegError) as error:
+                fits[stream.index] = str(error)
+        finally:
+            _close_trial(trial)
+    return fits
 
 
 def _last_logged(error: Exception) -> str:

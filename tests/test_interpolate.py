@@ -565,3 +565,13 @@ def test_video_with_a_picture_track_first_is_up_converted_and_says_what_it_left(
     assert main([str(source), "-o", str(tmp_path / "x2.mkv"), "--checkpoint", str(model), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "3 frames -> 5" in printed and "not copied: video (mjpeg); verified: 5 frames" in printed
+
+
+def test_video_factor_copies_subtitles_and_checks_them(tmp_path, model, capsys):
+    from test_videoio import subtitle_packets, with_subtitles
+
+    source = with_subtitles(write_video(tmp_path / "v.mkv", clip_frames(4), 10), tmp_path / "in.mkv")
+    assert main([str(source), "-o", str(tmp_path / "x2.mkv"), "--checkpoint", str(model), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "1 subtitle stream(s) copied" in printed and "1 subtitle stream(s) unchanged" in printed
+    assert subtitle_packets(tmp_path / "x2.mkv") == subtitle_packets(source)

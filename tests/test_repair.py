@@ -216,7 +216,7 @@ def test_verification_catches_audio_moved_against_the_video(tmp_path, model, mon
         item.packet.stream = stream
         writer.output.mux(item.packet)
 
-    monkeypatch.setattr(repair_module.VideoWriter, "mux_audio", late_audio)
+    monkeypatch.setattr(repair_module.VideoWriter, "mux_copied", late_audio)
     with pytest.raises(VideoError, match="audio stream 0 is off by up to 50.0 ms against the video"):
         repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
     assert not (tmp_path / "out.mkv").exists() and leftovers(tmp_path) == []
@@ -928,3 +928,19 @@ def test_a_cover_picture_track_before_the_video_is_not_taken_for_it(tmp_path, mo
     assert report["verification"]["audio_streams_identical"] == 1
     assert report["streams_not_copied"] == ["video (mjpeg)"]  # said, not dropped silently
     assert "Not copied (only the video and its audio are): video (mjpeg)." in summary_text(report)
+
+
+def test_subtitles_are_copied_and_verified_or_named_where_they_do_not_fit(tmp_path, model):
+    from test_videoio import subtitle_packets, with_subtitles
+
+    video = write_video(tmp_path / "v.mkv", stutter(scene(12), [6]), 10, audio=tone())
+    source = with_subtitles(video, tmp_path / "in.mkv")
+    report = repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
+    assert report["subtitle_streams_copied"] == 1 and report["verification"]["subtitle_streams_identical"] == 1
+    assert subtitle_packets(tmp_path / "out.mkv") == subtitle_packets(source) == [(0.1, b"Hello there"), (0.6, b"Second line")]
+    assert "1 audio stream(s) kept, and 1 subtitle stream(s)" in summary_text(report)
+    report = repair_video(source, tmp_path / "out.mp4", checkpoint=model, progress=False)
+    assert report["subtitle_streams_copied"] == 0 and report["verification"]["subtitle_streams_identical"] == 0
+    assert report["streams_not_copied"][0].startswith("subtitle (subrip): the mp4 container cannot hold it (")
+    assert "Not copied (only the video and its audio are): subtitle (subrip): the mp4 container" in summary_text(report)
+    assert subtitle_packets(tmp_path / "out.mp4") == []

@@ -424,9 +424,9 @@ def copy_through_writer(source, out, container="matroska"):
     """Every frame and audio packet of ``source`` through a VideoWriter into ``out``, as the tools write."""
     with VideoReader(source) as reader:
         writer = VideoWriter(out, container, reader.info, audio_from=reader.container)
-        for item in reader.items(audio=True):
-            if isinstance(item, videoio.AudioPacket):
-                writer.mux_audio(item)
+        for item in reader.items(copied=True):
+            if isinstance(item, videoio.CopiedPacket):
+                writer.mux_copied(item)
             else:
                 writer.write(item.frame, item.pts)
         writer.close()
@@ -648,3 +648,50 @@ def test_a_one_picture_track_before_the_video_is_passed_over(tmp_path, suffix):
 def test_of_two_one_picture_tracks_the_first_is_read(tmp_path):
     path = with_still_first(tmp_path / "in.mkv", frames=1)
     assert probe(path).stream_index == 0  # both have one packet: nothing to prefer
+
+
+# --------------------------------------------------------------------------------------------
+# Subtitles
+
+
+SUBRIP = "1\n00:00:00,100 --> 00:00:00,500\nHello there\n\n2\n00:00:00,600 --> 00:00:01,200\nSecond line\n"
+
+
+def with_subtitles(video: Path, out: Path) -> Path:
+    """``video``'s streams copied into ``out`` (.mkv), with a SubRip stream of two lines added."""
+    (out.parent / "lines.srt").write_text(SUBRIP)
+    with av.open(str(video)) as source, av.open(str(out.parent / "lines.srt")) as lines, av.open(str(out), "w") as target:
+        copies = {s.index: target.add_stream_from_template(s) for s in source.streams}
+        subtitle = target.add_stream_from_template(lines.streams.subtitles[0])
+        for packet in source.demux():
+            if packet.size:
+                packet.stream = copies[packet.stream.index]
+                target.mux(packet)
+        for packet in lines.demux():
+            if packet.size:
+                packet.stream = subtitle
+                target.mux(packet)
+    (out.parent / "lines.srt").unlink()
+    return out
+
+
+def subtitle_packets(path: Path) -> list[tuple[float, bytes]]:
+    with av.open(str(path)) as container:
+        if not container.streams.subtitles:  # demux([]) would read every stream
+            return []
+        return [(float(p.pts * p.stream.time_base), bytes(p)) for p in container.demux(list(container.streams.subtitles)) if p.size]
+
+
+def test_subtitles_are_copied_where_the_container_holds_them(tmp_path):
+    from nlvfi.videoio import subtitles_that_fit
+
+    source = with_subtitles(write_video(tmp_path / "v.mkv", [np.full((16, 16, 3), 9 * i, np.uint8) for i in range(12)], 10), tmp_path / "in.mkv")
+    assert subtitle_packets(source) == [(0.1, b"Hello there"), (0.6, b"Second line")]
+    with av.open(str(source)) as container:
+        fits = subtitles_that_fit("matroska", container)
+        assert list(fits.values()) == [None]
+        refused = subtitles_that_fit("mp4", container)
+        assert list(refused.values()) != [None]  # MP4 takes mov_text only
+    with VideoReader(source) as reader:
+        kinds = [type(item).__name__ for item in reader.items(copied=True)]
+    assert kinds.count("CopiedPacket") == 2 and kinds.count("DecodedFrame") == 12
