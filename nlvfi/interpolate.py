@@ -70,7 +70,7 @@ from .acceleration import channels_last_for_inference, compile_generator
 from .checkpoint import CheckpointError, atomic_write, load_generator
 from .generator import Generator
 from .io import read_image, write_frame
-from .resume import ResumeStore, folder_for, generator_digest, input_fingerprint, kept_if_interrupted
+from .resume import ResumeStore, kept_if_interrupted
 from .self_ensemble import ALLOWED_VIEWS, check_views, self_ensemble
 from .static_blend import check_static_motion
 from .tiling import DEFAULT_OVERLAP, check_tile, default_overlap, tiled_forward
@@ -227,6 +227,13 @@ class Plan:
         ensemble = "" if self.views == 1 else f", each the mean of {self.views} mirrored views"
         flow = "" if self.flow_scale == 1 else f", flow on {self.flow_scale}x enlarged frames"
         return f"{where}, up to {self.per_call} per call{ensemble}{flow}"
+
+    def frame_settings(self) -> dict:
+        """What changes a generated frame (not ``per_call``): the key of kept work (``nlvfi.resume``)."""
+        return {
+            "views": self.views, "flow_scale": self.flow_scale, "static_motion": self.static_motion,
+            "tile": self.tile, "overlap": self.overlap,
+        }
 
 
 def flow_scale_for(height: int, width: int, requested: int | str = "auto", has_prior: bool = True) -> int:
@@ -628,16 +635,7 @@ def interpolate_video(
         generator, header.height, header.width, memory_budget(device, max_memory_gb), device, tile, overlap, views,
         flow_scale, static_motion,
     )
-    store = None
-    if resume:
-        store = ResumeStore(folder_for(output), {
-            "input": input_fingerprint(source),
-            "generator_sha256": generator_digest(generator),
-            "inference": {
-                "factor": factor, "views": plan.views, "flow_scale": plan.flow_scale, "static_motion": plan.static_motion,
-                "tile": plan.tile, "overlap": plan.overlap,
-            },
-        }, unit="gap")
+    store = ResumeStore.beside(output, source, generator, {**plan.frame_settings(), "factor": factor}, "gap") if resume else None
 
     def write(tmp: str) -> None:
         with VideoReader(source) as reader:

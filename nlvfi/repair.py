@@ -76,7 +76,7 @@ from .interpolate import (
     model_device,
     plan_inference,
 )
-from .resume import ResumeStore, folder_for, generator_digest, input_fingerprint, kept_if_interrupted
+from .resume import ResumeStore, kept_if_interrupted
 from .static_blend import OUTSIDE_AGREEMENT, OUTSIDE_WEIGHT, STATIC_MOTION, average_outside_frame
 from .tiling import tiled_prior
 from .verification import verify_output
@@ -349,16 +349,8 @@ def repair_video(
         generator, header.height, header.width, budget, where, tile, overlap, views, flow_scale, static_motion
     )
     per_call = min(batch_size, plan.per_call)
-    store = None
-    if resume:
-        store = ResumeStore(folder_for(output), {
-            "input": input_fingerprint(source),
-            "generator_sha256": generator_digest(generator),
-            "inference": {
-                "views": plan.views, "flow_prior": flow_prior, "flow_scale": plan.flow_scale, "requested_flow_scale": requested_scale,
-                "static_motion": plan.static_motion, "outside_average": outside_average, "tile": plan.tile, "overlap": plan.overlap,
-            },
-        })
+    settings = {**plan.frame_settings(), "flow_prior": flow_prior, "requested_flow_scale": requested_scale, "outside_average": outside_average}
+    store = ResumeStore.beside(output, source, generator, settings) if resume else None
     compile_generator(generator, compile_model)
     with kept_if_interrupted(store):
         analysis = analyze_video(source, threshold, max_run, progress, store=store)

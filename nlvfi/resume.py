@@ -143,6 +143,14 @@ class ResumeStore:
                 self.discard()
                 self.note = f"discarded the kept work of an earlier run ({', '.join(changed)} changed)"
 
+    @classmethod
+    def beside(cls, output, source, generator: torch.nn.Module, settings: dict, unit: str = "run") -> "ResumeStore":
+        """The store of a run writing ``output`` from ``source``: in :func:`folder_for` ``output``,
+        keyed by the input's fingerprint, the generator's weights and ``settings`` (what else
+        changes a generated frame)."""
+        key = {"input": input_fingerprint(source), "generator_sha256": generator_digest(generator), "inference": settings}
+        return cls(folder_for(output), key, unit=unit)
+
     # -- files
 
     def _ensure(self) -> None:

@@ -50,12 +50,19 @@ def interrupt_after_runs(monkeypatch, runs: int) -> None:
     monkeypatch.setattr(ResumeStore, "save_run", save_then_stop)
 
 
-def test_a_resumed_run_skips_the_kept_work_and_writes_the_same_file(tmp_path, source, model, monkeypatch, generated):
-    out = tmp_path / "out.mkv"
+def interrupted_repair(source, out, model, monkeypatch, runs: int):
+    """Repair ``source`` into ``out`` (one run per generator call, one view) and Ctrl-C it after
+    ``runs`` runs are kept; the KeyboardInterrupt's ExceptionInfo."""
     with monkeypatch.context() as patch:
-        interrupt_after_runs(patch, 2)
+        interrupt_after_runs(patch, runs)
         with pytest.raises(KeyboardInterrupt) as stopped:
             repair_video(source, out, checkpoint=model, batch_size=1, views=1, progress=False)
+    return stopped
+
+
+def test_a_resumed_run_skips_the_kept_work_and_writes_the_same_file(tmp_path, source, model, monkeypatch, generated):
+    out = tmp_path / "out.mkv"
+    stopped = interrupted_repair(source, out, model, monkeypatch, 2)
     kept = folder_for(out)
     assert not out.exists() and sorted(p.name for p in kept.iterdir()) == [
         "key.json", "measure.npz", "run-00000004.npz", "run-00000008.npz",
@@ -82,10 +89,7 @@ def test_a_resumed_run_skips_the_kept_work_and_writes_the_same_file(tmp_path, so
 @pytest.mark.parametrize("change", ["views", "input", "model"])
 def test_kept_work_of_another_input_model_or_setting_is_discarded(tmp_path, source, model, monkeypatch, change):
     out = tmp_path / "out.mkv"
-    with monkeypatch.context() as patch:
-        interrupt_after_runs(patch, 1)
-        with pytest.raises(KeyboardInterrupt):
-            repair_video(source, out, checkpoint=model, batch_size=1, views=1, progress=False)
+    interrupted_repair(source, out, model, monkeypatch, 1)
     kwargs = {"checkpoint": model, "batch_size": 1, "views": 1, "progress": False}
     if change == "views":
         kwargs["views"] = 2
@@ -108,10 +112,7 @@ def test_kept_work_of_another_input_model_or_setting_is_discarded(tmp_path, sour
 
 def test_another_threshold_reuses_the_measurements_and_the_runs_it_still_finds(tmp_path, source, model, monkeypatch):
     out = tmp_path / "out.mkv"
-    with monkeypatch.context() as patch:
-        interrupt_after_runs(patch, 2)
-        with pytest.raises(KeyboardInterrupt):
-            repair_video(source, out, checkpoint=model, batch_size=1, views=1, progress=False)
+    interrupted_repair(source, out, model, monkeypatch, 2)
     report = repair_video(source, out, threshold=1.0, checkpoint=model, batch_size=1, views=1, progress=False)
     assert report["detection"]["threshold"]["mode"] == "fixed"
     assert report["resume"]["measurements_reused"] is True and report["resume"]["runs_reused"] == 2
@@ -119,10 +120,7 @@ def test_another_threshold_reuses_the_measurements_and_the_runs_it_still_finds(t
 
 def test_a_damaged_kept_run_is_made_again(tmp_path, source, model, monkeypatch, generated):
     out = tmp_path / "out.mkv"
-    with monkeypatch.context() as patch:
-        interrupt_after_runs(patch, 2)
-        with pytest.raises(KeyboardInterrupt):
-            repair_video(source, out, checkpoint=model, batch_size=1, views=1, progress=False)
+    interrupted_repair(source, out, model, monkeypatch, 2)
     damaged = folder_for(out) / "run-00000008.npz"
     damaged.write_bytes(damaged.read_bytes()[:100])  # a truncated copy
     report = repair_video(source, out, checkpoint=model, batch_size=1, views=1, progress=False)

@@ -602,33 +602,23 @@ def test_an_image_sequence_with_a_gap_names_the_missing_file(tmp_path, first):
 def with_still_first(path: Path, frames: int = 6, audio: bool = False) -> Path:
     """A file whose first video stream is one JPEG picture (cover art stored as a track, unmarked:
     Matroska cannot mark it), then the real video: FFV1 (.mkv) or x264 (.mp4), ``frames`` frames."""
-    with av.open(str(path), "w") as container:
-        still = container.add_stream("mjpeg", rate=1)
-        still.width, still.height, still.pix_fmt = 64, 48, "yuvj420p"
-        video = container.add_stream("ffv1" if path.suffix == ".mkv" else "libx264", rate=10)
-        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
-        sound = container.add_stream("pcm_s16le" if path.suffix == ".mkv" else "aac", rate=8000, layout="mono") if audio else None
-        picture = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 200, np.uint8), format="rgb24")
-        picture.pts = 0
-        for packet in [*still.encode(picture), *still.encode()]:
-            container.mux(packet)
-        for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * i, np.uint8), format="rgb24")
-            frame.pts = i
-            for packet in video.encode(frame):
-                container.mux(packet)
-        for packet in video.encode():
-            container.mux(packet)
-        if sound is not None:
-            samples = (np.sin(np.arange(8000) / 5) * 8000).astype(np.int16)[None]  # (1, n)
-            chunk = sound.codec_context.frame_size or 1024
-            for start in range(0, samples.shape[1], chunk):
-                piece = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start : start + chunk]), format="s16", layout="mono")
-                piece.sample_rate, piece.pts = 8000, start
-                for packet in sound.encode(piece):
-                    container.mux(packet)
-            for packet in sound.encode():
-                container.mux(packet)
+    still = write_video(path.with_name("still.avi"), [np.full((48, 64, 3), 200, np.uint8)], 1, codec="mjpeg", pix_fmt="yuvj420p")
+    sound = ((np.sin(np.arange(8000) / 5) * 8000).astype(np.int16)[None], 8000) if audio else None  # (1, n), rate
+    video = write_video(
+        path.with_name("main" + path.suffix), [np.full((48, 64, 3), 20 * i, np.uint8) for i in range(frames)], 10,
+        codec="ffv1" if path.suffix == ".mkv" else "libx264", pix_fmt="yuv420p", audio=sound,
+        audio_codec="pcm_s16le" if path.suffix == ".mkv" else "aac",
+    )
+    with av.open(str(still)) as first, av.open(str(video)) as main, av.open(str(path), "w") as target:
+        sources = (first, main)  # the picture's stream first, then the video's and its audio
+        copies = [{s.index: target.add_stream_from_template(s) for s in source.streams} for source in sources]
+        for source, copy in zip(sources, copies):  # every stream added before the first packet
+            for packet in source.demux():
+                if packet.size:
+                    packet.stream = copy[packet.stream.index]
+                    target.mux(packet)
+    still.unlink()
+    video.unlink()
     return path
 
 
