@@ -30,10 +30,11 @@ Every file is written to a temporary name and renamed, so an interrupt never lea
 that would be read back. A file that cannot be read back (a disk error, a truncated copy) is
 ignored and its work done again. The folder is deleted when the run succeeds, and when it fails
 for any reason other than an interrupt (the same command would fail the same way); ``--no-resume``
-neither reads nor keeps it. Disk use: the generated frames only (about 0.6 x k x H x W x 3 bytes
-for k 8-bit frames, natural footage), which is what lets the slow part be skipped; while the disk
-has less than 1 GiB free (``RESERVE_BYTES``) nothing more is kept and the run goes on (the report
-counts what was not kept).
+neither reads nor keeps it. Disk use: the generated frames only, which is what lets the slow
+part be skipped: about 0.7 x k x H x W x 3 bytes for k 8-bit frames of natural footage (3.2 MB
+for 14 frames of the bundled 384x288 clip). While the disk has less than 1 GiB free
+(``RESERVE_BYTES``) nothing more is kept and the run goes on (the report counts what was not
+kept).
 
 ``nlvfi interpolate --factor`` keeps its work the same way, one file per gap between two input
 frames (``gap-<frame>.npz``: the F - 1 frames generated before that input frame); every frame
