@@ -203,7 +203,8 @@ class ResumeStore:
 
         False (and nothing written) when that would leave less than ``reserve_bytes`` free on
         the disk: the kept work must not be what fills it (the output is written there too)."""
-        if shutil.disk_usage(self.folder.parent).free < frames.nbytes + self.reserve_bytes:
+        existing = next(folder for folder in (self.folder, *self.folder.parents) if folder.exists())
+        if shutil.disk_usage(existing).free < frames.nbytes + self.reserve_bytes:
             self.not_kept += 1
             return False
         self._ensure()

@@ -229,3 +229,9 @@ def test_nothing_more_is_kept_on_a_nearly_full_disk(tmp_path, model, monkeypatch
     summary = interp.interpolate_video(source, tmp_path / "x2.mkv", generator, 2, progress=False)
     assert summary["resume"]["gaps_not_kept"] == 3 and summary["frames_out"] == 7
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv", "x2.mkv"]
+
+
+def test_store_keeps_into_a_folder_not_made_yet(tmp_path):
+    store = ResumeStore(tmp_path / "new" / "deeper" / "out.mkv.nlvfi-resume", {"input": 1})
+    assert store.save_run(0, np.zeros((1, 2, 2, 3), np.uint8), {"first": 0}, {}) is True
+    assert store.kept_runs == 1 and store.kept_text().startswith("1 generated run(s) are kept in ")
