@@ -27,7 +27,7 @@ is written); the second decodes again, keeps the frame before a run and the one 
 every frame to a temporary file in the output's folder, and copies the audio packets (and the
 subtitle packets the output container holds; the report names what it does not copy); the
 frames of several runs go through the generator together (``--batch-size`` frames per call),
-the frames and audio packets between them held back until their turn (at most
+the frames and audio (and subtitle) packets between them held back until their turn (at most
 ``max(8, 2 x batch size)`` video frames), so the output is written in order. Frames too large
 for the memory budget run in tiles (``--tile``, see ``nlvfi.interpolate``), the flow prior
 measured tile by tile too (``nlvfi.tiling.tiled_prior``). A third
@@ -500,7 +500,7 @@ def repair_video(
                         kind, value = entry[0], entry[1]
                         if kind == "frame":
                             writer.write(value, entry[2])
-                        elif kind == "audio":
+                        elif kind == "copied":
                             writer.mux_copied(value)
                         else:
                             write_run(value)
@@ -548,7 +548,7 @@ def repair_video(
                     bar = tqdm(total=analysis.frame_count, desc="repairing", unit="frame", disable=not progress)
                     for item in reader.items(copied=True):
                         if isinstance(item, CopiedPacket):
-                            hold(("audio", item))
+                            hold(("copied", item))  # an audio or subtitle packet
                             continue
                         if item.index >= analysis.frame_count:
                             raise VideoError(f"{source} gave more frames on the second reading than on the first")
