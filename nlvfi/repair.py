@@ -762,7 +762,7 @@ def summary_text(report: dict) -> str:
     if enc["alpha_dropped"]:
         parts.append("The alpha channel was dropped (the output codec has none).")
     if report.get("streams_not_copied"):
-        parts.append(f"Not copied (only the video and its audio are): {', '.join(report['streams_not_copied'])}.")
+        parts.append(f"Streams not copied: {', '.join(report['streams_not_copied'])}.")
     if detection.get("caution"):
         parts.append(f"Caution: {detection['caution']}.")
     resume = report.get("resume")

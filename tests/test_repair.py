@@ -927,7 +927,7 @@ def test_a_cover_picture_track_before_the_video_is_not_taken_for_it(tmp_path, mo
     assert report["video"]["frames"] == 8 and report["verification"]["untouched_frames_bit_identical"] == 8
     assert report["verification"]["audio_streams_identical"] == 1
     assert report["streams_not_copied"] == ["video (mjpeg)"]  # said, not dropped silently
-    assert "Not copied (only the video and its audio are): video (mjpeg)." in summary_text(report)
+    assert "Streams not copied: video (mjpeg)." in summary_text(report)
 
 
 def test_subtitles_are_copied_and_verified_or_named_where_they_do_not_fit(tmp_path, model):
@@ -942,5 +942,5 @@ def test_subtitles_are_copied_and_verified_or_named_where_they_do_not_fit(tmp_pa
     report = repair_video(source, tmp_path / "out.mp4", checkpoint=model, progress=False)
     assert report["subtitle_streams_copied"] == 0 and report["verification"]["subtitle_streams_identical"] == 0
     assert report["streams_not_copied"][0].startswith("subtitle (subrip): the mp4 container cannot hold it (")
-    assert "Not copied (only the video and its audio are): subtitle (subrip): the mp4 container" in summary_text(report)
+    assert "Streams not copied: subtitle (subrip): the mp4 container" in summary_text(report)
     assert subtitle_packets(tmp_path / "out.mp4") == []
