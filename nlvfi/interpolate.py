@@ -701,14 +701,15 @@ def interpolate_video(
             encoder_reason=writer.choice.reason,
             audio_streams=len(writer.audio),
             subtitle_streams=len(writer.subtitles),
-            streams_not_copied=writer.subtitles_left + info.streams_not_copied,
+            attachments=writer.attachments,
+            streams_not_copied=writer.streams_left + info.streams_not_copied,
             input=info.describe(),
             plan=plan.describe(),
         )
         if verify:
             result = verify_output(
                 source, Path(tmp), info.traits, writer.choice.lossless, reader.count, factor=factor, progress=progress,
-                muxer=container, subtitles=writer.subtitle_positions,
+                muxer=container, subtitles=writer.subtitle_positions, attachments=bool(writer.attachments),
             )
             summary["verify_s"] = result.pop("seconds")
             summary["verification"] = result

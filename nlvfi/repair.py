@@ -485,7 +485,8 @@ def repair_video(
                 state["encoder"] = writer.choice
                 state["audio"] = len(writer.audio)
                 state["subtitles"] = writer.subtitle_positions
-                state["subtitles_left"] = writer.subtitles_left
+                state["streams_left"] = writer.streams_left
+                state["attachments"] = writer.attachments
                 try:
                     previous = None  # the DecodedFrame before the current one
                     earlier = None  # and the one before that (a run's outside frame, for the flow prior)
@@ -601,6 +602,7 @@ def repair_video(
                 result = verify_output(
                     source, Path(tmp), analysis.info.traits, state["encoder"].lossless, analysis.frame_count,
                     {f["frame"] for f in replaced_frames}, progress=progress, muxer=container, subtitles=state["subtitles"],
+                    attachments=bool(state["attachments"]),
                 )
                 timings["verify_s"] = result.pop("seconds")
                 state["verification"] = result
@@ -703,7 +705,8 @@ def build_report(source, output, analysis, replaced_frames, state, generator, ch
         },
         "audio_streams_copied": state["audio"],
         "subtitle_streams_copied": len(state["subtitles"]),
-        "streams_not_copied": state["subtitles_left"] + info.streams_not_copied,
+        "attachments_copied": state["attachments"],
+        "streams_not_copied": state["streams_left"] + info.streams_not_copied,
         "verification": state.get("verification", "skipped (--no-verify)"),
         "model": {"size": generator.config.name, "weights": weights, "device": str(device)},
         "timings": timings,

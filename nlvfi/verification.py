@@ -18,6 +18,7 @@ a :class:`nlvfi.videoio.VideoError` naming what broke:
 - each audio stream, and each subtitle stream copied: the same packets, byte for byte, and each
   packet's time within half a tick (of the coarser of the two time bases) of its input time plus
   that shift;
+- Matroska attachments copied (the fonts of ASS subtitles): each there, byte for byte;
 - the input frames' content: bit-identical when the output is lossless; otherwise the PSNR
   against the input is measured and reported (minimum and mean), not judged.
 """
@@ -60,6 +61,16 @@ def packet_digest(path: Path, kind: str = "audio") -> dict[int, tuple[int, str, 
                     if packet.pts is not None:
                         times[n].append(float(packet.pts * packet.stream.time_base))
     return {n: (counts[n], digests[n].hexdigest(), times[n], ticks[n]) for n in counts}
+
+
+def attachment_digest(path: Path) -> list[tuple[str, str, str]]:
+    """(name, MIME type, sha1 of the bytes) of each attachment of ``path`` (Matroska), in order."""
+    import av
+
+    with av.open(str(path)) as container:
+        return [
+            (s.name, s.mimetype, hashlib.sha1(bytes(s.data)).hexdigest()) for s in container.streams if s.type == "attachment"
+        ]
 
 
 def audio_time_error(times_in: list[float], times_out: list[float], offset: float) -> float | None:
@@ -121,6 +132,7 @@ def verify_output(
     progress: bool = False,
     muxer: str = "output",
     subtitles: Sequence[int] | None = None,
+    attachments: bool = False,
 ) -> dict:
     """Decode ``source`` and ``written`` side by side; VideoError on any broken promise (module doc).
 
@@ -134,6 +146,7 @@ def verify_output(
         muxer: the output container's name, for the messages.
         subtitles: which of the input's subtitle streams (by their order) were copied, in order
             (``VideoWriter.subtitles``); None: all of them.
+        attachments: the input's attachments were copied: check that the output holds each, byte for byte.
     Returns:
         frames, output_time_base, max_timestamp_error_s, timestamp_offset_s, audio_streams_identical,
         max_audio_timestamp_error_s, subtitle_streams_identical, max_subtitle_timestamp_error_s, seconds, and untouched_frames_bit_identical (lossless) or
@@ -205,6 +218,8 @@ def verify_output(
     worst_subtitle_time = _check_copied(
         "subtitle", subtitles_in, packet_digest(written, "subtitle"), offset or 0.0, tolerance, muxer
     )
+    if attachments and attachment_digest(written) != attachment_digest(source):
+        raise VideoError(f"verification failed: the {muxer} file does not hold the input's attachments unchanged")
     report = {
         "frames": count_out,
         "output_time_base": str(time_base_out),

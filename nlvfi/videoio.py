@@ -45,8 +45,9 @@ FLAC in .mov, any audio that starts before 0 in .avi) is refused with a one-line
 anything is decoded (:func:`check_audio_fits`). Subtitle streams are copied as they are where
 the container holds them (SubRip, ASS, WebVTT, DVD / PGS pictures in .mkv; mov_text in .mp4 and
 .mov) and named, with the muxer's reason, where it does not (:func:`subtitles_that_fit`): the
-repair keeps every frame's time, so a copied subtitle stays in step. Other streams (data,
-attachments stored as tracks, a second video) are not copied, and the reports name them.
+repair keeps every frame's time, so a copied subtitle stays in step. Matroska attachments (the
+fonts of ASS subtitles) are copied into .mkv and named where the container holds none. Other
+streams (data, a picture stored as a track, a second video) are not copied; the reports name them.
 
 The container follows the output file's extension (``CONTAINERS``). A display matrix on the
 input's frames (a phone's portrait clip is stored landscape, turned 90 degrees) goes onto the
@@ -179,7 +180,7 @@ class VideoInfo:
     audio_codecs: list[str] = field(default_factory=list)
     other_streams: int = 0
     stream_index: int = 0  # the video stream read, in the file's stream order (:func:`main_video_stream`)
-    streams_not_copied: list[str] = field(default_factory=list)  # other streams, but audio and subtitles: "data (bin_data)", ...
+    streams_not_copied: list[str] = field(default_factory=list)  # the others, but audio, subtitles, attachments: "data (bin_data)", ...
     lossless_h264: bool = False  # H.264 in its lossless mode (:func:`h264_is_lossless`)
 
     @property
@@ -304,7 +305,7 @@ def _info(path: Path, container) -> VideoInfo:
             f"{s.type} ({s.codec_context.name if s.codec_context is not None else 'unknown codec'}"
             + (", attached picture" if s.type == "video" and s.disposition & _attached_pic() else "") + ")"
             for s in container.streams
-            if s.index != stream.index and s.type not in ("audio", "subtitle")
+            if s.index != stream.index and s.type not in ("audio", "subtitle", "attachment")
         ],
         stream_index=stream.index,
         lossless_h264=context.name == "h264" and h264_is_lossless(context.extradata),
@@ -949,7 +950,7 @@ class VideoWriter:
                 self.audio[source.index] = self.output.add_stream_from_template(source)
             self.subtitles: dict[int, object] = {}  # input stream index -> output stream
             self.subtitle_positions: list[int] = []  # which of the input's subtitle streams (by order) those are
-            self.subtitles_left: list[str] = []  # those not copied, and why: "subtitle (subrip): ..."
+            self.streams_left: list[str] = []  # subtitles and attachments not copied, and why: "subtitle (subrip): ..."
             fits = subtitles_that_fit(container, audio_from) if audio_from is not None else {}
             for position, source in enumerate(audio_from.streams.subtitles if audio_from is not None else ()):
                 if fits[source.index] is None:
@@ -957,7 +958,16 @@ class VideoWriter:
                     self.subtitle_positions.append(position)
                 else:
                     name = source.codec_context.codec.canonical_name if source.codec_context is not None else "unknown codec"
-                    self.subtitles_left.append(f"subtitle ({name}): the {container} container cannot hold it ({fits[source.index]})")
+                    self.streams_left.append(f"subtitle ({name}): the {container} container cannot hold it ({fits[source.index]})")
+            self.attachments: list[str] = []  # names of the input's attachments copied (Matroska: fonts for ASS subtitles)
+            for source in (audio_from.streams if audio_from is not None else ()):
+                if source.type != "attachment":
+                    continue
+                if container == "matroska":
+                    self.output.add_attachment(source.name, source.mimetype, bytes(source.data))
+                    self.attachments.append(source.name)
+                else:
+                    self.streams_left.append(f"attachment ({source.name}): the {container} container holds no attachments")
         except BaseException:
             self.output.close()
             raise
@@ -991,7 +1001,7 @@ class VideoWriter:
 
     def mux_copied(self, item: CopiedPacket) -> None:
         """Copy an audio or subtitle packet into its stream (a subtitle stream that does not fit
-        the container, ``subtitles_left``, is skipped)."""
+        the container, ``streams_left``, is skipped)."""
         stream = self.audio.get(item.stream_index) or self.subtitles.get(item.stream_index)
         if stream is not None:
             item.packet.stream = stream

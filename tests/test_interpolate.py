@@ -5,7 +5,6 @@ Untrained tiny generator saved in a temporary folder; the images and clips are m
 """
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -944,3 +944,27 @@ def test_subtitles_are_copied_and_verified_or_named_where_they_do_not_fit(tmp_pa
     assert report["streams_not_copied"][0].startswith("subtitle (subrip): the mp4 container cannot hold it (")
     assert "Streams not copied: subtitle (subrip): the mp4 container" in summary_text(report)
     assert subtitle_packets(tmp_path / "out.mp4") == []
+
+
+def test_matroska_attachments_go_into_mkv_and_are_named_elsewhere(tmp_path, model):
+    import av
+
+    from test_videoio import with_subtitles
+
+    plain = with_subtitles(write_video(tmp_path / "v.mkv", stutter(scene(12), [6]), 10), tmp_path / "plain.mkv")
+    source = tmp_path / "in.mkv"
+    with av.open(str(plain)) as inner, av.open(str(source), "w") as outer:  # the same, with a font attached
+        copies = {s.index: outer.add_stream_from_template(s) for s in inner.streams}
+        outer.add_attachment("font.ttf", "application/x-truetype-font", bytes(range(256)))
+        for packet in inner.demux():
+            if packet.size:
+                packet.stream = copies[packet.stream.index]
+                outer.mux(packet)
+    report = repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
+    assert report["attachments_copied"] == ["font.ttf"] and report["streams_not_copied"] == []
+    with av.open(str(tmp_path / "out.mkv")) as written:
+        (font,) = [s for s in written.streams if s.type == "attachment"]
+        assert (font.name, bytes(font.data)) == ("font.ttf", bytes(range(256)))
+    report = repair_video(source, tmp_path / "out.mp4", checkpoint=model, progress=False)
+    assert report["attachments_copied"] == []
+    assert "attachment (font.ttf): the mp4 container holds no attachments" in report["streams_not_copied"]

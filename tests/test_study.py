@@ -2,7 +2,6 @@
 and the tables, claims and figures come out of one call."""
 
 import csv
-from pathlib import Path
 
 import pytest
 import torch

@@ -122,3 +122,20 @@ def test_audio_time_error():
     assert audio_time_error([0.0, 0.1], [0.02, 0.13], 0.02) == pytest.approx(0.01)
     assert audio_time_error([0.0, 0.1], [0.0], 0.0) is None  # not the same packets timed
     assert audio_time_error([], [], 0.3) == 0.0
+
+
+def test_attachments_left_out_are_caught(tmp_path):
+    import av
+
+    source = write_video(tmp_path / "in.mkv", frames(3), 10)
+    with_font = tmp_path / "font.mkv"
+    with av.open(str(source)) as inner, av.open(str(with_font), "w") as outer:
+        copy = outer.add_stream_from_template(inner.streams.video[0])
+        outer.add_attachment("font.ttf", "application/x-truetype-font", b"glyphs")
+        for packet in inner.demux():
+            if packet.size:
+                packet.stream = copy
+                outer.mux(packet)
+    assert verify_output(with_font, with_font, TRAITS, lossless=True, attachments=True)["frames"] == 3
+    with pytest.raises(VideoError, match="the output file does not hold the input's attachments unchanged"):
+        verify_output(with_font, source, TRAITS, lossless=True, attachments=True)
