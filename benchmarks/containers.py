@@ -6,10 +6,12 @@
 
 Each input is a small stuttering clip (24 frames, 128x96, a sliding bar over a moving pattern,
 frames 10 and 15 copies of the frame before) with a 3 s tone, coded as such files usually come
-(``INPUTS``: video codec, pixel format, audio codec, container). Each is repaired into every
+(``INPUTS``: video codec, pixel format, audio codec, container; one .mkv with SubRip subtitles
+too). Each is repaired into every
 output container with the shipped generator (one view, auto threshold; the tool's own
 verification on). A cell shows the output's video codec and, where the tool kept a promise only
-in part, how: ``+21 ms`` when the muxer moved every stream alike (``timestamp_offset_s``).
+in part, how: ``+21 ms`` when the muxer moved every stream alike (``timestamp_offset_s``);
+"subtitles kept" (copied and verified) or "not kept (named)" (in the report, with the reason).
 A refused combination shows the first words of the one-line reason and whether it came before
 the first decoding pass ("refused") or after the work ("failed": what a user should never see).
 Nothing is timed.
@@ -42,7 +44,9 @@ INPUTS = {
     "h264-flac.mkv": dict(codec="libx264", pix_fmt="yuv420p", audio_codec="flac"),
     "vp9-opus.webm": dict(codec="libvpx-vp9", pix_fmt="yuv420p", audio_codec="libopus"),
     "prores422-pcm.mov": dict(codec="prores_ks", pix_fmt="yuv422p10le", audio_codec="pcm_s16le"),
+    "h264-aac-srt.mkv": dict(codec="libx264", pix_fmt="yuv420p", audio_codec="aac", subtitles=True),
 }
+SUBRIP = "1\n00:00:00,200 --> 00:00:00,600\nA line\n\n2\n00:00:00,700 --> 00:00:01,100\nAnother line\n"
 OUTPUTS = [".mkv", ".mp4", ".mov", ".avi", ".nut", ".webm"]
 COPIES = (10, 15)
 
@@ -62,9 +66,25 @@ def stuttering_frames(count: int = 24, height: int = 96, width: int = 128) -> li
 
 
 def make_input(folder: Path, name: str) -> Path:
-    """Write input ``name`` (``INPUTS``) into ``folder``: 25 frames/s and a 3 s, 48 kHz tone."""
+    """Write input ``name`` (``INPUTS``) into ``folder``: 25 frames/s and a 3 s, 48 kHz tone (and,
+    where ``subtitles``, two SubRip lines remuxed in)."""
+    import av
+
     tone = ((np.sin(np.arange(48000 * 3) / 8) * 8000).astype(np.int16)[None], 48000)
-    return write_video(folder / name, stuttering_frames(), 25, audio=tone, **INPUTS[name])
+    arguments = dict(INPUTS[name])
+    if not arguments.pop("subtitles", False):
+        return write_video(folder / name, stuttering_frames(), 25, audio=tone, **arguments)
+    video = write_video(folder / f"plain-{name}", stuttering_frames(), 25, audio=tone, **arguments)
+    (folder / "lines.srt").write_text(SUBRIP)
+    with av.open(str(video)) as source, av.open(str(folder / "lines.srt")) as lines, av.open(str(folder / name), "w") as target:
+        inputs = (source, lines)
+        copies = [{s.index: target.add_stream_from_template(s) for s in each.streams} for each in inputs]  # all before muxing
+        for each, copy in zip(inputs, copies):
+            for packet in each.demux():
+                if packet.size:
+                    packet.stream = copy[packet.stream.index]
+                    target.mux(packet)
+    return folder / name
 
 
 def cell(source: Path, output: Path, generator) -> dict:
@@ -91,6 +111,8 @@ def cell(source: Path, output: Path, generator) -> dict:
         "replaced": report["frames_replaced"],
         "offset_ms": 1000 * verification["timestamp_offset_s"],
         "audio_error_ms": 1000 * verification["max_audio_timestamp_error_s"],
+        "subtitles": verification["subtitle_streams_identical"],
+        "not_copied": report["streams_not_copied"],
     }
 
 
@@ -100,7 +122,9 @@ def describe(result: dict) -> str:
         return f"{'refused' if result['early'] else 'FAILED'}: {reason}"
     shift = f", {result['offset_ms']:+.0f} ms" if result["offset_ms"] else ""
     missed = f", replaced {result['replaced']} of {len(COPIES)}" if result["replaced"] != len(COPIES) else ""
-    return f"{result['codec']}{' (lossless)' if result['lossless'] else ''}{shift}{missed}"
+    subtitles = ", subtitles kept" if result["subtitles"] else ""
+    left = ", subtitles not kept (named)" if any(s.startswith("subtitle") for s in result["not_copied"]) else ""
+    return f"{result['codec']}{' (lossless)' if result['lossless'] else ''}{shift}{missed}{subtitles}{left}"
 
 
 def table(results: dict[tuple[str, str], dict], inputs: list[str], outputs: list[str]) -> str:

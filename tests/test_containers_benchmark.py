@@ -36,7 +36,9 @@ def test_what_is_written_keeps_every_time_and_replaces_both_copies(matrix):
     assert all(r["audio_error_ms"] <= 0.6 for r in written.values())  # half a 1 ms tick, and a rounding
     # only NUT moves streams, and only by an input's own audio priming (AAC 21 ms, Opus 7, AC-3 5)
     moved = {key: round(r["offset_ms"]) for key, r in written.items() if r["offset_ms"]}
-    assert moved == {("h264-aac.mp4", ".nut"): 21, ("vp9-opus.webm", ".nut"): 7, ("h264-ac3.mkv", ".nut"): 5}
+    assert moved == {
+        ("h264-aac.mp4", ".nut"): 21, ("h264-aac-srt.mkv", ".nut"): 21, ("vp9-opus.webm", ".nut"): 7, ("h264-ac3.mkv", ".nut"): 5,
+    }
 
 
 def test_every_input_goes_into_matroska_and_each_container_gets_its_codec(matrix):
@@ -58,7 +60,18 @@ def test_table_and_lists(matrix):
     text = containers.table(matrix, list(containers.INPUTS), containers.OUTPUTS)
     assert text.splitlines()[0] == "| input | .mkv | .mp4 | .mov | .avi | .nut | .webm |"
     written = sum(r["written"] for r in matrix.values())
-    assert f"{written} of 48 written; {48 - written} refused before decoding; 0 failed after the work." in text
+    cells = len(containers.INPUTS) * len(containers.OUTPUTS)
+    assert f"{written} of {cells} written; {cells - written} refused before decoding; 0 failed after the work." in text
     assert containers.parse_list(".mkv, .avi", containers.OUTPUTS, "output") == [".mkv", ".avi"]
     with pytest.raises(Exception, match="unknown output"):
         containers.parse_list(".xyz", containers.OUTPUTS, "output")
+
+
+def test_subtitles_are_kept_where_the_container_holds_them_and_named_elsewhere(matrix):
+    written = {ext: r for (name, ext), r in matrix.items() if name == "h264-aac-srt.mkv" and r["written"]}
+    kept = {ext for ext, r in written.items() if r["subtitles"] == 1}
+    assert ".mkv" in kept
+    for ext, r in written.items():
+        if ext not in kept:
+            assert any(s.startswith(f"subtitle (subrip): the {ext[1:]} container cannot hold it") for s in r["not_copied"]), r
+    assert all(r["subtitles"] == 0 and r["not_copied"] == [] for (name, _), r in matrix.items() if r["written"] and name != "h264-aac-srt.mkv")
