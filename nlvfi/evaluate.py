@@ -229,6 +229,7 @@ def run(args: argparse.Namespace, shown: list[str]) -> int:
                 earlier = json.loads(partial.read_text())
             except ValueError:
                 earlier = {}
+            earlier = earlier if isinstance(earlier, dict) else {}
             if earlier.get("key") == key:
                 kept = {name: rows for name, rows in earlier.get("sets", {}).items() if name in sets}
                 print(f"resuming: {len(kept)} of {len(sets)} sets kept in {partial} by an interrupted run")

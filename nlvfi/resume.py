@@ -40,7 +40,7 @@ kept).
 frames (``gap-<frame>.npz``: the F - 1 frames generated before that input frame); every frame
 of the output but the input's own goes through the generator there, so the folder grows to about
 the size of those frames, zlib-compressed.
-Checkpoints and arrays are read with ``allow_pickle=False``: nothing kept here executes code.
+The arrays are read back with ``allow_pickle=False``: nothing kept here executes code.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def generator_digest(generator: torch.nn.Module) -> str:
 
 
 class ResumeStore:
-    """The kept work of one repair (module doc): measurements and generated runs.
+    """The kept work of one repair or up-conversion (module doc): measurements and generated frames.
 
     Args:
         folder: the folder (:func:`folder_for`); created when the first thing is kept.
@@ -139,8 +139,9 @@ class ResumeStore:
                     f"{self.folder} exists and is not a folder nlvfi repair kept (no readable key.json); "
                     "move it away, or pass --no-resume"
                 )
-            if kept.get("key") != self.key:
-                changed = sorted(k for k in set(self.key) | set(kept.get("key", {})) if self.key.get(k) != kept["key"].get(k))
+            earlier = kept.get("key") or {}
+            if earlier != self.key:
+                changed = sorted(k for k in set(self.key) | set(earlier) if self.key.get(k) != earlier.get(k))
                 self.discard()
                 self.note = f"discarded the kept work of an earlier run ({', '.join(changed)} changed)"
 

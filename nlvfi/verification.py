@@ -73,8 +73,8 @@ def attachment_digest(path: Path) -> list[tuple[str, str, str]]:
         ]
 
 
-def audio_time_error(times_in: list[float], times_out: list[float], offset: float) -> float | None:
-    """Largest |output time - input time - offset| over the audio packets, in seconds; None when
+def packet_time_error(times_in: list[float], times_out: list[float], offset: float) -> float | None:
+    """Largest |output time - input time - offset| over a stream's packets, in seconds; None when
     the two streams do not time the same packets (one lacks timestamps)."""
     if len(times_in) != len(times_out):
         return None
@@ -95,7 +95,7 @@ def _check_copied(kind: str, inputs: dict, outputs: dict, offset: float, toleran
                 + (" (same count, different bytes)" if count_got == count else "")
                 + f"; the {muxer} muxer did not keep them unchanged (write .mkv, which copies any {kind} as it is)"
             )
-        error = audio_time_error(times, times_got, offset)
+        error = packet_time_error(times, times_got, offset)
         if error is not None:  # a packet's time, rounded to either time base, moves by half a tick
             if error > max(tick, tick_got) / 2 + tolerance:
                 raise VideoError(

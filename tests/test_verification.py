@@ -6,7 +6,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from nlvfi.verification import audio_time_error, verify_output
+from nlvfi.verification import packet_time_error, verify_output
 from nlvfi.videoio import VideoError, pixel_traits, write_video
 
 H, W = 32, 48
@@ -118,10 +118,10 @@ def test_up_conversion_without_the_generated_frames_is_caught(tmp_path, source):
         verify_output(source, ends_early, TRAITS, lossless=True, factor=2)
 
 
-def test_audio_time_error():
-    assert audio_time_error([0.0, 0.1], [0.02, 0.13], 0.02) == pytest.approx(0.01)
-    assert audio_time_error([0.0, 0.1], [0.0], 0.0) is None  # not the same packets timed
-    assert audio_time_error([], [], 0.3) == 0.0
+def test_packet_time_error():
+    assert packet_time_error([0.0, 0.1], [0.02, 0.13], 0.02) == pytest.approx(0.01)
+    assert packet_time_error([0.0, 0.1], [0.0], 0.0) is None  # not the same packets timed
+    assert packet_time_error([], [], 0.3) == 0.0
 
 
 def test_attachments_left_out_are_caught(tmp_path):
