@@ -11,7 +11,9 @@ too). Each is repaired into every
 output container with the shipped generator (one view, auto threshold; the tool's own
 verification on). A cell shows the output's video codec and, where the tool kept a promise only
 in part, how: ``+21 ms`` when the muxer moved every stream alike (``timestamp_offset_s``);
-"subtitles kept" (copied and verified) or "not kept (named)" (in the report, with the reason).
+"subtitles kept" (copied and verified) or "not kept (named)" (in the report, with the reason);
+"colour tags not kept (named)" where the written file does not say how to show its colours as
+the input did (three inputs are tagged BT.709, as cameras and phones tag HD video).
 A refused combination shows the first words of the one-line reason and whether it came before
 the first decoding pass ("refused") or after the work ("failed": what a user should never see).
 Nothing is timed.
@@ -32,18 +34,20 @@ sys.path.insert(0, str(ROOT))
 
 from nlvfi.interpolate import load_model  # noqa: E402
 import nlvfi.repair as repair_module  # noqa: E402
-from nlvfi.videoio import CONTAINERS, VideoError, write_video  # noqa: E402
+from nlvfi.videoio import CONTAINERS, ColourTags, VideoError, write_video  # noqa: E402
+
+BT709 = ColourTags(matrix=1, primaries=1, transfer=1, range=1)  # how cameras and phones tag HD video
 
 #: input name -> write_video arguments (the audio is added by :func:`make_input`)
 INPUTS = {
-    "h264-aac.mp4": dict(codec="libx264", pix_fmt="yuv420p", options={"crf": "18"}, audio_codec="aac"),
+    "h264-aac.mp4": dict(codec="libx264", pix_fmt="yuv420p", options={"crf": "18"}, audio_codec="aac", colour=BT709),
     "mpeg4-mp3.avi": dict(codec="mpeg4", pix_fmt="yuv420p", audio_codec="libmp3lame"),
     "mjpeg-pcm.avi": dict(codec="mjpeg", pix_fmt="yuvj422p", audio_codec="pcm_s16le"),
-    "ffv1-pcm.mkv": dict(codec="ffv1", pix_fmt="yuv420p", audio_codec="pcm_s16le"),
+    "ffv1-pcm.mkv": dict(codec="ffv1", pix_fmt="yuv420p", audio_codec="pcm_s16le", colour=BT709),
     "h264-ac3.mkv": dict(codec="libx264", pix_fmt="yuv420p", audio_codec="ac3"),
     "h264-flac.mkv": dict(codec="libx264", pix_fmt="yuv420p", audio_codec="flac"),
     "vp9-opus.webm": dict(codec="libvpx-vp9", pix_fmt="yuv420p", audio_codec="libopus"),
-    "prores422-pcm.mov": dict(codec="prores_ks", pix_fmt="yuv422p10le", audio_codec="pcm_s16le"),
+    "prores422-pcm.mov": dict(codec="prores_ks", pix_fmt="yuv422p10le", audio_codec="pcm_s16le", colour=BT709),
     "h264-aac-srt.mkv": dict(codec="libx264", pix_fmt="yuv420p", audio_codec="aac", subtitles=True),
 }
 SUBRIP = "1\n00:00:00,200 --> 00:00:00,600\nA line\n\n2\n00:00:00,700 --> 00:00:01,100\nAnother line\n"
@@ -113,6 +117,7 @@ def cell(source: Path, output: Path, generator) -> dict:
         "audio_error_ms": 1000 * verification["max_audio_timestamp_error_s"],
         "subtitles": verification["subtitle_streams_identical"],
         "not_copied": report["streams_not_copied"],
+        "colour_lost": "lost" in report["colour"],
     }
 
 
@@ -124,7 +129,8 @@ def describe(result: dict) -> str:
     missed = f", replaced {result['replaced']} of {len(COPIES)}" if result["replaced"] != len(COPIES) else ""
     subtitles = ", subtitles kept" if result["subtitles"] else ""
     left = ", subtitles not kept (named)" if any(s.startswith("subtitle") for s in result["not_copied"]) else ""
-    return f"{result['codec']}{' (lossless)' if result['lossless'] else ''}{shift}{missed}{subtitles}{left}"
+    colour = ", colour tags not kept (named)" if result["colour_lost"] else ""
+    return f"{result['codec']}{' (lossless)' if result['lossless'] else ''}{shift}{missed}{subtitles}{left}{colour}"
 
 
 def table(results: dict[tuple[str, str], dict], inputs: list[str], outputs: list[str]) -> str:

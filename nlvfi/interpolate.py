@@ -81,11 +81,11 @@ from .videoio import (
     VideoError,
     VideoReader,
     VideoWriter,
+    colour_outcome,
     container_for,
     frame_alpha,
     frame_to_rgb,
     probe,
-    rgb_to_frame,
     rgb_to_tensor,
     same_file,
     tensor_to_rgb,
@@ -676,7 +676,7 @@ def interpolate_video(
                             if previous[2] is not None:
                                 t = j / factor
                                 alpha = np.round((1 - t) * previous[2] + t * current[2]).astype(previous[2].dtype)
-                            out = rgb_to_frame(frame, writer.choice.pix_fmt, alpha)
+                            out = writer.frame_from_rgb(frame, alpha)
                             writer.write(out, previous[0].pts * factor + j * step)
                             generated += 1
                     writer.write(item.frame, item.pts * factor)
@@ -703,6 +703,7 @@ def interpolate_video(
             subtitle_streams=len(writer.subtitles),
             attachments=writer.attachments,
             streams_not_copied=writer.streams_left + info.streams_not_copied,
+            colour=colour_outcome(info.colour, writer.colour, tmp, container, writer.choice.codec),
             input=info.describe(),
             plan=plan.describe(),
         )
@@ -918,6 +919,7 @@ def run(args: argparse.Namespace) -> int:
             f"{summary['encoder']}; {summary['audio_streams']} audio stream(s) copied; "
             + (f"{summary['subtitle_streams']} subtitle stream(s) copied; " if summary["subtitle_streams"] else "")
             + (f"not copied: {', '.join(summary['streams_not_copied'])}; " if summary["streams_not_copied"] else "")
+            + (f"colour tags not kept: {summary['colour']['lost']}; " if summary["colour"].get("lost") else "")
             + f"{verification_text(summary.get('verification'))}; {resumed}{summary['seconds']} s"
         )
         return 0

@@ -88,13 +88,13 @@ from .videoio import (
     VideoWriter,
     check_audio_fits,
     choose_encoder,
+    colour_outcome,
     container_for,
     frame_alpha,
     frame_to_rgb,
     frame_to_rgb24,
     muxer_codecs,
     probe,
-    rgb_to_frame,
     rgb_to_tensor,
     same_file,
     tensor_to_rgb,
@@ -523,7 +523,7 @@ def repair_video(
                             alpha = None
                             if alphas[0] is not None:
                                 alpha = np.round((1 - t) * alphas[0] + t * alphas[1]).astype(alphas[0].dtype)
-                            writer.write(rgb_to_frame(rgb, writer.choice.pix_fmt, alpha), pts)
+                            writer.write(writer.frame_from_rgb(rgb, alpha), pts)
                             index = run.first + offset
                             replaced_frames.append(
                                 {"frame": index, "t": round(t, 4), "between": [run.before, run.after], "time_s": round(analysis.times[index], 6)}
@@ -596,6 +596,7 @@ def repair_video(
                 except BaseException:
                     writer.abort()
                     raise
+            state["colour"] = colour_outcome(analysis.info.colour, writer.colour, tmp, container, writer.choice.codec)
             timings["repair_s"] = round(time.perf_counter() - repair_started, 2)
             timings["generator_s"] = round(model_seconds, 2)
             if verify:
@@ -707,6 +708,7 @@ def build_report(source, output, analysis, replaced_frames, state, generator, ch
         "subtitle_streams_copied": len(state["subtitles"]),
         "attachments_copied": state["attachments"],
         "streams_not_copied": state["streams_left"] + info.streams_not_copied,
+        "colour": state["colour"],
         "verification": state.get("verification", "skipped (--no-verify)"),
         "model": {"size": generator.config.name, "weights": weights, "device": str(device)},
         "timings": timings,
@@ -766,6 +768,8 @@ def summary_text(report: dict) -> str:
         parts.append("The alpha channel was dropped (the output codec has none).")
     if report.get("streams_not_copied"):
         parts.append(f"Streams not copied: {', '.join(report['streams_not_copied'])}.")
+    if report.get("colour", {}).get("lost"):
+        parts.append(f"Colour tags not kept: {report['colour']['lost']}.")
     if detection.get("caution"):
         parts.append(f"Caution: {detection['caution']}.")
     resume = report.get("resume")

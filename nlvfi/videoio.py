@@ -51,7 +51,11 @@ streams (data, a picture stored as a track, a second video) are not copied; the 
 
 The container follows the output file's extension (``CONTAINERS``). A display matrix on the
 input's frames (a phone's portrait clip is stored landscape, turned 90 degrees) goes onto the
-output stream (:func:`display_matrix`), in .mp4, .mov and .mkv alike. Pixel formats: grayscale,
+output stream (:func:`display_matrix`), in .mp4, .mov and .mkv alike. So do the colour tags
+(:class:`ColourTags`: Y'CbCr matrix, primaries, transfer function, range; :func:`output_colour`),
+and a generated frame is converted to Y'CbCr with the same matrix and range as the input frames
+around it; the report says whether the written file holds them (:func:`colour_outcome`: .avi and
+.nut store none, unless the codec's bitstream does). Pixel formats: grayscale,
 alpha and 10/12/16-bit frames are converted to RGB for the model (8-bit -> ``rgb24``, deeper ->
 ``rgb48le``; 8-bit planar Y'CbCr such as yuv420p by :func:`yuv_to_rgb`, the exact matrix
 rounded, because swscale's default path leaves it about a grey level dark) and generated frames
@@ -145,6 +149,15 @@ class PixelTraits:
     def alpha_format(self) -> str:
         return "rgba" if self.bit_depth <= 8 else "rgba64le"
 
+    @property
+    def is_yuv(self) -> bool:
+        """Y'CbCr samples (yuv420p, yuvj422p, nv12, yuva444p10le, ...): the format a colour matrix
+        and a range apply to."""
+        import av
+
+        fmt = av.VideoFormat(self.name)
+        return not (fmt.is_rgb or fmt.has_palette or self.is_gray or self.name.startswith("xyz"))
+
 
 def pixel_traits(pix_fmt: str) -> PixelTraits:
     import av
@@ -157,6 +170,140 @@ def pixel_traits(pix_fmt: str) -> PixelTraits:
     if fmt.has_palette:  # pal8: 8-bit RGBA palette
         return PixelTraits(pix_fmt, 8, True, False)
     return PixelTraits(pix_fmt, max(c.bits for c in components), has_alpha, is_gray)
+
+
+#: AVColorSpace (the Y'CbCr matrix) and AVColorRange values used by name below (ITU-T H.273)
+MATRIX_RGB, MATRIX_UNSPECIFIED, MATRIX_BT601 = 0, 2, 6  # 6: SMPTE 170M, swscale's default matrix
+RANGE_UNSPECIFIED, RANGE_LIMITED, RANGE_FULL = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class ColourTags:
+    """How a stream's samples are to be shown as colours (ITU-T H.273, as FFmpeg names them):
+    the Y'CbCr matrix (``AVColorSpace``), the primaries, the transfer function and the range
+    (limited, Y' 16-235; or full, 0-255). The defaults, 2 / 2 / 2 / 0, say "unspecified".
+
+    A player converts Y'CbCr to RGB with the matrix and range the stream is tagged with (an
+    untagged one by a guess, commonly BT.601 below 720 lines and BT.709 above). So the output
+    keeps the input's tags (:func:`output_colour`) and a generated frame is converted to Y'CbCr
+    with the same matrix and range as the frames around it (:func:`rgb_to_frame`): before, a
+    BT.709 clip came out untagged, and each generated frame was converted with BT.601 between
+    BT.709 neighbours, a hue shift of 10 grey levels on saturated colours.
+    """
+
+    matrix: int = MATRIX_UNSPECIFIED
+    primaries: int = 2
+    transfer: int = 2
+    range: int = RANGE_UNSPECIFIED
+
+    @classmethod
+    def of(cls, source) -> "ColourTags":
+        """The tags of a codec context or a decoded frame."""
+        return cls(int(source.colorspace), int(source.color_primaries), int(source.color_trc), int(source.color_range))
+
+    def apply(self, target) -> None:
+        """Tag a codec context or a frame with these values."""
+        target.colorspace = self.matrix
+        target.color_primaries = self.primaries
+        target.color_trc = self.transfer
+        target.color_range = self.range
+
+    def as_dict(self) -> dict[str, str]:
+        """FFmpeg's names of the four values, as the report gives them (``"bt709"``, ``"limited"``, ...)."""
+        from av.video.reformatter import ColorPrimaries, ColorTrc
+
+        def name(enum, value: int) -> str:
+            try:
+                return enum(value).name.lower()
+            except ValueError:
+                return str(value)
+
+        return {
+            "matrix": MATRIX_NAMES.get(self.matrix, str(self.matrix)),
+            "primaries": name(ColorPrimaries, self.primaries),
+            "transfer": name(ColorTrc, self.transfer),
+            "range": RANGE_NAMES.get(self.range, str(self.range)),
+        }
+
+    def describe(self) -> str:
+        """``"bt709 matrix, bt709 primaries, bt709 transfer, limited range"``"""
+        return ", ".join(f"{value} {key}" for key, value in self.as_dict().items())
+
+
+#: libavutil's names of the matrices (av_color_space_name)
+MATRIX_NAMES = {
+    0: "gbr", 1: "bt709", 2: "unspecified", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "ycgco",
+    9: "bt2020nc", 10: "bt2020c", 11: "smpte2085", 12: "chroma-derived-nc", 13: "chroma-derived-c", 14: "ictcp",
+}
+RANGE_NAMES = {RANGE_UNSPECIFIED: "unspecified", RANGE_LIMITED: "limited", RANGE_FULL: "full"}
+
+
+#: encoders whose decoders read one matrix and range whatever the tags say: (matrix, range).
+#: FFmpeg's Motion JPEG decoder gives every frame BT.601 (bt470bg), full range (JFIF).
+FIXED_COLOUR = {"mjpeg": (5, RANGE_FULL)}
+
+
+def output_colour(source: ColourTags, source_pix_fmt: str, output_pix_fmt: str, codec: str | None = None) -> ColourTags:
+    """The colour tags of the output stream, written by ``codec`` in ``output_pix_fmt``, of an
+    input tagged ``source`` in ``source_pix_fmt`` (:class:`ColourTags`).
+
+    The primaries and the transfer function describe the colours themselves and are kept. The
+    matrix and the range describe the samples:
+
+    * Y'CbCr out of Y'CbCr in: the input's matrix and range (an unspecified matrix stays
+      unspecified: the tool reads it as BT.601, swscale's default, and writes it the same way),
+      but full range for a ``yuvj*`` output and limited for a ``yuvj*`` input written in
+      another format (the conversion moves the samples to 16-235);
+    * Y'CbCr out of RGB or grey in (a PNG sequence re-encoded with x264): BT.601 and limited
+      range, the conversion swscale makes, tagged so that no player has to guess;
+    * RGB or grey out: the input's tags, the matrix ``rgb`` for RGB out of Y'CbCr;
+    * a codec whose decoder reads one matrix and range whatever the tags (``FIXED_COLOUR``:
+      Motion JPEG, BT.601 full range) gets those, and the frames are converted to them.
+    """
+    out_traits, in_traits = pixel_traits(output_pix_fmt), pixel_traits(source_pix_fmt)
+    if codec in FIXED_COLOUR and out_traits.is_yuv:
+        matrix, range_ = FIXED_COLOUR[codec]
+        return ColourTags(matrix, source.primaries, source.transfer, range_)
+    if out_traits.is_yuv:
+        if in_traits.is_yuv:
+            matrix = source.matrix
+            if output_pix_fmt.startswith("yuvj"):
+                range_ = RANGE_FULL
+            elif source_pix_fmt.startswith("yuvj"):
+                range_ = RANGE_LIMITED
+            else:
+                range_ = source.range
+        else:
+            matrix, range_ = MATRIX_BT601, RANGE_LIMITED
+        return ColourTags(matrix, source.primaries, source.transfer, range_)
+    if in_traits.is_yuv and not out_traits.is_gray:
+        return ColourTags(MATRIX_RGB, source.primaries, source.transfer, RANGE_UNSPECIFIED)
+    return source
+
+
+def colour_outcome(source: ColourTags, intended: ColourTags, written: str | os.PathLike, container: str, codec: str) -> dict:
+    """What became of the colour tags: the input's, the written file's (read back), and whether
+    the file says what the writer gave it (``intended``, :func:`output_colour`; an unspecified
+    range of Y'CbCr counts as limited, which is how it is read). Matroska, MP4, MOV and WebM
+    store the tags; AVI and NUT do not, and keep them only where the codec's own bitstream does
+    (H.264 and VP9 do, FFV1 and MPEG-4 Part 2 as FFmpeg writes them do not). Where they are lost,
+    ``lost`` says so in a sentence (the summaries print it)."""
+    info = probe(written)
+    found = info.colour
+
+    def read_as(tags: ColourTags) -> ColourTags:
+        limited = tags.range == RANGE_UNSPECIFIED and info.traits.is_yuv
+        return ColourTags(tags.matrix, tags.primaries, tags.transfer, RANGE_LIMITED if limited else tags.range)
+
+    outcome = {"input": source.as_dict(), "output": found.as_dict(), "kept": read_as(found) == read_as(intended)}
+    if not outcome["kept"]:
+        says, meant = read_as(found).as_dict(), read_as(intended).as_dict()
+        differ = [key for key in says if says[key] != meant[key]]
+        outcome["lost"] = (
+            f"the {container} file ({codec}) says {', '.join(f'{says[k]} {k}' for k in differ)} where its frames are "
+            f"{', '.join(f'{meant[k]} {k}' for k in differ)}, so players may show other colours; .mkv, .mp4, .mov and .webm keep the tags"
+        )
+    return outcome
 
 
 # --------------------------------------------------------------------------------------------
@@ -182,6 +329,7 @@ class VideoInfo:
     stream_index: int = 0  # the video stream read, in the file's stream order (:func:`main_video_stream`)
     streams_not_copied: list[str] = field(default_factory=list)  # the others, but audio, subtitles, attachments: "data (bin_data)", ...
     lossless_h264: bool = False  # H.264 in its lossless mode (:func:`h264_is_lossless`)
+    colour: "ColourTags" = field(default_factory=lambda: ColourTags())  # as the header gives them
 
     @property
     def lossless(self) -> bool:
@@ -309,6 +457,7 @@ def _info(path: Path, container) -> VideoInfo:
         ],
         stream_index=stream.index,
         lossless_h264=context.name == "h264" and h264_is_lossless(context.extradata),
+        colour=ColourTags.of(context),
     )
 
 
@@ -636,13 +785,44 @@ def tensor_to_rgb(frame: torch.Tensor, dtype=np.uint8) -> np.ndarray:
 CHROMA_DOWNSAMPLING = "AREA"
 
 
-def to_pixel_format(frame, pix_fmt: str):
-    """``frame`` (an av.VideoFrame) in ``pix_fmt``, its chroma box-averaged where subsampled."""
-    return frame if frame.format.name == pix_fmt else frame.reformat(format=pix_fmt, interpolation=CHROMA_DOWNSAMPLING)
+def to_pixel_format(frame, pix_fmt: str, colour: ColourTags | None = None):
+    """``frame`` (an av.VideoFrame) in ``pix_fmt``, its chroma box-averaged where subsampled.
+
+    ``colour``: the output stream's tags (:func:`output_colour`). A conversion to Y'CbCr then
+    uses its matrix and range (swscale's default would be BT.601, limited), and the frame is
+    tagged with it. A frame already in ``pix_fmt`` is not converted (its samples are what the
+    input holds)."""
+    if frame.format.name != pix_fmt:
+        options = {}
+        source = pixel_traits(frame.format.name)
+        if (
+            colour is not None and source.is_yuv and not source.has_alpha and pixel_traits(pix_fmt).is_yuv
+            and _matrix_group(int(frame.colorspace)) != _matrix_group(colour.matrix)
+        ):  # another matrix (Motion JPEG's BT.601 out of BT.709): through exact RGB, swscale's Y'CbCr path is 3 levels off
+            import av
+
+            rgb = frame_to_rgb(frame, source)
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24" if rgb.dtype == np.uint8 else "rgb48le")
+        if colour is not None and pixel_traits(pix_fmt).is_yuv:
+            if colour.matrix not in (MATRIX_UNSPECIFIED, MATRIX_RGB):
+                options["dst_colorspace"] = colour.matrix
+            if colour.range != RANGE_UNSPECIFIED:
+                options["dst_color_range"] = colour.range
+        frame = frame.reformat(format=pix_fmt, interpolation=CHROMA_DOWNSAMPLING, **options)
+    if colour is not None:
+        colour.apply(frame)
+    return frame
 
 
-def rgb_to_frame(rgb: np.ndarray, pix_fmt: str, alpha: np.ndarray | None = None):
-    """An (H, W, 3) RGB array (and optional (H, W) alpha) as an av.VideoFrame in ``pix_fmt``."""
+def _matrix_group(matrix: int) -> int:
+    """Matrices that are one and the same conversion: BT.470BG and SMPTE 170M are BT.601, as is
+    an unspecified one (swscale's default); SMPTE 2020 NCL / CL have one Y'CbCr matrix."""
+    return {MATRIX_UNSPECIFIED: MATRIX_BT601, 5: MATRIX_BT601, 10: 9}.get(matrix, matrix)
+
+
+def rgb_to_frame(rgb: np.ndarray, pix_fmt: str, alpha: np.ndarray | None = None, colour: ColourTags | None = None):
+    """An (H, W, 3) RGB array (and optional (H, W) alpha) as an av.VideoFrame in ``pix_fmt``,
+    converted with the matrix and range of ``colour`` (:func:`to_pixel_format`)."""
     import av
 
     deep = rgb.dtype == np.uint16
@@ -651,7 +831,7 @@ def rgb_to_frame(rgb: np.ndarray, pix_fmt: str, alpha: np.ndarray | None = None)
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgba64le" if deep else "rgba")
     else:
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb48le" if deep else "rgb24")
-    return to_pixel_format(frame, pix_fmt)
+    return to_pixel_format(frame, pix_fmt, colour)
 
 
 def frame_content(frame) -> np.ndarray:
@@ -945,6 +1125,9 @@ class VideoWriter:
             self.stream.time_base = self.time_base
             self.stream.codec_context.time_base = self.time_base
             self.stream.options = dict(self.choice.options)
+            self.info = info
+            self.colour = output_colour(info.colour, info.pix_fmt, self.choice.pix_fmt, self.choice.codec)
+            self.colour.apply(self.stream.codec_context)
             self.audio: dict[int, object] = {}
             for source in (audio_from.streams.audio if audio_from is not None else ()):  # checked above
                 self.audio[source.index] = self.output.add_stream_from_template(source)
@@ -982,7 +1165,12 @@ class VideoWriter:
             matrix = display_matrix(frame)
             if matrix is not None:
                 self.stream.set_display_matrix(matrix)
-        frame = to_pixel_format(frame, self.choice.pix_fmt)
+            tags = ColourTags.of(frame)
+            if frame.format.name == self.info.pix_fmt and tags != self.info.colour and tags != ColourTags():
+                # the frames' tags where the header had others (or none): the frames are what is shown
+                self.colour = output_colour(tags, self.info.pix_fmt, self.choice.pix_fmt, self.choice.codec)
+                self.colour.apply(self.stream.codec_context)
+        frame = to_pixel_format(frame, self.choice.pix_fmt, self.colour)
         if pts % self.pts_step:
             raise VideoError(f"pts {pts} is not a multiple of the writer's pts step {self.pts_step}")
         pts //= self.pts_step
@@ -998,6 +1186,11 @@ class VideoWriter:
             raise VideoError(f"encoding frame {self.frames_written} with {self.choice.codec} failed: {error}") from None
         self._last_pts = int(pts)
         self.frames_written += 1
+
+    def frame_from_rgb(self, rgb: np.ndarray, alpha: np.ndarray | None = None):
+        """A generated (H, W, 3) RGB frame (and its alpha) as a frame for :meth:`write`: in the
+        output's pixel format, converted with its colour matrix and range (:func:`rgb_to_frame`)."""
+        return rgb_to_frame(rgb, self.choice.pix_fmt, alpha, self.colour)
 
     def mux_copied(self, item: CopiedPacket) -> None:
         """Copy an audio or subtitle packet into its stream (a subtitle stream that does not fit
@@ -1204,12 +1397,14 @@ def write_video(
     options: dict | None = None,
     audio: tuple[np.ndarray, int] | None = None,
     audio_codec: str = "pcm_s16le",
+    colour: ColourTags | None = None,
 ) -> Path:
-    """Encode (H, W, 3) uint8 RGB (or (H, W, 4) RGBA) frames into a small video: for tests,
-    notebooks and scripts (the whole clip is in memory; the repair tool streams instead).
+    """Encode (H, W, 3) RGB (or (H, W, 4) RGBA) frames, uint8 or uint16, into a small video: for
+    tests, notebooks and scripts (the whole clip is in memory; the repair tool streams instead).
 
     ``pts`` (in ``time_base``, default 1/rate) gives a variable frame rate; ``audio`` is
-    ``(samples (channels, n) int16, sample_rate)``, encoded with ``audio_codec``.
+    ``(samples (channels, n) int16, sample_rate)``, encoded with ``audio_codec``; ``colour``
+    tags the stream and converts the frames with its matrix and range (:func:`to_pixel_format`).
     """
     import av
 
@@ -1223,13 +1418,19 @@ def write_video(
         stream.codec_context.time_base = time_base
         if options:
             stream.options = dict(options)
+        if colour is not None:
+            colour.apply(stream.codec_context)
         sound = None
         if audio is not None:
             samples, sample_rate = audio
             layout = "mono" if samples.shape[0] == 1 else "stereo"
             sound = container.add_stream(audio_codec, rate=sample_rate, layout=layout)
         for index, image in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgba" if image.shape[2] == 4 else "rgb24")
+            deep = image.dtype == np.uint16
+            given = ("rgba64le" if deep else "rgba") if image.shape[2] == 4 else ("rgb48le" if deep else "rgb24")
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=given)
+            if colour is not None:
+                frame = to_pixel_format(frame, pix_fmt, colour)
             frame.pts = index if pts is None else int(pts[index])
             frame.time_base = time_base
             for packet in stream.encode(frame):

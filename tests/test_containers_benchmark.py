@@ -75,3 +75,12 @@ def test_subtitles_are_kept_where_the_container_holds_them_and_named_elsewhere(m
         if ext not in kept:
             assert any(s.startswith(f"subtitle (subrip): the {ext[1:]} container cannot hold it") for s in r["not_copied"]), r
     assert all(r["subtitles"] == 0 and r["not_copied"] == [] for (name, _), r in matrix.items() if r["written"] and name != "h264-aac-srt.mkv")
+
+
+def test_colour_tags_are_kept_or_named(matrix):
+    """Three inputs are tagged BT.709: the tags survive wherever the output can store them (AVI
+    and NUT cannot with FFV1; AVI's Motion JPEG says BT.601 full range, primaries unknown)."""
+    tagged = {name for name, arguments in containers.INPUTS.items() if "colour" in arguments}
+    assert tagged == {"h264-aac.mp4", "ffv1-pcm.mkv", "prores422-pcm.mov"}
+    lost = {key for key, r in matrix.items() if r["written"] and r["colour_lost"]}
+    assert lost == {("ffv1-pcm.mkv", ".avi"), ("ffv1-pcm.mkv", ".nut"), ("prores422-pcm.mov", ".avi")}
