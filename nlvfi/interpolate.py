@@ -81,6 +81,7 @@ from .videoio import (
     VideoError,
     VideoReader,
     VideoWriter,
+    check_progressive,
     colour_outcome,
     container_for,
     frame_alpha,
@@ -631,6 +632,7 @@ def interpolate_video(
     started = time.perf_counter()
     summary: dict = {}
     header = probe(source)  # frames too large for memory are refused before anything is decoded
+    check_progressive(header)
     plan = plan_inference(
         generator, header.height, header.width, memory_budget(device, max_memory_gb), device, tile, overlap, views,
         flow_scale, static_motion,

@@ -87,6 +87,7 @@ from .videoio import (
     VideoReader,
     VideoWriter,
     check_audio_fits,
+    check_progressive,
     choose_encoder,
     colour_outcome,
     container_for,
@@ -338,6 +339,7 @@ def repair_video(
     where = model_device(generator)
 
     header = probe(source)  # refuse frames too large for memory before decoding anything
+    check_progressive(header)
     choose_encoder(header, container, muxer_codecs(container), codec, crf)  # a codec it cannot write: refused now,
     if header.audio_codecs:  # as audio the output cannot hold, not after the first pass (the writer checks both again)
         check_audio_fits(container, source)

@@ -40,6 +40,9 @@ Writing (:class:`VideoWriter`) picks the codec (:func:`choose_encoder`):
   A ``crf`` the chosen encoder would not use (lossless output, mpeg4, mjpeg) or off its scale
   is refused, not dropped.
 
+Interlaced video (two fields per frame, half a frame apart) is refused before anything is
+generated from it, saying how to deinterlace it (:func:`check_progressive`).
+
 Audio streams are copied as they are; a container that cannot hold one (AAC in .webm, Opus or
 FLAC in .mov, any audio that starts before 0 in .avi) is refused with a one-line error before
 anything is decoded (:func:`check_audio_fits`). Subtitle streams are copied as they are where
@@ -330,6 +333,7 @@ class VideoInfo:
     streams_not_copied: list[str] = field(default_factory=list)  # the others, but audio, subtitles, attachments: "data (bin_data)", ...
     lossless_h264: bool = False  # H.264 in its lossless mode (:func:`h264_is_lossless`)
     colour: "ColourTags" = field(default_factory=lambda: ColourTags())  # as the header gives them
+    field_order: int = 0  # AVFieldOrder: 0 unknown, 1 progressive, 2-5 interlaced (:func:`check_progressive`)
 
     @property
     def lossless(self) -> bool:
@@ -458,6 +462,7 @@ def _info(path: Path, container) -> VideoInfo:
         stream_index=stream.index,
         lossless_h264=context.name == "h264" and h264_is_lossless(context.extradata),
         colour=ColourTags.of(context),
+        field_order=int(context.field_order or 0),
     )
 
 
@@ -518,6 +523,39 @@ def h264_is_lossless(extradata: bytes | None) -> bool:
         return bits[position] == "1"
     except (ValueError, IndexError):
         return False
+
+
+#: AVFieldOrder values of interlaced video -> which field is shown first
+INTERLACED_FIELD_ORDERS = {2: "top field first", 3: "bottom field first", 4: "bottom field first", 5: "top field first"}
+
+
+def check_progressive(info: VideoInfo) -> None:
+    """Refuse interlaced video (VideoError, one line) before a frame is generated from it: the
+    header's field order, or the first decoded frame's flag.
+
+    Each frame of interlaced video holds two fields taken half a frame apart, woven line by line.
+    The generator makes whole progressive frames: from two woven frames it would make a frame
+    whose fields do not move as the input's do, and the writer would store it, and the untouched
+    frames, as progressive, so a player would not deinterlace them (the field order was lost:
+    every moving edge combed). Deinterlacing first (FFmpeg's bwdif, one frame per frame) gives
+    video the tool handles. Duplicate detection (``--detect-only``) works on interlaced video.
+    """
+    order = INTERLACED_FIELD_ORDERS.get(info.field_order)
+    if order is None:
+        with open_input(info.path) as container:
+            stream = main_video_stream(container, info.path)
+            try:
+                first = next(iter(container.decode(stream)), None)
+            except Exception:  # noqa: BLE001 - a file that does not decode is refused, saying why, where it is read
+                first = None
+            if first is not None and first.interlaced_frame:
+                order = "interlaced frames"
+    if order is not None:
+        name = info.path.name
+        raise VideoError(
+            f"{info.path} is interlaced ({order}); nlvfi makes whole progressive frames, which would comb between the fields, "
+            f"so deinterlace it first, e.g. ffmpeg -i {name} -vf bwdif=mode=send_frame -c:a copy progressive.mkv"
+        )
 
 
 def probe(path: str | os.PathLike) -> VideoInfo:

@@ -485,6 +485,15 @@ def test_video_factor_is_verified_before_it_lands(tmp_path, model, monkeypatch, 
     assert "--no-verify is for a video" in capsys.readouterr().err
 
 
+def test_video_factor_refuses_interlaced_video(tmp_path, model, capsys):
+    source = write_video(tmp_path / "tff.mkv", clip_frames(4), 10, codec="libx264", pix_fmt="yuv420p",
+                         options={"x264-params": "interlaced=1:tff=1"})
+    assert main([str(source), "-o", str(tmp_path / "x2.mkv"), "--checkpoint", str(model), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "is interlaced (top field first)" in err and "bwdif" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tff.mkv"]
+
+
 def test_video_factor_into_avi_counts_in_frame_slots(tmp_path, model):
     from fractions import Fraction
 

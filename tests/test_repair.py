@@ -9,6 +9,7 @@ and are skipped otherwise.
 """
 
 import hashlib
+from dataclasses import replace
 import json
 import signal
 import subprocess
@@ -314,11 +315,18 @@ def _corrupt(path, model):
     return path
 
 
+def _interlaced(path):
+    """x264 coding each frame as two fields, top first (as broadcast and DV captures come)."""
+    return write_video(path, stutter(scene(8), [4]), 10, codec="libx264", pix_fmt="yuv420p",
+                       options={"crf": "18", "x264-params": "interlaced=1:tff=1"})
+
+
 BAD_INPUTS = {
     "missing file": (lambda d, m: d / "missing.mkv", None, "no such video"),
     "not a video": (lambda d, m: _text(d / "text.mp4"), None, "not a readable video"),
     "zero frames": (lambda d, m: _zero_frames(d / "zero.mkv"), None, "not a readable video"),
     "one frame": (lambda d, m: write_video(d / "one.mkv", scene(1), 10), None, "has 1 frame; repair needs at least 2"),
+    "interlaced": (lambda d, m: _interlaced(d / "tff.mkv"), None, r"is interlaced \(top field first\); .* deinterlace it first, e.g. ffmpeg -i tff.mkv -vf bwdif=mode=send_frame"),
     "truncated": (lambda d, m: _truncated(d / "cut.avi"), None, r"corrupt or truncated: (decoded 12 frames|decoding failed after 1\d frames)"),
     "checkpoint missing": (None, lambda d, m: d / "none.safetensors", "checkpoint not found"),
     "checkpoint corrupt": (None, lambda d, m: _corrupt(d / "half.safetensors", m), "corrupt"),
@@ -340,6 +348,22 @@ def test_bad_input_gives_one_line_error_and_no_output(tmp_path, model, capsys, c
     assert len(err.splitlines()) == 1 and err.startswith("nlvfi repair: error: "), err
     assert __import__("re").search(message, err), err
     assert list(out_dir.iterdir()) == []  # nothing at OUT, no report, no temporary file
+
+
+def test_interlaced_video_is_refused_before_decoding_by_its_header_or_first_frame(tmp_path, model, monkeypatch, capsys):
+    source = _interlaced(tmp_path / "tff.mkv")
+    header = probe(source)
+    assert header.field_order == 2  # AV_FIELD_TT
+    monkeypatch.setattr(repair_module, "analyze_video", lambda *a, **k: pytest.fail("decoded before refusing"))
+    with pytest.raises(VideoError, match="is interlaced"):
+        repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
+    with pytest.raises(VideoError, match=r"is interlaced \(interlaced frames\)"):  # a header that does not say
+        videoio_module.check_progressive(replace(header, field_order=0))
+    videoio_module.check_progressive(probe(write_video(tmp_path / "p.mkv", scene(3), 10, codec="libx264", pix_fmt="yuv420p")))
+    monkeypatch.undo()
+    assert main([str(source), "--detect-only", "--threshold", "0.3", "--quiet"]) == 0  # detection alone works
+    assert "1 duplicate" in capsys.readouterr().out
+    assert leftovers(tmp_path) == [] and not (tmp_path / "out.mkv").exists()
 
 
 def test_default_checkpoint_missing_says_how_to_get_it(tmp_path, capsys, monkeypatch):
