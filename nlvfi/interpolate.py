@@ -86,6 +86,7 @@ from .videoio import (
     container_for,
     frame_alpha,
     frame_to_rgb,
+    metadata_outcome,
     probe,
     rgb_to_tensor,
     same_file,
@@ -706,6 +707,7 @@ def interpolate_video(
             attachments=writer.attachments,
             streams_not_copied=writer.streams_left + info.streams_not_copied,
             colour=colour_outcome(info.colour, writer.colour, tmp, container, writer.choice.codec),
+            metadata=metadata_outcome(source, tmp, writer.stream_pairs()),
             input=info.describe(),
             plan=plan.describe(),
         )
@@ -922,6 +924,7 @@ def run(args: argparse.Namespace) -> int:
             + (f"{summary['subtitle_streams']} subtitle stream(s) copied; " if summary["subtitle_streams"] else "")
             + (f"not copied: {', '.join(summary['streams_not_copied'])}; " if summary["streams_not_copied"] else "")
             + (f"colour tags not kept: {summary['colour']['lost']}; " if summary["colour"].get("lost") else "")
+            + (f"tags not kept: {', '.join(summary['metadata']['not_kept'])}; " if summary["metadata"]["not_kept"] else "")
             + f"{verification_text(summary.get('verification'))}; {resumed}{summary['seconds']} s"
         )
         return 0

@@ -94,6 +94,7 @@ from .videoio import (
     frame_alpha,
     frame_to_rgb,
     frame_to_rgb24,
+    metadata_outcome,
     muxer_codecs,
     probe,
     rgb_to_tensor,
@@ -599,6 +600,7 @@ def repair_video(
                     writer.abort()
                     raise
             state["colour"] = colour_outcome(analysis.info.colour, writer.colour, tmp, container, writer.choice.codec)
+            state["metadata"] = metadata_outcome(source, tmp, writer.stream_pairs())
             timings["repair_s"] = round(time.perf_counter() - repair_started, 2)
             timings["generator_s"] = round(model_seconds, 2)
             if verify:
@@ -711,6 +713,7 @@ def build_report(source, output, analysis, replaced_frames, state, generator, ch
         "attachments_copied": state["attachments"],
         "streams_not_copied": state["streams_left"] + info.streams_not_copied,
         "colour": state["colour"],
+        "metadata": state["metadata"],
         "verification": state.get("verification", "skipped (--no-verify)"),
         "model": {"size": generator.config.name, "weights": weights, "device": str(device)},
         "timings": timings,
@@ -772,6 +775,8 @@ def summary_text(report: dict) -> str:
         parts.append(f"Streams not copied: {', '.join(report['streams_not_copied'])}.")
     if report.get("colour", {}).get("lost"):
         parts.append(f"Colour tags not kept: {report['colour']['lost']}.")
+    if report.get("metadata", {}).get("not_kept"):
+        parts.append(f"Tags not kept (the {Path(report['output']).suffix} container has no place for them): {', '.join(report['metadata']['not_kept'])}.")
     if detection.get("caution"):
         parts.append(f"Caution: {detection['caution']}.")
     resume = report.get("resume")

@@ -58,7 +58,10 @@ output stream (:func:`display_matrix`), in .mp4, .mov and .mkv alike. So do the 
 (:class:`ColourTags`: Y'CbCr matrix, primaries, transfer function, range; :func:`output_colour`),
 and a generated frame is converted to Y'CbCr with the same matrix and range as the input frames
 around it; the report says whether the written file holds them (:func:`colour_outcome`: .avi and
-.nut store none, unless the codec's bitstream does). Pixel formats: grayscale,
+.nut store none, unless the codec's bitstream does). The file's tags (title, creation_time,
+location, comment, ...) and each copied stream's (language, track name) and disposition come
+along too, as ``ffmpeg -c copy`` keeps them (:func:`carry_tags`); what the output container has
+no place for is named in the report (:func:`metadata_outcome`). Pixel formats: grayscale,
 alpha and 10/12/16-bit frames are converted to RGB for the model (8-bit -> ``rgb24``, deeper ->
 ``rgb48le``; 8-bit planar Y'CbCr such as yuv420p by :func:`yuv_to_rgb`, the exact matrix
 rounded, because swscale's default path leaves it about a grey level dark) and generated frames
@@ -1091,6 +1094,81 @@ def _encoder_for(
     return EncoderChoice(name, pix_fmt, options, False, reason, alpha_dropped=dropped)
 
 
+#: tags a muxer or encoder writes about itself or the bytes it wrote, not about the content: not
+#: carried from the input (compared lowercased, a Matroska language suffix such as "-eng" removed)
+MUXER_TAGS = frozenset({
+    "major_brand", "minor_version", "compatible_brands", "encoder", "vendor_id", "duration", "bps", "number_of_frames",
+    "number_of_bytes", "_statistics_writing_app", "_statistics_writing_date_utc", "_statistics_tags", "software",
+})
+DEFAULT_DISPOSITION = 1  # AV_DISPOSITION_DEFAULT
+#: track names FFmpeg's MP4 / MOV muxer gives a track that has none: not the input's own
+DEFAULT_HANDLER_NAMES = frozenset({"VideoHandler", "SoundHandler", "SubtitleHandler", "DataHandler"})
+
+
+def _tag_name(key: str) -> str:
+    """``key`` lowercased, without a Matroska / MP4 language suffix ("LOCATION-eng" -> "location")."""
+    return re.sub(r"-[a-z]{3}$", "", key.lower())
+
+
+def carried_metadata(metadata: dict) -> dict[str, str]:
+    """The tags of a file or stream that describe its content (title, creation_time, location,
+    language, handler_name, comment, ...): ``MUXER_TAGS``, the language "und" and FFmpeg's own
+    track names (``DEFAULT_HANDLER_NAMES``) left out, and a tag repeated with a language suffix
+    ("location-eng" beside "location") kept once."""
+    names = {_tag_name(key) for key in metadata if key.lower() == _tag_name(key)}
+    return {
+        key: value for key, value in metadata.items()
+        if _tag_name(key) not in MUXER_TAGS and (key.lower() == _tag_name(key) or _tag_name(key) not in names)
+        and not (_tag_name(key) == "language" and value == "und")  # "undetermined": what a muxer writes for no language
+        and not (_tag_name(key) == "handler_name" and value in DEFAULT_HANDLER_NAMES)
+    }
+
+
+def carry_tags(source, target) -> None:
+    """Give an output stream the input stream's tags (``carried_metadata``: language, title, ...)
+    and disposition (default, forced, hearing impaired, ...). ``ffmpeg -c copy`` keeps both; a
+    stream added from a template has neither."""
+    target.metadata.update(carried_metadata(source.metadata))
+    target.disposition = source.disposition
+
+
+def metadata_outcome(source: str | os.PathLike, written: str | os.PathLike, streams: Sequence[tuple[int, int]]) -> dict:
+    """Which tags of ``source`` the ``written`` file holds: the file's (``carried_metadata``) and
+    those of each (input, output) stream index pair of ``streams`` (with its disposition), read
+    back. A tag counts as kept when a tag of that name (any case, any language suffix) has the
+    same value; Matroska stores names upper case, MP4 keeps a fixed set of names, AVI a few INFO
+    fields, so some are lost by the container. A stream's creation_time equal to the file's
+    counts as kept with it (MP4 repeats the date per track; Matroska has one per file); the
+    "default" flag is compared only where the input has several streams of that kind (MP4 marks
+    the first of each kind default, AVI marks none). ``not_kept`` names the others ("location",
+    "audio 1: language")."""
+    import av
+
+    def lost(tags_in: dict, tags_out: dict) -> list[str]:
+        found = {(_tag_name(k), v) for k, v in tags_out.items()}
+        return sorted({_tag_name(k) for k, v in carried_metadata(tags_in).items() if (_tag_name(k), v) not in found})
+
+    with av.open(str(source)) as original, av.open(str(written)) as copy:
+        missing = lost(original.metadata, copy.metadata)
+        carried = len(carried_metadata(original.metadata))
+        date = original.metadata.get("creation_time")
+        for index_in, index_out in streams:
+            stream_in, stream_out = original.streams[index_in], copy.streams[index_out]
+            name = f"{stream_in.type} {index_in}"
+            tags = stream_in.metadata
+            if date is not None and "creation_time" not in missing and tags.get("creation_time") == date:
+                tags = {k: v for k, v in tags.items() if k != "creation_time"}  # MP4 repeats the file's date per track; Matroska has one
+            missing += [f"{name}: {tag}" for tag in lost(tags, stream_out.metadata)]
+            carried += len(carried_metadata(stream_in.metadata))
+            flags_in, flags_out = int(stream_in.disposition), int(stream_out.disposition)
+            if sum(s.type == stream_in.type for s in original.streams) == 1:  # "default" only chooses among several
+                flags_in, flags_out = flags_in & ~DEFAULT_DISPOSITION, flags_out & ~DEFAULT_DISPOSITION
+            if flags_in != flags_out:
+                written_as = stream_out.disposition.name or "none"
+                missing.append(f"{name}: disposition {stream_in.disposition.name or 'none'} (written as {written_as})")
+    return {"tags": carried, "not_kept": missing}
+
+
 class VideoWriter:
     """Write a video stream (and copies of the input's audio streams) to ``path``.
 
@@ -1169,6 +1247,10 @@ class VideoWriter:
             self.audio: dict[int, object] = {}
             for source in (audio_from.streams.audio if audio_from is not None else ()):  # checked above
                 self.audio[source.index] = self.output.add_stream_from_template(source)
+                carry_tags(source, self.audio[source.index])
+            if audio_from is not None:  # the file's tags (title, date, place ...) and the video stream's (language ...)
+                self.output.metadata.update(carried_metadata(audio_from.metadata))
+                carry_tags(audio_from.streams[info.stream_index], self.stream)
             self.subtitles: dict[int, object] = {}  # input stream index -> output stream
             self.subtitle_positions: list[int] = []  # which of the input's subtitle streams (by order) those are
             self.streams_left: list[str] = []  # subtitles and attachments not copied, and why: "subtitle (subrip): ..."
@@ -1176,6 +1258,7 @@ class VideoWriter:
             for position, source in enumerate(audio_from.streams.subtitles if audio_from is not None else ()):
                 if fits[source.index] is None:
                     self.subtitles[source.index] = self.output.add_stream_from_template(source)
+                    carry_tags(source, self.subtitles[source.index])
                     self.subtitle_positions.append(position)
                 else:
                     name = source.codec_context.codec.canonical_name if source.codec_context is not None else "unknown codec"
@@ -1192,6 +1275,8 @@ class VideoWriter:
         except BaseException:
             self.output.close()
             raise
+        copied = {**self.audio, **self.subtitles}
+        self._pairs = [(info.stream_index, self.stream.index)] + [(index, copied[index].index) for index in sorted(copied)]
         self.frames_written = 0
         self._last_pts: int | None = None
 
@@ -1224,6 +1309,11 @@ class VideoWriter:
             raise VideoError(f"encoding frame {self.frames_written} with {self.choice.codec} failed: {error}") from None
         self._last_pts = int(pts)
         self.frames_written += 1
+
+    def stream_pairs(self) -> list[tuple[int, int]]:
+        """(input stream index, output stream index) of the video and of each copied stream (known
+        once the streams are added, so also after :meth:`close`, when the stream objects are gone)."""
+        return list(self._pairs)
 
     def frame_from_rgb(self, rgb: np.ndarray, alpha: np.ndarray | None = None):
         """A generated (H, W, 3) RGB frame (and its alpha) as a frame for :meth:`write`: in the
