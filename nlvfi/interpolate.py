@@ -706,7 +706,7 @@ def interpolate_video(
             subtitle_streams=len(writer.subtitles),
             attachments=writer.attachments,
             streams_not_copied=writer.streams_left + info.streams_not_copied,
-            colour=colour_outcome(info.colour, writer.colour, tmp, container, writer.choice.codec),
+            colour=colour_outcome(info.colour, writer.colour, tmp, container, writer.choice.codec, writer.hdr),
             metadata=metadata_outcome(source, tmp, writer.stream_pairs()),
             input=info.describe(),
             plan=plan.describe(),

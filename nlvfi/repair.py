@@ -91,6 +91,7 @@ from .videoio import (
     choose_encoder,
     colour_outcome,
     container_for,
+    depth_note,
     frame_alpha,
     frame_to_rgb,
     frame_to_rgb24,
@@ -599,7 +600,7 @@ def repair_video(
                 except BaseException:
                     writer.abort()
                     raise
-            state["colour"] = colour_outcome(analysis.info.colour, writer.colour, tmp, container, writer.choice.codec)
+            state["colour"] = colour_outcome(analysis.info.colour, writer.colour, tmp, container, writer.choice.codec, writer.hdr)
             state["metadata"] = metadata_outcome(source, tmp, writer.stream_pairs())
             timings["repair_s"] = round(time.perf_counter() - repair_started, 2)
             timings["generator_s"] = round(model_seconds, 2)
@@ -771,6 +772,8 @@ def summary_text(report: dict) -> str:
     parts.append(f"Output {enc['codec']} {enc['pix_fmt']} {options}".rstrip() + f" ({'lossless' if enc['lossless'] else 'lossy'}); {kept}.")
     if enc["alpha_dropped"]:
         parts.append("The alpha channel was dropped (the output codec has none).")
+    if depth_note(video["pix_fmt"], enc["pix_fmt"]):  # e.g. 10-bit into .webm, whose VP9 here is 8-bit only
+        parts.append(depth_note(video["pix_fmt"], enc["pix_fmt"]) + ".")
     if report.get("streams_not_copied"):
         parts.append(f"Streams not copied: {', '.join(report['streams_not_copied'])}.")
     if report.get("colour", {}).get("lost"):

@@ -15,9 +15,11 @@ from nlvfi.interpolate import interpolate_video
 from nlvfi.repair import repair_video, summary_text
 from nlvfi.videoio import (
     ColourTags,
+    HdrMetadata,
     VideoReader,
     VideoWriter,
     container_for,
+    first_frame,
     frame_to_rgb,
     output_colour,
     pixel_traits,
@@ -51,10 +53,10 @@ def patch_means(rgb: np.ndarray) -> np.ndarray:
     return tiles.mean(axis=(1, 3)).reshape(12, 3)
 
 
-def tagged_clip(path, pix_fmt: str, tags: ColourTags, codec: str, n: int = 6, duplicate: int | None = 3, options=None):
+def tagged_clip(path, pix_fmt: str, tags: ColourTags, codec: str, n: int = 6, duplicate: int | None = 3, options=None, zoom: int = 1):
     """A clip of moving patches in ``pix_fmt``, converted with ``tags``' matrix and range and
-    tagged with them; frame ``duplicate`` copies the one before."""
-    images = [patches(i, deep="10" in pix_fmt) for i in range(n)]
+    tagged with them, ``zoom`` times the size; frame ``duplicate`` copies the one before."""
+    images = [patches(i, deep="10" in pix_fmt).repeat(zoom, axis=0).repeat(zoom, axis=1) for i in range(n)]
     if duplicate is not None:
         images[duplicate] = images[duplicate - 1]
     return write_video(path, images, 10, codec=codec, pix_fmt=pix_fmt, options=options, colour=tags)
@@ -148,3 +150,27 @@ def test_up_conversion_keeps_the_tags(tmp_path, model):
         assert [ColourTags.of(item.frame) for item in reader] == [ColourTags(9, 9, 16, 1)] * 5
     untagged = write_video(tmp_path / "plain.mkv", [patches(i) for i in range(3)], 10)
     assert interpolate_video(untagged, tmp_path / "plain-up.mkv", load_generator(model), factor=2, progress=False)["colour"]["kept"]
+
+
+HDR10 = "master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,50):max-cll=1000,400"
+
+
+def test_hdr10_metadata_goes_through_x265_and_is_named_where_lost(tmp_path, model):
+    """A PQ clip's mastering display and light levels (what a TV tone-maps with) come through the
+    10-bit default, x265; H.264 cannot carry them, and the summary says so."""
+    pq = ColourTags(9, 9, 16, 1)  # BT.2020, PQ
+    source = tagged_clip(
+        tmp_path / "hdr.mkv", "yuv420p10le", pq, "libx265", n=8, duplicate=4,
+        options={"crf": "10", "x265-params": f"log-level=error:{HDR10}"}, zoom=2,
+    )  # 96x128: x265 takes 64 px and more
+    hdr = HdrMetadata.of(first_frame(source))
+    assert hdr == HdrMetadata((34000, 16000, 13250, 34500, 7500, 3000), (15635, 16450), (50, 10000000), (1000, 400))
+    assert hdr.x265_params() == HDR10
+    for ext in (".mkv", ".mp4"):
+        report = repair_video(source, tmp_path / f"out{ext}", checkpoint=model, threshold=0.3, progress=False)
+        assert report["encoder"]["codec"] == "libx265" and report["frames_replaced"] == 1
+        assert report["colour"]["kept"] and report["colour"]["hdr_metadata"] == {"input": hdr.describe(), "kept": True}
+        assert HdrMetadata.of(first_frame(tmp_path / f"out{ext}")) == hdr
+    h264 = repair_video(source, tmp_path / "h264.mkv", checkpoint=model, threshold=0.3, codec="libx264", progress=False)
+    assert h264["colour"]["hdr_metadata"]["kept"] is False
+    assert "the HDR10 metadata (mastered at 1000 cd/m², MaxCLL 1000, MaxFALL 400): libx264 does not write it" in summary_text(h264)

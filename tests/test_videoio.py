@@ -302,8 +302,42 @@ def test_codec_choice_lossy_input_is_high_quality_h264(tmp_path):
     assert choose_encoder(info, "mp4", _codecs("mp4"), crf=23).options["crf"] == "23"
     odd = _info(tmp_path, codec="mpeg4", pix_fmt="yuv420p", ext="avi", h=47, w=65)
     assert choose_encoder(odd, "mp4", _codecs("mp4")).pix_fmt == "yuv444p"  # 4:2:0 needs even sizes
-    deep = _info(tmp_path, codec="libx264", pix_fmt="yuv420p10le", ext="mp4")
-    assert choose_encoder(deep, "mp4", _codecs("mp4")).pix_fmt == "yuv420p10le"
+    small_deep = _info(tmp_path, codec="libx264", pix_fmt="yuv420p10le", ext="mp4")  # 48x64: below x265's 64 px
+    assert (choose_encoder(small_deep, "mp4", _codecs("mp4")).codec, choose_encoder(small_deep, "mp4", _codecs("mp4")).pix_fmt) == (
+        "libx264", "yuv420p10le"
+    )
+
+
+@pytest.mark.parametrize("pix_fmt", ["yuv420p10le", "yuv422p10le"])
+def test_codec_choice_deep_lossy_input_is_hevc_that_players_take(tmp_path, pix_fmt):
+    """10-bit lossy input goes to x265 at its own depth (H.264 High 10 plays almost nowhere), quiet,
+    tagged hvc1 in MP4 / MOV, without B-frames in NUT; .webm and .avi keep their own codecs."""
+    deep = _info(tmp_path, codec="libx264", pix_fmt=pix_fmt, ext="mkv", h=64, w=96)
+    for container in ("mp4", "mov", "matroska", "nut"):
+        choice = choose_encoder(deep, container, _codecs(container))
+        assert (choice.codec, choice.pix_fmt, choice.options["crf"]) == ("libx265", pix_fmt, "16")
+        assert choice.options["x265-params"] == ("log-level=error:bframes=0" if container == "nut" else "log-level=error")
+        assert "10-bit H.264 does not" in choice.reason
+    assert choose_encoder(deep, "webm", _codecs("webm")).codec == "libvpx-vp9"
+    assert choose_encoder(deep, "avi", _codecs("avi")).codec in {"mpeg4", "mjpeg"}
+    assert choose_encoder(deep, "mp4", _codecs("mp4"), codec="libx264").codec == "libx264"
+
+
+@pytest.mark.parametrize("ext", ["mp4", "mov", "nut"])
+def test_deep_lossy_input_is_written_as_hevc_quietly_and_on_time(tmp_path, capfd, ext):
+    source = write_video(tmp_path / "in.mkv", frames(4, 64, 96), 10, codec="libx264", pix_fmt="yuv420p10le")
+    with VideoReader(source) as reader:
+        writer = videoio.VideoWriter(tmp_path / f"out.{ext}", videoio.container_for(f"out.{ext}"), reader.info)
+        for item in reader:
+            writer.write(item.frame, item.pts)
+        writer.close()
+    with av.open(str(tmp_path / f"out.{ext}")) as written:
+        stream = written.streams.video[0]
+        assert (stream.codec_context.name, stream.codec_context.format.name) == ("hevc", "yuv420p10le")
+        if ext != "nut":
+            assert stream.codec_context.codec_tag == "hvc1"  # Apple's players take no other
+        assert [float(f.time) for f in written.decode(stream)] == pytest.approx([0.0, 0.1, 0.2, 0.3])  # NUT: no B-frame shift
+    assert "x265 [" not in capfd.readouterr().err
 
 
 @pytest.mark.parametrize(
