@@ -11,7 +11,8 @@ too). Each is repaired into every
 output container with the shipped generator (one view, auto threshold; the tool's own
 verification on). A cell shows the output's video codec and, where the tool kept a promise only
 in part, how: ``+21 ms`` when the muxer moved every stream alike (``timestamp_offset_s``);
-"subtitles kept" (copied and verified) or "not kept (named)" (in the report, with the reason);
+"subtitles kept" (copied and verified), "converted to mov_text" (SubRip into MP4's timed text,
+verified line by line) or "not kept (named)" (in the report, with the reason);
 "colour tags not kept (named)" where the written file does not say how to show its colours as
 the input did (three inputs are tagged BT.709, as cameras and phones tag HD video).
 A refused combination shows the first words of the one-line reason and whether it came before
@@ -116,6 +117,7 @@ def cell(source: Path, output: Path, generator) -> dict:
         "offset_ms": 1000 * verification["timestamp_offset_s"],
         "audio_error_ms": 1000 * verification["max_audio_timestamp_error_s"],
         "subtitles": verification["subtitle_streams_identical"],
+        "subtitles_converted": report["subtitle_streams_converted"],
         "not_copied": report["streams_not_copied"],
         "colour_lost": "lost" in report["colour"],
     }
@@ -128,6 +130,8 @@ def describe(result: dict) -> str:
     shift = f", {result['offset_ms']:+.0f} ms" if result["offset_ms"] else ""
     missed = f", replaced {result['replaced']} of {len(COPIES)}" if result["replaced"] != len(COPIES) else ""
     subtitles = ", subtitles kept" if result["subtitles"] else ""
+    if result["subtitles_converted"]:
+        subtitles += ", subtitles converted to " + "/".join(c.split(" -> ")[1] for c in result["subtitles_converted"])
     left = ", subtitles not kept (named)" if any(s.startswith("subtitle") for s in result["not_copied"]) else ""
     colour = ", colour tags not kept (named)" if result["colour_lost"] else ""
     return f"{result['codec']}{' (lossless)' if result['lossless'] else ''}{shift}{missed}{subtitles}{left}{colour}"

@@ -704,6 +704,7 @@ def interpolate_video(
             encoder_reason=writer.choice.reason,
             audio_streams=len(writer.audio),
             subtitle_streams=len(writer.subtitles),
+            subtitle_conversions=writer.conversions,
             attachments=writer.attachments,
             streams_not_copied=writer.streams_left + info.streams_not_copied,
             colour=colour_outcome(info.colour, writer.colour, tmp, container, writer.choice.codec, writer.hdr),
@@ -715,6 +716,7 @@ def interpolate_video(
             result = verify_output(
                 source, Path(tmp), info.traits, writer.choice.lossless, reader.count, factor=factor, progress=progress,
                 muxer=container, subtitles=writer.subtitle_positions, attachments=bool(writer.attachments),
+                converted_subtitles=writer.converted_positions,
             )
             summary["verify_s"] = result.pop("seconds")
             summary["verification"] = result
@@ -779,6 +781,7 @@ def verification_text(verification: dict | None) -> str:
         f"verified: {verification['frames']} frames at their times (within {verification['max_timestamp_error_s'] * 1000:.3f} ms), "
         f"{verification['audio_streams_identical']} audio stream(s) unchanged"
         + (f", {verification['subtitle_streams_identical']} subtitle stream(s) unchanged" if verification.get("subtitle_streams_identical") else "")
+        + (f", {verification['subtitle_streams_converted']} converted line for line" if verification.get("subtitle_streams_converted") else "")
     )
     if verification["timestamp_offset_s"]:
         text += f", every stream moved by {verification['timestamp_offset_s'] * 1000:+.1f} ms by the muxer"
@@ -922,6 +925,7 @@ def run(args: argparse.Namespace) -> int:
             f"({summary['generated']} generated, x{args.factor or 2} frame rate) with {checkpoint} ({summary['plan']}); "
             f"{summary['encoder']}; {summary['audio_streams']} audio stream(s) copied; "
             + (f"{summary['subtitle_streams']} subtitle stream(s) copied; " if summary["subtitle_streams"] else "")
+            + (f"converted {', '.join(summary['subtitle_conversions'])}; " if summary["subtitle_conversions"] else "")
             + (f"not copied: {', '.join(summary['streams_not_copied'])}; " if summary["streams_not_copied"] else "")
             + (f"colour tags not kept: {summary['colour']['lost']}; " if summary["colour"].get("lost") else "")
             + (f"tags not kept: {', '.join(summary['metadata']['not_kept'])}; " if summary["metadata"]["not_kept"] else "")

@@ -489,6 +489,8 @@ def repair_video(
                 state["encoder"] = writer.choice
                 state["audio"] = len(writer.audio)
                 state["subtitles"] = writer.subtitle_positions
+                state["converted_subtitles"] = writer.converted_positions
+                state["conversions"] = writer.conversions
                 state["streams_left"] = writer.streams_left
                 state["attachments"] = writer.attachments
                 try:
@@ -608,7 +610,7 @@ def repair_video(
                 result = verify_output(
                     source, Path(tmp), analysis.info.traits, state["encoder"].lossless, analysis.frame_count,
                     {f["frame"] for f in replaced_frames}, progress=progress, muxer=container, subtitles=state["subtitles"],
-                    attachments=bool(state["attachments"]),
+                    attachments=bool(state["attachments"]), converted_subtitles=state["converted_subtitles"],
                 )
                 timings["verify_s"] = result.pop("seconds")
                 state["verification"] = result
@@ -711,6 +713,7 @@ def build_report(source, output, analysis, replaced_frames, state, generator, ch
         },
         "audio_streams_copied": state["audio"],
         "subtitle_streams_copied": len(state["subtitles"]),
+        "subtitle_streams_converted": state["conversions"],
         "attachments_copied": state["attachments"],
         "streams_not_copied": state["streams_left"] + info.streams_not_copied,
         "colour": state["colour"],
@@ -756,6 +759,11 @@ def summary_text(report: dict) -> str:
         kept = f"frame count, every timestamp (within {verification['max_timestamp_error_s'] * 1000:.3f} ms) and {verification['audio_streams_identical']} audio stream(s) kept"
         if verification.get("subtitle_streams_identical"):
             kept += f", and {verification['subtitle_streams_identical']} subtitle stream(s)"
+        if verification.get("subtitle_streams_converted"):
+            kept += (
+                f", and {verification['subtitle_streams_converted']} subtitle stream(s) converted "
+                f"({', '.join(report['subtitle_streams_converted'])}: the same lines at the same times)"
+            )
         if verification["timestamp_offset_s"]:
             kept += (
                 f" (the {Path(report['output']).suffix} muxer shifted video and audio alike by "

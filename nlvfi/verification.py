@@ -17,7 +17,8 @@ a :class:`nlvfi.videoio.VideoError` naming what broke:
   frame gives the shift, every later frame and audio packet must share it;
 - each audio stream, and each subtitle stream copied: the same packets, byte for byte, and each
   packet's time within half a tick (of the coarser of the two time bases) of its input time plus
-  that shift;
+  that shift; each subtitle stream converted to the container's text codec (nlvfi.subtitles):
+  the same lines, words, starts and durations;
 - Matroska attachments copied (the fonts of ASS subtitles): each there, byte for byte;
 - the input frames' content: bit-identical when the output is lossless; otherwise the PSNR
   against the input is measured and reported (minimum and mean), not judged.
@@ -33,6 +34,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from .subtitles import subtitle_events
 from .videoio import PixelTraits, VideoError, VideoReader, frame_content, frame_to_rgb24
 
 
@@ -106,6 +108,29 @@ def _check_copied(kind: str, inputs: dict, outputs: dict, offset: float, toleran
     return worst
 
 
+def _check_converted(source: Path, written: Path, position_in: int, position_out: int, offset: float, tolerance: float, muxer: str) -> float:
+    """VideoError unless the converted subtitle stream holds the input stream's lines: the same
+    words (nlvfi.subtitles.plain_text), each starting and lasting as long as its input line
+    (within a millisecond, both files counting in them, plus the video's shift ``offset``); the
+    largest start error (s)."""
+    lines_in, lines_out = subtitle_events(source, position_in), subtitle_events(written, position_out)
+    if [words for *_, words in lines_in] != [words for *_, words in lines_out]:
+        raise VideoError(
+            f"verification failed: subtitle stream {position_in} converted into the {muxer} file has {len(lines_out)} lines, "
+            f"{len(lines_in)} in the input" + (" (same count, other words)" if len(lines_in) == len(lines_out) else "")
+        )
+    worst = 0.0
+    for (start, duration, _), (start_out, duration_out, _) in zip(lines_in, lines_out):
+        error = abs(start_out - start - offset)
+        if error > 0.001 + tolerance or abs(duration_out - duration) > 0.001 + tolerance:
+            raise VideoError(
+                f"verification failed: a subtitle line at {start:.3f} s for {duration:.3f} s came out at {start_out:.3f} s "
+                f"for {duration_out:.3f} s in the {muxer} file"
+            )
+        worst = max(worst, error)
+    return worst
+
+
 def _same_content(a, b, traits: PixelTraits) -> bool:
     """Whether two decoded frames hold the same pixels (in their own layout where both share it)."""
     if a.format.name == b.format.name:
@@ -133,6 +158,7 @@ def verify_output(
     muxer: str = "output",
     subtitles: Sequence[int] | None = None,
     attachments: bool = False,
+    converted_subtitles: Sequence[int] = (),
 ) -> dict:
     """Decode ``source`` and ``written`` side by side; VideoError on any broken promise (module doc).
 
@@ -145,7 +171,10 @@ def verify_output(
         factor: output frames per input gap (1: repair; F: ``nlvfi interpolate --factor F``).
         muxer: the output container's name, for the messages.
         subtitles: which of the input's subtitle streams (by their order) were copied, in order
-            (``VideoWriter.subtitles``); None: all of them.
+            (``VideoWriter.subtitle_positions``); None: all of them.
+        converted_subtitles: which were converted to the container's text codec
+            (``VideoWriter.converted_positions``, nlvfi.subtitles): each output line must have
+            its input line's words, start and duration.
         attachments: the input's attachments were copied: check that the output holds each, byte for byte.
     Returns:
         frames, output_time_base, max_timestamp_error_s, timestamp_offset_s, audio_streams_identical,
@@ -214,10 +243,15 @@ def verify_output(
     audio_in = packet_digest(source, "audio")
     worst_audio_time = _check_copied("audio", audio_in, packet_digest(written, "audio"), offset or 0.0, tolerance, muxer)
     subtitles_in = packet_digest(source, "subtitle")
-    subtitles_in = {m: subtitles_in[n] for m, n in enumerate(sorted(subtitles_in) if subtitles is None else subtitles)}
+    copied = sorted(subtitles_in) if subtitles is None else list(subtitles)
+    order = sorted(set(copied) | set(converted_subtitles))  # output subtitle stream m is input stream order[m]
+    subtitles_out = packet_digest(written, "subtitle")
+    subtitles_in = {order.index(n): subtitles_in[n] for n in copied}
     worst_subtitle_time = _check_copied(
-        "subtitle", subtitles_in, packet_digest(written, "subtitle"), offset or 0.0, tolerance, muxer
+        "subtitle", subtitles_in, {m: subtitles_out[m] for m in subtitles_in if m in subtitles_out}, offset or 0.0, tolerance, muxer
     )
+    for n in converted_subtitles:
+        worst_subtitle_time = max(worst_subtitle_time, _check_converted(source, written, n, order.index(n), offset or 0.0, tolerance, muxer))
     if attachments and attachment_digest(written) != attachment_digest(source):
         raise VideoError(f"verification failed: the {muxer} file does not hold the input's attachments unchanged")
     report = {
@@ -228,6 +262,7 @@ def verify_output(
         "audio_streams_identical": len(audio_in),
         "max_audio_timestamp_error_s": round(worst_audio_time, 6),
         "subtitle_streams_identical": len(subtitles_in),
+        "subtitle_streams_converted": len(converted_subtitles),
         "max_subtitle_timestamp_error_s": round(worst_subtitle_time, 6),
         "seconds": round(time.perf_counter() - started, 2),
     }

@@ -50,8 +50,10 @@ Audio streams are copied as they are; a container that cannot hold one (AAC in .
 FLAC in .mov, any audio that starts before 0 in .avi) is refused with a one-line error before
 anything is decoded (:func:`check_audio_fits`). Subtitle streams are copied as they are where
 the container holds them (SubRip, ASS, WebVTT, DVD / PGS pictures in .mkv; mov_text in .mp4 and
-.mov) and named, with the muxer's reason, where it does not (:func:`subtitles_that_fit`): the
-repair keeps every frame's time, so a copied subtitle stays in step. Matroska attachments (the
+.mov) (:func:`subtitles_that_fit`); a text subtitle it does not hold as it is goes to its own
+text codec (SubRip into .mp4 / .mov as timed text, timed text into .mkv as ASS, SubRip into
+.webm as WebVTT: nlvfi.subtitles); the rest (pictures into .mp4, any into .avi / .nut) is named,
+with the muxer's reason. The repair keeps every frame's time, so a subtitle stays in step. Matroska attachments (the
 fonts of ASS subtitles) are copied into .mkv and named where the container holds none. Other
 streams (data, a picture stored as a track, a second video) are not copied; the reports name them.
 
@@ -92,6 +94,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from .subtitles import SubtitleConverter, conversion_target
 
 # --------------------------------------------------------------------------------------------
 # What we know about codecs and containers
@@ -530,6 +534,14 @@ def main_video_stream(container, path: Path):
     return next((s for s in streams if counts[s.index] >= 2), streams[0])
 
 
+def _carried_timecode(data, video) -> bool:
+    """Whether ``data`` is a MOV / MP4 timecode track whose timecode the video stream's tags hold
+    too: those tags are carried (:func:`carry_tags`), and from them the MOV / MP4 muxer writes the
+    track anew (Matroska keeps the tag), so it is not a stream left behind."""
+    timecode = data.metadata.get("timecode")
+    return data.type == "data" and timecode is not None and video.metadata.get("timecode") == timecode
+
+
 def _info(path: Path, container) -> VideoInfo:
     stream = main_video_stream(container, path)
     context = stream.codec_context
@@ -552,7 +564,7 @@ def _info(path: Path, container) -> VideoInfo:
             f"{s.type} ({s.codec_context.name if s.codec_context is not None else 'unknown codec'}"
             + (", attached picture" if s.type == "video" and s.disposition & _attached_pic() else "") + ")"
             for s in container.streams
-            if s.index != stream.index and s.type not in ("audio", "subtitle", "attachment")
+            if s.index != stream.index and s.type not in ("audio", "subtitle", "attachment") and not _carried_timecode(s, stream)
         ],
         stream_index=stream.index,
         lossless_h264=context.name == "h264" and h264_is_lossless(context.extradata),
@@ -1360,18 +1372,33 @@ class VideoWriter:
             if audio_from is not None:  # the file's tags (title, date, place ...) and the video stream's (language ...)
                 self.output.metadata.update(carried_metadata(audio_from.metadata))
                 carry_tags(audio_from.streams[info.stream_index], self.stream)
-            self.subtitles: dict[int, object] = {}  # input stream index -> output stream
+            self.subtitles: dict[int, object] = {}  # input stream index -> output stream (copied)
             self.subtitle_positions: list[int] = []  # which of the input's subtitle streams (by order) those are
+            self.converters: dict[int, object] = {}  # input stream index -> SubtitleConverter (nlvfi.subtitles)
+            self.converted_positions: list[int] = []  # which of the input's subtitle streams (by order) those are
+            self.conversions: list[str] = []  # "subtitle (subrip) -> mov_text"
             self.streams_left: list[str] = []  # subtitles and attachments not copied, and why: "subtitle (subrip): ..."
             fits = subtitles_that_fit(container, audio_from) if audio_from is not None else {}
             for position, source in enumerate(audio_from.streams.subtitles if audio_from is not None else ()):
+                name = source.codec_context.codec.canonical_name if source.codec_context is not None else "unknown codec"
                 if fits[source.index] is None:
                     self.subtitles[source.index] = self.output.add_stream_from_template(source)
                     carry_tags(source, self.subtitles[source.index])
                     self.subtitle_positions.append(position)
-                else:
-                    name = source.codec_context.codec.canonical_name if source.codec_context is not None else "unknown codec"
-                    self.streams_left.append(f"subtitle ({name}): the {container} container cannot hold it ({fits[source.index]})")
+                    continue
+                target = conversion_target(container, source)
+                if target is not None:
+                    try:
+                        converter = SubtitleConverter(source, self.output, target)
+                    except (ValueError, av.FFmpegError) as error:
+                        self.streams_left.append(f"subtitle ({name}): not converted to {target} ({error})")
+                        continue
+                    carry_tags(source, converter.stream)
+                    self.converters[source.index] = converter
+                    self.converted_positions.append(position)
+                    self.conversions.append(f"subtitle ({name}) -> {target}")
+                    continue
+                self.streams_left.append(f"subtitle ({name}): the {container} container cannot hold it ({fits[source.index]})")
             self.attachments: list[str] = []  # names of the input's attachments copied (Matroska: fonts for ASS subtitles)
             for source in (audio_from.streams if audio_from is not None else ()):
                 if source.type != "attachment":
@@ -1385,7 +1412,7 @@ class VideoWriter:
             self.output.close()
             raise
         self.hdr: HdrMetadata | None = None  # the first frame's HDR10 metadata, once it is written
-        copied = {**self.audio, **self.subtitles}
+        copied = {**self.audio, **self.subtitles, **{index: c.stream for index, c in self.converters.items()}}
         self._pairs = [(info.stream_index, self.stream.index)] + [(index, copied[index].index) for index in sorted(copied)]
         self.frames_written = 0
         self._last_pts: int | None = None
@@ -1436,8 +1463,14 @@ class VideoWriter:
         return rgb_to_frame(rgb, self.choice.pix_fmt, alpha, self.colour)
 
     def mux_copied(self, item: CopiedPacket) -> None:
-        """Copy an audio or subtitle packet into its stream (a subtitle stream that does not fit
-        the container, ``streams_left``, is skipped)."""
+        """Copy an audio or subtitle packet into its stream, or convert a subtitle packet
+        (``converters``: a text subtitle the container takes in another codec, nlvfi.subtitles);
+        a subtitle stream that does not fit the container either way (``streams_left``) is skipped."""
+        converter = self.converters.get(item.stream_index)
+        if converter is not None:
+            for packet in converter.convert(item.packet):
+                self.output.mux(packet)
+            return
         stream = self.audio.get(item.stream_index) or self.subtitles.get(item.stream_index)
         if stream is not None:
             item.packet.stream = stream

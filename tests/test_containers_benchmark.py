@@ -67,12 +67,13 @@ def test_table_and_lists(matrix):
         containers.parse_list(".xyz", containers.OUTPUTS, "output")
 
 
-def test_subtitles_are_kept_where_the_container_holds_them_and_named_elsewhere(matrix):
+def test_subtitles_are_kept_where_the_container_holds_them_converted_or_named_elsewhere(matrix):
     written = {ext: r for (name, ext), r in matrix.items() if name == "h264-aac-srt.mkv" and r["written"]}
     kept = {ext for ext, r in written.items() if r["subtitles"] == 1}
-    assert ".mkv" in kept
+    converted = {ext for ext, r in written.items() if r["subtitles_converted"] == ["subtitle (subrip) -> mov_text"]}
+    assert kept == {".mkv"} and converted == {".mp4", ".mov"}
     for ext, r in written.items():
-        if ext not in kept:
+        if ext not in kept | converted:
             assert any(s.startswith(f"subtitle (subrip): the {ext[1:]} container cannot hold it") for s in r["not_copied"]), r
     assert all(r["subtitles"] == 0 and r["not_copied"] == [] for (name, _), r in matrix.items() if r["written"] and name != "h264-aac-srt.mkv")
 

@@ -583,3 +583,6 @@ def test_video_factor_copies_subtitles_and_checks_them(tmp_path, model, capsys):
     printed = capsys.readouterr().out
     assert "1 subtitle stream(s) copied" in printed and "1 subtitle stream(s) unchanged" in printed
     assert subtitle_packets(tmp_path / "x2.mkv") == subtitle_packets(source)
+    assert main([str(source), "-o", str(tmp_path / "x2.mp4"), "--checkpoint", str(model), "--quiet"]) == 0  # SubRip -> timed text
+    printed = capsys.readouterr().out
+    assert "converted subtitle (subrip) -> mov_text" in printed and "1 converted line for line" in printed

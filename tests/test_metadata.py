@@ -108,3 +108,33 @@ def test_up_conversion_keeps_the_tags(tmp_path, model):
     assert summary["metadata"]["not_kept"] == []
     file_tags, streams = tags_of(tmp_path / "x2.mkv")
     assert file_tags["location"] == FILE_TAGS["location"] and [s[1] for s in streams] == ["fra", "jpn", "eng"]
+
+
+def test_a_camera_timecode_comes_through(tmp_path, model):
+    """A MOV's timecode track (a camera's, 10:00:00:00 at the first frame) is written anew from the
+    video's timecode tag in MOV / MP4, kept as a tag in Matroska, and named where AVI has no place."""
+    images = clip()
+    with av.open(str(tmp_path / "camera.mov"), "w") as target:
+        stream = target.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.metadata["timecode"] = "10:00:00:00"  # the MOV muxer adds the timecode track
+        for k, image in enumerate(images):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = k
+            for packet in stream.encode(frame):
+                target.mux(packet)
+        for packet in stream.encode():
+            target.mux(packet)
+    source = tmp_path / "camera.mov"
+    with av.open(str(source)) as container:
+        assert [s.type for s in container.streams] == ["video", "data"]
+        timecode = container.streams.video[0].metadata["timecode"]  # "10:00:00:0": at 10 frames/s FFmpeg writes one frame digit
+    for ext in (".mov", ".mp4", ".mkv"):
+        report = repair_video(source, tmp_path / f"out{ext}", checkpoint=model, threshold=0.3, progress=False)
+        assert report["streams_not_copied"] == [] and report["metadata"]["not_kept"] == []
+        with av.open(str(tmp_path / f"out{ext}")) as written:
+            tags = {k.lower(): v for k, v in written.streams.video[0].metadata.items()}
+            assert tags["timecode"] == timecode
+            assert [s.type for s in written.streams] == (["video"] if ext == ".mkv" else ["video", "data"])
+    avi = repair_video(source, tmp_path / "out.avi", checkpoint=model, threshold=0.3, progress=False)
+    assert avi["metadata"]["not_kept"] == ["video 0: timecode"]

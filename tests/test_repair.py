@@ -963,11 +963,13 @@ def test_subtitles_are_copied_and_verified_or_named_where_they_do_not_fit(tmp_pa
     assert report["subtitle_streams_copied"] == 1 and report["verification"]["subtitle_streams_identical"] == 1
     assert subtitle_packets(tmp_path / "out.mkv") == subtitle_packets(source) == [(0.1, b"Hello there"), (0.6, b"Second line")]
     assert "1 audio stream(s) kept, and 1 subtitle stream(s)" in summary_text(report)
-    report = repair_video(source, tmp_path / "out.mp4", checkpoint=model, progress=False)
+    report = repair_video(source, tmp_path / "out.mp4", checkpoint=model, progress=False)  # converted: tests/test_subtitles.py
+    assert report["subtitle_streams_copied"] == 0 and report["verification"]["subtitle_streams_converted"] == 1
+    report = repair_video(source, tmp_path / "out.nut", checkpoint=model, progress=False)
     assert report["subtitle_streams_copied"] == 0 and report["verification"]["subtitle_streams_identical"] == 0
-    assert report["streams_not_copied"][0].startswith("subtitle (subrip): the mp4 container cannot hold it (")
-    assert "Streams not copied: subtitle (subrip): the mp4 container" in summary_text(report)
-    assert subtitle_packets(tmp_path / "out.mp4") == []
+    assert report["streams_not_copied"][0].startswith("subtitle (subrip): the nut container cannot hold it (")
+    assert "Streams not copied: subtitle (subrip): the nut container" in summary_text(report)
+    assert subtitle_packets(tmp_path / "out.nut") == []
 
 
 def test_matroska_attachments_go_into_mkv_and_are_named_elsewhere(tmp_path, model):

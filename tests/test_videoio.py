@@ -681,9 +681,9 @@ def test_of_two_one_picture_tracks_the_first_is_read(tmp_path):
 SUBRIP = "1\n00:00:00,100 --> 00:00:00,500\nHello there\n\n2\n00:00:00,600 --> 00:00:01,200\nSecond line\n"
 
 
-def with_subtitles(video: Path, out: Path) -> Path:
-    """``video``'s streams copied into ``out`` (.mkv), with a SubRip stream of two lines added."""
-    (out.parent / "lines.srt").write_text(SUBRIP)
+def with_subtitles(video: Path, out: Path, subrip: str = SUBRIP) -> Path:
+    """``video``'s streams copied into ``out`` (.mkv), with a SubRip stream of ``subrip`` (two lines) added."""
+    (out.parent / "lines.srt").write_text(subrip)
     with av.open(str(video)) as source, av.open(str(out.parent / "lines.srt")) as lines, av.open(str(out), "w") as target:
         copies = {s.index: target.add_stream_from_template(s) for s in source.streams}
         subtitle = target.add_stream_from_template(lines.streams.subtitles[0])

@@ -1,0 +1,121 @@
+"""Text subtitles an output container cannot hold as they are, converted to the one it can.
+
+Method: METHOD.md §4, last paragraph (what a real tool keeps besides the frames). The repair keeps
+every frame's time, so a subtitle line keeps its time too; where the container takes the input's
+subtitle codec the packets are copied byte for byte (:func:`nlvfi.videoio.subtitles_that_fit`).
+Where it does not, a text subtitle stream is converted, as ``ffmpeg -c:s mov_text`` (or ``ass``,
+``webvtt``) would do it: each packet is decoded to its ASS event by FFmpeg's decoder for that
+codec, and that event is encoded by FFmpeg's encoder for the container's own text codec
+(``TARGET_CODECS``), at the packet's time and for its duration:
+
+* MP4 and MOV hold timed text (``mov_text``, 3GPP TS 26.245) only: SubRip from an .mkv, ASS,
+  WebVTT go there; bold, italic, underline and colour become its style records.
+* Matroska holds SubRip, ASS, WebVTT as they are, but not MP4's timed text: that goes to ASS,
+  which keeps its styles.
+* WebM holds WebVTT only.
+
+Picture subtitles (DVD, PGS) are not converted (they are named in the report, as before).
+:func:`subtitle_events` reads a stream back as (start, duration, text) lines, which is what the
+verification compares for a converted stream (``nlvfi.verification``).
+Notebook: notebooks/10_video_repair.ipynb
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from pathlib import Path
+
+#: output muxer -> the text subtitle codec it holds, which the others are converted to
+TARGET_CODECS = {"mp4": "mov_text", "mov": "mov_text", "matroska": "ass", "webm": "webvtt"}
+
+#: text subtitle decoders whose events FFmpeg's text encoders take (its TEXT_SUB codecs)
+TEXT_SUBTITLE_CODECS = frozenset({
+    "subrip", "srt", "ass", "ssa", "webvtt", "mov_text", "text", "microdvd", "subviewer", "subviewer1", "jacosub",
+    "realtext", "sami", "stl", "pjs", "mpl2", "vplayer",
+})
+
+_OVERRIDE = re.compile(r"\{[^}]*\}")  # ASS override blocks: {\i1}, {\c&H00FF00&} ...
+
+
+def conversion_target(muxer: str, stream) -> str | None:
+    """The codec a subtitle ``stream`` of the input is converted to for ``muxer``, or None when it
+    is not a text subtitle or the muxer holds no text subtitles (AVI, NUT)."""
+    context = stream.codec_context
+    name = context.codec.name if context is not None else None
+    target = TARGET_CODECS.get(muxer)
+    return target if name in TEXT_SUBTITLE_CODECS and target is not None and name != target else None
+
+
+def plain_text(ass_event: bytes | str) -> str:
+    """The words of an ASS event as FFmpeg's decoders give it ("ReadOrder,Layer,Style,Name,MarginL,
+    MarginR,MarginV,Effect,Text"): its Text field, override blocks removed, ``\\N`` / ``\\n`` as line
+    breaks."""
+    text = ass_event.decode("utf-8", "replace") if isinstance(ass_event, bytes) else ass_event
+    text = _OVERRIDE.sub("", text.split(",", 8)[-1])
+    return text.replace("\\N", "\n").replace("\\n", "\n").replace("\\h", " ").strip()
+
+
+class SubtitleConverter:
+    """Converts one input text subtitle stream into ``target`` in ``output`` (module doc).
+
+    Args:
+        source: the input's subtitle stream (an open container's; its decoder is opened here).
+        output: the output container, before anything is muxed (the new stream must be added first).
+        target: the codec to write (``TARGET_CODECS``).
+    Raises av.FFmpegError or ValueError when the decoder or the encoder does not open (the caller
+    then names the stream as not copied).
+    """
+
+    def __init__(self, source, output, target: str):
+        self.decoder = source.codec_context
+        if not self.decoder.is_open:
+            self.decoder.open()  # the decoder's ASS header (styles) exists once it is open
+        self.time_base = source.time_base or Fraction(1, 1000)
+        self.stream = output.add_stream(target)
+        self.stream.codec_context.subtitle_header = self.decoder.subtitle_header
+        self.stream.time_base = self.time_base
+        self.stream.codec_context.time_base = self.time_base
+        self.lines = 0
+
+    def convert(self, packet) -> list:
+        """The output packets for one input packet: one per packet with text (empty ones, such as
+        MP4's gaps between lines, give none), at its time and for its duration."""
+        import av
+
+        if packet.size == 0 or packet.pts is None:
+            return []
+        events = [rect.ass for rect in self.decoder.decode(packet) if getattr(rect, "ass", None)]
+        if not events:
+            return []
+        event = events[0]
+        if len(events) > 1:  # several events in one packet: one line of text, as one sample holds
+            head = event.split(b",", 8)[:8]
+            event = b",".join(head + [b"\\N".join(e.split(b",", 8)[-1] for e in events)])
+        duration = int(packet.duration or 0)
+        made = self.stream.codec_context.encode_subtitle(av.subtitles.subtitle.SubtitleSet.create(event, 0, duration, int(packet.pts)))
+        made.pts = made.dts = packet.pts
+        made.duration = duration
+        made.time_base = self.time_base
+        made.stream = self.stream
+        self.lines += 1
+        return [made]
+
+
+def subtitle_events(path: str | Path, position: int) -> list[tuple[float, float, str]]:
+    """(start s, duration s, words) of each line of the ``position``-th subtitle stream of ``path``,
+    in order, lines without words left out (:func:`plain_text`)."""
+    import av
+
+    events = []
+    with av.open(str(path)) as container:
+        stream = container.streams.subtitles[position]
+        decoder = stream.codec_context
+        for packet in container.demux(stream):
+            if packet.size == 0 or packet.pts is None:
+                continue
+            words = "\n".join(plain_text(rect.ass) for rect in decoder.decode(packet) if getattr(rect, "ass", None))
+            if words:
+                tick = float(packet.time_base)
+                events.append((packet.pts * tick, (packet.duration or 0) * tick, words))
+    return events

@@ -1,0 +1,92 @@
+"""Text subtitles into a container that holds another text codec: converted (SubRip -> MP4's timed
+text, timed text -> ASS in Matroska, SubRip -> WebVTT in WebM), verified line by line, and a
+conversion that loses a line is refused (nlvfi.subtitles).
+
+Before, they were named "not copied" and left out.
+"""
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import av
+import numpy as np
+import pytest
+
+from nlvfi.repair import repair_video, summary_text
+from nlvfi.subtitles import SubtitleConverter, conversion_target, plain_text, subtitle_events
+from nlvfi.videoio import VideoError, write_video
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # shared fixtures: tests/conftest.py
+
+SUBRIP = "1\n00:00:00,200 --> 00:00:00,600\n<i>A line</i>\n\n2\n00:00:00,700 --> 00:00:01,100\nAnother line\nand its second\n\n"
+WORDS = [(0.2, 0.4, "A line"), (0.7, 0.4, "Another line\nand its second")]
+
+
+def frames(n: int = 12) -> list[np.ndarray]:
+    """(48, 64, 3) frames of a bar moving 4 px a frame; frame 6 copies frame 5."""
+    out = []
+    for k in range(n):
+        image = np.full((48, 64, 3), 30, np.uint8)
+        image[10:30, 4 * k : 4 * k + 10] = 230
+        out.append(image)
+    out[6] = out[5]
+    return out
+
+
+def srt_clip(folder: Path) -> Path:
+    """A 10 frames/s clip (frame 6 a copy) with SUBRIP as its subtitle stream, in .mkv."""
+    from test_videoio import with_subtitles
+
+    return with_subtitles(write_video(folder / "plain.mkv", frames(), 10, codec="libx264", pix_fmt="yuv420p"), folder / "srt.mkv", SUBRIP)
+
+
+def test_plain_text_and_targets():
+    assert plain_text(b"0,0,Default,,0,0,0,,{\\i1}A line{\\i0}\\Nnext") == "A line\nnext"
+    stream = SimpleNamespace(codec_context=SimpleNamespace(codec=SimpleNamespace(name="subrip")))
+    assert [conversion_target(m, stream) for m in ("mp4", "mov", "matroska", "webm", "avi", "nut")] == [
+        "mov_text", "mov_text", "ass", "webvtt", None, None,
+    ]
+    picture = SimpleNamespace(codec_context=SimpleNamespace(codec=SimpleNamespace(name="dvd_subtitle")))
+    assert conversion_target("mp4", picture) is None  # pictures are not converted
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".mov"])
+def test_subrip_goes_into_mp4_as_timed_text_with_its_styles(tmp_path, model, ext):
+    source = srt_clip(tmp_path)
+    out = tmp_path / f"out{ext}"
+    report = repair_video(source, out, checkpoint=model, threshold=0.3, progress=False)
+    assert report["frames_replaced"] == 1
+    assert report["subtitle_streams_converted"] == ["subtitle (subrip) -> mov_text"]
+    assert report["verification"]["subtitle_streams_converted"] == 1 and report["streams_not_copied"] == []
+    with av.open(str(out)) as written:
+        assert [s.codec_context.name for s in written.streams.subtitles] == ["mov_text"]
+    assert [(round(a, 3), round(d, 3), w) for a, d, w in subtitle_events(out, 0)] == WORDS
+    with av.open(str(out)) as written:  # the italics came through as a style record
+        stream = written.streams.subtitles[0]
+        events = [rect.ass for p in written.demux(stream) if p.size for rect in stream.codec_context.decode(p)]
+    assert any(b"\\i1" in event for event in events)
+    assert "1 subtitle stream(s) converted (subtitle (subrip) -> mov_text: the same lines at the same times)" in summary_text(report)
+
+
+def test_timed_text_goes_into_matroska_as_ass_and_subrip_into_webm_as_webvtt(tmp_path, model):
+    mp4 = repair_video(srt_clip(tmp_path), tmp_path / "timed.mp4", checkpoint=model, threshold=0.3, progress=False)
+    assert mp4["subtitle_streams_converted"]
+    report = repair_video(tmp_path / "timed.mp4", tmp_path / "back.mkv", checkpoint=model, threshold=0.3, progress=False)
+    assert report["subtitle_streams_converted"] == ["subtitle (mov_text) -> ass"]
+    assert [(round(a, 3), round(d, 3), w) for a, d, w in subtitle_events(tmp_path / "back.mkv", 0)] == WORDS
+    webm = repair_video(srt_clip(tmp_path), tmp_path / "out.webm", checkpoint=model, threshold=0.3, progress=False)
+    assert webm["subtitle_streams_converted"] == ["subtitle (subrip) -> webvtt"]
+    assert [w for *_, w in subtitle_events(tmp_path / "out.webm", 0)] == [w for *_, w in WORDS]
+
+
+def test_a_conversion_that_loses_a_line_is_refused(tmp_path, model, monkeypatch):
+    source = srt_clip(tmp_path)
+    convert = SubtitleConverter.convert
+
+    def first_line_only(self, packet):
+        return convert(self, packet) if self.lines == 0 else []
+
+    monkeypatch.setattr(SubtitleConverter, "convert", first_line_only)
+    with pytest.raises(VideoError, match="subtitle stream 0 converted into the mp4 file has 1 lines, 2 in the input"):
+        repair_video(source, tmp_path / "out.mp4", checkpoint=model, threshold=0.3, progress=False)
+    assert not (tmp_path / "out.mp4").exists() and not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
