@@ -67,9 +67,9 @@ around it; the report says whether the written file holds them (:func:`colour_ou
 light levels (:class:`HdrMetadata`, on its first frame) go to x265, the default for 10-bit input,
 and are checked in the written file; another encoder cannot write them, and the report says so.
 The file's tags (title, creation_time,
-location, comment, ...) and each copied stream's (language, track name) and disposition come
-along too, as ``ffmpeg -c copy`` keeps them (:func:`carry_tags`); what the output container has
-no place for is named in the report (:func:`metadata_outcome`). Pixel formats: grayscale,
+location, comment, ...), its chapters, and each copied stream's tags (language, track name,
+timecode) and disposition come along too, as ``ffmpeg -c copy`` keeps them (:func:`carry_tags`);
+what the output container has no place for is named in the report (:func:`metadata_outcome`). Pixel formats: grayscale,
 alpha and 10/12/16-bit frames are converted to RGB for the model (8-bit -> ``rgb24``, deeper ->
 ``rgb48le``; 8-bit planar Y'CbCr such as yuv420p by :func:`yuv_to_rgb`, the exact matrix
 rounded, because swscale's default path leaves it about a grey level dark) and generated frames
@@ -1260,7 +1260,8 @@ def metadata_outcome(source: str | os.PathLike, written: str | os.PathLike, stre
     counts as kept with it (MP4 repeats the date per track; Matroska has one per file); the
     "default" flag is compared only where the input has several streams of that kind (MP4 marks
     the first of each kind default, AVI marks none). ``not_kept`` names the others ("location",
-    "audio 1: language")."""
+    "audio 1: language"), and the chapters when they did not come back as they were (start,
+    end, title: the writer copies them, and every frame keeps its time; AVI holds none)."""
     import av
 
     def lost(tags_in: dict, tags_out: dict) -> list[str]:
@@ -1270,6 +1271,9 @@ def metadata_outcome(source: str | os.PathLike, written: str | os.PathLike, stre
     with av.open(str(source)) as original, av.open(str(written)) as copy:
         missing = lost(original.metadata, copy.metadata)
         carried = len(carried_metadata(original.metadata))
+        chapters_in, chapters_out = _chapter_list(original), _chapter_list(copy)
+        if chapters_in and chapters_out != chapters_in:
+            missing.append(f"chapters ({len(chapters_in)} in the input, {len(chapters_out)} kept as they were)")
         date = original.metadata.get("creation_time")
         for index_in, index_out in streams:
             stream_in, stream_out = original.streams[index_in], copy.streams[index_out]
@@ -1285,7 +1289,15 @@ def metadata_outcome(source: str | os.PathLike, written: str | os.PathLike, stre
             if flags_in != flags_out:
                 written_as = stream_out.disposition.name or "none"
                 missing.append(f"{name}: disposition {stream_in.disposition.name or 'none'} (written as {written_as})")
-    return {"tags": carried, "not_kept": missing}
+    return {"tags": carried, "chapters": len(chapters_in), "not_kept": missing}
+
+
+def _chapter_list(container) -> list[tuple[float, float, str]]:
+    """(start s, end s, title) of each chapter, to the millisecond (what every container keeps)."""
+    return [
+        (round(float(c["start"] * c["time_base"]), 3), round(float(c["end"] * c["time_base"]), 3), c["metadata"].get("title", ""))
+        for c in container.chapters()
+    ]
 
 
 class VideoWriter:
@@ -1372,6 +1384,9 @@ class VideoWriter:
             if audio_from is not None:  # the file's tags (title, date, place ...) and the video stream's (language ...)
                 self.output.metadata.update(carried_metadata(audio_from.metadata))
                 carry_tags(audio_from.streams[info.stream_index], self.stream)
+                chapters = audio_from.chapters()  # the frames keep their times, so the chapters stay true
+                if chapters:
+                    self.output.set_chapters(chapters)
             self.subtitles: dict[int, object] = {}  # input stream index -> output stream (copied)
             self.subtitle_positions: list[int] = []  # which of the input's subtitle streams (by order) those are
             self.converters: dict[int, object] = {}  # input stream index -> SubtitleConverter (nlvfi.subtitles)

@@ -6,6 +6,7 @@ Before, every one was dropped: a phone clip came back without its date and place
 Japanese audio track came back as "und".
 """
 
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -84,7 +85,7 @@ def test_repair_keeps_the_tags_languages_and_dispositions(tmp_path, model, ext):
     # the file's 4, each stream's creation_time and language, the audio tracks' names (the video's
     # is FFmpeg's "VideoHandler"); MOV stores no commentary flag
     lost = ["audio 2: disposition comment (written as none)"] if ext == ".mov" else []
-    assert report["metadata"] == {"tags": 4 + 3 * 2 + 2, "not_kept": lost}
+    assert report["metadata"] == {"tags": 4 + 3 * 2 + 2, "chapters": 0, "not_kept": lost}
     file_tags, streams = tags_of(out)
     assert {k: file_tags.get(k) for k in FILE_TAGS} == FILE_TAGS
     expected = [("video", "fra", 1), ("audio", "jpn", 1), ("audio", "eng", 0 if ext == ".mov" else 0x8)]  # default, default, comment
@@ -138,3 +139,29 @@ def test_a_camera_timecode_comes_through(tmp_path, model):
             assert [s.type for s in written.streams] == (["video"] if ext == ".mkv" else ["video", "data"])
     avi = repair_video(source, tmp_path / "out.avi", checkpoint=model, threshold=0.3, progress=False)
     assert avi["metadata"]["not_kept"] == ["video 0: timecode"]
+
+
+def test_chapters_come_through_and_are_named_where_avi_has_none(tmp_path, model):
+    plain = write_video(tmp_path / "plain.mkv", clip(12, duplicate=6), 10)
+    source = tmp_path / "chapters.mkv"
+    chapters = [(0, 500, "Intro"), (500, 1200, "Main")]  # ms
+    with av.open(str(plain)) as inner, av.open(str(source), "w") as outer:
+        copies = {s.index: outer.add_stream_from_template(s) for s in inner.streams}
+        outer.set_chapters([
+            {"id": n + 1, "start": a, "end": b, "time_base": Fraction(1, 1000), "metadata": {"title": title}}
+            for n, (a, b, title) in enumerate(chapters)
+        ])
+        for packet in inner.demux():
+            if packet.size:
+                packet.stream = copies[packet.stream.index]
+                outer.mux(packet)
+    for ext in (".mkv", ".mp4"):
+        report = repair_video(source, tmp_path / f"out{ext}", checkpoint=model, threshold=0.3, progress=False)
+        assert report["frames_replaced"] == 1 and report["metadata"] == {"tags": 0, "chapters": 2, "not_kept": []}
+        with av.open(str(tmp_path / f"out{ext}")) as written:
+            assert [
+                (round(float(c["start"] * c["time_base"]) * 1000), round(float(c["end"] * c["time_base"]) * 1000), c["metadata"]["title"])
+                for c in written.chapters()
+            ] == chapters
+    avi = repair_video(source, tmp_path / "out.avi", checkpoint=model, threshold=0.3, progress=False)
+    assert avi["metadata"]["not_kept"] == ["chapters (2 in the input, 0 kept as they were)"]
