@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from nlvfi.interpolate import load_model  # noqa: E402
 import nlvfi.repair as repair_module  # noqa: E402
-from nlvfi.videoio import CONTAINERS, ColourTags, VideoError, write_video  # noqa: E402
+from nlvfi.colour import ColourTags  # noqa: E402
+from nlvfi.videoio import CONTAINERS, VideoError, write_video  # noqa: E402
 
 BT709 = ColourTags(matrix=1, primaries=1, transfer=1, range=1)  # how cameras and phones tag HD video
 

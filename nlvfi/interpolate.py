@@ -68,11 +68,13 @@ from tqdm import tqdm
 
 from .acceleration import channels_last_for_inference, compile_generator
 from .checkpoint import CheckpointError, atomic_write, load_generator
+from .colour import colour_outcome
 from .generator import Generator
 from .io import read_image, write_frame
 from .resume import ResumeStore, kept_if_interrupted
 from .self_ensemble import ALLOWED_VIEWS, check_views, self_ensemble
 from .static_blend import check_static_motion
+from .tags import metadata_outcome
 from .tiling import DEFAULT_OVERLAP, check_tile, default_overlap, tiled_forward
 from .tour import pick_device
 from .verification import verify_output
@@ -82,11 +84,9 @@ from .videoio import (
     VideoReader,
     VideoWriter,
     check_progressive,
-    colour_outcome,
     container_for,
     frame_alpha,
     frame_to_rgb,
-    metadata_outcome,
     probe,
     rgb_to_tensor,
     same_file,

@@ -58,6 +58,7 @@ import torch
 from tqdm import tqdm
 
 from .checkpoint import atomic_write
+from .colour import colour_outcome
 from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, pair_differences
 from .flow_prior import constant_velocity_prior, interval_scales
 from .generator import Generator
@@ -78,6 +79,7 @@ from .interpolate import (
 )
 from .resume import ResumeStore, kept_if_interrupted
 from .static_blend import OUTSIDE_AGREEMENT, OUTSIDE_WEIGHT, STATIC_MOTION, average_outside_frame
+from .tags import metadata_outcome
 from .tiling import tiled_prior
 from .verification import verify_output
 from .videoio import (
@@ -89,13 +91,11 @@ from .videoio import (
     check_audio_fits,
     check_progressive,
     choose_encoder,
-    colour_outcome,
     container_for,
     depth_note,
     frame_alpha,
     frame_to_rgb,
     frame_to_rgb24,
-    metadata_outcome,
     muxer_codecs,
     probe,
     rgb_to_tensor,

@@ -50,31 +50,29 @@ Audio streams are copied as they are; a container that cannot hold one (AAC in .
 FLAC in .mov, any audio that starts before 0 in .avi) is refused with a one-line error before
 anything is decoded (:func:`check_audio_fits`). Subtitle streams are copied as they are where
 the container holds them (SubRip, ASS, WebVTT, DVD / PGS pictures in .mkv; mov_text in .mp4 and
-.mov) (:func:`subtitles_that_fit`); a text subtitle it does not hold as it is goes to its own
+.mov; :func:`subtitles_that_fit`); a text subtitle it does not hold as it is goes to its own
 text codec (SubRip into .mp4 / .mov as timed text, timed text into .mkv as ASS, SubRip into
-.webm as WebVTT: nlvfi.subtitles); the rest (pictures into .mp4, any into .avi / .nut) is named,
-with the muxer's reason. The repair keeps every frame's time, so a subtitle stays in step. Matroska attachments (the
-fonts of ASS subtitles) are copied into .mkv and named where the container holds none. Other
-streams (data, a picture stored as a track, a second video) are not copied; the reports name them.
+.webm as WebVTT: nlvfi.subtitles); the rest (pictures into .mp4, any into .avi / .nut) is
+named, with the muxer's reason. The repair keeps every frame's time, so a subtitle stays in
+step. Matroska attachments (the fonts of ASS subtitles) are copied into .mkv and named where the
+container holds none. Other streams (data, a picture stored as a track, a second video) are not
+copied; the reports name them.
 
 The container follows the output file's extension (``CONTAINERS``). A display matrix on the
 input's frames (a phone's portrait clip is stored landscape, turned 90 degrees) goes onto the
 output stream (:func:`display_matrix`), in .mp4, .mov and .mkv alike. So do the colour tags
-(:class:`ColourTags`: Y'CbCr matrix, primaries, transfer function, range; :func:`output_colour`),
-and a generated frame is converted to Y'CbCr with the same matrix and range as the input frames
-around it; the report says whether the written file holds them (:func:`colour_outcome`: .avi and
-.nut store none, unless the codec's bitstream does). An HDR10 clip's mastering display and
-light levels (:class:`HdrMetadata`, on its first frame) go to x265, the default for 10-bit input,
-and are checked in the written file; another encoder cannot write them, and the report says so.
-The file's tags (title, creation_time,
-location, comment, ...), its chapters, and each copied stream's tags (language, track name,
-timecode) and disposition come along too, as ``ffmpeg -c copy`` keeps them (:func:`carry_tags`);
-what the output container has no place for is named in the report (:func:`metadata_outcome`). Pixel formats: grayscale,
-alpha and 10/12/16-bit frames are converted to RGB for the model (8-bit -> ``rgb24``, deeper ->
-``rgb48le``; 8-bit planar Y'CbCr such as yuv420p by :func:`yuv_to_rgb`, the exact matrix
-rounded, because swscale's default path leaves it about a grey level dark) and generated frames
-are converted back to the output's format; an alpha plane of
-a generated frame is the time-weighted blend of its two neighbours' alpha (the model is RGB).
+(nlvfi.colour: Y'CbCr matrix, primaries, transfer function, range), and a generated frame is
+converted to Y'CbCr with the same matrix and range as the input frames around it; an HDR10
+clip's mastering display and light levels go to x265, the default for 10-bit input. The file's
+tags (title, creation_time, location, comment, ...), its chapters, and each copied stream's tags
+(language, track name, timecode) and disposition come along too, as ``ffmpeg -c copy`` keeps
+them (nlvfi.tags). The reports say what the written file holds of each, read back.
+
+Pixel formats: grayscale, alpha and 10/12/16-bit frames are converted to RGB for the model (8-bit
+-> ``rgb24``, deeper -> ``rgb48le``; 8-bit planar Y'CbCr such as yuv420p by :func:`yuv_to_rgb`,
+the exact matrix rounded, because swscale's default path leaves it about a grey level dark) and
+generated frames are converted back to the output's format; an alpha plane of a generated frame
+is the time-weighted blend of its two neighbours' alpha (the model is RGB).
 A lossy output codec without alpha drops it (reported). A generated frame goes to a chroma-
 subsampled format (4:2:0, 4:2:2) with 2x2 / 2x1 box averaging of its chroma
 (``CHROMA_DOWNSAMPLING``), not swscale's default bilinear filter: the written frame then decodes
@@ -95,7 +93,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .colour import (
+    MATRIX_RGB,
+    MATRIX_UNSPECIFIED,
+    RANGE_UNSPECIFIED,
+    ColourTags,
+    HdrMetadata,
+    matrix_group,
+    output_colour,
+)
 from .subtitles import SubtitleConverter, conversion_target
+from .tags import carried_metadata, carry_tags
 
 # --------------------------------------------------------------------------------------------
 # What we know about codecs and containers
@@ -196,171 +204,6 @@ def pixel_traits(pix_fmt: str) -> PixelTraits:
     return PixelTraits(pix_fmt, max(c.bits for c in components), has_alpha, is_gray)
 
 
-#: AVColorSpace (the Y'CbCr matrix) and AVColorRange values used by name below (ITU-T H.273)
-MATRIX_RGB, MATRIX_UNSPECIFIED, MATRIX_BT601 = 0, 2, 6  # 6: SMPTE 170M, swscale's default matrix
-RANGE_UNSPECIFIED, RANGE_LIMITED, RANGE_FULL = 0, 1, 2
-
-
-@dataclass(frozen=True)
-class ColourTags:
-    """How a stream's samples are to be shown as colours (ITU-T H.273, as FFmpeg names them):
-    the Y'CbCr matrix (``AVColorSpace``), the primaries, the transfer function and the range
-    (limited, Y' 16-235; or full, 0-255). The defaults, 2 / 2 / 2 / 0, say "unspecified".
-
-    A player converts Y'CbCr to RGB with the matrix and range the stream is tagged with (an
-    untagged one by a guess, commonly BT.601 below 720 lines and BT.709 above). So the output
-    keeps the input's tags (:func:`output_colour`) and a generated frame is converted to Y'CbCr
-    with the same matrix and range as the frames around it (:func:`rgb_to_frame`): before, a
-    BT.709 clip came out untagged, and each generated frame was converted with BT.601 between
-    BT.709 neighbours, a hue shift of 10 grey levels on saturated colours.
-    """
-
-    matrix: int = MATRIX_UNSPECIFIED
-    primaries: int = 2
-    transfer: int = 2
-    range: int = RANGE_UNSPECIFIED
-
-    @classmethod
-    def of(cls, source) -> "ColourTags":
-        """The tags of a codec context or a decoded frame."""
-        return cls(int(source.colorspace), int(source.color_primaries), int(source.color_trc), int(source.color_range))
-
-    def apply(self, target) -> None:
-        """Tag a codec context or a frame with these values."""
-        target.colorspace = self.matrix
-        target.color_primaries = self.primaries
-        target.color_trc = self.transfer
-        target.color_range = self.range
-
-    def as_dict(self) -> dict[str, str]:
-        """FFmpeg's names of the four values, as the report gives them (``"bt709"``, ``"limited"``, ...)."""
-        from av.video.reformatter import ColorPrimaries, ColorTrc
-
-        def name(enum, value: int) -> str:
-            try:
-                return enum(value).name.lower()
-            except ValueError:
-                return str(value)
-
-        return {
-            "matrix": MATRIX_NAMES.get(self.matrix, str(self.matrix)),
-            "primaries": name(ColorPrimaries, self.primaries),
-            "transfer": name(ColorTrc, self.transfer),
-            "range": RANGE_NAMES.get(self.range, str(self.range)),
-        }
-
-    def describe(self) -> str:
-        """``"bt709 matrix, bt709 primaries, bt709 transfer, limited range"``"""
-        return ", ".join(f"{value} {key}" for key, value in self.as_dict().items())
-
-
-#: libavutil's names of the matrices (av_color_space_name)
-MATRIX_NAMES = {
-    0: "gbr", 1: "bt709", 2: "unspecified", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "ycgco",
-    9: "bt2020nc", 10: "bt2020c", 11: "smpte2085", 12: "chroma-derived-nc", 13: "chroma-derived-c", 14: "ictcp",
-}
-RANGE_NAMES = {RANGE_UNSPECIFIED: "unspecified", RANGE_LIMITED: "limited", RANGE_FULL: "full"}
-
-
-#: encoders whose decoders read one matrix and range whatever the tags say: (matrix, range).
-#: FFmpeg's Motion JPEG decoder gives every frame BT.601 (bt470bg), full range (JFIF).
-FIXED_COLOUR = {"mjpeg": (5, RANGE_FULL)}
-
-
-def output_colour(source: ColourTags, source_pix_fmt: str, output_pix_fmt: str, codec: str | None = None) -> ColourTags:
-    """The colour tags of the output stream, written by ``codec`` in ``output_pix_fmt``, of an
-    input tagged ``source`` in ``source_pix_fmt`` (:class:`ColourTags`).
-
-    The primaries and the transfer function describe the colours themselves and are kept. The
-    matrix and the range describe the samples:
-
-    * Y'CbCr out of Y'CbCr in: the input's matrix and range (an unspecified matrix stays
-      unspecified: the tool reads it as BT.601, swscale's default, and writes it the same way),
-      but full range for a ``yuvj*`` output and limited for a ``yuvj*`` input written in
-      another format (the conversion moves the samples to 16-235);
-    * Y'CbCr out of RGB or grey in (a PNG sequence re-encoded with x264): BT.601 and limited
-      range, the conversion swscale makes, tagged so that no player has to guess;
-    * RGB or grey out: the input's tags, the matrix ``rgb`` for RGB out of Y'CbCr;
-    * a codec whose decoder reads one matrix and range whatever the tags (``FIXED_COLOUR``:
-      Motion JPEG, BT.601 full range) gets those, and the frames are converted to them.
-    """
-    out_traits, in_traits = pixel_traits(output_pix_fmt), pixel_traits(source_pix_fmt)
-    if codec in FIXED_COLOUR and out_traits.is_yuv:
-        matrix, range_ = FIXED_COLOUR[codec]
-        return ColourTags(matrix, source.primaries, source.transfer, range_)
-    if out_traits.is_yuv:
-        if in_traits.is_yuv:
-            matrix = source.matrix
-            if output_pix_fmt.startswith("yuvj"):
-                range_ = RANGE_FULL
-            elif source_pix_fmt.startswith("yuvj"):
-                range_ = RANGE_LIMITED
-            else:
-                range_ = source.range
-        else:
-            matrix, range_ = MATRIX_BT601, RANGE_LIMITED
-        return ColourTags(matrix, source.primaries, source.transfer, range_)
-    if in_traits.is_yuv and not out_traits.is_gray:
-        return ColourTags(MATRIX_RGB, source.primaries, source.transfer, RANGE_UNSPECIFIED)
-    return source
-
-
-@dataclass(frozen=True)
-class HdrMetadata:
-    """The HDR10 static metadata a frame carries, in the units x265 and HEVC's SEI store it:
-    the mastering display (SMPTE ST 2086: its R, G, B primaries and white point, x and y in
-    0.00002 steps; its least and greatest luminance in 0.0001 cd/m² steps) and the content light
-    levels (CTA-861.3: MaxCLL, MaxFALL in cd/m²). A player tone-maps PQ video to its own screen
-    with them; without them it guesses (commonly a 1000 cd/m² master)."""
-
-    primaries: tuple[int, ...] | None = None  # (Rx, Ry, Gx, Gy, Bx, By)
-    white_point: tuple[int, int] | None = None
-    luminance: tuple[int, int] | None = None  # (min, max)
-    light_level: tuple[int, int] | None = None  # (MaxCLL, MaxFALL)
-
-    @classmethod
-    def of(cls, frame) -> "HdrMetadata | None":
-        """What ``frame``'s side data holds (FFmpeg's AVMasteringDisplayMetadata: 11 rationals
-        and two flags; AVContentLightMetadata: two unsigned), or None."""
-        import av
-
-        found = {}
-        for data in getattr(frame, "side_data", ()):
-            raw = bytes(data)
-            if data.type == av.sidedata.sidedata.Type.MASTERING_DISPLAY_METADATA and len(raw) >= 88:
-                values = np.frombuffer(raw[:88], dtype=np.int32)
-                ratio = [values[2 * i] / values[2 * i + 1] if values[2 * i + 1] else 0.0 for i in range(10)]
-                if values[20]:  # has_primaries
-                    found["primaries"] = tuple(int(round(r * 50000)) for r in ratio[:6])
-                    found["white_point"] = (int(round(ratio[6] * 50000)), int(round(ratio[7] * 50000)))
-                if values[21]:  # has_luminance
-                    found["luminance"] = (int(round(ratio[8] * 10000)), int(round(ratio[9] * 10000)))
-            elif data.type == av.sidedata.sidedata.Type.CONTENT_LIGHT_LEVEL and len(raw) >= 8:
-                found["light_level"] = tuple(int(v) for v in np.frombuffer(raw[:8], dtype=np.uint32))
-        return cls(**found) if found else None
-
-    def x265_params(self) -> str:
-        """x265's ``master-display`` (G, B, R, white point, max, min luminance) and ``max-cll``."""
-        params = []
-        if self.primaries is not None and self.luminance is not None:
-            rx, ry, gx, gy, bx, by = self.primaries
-            params.append(
-                f"master-display=G({gx},{gy})B({bx},{by})R({rx},{ry})WP({self.white_point[0]},{self.white_point[1]})"
-                f"L({self.luminance[1]},{self.luminance[0]})"
-            )
-        if self.light_level is not None:
-            params.append(f"max-cll={self.light_level[0]},{self.light_level[1]}")
-        return ":".join(params)
-
-    def describe(self) -> str:
-        parts = []
-        if self.luminance is not None:
-            parts.append(f"mastered at {self.luminance[1] / 10000:g} cd/m²")
-        if self.light_level is not None:
-            parts.append(f"MaxCLL {self.light_level[0]}, MaxFALL {self.light_level[1]}")
-        return ", ".join(parts) or "mastering primaries"
-
-
 def first_frame(path: str | os.PathLike):
     """The first decoded frame of ``path``'s video (:func:`main_video_stream`), or None."""
     path = Path(path)
@@ -369,43 +212,6 @@ def first_frame(path: str | os.PathLike):
             return next(iter(container.decode(main_video_stream(container, path))), None)
         except Exception:  # noqa: BLE001 - callers only look at what a readable frame carries
             return None
-
-
-def colour_outcome(
-    source: ColourTags, intended: ColourTags, written: str | os.PathLike, container: str, codec: str, hdr: HdrMetadata | None = None
-) -> dict:
-    """What became of the colour tags: the input's, the written file's (read back), and whether
-    the file says what the writer gave it (``intended``, :func:`output_colour`; an unspecified
-    range of Y'CbCr counts as limited, which is how it is read). Matroska, MP4, MOV and WebM
-    store the tags; AVI and NUT do not, and keep them only where the codec's own bitstream does
-    (H.264 and VP9 do, FFV1 and MPEG-4 Part 2 as FFmpeg writes them do not). Where they are lost,
-    ``lost`` says so in a sentence (the summaries print it).
-
-    ``hdr``: the HDR10 metadata of the input's first frame (:class:`HdrMetadata`); the written
-    file's first frame must carry the same (x265 writes it; no other encoder here can), else
-    ``lost`` says so."""
-    info = probe(written)
-    found = info.colour
-
-    def read_as(tags: ColourTags) -> ColourTags:
-        limited = tags.range == RANGE_UNSPECIFIED and info.traits.is_yuv
-        return ColourTags(tags.matrix, tags.primaries, tags.transfer, RANGE_LIMITED if limited else tags.range)
-
-    outcome = {"input": source.as_dict(), "output": found.as_dict(), "kept": read_as(found) == read_as(intended)}
-    if not outcome["kept"]:
-        says, meant = read_as(found).as_dict(), read_as(intended).as_dict()
-        differ = [key for key in says if says[key] != meant[key]]
-        outcome["lost"] = (
-            f"the {container} file ({codec}) says {', '.join(f'{says[k]} {k}' for k in differ)} where its frames are "
-            f"{', '.join(f'{meant[k]} {k}' for k in differ)}, so players may show other colours; .mkv, .mp4, .mov and .webm keep the tags"
-        )
-    if hdr is not None:
-        kept = HdrMetadata.of(first_frame(written)) == hdr
-        outcome["hdr_metadata"] = {"input": hdr.describe(), "kept": kept}
-        if not kept:
-            loss = f"the HDR10 metadata ({hdr.describe()}): {codec} does not write it, libx265 (the default for 10-bit input) does"
-            outcome["lost"] = f"{outcome['lost']}; and {loss}" if "lost" in outcome else loss
-    return outcome
 
 
 # --------------------------------------------------------------------------------------------
@@ -536,7 +342,7 @@ def main_video_stream(container, path: Path):
 
 def _carried_timecode(data, video) -> bool:
     """Whether ``data`` is a MOV / MP4 timecode track whose timecode the video stream's tags hold
-    too: those tags are carried (:func:`carry_tags`), and from them the MOV / MP4 muxer writes the
+    too: those tags are carried (nlvfi.tags.carry_tags), and from them the MOV / MP4 muxer writes the
     track anew (Matroska keeps the tag), so it is not a stream left behind."""
     timecode = data.metadata.get("timecode")
     return data.type == "data" and timecode is not None and video.metadata.get("timecode") == timecode
@@ -928,7 +734,7 @@ CHROMA_DOWNSAMPLING = "AREA"
 def to_pixel_format(frame, pix_fmt: str, colour: ColourTags | None = None):
     """``frame`` (an av.VideoFrame) in ``pix_fmt``, its chroma box-averaged where subsampled.
 
-    ``colour``: the output stream's tags (:func:`output_colour`). A conversion to Y'CbCr then
+    ``colour``: the output stream's tags (nlvfi.colour.output_colour). A conversion to Y'CbCr then
     uses its matrix and range (swscale's default would be BT.601, limited), and the frame is
     tagged with it. A frame already in ``pix_fmt`` is not converted (its samples are what the
     input holds)."""
@@ -937,7 +743,7 @@ def to_pixel_format(frame, pix_fmt: str, colour: ColourTags | None = None):
         source = pixel_traits(frame.format.name)
         if (
             colour is not None and source.is_yuv and not source.has_alpha and pixel_traits(pix_fmt).is_yuv
-            and _matrix_group(int(frame.colorspace)) != _matrix_group(colour.matrix)
+            and matrix_group(int(frame.colorspace)) != matrix_group(colour.matrix)
         ):  # another matrix (Motion JPEG's BT.601 out of BT.709): through exact RGB, swscale's Y'CbCr path is 3 levels off
             import av
 
@@ -952,12 +758,6 @@ def to_pixel_format(frame, pix_fmt: str, colour: ColourTags | None = None):
     if colour is not None:
         colour.apply(frame)
     return frame
-
-
-def _matrix_group(matrix: int) -> int:
-    """Matrices that are one and the same conversion: BT.470BG and SMPTE 170M are BT.601, as is
-    an unspecified one (swscale's default); SMPTE 2020 NCL / CL have one Y'CbCr matrix."""
-    return {MATRIX_UNSPECIFIED: MATRIX_BT601, 5: MATRIX_BT601, 10: 9}.get(matrix, matrix)
 
 
 def rgb_to_frame(rgb: np.ndarray, pix_fmt: str, alpha: np.ndarray | None = None, colour: ColourTags | None = None):
@@ -1211,93 +1011,6 @@ def _encoder_for(
     )
     dropped = traits.has_alpha and not pixel_traits(pix_fmt).has_alpha
     return EncoderChoice(name, pix_fmt, options, False, reason, alpha_dropped=dropped)
-
-
-#: tags a muxer or encoder writes about itself or the bytes it wrote, not about the content: not
-#: carried from the input (compared lowercased, a Matroska language suffix such as "-eng" removed)
-MUXER_TAGS = frozenset({
-    "major_brand", "minor_version", "compatible_brands", "encoder", "vendor_id", "duration", "bps", "number_of_frames",
-    "number_of_bytes", "_statistics_writing_app", "_statistics_writing_date_utc", "_statistics_tags", "software",
-})
-DEFAULT_DISPOSITION = 1  # AV_DISPOSITION_DEFAULT
-#: track names FFmpeg's MP4 / MOV muxer gives a track that has none: not the input's own
-DEFAULT_HANDLER_NAMES = frozenset({"VideoHandler", "SoundHandler", "SubtitleHandler", "DataHandler"})
-
-
-def _tag_name(key: str) -> str:
-    """``key`` lowercased, without a Matroska / MP4 language suffix ("LOCATION-eng" -> "location")."""
-    return re.sub(r"-[a-z]{3}$", "", key.lower())
-
-
-def carried_metadata(metadata: dict) -> dict[str, str]:
-    """The tags of a file or stream that describe its content (title, creation_time, location,
-    language, handler_name, comment, ...): ``MUXER_TAGS``, the language "und" and FFmpeg's own
-    track names (``DEFAULT_HANDLER_NAMES``) left out, and a tag repeated with a language suffix
-    ("location-eng" beside "location") kept once."""
-    names = {_tag_name(key) for key in metadata if key.lower() == _tag_name(key)}
-    return {
-        key: value for key, value in metadata.items()
-        if _tag_name(key) not in MUXER_TAGS and (key.lower() == _tag_name(key) or _tag_name(key) not in names)
-        and not (_tag_name(key) == "language" and value == "und")  # "undetermined": what a muxer writes for no language
-        and not (_tag_name(key) == "handler_name" and value in DEFAULT_HANDLER_NAMES)
-    }
-
-
-def carry_tags(source, target) -> None:
-    """Give an output stream the input stream's tags (``carried_metadata``: language, title, ...)
-    and disposition (default, forced, hearing impaired, ...). ``ffmpeg -c copy`` keeps both; a
-    stream added from a template has neither."""
-    target.metadata.update(carried_metadata(source.metadata))
-    target.disposition = source.disposition
-
-
-def metadata_outcome(source: str | os.PathLike, written: str | os.PathLike, streams: Sequence[tuple[int, int]]) -> dict:
-    """Which tags of ``source`` the ``written`` file holds: the file's (``carried_metadata``) and
-    those of each (input, output) stream index pair of ``streams`` (with its disposition), read
-    back. A tag counts as kept when a tag of that name (any case, any language suffix) has the
-    same value; Matroska stores names upper case, MP4 keeps a fixed set of names, AVI a few INFO
-    fields, so some are lost by the container. A stream's creation_time equal to the file's
-    counts as kept with it (MP4 repeats the date per track; Matroska has one per file); the
-    "default" flag is compared only where the input has several streams of that kind (MP4 marks
-    the first of each kind default, AVI marks none). ``not_kept`` names the others ("location",
-    "audio 1: language"), and the chapters when they did not come back as they were (start,
-    end, title: the writer copies them, and every frame keeps its time; AVI holds none)."""
-    import av
-
-    def lost(tags_in: dict, tags_out: dict) -> list[str]:
-        found = {(_tag_name(k), v) for k, v in tags_out.items()}
-        return sorted({_tag_name(k) for k, v in carried_metadata(tags_in).items() if (_tag_name(k), v) not in found})
-
-    with av.open(str(source)) as original, av.open(str(written)) as copy:
-        missing = lost(original.metadata, copy.metadata)
-        carried = len(carried_metadata(original.metadata))
-        chapters_in, chapters_out = _chapter_list(original), _chapter_list(copy)
-        if chapters_in and chapters_out != chapters_in:
-            missing.append(f"chapters ({len(chapters_in)} in the input, {len(chapters_out)} kept as they were)")
-        date = original.metadata.get("creation_time")
-        for index_in, index_out in streams:
-            stream_in, stream_out = original.streams[index_in], copy.streams[index_out]
-            name = f"{stream_in.type} {index_in}"
-            tags = stream_in.metadata
-            if date is not None and "creation_time" not in missing and tags.get("creation_time") == date:
-                tags = {k: v for k, v in tags.items() if k != "creation_time"}  # MP4 repeats the file's date per track; Matroska has one
-            missing += [f"{name}: {tag}" for tag in lost(tags, stream_out.metadata)]
-            carried += len(carried_metadata(stream_in.metadata))
-            flags_in, flags_out = int(stream_in.disposition), int(stream_out.disposition)
-            if sum(s.type == stream_in.type for s in original.streams) == 1:  # "default" only chooses among several
-                flags_in, flags_out = flags_in & ~DEFAULT_DISPOSITION, flags_out & ~DEFAULT_DISPOSITION
-            if flags_in != flags_out:
-                written_as = stream_out.disposition.name or "none"
-                missing.append(f"{name}: disposition {stream_in.disposition.name or 'none'} (written as {written_as})")
-    return {"tags": carried, "chapters": len(chapters_in), "not_kept": missing}
-
-
-def _chapter_list(container) -> list[tuple[float, float, str]]:
-    """(start s, end s, title) of each chapter, to the millisecond (what every container keeps)."""
-    return [
-        (round(float(c["start"] * c["time_base"]), 3), round(float(c["end"] * c["time_base"]), 3), c["metadata"].get("title", ""))
-        for c in container.chapters()
-    ]
 
 
 class VideoWriter:

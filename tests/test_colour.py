@@ -1,5 +1,5 @@
 """Colour tags (matrix, primaries, transfer, range): the output keeps the input's, and a frame the
-model made is converted to Y'CbCr the way the frames around it were (nlvfi.videoio.ColourTags).
+model made is converted to Y'CbCr the way the frames around it were (nlvfi.colour).
 
 Before, a BT.709 clip came out untagged and each generated frame was converted with BT.601
 between BT.709 neighbours: the saturated patches below came back several grey levels off.
@@ -11,17 +11,15 @@ import numpy as np
 import pytest
 
 from nlvfi.checkpoint import load_generator
+from nlvfi.colour import ColourTags, HdrMetadata, output_colour
 from nlvfi.interpolate import interpolate_video
 from nlvfi.repair import repair_video, summary_text
 from nlvfi.videoio import (
-    ColourTags,
-    HdrMetadata,
     VideoReader,
     VideoWriter,
     container_for,
     first_frame,
     frame_to_rgb,
-    output_colour,
     pixel_traits,
     probe,
     rgb_to_frame,

@@ -1,6 +1,6 @@
-"""Tags and dispositions: a repaired or up-converted file keeps the input's title, date, place and
-comment, and each stream's language, name and disposition, where the container has a place for
-them, and names what it could not keep (nlvfi.videoio.carry_tags, metadata_outcome).
+"""Tags, dispositions and chapters: a repaired or up-converted file keeps the input's title, date,
+place and comment, its chapters, and each stream's language, name, timecode and disposition,
+where the container has a place for them, and names what it could not keep (nlvfi.tags).
 
 Before, every one was dropped: a phone clip came back without its date and place, and a
 Japanese audio track came back as "und".
@@ -16,7 +16,8 @@ import pytest
 from nlvfi.checkpoint import load_generator
 from nlvfi.interpolate import interpolate_video
 from nlvfi.repair import repair_video, summary_text
-from nlvfi.videoio import carried_metadata, write_video
+from nlvfi.tags import carried_metadata
+from nlvfi.videoio import write_video
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # shared fixtures: tests/conftest.py
 
