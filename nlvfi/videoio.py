@@ -133,8 +133,9 @@ DEFAULT_CRF = 16
 #: lossy input deeper than 8 bits (a phone's 10-bit HDR clip, ProRes): HEVC, which phones, TVs,
 #: Macs and browsers with HEVC play at 10 bits in these containers; H.264 at 10 bits (High 10,
 #: x264's choice) plays almost nowhere (no hardware decoder, not QuickTime). x265 at crf 16, preset
-#: medium, matched x264 at crf 16 on 60 frames of vtest as 10-bit 4:2:0 (47.6 dB mean PSNR of the
-#: 10-bit samples, 45.7 at least, 0.66 MB; x264: 47.4, 45.1, 0.63 MB) at half its speed
+#: medium, matched x264 at crf 16 on 60 frames of vtest as 10-bit 4:2:0 (47.5 dB mean PSNR of the
+#: 10-bit samples, 45.7 at least, 0.67 MB; x264: 47.3, 45.0, 0.63 MB) at half its speed
+#: (benchmarks/deep_codec.py, results/deep_codec.md)
 DEEP_LOSSY_CODEC = "libx265"
 DEEP_LOSSY_CONTAINERS = frozenset({"mp4", "mov", "matroska", "nut"})
 QUIET_X265 = {"x265-params": "log-level=error"}  # x265 prints some 25 lines to stderr otherwise
