@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from nlvfi.interpolate import load_model  # noqa: E402
 import nlvfi.repair as repair_module  # noqa: E402
+from nlvfi.checkpoint import atomic_write  # noqa: E402
 from nlvfi.colour import ColourTags  # noqa: E402
 from nlvfi.videoio import CONTAINERS, VideoError, write_video  # noqa: E402
 
@@ -175,10 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     text = table(results, args.inputs, args.outputs)
     print(text)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        temporary = args.out.with_name(f".{args.out.name}.tmp")
-        temporary.write_text(text + "\n")
-        temporary.replace(args.out)
+        atomic_write(args.out, lambda tmp: Path(tmp).write_text(text + "\n"))
     return 0
 
 

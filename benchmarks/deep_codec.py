@@ -26,6 +26,7 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from nlvfi.checkpoint import atomic_write  # noqa: E402
 from nlvfi.colour import ColourTags  # noqa: E402
 from nlvfi.videoio import VideoReader, frame_to_rgb, to_pixel_format  # noqa: E402
 
@@ -102,10 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(text)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        temporary = args.out.with_name(f".{args.out.name}.tmp")
-        temporary.write_text(text + "\n")
-        temporary.replace(args.out)
+        atomic_write(args.out, lambda tmp: Path(tmp).write_text(text + "\n"))
     return 0
 
 
