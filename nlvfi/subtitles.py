@@ -59,6 +59,13 @@ def plain_text(ass_event: bytes | str) -> str:
 class SubtitleConverter:
     """Converts one input text subtitle stream into ``target`` in ``output`` (module doc).
 
+    MP4's timed text shows one sample at a time, so lines that overlap in time (a second speaker
+    before the first line ends) cannot go in as they are: the MP4 muxer moved the later one
+    after the earlier one's end (0.5 s to 0.9 s). For ``mov_text`` the lines are cut where any of
+    them starts or ends, and each piece shows every line on screen then, one under the other,
+    in the order they started (:meth:`flush` writes the last pieces). ASS and WebVTT hold
+    overlapping lines; each goes as it is.
+
     Args:
         source: the input's subtitle stream (an open container's; its decoder is opened here).
         output: the output container, before anything is muxed (the new stream must be added first).
@@ -76,30 +83,67 @@ class SubtitleConverter:
         self.stream.codec_context.subtitle_header = self.decoder.subtitle_header
         self.stream.time_base = self.time_base
         self.stream.codec_context.time_base = self.time_base
-        self.lines = 0
+        self.merge = target == "mov_text"
+        self.pending: list[tuple[int, int, bytes]] = []  # (start, end, ASS event) not written yet (merge)
+        self.cursor: int | None = None  # everything before this tick is written (merge)
+        self.lines = 0  # input lines read
 
     def convert(self, packet) -> list:
-        """The output packets for one input packet: one per packet with text (empty ones, such as
-        MP4's gaps between lines, give none), at its time and for its duration."""
-        import av
-
+        """The output packets an input packet completes: its line at once (ASS, WebVTT), or the
+        pieces of the timeline before it starts (timed text); empty packets (MP4's gaps between
+        lines) give none."""
         if packet.size == 0 or packet.pts is None:
             return []
         events = [rect.ass for rect in self.decoder.decode(packet) if getattr(rect, "ass", None)]
         if not events:
             return []
-        event = events[0]
-        if len(events) > 1:  # several events in one packet: one line of text, as one sample holds
-            head = event.split(b",", 8)[:8]
-            event = b",".join(head + [b"\\N".join(e.split(b",", 8)[-1] for e in events)])
-        duration = int(packet.duration or 0)
-        made = self.stream.codec_context.encode_subtitle(av.subtitles.subtitle.SubtitleSet.create(event, 0, duration, int(packet.pts)))
-        made.pts = made.dts = packet.pts
-        made.duration = duration
+        start, end = int(packet.pts), int(packet.pts) + int(packet.duration or 0)
+        self.lines += 1
+        if not self.merge:
+            return [self._packet(_joined(events), start, end)]
+        made = self._pieces_until(start)  # no later line starts before this one: what lies before it is final
+        self.pending.append((start, end, _joined(events)))
+        return made
+
+    def flush(self) -> list:
+        """The pieces still held (timed text), at the end of the stream."""
+        return self._pieces_until(None)
+
+    def _pieces_until(self, limit: int | None) -> list:
+        """Timed text: one packet per stretch before ``limit`` (None: all) during which the same
+        lines are on screen, those lines one under the other; then forget the lines that ended."""
+        cuts = sorted({t for start, end, _ in self.pending for t in (start, end)} | ({limit} if limit is not None else set()))
+        made = []
+        for a, b in zip(cuts, cuts[1:]):
+            if (self.cursor is not None and a < self.cursor) or (limit is not None and a >= limit):
+                continue
+            shown = [event for start, end, event in self.pending if start <= a < end]
+            if shown and b > a:
+                made.append(self._packet(_joined(shown), a, b))
+        if limit is None:
+            self.pending = []
+        else:
+            self.cursor = limit
+            self.pending = [(start, end, event) for start, end, event in self.pending if end > limit]
+        return made
+
+    def _packet(self, event: bytes, start: int, end: int):
+        import av
+
+        made = self.stream.codec_context.encode_subtitle(av.subtitles.subtitle.SubtitleSet.create(event, 0, end - start, start))
+        made.pts = made.dts = start
+        made.duration = end - start
         made.time_base = self.time_base
         made.stream = self.stream
-        self.lines += 1
-        return [made]
+        return made
+
+
+def _joined(events: list[bytes]) -> bytes:
+    """One ASS event showing the text of ``events`` one under the other (the first one's style)."""
+    if len(events) == 1:
+        return events[0]
+    head = events[0].split(b",", 8)[:8]
+    return b",".join(head + [b"\\N".join(e.split(b",", 8)[-1] for e in events)])
 
 
 def subtitle_events(path: str | Path, position: int) -> list[tuple[float, float, str]]:
@@ -119,3 +163,21 @@ def subtitle_events(path: str | Path, position: int) -> list[tuple[float, float,
                 tick = float(packet.time_base)
                 events.append((packet.pts * tick, (packet.duration or 0) * tick, words))
     return events
+
+
+def on_screen(events: list[tuple[float, float, str]], offset: float = 0.0) -> list[tuple[float, float, tuple[str, ...]]]:
+    """The timeline of ``events`` (from :func:`subtitle_events`): (from s, to s, the lines on
+    screen then, sorted) for each stretch during which they do not change, ``offset`` taken
+    from every time, times to the millisecond (both files count in them). Two streams show the
+    same words at the same times when these are equal: how a converted stream is checked
+    (timed text cuts overlapping lines into pieces, so its lines are not the input's)."""
+    spans = [(round((start - offset) * 1000), round((start + duration - offset) * 1000), words) for start, duration, words in events]
+    cuts = sorted({t for a, b, _ in spans for t in (a, b)})
+    timeline = []
+    for a, b in zip(cuts, cuts[1:]):
+        lines = tuple(sorted(line for start, end, words in spans if start <= a < end for line in words.split("\n")))
+        if timeline and timeline[-1][2] == lines and timeline[-1][1] == a / 1000:
+            timeline[-1] = (timeline[-1][0], b / 1000, lines)  # the same lines go on: one stretch
+        elif lines:
+            timeline.append((a / 1000, b / 1000, lines))
+    return timeline

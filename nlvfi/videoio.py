@@ -1212,6 +1212,9 @@ class VideoWriter:
         try:
             for packet in self.stream.encode():
                 self.output.mux(packet)
+            for converter in self.converters.values():  # timed text holds its last pieces until the end
+                for packet in converter.flush():
+                    self.output.mux(packet)
         except av.FFmpegError as error:
             raise VideoError(f"finishing the {self.choice.codec} stream failed: {error}") from None
         finally:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from nlvfi.repair import repair_video, summary_text
-from nlvfi.subtitles import SubtitleConverter, conversion_target, plain_text, subtitle_events
+from nlvfi.subtitles import SubtitleConverter, conversion_target, on_screen, plain_text, subtitle_events
 from nlvfi.videoio import VideoError, write_video
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # shared fixtures: tests/conftest.py
@@ -87,6 +87,23 @@ def test_a_conversion_that_loses_a_line_is_refused(tmp_path, model, monkeypatch)
         return convert(self, packet) if self.lines == 0 else []
 
     monkeypatch.setattr(SubtitleConverter, "convert", first_line_only)
-    with pytest.raises(VideoError, match="subtitle stream 0 converted into the mp4 file has 1 lines, 2 in the input"):
+    with pytest.raises(VideoError, match=r"subtitle stream 0 converted into the mp4 file does not show the input's lines from 0.700 s on"):
         repair_video(source, tmp_path / "out.mp4", checkpoint=model, threshold=0.3, progress=False)
     assert not (tmp_path / "out.mp4").exists() and not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_lines_that_overlap_are_shown_together_in_timed_text(tmp_path, model):
+    """Timed text shows one sample at a time: the MP4 muxer moved a line that starts before the
+    one on screen ends (0.5 s) to that one's end (0.9 s). The converter cuts the timeline where a
+    line starts or ends and shows both lines together where they overlap; the verification
+    compares what is on screen at every moment."""
+    from test_videoio import with_subtitles
+
+    overlapping = "1\n00:00:00,200 --> 00:00:00,900\nFirst\n\n2\n00:00:00,500 --> 00:00:01,100\nSecond\n\n"
+    source = with_subtitles(write_video(tmp_path / "plain.mkv", frames(), 10), tmp_path / "overlap.mkv", overlapping)
+    report = repair_video(source, tmp_path / "out.mp4", checkpoint=model, threshold=0.3, progress=False)
+    assert report["verification"]["subtitle_streams_converted"] == 1
+    pieces = [(round(a, 3), round(d, 3), w) for a, d, w in subtitle_events(tmp_path / "out.mp4", 0)]
+    assert pieces == [(0.2, 0.3, "First"), (0.5, 0.4, "First\nSecond"), (0.9, 0.2, "Second")]
+    expected = [(0.2, 0.5, ("First",)), (0.5, 0.9, ("First", "Second")), (0.9, 1.1, ("Second",))]
+    assert on_screen(subtitle_events(source, 0)) == on_screen(subtitle_events(tmp_path / "out.mp4", 0)) == expected
