@@ -94,7 +94,7 @@ class SubtitleConverter:
         lines) give none."""
         if packet.size == 0 or packet.pts is None:
             return []
-        events = [rect.ass for rect in self.decoder.decode(packet) if getattr(rect, "ass", None)]
+        events = _events(self.decoder, packet)
         if not events:
             return []
         start, end = int(packet.pts), int(packet.pts) + int(packet.duration or 0)
@@ -138,6 +138,17 @@ class SubtitleConverter:
         return made
 
 
+def _events(decoder, packet) -> list[bytes]:
+    """The ASS events of a subtitle packet; none for a packet the decoder cannot read (a damaged
+    line is left out of the conversion and of its check alike, rather than stopping a repair)."""
+    import av
+
+    try:
+        return [rect.ass for rect in decoder.decode(packet) if getattr(rect, "ass", None)]
+    except (av.FFmpegError, ValueError, UnicodeDecodeError):
+        return []
+
+
 def _joined(events: list[bytes]) -> bytes:
     """One ASS event showing the text of ``events`` one under the other (the first one's style)."""
     if len(events) == 1:
@@ -158,7 +169,7 @@ def subtitle_events(path: str | Path, position: int) -> list[tuple[float, float,
         for packet in container.demux(stream):
             if packet.size == 0 or packet.pts is None:
                 continue
-            words = "\n".join(plain_text(rect.ass) for rect in decoder.decode(packet) if getattr(rect, "ass", None))
+            words = "\n".join(plain_text(event) for event in _events(decoder, packet))
             if words:
                 tick = float(packet.time_base)
                 events.append((packet.pts * tick, (packet.duration or 0) * tick, words))

@@ -107,3 +107,26 @@ def test_lines_that_overlap_are_shown_together_in_timed_text(tmp_path, model):
     assert pieces == [(0.2, 0.3, "First"), (0.5, 0.4, "First\nSecond"), (0.9, 0.2, "Second")]
     expected = [(0.2, 0.5, ("First",)), (0.5, 0.9, ("First", "Second")), (0.9, 1.1, ("Second",))]
     assert on_screen(subtitle_events(source, 0)) == on_screen(subtitle_events(tmp_path / "out.mp4", 0)) == expected
+
+
+def test_a_damaged_subtitle_packet_is_left_out_not_fatal(tmp_path, model):
+    """A SubRip packet that is not UTF-8 makes FFmpeg's decoder fail; that line is left out of the
+    conversion and of its check, and the repair goes on (it stopped after all the work before)."""
+    source = srt_clip(tmp_path)
+    damaged = tmp_path / "damaged.mkv"
+    with av.open(str(source)) as inner, av.open(str(damaged), "w") as outer:
+        copies = {s.index: outer.add_stream_from_template(s) for s in inner.streams}
+        subtitle = inner.streams.subtitles[0]
+        for packet in inner.demux():
+            if not packet.size:
+                continue
+            if packet.stream.type == "subtitle" and packet.pts == 700:  # a damaged line before the second one
+                broken = av.Packet(b"\xff\xfe\xfa broken")
+                broken.pts, broken.dts, broken.duration, broken.time_base = 650, 650, 40, packet.time_base
+                broken.stream = copies[subtitle.index]
+                outer.mux(broken)
+            packet.stream = copies[packet.stream.index]
+            outer.mux(packet)
+    report = repair_video(damaged, tmp_path / "out.mp4", checkpoint=model, threshold=0.3, progress=False)
+    assert report["verification"]["subtitle_streams_converted"] == 1
+    assert [w for *_, w in subtitle_events(tmp_path / "out.mp4", 0)] == [w for *_, w in WORDS]
