@@ -335,6 +335,12 @@ def cells() -> list:
               lossless input (untouched frames bit-identical, checked), and never writes a half file; stopped
               (Ctrl-C), it keeps what it measured and generated in `OUT.nlvfi-resume/`, and the same command
               run again goes on from there and writes the same file (`nlvfi.resume`).
+            - What a player needs besides the frames comes through too, and the report says what the output
+              container could not hold: the colour tags, with each generated frame converted by its neighbours'
+              matrix (`nlvfi.colour`; 10-bit input goes to HEVC, with its HDR10 metadata), the file's and each
+              stream's tags, dispositions and chapters (`nlvfi.tags`), and subtitles (text ones converted where the
+              container takes another codec, `nlvfi.subtitles`). Interlaced video is refused, with the command that
+              deinterlaces it.
             """
         ),
         md(
