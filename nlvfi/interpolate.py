@@ -68,13 +68,11 @@ from tqdm import tqdm
 
 from .acceleration import channels_last_for_inference, compile_generator
 from .checkpoint import CheckpointError, atomic_write, load_generator
-from .colour import colour_outcome
 from .generator import Generator
 from .io import read_image, write_frame
 from .resume import ResumeStore, kept_if_interrupted
 from .self_ensemble import ALLOWED_VIEWS, check_views, self_ensemble
 from .static_blend import check_static_motion
-from .tags import metadata_outcome
 from .tiling import DEFAULT_OVERLAP, check_tile, default_overlap, tiled_forward
 from .tour import pick_device
 from .verification import verify_output
@@ -707,8 +705,7 @@ def interpolate_video(
             subtitle_conversions=writer.conversions,
             attachments=writer.attachments,
             streams_not_copied=writer.streams_left + info.streams_not_copied,
-            colour=colour_outcome(info.colour, writer.colour, tmp, container, writer.choice.codec, writer.hdr),
-            metadata=metadata_outcome(source, tmp, writer.stream_pairs()),
+            **writer.read_back(),  # colour, metadata
             input=info.describe(),
             plan=plan.describe(),
         )

@@ -58,7 +58,6 @@ import torch
 from tqdm import tqdm
 
 from .checkpoint import atomic_write
-from .colour import colour_outcome
 from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, pair_differences
 from .flow_prior import constant_velocity_prior, interval_scales
 from .generator import Generator
@@ -79,7 +78,6 @@ from .interpolate import (
 )
 from .resume import ResumeStore, kept_if_interrupted
 from .static_blend import OUTSIDE_AGREEMENT, OUTSIDE_WEIGHT, STATIC_MOTION, average_outside_frame
-from .tags import metadata_outcome
 from .tiling import tiled_prior
 from .verification import verify_output
 from .videoio import (
@@ -602,8 +600,7 @@ def repair_video(
                 except BaseException:
                     writer.abort()
                     raise
-            state["colour"] = colour_outcome(analysis.info.colour, writer.colour, tmp, container, writer.choice.codec, writer.hdr)
-            state["metadata"] = metadata_outcome(source, tmp, writer.stream_pairs())
+            state.update(writer.read_back())  # colour, metadata
             timings["repair_s"] = round(time.perf_counter() - repair_started, 2)
             timings["generator_s"] = round(model_seconds, 2)
             if verify:

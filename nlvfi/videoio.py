@@ -99,11 +99,12 @@ from .colour import (
     RANGE_UNSPECIFIED,
     ColourTags,
     HdrMetadata,
+    colour_outcome,
     matrix_group,
     output_colour,
 )
 from .subtitles import SubtitleConverter, conversion_target
-from .tags import carried_metadata, carry_tags
+from .tags import carried_metadata, carry_tags, metadata_outcome
 
 # --------------------------------------------------------------------------------------------
 # What we know about codecs and containers
@@ -1064,6 +1065,7 @@ class VideoWriter:
         import av
 
         self.path = Path(path)
+        self.muxer = container
         if pts_step is None:
             pts_step = avi_pts_step(container, demuxed_pts(info.path)) if container == "avi" else 1
         self.pts_step = int(pts_step)
@@ -1181,10 +1183,14 @@ class VideoWriter:
         self._last_pts = int(pts)
         self.frames_written += 1
 
-    def stream_pairs(self) -> list[tuple[int, int]]:
-        """(input stream index, output stream index) of the video and of each copied stream (known
-        once the streams are added, so also after :meth:`close`, when the stream objects are gone)."""
-        return list(self._pairs)
+    def read_back(self) -> dict:
+        """After :meth:`close`: what the written file holds of the input's colour tags and HDR
+        metadata (``colour``, nlvfi.colour.colour_outcome) and of its tags, dispositions and
+        chapters (``metadata``, nlvfi.tags.metadata_outcome), read from the file."""
+        return {
+            "colour": colour_outcome(self.info.colour, self.colour, self.path, self.muxer, self.choice.codec, self.hdr),
+            "metadata": metadata_outcome(self.info.path, self.path, self._pairs),  # stream indices: the stream objects are gone
+        }
 
     def frame_from_rgb(self, rgb: np.ndarray, alpha: np.ndarray | None = None):
         """A generated (H, W, 3) RGB frame (and its alpha) as a frame for :meth:`write`: in the
