@@ -9,14 +9,16 @@ codec, and that event is encoded by FFmpeg's encoder for the container's own tex
 (``TARGET_CODECS``), at the packet's time and for its duration:
 
 * MP4 and MOV hold timed text (``mov_text``, 3GPP TS 26.245) only: SubRip from an .mkv, ASS,
-  WebVTT go there; bold, italic, underline and colour become its style records.
+  WebVTT go there; bold, italic, underline and colour become its style records. Timed text
+  shows one sample at a time, so lines that overlap are shown together (:class:`SubtitleConverter`).
 * Matroska holds SubRip, ASS, WebVTT as they are, but not MP4's timed text: that goes to ASS,
   which keeps its styles.
 * WebM holds WebVTT only.
 
 Picture subtitles (DVD, PGS) are not converted (they are named in the report, as before).
-:func:`subtitle_events` reads a stream back as (start, duration, text) lines, which is what the
-verification compares for a converted stream (``nlvfi.verification``).
+A packet FFmpeg's decoder cannot read is left out. :func:`subtitle_events` reads a stream back as
+(start, duration, text) lines, and :func:`on_screen` makes of them what is on screen when: what
+the verification compares for a converted stream (``nlvfi.verification``).
 Notebook: notebooks/10_video_repair.ipynb
 """
 
