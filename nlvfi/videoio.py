@@ -737,9 +737,9 @@ def to_pixel_format(frame, pix_fmt: str, colour: ColourTags | None = None):
     """``frame`` (an av.VideoFrame) in ``pix_fmt``, its chroma box-averaged where subsampled.
 
     ``colour``: the output stream's tags (nlvfi.colour.output_colour). A conversion to Y'CbCr then
-    uses its matrix and range (swscale's default would be BT.601, limited), and the frame is
-    tagged with it. A frame already in ``pix_fmt`` is not converted (its samples are what the
-    input holds)."""
+    uses its matrix and range (swscale's default would be BT.601, limited), and the new frame is
+    tagged with it. A frame already in ``pix_fmt`` is returned as it is, tags and all (its samples
+    are what the input holds; the encoders take the stream's tags)."""
     if frame.format.name != pix_fmt:
         options = {}
         source = pixel_traits(frame.format.name)
@@ -757,8 +757,8 @@ def to_pixel_format(frame, pix_fmt: str, colour: ColourTags | None = None):
             if colour.range != RANGE_UNSPECIFIED:
                 options["dst_color_range"] = colour.range
         frame = frame.reformat(format=pix_fmt, interpolation=CHROMA_DOWNSAMPLING, **options)
-    if colour is not None:
-        colour.apply(frame)
+        if colour is not None:
+            colour.apply(frame)
     return frame
 
 
