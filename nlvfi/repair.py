@@ -777,8 +777,9 @@ def summary_text(report: dict) -> str:
     parts.append(f"Output {enc['codec']} {enc['pix_fmt']} {options}".rstrip() + f" ({'lossless' if enc['lossless'] else 'lossy'}); {kept}.")
     if enc["alpha_dropped"]:
         parts.append("The alpha channel was dropped (the output codec has none).")
-    if depth_note(video["pix_fmt"], enc["pix_fmt"]):  # e.g. 10-bit into .webm, whose VP9 here is 8-bit only
-        parts.append(depth_note(video["pix_fmt"], enc["pix_fmt"]) + ".")
+    fewer_bits = depth_note(video["pix_fmt"], enc["pix_fmt"])  # e.g. 10-bit into .webm, whose VP9 here is 8-bit only
+    if fewer_bits:
+        parts.append(fewer_bits + ".")
     if report.get("streams_not_copied"):
         parts.append(f"Streams not copied: {', '.join(report['streams_not_copied'])}.")
     if report.get("colour", {}).get("lost"):

@@ -88,7 +88,6 @@ class SubtitleConverter:
         self.merge = target == "mov_text"
         self.pending: list[tuple[int, int, bytes]] = []  # (start, end, ASS event) not written yet (merge)
         self.cursor: int | None = None  # everything before this tick is written (merge)
-        self.lines = 0  # input lines read
 
     def convert(self, packet) -> list:
         """The output packets an input packet completes: its line at once (ASS, WebVTT), or the
@@ -100,7 +99,6 @@ class SubtitleConverter:
         if not events:
             return []
         start, end = int(packet.pts), int(packet.pts) + int(packet.duration or 0)
-        self.lines += 1
         if not self.merge:
             return [self._packet(_joined(events), start, end)]
         made = self._pieces_until(start)  # no later line starts before this one: what lies before it is final
