@@ -124,6 +124,13 @@ before: one pass, ratios 0.7, margin 0.5):
   copies reach 0.30 at crf 18 and 0.72 at crf 23, and 203 and 494 of 1444 real frames are at or
   below that. The copy the main table misses (`still-heldout`, crf 18, frame 18) is at 0.24 and the
   real frame the tool takes in `lawn-x192` (crf 18, pattern 5, frame 34) at 0.13.
+  Nor luma and chroma apart (the decoded Y'CbCr planes; four near-still regions, patterns 0-7, x264
+  on one thread, crf 16, 18 and 23; ad hoc, not committed): a re-encoded copy carries more chroma
+  change beside its luma change than a real frame does (chroma MAD over luma MAD, median: copies
+  0.87 at crf 18 and 0.49 at crf 23, real frames 0.25), but a logistic model on the luma and chroma MADs, changed shares and changed 16x16
+  blocks, each also over its local level, fitted on three regions and tested on the fourth, made
+  fewer errors than this rule in 1 of the 12 (region, crf) cells (11 against 12), as many in 3,
+  and more in 8 (at crf 23 on `still-heldout` 24 against 16).
 * Exact duplicates (FFV1): 1.0 / 1.0 in every file. MAD alone (``peaks=None``) finds only
   0.25–0.67 of the near-still clip's re-encoded copies.
 

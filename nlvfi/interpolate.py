@@ -6,7 +6,7 @@ the generator pads and crops itself). Notebook: notebooks/10_video_repair.ipynb
 
     nlvfi interpolate PREV.png NEXT.png -o MID.png [--t 0.5] [--checkpoint C] [--device D]
     nlvfi interpolate --batch pairs.csv [--batch-size N] [--skip-existing] [--checkpoint C] [--device D]
-    nlvfi interpolate IN_VIDEO -o OUT_VIDEO [--factor 2|4] [--codec C] [--crf N] [--no-verify] [--no-resume]
+    nlvfi interpolate IN_VIDEO -o OUT_VIDEO [--factor 2|4] [--codec C] [--crf N] [--preset P] [--no-verify] [--no-resume]
     every form: [--tile SIZE] [--overlap PX] [--max-memory-gb G] [--compile] [--ensemble 1|2|4]
                 [--flow-scale auto|1|2] [--static-motion PX]
 
@@ -77,6 +77,9 @@ from .tiling import DEFAULT_OVERLAP, check_tile, default_overlap, tiled_forward
 from .tour import pick_device
 from .verification import verify_output
 from .videoio import (
+    DEFAULT_CRF,
+    DEFAULT_PRESET,
+    X264_PRESETS,
     CopiedPacket,
     VideoError,
     VideoReader,
@@ -603,9 +606,11 @@ def interpolate_video(
     static_motion: float = 0.0,
     verify: bool = True,
     resume: bool = True,
+    preset: str | None = None,
 ) -> dict:
     """Multiply the frame rate of ``source`` by ``factor``; write ``output`` atomically.
 
+    ``codec``/``crf``/``preset``: the output encoder (``nlvfi.videoio.choose_encoder``).
     ``tile``/``overlap``/``views``/``flow_scale``/``static_motion``: see :func:`plan_inference`.
     ``verify``: before the file replaces ``output``, decode it beside the input and check the
     frame count, every time (input frames' and generated frames'), the audio, and that the
@@ -643,7 +648,7 @@ def interpolate_video(
             info = reader.info
             writer = VideoWriter(
                 tmp, container, info, codec, crf, audio_from=reader.container,
-                time_base=info.time_base / factor, rate=info.rate * factor if info.rate else None,
+                time_base=info.time_base / factor, rate=info.rate * factor if info.rate else None, preset=preset,
             )
             traits = info.traits
             times = [j / factor for j in range(1, factor)]
@@ -754,8 +759,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--factor", type=int, choices=(2, 4), default=None, help="video: multiply the frame rate by 2 or 4")
     parser.add_argument("--checkpoint", help=f"generator .safetensors (default {DEFAULT_CHECKPOINT.relative_to(DEFAULT_CHECKPOINT.parents[1])})")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
-    parser.add_argument("--codec", help="video: output encoder (default: FFV1 for lossless input, else libx264; in .avi mpeg4 or mjpeg)")
-    parser.add_argument("--crf", type=int, default=None, help="video: quality of crf-based encoders: libx264 0-51 (default 16), libvpx-vp9 0-63 (default 10); refused where it would not be used")
+    add_encoder_arguments(parser, "video: ")
     parser.add_argument("--max-memory-gb", type=float, default=None, help="memory the model may use (default 80%% of free)")
     add_speed_arguments(parser)
     add_ensemble_argument(parser, default=1)
@@ -786,6 +790,25 @@ def verification_text(verification: dict | None) -> str:
         return text + f", the {verification['untouched_frames_bit_identical']} input frames bit-identical"
     psnr = verification["untouched_frames_psnr_db"]
     return text + f", the input frames at {psnr['min']} dB minimum / {psnr['mean']} dB mean PSNR"
+
+
+def add_encoder_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """--codec, --crf and --preset (``nlvfi.videoio.choose_encoder``), shared with ``nlvfi repair``;
+    ``prefix`` starts each help (``"video: "`` here, where the images take none of them)."""
+    parser.add_argument(
+        "--codec", help=f"{prefix}output encoder (default: lossless FFV1 for lossless input, else libx264, libx265 for "
+        "10-bit input; in .avi mpeg4 or mjpeg, in .webm libvpx-vp9)",
+    )
+    parser.add_argument(
+        "--crf", type=int, default=None,
+        help=f"{prefix}quality of crf-based encoders: libx264 / libx265 0-51 (default {DEFAULT_CRF}), libvpx-vp9 0-63 "
+        "(default 10); refused where it would not be used",
+    )
+    parser.add_argument(
+        "--preset", default=None, choices=X264_PRESETS, metavar="PRESET",
+        help=f"{prefix}x264's / x265's speed, {X264_PRESETS[0]} to {X264_PRESETS[-1]} (default {DEFAULT_PRESET}): "
+        "faster encodes bigger files at the same crf; refused for other encoders",
+    )
 
 
 def add_speed_arguments(parser: argparse.ArgumentParser) -> None:
@@ -849,7 +872,9 @@ def load_for_run(args: argparse.Namespace) -> tuple[Generator, str]:
 
 def run(args: argparse.Namespace) -> int:
     check_speed_arguments(args)
-    for flag, given in (("--no-verify", args.no_verify), ("--no-resume", args.no_resume)):
+    video_only = {"--no-verify": args.no_verify, "--no-resume": args.no_resume, "--codec": args.codec is not None,
+                  "--crf": args.crf is not None, "--preset": args.preset is not None}  # fmt: skip
+    for flag, given in video_only.items():
         if given and len(args.inputs) != 1:
             raise ValueError(f"{flag} is for a video (VIDEO -o OUT)")
     if args.skip_existing and not args.batch:
@@ -911,7 +936,7 @@ def run(args: argparse.Namespace) -> int:
             source, args.output, generator, args.factor or 2, args.codec, args.crf, args.max_memory_gb,
             progress=not args.quiet, tile=args.tile, overlap=args.overlap, views=args.ensemble,
             flow_scale=args.flow_scale, static_motion=args.static_motion, verify=not args.no_verify,
-            resume=not args.no_resume,
+            resume=not args.no_resume, preset=args.preset,
         )
         resume = summary["resume"]
         resumed = ""

@@ -15,7 +15,7 @@ repaired frame is by default the mean of the generator on 4 mirrored views of it
 Notebook: notebooks/10_video_repair.ipynb
 
     nlvfi repair IN -o OUT [--threshold T|auto] [--report report.json] [--figure fig.png]
-                 [--checkpoint C] [--device D] [--codec C] [--crf N] [--max-run K]
+                 [--checkpoint C] [--device D] [--codec C] [--crf N] [--preset P] [--max-run K]
                  [--max-memory-gb G] [--batch-size N] [--tile SIZE] [--overlap PX] [--compile]
                  [--ensemble 1|2|4] [--no-flow-prior] [--flow-scale auto|1|2] [--static-motion PX]
                  [--no-outside-average] [--no-verify] [--no-resume] [--quiet]
@@ -63,6 +63,7 @@ from .flow_prior import constant_velocity_prior, interval_scales
 from .generator import Generator
 from .interpolate import (
     DEFAULT_CHECKPOINT,
+    add_encoder_arguments,
     add_ensemble_argument,
     add_refinement_arguments,
     add_speed_arguments,
@@ -265,6 +266,7 @@ def repair_video(
     device: str = "auto",
     codec: str | None = None,
     crf: int | None = None,
+    preset: str | None = None,
     max_run: int = DEFAULT_MAX_RUN,
     max_memory_gb: float | None = None,
     report_path: str | Path | None = None,
@@ -290,7 +292,7 @@ def repair_video(
         checkpoint / generator: the model (default: the shipped checkpoint); a ``generator``
             given directly (already on its device, in eval mode) wins.
         device: for the checkpoint ("auto": CUDA when present).
-        codec, crf: override the output encoder (``nlvfi.videoio.choose_encoder``).
+        codec, crf, preset: override the output encoder (``nlvfi.videoio.choose_encoder``).
         max_run: longest run repaired.
         max_memory_gb: memory the model may use (default 80% of what is free).
         report_path, figure_path: also write the report (JSON) and the before/after figure.
@@ -340,7 +342,7 @@ def repair_video(
 
     header = probe(source)  # refuse frames too large for memory before decoding anything
     check_progressive(header)
-    choose_encoder(header, container, muxer_codecs(container), codec, crf)  # a codec it cannot write: refused now,
+    choose_encoder(header, container, muxer_codecs(container), codec, crf, preset)  # a codec it cannot write: refused now,
     if header.audio_codecs:  # as audio the output cannot hold, not after the first pass (the writer checks both again)
         check_audio_fits(container, source)
     budget = memory_budget(where, max_memory_gb)
@@ -483,7 +485,7 @@ def repair_video(
             model_seconds = 0.0
             with VideoReader(source) as reader:
                 traits = reader.info.traits
-                writer = VideoWriter(tmp, container, reader.info, codec, crf, audio_from=reader.container)
+                writer = VideoWriter(tmp, container, reader.info, codec, crf, audio_from=reader.container, preset=preset)
                 state["encoder"] = writer.choice
                 state["audio"] = len(writer.audio)
                 state["subtitles"] = writer.subtitle_positions
@@ -914,8 +916,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--figure", help="write the before/after figure here (.png)")
     parser.add_argument("--checkpoint", help=f"generator .safetensors (default {DEFAULT_CHECKPOINT.relative_to(DEFAULT_CHECKPOINT.parents[1])})")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
-    parser.add_argument("--codec", help="output encoder (default: lossless FFV1 for lossless input, else libx264; in .avi mpeg4 or mjpeg)")
-    parser.add_argument("--crf", type=int, default=None, help="quality of crf-based encoders: libx264 0-51 (default 16), libvpx-vp9 0-63 (default 10); refused where it would not be used")
+    add_encoder_arguments(parser)
     parser.add_argument("--max-run", type=int, default=DEFAULT_MAX_RUN, help=f"longest run of duplicates to repair (default {DEFAULT_MAX_RUN})")
     parser.add_argument("--max-memory-gb", type=float, default=None, help="memory the model may use (default 80%% of free)")
     parser.add_argument("--batch-size", type=int, default=4, help="most frames per forward pass; several runs are batched (default 4)")
@@ -976,6 +977,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         codec=args.codec,
         crf=args.crf,
+        preset=args.preset,
         max_run=args.max_run,
         max_memory_gb=args.max_memory_gb,
         report_path=args.report,

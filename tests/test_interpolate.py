@@ -483,6 +483,18 @@ def test_video_factor_is_verified_before_it_lands(tmp_path, model, monkeypatch, 
     assert "not verified (--no-verify)" in capsys.readouterr().out
     assert main([str(source), str(source), "-o", str(tmp_path / "m.png"), "--no-verify", "--checkpoint", str(model)]) == 2
     assert "--no-verify is for a video" in capsys.readouterr().err
+    for flags in (["--codec", "libx264"], ["--crf", "20"], ["--preset", "fast"]):  # the images would not use them
+        assert main([str(source), str(source), "-o", str(tmp_path / "m.png"), *flags, "--checkpoint", str(model)]) == 2
+        assert f"{flags[0]} is for a video" in capsys.readouterr().err
+
+
+def test_video_factor_takes_the_encoder_preset(tmp_path, model, capsys):
+    source = write_video(tmp_path / "in.mp4", clip_frames(3), 10, codec="libx264", pix_fmt="yuv420p", options={"crf": "18"})
+    out = tmp_path / "x2.mp4"
+    assert main([str(source), "-o", str(out), "--preset", "ultrafast", "--crf", "20", "--checkpoint", str(model), "--quiet"]) == 0
+    assert "libx264 yuv420p crf=20 preset=ultrafast (lossy)" in capsys.readouterr().out
+    settings = out.read_bytes().split(b"options: ", 1)[1][:2000]  # x264 writes its settings into the stream
+    assert b" subme=0 " in settings and b" crf=20.0 " in settings
 
 
 def test_video_factor_refuses_interlaced_video(tmp_path, model, capsys):

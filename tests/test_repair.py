@@ -178,6 +178,20 @@ def test_lossy_input_is_re_encoded_with_h264_at_high_quality(tmp_path, model):
     assert audio_packets(tmp_path / "out.mkv") == audio_packets(source)
 
 
+def test_the_preset_reaches_the_encoder_and_a_bad_one_is_refused_before_anything_is_written(tmp_path, model, capsys):
+    source = write_video(tmp_path / "in.mp4", stutter(scene(12), [6]), 10, codec="libx264", pix_fmt="yuv420p", options={"crf": "18"})
+    out = tmp_path / "fast.mp4"
+    assert main([str(source), "-o", str(out), "--preset", "ultrafast", "--report", str(tmp_path / "r.json"), "--checkpoint", str(model), "--quiet"]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["encoder"]["options"]["preset"] == "ultrafast"
+    assert "preset=ultrafast" in capsys.readouterr().out
+    settings = out.read_bytes().split(b"options: ", 1)[1][:2000]  # x264 writes its settings into the stream
+    assert b" subme=0 " in settings and b" me=dia " in settings  # ultrafast's; medium's are subme=7 me=hex
+    for flags, message in [(["--preset", "quick"], "invalid choice: 'quick'"), (["--preset", "fast", "-o", str(tmp_path / "o.avi")], "--preset fast does not apply")]:
+        assert main([str(source), "-o", str(tmp_path / "o.mp4"), *flags, "--checkpoint", str(model), "--quiet"]) == 2
+        assert message in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fast.mp4", "in.mp4", "r.json"]
+
+
 @pytest.mark.parametrize(
     "pix_fmt, codec, message",
     [("gray", None, "no lossless encoder of the webm container takes gray"), ("yuv420p", "libx264", "the webm container cannot hold libx264 video")],

@@ -383,6 +383,25 @@ def test_a_crf_that_would_not_be_used_is_refused(tmp_path):
         choose_encoder(lossy, "webm", _codecs("webm"), crf=64)
 
 
+
+def test_a_preset_sets_x264s_and_x265s_speed_and_is_refused_elsewhere(tmp_path):
+    lossless, lossy = _info(tmp_path), _info(tmp_path, codec="libx264", pix_fmt="yuv420p", ext="mp4")
+    assert choose_encoder(lossy, "mp4", _codecs("mp4")).options["preset"] == "medium"
+    assert choose_encoder(lossy, "mp4", _codecs("mp4"), preset="veryfast").options["preset"] == "veryfast"
+    assert choose_encoder(lossy, "matroska", _codecs("matroska"), codec="libx265", preset="fast").options["preset"] == "fast"
+    # x264 in its lossless mode takes one too (it sets the time spent, not the quality)
+    lossless_yuv = _info(tmp_path, pix_fmt="yuv420p")
+    mov = choose_encoder(lossless_yuv, "mov", _codecs("mov"), preset="slow")
+    assert (mov.codec, mov.options["qp"], mov.options["preset"], mov.lossless) == ("libx264", "0", "slow", True)
+    with pytest.raises(VideoError, match=r"--preset fast does not apply: the output would be written with ffv1, which takes no preset \(the input is losslessly coded"):
+        choose_encoder(lossless, "matroska", _codecs("matroska"), preset="fast")
+    for container, codec in (("avi", "mpeg4"), ("webm", "libvpx-vp9")):
+        with pytest.raises(VideoError, match=f"--preset fast does not apply: the output would be written with {codec}, which takes no preset$"):
+            choose_encoder(lossy, container, _codecs(container), preset="fast")
+    with pytest.raises(VideoError, match="--preset 'quick' is not one of x264's / x265's presets: ultrafast, .*, placebo"):
+        choose_encoder(lossy, "mp4", _codecs("mp4"), preset="quick")
+
+
 def test_webm_gets_vp9_lossy_or_lossless(tmp_path):
     lossy = _info(tmp_path, codec="libx264", pix_fmt="yuv420p", ext="mp4")
     choice = choose_encoder(lossy, "webm", _codecs("webm"))
