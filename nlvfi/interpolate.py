@@ -726,7 +726,8 @@ def interpolate_video(
     with kept_if_interrupted(store):
         atomic_write(output, write)
     summary["resume"] = (
-        {"folder": str(store.folder), "gaps_reused": store.resumed_runs, "gaps_not_kept": store.not_kept, "note": store.note or None}
+        {"folder": str(store.folder), "gaps_reused": store.resumed_runs, "gaps_not_kept": store.not_kept, "note": store.note or None,
+         "taken_over_from": None if store.taken_over is None else str(store.taken_over)}
         if store is not None
         else "off (--no-resume)"
     )
@@ -941,7 +942,8 @@ def run(args: argparse.Namespace) -> int:
         resume = summary["resume"]
         resumed = ""
         if isinstance(resume, dict) and resume["gaps_reused"]:
-            resumed = f"resumed an interrupted run: {resume['gaps_reused']} gap(s) read back from {resume['folder']}; "
+            taken = f" (kept as {resume['taken_over_from']} by a run writing another name)" if resume["taken_over_from"] else ""
+            resumed = f"resumed an interrupted run: {resume['gaps_reused']} gap(s) read back from {resume['folder']}{taken}; "
         print(
             f"wrote {args.output}: {summary['frames_in']} frames -> {summary['frames_out']} "
             f"({summary['generated']} generated, x{args.factor or 2} frame rate) with {checkpoint} ({summary['plan']}); "

@@ -636,6 +636,7 @@ def repair_video(
             {
                 "folder": str(store.folder), "measurements_reused": analysis.from_kept,
                 "runs_reused": store.resumed_runs, "note": store.note or None,
+                "taken_over_from": None if store.taken_over is None else str(store.taken_over),
             }
             if store is not None
             else "off (--no-resume)"
@@ -794,7 +795,9 @@ def summary_text(report: dict) -> str:
     if isinstance(resume, dict) and (resume["measurements_reused"] or resume["runs_reused"]):
         parts.append(
             f"Resumed an interrupted run: {'its measurements and ' if resume['measurements_reused'] else ''}"
-            f"{resume['runs_reused']} of {by['repair']} repaired runs were read back from {resume['folder']}."
+            f"{resume['runs_reused']} of {by['repair']} repaired runs were read back from {resume['folder']}"
+            + (f" (kept as {resume['taken_over_from']} by a run writing another name)" if resume.get("taken_over_from") else "")
+            + "."
         )
     parts.append(f"Took {report['timings']['total_s']:.1f} s.")
     return " ".join(parts)

@@ -26,6 +26,12 @@ What is kept, and when it is used:
   they are written, zlib-compressed, with the run's frames, times and outside frames. A run is
   reused only when all of those match the run the current detection asks for.
 
+The work does not depend on the output's name: when ``OUT.nlvfi-resume/`` is not there but a folder
+beside it holds the kept work of the same input, model and settings (an interrupted run that
+wrote another name, ``-o repaired.mp4`` then ``-o fixed.mp4``), that folder is renamed to this
+run's and its work used (:func:`kept_work_beside`), so the earlier work is neither lost nor left
+behind; the report names it.
+
 Every file is written to a temporary name and renamed, so an interrupt never leaves a half file
 that would be read back. A file that cannot be read back (a disk error, a truncated copy) is
 ignored and its work done again. The folder is deleted when the run succeeds, and when it fails
@@ -114,6 +120,8 @@ class ResumeStore:
             ``RESERVE_BYTES``, module doc).
     Attributes:
         resumed_runs: pieces read back from the folder by this run so far.
+        taken_over: the folder another run (writing another name) kept this work in, renamed to
+            ``folder`` (module doc), or None.
         kept_runs: piece files in the folder now.
         not_kept: pieces not kept because the disk was nearly full.
         note: what happened to a folder found there (resumed, or discarded and why), or "".
@@ -127,7 +135,15 @@ class ResumeStore:
         self.key = json.loads(json.dumps({**key, "nlvfi": __version__}))  # as it reads back from key.json
         self.resumed_runs = 0
         self.note = ""
+        self.taken_over = None
         marker = self.folder / "key.json"
+        if not self.folder.exists() and (kept := kept_work_beside(self.folder, self.key)) is not None:
+            try:
+                os.rename(kept, self.folder)  # the same folder on the same disk: a rename, not a copy
+                self.taken_over = kept
+                self.note = f"took over the kept work of an interrupted run from {kept}"
+            except OSError:  # gone meanwhile, or not ours to move: start over
+                pass
         if self.folder.exists():
             try:
                 kept = json.loads(marker.read_text())
@@ -238,6 +254,25 @@ class ResumeStore:
     def discard(self) -> None:
         """Delete the folder and everything in it."""
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def kept_work_beside(folder: Path, key: dict) -> Path | None:
+    """Another resume folder beside ``folder`` whose key.json holds ``key`` (module doc), the most
+    recently changed one if several; None if none."""
+    folder = Path(folder)
+    if not folder.parent.is_dir():
+        return None
+    found = []
+    for other in folder.parent.glob(f"*{SUFFIX}"):
+        if other == folder or not other.is_dir():
+            continue
+        try:
+            kept = json.loads((other / "key.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(kept, dict) and kept.get("nlvfi_resume") == FORMAT and kept.get("key") == key:
+            found.append((other.stat().st_mtime_ns, other))
+    return max(found)[1] if found else None
 
 
 @contextmanager

@@ -72,7 +72,7 @@ def test_a_resumed_run_skips_the_kept_work_and_writes_the_same_file(tmp_path, so
     )
     assert sum(generated) == 2
     report = repair_video(source, out, checkpoint=model, batch_size=1, views=1, progress=False)
-    assert report["resume"] == {"folder": str(kept), "measurements_reused": True, "runs_reused": 2, "note": None}
+    assert report["resume"] == {"folder": str(kept), "measurements_reused": True, "runs_reused": 2, "note": None, "taken_over_from": None}
     assert sum(generated) == 2 + 3  # only the three runs not kept went through the generator
     assert not kept.exists() and report["frames_replaced"] == 5
     assert report["model"]["runs_by_flow_scale"] == {"2": 5}  # the kept runs counted as if generated now
@@ -84,6 +84,22 @@ def test_a_resumed_run_skips_the_kept_work_and_writes_the_same_file(tmp_path, so
     assert len(resumed) == len(uninterrupted) == 24
     for (time_a, content_a, _), (time_b, content_b, _) in zip(resumed, uninterrupted):
         assert time_a == time_b and np.array_equal(content_a, content_b)  # lossless output: bit for bit
+
+
+def test_the_kept_work_follows_a_new_output_name_and_another_runs_is_left_alone(tmp_path, source, model, monkeypatch, generated):
+    first, renamed = tmp_path / "out.mkv", tmp_path / "renamed.mp4"
+    interrupted_repair(source, first, model, monkeypatch, 2)
+    other_settings = repair_video(source, renamed, checkpoint=model, batch_size=1, views=2, progress=False)
+    assert other_settings["resume"]["taken_over_from"] is None and other_settings["resume"]["runs_reused"] == 0
+    assert folder_for(first).is_dir() and not folder_for(renamed).exists()  # not the same work: left as it was
+    renamed.unlink()
+    before = sum(generated)
+    report = repair_video(source, renamed, checkpoint=model, batch_size=1, views=1, progress=False)
+    assert report["resume"]["taken_over_from"] == str(folder_for(first))
+    assert report["resume"]["note"] == f"took over the kept work of an interrupted run from {folder_for(first)}"
+    assert (report["resume"]["measurements_reused"], report["resume"]["runs_reused"], sum(generated) - before) == (True, 2, 3)
+    assert f"read back from {folder_for(renamed)} (kept as {folder_for(first)} by a run writing another name)." in repair_module.summary_text(report)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv", "renamed.mp4"]  # neither folder is left behind
 
 
 @pytest.mark.parametrize("change", ["views", "input", "model"])
