@@ -709,6 +709,7 @@ def interpolate_video(
             subtitle_streams=len(writer.subtitles),
             subtitle_conversions=writer.conversions,
             attachments=writer.attachments,
+            pictures_copied=writer.pictures_copied,
             streams_not_copied=writer.streams_left + info.streams_not_copied,
             **writer.read_back(),  # colour, metadata
             input=info.describe(),
@@ -718,7 +719,7 @@ def interpolate_video(
             result = verify_output(
                 source, Path(tmp), info.traits, writer.choice.lossless, reader.count, factor=factor, progress=progress,
                 muxer=container, subtitles=writer.subtitle_positions, attachments=bool(writer.attachments),
-                converted_subtitles=writer.converted_positions,
+                converted_subtitles=writer.converted_positions, pictures=[picture.sha1 for picture in writer.pictures],
             )
             summary["verify_s"] = result.pop("seconds")
             summary["verification"] = result
@@ -950,6 +951,7 @@ def run(args: argparse.Namespace) -> int:
             f"{summary['encoder']}; {summary['audio_streams']} audio stream(s) copied; "
             + (f"{summary['subtitle_streams']} subtitle stream(s) copied; " if summary["subtitle_streams"] else "")
             + (f"converted {', '.join(summary['subtitle_conversions'])}; " if summary["subtitle_conversions"] else "")
+            + (f"cover art copied ({', '.join(summary['pictures_copied'])}); " if summary["pictures_copied"] else "")
             + (f"not copied: {', '.join(summary['streams_not_copied'])}; " if summary["streams_not_copied"] else "")
             + (f"colour tags not kept: {summary['colour']['lost']}; " if summary["colour"].get("lost") else "")
             + (f"tags not kept: {', '.join(summary['metadata']['not_kept'])}; " if summary["metadata"]["not_kept"] else "")

@@ -493,6 +493,7 @@ def repair_video(
                 state["conversions"] = writer.conversions
                 state["streams_left"] = writer.streams_left
                 state["attachments"] = writer.attachments
+                state["pictures"], state["pictures_copied"] = writer.pictures, writer.pictures_copied
                 try:
                     previous = None  # the DecodedFrame before the current one
                     earlier = None  # and the one before that (a run's outside frame, for the flow prior)
@@ -610,6 +611,7 @@ def repair_video(
                     source, Path(tmp), analysis.info.traits, state["encoder"].lossless, analysis.frame_count,
                     {f["frame"] for f in replaced_frames}, progress=progress, muxer=container, subtitles=state["subtitles"],
                     attachments=bool(state["attachments"]), converted_subtitles=state["converted_subtitles"],
+                    pictures=[picture.sha1 for picture in state["pictures"]],
                 )
                 timings["verify_s"] = result.pop("seconds")
                 state["verification"] = result
@@ -715,6 +717,7 @@ def build_report(source, output, analysis, replaced_frames, state, generator, ch
         "subtitle_streams_copied": len(state["subtitles"]),
         "subtitle_streams_converted": state["conversions"],
         "attachments_copied": state["attachments"],
+        "pictures_copied": state["pictures_copied"],
         "streams_not_copied": state["streams_left"] + info.streams_not_copied,
         "colour": state["colour"],
         "metadata": state["metadata"],
@@ -764,6 +767,8 @@ def summary_text(report: dict) -> str:
                 f", and {verification['subtitle_streams_converted']} subtitle stream(s) converted "
                 f"({', '.join(report['subtitle_streams_converted'])}: the same lines at the same times)"
             )
+        if report.get("pictures_copied"):
+            kept += f", and the cover art ({len(report['pictures_copied'])} attached picture(s), byte for byte)"
         if verification["timestamp_offset_s"]:
             kept += (
                 f" (the {Path(report['output']).suffix} muxer shifted video and audio alike by "

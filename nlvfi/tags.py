@@ -15,6 +15,8 @@ import os
 import re
 from collections.abc import Sequence
 
+from .pictures import is_attached_picture
+
 #: tags a muxer or encoder writes about itself or the bytes it wrote, not about the content: not
 #: carried from the input (compared lowercased, a Matroska language suffix such as "-eng" removed)
 MUXER_TAGS = frozenset({
@@ -86,7 +88,7 @@ def metadata_outcome(source: str | os.PathLike, written: str | os.PathLike, stre
             missing += [f"{name}: {tag}" for tag in lost(tags, stream_out.metadata)]
             carried += len(carried_metadata(stream_in.metadata))
             flags_in, flags_out = int(stream_in.disposition), int(stream_out.disposition)
-            if sum(s.type == stream_in.type for s in original.streams) == 1:  # "default" only chooses among several
+            if sum(s.type == stream_in.type and not is_attached_picture(s) for s in original.streams) == 1:  # "default" chooses among several
                 flags_in, flags_out = flags_in & ~DEFAULT_DISPOSITION, flags_out & ~DEFAULT_DISPOSITION
             if flags_in != flags_out:
                 written_as = stream_out.disposition.name or "none"

@@ -19,7 +19,8 @@ a :class:`nlvfi.videoio.VideoError` naming what broke:
   packet's time within half a tick (of the coarser of the two time bases) of its input time plus
   that shift; each subtitle stream converted to the container's text codec (nlvfi.subtitles):
   the same lines on screen at every moment, to the millisecond;
-- Matroska attachments copied (the fonts of ASS subtitles): each there, byte for byte;
+- Matroska attachments copied (the fonts of ASS subtitles): each there, byte for byte; so are the
+  attached pictures copied (cover art, nlvfi.pictures);
 - the input frames' content: bit-identical when the output is lossless; otherwise the PSNR
   against the input is measured and reported (minimum and mean), not judged.
 """
@@ -34,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from .pictures import picture_digests
 from .subtitles import on_screen, subtitle_events
 from .videoio import PixelTraits, VideoError, VideoReader, frame_content, frame_to_rgb24
 
@@ -162,6 +164,7 @@ def verify_output(
     subtitles: Sequence[int] | None = None,
     attachments: bool = False,
     converted_subtitles: Sequence[int] = (),
+    pictures: Sequence[str] = (),
 ) -> dict:
     """Decode ``source`` and ``written`` side by side; VideoError on any broken promise (module doc).
 
@@ -179,6 +182,8 @@ def verify_output(
             (``VideoWriter.converted_positions``, nlvfi.subtitles): each output line must have
             its input line's words, start and duration.
         attachments: the input's attachments were copied: check that the output holds each, byte for byte.
+        pictures: SHA-1 of each attached picture copied (``VideoWriter.pictures``, nlvfi.pictures),
+            in order: the output's attached pictures must be exactly those.
     Returns:
         frames, output_time_base, max_timestamp_error_s, timestamp_offset_s, audio_streams_identical,
         max_audio_timestamp_error_s, subtitle_streams_identical, max_subtitle_timestamp_error_s, seconds, and untouched_frames_bit_identical (lossless) or
@@ -257,6 +262,8 @@ def verify_output(
         worst_subtitle_time = max(worst_subtitle_time, _check_converted(source, written, n, order.index(n), offset or 0.0, muxer))
     if attachments and attachment_digest(written) != attachment_digest(source):
         raise VideoError(f"verification failed: the {muxer} file does not hold the input's attachments unchanged")
+    if picture_digests(written) != list(pictures):
+        raise VideoError(f"verification failed: the {muxer} file does not hold the input's attached pictures (cover art) unchanged")
     report = {
         "frames": count_out,
         "output_time_base": str(time_base_out),

@@ -57,8 +57,10 @@ text codec (SubRip into .mp4 / .mov as timed text, timed text into .mkv as ASS, 
 .webm as WebVTT: nlvfi.subtitles); the rest (pictures into .mp4, any into .avi / .nut) is
 named, with the muxer's reason. The repair keeps every frame's time, so a subtitle stays in
 step. Matroska attachments (the fonts of ASS subtitles) are copied into .mkv and named where the
-container holds none. Other streams (data, a picture stored as a track, a second video) are not
-copied; the reports name them.
+container holds none. Cover art (a picture marked as attached to the file) goes into .mp4 as such
+and into .mkv as an attachment, byte for byte (nlvfi.pictures); elsewhere it is named. Other
+streams (data, a picture stored as an unmarked track, a second video) are not copied; the reports
+name them.
 
 The container follows the output file's extension (``CONTAINERS``). A display matrix on the
 input's frames (a phone's portrait clip is stored landscape, turned 90 degrees) goes onto the
@@ -105,6 +107,7 @@ from .colour import (
     matrix_group,
     output_colour,
 )
+from .pictures import AS_ATTACHMENT, AS_STREAM, Picture, attached_pictures, is_attached_picture, picture_place, stream_label
 from .subtitles import SubtitleConverter, conversion_target
 from .tags import carried_metadata, carry_tags, metadata_outcome
 
@@ -318,12 +321,6 @@ def announced_end(container, stream) -> float | None:
 STREAM_SNIFF_PACKETS = 256
 
 
-def _attached_pic():
-    import av
-
-    return av.stream.Disposition.attached_pic
-
-
 def main_video_stream(container, path: Path):
     """The video stream to read: the first one not marked as an attached picture (cover art).
 
@@ -333,7 +330,7 @@ def main_video_stream(container, path: Path):
     one as a picture; MP4 keeps an unmarked one first) would otherwise be read as a one-frame
     video and refused. None has two: the first.
     """
-    streams = [s for s in container.streams.video if not (s.disposition & _attached_pic())] or list(container.streams.video)
+    streams = [s for s in container.streams.video if not is_attached_picture(s)] or list(container.streams.video)
     if len(streams) == 1:
         return streams[0]
     with open_input(path) as sniffed:
@@ -373,11 +370,11 @@ def _info(path: Path, container) -> VideoInfo:
         audio_codecs=[s.codec_context.name for s in container.streams.audio],
         other_streams=len(container.streams) - 1 - len(container.streams.audio),
         streams_not_copied=[
-            f"{s.type} ({s.codec_context.name if s.codec_context is not None else 'unknown codec'}"
-            + (", attached picture" if s.type == "video" and s.disposition & _attached_pic() else "") + ")"
+            stream_label(s)
             for s in container.streams
-            if s.index != stream.index and s.type not in ("audio", "subtitle", "attachment") and not _carried_timecode(s, stream)
-        ],
+            if s.index != stream.index and s.type not in ("audio", "subtitle", "attachment") and not is_attached_picture(s)
+            and not _carried_timecode(s, stream)
+        ],  # fmt: skip
         stream_index=stream.index,
         lossless_h264=context.name == "h264" and h264_is_lossless(context.extradata),
         colour=ColourTags.of(context),
@@ -1152,6 +1149,22 @@ class VideoWriter:
                     self.attachments.append(source.name)
                 else:
                     self.streams_left.append(f"attachment ({source.name}): the {container} container holds no attachments")
+            self.pictures: list[Picture] = []  # the input's attached pictures copied (cover art; nlvfi.pictures)
+            self.pictures_copied: list[str] = []  # how, for the reports: "video (mjpeg, attached picture) as attachment cover.jpg"
+            self._picture_streams: list[tuple[object, Picture]] = []  # (output stream, picture): muxed at close
+            for picture in attached_pictures(audio_from) if audio_from is not None else ():
+                why = picture_place(container, picture)
+                if why is not None:
+                    self.streams_left.append(f"{picture.label}: {why}")
+                    continue
+                if container in AS_STREAM:
+                    stream = self.output.add_stream_from_template(audio_from.streams[picture.index])
+                    stream.disposition = av.stream.Disposition.attached_pic
+                    self._picture_streams.append((stream, picture))
+                elif container in AS_ATTACHMENT:
+                    self.output.add_attachment(picture.name, picture.mimetype, picture.data)
+                self.pictures.append(picture)
+                self.pictures_copied.append(picture.label + (f" as attachment {picture.name}" if container in AS_ATTACHMENT else ""))
         except BaseException:
             self.output.close()
             raise
@@ -1234,6 +1247,10 @@ class VideoWriter:
             for converter in self.converters.values():  # timed text holds its last pieces until the end
                 for packet in converter.flush():
                     self.output.mux(packet)
+            for stream, picture in self._picture_streams:  # a picture's one packet: its image file's bytes
+                packet = av.Packet(picture.data)
+                packet.stream, packet.pts, packet.dts = stream, 0, 0
+                self.output.mux(packet)
         except av.FFmpegError as error:
             raise VideoError(f"finishing the {self.choice.codec} stream failed: {error}") from None
         finally:

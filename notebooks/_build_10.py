@@ -338,9 +338,9 @@ def cells() -> list:
             - What a player needs besides the frames comes through too, and the report says what the output
               container could not hold: the colour tags, with each generated frame converted by its neighbours'
               matrix (`nlvfi.colour`; 10-bit input goes to HEVC, with its HDR10 metadata), the file's and each
-              stream's tags, dispositions and chapters (`nlvfi.tags`), and subtitles (text ones converted where the
-              container takes another codec, `nlvfi.subtitles`). Interlaced video is refused, with the command that
-              deinterlaces it.
+              stream's tags, dispositions and chapters (`nlvfi.tags`), subtitles (text ones converted where the
+              container takes another codec, `nlvfi.subtitles`) and cover art (`nlvfi.pictures`). Interlaced video
+              is refused, with the command that deinterlaces it.
             """
         ),
         md(
