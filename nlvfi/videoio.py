@@ -1187,6 +1187,7 @@ class VideoWriter:
                 options = dict(self.stream.options)
                 options["x265-params"] = f"{options['x265-params']}:{self.hdr.x265_params()}"  # before the encoder opens
                 self.stream.options = options
+                self.choice.options["x265-params"] = options["x265-params"]  # the reports give what the encoder got
             tags = ColourTags.of(frame)
             if frame.format.name == self.info.pix_fmt and tags != self.info.colour and tags != ColourTags():
                 # the frames' tags where the header had others (or none): the frames are what is shown

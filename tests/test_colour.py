@@ -168,6 +168,7 @@ def test_hdr10_metadata_goes_through_x265_and_is_named_where_lost(tmp_path, mode
         report = repair_video(source, tmp_path / f"out{ext}", checkpoint=model, threshold=0.3, progress=False)
         assert report["encoder"]["codec"] == "libx265" and report["frames_replaced"] == 1
         assert report["colour"]["kept"] and report["colour"]["hdr_metadata"] == {"input": hdr.describe(), "kept": True}
+        assert report["encoder"]["options"]["x265-params"] == f"log-level=error:{hdr.x265_params()}"  # what x265 was given
         assert HdrMetadata.of(first_frame(tmp_path / f"out{ext}")) == hdr
     h264 = repair_video(source, tmp_path / "h264.mkv", checkpoint=model, threshold=0.3, codec="libx264", progress=False)
     assert h264["colour"]["hdr_metadata"]["kept"] is False
