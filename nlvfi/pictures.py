@@ -72,7 +72,8 @@ def attached_pictures(container) -> list[Picture]:
 
     FFmpeg hands a marked picture's one packet out before any other, so this reads no further
     into the file than the pictures (through a second handle on the same file: ``container``
-    stays at its start)."""
+    stays at its start). A picture whose packet cannot be read has empty ``data``
+    (:func:`picture_place` then says so)."""
     import av
 
     marked = [s for s in container.streams if is_attached_picture(s)]
@@ -81,18 +82,22 @@ def attached_pictures(container) -> list[Picture]:
     pictures = []
     with av.open(container.name) as again:
         for stream in marked:
-            packet = next((p for p in again.demux(again.streams[stream.index]) if p.size), None)
-            if packet is None:
-                continue
+            try:
+                packet = next((p for p in again.demux(again.streams[stream.index]) if p.size), None)
+            except av.FFmpegError:
+                packet = None
             codec = stream.codec_context.name if stream.codec_context is not None else "unknown"
             mimetype, extension = IMAGE_FILES.get(codec, ("application/octet-stream", ".bin"))
             name = stream.metadata.get("filename") or f"cover{'' if not pictures else f'_{len(pictures) + 1}'}{extension}"
-            pictures.append(Picture(stream.index, codec, bytes(packet), name, stream.metadata.get("mimetype", mimetype), stream_label(stream)))
+            data = b"" if packet is None else bytes(packet)
+            pictures.append(Picture(stream.index, codec, data, name, stream.metadata.get("mimetype", mimetype), stream_label(stream)))
     return pictures
 
 
 def picture_place(muxer: str, picture: Picture) -> str | None:
     """None where the ``muxer`` keeps ``picture``; else why not (a phrase for the report)."""
+    if not picture.data:
+        return "its picture could not be read from the input"
     if muxer in AS_STREAM:
         return None
     if muxer in AS_ATTACHMENT:
