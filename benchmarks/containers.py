@@ -7,14 +7,15 @@
 Each input is a small stuttering clip (24 frames, 128x96, a sliding bar over a moving pattern,
 frames 10 and 15 copies of the frame before) with a 3 s tone, coded as such files usually come
 (``INPUTS``: video codec, pixel format, audio codec, container; one .mkv with SubRip subtitles
-too). Each is repaired into every
+too, and one .mp4 with a JPEG cover, as a downloaded video carries one). Each is repaired into every
 output container with the shipped generator (one view, auto threshold; the tool's own
 verification on). A cell shows the output's video codec and, where the tool kept a promise only
 in part, how: ``+21 ms`` when the muxer moved every stream alike (``timestamp_offset_s``);
 "subtitles kept" (copied and verified), "converted to mov_text" (SubRip into MP4's timed text,
 verified line by line) or "not kept (named)" (in the report, with the reason);
 "colour tags not kept (named)" where the written file does not say how to show its colours as
-the input did (three inputs are tagged BT.709, as cameras and phones tag HD video).
+the input did (three inputs are tagged BT.709, as cameras and phones tag HD video); "cover kept"
+(verified byte for byte) or "cover not kept (named)" for the cover (nlvfi.pictures).
 A refused combination shows the first words of the one-line reason and whether it came before
 the first decoding pass ("refused") or after the work ("failed": what a user should never see).
 Nothing is timed.
@@ -23,6 +24,7 @@ Nothing is timed.
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import tempfile
 from pathlib import Path
@@ -37,6 +39,7 @@ from nlvfi.interpolate import load_model  # noqa: E402
 import nlvfi.repair as repair_module  # noqa: E402
 from nlvfi.checkpoint import atomic_write  # noqa: E402
 from nlvfi.colour import ColourTags  # noqa: E402
+from nlvfi.pictures import with_picture  # noqa: E402
 from nlvfi.videoio import CONTAINERS, VideoError, write_video  # noqa: E402
 
 BT709 = ColourTags(matrix=1, primaries=1, transfer=1, range=1)  # how cameras and phones tag HD video
@@ -52,6 +55,7 @@ INPUTS = {
     "vp9-opus.webm": dict(codec="libvpx-vp9", pix_fmt="yuv420p", audio_codec="libopus"),
     "prores422-pcm.mov": dict(codec="prores_ks", pix_fmt="yuv422p10le", audio_codec="pcm_s16le", colour=BT709),
     "h264-aac-srt.mkv": dict(codec="libx264", pix_fmt="yuv420p", audio_codec="aac", subtitles=True),
+    "h264-aac-cover.mp4": dict(codec="libx264", pix_fmt="yuv420p", options={"crf": "18"}, audio_codec="aac", cover=True),
 }
 SUBRIP = "1\n00:00:00,200 --> 00:00:00,600\nA line\n\n2\n00:00:00,700 --> 00:00:01,100\nAnother line\n"
 OUTPUTS = [".mkv", ".mp4", ".mov", ".avi", ".nut", ".webm"]
@@ -74,11 +78,17 @@ def stuttering_frames(count: int = 24, height: int = 96, width: int = 128) -> li
 
 def make_input(folder: Path, name: str) -> Path:
     """Write input ``name`` (``INPUTS``) into ``folder``: 25 frames/s and a 3 s, 48 kHz tone (and,
-    where ``subtitles``, two SubRip lines remuxed in)."""
+    where ``subtitles``, two SubRip lines remuxed in; where ``cover``, a 64x48 JPEG as its cover)."""
     import av
+    from PIL import Image
 
     tone = ((np.sin(np.arange(48000 * 3) / 8) * 8000).astype(np.int16)[None], 48000)
     arguments = dict(INPUTS[name])
+    if arguments.pop("cover", False):
+        video = write_video(folder / f"plain-{name}", stuttering_frames(), 25, audio=tone, **arguments)
+        picture = io.BytesIO()
+        Image.fromarray(stuttering_frames()[0][:48, :64]).save(picture, "JPEG")
+        return with_picture(video, folder / name, picture.getvalue())
     if not arguments.pop("subtitles", False):
         return write_video(folder / name, stuttering_frames(), 25, audio=tone, **arguments)
     video = write_video(folder / f"plain-{name}", stuttering_frames(), 25, audio=tone, **arguments)
@@ -122,6 +132,7 @@ def cell(source: Path, output: Path, generator) -> dict:
         "subtitles_converted": report["subtitle_streams_converted"],
         "not_copied": report["streams_not_copied"],
         "colour_lost": "lost" in report["colour"],
+        "pictures": report["pictures_copied"],
     }
 
 
@@ -136,7 +147,10 @@ def describe(result: dict) -> str:
         subtitles += ", subtitles converted to " + "/".join(c.split(" -> ")[1] for c in result["subtitles_converted"])
     left = ", subtitles not kept (named)" if any(s.startswith("subtitle") for s in result["not_copied"]) else ""
     colour = ", colour tags not kept (named)" if result["colour_lost"] else ""
-    return f"{result['codec']}{' (lossless)' if result['lossless'] else ''}{shift}{missed}{subtitles}{left}{colour}"
+    cover = ", cover kept" if result["pictures"] else ""
+    if any("attached picture" in s for s in result["not_copied"]):
+        cover += ", cover not kept (named)"
+    return f"{result['codec']}{' (lossless)' if result['lossless'] else ''}{shift}{missed}{subtitles}{left}{colour}{cover}"
 
 
 def table(results: dict[tuple[str, str], dict], inputs: list[str], outputs: list[str]) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 #: image codec -> (MIME type, file extension) of a cover written as a Matroska attachment
 IMAGE_FILES = {
@@ -113,3 +114,37 @@ def picture_digests(path: str | os.PathLike) -> list[str]:
 
     with av.open(str(path)) as container:
         return [picture.sha1 for picture in attached_pictures(container)]
+
+
+def with_picture(video: str | os.PathLike, path: str | os.PathLike, picture: bytes) -> Path:
+    """Write ``path``: every stream of ``video`` copied, and ``picture`` (a JPEG or PNG file's
+    bytes) attached as its cover, as files carry one: in .mkv an attachment named cover.jpg /
+    cover.png, elsewhere a picture stream marked as attached. How the tests and
+    ``benchmarks/containers.py`` make such inputs; the repair never writes a file this way."""
+    import io
+
+    import av
+
+    path = Path(path)
+    with av.open(io.BytesIO(picture)) as image:  # its codec and size, which a picture stream declares
+        context = image.streams.video[0].codec_context
+        codec, width, height, pix_fmt = context.name, context.width, context.height, context.format.name
+    mimetype, extension = IMAGE_FILES[codec]
+    with av.open(str(video)) as source, av.open(str(path), "w") as target:
+        copies = {s.index: target.add_stream_from_template(s) for s in source.streams}
+        cover = None
+        if path.suffix == ".mkv":
+            target.add_attachment(f"cover{extension}", mimetype, picture)
+        else:
+            cover = target.add_stream(codec)
+            cover.width, cover.height, cover.pix_fmt = width, height, pix_fmt
+            cover.disposition = av.stream.Disposition.attached_pic
+        for packet in source.demux():
+            if packet.size:
+                packet.stream = copies[packet.stream.index]
+                target.mux(packet)
+        if cover is not None:
+            packet = av.Packet(picture)
+            packet.stream, packet.pts, packet.dts = cover, 0, 0
+            target.mux(packet)
+    return path

@@ -1,6 +1,6 @@
 """benchmarks/containers.py: every input kind into every output container is either written,
 its timestamps and audio verified by the tool, or refused before the first decoding pass with a
-one-line reason; never refused after the work (the whole matrix, 48 small repairs)."""
+one-line reason; never refused after the work (the whole matrix, 60 small repairs)."""
 
 import importlib.util
 from pathlib import Path
@@ -37,8 +37,9 @@ def test_what_is_written_keeps_every_time_and_replaces_both_copies(matrix):
     # only NUT moves streams, and only by an input's own audio priming (AAC 21 ms, Opus 7, AC-3 5)
     moved = {key: round(r["offset_ms"]) for key, r in written.items() if r["offset_ms"]}
     assert moved == {
-        ("h264-aac.mp4", ".nut"): 21, ("h264-aac-srt.mkv", ".nut"): 21, ("vp9-opus.webm", ".nut"): 7, ("h264-ac3.mkv", ".nut"): 5,
-    }
+        ("h264-aac.mp4", ".nut"): 21, ("h264-aac-srt.mkv", ".nut"): 21, ("h264-aac-cover.mp4", ".nut"): 21, ("vp9-opus.webm", ".nut"): 7,
+        ("h264-ac3.mkv", ".nut"): 5,
+    }  # fmt: skip
 
 
 def test_every_input_goes_into_matroska_and_each_container_gets_its_codec(matrix):
@@ -75,7 +76,20 @@ def test_subtitles_are_kept_where_the_container_holds_them_converted_or_named_el
     for ext, r in written.items():
         if ext not in kept | converted:
             assert any(s.startswith(f"subtitle (subrip): the {ext[1:]} container cannot hold it") for s in r["not_copied"]), r
-    assert all(r["subtitles"] == 0 and r["not_copied"] == [] for (name, _), r in matrix.items() if r["written"] and name != "h264-aac-srt.mkv")
+    others = [r for (name, _), r in matrix.items() if r["written"] and name not in ("h264-aac-srt.mkv", "h264-aac-cover.mp4")]
+    assert all(r["subtitles"] == 0 and r["not_copied"] == [] for r in others)
+
+
+def test_the_cover_is_kept_in_mp4_and_matroska_and_named_elsewhere(matrix):
+    written = {ext: r for (name, ext), r in matrix.items() if name == "h264-aac-cover.mp4" and r["written"]}
+    assert set(written) == {".mkv", ".mp4", ".mov", ".nut"}  # .avi and .webm refuse its AAC, as for h264-aac.mp4
+    assert written[".mp4"]["pictures"] == ["video (mjpeg, attached picture)"]
+    assert written[".mkv"]["pictures"] == ["video (mjpeg, attached picture) as attachment cover.jpg"]
+    for ext in (".mov", ".nut"):
+        assert written[ext]["pictures"] == [] and len(written[ext]["not_copied"]) == 1
+        assert written[ext]["not_copied"][0].startswith("video (mjpeg, attached picture): "), written[ext]
+    assert "libx264, cover kept" in containers.describe(written[".mp4"]) and "cover not kept (named)" in containers.describe(written[".mov"])
+    assert all(r["pictures"] == [] for (name, _), r in matrix.items() if r["written"] and name != "h264-aac-cover.mp4")
 
 
 def test_colour_tags_are_kept_or_named(matrix):

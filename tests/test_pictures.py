@@ -11,7 +11,7 @@ from PIL import Image
 from test_repair import scene, stutter
 
 from nlvfi.interpolate import main as interpolate_main
-from nlvfi.pictures import attached_pictures, picture_digests, picture_place
+from nlvfi.pictures import attached_pictures, picture_digests, picture_place, with_picture
 from nlvfi.repair import repair_video, summary_text
 from nlvfi.verification import verify_output
 from nlvfi.videoio import VideoError, probe, write_video
@@ -24,29 +24,6 @@ def image_bytes(kind: str, seed: int = 0) -> bytes:
     return buffer.getvalue()
 
 
-def with_cover(video, path, picture: bytes, codec: str = "mjpeg"):
-    """``video``'s streams copied into ``path`` and ``picture`` added as cover art: in .mp4 a
-    stream marked as an attached picture, in .mkv an attachment named cover.jpg / cover.png."""
-    with av.open(str(video)) as source, av.open(str(path), "w") as target:
-        copies = {s.index: target.add_stream_from_template(s) for s in source.streams}
-        if path.suffix == ".mkv":
-            name, mimetype = ("cover.jpg", "image/jpeg") if codec == "mjpeg" else ("cover.png", "image/png")
-            target.add_attachment(name, mimetype, picture)
-        else:
-            cover = target.add_stream(codec)
-            cover.width, cover.height, cover.pix_fmt = 40, 30, "yuvj420p" if codec == "mjpeg" else "rgb24"
-            cover.disposition = av.stream.Disposition.attached_pic
-        for packet in source.demux():
-            if packet.size:
-                packet.stream = copies[packet.stream.index]
-                target.mux(packet)
-        if path.suffix != ".mkv":
-            packet = av.Packet(picture)
-            packet.stream, packet.pts, packet.dts = cover, 0, 0
-            target.mux(packet)
-    return path
-
-
 @pytest.fixture
 def stuttered(tmp_path):
     return write_video(tmp_path / "v.mp4", stutter(scene(12), [6]), 10, codec="libx264", pix_fmt="yuv420p", options={"crf": "18"})
@@ -55,8 +32,8 @@ def stuttered(tmp_path):
 def test_pictures_are_read_with_their_bytes_and_names(tmp_path, stuttered):
     jpeg, png = image_bytes("JPEG"), image_bytes("PNG")
     for path, data, codec, name in [
-        (with_cover(stuttered, tmp_path / "a.mp4", jpeg), jpeg, "mjpeg", "cover.jpg"),
-        (with_cover(stuttered, tmp_path / "b.mkv", png, "png"), png, "png", "cover.png"),  # its own name
+        (with_picture(stuttered, tmp_path / "a.mp4", jpeg), jpeg, "mjpeg", "cover.jpg"),
+        (with_picture(stuttered, tmp_path / "b.mkv", png), png, "png", "cover.png"),  # its own name
     ]:
         with av.open(str(path)) as container:
             (picture,) = attached_pictures(container)
@@ -72,7 +49,7 @@ def test_pictures_are_read_with_their_bytes_and_names(tmp_path, stuttered):
 @pytest.mark.parametrize("suffix, copied", [(".mp4", "video (mjpeg, attached picture)"), (".mkv", "video (mjpeg, attached picture) as attachment cover.jpg")])
 def test_an_mp4_cover_comes_through_a_repair_byte_for_byte(tmp_path, model, stuttered, suffix, copied):
     jpeg = image_bytes("JPEG")
-    source = with_cover(stuttered, tmp_path / "in.mp4", jpeg)
+    source = with_picture(stuttered, tmp_path / "in.mp4", jpeg)
     out = tmp_path / f"out{suffix}"
     report = repair_video(source, out, checkpoint=model, progress=False)
     assert report["frames_replaced"] == 1 and report["pictures_copied"] == [copied] and report["streams_not_copied"] == []
@@ -86,7 +63,7 @@ def test_an_mp4_cover_comes_through_a_repair_byte_for_byte(tmp_path, model, stut
 
 @pytest.mark.parametrize("suffix, why", [(".mov", "the mov muxer drops attached pictures"), (".avi", "the avi container has no place")])
 def test_where_a_cover_has_no_place_the_report_says_so(tmp_path, model, stuttered, suffix, why):
-    source = with_cover(stuttered, tmp_path / "in.mp4", image_bytes("JPEG"))
+    source = with_picture(stuttered, tmp_path / "in.mp4", image_bytes("JPEG"))
     report = repair_video(source, tmp_path / f"out{suffix}", checkpoint=model, progress=False)
     assert report["pictures_copied"] == [] and len(report["streams_not_copied"]) == 1
     assert report["streams_not_copied"][0].startswith("video (mjpeg, attached picture): " + why)
@@ -95,7 +72,7 @@ def test_where_a_cover_has_no_place_the_report_says_so(tmp_path, model, stuttere
 
 def test_a_matroska_cover_goes_into_mp4_as_a_picture_stream_and_an_up_conversion_keeps_it(tmp_path, model, stuttered, capsys):
     png = image_bytes("PNG", seed=1)
-    source = with_cover(stuttered, tmp_path / "in.mkv", png, "png")
+    source = with_picture(stuttered, tmp_path / "in.mkv", png)
     report = repair_video(source, tmp_path / "out.mp4", checkpoint=model, progress=False)
     assert report["pictures_copied"] == ["video (png, attached picture)"]
     assert picture_digests(tmp_path / "out.mp4") == picture_digests(source)
@@ -106,8 +83,8 @@ def test_a_matroska_cover_goes_into_mp4_as_a_picture_stream_and_an_up_conversion
 
 def test_verification_refuses_an_output_whose_cover_changed(tmp_path, stuttered):
     jpeg = image_bytes("JPEG")
-    source = with_cover(stuttered, tmp_path / "in.mp4", jpeg)
-    other = with_cover(stuttered, tmp_path / "other.mp4", image_bytes("JPEG", seed=2))
+    source = with_picture(stuttered, tmp_path / "in.mp4", jpeg)
+    other = with_picture(stuttered, tmp_path / "other.mp4", image_bytes("JPEG", seed=2))
     traits = probe(source).traits
     with pytest.raises(VideoError, match="does not hold the input's attached pictures"):
         verify_output(source, other, traits, lossless=False, pictures=picture_digests(source))
