@@ -27,8 +27,9 @@ Writing (:class:`VideoWriter`) picks the codec (:func:`choose_encoder`):
   goes to HEVC (libx265, ``DEEP_LOSSY_CODEC``) at crf 16 in .mp4 / .mov (tagged ``hvc1``, as
   Apple's players need) / .mkv / .nut, its 10 / 12 bits kept: H.264 at 10 bits plays almost
   nowhere. ``codec`` / ``crf`` override; ``preset`` sets x264's / x265's speed (``X264_PRESETS``:
-  at 1920x1080 on 2 cores, x265 at crf 16 encoded 3.4 frames/s at ``medium``, 5.7 at ``fast``;
-  x264 8.7 and 10.3), and is refused for every other encoder.
+  on 10-bit frames at 1920x1080, 2 cores, x265 at crf 16 encoded 3.7 frames/s at ``medium`` and
+  5.5 at ``fast``, 0.5 dB lower; x264 7.1 and 10.7, 0.1 dB lower; results/deep_codec_presets_1080p.md),
+  and is refused for every other encoder.
   In .avi instead (:func:`avi_lossy_encoder`), AVI's own codecs at quantiser 1, 8-bit: MPEG-4
   Part 2 (``mpeg4``) for 4:2:0 and grey input, Motion JPEG in 4:2:2 or 4:4:4 for the rest. AVI keeps
   only the order of the frames: FFmpeg reads H.264 from it one frame late (0.04 s at 25
@@ -140,7 +141,8 @@ DEFAULT_CRF = 16
 #: Macs and browsers with HEVC play at 10 bits in these containers; H.264 at 10 bits (High 10,
 #: x264's choice) plays almost nowhere (no hardware decoder, not QuickTime). x265 at crf 16, preset
 #: medium, matched x264 at crf 16 on 60 frames of vtest as 10-bit 4:2:0 (47.5 dB mean PSNR of the
-#: 10-bit samples, 45.7 at least, 0.67 MB; x264: 47.3, 45.0, 0.63 MB) at half its speed
+#: 10-bit samples, 45.7 at least, 0.67 MB; x264: 47.2-47.3, 45.0, 0.62-0.63 MB over three runs, its
+#: threads making it vary) at half its speed
 #: (benchmarks/deep_codec.py, results/deep_codec.md)
 DEEP_LOSSY_CODEC = "libx265"
 DEEP_LOSSY_CONTAINERS = frozenset({"mp4", "mov", "matroska", "nut"})
