@@ -70,7 +70,7 @@ from .acceleration import channels_last_for_inference, compile_generator
 from .checkpoint import CheckpointError, atomic_write, load_generator
 from .generator import Generator
 from .io import read_image, write_frame
-from .resume import ResumeStore, kept_if_interrupted
+from .resume import ResumeStore, kept_if_interrupted, taken_over_text
 from .self_ensemble import ALLOWED_VIEWS, check_views, self_ensemble
 from .static_blend import check_static_motion
 from .tiling import DEFAULT_OVERLAP, check_tile, default_overlap, tiled_forward
@@ -727,8 +727,7 @@ def interpolate_video(
     with kept_if_interrupted(store):
         atomic_write(output, write)
     summary["resume"] = (
-        {"folder": str(store.folder), "gaps_reused": store.resumed_runs, "gaps_not_kept": store.not_kept, "note": store.note or None,
-         "taken_over_from": None if store.taken_over is None else str(store.taken_over)}
+        {**store.outcome(), "gaps_reused": store.resumed_runs, "gaps_not_kept": store.not_kept}
         if store is not None
         else "off (--no-resume)"
     )
@@ -943,8 +942,7 @@ def run(args: argparse.Namespace) -> int:
         resume = summary["resume"]
         resumed = ""
         if isinstance(resume, dict) and resume["gaps_reused"]:
-            taken = f" (kept as {resume['taken_over_from']} by a run writing another name)" if resume["taken_over_from"] else ""
-            resumed = f"resumed an interrupted run: {resume['gaps_reused']} gap(s) read back from {resume['folder']}{taken}; "
+            resumed = f"resumed an interrupted run: {resume['gaps_reused']} gap(s) read back from {resume['folder']}{taken_over_text(resume)}; "
         print(
             f"wrote {args.output}: {summary['frames_in']} frames -> {summary['frames_out']} "
             f"({summary['generated']} generated, x{args.factor or 2} frame rate) with {checkpoint} ({summary['plan']}); "

@@ -77,7 +77,7 @@ from .interpolate import (
     model_device,
     plan_inference,
 )
-from .resume import ResumeStore, kept_if_interrupted
+from .resume import ResumeStore, kept_if_interrupted, taken_over_text
 from .static_blend import OUTSIDE_AGREEMENT, OUTSIDE_WEIGHT, STATIC_MOTION, average_outside_frame
 from .tiling import tiled_prior
 from .verification import verify_output
@@ -635,11 +635,7 @@ def repair_video(
         report["model"]["runs_by_flow_scale"] = {str(scale): count for scale, count in sorted(runs_by_scale.items())}
         report["model"]["static_motion_px"] = plan.static_motion
         report["resume"] = (
-            {
-                "folder": str(store.folder), "measurements_reused": analysis.from_kept,
-                "runs_reused": store.resumed_runs, "note": store.note or None,
-                "taken_over_from": None if store.taken_over is None else str(store.taken_over),
-            }
+            {**store.outcome(), "measurements_reused": analysis.from_kept, "runs_reused": store.resumed_runs}
             if store is not None
             else "off (--no-resume)"
         )
@@ -800,9 +796,7 @@ def summary_text(report: dict) -> str:
     if isinstance(resume, dict) and (resume["measurements_reused"] or resume["runs_reused"]):
         parts.append(
             f"Resumed an interrupted run: {'its measurements and ' if resume['measurements_reused'] else ''}"
-            f"{resume['runs_reused']} of {by['repair']} repaired runs were read back from {resume['folder']}"
-            + (f" (kept as {resume['taken_over_from']} by a run writing another name)" if resume.get("taken_over_from") else "")
-            + "."
+            f"{resume['runs_reused']} of {by['repair']} repaired runs were read back from {resume['folder']}{taken_over_text(resume)}."
         )
     parts.append(f"Took {report['timings']['total_s']:.1f} s.")
     return " ".join(parts)

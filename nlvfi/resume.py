@@ -246,6 +246,12 @@ class ResumeStore:
         self.resumed_runs += 1
         return frames, record.get("meta", {})
 
+    def outcome(self) -> dict:
+        """What the reports say of the folder: where it is, what happened to one found there
+        (``note``), and the folder of another run it took over (``taken_over_from``), or None."""
+        taken_over = None if self.taken_over is None else str(self.taken_over)
+        return {"folder": str(self.folder), "note": self.note or None, "taken_over_from": taken_over}
+
     def kept_text(self) -> str:
         """What an interrupted run leaves in the folder, for the interrupt message."""
         measured = "the measurements and " if (self.folder / "measure.npz").is_file() else ""
@@ -273,6 +279,13 @@ def kept_work_beside(folder: Path, key: dict) -> Path | None:
         if isinstance(kept, dict) and kept.get("nlvfi_resume") == FORMAT and kept.get("key") == key:
             found.append((other.stat().st_mtime_ns, other))
     return max(found)[1] if found else None
+
+
+def taken_over_text(outcome: dict) -> str:
+    """" (kept as X by a run writing another name)" for a :meth:`ResumeStore.outcome` that took
+    another run's folder over, else "": what the summaries add after the folder's name."""
+    taken = outcome.get("taken_over_from")
+    return f" (kept as {taken} by a run writing another name)" if taken else ""
 
 
 @contextmanager
