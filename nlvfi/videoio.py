@@ -244,9 +244,8 @@ class VideoInfo:
     announced_frames: int
     announced_end: float | None
     audio_codecs: list[str] = field(default_factory=list)
-    other_streams: int = 0
     stream_index: int = 0  # the video stream read, in the file's stream order (:func:`main_video_stream`)
-    streams_not_copied: list[str] = field(default_factory=list)  # the others, but audio, subtitles, attachments: "data (bin_data)", ...
+    streams_not_copied: list[str] = field(default_factory=list)  # the others, but audio, subtitles, attachments, covers: "data (bin_data)", ...
     lossless_h264: bool = False  # H.264 in its lossless mode (:func:`h264_is_lossless`)
     colour: "ColourTags" = field(default_factory=lambda: ColourTags())  # as the header gives them
     field_order: int = 0  # AVFieldOrder: 0 unknown, 1 progressive, 2-5 interlaced (:func:`check_progressive`)
@@ -370,7 +369,6 @@ def _info(path: Path, container) -> VideoInfo:
         announced_frames=int(stream.frames or 0),
         announced_end=announced_end(container, stream),
         audio_codecs=[s.codec_context.name for s in container.streams.audio],
-        other_streams=len(container.streams) - 1 - len(container.streams.audio),
         streams_not_copied=[
             stream_label(s)
             for s in container.streams
