@@ -70,6 +70,7 @@ from .acceleration import channels_last_for_inference, compile_generator
 from .checkpoint import CheckpointError, atomic_write, load_generator
 from .generator import Generator
 from .io import read_image, write_frame
+from .kept_encoding import KeptEncodingMismatch, PacketLog, close_log
 from .resume import ResumeStore, kept_if_interrupted, taken_over_text
 from .self_ensemble import ALLOWED_VIEWS, check_views, self_ensemble
 from .static_blend import check_static_motion
@@ -643,7 +644,24 @@ def interpolate_video(
     )
     store = ResumeStore.beside(output, source, generator, {**plan.frame_settings(), "factor": factor}, "gap") if resume else None
 
+    def frames_identity(count: int) -> dict:
+        """How the first ``count`` output frames are made (nlvfi.kept_encoding): by the gaps of
+        the same input, model and settings (the store's key), nothing else."""
+        return {"frames": count}
+
     def write(tmp: str) -> None:
+        resumed_before = store.resumed_runs if store is not None else 0
+        try:
+            attempt(tmp, reuse=True)
+        except KeptEncodingMismatch as mismatch:  # found at the first packets: encode every frame again
+            store.encoding_note = f"the kept encoded frames were not used: {mismatch}"
+            store.resumed_runs = resumed_before
+            attempt(tmp, reuse=False)
+
+    def attempt(tmp: str, reuse: bool) -> None:
+        """Write the up-converted video to ``tmp``; ``reuse``: start from the encoded frames an
+        interrupted run kept, if they fit (nlvfi.kept_encoding)."""
+        log: PacketLog | None = None
         with VideoReader(source) as reader:
             info = reader.info
             writer = VideoWriter(
@@ -655,6 +673,7 @@ def interpolate_video(
             previous = None  # (DecodedFrame, (1, 3, H, W) tensor, alpha)
             generated = 0
             try:
+                log = store.log_encoding(writer, frames_identity, reuse) if store is not None else None
                 bar = tqdm(total=info.announced_frames or None, desc="up-converting", unit="frame", disable=not progress)
                 for item in reader.items(copied=True):
                     if isinstance(item, CopiedPacket):
@@ -696,12 +715,25 @@ def interpolate_video(
                         "interpolation needs at least 2"
                     )
                 writer.close()
-            except BaseException:
-                writer.abort()
+            except BaseException as error:
+                try:
+                    close_log(log, writer, error, frames_identity)
+                finally:  # a second Ctrl-C while the log is sealed
+                    writer.abort()
                 raise
+        try:
+            check(tmp, reader, writer, info, generated)
+        except BaseException as error:  # an interrupt while checking keeps every frame encoded
+            close_log(log, writer, error, frames_identity)
+            raise
+        close_log(log, writer, None, frames_identity)
+
+    def check(tmp: str, reader: VideoReader, writer: VideoWriter, info, generated: int) -> None:
+        """The summary of the written file, and its verification (``verify``)."""
         summary.update(
             frames_in=reader.count,
             frames_out=writer.frames_written,
+            frames_reused=writer.frames_reused,
             generated=generated,
             encoder=writer.choice.describe(),
             encoder_reason=writer.choice.reason,
@@ -727,7 +759,10 @@ def interpolate_video(
     with kept_if_interrupted(store):
         atomic_write(output, write)
     summary["resume"] = (
-        {**store.outcome(), "gaps_reused": store.resumed_runs, "gaps_not_kept": store.not_kept}
+        {
+            **store.outcome(), "gaps_reused": store.resumed_runs, "gaps_not_kept": store.not_kept,
+            "encoded_frames_reused": summary.get("frames_reused", 0), "encoded_frames_note": store.encoding_note,
+        }  # fmt: skip
         if store is not None
         else "off (--no-resume)"
     )
@@ -941,8 +976,15 @@ def run(args: argparse.Namespace) -> int:
         )
         resume = summary["resume"]
         resumed = ""
-        if isinstance(resume, dict) and resume["gaps_reused"]:
-            resumed = f"resumed an interrupted run: {resume['gaps_reused']} gap(s) read back from {resume['folder']}{taken_over_text(resume)}; "
+        if isinstance(resume, dict) and (resume["gaps_reused"] or resume["encoded_frames_reused"]):
+            encoded = resume["encoded_frames_reused"]
+            resumed = (
+                f"resumed an interrupted run: {resume['gaps_reused']} gap(s) read back from {resume['folder']}{taken_over_text(resume)}"
+                + (f", the first {encoded} frames not encoded again" if encoded else "")
+                + "; "
+            )
+        if isinstance(resume, dict) and resume["encoded_frames_note"]:
+            resumed += f"{resume['encoded_frames_note']}; "
         print(
             f"wrote {args.output}: {summary['frames_in']} frames -> {summary['frames_out']} "
             f"({summary['generated']} generated, x{args.factor or 2} frame rate) with {checkpoint} ({summary['plan']}); "

@@ -38,9 +38,9 @@ bit-identical; only then is the temporary file renamed onto OUT. Where a contain
 a time as it is (Matroska given video that starts before 0, NUT given audio that does;
 ``nlvfi.videoio.VideoWriter``), its muxer moves every stream alike: the report gives the shift
 (``timestamp_offset_s``). Any error leaves nothing at OUT (and never touches the input).
-Interrupted (Ctrl-C, SIGTERM), a run keeps what it measured and generated in
-``OUT.nlvfi-resume/``, and the same command run again goes on from there (``nlvfi.resume``;
-``--no-resume``: neither).
+Interrupted (Ctrl-C, SIGTERM), a run keeps what it measured, generated and encoded in
+``OUT.nlvfi-resume/``, and the same command run again goes on from there (``nlvfi.resume``,
+``nlvfi.kept_encoding``; ``--no-resume``: neither).
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ from .interpolate import (
     model_device,
     plan_inference,
 )
+from .kept_encoding import KeptEncodingMismatch, PacketLog, close_log
 from .resume import ResumeStore, kept_if_interrupted, taken_over_text
 from .static_blend import OUTSIDE_AGREEMENT, OUTSIDE_WEIGHT, STATIC_MOTION, average_outside_frame
 from .tiling import tiled_prior
@@ -480,9 +481,39 @@ def repair_video(
             for n, job in enumerate(batch):
                 job.frames = torch.cat([made[(n, i)] for i in range(len(job.times))])  # (k, 3, H, W)
 
+        def frames_identity(count: int) -> dict:
+            """How the first ``count`` frames of the output are made (nlvfi.kept_encoding): the
+            repaired runs that start among them, with their times and outside frames."""
+            runs = [run for run in detection.repairable if run.first < count]
+            return {
+                "frames": count,
+                "runs": [
+                    {"first": run.first, "last": run.last, "times": [round(t, 9) for t in run_times(analysis.times, run)],
+                     "outside": list(detection.outside_frames(run))}
+                    for run in runs
+                ],
+            }  # fmt: skip
+
         def write(tmp: str) -> None:
+            resumed_before = store.resumed_runs if store is not None else 0
+            try:
+                attempt(tmp, reuse=True)
+            except KeptEncodingMismatch as mismatch:  # found at the first packets: encode every frame again
+                store.encoding_note = f"the kept encoded frames were not used: {mismatch}"
+                replaced_frames.clear()
+                example.clear()
+                for counts in (prior_sides, outside_sides):
+                    counts.update(dict.fromkeys(counts, 0))
+                runs_by_scale.clear()
+                store.resumed_runs = resumed_before
+                attempt(tmp, reuse=False)
+
+        def attempt(tmp: str, reuse: bool) -> None:
+            """Write the repaired video to ``tmp``; ``reuse``: start from the encoded frames an
+            interrupted run kept, if they fit (nlvfi.kept_encoding)."""
             repair_started = time.perf_counter()
             model_seconds = 0.0
+            log: PacketLog | None = None
             with VideoReader(source) as reader:
                 traits = reader.info.traits
                 writer = VideoWriter(tmp, container, reader.info, codec, crf, audio_from=reader.container, preset=preset)
@@ -495,6 +526,7 @@ def repair_video(
                 state["attachments"] = writer.attachments
                 state["pictures"], state["pictures_copied"] = writer.pictures, writer.pictures_copied
                 try:
+                    log = store.log_encoding(writer, frames_identity, reuse) if store is not None else None
                     previous = None  # the DecodedFrame before the current one
                     earlier = None  # and the one before that (a run's outside frame, for the flow prior)
                     pending: _Pending | None = None
@@ -600,9 +632,21 @@ def repair_video(
                             f"{source} gave {reader.count} frames on the second reading, {analysis.frame_count} on the first"
                         )
                     writer.close()
-                except BaseException:
-                    writer.abort()
+                except BaseException as error:
+                    try:
+                        close_log(log, writer, error, frames_identity)
+                    finally:  # a second Ctrl-C while the log is sealed
+                        writer.abort()
                     raise
+            state["frames_reused"] = writer.frames_reused
+            try:
+                verify_written(tmp, writer, repair_started, model_seconds)
+            except BaseException as error:  # an interrupt while checking keeps every frame encoded
+                close_log(log, writer, error, frames_identity)
+                raise
+            close_log(log, writer, None, frames_identity)
+
+        def verify_written(tmp: str, writer: VideoWriter, repair_started: float, model_seconds: float) -> None:
             state.update(writer.read_back())  # colour, metadata
             timings["repair_s"] = round(time.perf_counter() - repair_started, 2)
             timings["generator_s"] = round(model_seconds, 2)
@@ -635,7 +679,10 @@ def repair_video(
         report["model"]["runs_by_flow_scale"] = {str(scale): count for scale, count in sorted(runs_by_scale.items())}
         report["model"]["static_motion_px"] = plan.static_motion
         report["resume"] = (
-            {**store.outcome(), "measurements_reused": analysis.from_kept, "runs_reused": store.resumed_runs}
+            {
+                **store.outcome(), "measurements_reused": analysis.from_kept, "runs_reused": store.resumed_runs,
+                "encoded_frames_reused": state.get("frames_reused", 0), "encoded_frames_note": store.encoding_note,
+            }  # fmt: skip
             if store is not None
             else "off (--no-resume)"
         )
@@ -793,11 +840,16 @@ def summary_text(report: dict) -> str:
     if detection.get("caution"):
         parts.append(f"Caution: {detection['caution']}.")
     resume = report.get("resume")
-    if isinstance(resume, dict) and (resume["measurements_reused"] or resume["runs_reused"]):
+    if isinstance(resume, dict) and (resume["measurements_reused"] or resume["runs_reused"] or resume.get("encoded_frames_reused")):
+        encoded = resume.get("encoded_frames_reused")
         parts.append(
             f"Resumed an interrupted run: {'its measurements and ' if resume['measurements_reused'] else ''}"
-            f"{resume['runs_reused']} of {by['repair']} repaired runs were read back from {resume['folder']}{taken_over_text(resume)}."
+            f"{resume['runs_reused']} of {by['repair']} repaired runs were read back from {resume['folder']}{taken_over_text(resume)}"
+            + (f", and the first {encoded} of {video['frames']} frames were not encoded again (the interrupted run's packets)" if encoded else "")
+            + "."
         )
+    if isinstance(resume, dict) and resume.get("encoded_frames_note"):
+        parts.append(f"Resume: {resume['encoded_frames_note']}.")
     parts.append(f"Took {report['timings']['total_s']:.1f} s.")
     return " ".join(parts)
 

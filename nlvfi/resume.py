@@ -6,9 +6,10 @@ the whole video, and the generator takes seconds per frame on a CPU (the model-t
 results/repair_quality.md). The ground rule that every long-running job can be interrupted and
 resumed applies to them: a repair stopped by Ctrl-C or SIGTERM keeps what it measured and
 generated in a folder beside the output, ``OUT.nlvfi-resume/``, and the same command run again
-starts from there. Only the re-encoding (fast beside the model) is done again: the output is one
-encoded stream, written to a temporary file and renamed at the end, so there is no half-written
-output to continue.
+starts from there. The output itself is written to a temporary file and renamed at the end, so
+there is no half-written output to continue; but the video packets the encoder gave are kept
+too, and the run that goes on muxes them in place of encoding those frames again
+(:mod:`nlvfi.kept_encoding`: on a long video the encoder, not the model, is the slow part).
 
 What is kept, and when it is used:
 
@@ -22,6 +23,10 @@ What is kept, and when it is used:
 - ``measure.npz``: the first pass's per-pair MAD, peak and changed share, and every frame's
   timestamp. The detection is computed again from them (it takes milliseconds), so a resumed run
   may use another ``--threshold`` or ``--max-run``.
+- ``encoded.bin`` and ``encoded.json``: the encoded video packets of the frames written before
+  the interrupt that decode on their own, and what they depend on (:mod:`nlvfi.kept_encoding`);
+  used when this run's encoder, container and settings and its way of making those frames (the
+  same repaired runs, times and outside frames) are the same; else every frame is encoded.
 - ``run-<first frame>.npz``: one run's generated frames, (k, H, W, 3) uint8 or uint16, exactly as
   they are written, zlib-compressed, with the run's frames, times and outside frames. A run is
   reused only when all of those match the run the current detection asks for.
@@ -65,6 +70,7 @@ import torch
 
 from . import __version__
 from .checkpoint import weights_digest
+from .kept_encoding import KeptEncoding, PacketLog, load_kept_encoding, sealed_frames
 
 SUFFIX = ".nlvfi-resume"
 FORMAT = 1
@@ -125,6 +131,7 @@ class ResumeStore:
         kept_runs: piece files in the folder now.
         not_kept: pieces not kept because the disk was nearly full.
         note: what happened to a folder found there (resumed, or discarded and why), or "".
+        encoding_note: why the encoded frames kept there were not used (nlvfi.kept_encoding), or None.
     """
 
     def __init__(self, folder: Path, key: dict, unit: str = "run", reserve_bytes: int | None = None):
@@ -135,6 +142,7 @@ class ResumeStore:
         self.key = json.loads(json.dumps({**key, "nlvfi": __version__}))  # as it reads back from key.json
         self.resumed_runs = 0
         self.note = ""
+        self.encoding_note: str | None = None  # why kept encoded frames were not used (nlvfi.kept_encoding)
         self.taken_over = None
         marker = self.folder / "key.json"
         if not self.folder.exists() and (kept := kept_work_beside(self.folder, self.key)) is not None:
@@ -246,6 +254,33 @@ class ResumeStore:
         self.resumed_runs += 1
         return frames, record.get("meta", {})
 
+    # -- the encoded frames (nlvfi.kept_encoding)
+
+    def kept_encoding(self, encoder: dict, frames_identity) -> KeptEncoding | None:
+        """The encoded frames an interrupted run kept, if this run's ``encoder`` and its way of
+        making those frames (``frames_identity(n)``) are the same; else None, and
+        ``encoding_note`` says why when some were kept."""
+        if not self.folder.is_dir():
+            return None
+        kept, why = load_kept_encoding(self.folder, encoder, frames_identity)
+        self.encoding_note = why or None
+        return kept
+
+    def encoding_log(self, encoder: dict, kept: KeptEncoding | None = None) -> PacketLog:
+        """A log of this run's encoded packets in the folder, going on after ``kept`` if given."""
+        self._ensure()
+        return PacketLog(self.folder, encoder, self.reserve_bytes, kept)
+
+    def log_encoding(self, writer, frames_identity, reuse: bool = True) -> PacketLog:
+        """Log the encoded packets of ``writer`` (a ``nlvfi.videoio.VideoWriter``) here, and have it
+        start from the ones an interrupted run kept when they fit (``reuse``; nlvfi.kept_encoding)."""
+        kept = self.kept_encoding(writer.identity, frames_identity) if reuse else None
+        if kept is not None:
+            writer.reuse(kept)
+        log = self.encoding_log(writer.identity, kept)
+        writer.keep_packets(log)
+        return log
+
     def outcome(self) -> dict:
         """What the reports say of the folder: where it is, what happened to one found there
         (``note``), and the folder of another run it took over (``taken_over_from``), or None."""
@@ -254,8 +289,13 @@ class ResumeStore:
 
     def kept_text(self) -> str:
         """What an interrupted run leaves in the folder, for the interrupt message."""
-        measured = "the measurements and " if (self.folder / "measure.npz").is_file() else ""
-        return f"{measured}{self.kept_runs} generated {self.unit}(s) are kept in {self.folder}"
+        parts = ["the measurements"] if (self.folder / "measure.npz").is_file() else []
+        parts.append(f"{self.kept_runs} generated {self.unit}(s)")
+        encoded = sealed_frames(self.folder) if self.folder.is_dir() else 0
+        if encoded:
+            parts.append(f"the first {encoded} encoded frames")
+        listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+        return f"{listed} are kept in {self.folder}"
 
     def discard(self) -> None:
         """Delete the folder and everything in it."""

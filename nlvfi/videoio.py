@@ -108,6 +108,7 @@ from .colour import (
     matrix_group,
     output_colour,
 )
+from .kept_encoding import KeptEncoding, KeptEncodingMismatch, PacketLog
 from .pictures import AS_ATTACHMENT, AS_STREAM, Picture, attached_pictures, is_attached_picture, picture_place, stream_label
 from .subtitles import SubtitleConverter, conversion_target
 from .tags import carried_metadata, carry_tags, metadata_outcome
@@ -1044,6 +1045,10 @@ class VideoWriter:
     Frames go in with :meth:`write` (any pixel format; converted when needed) in presentation
     order with increasing ``pts``; audio and subtitle packets with :meth:`mux_copied`.
 
+    Resuming (``nlvfi.kept_encoding``): :meth:`keep_packets` logs every encoded video packet;
+    :meth:`reuse` takes the first frames' packets from an interrupted run's log instead of
+    encoding them (``frames_reused``).
+
     Audio that starts before 0 (AAC's priming: an MP4 keeps its first 1024-2112 samples before 0
     and skips them by an edit list; Opus's pre-skip alike): Matroska's muxer by default shifts
     every stream later until nothing is negative (an MP4 + AAC with the video at 0 came out with
@@ -1173,6 +1178,92 @@ class VideoWriter:
         self._pairs = [(info.stream_index, self.stream.index)] + [(index, copied[index].index) for index in sorted(copied)]
         self.frames_written = 0
         self._last_pts: int | None = None
+        self._log: PacketLog | None = None
+        self._kept: KeptEncoding | None = None
+        self._kept_packets: Iterator | None = None
+        self._next_kept: tuple | None = None  # a kept packet read, not muxed yet
+        self._seam_checked = False
+        self._extradata_checked = False
+        self._closed_extradata: bytes | None = None
+        self.frames_reused = 0  # frames whose packets came from the kept ones
+
+    @property
+    def identity(self) -> dict:
+        """What this writer's encoded packets depend on (``nlvfi.kept_encoding``, step 2): the
+        container, codec, pixel format, options, time base and pts step."""
+        return {
+            "muxer": self.muxer, "codec": self.choice.codec, "pix_fmt": self.choice.pix_fmt, "options": dict(self.choice.options),
+            "time_base": str(self.time_base), "pts_step": self.pts_step,
+        }  # fmt: skip
+
+    @property
+    def extradata(self) -> bytes:
+        """The video encoder's extradata (H.264's SPS/PPS ...; empty for some coders, or before it
+        opens), as it was when the file was closed once it is."""
+        if self._closed_extradata is not None:
+            return self._closed_extradata
+        return bytes(self.stream.codec_context.extradata or b"")
+
+    def keep_packets(self, log: PacketLog) -> None:
+        """Append every encoded video packet to ``log`` too (and tell it each frame written)."""
+        self._log = log
+
+    def reuse(self, kept: KeptEncoding) -> None:
+        """Take the first ``kept.frames`` frames' packets from ``kept`` instead of encoding them
+        (``nlvfi.kept_encoding``, step 3); :class:`KeptEncodingMismatch` when they cannot go first."""
+        if kept.time_base != self.time_base:
+            raise KeptEncodingMismatch(f"they are in time base {kept.time_base}, this run's is {self.time_base}")
+        self._kept = kept
+        self._kept_packets = kept.read()
+
+    def _mux_kept(self, pts: int, last: bool) -> None:
+        """Mux the kept packets up to the frame at ``pts`` (their dts at most it), or all that are
+        left (``last``). They are in the log already."""
+        import av
+
+        while True:
+            if self._next_kept is None:
+                self._next_kept = next(self._kept_packets, None)
+                if self._next_kept is None:
+                    return
+            packet_pts, dts, duration, key, data = self._next_kept
+            if not last and (dts if dts is not None else packet_pts) > pts:
+                return
+            packet = av.Packet(data)
+            packet.pts, packet.dts = packet_pts, dts
+            if duration is not None:
+                packet.duration = duration
+            packet.time_base = self.time_base
+            packet.is_keyframe = key
+            packet.stream = self.stream
+            try:
+                self.output.mux(packet)
+            except (av.FFmpegError, ValueError) as error:
+                raise KeptEncodingMismatch(f"the {self.muxer} muxer refused a kept packet ({error})") from None
+            self._next_kept = None
+            if not self._extradata_checked:  # the first mux opened the encoder (if nothing had before)
+                self._extradata_checked = True
+                if self.extradata != self._kept.extradata:
+                    raise KeptEncodingMismatch("this run's encoder gives another extradata (coded sequence header)")
+
+    def _mux_video(self, packet) -> None:
+        """Mux a packet the encoder gave, after the kept ones (its dts must follow theirs), and log it."""
+        if self._kept is not None and not self._seam_checked:
+            self._seam_checked = True
+            last = self._kept.last_dts
+            if last is not None and packet.dts is not None and packet.dts <= last:
+                raise KeptEncodingMismatch(f"the encoder's first dts {packet.dts} is not after the kept packets' last, {last}")
+        if self._log is not None:
+            self._log.add(packet.pts, packet.dts, packet.duration, packet.is_keyframe, bytes(packet))
+        if self._kept is None:
+            self.output.mux(packet)
+            return
+        import av
+
+        try:
+            self.output.mux(packet)
+        except (av.FFmpegError, ValueError) as error:  # after kept packets: encode all again (once; a real fault fails then)
+            raise KeptEncodingMismatch(f"the {self.muxer} muxer refused the encoder's packets after the kept ones ({error})") from None
 
     def write(self, frame, pts: int) -> None:
         """Encode one frame at timestamp ``pts`` (in this writer's time base)."""
@@ -1193,20 +1284,26 @@ class VideoWriter:
                 # the frames' tags where the header had others (or none): the frames are what is shown
                 self.colour = output_colour(tags, self.info.pix_fmt, self.choice.pix_fmt, self.choice.codec)
                 self.colour.apply(self.stream.codec_context)
-        frame = to_pixel_format(frame, self.choice.pix_fmt, self.colour)
         if pts % self.pts_step:
             raise VideoError(f"pts {pts} is not a multiple of the writer's pts step {self.pts_step}")
         pts //= self.pts_step
         if self._last_pts is not None and pts <= self._last_pts:
             raise VideoError(f"timestamps must increase: pts {pts} after {self._last_pts}")
-        frame.pts = int(pts)
-        frame.time_base = self.time_base
-        frame.pict_type = av.video.frame.PictureType.NONE  # let the encoder choose frame types
-        try:
-            for packet in self.stream.encode(frame):
-                self.output.mux(packet)
-        except av.FFmpegError as error:
-            raise VideoError(f"encoding frame {self.frames_written} with {self.choice.codec} failed: {error}") from None
+        if self._kept is not None and self.frames_written < self._kept.frames:  # coded by an interrupted run
+            self._mux_kept(pts, last=self.frames_written == self._kept.frames - 1)
+            self.frames_reused = self.frames_written + 1
+        else:
+            frame = to_pixel_format(frame, self.choice.pix_fmt, self.colour)
+            frame.pts = int(pts)
+            frame.time_base = self.time_base
+            frame.pict_type = av.video.frame.PictureType.NONE  # let the encoder choose frame types
+            try:
+                for packet in self.stream.encode(frame):
+                    self._mux_video(packet)
+            except av.FFmpegError as error:
+                raise VideoError(f"encoding frame {self.frames_written} with {self.choice.codec} failed: {error}") from None
+        if self._log is not None:
+            self._log.frame_written(pts)
         self._last_pts = int(pts)
         self.frames_written += 1
 
@@ -1244,7 +1341,7 @@ class VideoWriter:
 
         try:
             for packet in self.stream.encode():
-                self.output.mux(packet)
+                self._mux_video(packet)
             for converter in self.converters.values():  # timed text holds its last pieces until the end
                 for packet in converter.flush():
                     self.output.mux(packet)
@@ -1255,9 +1352,15 @@ class VideoWriter:
         except av.FFmpegError as error:
             raise VideoError(f"finishing the {self.choice.codec} stream failed: {error}") from None
         finally:
+            self._closed_extradata = self.extradata
             self.output.close()
 
     def abort(self) -> None:
+        if self._closed_extradata is None:
+            try:
+                self._closed_extradata = self.extradata
+            except Exception:  # noqa: BLE001 - only a resumed run would need it
+                self._closed_extradata = b""
         try:
             self.output.close()
         except Exception:  # noqa: BLE001 - the file is deleted anyway

@@ -487,7 +487,9 @@ def test_an_interrupted_run_leaves_no_half_file(tmp_path, model):
     with pytest.raises(KeyboardInterrupt):
         repair_video(source, tmp_path / "o.mkv", generator=Exploding(), progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv", "o.mkv.nlvfi-resume"]  # the first pass is kept
-    assert sorted(p.name for p in (tmp_path / "o.mkv.nlvfi-resume").iterdir()) == ["key.json", "measure.npz"]
+    assert sorted(p.name for p in (tmp_path / "o.mkv.nlvfi-resume").iterdir()) == [
+        "encoded.bin", "encoded.json", "key.json", "measure.npz",
+    ]  # and frames 0-3, encoded before the run at 4 went to the generator (nlvfi.kept_encoding)
     with pytest.raises(KeyboardInterrupt):
         repair_video(source, tmp_path / "p.mkv", generator=Exploding(), progress=False, resume=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv", "o.mkv.nlvfi-resume"]

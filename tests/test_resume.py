@@ -65,14 +65,18 @@ def test_a_resumed_run_skips_the_kept_work_and_writes_the_same_file(tmp_path, so
     stopped = interrupted_repair(source, out, model, monkeypatch, 2)
     kept = folder_for(out)
     assert not out.exists() and sorted(p.name for p in kept.iterdir()) == [
-        "key.json", "measure.npz", "run-00000004.npz", "run-00000008.npz",
-    ]
+        "encoded.bin", "encoded.json", "key.json", "measure.npz", "run-00000004.npz", "run-00000008.npz",
+    ]  # frames 0-7 were written (FFV1: a packet each, at once); run 8 was being generated (nlvfi.kept_encoding)
     assert stopped.value.resume_note == (
-        f"the measurements and 2 generated run(s) are kept in {kept}; run the same command again to go on from there"
+        f"the measurements, 2 generated run(s) and the first 8 encoded frames are kept in {kept}; "
+        "run the same command again to go on from there"
     )
     assert sum(generated) == 2
     report = repair_video(source, out, checkpoint=model, batch_size=1, views=1, progress=False)
-    assert report["resume"] == {"folder": str(kept), "measurements_reused": True, "runs_reused": 2, "note": None, "taken_over_from": None}
+    assert report["resume"] == {
+        "folder": str(kept), "measurements_reused": True, "runs_reused": 2, "note": None, "taken_over_from": None,
+        "encoded_frames_reused": 8, "encoded_frames_note": None,
+    }  # fmt: skip
     assert sum(generated) == 2 + 3  # only the three runs not kept went through the generator
     assert not kept.exists() and report["frames_replaced"] == 5
     assert report["model"]["runs_by_flow_scale"] == {"2": 5}  # the kept runs counted as if generated now
@@ -221,10 +225,12 @@ def test_an_interrupted_up_conversion_goes_on_from_the_kept_gaps(tmp_path, model
         interrupt_after_runs(patch, 2)
         assert interp.main(command) == 130
     kept = folder_for(out)
-    assert f"2 generated gap(s) are kept in {kept}; run the same command again" in capsys.readouterr().err
-    assert sorted(p.name for p in kept.iterdir()) == ["gap-00000001.npz", "gap-00000002.npz", "key.json"]
+    assert f"2 generated gap(s) and the first 5 encoded frames are kept in {kept}; run the same command again" in capsys.readouterr().err
+    assert sorted(p.name for p in kept.iterdir()) == [
+        "encoded.bin", "encoded.json", "gap-00000001.npz", "gap-00000002.npz", "key.json",
+    ]  # frame 0, gap 1's three and frame 1 were written; gap 2 was made, not written (nlvfi.kept_encoding)
     assert interp.main(command) == 0
-    assert f"resumed an interrupted run: 2 gap(s) read back from {kept}" in capsys.readouterr().out
+    assert f"resumed an interrupted run: 2 gap(s) read back from {kept}, the first 5 frames not encoded again" in capsys.readouterr().out
     assert len(calls) == 2 + 2 and not kept.exists()
     assert interp.main([*command[:2], str(tmp_path / "fresh.mkv"), *command[3:], "--no-resume"]) == 0
     resumed, uninterrupted = decoded(out), decoded(tmp_path / "fresh.mkv")
