@@ -22,7 +22,9 @@ What is kept, and when it is used:
   over; a folder by that name that is not one of ours is refused, never deleted.
 - ``measure.npz``: the first pass's per-pair MAD, peak and changed share, and every frame's
   timestamp. The detection is computed again from them (it takes milliseconds), so a resumed run
-  may use another ``--threshold`` or ``--max-run``.
+  may use another ``--threshold`` or ``--max-run``. Interrupted while measuring, the first pass
+  keeps the pairs it measured (``partial``); the next run decodes those frames again, checks
+  their timestamps, and measures from where it stopped (``nlvfi.repair.analyze_video``).
 - ``encoded.bin`` and ``encoded.json``: the encoded video packets of the frames written before
   the interrupt that decode on their own, and what they depend on (:mod:`nlvfi.kept_encoding`);
   used when this run's encoder, container and settings and its way of making those frames (the
@@ -289,9 +291,14 @@ class ResumeStore:
 
     def kept_text(self) -> str:
         """What an interrupted run leaves in the folder, for the interrupt message."""
-        parts = ["the measurements"] if (self.folder / "measure.npz").is_file() else []
-        parts.append(f"{self.kept_runs} generated {self.unit}(s)")
+        measured = self.load_measure() if (self.folder / "measure.npz").is_file() else None
+        parts = []
+        if measured is not None:
+            whole = "partial" not in measured
+            parts.append("the measurements" if whole else f"the measurements of the first {len(measured.get('pts', ()))} frames")
         encoded = sealed_frames(self.folder) if self.folder.is_dir() else 0
+        if self.kept_runs or not (parts or encoded):
+            parts.append(f"{self.kept_runs} generated {self.unit}(s)")
         if encoded:
             parts.append(f"the first {encoded} encoded frames")
         listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"

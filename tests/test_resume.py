@@ -74,8 +74,8 @@ def test_a_resumed_run_skips_the_kept_work_and_writes_the_same_file(tmp_path, so
     assert sum(generated) == 2
     report = repair_video(source, out, checkpoint=model, batch_size=1, views=1, progress=False)
     assert report["resume"] == {
-        "folder": str(kept), "measurements_reused": True, "runs_reused": 2, "note": None, "taken_over_from": None,
-        "encoded_frames_reused": 8, "encoded_frames_note": None,
+        "folder": str(kept), "measurements_reused": True, "frames_measured_before": 0, "runs_reused": 2, "note": None,
+        "taken_over_from": None, "encoded_frames_reused": 8, "encoded_frames_note": None,
     }  # fmt: skip
     assert sum(generated) == 2 + 3  # only the three runs not kept went through the generator
     assert not kept.exists() and report["frames_replaced"] == 5
@@ -104,6 +104,75 @@ def test_the_kept_work_follows_a_new_output_name_and_another_runs_is_left_alone(
     assert (report["resume"]["measurements_reused"], report["resume"]["runs_reused"], sum(generated) - before) == (True, 2, 3)
     assert f"read back from {folder_for(renamed)} (kept as {folder_for(first)} by a run writing another name)." in repair_module.summary_text(report)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv", "renamed.mp4"]  # neither folder is left behind
+
+
+def measuring_counted(patch, stop_at: int | None = None) -> list:
+    """Count the pairs the first pass measures; Ctrl-C at the ``stop_at``-th."""
+    calls = []
+    measure = repair_module.pair_differences
+
+    def counting(*args):
+        calls.append(1)
+        if len(calls) == stop_at:
+            raise KeyboardInterrupt
+        return measure(*args)
+
+    patch.setattr(repair_module, "pair_differences", counting)
+    return calls
+
+
+@pytest.mark.parametrize("tampered", [False, True])
+def test_an_interrupt_while_measuring_keeps_the_pairs_measured_and_the_next_run_measures_the_rest(
+    tmp_path, source, model, monkeypatch, tampered
+):
+    out = tmp_path / "out.mkv"
+    with monkeypatch.context() as patch:
+        measuring_counted(patch, stop_at=10)  # pair (9, 10): frames 0-9 are measured
+        with pytest.raises(KeyboardInterrupt) as stopped:
+            repair_video(source, out, checkpoint=model, batch_size=1, views=1, progress=False)
+    kept = folder_for(out)
+    assert sorted(p.name for p in kept.iterdir()) == ["key.json", "measure.npz"]
+    assert stopped.value.resume_note == (
+        f"the measurements of the first 10 frames are kept in {kept}; run the same command again to go on from there"
+    )
+    if tampered:  # not the same frames: the pairs from the first that differs are measured again
+        with np.load(kept / "measure.npz") as data:
+            arrays = {name: data[name] for name in data.files}
+        arrays["pts"][6] += 1
+        np.savez(kept / "measure.npz", **arrays)
+    with monkeypatch.context() as patch:
+        calls = measuring_counted(patch)
+        report = repair_video(source, out, checkpoint=model, batch_size=1, views=1, progress=False)
+    assert len(calls) == (23 - 5 if tampered else 23 - 9)  # 24 frames, 23 pairs: only the ones not kept
+    assert (report["resume"]["measurements_reused"], report["resume"]["frames_measured_before"]) == (False, 6 if tampered else 10)
+    assert "its measurements of the first" in repair_module.summary_text(report)
+    fresh = repair_video(source, tmp_path / "fresh.mkv", checkpoint=model, batch_size=1, views=1, progress=False, resume=False)
+    assert report["detection"]["adjacent_mad"] == fresh["detection"]["adjacent_mad"]
+    assert report["detection"]["adjacent_peak"] == fresh["detection"]["adjacent_peak"]
+    assert report["detection"]["duplicates"] == fresh["detection"]["duplicates"] == DUPLICATES
+    assert not kept.exists()
+
+
+def test_detect_only_with_a_report_keeps_its_measurements_beside_the_report(tmp_path, source, monkeypatch, capsys):
+    report_path = tmp_path / "d.json"
+    command = [str(source), "--detect-only", "--report", str(report_path), "--quiet"]
+    with monkeypatch.context() as patch:
+        measuring_counted(patch, stop_at=10)
+        assert repair_module.main(command) == 130
+    kept = folder_for(report_path)
+    assert f"the measurements of the first 10 frames are kept in {kept}" in capsys.readouterr().err
+    assert not report_path.exists() and sorted(p.name for p in kept.iterdir()) == ["key.json", "measure.npz"]
+    with monkeypatch.context() as patch:
+        calls = measuring_counted(patch)
+        assert repair_module.main(command) == 0
+    assert len(calls) == 23 - 9 and "frames 0-9 measured by an interrupted run" in capsys.readouterr().out
+    report = json.loads(report_path.read_text())
+    assert report["detection"]["duplicates"] == DUPLICATES and report["resume"]["frames_measured_before"] == 10
+    assert not kept.exists()
+    with monkeypatch.context() as patch:  # without a report, nothing is kept
+        measuring_counted(patch, stop_at=10)
+        assert repair_module.main([str(source), "--detect-only", "--quiet"]) == 130
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.json", "in.mkv"]
 
 
 @pytest.mark.parametrize("change", ["views", "input", "model"])
