@@ -72,7 +72,7 @@ import torch
 
 from . import __version__
 from .checkpoint import weights_digest
-from .kept_encoding import KeptEncoding, PacketLog, load_kept_encoding, sealed_frames
+from .kept_encoding import PacketLog, load_kept_encoding, sealed_frames
 
 SUFFIX = ".nlvfi-resume"
 FORMAT = 1
@@ -258,28 +258,19 @@ class ResumeStore:
 
     # -- the encoded frames (nlvfi.kept_encoding)
 
-    def kept_encoding(self, encoder: dict, frames_identity) -> KeptEncoding | None:
-        """The encoded frames an interrupted run kept, if this run's ``encoder`` and its way of
-        making those frames (``frames_identity(n)``) are the same; else None, and
-        ``encoding_note`` says why when some were kept."""
-        if not self.folder.is_dir():
-            return None
-        kept, why = load_kept_encoding(self.folder, encoder, frames_identity)
-        self.encoding_note = why or None
-        return kept
-
-    def encoding_log(self, encoder: dict, kept: KeptEncoding | None = None) -> PacketLog:
-        """A log of this run's encoded packets in the folder, going on after ``kept`` if given."""
-        self._ensure()
-        return PacketLog(self.folder, encoder, self.reserve_bytes, kept)
-
     def log_encoding(self, writer, frames_identity, reuse: bool = True) -> PacketLog:
         """Log the encoded packets of ``writer`` (a ``nlvfi.videoio.VideoWriter``) here, and have it
-        start from the ones an interrupted run kept when they fit (``reuse``; nlvfi.kept_encoding)."""
-        kept = self.kept_encoding(writer.identity, frames_identity) if reuse else None
+        start from the ones an interrupted run kept (``reuse``; nlvfi.kept_encoding) when its
+        encoder and its way of making those frames (``frames_identity(n)``) are the same; else
+        ``encoding_note`` says why, when some were kept."""
+        kept = None
+        if reuse and self.folder.is_dir():
+            kept, why = load_kept_encoding(self.folder, writer.identity, frames_identity)
+            self.encoding_note = why or None
         if kept is not None:
             writer.reuse(kept)
-        log = self.encoding_log(writer.identity, kept)
+        self._ensure()
+        log = PacketLog(self.folder, writer.identity, self.reserve_bytes, kept)
         writer.keep_packets(log)
         return log
 
