@@ -1,7 +1,7 @@
 """Keeping the encoded frames of an interrupted run, so that running it again does not encode them again.
 
-Method: METHOD.md §4 step 4 (¶0236: the repaired video keeps every frame in place), under the
-ground rule that a long job can be interrupted and resumed (``nlvfi.resume`` keeps the
+Method: METHOD.md §4 step 4 (¶0235–0236: replace the copy, keep every other frame, re-encode at
+the original frame rate), under the ground rule that a long job can be interrupted and resumed (``nlvfi.resume`` keeps the
 measurements and the generated frames). Every frame of a repair is re-encoded, not only the
 repaired ones, and for a long video the encoder is the slow part: at 1080p on 2 cores x264 at
 preset medium encodes 7.1 frames/s and x265 3.7 (results/deep_codec_presets_1080p.md), so a
