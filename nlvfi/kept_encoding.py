@@ -54,6 +54,7 @@ import os
 import shutil
 import struct
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -66,6 +67,7 @@ _HEADER = struct.Struct("<qqqBI")  # pts, dts, duration (writer time base; _NONE
 _NONE = -(1 << 63)
 _KEY_FRAME = 1
 _SPACE_CHECK_BYTES = 64 << 20  # the free space is looked at again after this many bytes logged
+RECENT_DIGESTS = 2048  # the SHA-1 state after each of this many last packets is held, for the seal
 
 
 class KeptEncodingMismatch(Exception):
@@ -94,7 +96,8 @@ class KeptEncoding:
 
     ``packets`` packets (as many as ``frames``) in ``path``'s first ``bytes`` bytes, coded in the
     writer's ``time_base``; ``extradata``: the encoder's; ``packet_pts``: each packet's pts, in
-    decode order; ``last_dts``: the dts of the last one (None when the coder gives none).
+    decode order; ``last_dts``: the dts of the last one (None when the coder gives none);
+    ``digest``: the SHA-1 of those bytes, as a hashlib object a log going on after them continues.
     """
 
     path: Path
@@ -106,6 +109,7 @@ class KeptEncoding:
     packet_pts: list[int] = field(default_factory=list)
     offsets: list[int] = field(default_factory=list)  # where each packet starts in the file, then the end
     last_dts: int | None = None
+    digest: object = None
 
     def read(self) -> Iterator[tuple[int | None, int | None, int | None, bool, bytes]]:
         """(pts, dts, duration, key frame, bytes) of each kept packet, in decode order."""
@@ -176,7 +180,7 @@ def load_kept_encoding(folder: Path, encoder: dict, frames_identity: Callable[[i
         return None, damaged
     if digest.hexdigest() != seal.get("sha1") or packets != frames:
         return None, damaged
-    return KeptEncoding(path, frames, packets, total, extradata, time_base, packet_pts, offsets, last_dts), ""
+    return KeptEncoding(path, frames, packets, total, extradata, time_base, packet_pts, offsets, last_dts, digest), ""
 
 
 class PacketLog:
@@ -203,6 +207,8 @@ class PacketLog:
         self._offsets: list[int] = list(kept.offsets) if kept is not None else [0]  # where packet i starts; then the end
         self._frame_pts: list[int] = []  # presentation order
         self._unchecked = 0  # bytes logged since the free space was last looked at
+        self._digest = kept.digest.copy() if kept is not None else hashlib.sha1()  # of everything logged
+        self._recent: deque = deque([(len(self._packet_pts), self._digest.copy())], maxlen=RECENT_DIGESTS)  # (packets, SHA-1 then)
         if kept is None:
             (self.folder / SEAL_NAME).unlink(missing_ok=True)  # an older seal describes another log
             self._file = open(self.folder / LOG_NAME, "wb")
@@ -227,9 +233,12 @@ class PacketLog:
         header = _HEADER.pack(*(_NONE if v is None else int(v) for v in (pts, dts, duration)), _KEY_FRAME if key else 0, len(data))
         self._file.write(header)
         self._file.write(data)
+        self._digest.update(header)
+        self._digest.update(data)
         self._packet_pts.append(_NONE if pts is None else int(pts))
         self._offsets.append(self._offsets[-1] + len(header) + len(data))
         self._unchecked += len(header) + len(data)
+        self._recent.append((len(self._packet_pts), self._digest.copy()))
 
     def seal(self, extradata: bytes | None, time_base: Fraction, frames_identity: Callable[[int], dict]) -> int:
         """Record the decodable start of the log (module doc, step 2); return its frame count.
@@ -245,13 +254,14 @@ class PacketLog:
         if frames <= self.sealed_frames:
             return self.sealed_frames
         size = self._offsets[frames]
-        digest = hashlib.sha1()
-        with open(self.folder / LOG_NAME, "rb") as f:  # the sealed part only: what was logged after it is not kept
-            remaining = size
-            while remaining:
-                chunk = f.read(min(remaining, 1 << 20))
-                digest.update(chunk)
-                remaining -= len(chunk)
+        digest = next((state for count, state in self._recent if count == frames), None)  # the sealed part only
+        if digest is None:  # cut further back than RECENT_DIGESTS packets: read that part again
+            digest = hashlib.sha1()
+            with open(self.folder / LOG_NAME, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk[: max(0, size - f.tell() + len(chunk))])
+                    if f.tell() >= size:
+                        break
         seal = {
             "nlvfi_encoded": FORMAT, "frames": frames, "packets": frames, "bytes": size, "sha1": digest.hexdigest(),
             "extradata": bytes(extradata or b"").hex(), "time_base": str(time_base), "encoder": self.encoder,

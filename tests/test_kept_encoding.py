@@ -9,6 +9,7 @@ import pytest
 from test_repair import audio_packets, decoded, scene, stutter, tone
 
 from nlvfi import repair as repair_module
+from nlvfi import kept_encoding
 from nlvfi import resume as resume_module
 from nlvfi.kept_encoding import LOG_NAME, SEAL_NAME, PacketLog, decodable_prefix, load_kept_encoding
 from nlvfi.repair import repair_video
@@ -210,6 +211,22 @@ def test_a_second_interrupt_before_the_kept_frames_are_passed_keeps_them(tmp_pat
     assert load_kept_encoding(folder, {"codec": "other"}, identity) == (
         None, "the kept encoded frames were not used: another encoder, container or setting",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("recent", [2048, 3])
+def test_the_seal_digest_is_the_sealed_bytes_whether_held_or_read_again(tmp_path, monkeypatch, recent):
+    monkeypatch.setattr(kept_encoding, "RECENT_DIGESTS", recent)  # 3: the cut is older than the states held
+    folder = tmp_path / "kept"
+    folder.mkdir()
+    log = PacketLog(folder, {"codec": "test"}, reserve_bytes=0)
+    for pts in range(6):  # 6 frames given; their packets in decode order I0 P3 B1 B2, then 10 more after the cut
+        log.frame_written(pts)
+    for pts in [0, 3, 1, 2] + list(range(100, 110)):
+        log.add(pts, pts, 1, pts == 0, bytes([pts % 256]) * 7)
+    assert log.seal(b"x", 1, lambda n: {"frames": n}) == 4
+    log.close()
+    kept, why = load_kept_encoding(folder, {"codec": "test"}, lambda n: {"frames": n})
+    assert (kept.frames, why) == (4, "") and [data[0] for *_, data in kept.read()] == [0, 3, 1, 2]
 
 
 def test_nothing_is_logged_on_a_nearly_full_disk(tmp_path, model, monkeypatch):
