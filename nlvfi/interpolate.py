@@ -89,6 +89,7 @@ from .videoio import (
     container_for,
     frame_alpha,
     frame_to_rgb,
+    check_writable,
     probe,
     rgb_to_tensor,
     same_file,
@@ -448,7 +449,9 @@ def generate(
 # Image pairs
 
 
-def _check_image_output(path: Path, inputs: Sequence[Path]) -> None:
+def _check_image_output(path: Path, inputs: Sequence[Path], probed: set[Path] | None = None) -> None:
+    """Refuse an output image that is not an image, is an input, is a folder or cannot be written
+    (``videoio.check_writable``; ``probed``: folders already found writable, skipped)."""
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         raise ValueError(f"output {path} must be an image ({', '.join(sorted(IMAGE_SUFFIXES))})")
     for source in inputs:
@@ -456,6 +459,11 @@ def _check_image_output(path: Path, inputs: Sequence[Path]) -> None:
             raise ValueError(f"output {path} is the input {source}; choose another file")
     if path.is_dir():
         raise ValueError(f"output {path} is a folder")
+    folder = path.parent.resolve()
+    if probed is None or folder not in probed:
+        check_writable(path)
+        if probed is not None:
+            probed.add(folder)
 
 
 def _check_time(t: float) -> float:
@@ -482,6 +490,7 @@ def read_batch_csv(path: str | os.PathLike) -> list[PairJob]:
     base = path.parent
     jobs: list[PairJob] = []
     outputs: dict[Path, int] = {}  # resolved output -> its line: a second line would overwrite it
+    probed: set[Path] = set()  # output folders found writable
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")  # -sig: drop the BOM Excel writes
@@ -505,7 +514,7 @@ def read_batch_csv(path: str | os.PathLike) -> list[PairJob]:
             if not image.is_file():
                 raise FileNotFoundError(f"{path}:{number}: no such image: {image}")
         try:
-            _check_image_output(out, (prev, next))
+            _check_image_output(out, (prev, next), probed)
         except ValueError as error:
             raise ValueError(f"{path}:{number}: {error}") from None
         first = outputs.setdefault(out.resolve(), number)  # resolved, as same_file compares
@@ -633,6 +642,7 @@ def interpolate_video(
     if same_file(source, output):
         raise ValueError(f"output {output} is the input; choose another file (the input is never overwritten)")
     container = container_for(output)
+    check_writable(output)
     device = model_device(generator)
     started = time.perf_counter()
     summary: dict = {}

@@ -99,6 +99,7 @@ from .videoio import (
     muxer_codecs,
     probe,
     rgb_to_tensor,
+    check_writable,
     same_file,
     tensor_to_rgb,
 )
@@ -746,7 +747,8 @@ def repair_video(
 def check_output_paths(source: Path, paths: dict) -> None:
     """Refuse, before any work, what would otherwise fail or clobber a file at the end: a path
     (``paths``: name -> path or None) that is the input, two that are the same file, a report or
-    figure that is a folder, or a figure format matplotlib cannot write. ValueError, one line."""
+    figure that is a folder, a folder no file can be written in (``videoio.check_writable``), or
+    a figure format matplotlib cannot write. ValueError, one line."""
     named = [(name, Path(path)) for name, path in paths.items() if path is not None]
     for index, (name, path) in enumerate(named):
         if same_file(source, path):
@@ -756,6 +758,7 @@ def check_output_paths(source: Path, paths: dict) -> None:
                 raise ValueError(f"the {name} and the {other} are the same file ({path}); give each its own")
         if name != "output" and path.is_dir():
             raise ValueError(f"the {name} {path} is a folder; give a file name")
+        check_writable(path, name)
     figure = paths.get("figure")
     if figure is not None:
         from matplotlib.backend_bases import FigureCanvasBase

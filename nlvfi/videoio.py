@@ -90,6 +90,7 @@ import errno
 import math
 import os
 import re
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -278,6 +279,10 @@ def _check_exists(path: Path) -> None:
             first = ()
         if not any((path.parent / name).is_file() for name in first):
             raise FileNotFoundError(f"no such image sequence: {path} (no file for frame 0 or 1)")
+    elif path.is_dir():
+        raise IsADirectoryError(
+            f"{path} is a folder, not a video; give a video file, or numbered images as a pattern such as {path / 'frame_%04d.png'}"
+        )
     elif not path.is_file():
         raise FileNotFoundError(f"no such video: {path}")
 
@@ -1605,6 +1610,30 @@ def read_video_rgb(path: str | os.PathLike) -> tuple[list[np.ndarray], list[floa
     with VideoReader(path) as reader:
         items = [(_rgb8(item.frame), item.time) for item in reader]
     return [rgb for rgb, _ in items], [t for _, t in items]
+
+
+def check_writable(path: str | os.PathLike, name: str = "output") -> None:
+    """Refuse, before any work, a file the run could not write at its end.
+
+    The tools write ``path`` last, through a temporary file beside it (``checkpoint.atomic_write``,
+    ``VideoWriter``), creating missing folders on the way; a folder that cannot take a new file
+    (read-only, a full quota of inodes, a path through a file, ``/proc``) used to show only then,
+    after the whole first pass and every generated frame. Here a probe file is made and removed
+    in the nearest folder of ``path`` that exists. ValueError, one line, naming ``name``.
+    """
+    path = Path(path)
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:  # missing folders are made at the end
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ValueError(f"cannot write the {name} {path}: {folder} is not a folder")
+    try:
+        handle, probe_path = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ValueError(f"cannot write the {name} {path}: no new file can be made in {folder} ({reason})") from None
+    os.close(handle)
+    os.unlink(probe_path)
 
 
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:

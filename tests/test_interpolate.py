@@ -183,6 +183,22 @@ def test_batch_csv_is_checked_before_anything_runs(tmp_path, pair):
     assert not (tmp_path / "out").exists()
 
 
+def test_outputs_that_cannot_be_written_are_refused_before_the_model_runs(tmp_path, pair, model, capsys):
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    source = write_video(tmp_path / "in.mkv", clip_frames(3), 10)
+    for argv, message in (
+        ([str(pair[0]), str(pair[1]), "-o", str(tmp_path / "notes.txt" / "m.png")], "cannot write the output .*notes.txt is not a folder"),
+        ([str(source), "-o", str(tmp_path / "notes.txt" / "v.mkv"), "--factor", "2"], "cannot write the output .*notes.txt is not a folder"),
+    ):
+        assert main([*argv, "--checkpoint", str(model), "--quiet"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and re.search(message, err), err
+    (tmp_path / "bad.csv").write_text("a.png,b.png,out/1.png\na.png,b.png,out/2.png\nb.png,a.png,notes.txt/3.png\n")
+    with pytest.raises(ValueError, match=r"bad.csv:3: cannot write the output .*notes.txt is not a folder"):
+        read_batch_csv(tmp_path / "bad.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.png", "bad.csv", "in.mkv", "notes.txt"]
+
+
 def test_batch_csv_with_a_byte_order_mark_reads_the_first_path(tmp_path, pair):
     (tmp_path / "bom.csv").write_text("\ufeffa.png,b.png,out/1.png\n", encoding="utf-8")  # as Excel writes "CSV UTF-8"
     assert [job.prev for job in read_batch_csv(tmp_path / "bom.csv")] == [pair[0]]

@@ -11,6 +11,7 @@ and are skipped otherwise.
 import hashlib
 from dataclasses import replace
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -335,8 +336,15 @@ def _interlaced(path):
                        options={"crf": "18", "x264-params": "interlaced=1:tff=1"})
 
 
+def _folder(path):
+    path.mkdir()
+    write_video(path / "a.mkv", scene(4), 10)
+    return path
+
+
 BAD_INPUTS = {
     "missing file": (lambda d, m: d / "missing.mkv", None, "no such video"),
+    "a folder": (lambda d, m: _folder(d / "clips"), None, r"clips is a folder, not a video; .* such as .*clips/frame_%04d.png"),
     "not a video": (lambda d, m: _text(d / "text.mp4"), None, "not a readable video"),
     "zero frames": (lambda d, m: _zero_frames(d / "zero.mkv"), None, "not a readable video"),
     "one frame": (lambda d, m: write_video(d / "one.mkv", scene(1), 10), None, "has 1 frame; repair needs at least 2"),
@@ -420,6 +428,29 @@ def test_report_and_figure_paths_that_would_fail_at_the_end_are_refused_first(tm
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
+
+
+def test_an_output_folder_that_cannot_take_a_file_is_refused_before_the_first_pass(tmp_path, model, capsys, monkeypatch):
+    # found in review: the run measured every frame (11 minutes for ten minutes of 1080p) and
+    # generated every run before it found out that nothing could be written at OUT
+    source = write_video(tmp_path / "in.mkv", stutter(scene(8), [4]), 10)
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+
+    def measured(*args, **kwargs):
+        raise AssertionError("the first pass ran")
+
+    monkeypatch.setattr(repair_module, "analyze_video", measured)
+    for flags, message in (
+        (["-o", "{dir}/notes.txt/o.mkv"], "cannot write the output .*notes.txt/o.mkv: .*notes.txt is not a folder"),
+        (["-o", "{dir}/o.mkv", "--report", "{dir}/notes.txt/r.json"], "cannot write the report"),
+        (["--detect-only", "--report", "{dir}/notes.txt/r.json"], "cannot write the report"),
+        (["-o", "{dir}/o.mkv", "--figure", "{dir}/notes.txt/deeper/f.png"], "cannot write the figure"),
+    ):
+        argv = [str(source), *(f.format(dir=tmp_path) for f in flags), "--checkpoint", str(model), "--quiet"]
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and re.search(message, err), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv", "notes.txt"]
 
 
 def test_a_failure_after_the_video_is_written_leaves_nothing_at_out(tmp_path, model, monkeypatch):

@@ -26,6 +26,7 @@ from nlvfi.videoio import (
     read_video_rgb,
     rgb_to_frame,
     rgb_to_tensor,
+    check_writable,
     same_file,
     tensor_to_rgb,
     write_video,
@@ -608,6 +609,26 @@ def test_frame_content_compares_exactly(tmp_path):
         first, second = (item.frame for item in reader)
     assert np.array_equal(frame_content(first), frame_content(first))
     assert not np.array_equal(frame_content(first), frame_content(second))
+
+
+def test_check_writable_probes_the_nearest_folder_and_leaves_nothing(tmp_path, monkeypatch):
+    check_writable(tmp_path / "out.mkv")
+    check_writable(tmp_path / "new" / "deeper" / "out.mkv")  # missing folders: made at the end, not here
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(ValueError, match=r"^cannot write the report .*file.txt/sub/r.json: .*file.txt is not a folder$"):
+        check_writable(tmp_path / "file.txt" / "sub" / "r.json", "report")
+    real_mkstemp = videoio.tempfile.mkstemp
+
+    def refused(*args, dir=None, **kwargs):  # a read-only folder (root ignores permission bits)
+        if Path(dir) == tmp_path:
+            raise PermissionError(13, "Permission denied")
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(videoio.tempfile, "mkstemp", refused)
+    with pytest.raises(ValueError, match=r"no new file can be made in .* \(Permission denied\)$"):
+        check_writable(tmp_path / "out.mkv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
 
 
 def test_same_file_sees_links(tmp_path):
