@@ -131,6 +131,14 @@ before: one pass, ratios 0.7, margin 0.5):
   blocks, each also over its local level, fitted on three regions and tested on the fourth, made
   fewer errors than this rule in 1 of the 12 (region, crf) cells (11 against 12), as many in 3,
   and more in 8 (at crf 23 on `still-heldout` 24 against 16).
+  Nor a line drawn per file from its own changed shares (four near-still regions, patterns 0-15,
+  x264 on 1, 2 and 4 threads, 192 files per crf; ad hoc): the widest gap above the copies found,
+  two medians on the log share, or half the quietest real pair nearby; the best of them, the gap,
+  met the bar in 192 / 190 / 50 files at crf 16 / 18 / 23 against this rule's 191 / 188 / 30, but
+  took 57 real frames at crf 23 against 28 and still missed the main table's copy (README). The
+  share itself is not what falls short up to crf 18: one threshold on it chosen knowing the copies
+  separates every FFV1, crf 16 and crf 18 file of the seven clips; at crf 23 only 7-24 of 24 files
+  of each near-still region (benchmarks/detection_robustness.py, "share-separable in hindsight").
 * Exact duplicates (FFV1): 1.0 / 1.0 in every file. MAD alone (``peaks=None``) finds only
   0.25–0.67 of the near-still clip's re-encoded copies.
 

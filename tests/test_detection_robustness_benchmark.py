@@ -29,10 +29,11 @@ def test_lossless_files_are_encoded_once_lossy_ones_per_thread_count():
     assert {c["threads"] for c in configs if c["encoding"] == "23"} == {1, 2, 4}
 
 
-def result(encoding, precision, recall, seed=0, false=(), missed=(), caution=False):
+def result(encoding, precision, recall, seed=0, false=(), missed=(), caution=False, separable=True):
     return {
         "clip": "still", "encoding": encoding, "seed": seed, "threads": 0 if encoding == "exact" else 1, "duplicates": 10,
         "precision": precision, "recall": recall, "false": list(false), "missed": list(missed), "caution": caution,
+        "share_separable": separable,
     }  # fmt: skip
 
 
@@ -42,7 +43,7 @@ def test_the_bar_is_one_for_exact_copies_and_095_after_re_encoding():
             result("exact", 1.0, 1.0),
             result("exact", 1.0, 0.96, seed=1, missed=[7]),  # below: exact copies must all be found
             result("23", 0.96, 1.0, false=[4]),  # meets 0.95
-            result("23", 1.0, 0.9, seed=1, missed=[3], caution=True),
+            result("23", 1.0, 0.9, seed=1, missed=[3], caution=True, separable=False),
         ]
     )
     exact, lossy = rows
@@ -52,9 +53,19 @@ def test_the_bar_is_one_for_exact_copies_and_095_after_re_encoding():
     table = robustness.format_table(rows, [0, 1], [1], 1.0)
     # all copies together: 19 of 20 found, among 20 frames taken
     assert (lossy["pooled_precision"], lossy["pooled_recall"]) == (19 / 20, 19 / 20)
-    assert "| still | H.264 crf 23 | 2 | 1 | 0 | 0.96 | 0.90 | 1 | 1 | 20 | 0.950 / 0.950 | 1 |" in table
+    assert "| still | H.264 crf 23 | 2 | 1 | 0 | 0.96 | 0.90 | 1 | 1 | 20 | 0.950 / 0.950 | 1 | 1 |" in table
     assert "- still, crf 23, 1 thread(s), seed 1: precision 1.00, recall 0.90" in table and table.count("; cautioned") == 1
     assert "- still, exact, seed 1:" in table
+
+
+def test_share_separable_in_hindsight_is_one_threshold_chosen_knowing_the_copies():
+    # pairs 0..9 -> frames 1..10; copies at frames 3, 6, 9
+    shares = np.array([0.9, 0.8, 0.01, 0.7, 0.6, 0.05, 0.5, 0.4, 0.02, 0.3])
+    assert robustness.separable_by_share(shares, [3, 6, 9], 1.0)  # T = 0.05 takes exactly the copies
+    shares[4] = 0.04  # a real frame quieter than the loudest copy: T = 0.05 takes it too (3 of 4), T = 0.02 misses one
+    assert not robustness.separable_by_share(shares, [3, 6, 9], 0.95)
+    assert robustness.separable_by_share(shares, [3, 6, 9], 0.75)  # precision 3/4 at T = 0.05
+    assert robustness.separable_by_share(shares, [], 0.95)  # no copies: a T below every share
 
 
 def test_one_file_is_measured_with_the_tools_own_detection(tmp_path, monkeypatch):
@@ -72,6 +83,7 @@ def test_one_file_is_measured_with_the_tools_own_detection(tmp_path, monkeypatch
     measured = robustness.measure({"clip": "still", "encoding": "exact", "seed": 0, "threads": 0}, frames, 10.0, tmp_path)
     assert (measured["precision"], measured["recall"], measured["false"], measured["missed"]) == (1.0, 1.0, [], [])
     assert measured["caution"] is False  # exact copies carry no noise
+    assert measured["share_separable"] is True
     assert list(tmp_path.iterdir()) == []  # the encoded file is removed
 
 
@@ -83,7 +95,8 @@ def test_an_interrupted_run_goes_on_where_it_stopped(tmp_path, monkeypatch):
         if measured and fail:
             raise KeyboardInterrupt
         measured.append(robustness.key(config))
-        return {**config, "duplicates": 2, "precision": 1.0, "recall": 1.0, "false": [], "missed": [], "caution": False}
+        return {**config, "duplicates": 2, "precision": 1.0, "recall": 1.0, "false": [], "missed": [], "caution": False,
+                "share_separable": True}  # fmt: skip
 
     monkeypatch.setattr(robustness, "measure", measure)
     out = tmp_path / "table.md"
@@ -97,3 +110,22 @@ def test_an_interrupted_run_goes_on_where_it_stopped(tmp_path, monkeypatch):
     assert measured == ["still/exact/seed0/threads0", "still/exact/seed1/threads0"]  # seed 0 was kept, not measured again
     assert "| still | exact (FFV1) | 2 | 2 | 2 |" in out.read_text()
     assert not out.with_suffix(".jsonl").exists()
+
+
+def test_a_kept_record_without_the_hindsight_column_is_measured_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(robustness.repair_quality, "load_frames", lambda clip, data, frames, max_side: ([], 10.0))
+    measured = []
+
+    def measure(config, frames, rate, workdir):
+        measured.append(robustness.key(config))
+        return {**config, "duplicates": 2, "precision": 1.0, "recall": 1.0, "false": [], "missed": [], "caution": False,
+                "share_separable": True}  # fmt: skip
+
+    monkeypatch.setattr(robustness, "measure", measure)
+    out = tmp_path / "table.md"
+    older = {"clip": "still", "encoding": "exact", "seed": 0, "threads": 0, "duplicates": 2, "precision": 1.0,
+             "recall": 1.0, "false": [], "missed": [], "caution": False}  # fmt: skip
+    robustness.repair_quality.keep_record(out.with_suffix(".jsonl"), older)  # kept by the script before the column
+    assert robustness.main(["--clips", "still", "--seeds", "0", "--encodings", "exact", "--out", str(out)]) == 0
+    assert measured == ["still/exact/seed0/threads0"]
+    assert "| still | exact (FFV1) | 1 | 1 | 1 | 1.00 | 1.00 | 0 | 0 | 2 | 1.000 / 1.000 | 0 | 1 |" in out.read_text()
