@@ -836,6 +836,39 @@ def test_bundled_clip_re_encoded_with_h264_still_detected(tmp_path):
     assert precision >= 0.95 and recall >= 0.95
 
 
+def _converted_by_duplication(frames: list[np.ndarray], pattern: str) -> tuple[list[np.ndarray], list[int]]:
+    """A frame rate raised by showing frames twice, as a converter without interpolation does:
+    ``every-5th`` (24 -> 30 frames/s: one frame in five is the one before it again), ``doubled``
+    (15 -> 30: every frame twice, from every other original, so that the clip keeps its length)."""
+    if pattern == "every-5th":
+        out, copies = list(frames), list(range(4, len(frames), 5))
+        for m in copies:
+            out[m] = frames[m - 1]
+        return out, copies
+    out = [frame for frame in frames[::2] for _ in range(2)]
+    return out, list(range(1, len(out), 2))
+
+
+@pytest.mark.parametrize("pattern", ["every-5th", "doubled"])
+@pytest.mark.parametrize("crf", [None, 18, 23])
+def test_frame_rate_raised_by_duplication_is_found_exactly(tmp_path, pattern, crf):
+    # the injected runs of the benchmarks are random; a real stutter is often regular, and dense:
+    # "doubled" makes half of the frames copies, so most of each side's window is copies on the
+    # first pass (nlvfi.duplicates: the second pass measures motion on the real pairs only)
+    truth, originals = _truth()
+    stuttered, _ = read_video_rgb(STUTTER / truth["clip"])
+    real = [originals.get(index, frame) for index, frame in enumerate(stuttered)]  # the 40 real frames, 384x288
+    assert not any(np.array_equal(a, b) for a, b in zip(real, real[1:]))
+    frames, copies = _converted_by_duplication(real, pattern)
+    if crf is None:
+        path = write_video(tmp_path / "converted.mkv", frames, 10)
+    else:
+        path = write_video(tmp_path / "converted.mp4", frames, 10, codec="libx264", pix_fmt="yuv420p", options=x264(crf))
+    detection = analyze_video(path).detection
+    assert _scores(detection.duplicates, copies) == (1.0, 1.0)
+    assert detection.caution is None
+
+
 def vtest_region(frames: range, rows: slice, columns: slice) -> list[np.ndarray]:
     """(H, W, 3) uint8 crops of vtest's ``frames``; skips the test when vtest is not fetched."""
     if not VTEST.is_file():
