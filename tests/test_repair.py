@@ -52,6 +52,7 @@ from nlvfi.videoio import (
 
 ROOT = Path(__file__).resolve().parent.parent
 STUTTER = ROOT / "data" / "stutter"
+STILL = ROOT / "data" / "still"  # near-still vtest regions, data/make_still_clips.py
 VTEST = ROOT / "data" / "opencv" / "vtest.avi"
 H, W = 48, 64
 
@@ -869,24 +870,18 @@ def test_frame_rate_raised_by_duplication_is_found_exactly(tmp_path, pattern, cr
     assert detection.caution is None
 
 
-def vtest_region(frames: range, rows: slice, columns: slice) -> list[np.ndarray]:
-    """(H, W, 3) uint8 crops of vtest's ``frames``; skips the test when vtest is not fetched."""
-    if not VTEST.is_file():
-        pytest.skip(f"{VTEST} not fetched (run `nlvfi data fetch`)")
-    out = []
-    with VideoReader(VTEST) as reader:
-        for item in reader:
-            if item.index >= frames.stop:
-                break
-            if item.index in frames:
-                out.append(np.ascontiguousarray(item.frame.to_ndarray(format="rgb24")[rows, columns]))
-    return out
+def bundled_region(name: str) -> list[np.ndarray]:
+    """(H, W, 3) uint8 frames of a near-still vtest region bundled in data/still/ (made by
+    data/make_still_clips.py), converted as swscale does (``to_ndarray``), as these tests read
+    them from vtest.avi before the regions were bundled."""
+    with VideoReader(STILL / name) as reader:
+        return [item.frame.to_ndarray(format="rgb24") for item in reader]
 
 
 @pytest.fixture(scope="module")
 def still_clip():
     """vtest frames 100-159, a 256x256 region where little moves (real MAD 0.25-0.5)."""
-    return vtest_region(range(100, 160), slice(128, 384), slice(0, 256))
+    return bundled_region("vtest_still_100-159.mkv")
 
 
 STILL_DUPLICATES = [5, 12, 13, 21, 29, 30, 31, 38, 45, 51, 52]
@@ -896,7 +891,29 @@ STILL_DUPLICATES = [5, 12, 13, 21, 29, 30, 31, 38, 45, 51, 52]
 def held_out_still_clip():
     """vtest's held-out frames 686-745, a 256x256 region of lawn where nobody walks (real MAD
     0.04-0.64; the source's coder refreshed only part of it every other frame)."""
-    return vtest_region(range(686, 746), slice(320, 576), slice(192, 448))
+    return bundled_region("vtest_lawn_686-745_x192.mkv")
+
+
+def test_bundled_near_still_regions_are_vtest_sample_for_sample():
+    if not VTEST.is_file():
+        pytest.skip(f"{VTEST} not fetched (run `nlvfi data fetch`)")
+    regions = json.loads((STILL / "still.json").read_text())["clips"]
+    wanted = {}
+    for name, region in regions.items():
+        first, last = region["frames"]
+        wanted.update({index: [] for index in range(first, last + 1)})
+    with VideoReader(VTEST) as reader:
+        for item in reader:
+            if item.index in wanted:
+                wanted[item.index] = item.frame.to_ndarray(format="rgb24")  # (576, 768, 3)
+            if item.index > max(wanted):
+                break
+    for name, region in regions.items():
+        (first, last), (top, bottom), (left, right) = region["frames"], region["rows"], region["columns"]
+        bundled = bundled_region(name)
+        assert len(bundled) == last - first + 1
+        for index, frame in zip(range(first, last + 1), bundled):
+            assert np.array_equal(frame, wanted[index][top : bottom + 1, left : right + 1]), (name, index)
 
 
 def test_held_out_near_still_clip_with_exact_copies_replaces_no_real_frame(tmp_path, held_out_still_clip):
