@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +34,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from make_stutter_clip import write_ffv1  # noqa: E402
 from nlvfi.checkpoint import atomic_write  # noqa: E402
 
 RATE = 10  # vtest.avi's frame rate
+FFV1_OPTIONS = {"level": "3", "slicecrc": "1", "coder": "range_def", "context": "1"}  # range coder: 1.9 MB, not 2.x
 SIZE = 256
 #: file name -> (first frame, last frame + 1, first row, first column) of the region in vtest.avi
 REGIONS = {
@@ -63,25 +66,6 @@ def crop_yuv420p(frame, row: int, column: int, size: int = SIZE):
     return av.VideoFrame.from_ndarray(np.ascontiguousarray(np.concatenate(cut)), format="yuv420p")  # (size * 3 / 2, size)
 
 
-def write_ffv1(path: Path, frames: list) -> None:
-    import av
-
-    def write(tmp: str) -> None:
-        with av.open(tmp, "w", format="matroska") as container:
-            stream = container.add_stream("ffv1", rate=RATE)
-            stream.width, stream.height, stream.pix_fmt = SIZE, SIZE, "yuv420p"
-            stream.options = {"level": "3", "slicecrc": "1", "coder": "range_def", "context": "1"}
-            stream.codec_context.time_base = Fraction(1, RATE)
-            for index, frame in enumerate(frames):
-                frame.pts, frame.time_base = index, Fraction(1, RATE)
-                for packet in stream.encode(frame):
-                    container.mux(packet)
-            for packet in stream.encode():
-                container.mux(packet)
-
-    atomic_write(path, write)
-
-
 def make(source: Path, out: Path) -> dict:
     import av
 
@@ -100,7 +84,7 @@ def make(source: Path, out: Path) -> dict:
     for name, (first, stop, row, column) in REGIONS.items():
         if len(cuts[name]) != stop - first:
             raise SystemExit(f"{source} ends before frame {stop - 1}")
-        write_ffv1(out / name, cuts[name])
+        write_ffv1(out / name, cuts[name], RATE, FFV1_OPTIONS)
         record["clips"][name] = {"frames": [first, stop - 1], "rows": [row, row + SIZE - 1], "columns": [column, column + SIZE - 1]}
     atomic_write(out / "still.json", lambda tmp: Path(tmp).write_text(json.dumps(record, indent=2) + "\n"))
     return record

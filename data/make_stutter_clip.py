@@ -36,14 +36,17 @@ RUNS = ((5, 1), (11, 2), (17, 1), (23, 3), (30, 1), (34, 2), (39, 1))
 SCALE = 2
 
 
-def write_ffv1(path: Path, frames: list, rate: int = 10) -> None:
+def write_ffv1(path: Path, frames: list, rate: int = 10, options: dict | None = None) -> None:
+    """Write decoded ``frames`` (av.VideoFrame, one format and size) to ``path`` in FFV1 at
+    ``rate`` frames/s, frame i at time i / rate, atomically; ``options``: the encoder's (default
+    level 3 with slice CRCs)."""
     import av
 
     def write(tmp: str) -> None:
         with av.open(tmp, "w", format="matroska") as container:
             stream = container.add_stream("ffv1", rate=rate)
             stream.width, stream.height, stream.pix_fmt = frames[0].width, frames[0].height, frames[0].format.name
-            stream.options = {"level": "3", "slicecrc": "1"}
+            stream.options = options or {"level": "3", "slicecrc": "1"}
             stream.codec_context.time_base = Fraction(1, rate)
             for index, source in enumerate(frames):
                 # a fresh frame each time: the same decoded frame may appear twice (a copy)
