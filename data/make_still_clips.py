@@ -33,8 +33,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT / "data"))  # make_stutter_clip, beside this script
 
 from make_stutter_clip import write_ffv1  # noqa: E402
 from nlvfi.checkpoint import atomic_write  # noqa: E402

@@ -90,6 +90,7 @@ from .videoio import (
     VideoWriter,
     check_audio_fits,
     check_progressive,
+    check_writable,
     choose_encoder,
     container_for,
     depth_note,
@@ -99,7 +100,6 @@ from .videoio import (
     muxer_codecs,
     probe,
     rgb_to_tensor,
-    check_writable,
     same_file,
     tensor_to_rgb,
 )
