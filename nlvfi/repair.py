@@ -38,6 +38,9 @@ bit-identical; only then is the temporary file renamed onto OUT. Where a contain
 a time as it is (Matroska given video that starts before 0, NUT given audio that does;
 ``nlvfi.videoio.VideoWriter``), its muxer moves every stream alike: the report gives the shift
 (``timestamp_offset_s``). Any error leaves nothing at OUT (and never touches the input).
+A video with no run to replace (none found, or every run left) is not re-encoded: OUT is the
+input copied byte for byte, checked by its SHA-256, when it has the input's extension and no
+``--codec``, ``--crf`` or ``--preset`` asks for an encoding (:func:`copies_the_input`).
 Interrupted (Ctrl-C, SIGTERM), a run keeps what it measured, generated and encoded in
 ``OUT.nlvfi-resume/``, and the same command run again goes on from there (``nlvfi.resume``,
 ``nlvfi.kept_encoding``; ``--no-resume``: neither).
@@ -46,7 +49,9 @@ Interrupted (Ctrl-C, SIGTERM), a run keeps what it measured, generated and encod
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -58,6 +63,7 @@ import torch
 from tqdm import tqdm
 
 from .checkpoint import atomic_write
+from .colour import colour_outcome
 from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, pair_differences
 from .flow_prior import constant_velocity_prior, interval_scales
 from .generator import Generator
@@ -78,12 +84,15 @@ from .interpolate import (
     plan_inference,
 )
 from .kept_encoding import KeptEncodingMismatch, PacketLog, close_log
+from .pictures import attached_pictures
 from .resume import ResumeStore, folder_for, input_fingerprint, kept_if_interrupted, taken_over_text
 from .static_blend import OUTSIDE_AGREEMENT, OUTSIDE_WEIGHT, STATIC_MOTION, average_outside_frame
+from .tags import metadata_outcome
 from .tiling import tiled_prior
 from .verification import verify_output
 from .videoio import (
     CopiedPacket,
+    EncoderChoice,
     VideoError,
     VideoInfo,
     VideoReader,
@@ -703,7 +712,12 @@ def repair_video(
                 timings["verify_s"] = result.pop("seconds")
                 state["verification"] = result
 
-        atomic_write(output, write)
+        if copies_the_input(source, output, detection, codec, crf, preset):
+            copy_started = time.perf_counter()
+            atomic_write(output, lambda tmp: state.update(copy_unchanged(source, tmp, analysis.info, container)))
+            timings.update(repair_s=round(time.perf_counter() - copy_started, 2), generator_s=0.0)
+        else:
+            atomic_write(output, write)
         timings["total_s"] = round(time.perf_counter() - started, 2)
         report = build_report(source, output, analysis, replaced_frames, state, generator, checkpoint_used, where, timings)
         report["model"]["plan"] = f"{plan.describe()}, batch size {batch_size}"
@@ -769,6 +783,62 @@ def check_output_paths(source: Path, paths: dict) -> None:
             raise ValueError(f"cannot write a figure as .{suffix}; use one of {', '.join('.' + f for f in sorted(formats))}")
 
 
+def copies_the_input(source: Path, output: Path, detection: Detection, codec, crf, preset) -> bool:
+    """Whether the output is the input copied byte for byte: no run to replace (none found, or
+    all left: at the start, the end, before a cut, too long), an output of the input's own
+    container (the same extension) and no encoder asked for (``--codec``, ``--crf``, ``--preset``
+    re-encode as asked). Re-encoding every frame of a video that needs no repair would only lose
+    quality: x264 at crf 16 leaves the untouched frames of the bundled clip at 44-45 dB."""
+    return (
+        not detection.repairable
+        and codec is None and crf is None and preset is None
+        and "%" not in source.name  # an image sequence is written as a video
+        and output.suffix.lower() == source.suffix.lower()
+    )  # fmt: skip
+
+
+def copy_unchanged(source: Path, tmp: str, info, container: str) -> dict:
+    """Copy ``source`` to ``tmp`` byte for byte (:func:`copies_the_input`) and describe it with
+    the fields a written video gives the report (``state`` of :func:`repair_video`): every
+    stream, tag, attachment and time is the input's. The copy is checked by its SHA-256, and
+    its colour tags and tags are read back as for a written video."""
+    import av
+
+    def sha256(path) -> str:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    shutil.copyfile(source, tmp)
+    digest = sha256(tmp)
+    if digest != sha256(source):
+        raise OSError(f"the copy of {source} differs from it (the input changed while it was copied?)")
+    with av.open(str(source)) as original:  # what is read of a stream is read while the file is open
+        subtitles = [stream.index for stream in original.streams if stream.type == "subtitle"]
+        attachments = [stream.name for stream in original.streams if stream.type == "attachment"]
+        paired = [(stream.index, stream.index) for stream in original.streams if stream.type != "attachment"]
+        pictures = attached_pictures(original)
+    choice = EncoderChoice(
+        "copy", info.pix_fmt, {}, True, "no frame to replace: the input copied byte for byte, nothing re-encoded (--codec, --crf or --preset re-encode it)"
+    )  # fmt: skip
+    return {
+        "encoder": choice,
+        "audio": len(info.audio_codecs),
+        "subtitles": subtitles,
+        "converted_subtitles": [],
+        "conversions": [],
+        "streams_left": [],
+        "attachments": attachments,
+        "pictures": pictures,
+        "pictures_copied": [picture.label for picture in pictures],
+        "colour": colour_outcome(info.colour, info.colour, tmp, container, "copy"),
+        "metadata": metadata_outcome(source, tmp, paired),
+        "verification": {"byte_for_byte_copy": True, "sha256": digest},
+    }
+
+
 def build_report(source, output, analysis, replaced_frames, state, generator, checkpoint, device, timings) -> dict:
     info, detection = analysis.info, analysis.detection
     choice = state["encoder"]
@@ -807,7 +877,7 @@ def build_report(source, output, analysis, replaced_frames, state, generator, ch
         "subtitle_streams_converted": state["conversions"],
         "attachments_copied": state["attachments"],
         "pictures_copied": state["pictures_copied"],
-        "streams_not_copied": state["streams_left"] + info.streams_not_copied,
+        "streams_not_copied": state["streams_left"] + ([] if choice.codec == "copy" else info.streams_not_copied),  # a copy holds them all
         "colour": state["colour"],
         "metadata": state["metadata"],
         "verification": state.get("verification", "skipped (--no-verify)"),
@@ -847,36 +917,42 @@ def summary_text(report: dict) -> str:
     ]
     enc = report["encoder"]
     verification = report["verification"]
-    if isinstance(verification, dict):
-        kept = f"frame count, every timestamp (within {verification['max_timestamp_error_s'] * 1000:.3f} ms) and {verification['audio_streams_identical']} audio stream(s) kept"
-        if verification.get("subtitle_streams_identical"):
-            kept += f", and {verification['subtitle_streams_identical']} subtitle stream(s)"
-        if verification.get("subtitle_streams_converted"):
-            kept += (
-                f", and {verification['subtitle_streams_converted']} subtitle stream(s) converted "
-                f"({', '.join(report['subtitle_streams_converted'])}: the same lines at the same times)"
-            )
-        if report.get("pictures_copied"):
-            kept += f", and the cover art ({len(report['pictures_copied'])} attached picture(s), byte for byte)"
-        if verification["timestamp_offset_s"]:
-            kept += (
-                f" (the {Path(report['output']).suffix} muxer shifted video and audio alike by "
-                f"{verification['timestamp_offset_s'] * 1000:+.1f} ms: it cannot store the input's earliest times as they are)"
-            )
-        if enc["lossless"]:
-            kept += f"; the {verification['untouched_frames_bit_identical']} untouched frames are bit-identical (verified)"
-        else:
-            psnr = verification["untouched_frames_psnr_db"]
-            kept += f"; untouched frames re-encoded at PSNR >= {psnr['min']} dB (mean {psnr['mean']})"
+    if isinstance(verification, dict) and verification.get("byte_for_byte_copy"):
+        parts.append(
+            "No frame to replace, so the output is the input copied byte for byte (SHA-256 checked): every frame, "
+            "stream, tag and time as it was, nothing re-encoded (--codec, --crf or --preset re-encode it)."
+        )
     else:
-        kept = "output not verified (--no-verify)"
-    options = " ".join(f"{k}={v}" for k, v in enc["options"].items())
-    parts.append(f"Output {enc['codec']} {enc['pix_fmt']} {options}".rstrip() + f" ({'lossless' if enc['lossless'] else 'lossy'}); {kept}.")
-    if enc["alpha_dropped"]:
-        parts.append("The alpha channel was dropped (the output codec has none).")
-    fewer_bits = depth_note(video["pix_fmt"], enc["pix_fmt"])  # e.g. 10-bit into .webm, whose VP9 here is 8-bit only
-    if fewer_bits:
-        parts.append(fewer_bits + ".")
+        if isinstance(verification, dict):
+            kept = f"frame count, every timestamp (within {verification['max_timestamp_error_s'] * 1000:.3f} ms) and {verification['audio_streams_identical']} audio stream(s) kept"
+            if verification.get("subtitle_streams_identical"):
+                kept += f", and {verification['subtitle_streams_identical']} subtitle stream(s)"
+            if verification.get("subtitle_streams_converted"):
+                kept += (
+                    f", and {verification['subtitle_streams_converted']} subtitle stream(s) converted "
+                    f"({', '.join(report['subtitle_streams_converted'])}: the same lines at the same times)"
+                )
+            if report.get("pictures_copied"):
+                kept += f", and the cover art ({len(report['pictures_copied'])} attached picture(s), byte for byte)"
+            if verification["timestamp_offset_s"]:
+                kept += (
+                    f" (the {Path(report['output']).suffix} muxer shifted video and audio alike by "
+                    f"{verification['timestamp_offset_s'] * 1000:+.1f} ms: it cannot store the input's earliest times as they are)"
+                )
+            if enc["lossless"]:
+                kept += f"; the {verification['untouched_frames_bit_identical']} untouched frames are bit-identical (verified)"
+            else:
+                psnr = verification["untouched_frames_psnr_db"]
+                kept += f"; untouched frames re-encoded at PSNR >= {psnr['min']} dB (mean {psnr['mean']})"
+        else:
+            kept = "output not verified (--no-verify)"
+        options = " ".join(f"{k}={v}" for k, v in enc["options"].items())
+        parts.append(f"Output {enc['codec']} {enc['pix_fmt']} {options}".rstrip() + f" ({'lossless' if enc['lossless'] else 'lossy'}); {kept}.")
+        if enc["alpha_dropped"]:
+            parts.append("The alpha channel was dropped (the output codec has none).")
+        fewer_bits = depth_note(video["pix_fmt"], enc["pix_fmt"])  # e.g. 10-bit into .webm, whose VP9 here is 8-bit only
+        if fewer_bits:
+            parts.append(fewer_bits + ".")
     if report.get("streams_not_copied"):
         parts.append(f"Streams not copied: {', '.join(report['streams_not_copied'])}.")
     if report.get("colour", {}).get("lost"):

@@ -454,6 +454,41 @@ def test_an_output_folder_that_cannot_take_a_file_is_refused_before_the_first_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv", "notes.txt"]
 
 
+def test_a_video_with_nothing_to_replace_is_copied_byte_for_byte(tmp_path, model, capsys):
+    # re-encoding every frame of a video that needs no repair only lost quality (x264 crf 16:
+    # 44-45 dB on the untouched frames); now the output is the input, checked by its SHA-256
+    clean = write_video(tmp_path / "clean.mp4", scene(12), 10, codec="libx264", pix_fmt="yuv420p", options=x264(18),
+                        audio=tone(1.2), audio_codec="aac")  # fmt: skip
+    assert main([str(clean), "-o", str(tmp_path / "out.mp4"), "--report", str(tmp_path / "r.json"), "--checkpoint", str(model)]) == 0
+    assert digest(tmp_path / "out.mp4") == digest(clean)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["frames_replaced"] == 0 and report["encoder"]["codec"] == "copy" and report["encoder"]["options"] == {}
+    assert report["verification"] == {"byte_for_byte_copy": True, "sha256": hashlib.sha256(clean.read_bytes()).hexdigest()}
+    assert report["audio_streams_copied"] == 1 and report["streams_not_copied"] == [] and report["colour"]["kept"]
+    assert report["metadata"]["not_kept"] == [] and report["timings"]["generator_s"] == 0.0
+    assert "the output is the input copied byte for byte" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.mp4", "out.mp4", "r.json"]  # no resume folder, no temporary
+
+
+def test_runs_that_are_only_left_also_give_a_copy(tmp_path, model):
+    source = write_video(tmp_path / "in.mkv", stutter(scene(10), [1, 9]), 10)  # a copy at the start and one at the end
+    report = repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
+    assert [run["status"] for run in report["runs_left"]] == ["start", "end"] and report["frames_replaced"] == 0
+    assert report["encoder"]["codec"] == "copy" and digest(tmp_path / "out.mkv") == digest(source)
+    assert "left 1 run at the start, 1 run at the end" in summary_text(report)
+
+
+@pytest.mark.parametrize(
+    "output, flags, codec",
+    [("out.mkv", {}, "libx264"), ("out.mp4", {"crf": 20}, "libx264"), ("out.mp4", {"preset": "fast"}, "libx264"), ("out.mp4", {"codec": "libx265"}, "libx265")],
+    ids=["another container", "crf asked for", "preset asked for", "codec asked for"],
+)
+def test_nothing_to_replace_is_re_encoded_where_asked_or_the_container_changes(tmp_path, model, output, flags, codec):
+    clean = write_video(tmp_path / "clean.mp4", scene(6), 10, codec="libx264", pix_fmt="yuv420p", options=x264(18))
+    report = repair_video(clean, tmp_path / output, checkpoint=model, progress=False, **flags)
+    assert report["encoder"]["codec"] == codec and "untouched_frames_psnr_db" in report["verification"]
+
+
 def test_a_failure_after_the_video_is_written_leaves_nothing_at_out(tmp_path, model, monkeypatch):
     def full_disk(figure, path):
         raise OSError(28, "No space left on device")
@@ -1044,7 +1079,8 @@ def test_a_cover_picture_track_before_the_video_is_not_taken_for_it(tmp_path, mo
     from test_videoio import with_still_first
 
     source = with_still_first(tmp_path / "in.mkv", frames=8, audio=True)  # was refused: "has 1 frame"
-    report = repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
+    # nothing to replace: --codec makes it write (else the input is copied as it is, every track in it)
+    report = repair_video(source, tmp_path / "out.mkv", checkpoint=model, codec="ffv1", progress=False)
     assert report["video"]["frames"] == 8 and report["verification"]["untouched_frames_bit_identical"] == 8
     assert report["verification"]["audio_streams_identical"] == 1
     assert report["streams_not_copied"] == ["video (mjpeg)"]  # said, not dropped silently
