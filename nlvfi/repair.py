@@ -906,7 +906,8 @@ def summary_text(report: dict) -> str:
     left = [f"{by[s]} run{'s' if by[s] > 1 else ''} {where[s]}" for s in where if by[s]]
     runs_total = sum(by.values())
     parts = [
-        f"Repaired {report['input']} -> {report['output']}: {video['frames']} frames, {video['description']}.",
+        f"{'Copied' if report['encoder']['codec'] == 'copy' else 'Repaired'} {report['input']} -> {report['output']}: "
+        f"{video['frames']} frames, {video['description']}.",
         f"Found {len(detection['duplicates'])} duplicate frames in {runs_total} runs ({chosen})"
         + (f" and {len(detection['cuts'])} scene cuts" if detection["cuts"] else "")
         + ".",

@@ -466,7 +466,8 @@ def test_a_video_with_nothing_to_replace_is_copied_byte_for_byte(tmp_path, model
     assert report["verification"] == {"byte_for_byte_copy": True, "sha256": hashlib.sha256(clean.read_bytes()).hexdigest()}
     assert report["audio_streams_copied"] == 1 and report["streams_not_copied"] == [] and report["colour"]["kept"]
     assert report["metadata"]["not_kept"] == [] and report["timings"]["generator_s"] == 0.0
-    assert "the output is the input copied byte for byte" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith(f"Copied {clean} -> ") and "the output is the input copied byte for byte" in out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.mp4", "out.mp4", "r.json"]  # no resume folder, no temporary
 
 
