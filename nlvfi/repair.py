@@ -51,7 +51,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -811,10 +810,14 @@ def copy_unchanged(source: Path, tmp: str, info, container: str) -> dict:
                 digest.update(chunk)
         return digest.hexdigest()
 
-    shutil.copyfile(source, tmp)
-    digest = sha256(tmp)
-    if digest != sha256(source):
-        raise OSError(f"the copy of {source} differs from it (the input changed while it was copied?)")
+    read = hashlib.sha256()  # of the bytes read from the input as they are copied: the input is read once
+    with open(source, "rb") as original, open(tmp, "wb") as copy:
+        for chunk in iter(lambda: original.read(1 << 20), b""):
+            read.update(chunk)
+            copy.write(chunk)
+    digest = sha256(tmp)  # of what is on disk
+    if digest != read.hexdigest():
+        raise OSError(f"the copy of {source} differs from what was read of it (a disk error?)")
     with av.open(str(source)) as original:  # what is read of a stream is read while the file is open
         subtitles = [stream.index for stream in original.streams if stream.type == "subtitle"]
         attachments = [stream.name for stream in original.streams if stream.type == "attachment"]
