@@ -834,7 +834,6 @@ def copy_unchanged(source: Path, tmp: str, info, container: str) -> dict:
         "conversions": [],
         "streams_left": [],
         "attachments": attachments,
-        "pictures": pictures,
         "pictures_copied": [picture.label for picture in pictures],
         "colour": colour_outcome(info.colour, info.colour, tmp, container, "copy"),
         "metadata": metadata_outcome(source, tmp, paired),
@@ -893,6 +892,43 @@ def build_report(source, output, analysis, replaced_frames, state, generator, ch
 # Words and pictures
 
 
+def written_text(report: dict) -> list[str]:
+    """The summary's sentences on how the output was written and checked (:func:`summary_text`)."""
+    video, enc, verification = report["video"], report["encoder"], report["verification"]
+    lines: list[str] = []
+    if isinstance(verification, dict):
+        kept = f"frame count, every timestamp (within {verification['max_timestamp_error_s'] * 1000:.3f} ms) and {verification['audio_streams_identical']} audio stream(s) kept"
+        if verification.get("subtitle_streams_identical"):
+            kept += f", and {verification['subtitle_streams_identical']} subtitle stream(s)"
+        if verification.get("subtitle_streams_converted"):
+            kept += (
+                f", and {verification['subtitle_streams_converted']} subtitle stream(s) converted "
+                f"({', '.join(report['subtitle_streams_converted'])}: the same lines at the same times)"
+            )
+        if report.get("pictures_copied"):
+            kept += f", and the cover art ({len(report['pictures_copied'])} attached picture(s), byte for byte)"
+        if verification["timestamp_offset_s"]:
+            kept += (
+                f" (the {Path(report['output']).suffix} muxer shifted video and audio alike by "
+                f"{verification['timestamp_offset_s'] * 1000:+.1f} ms: it cannot store the input's earliest times as they are)"
+            )
+        if enc["lossless"]:
+            kept += f"; the {verification['untouched_frames_bit_identical']} untouched frames are bit-identical (verified)"
+        else:
+            psnr = verification["untouched_frames_psnr_db"]
+            kept += f"; untouched frames re-encoded at PSNR >= {psnr['min']} dB (mean {psnr['mean']})"
+    else:
+        kept = "output not verified (--no-verify)"
+    options = " ".join(f"{k}={v}" for k, v in enc["options"].items())
+    lines.append(f"Output {enc['codec']} {enc['pix_fmt']} {options}".rstrip() + f" ({'lossless' if enc['lossless'] else 'lossy'}); {kept}.")
+    if enc["alpha_dropped"]:
+        lines.append("The alpha channel was dropped (the output codec has none).")
+    fewer_bits = depth_note(video["pix_fmt"], enc["pix_fmt"])  # e.g. 10-bit into .webm, whose VP9 here is 8-bit only
+    if fewer_bits:
+        lines.append(fewer_bits + ".")
+    return lines
+
+
 def summary_text(report: dict) -> str:
     """The one-paragraph summary the CLI prints."""
     video, detection = report["video"], report["detection"]
@@ -919,7 +955,6 @@ def summary_text(report: dict) -> str:
         + (f"; left {', '.join(left)}" if left else "")
         + ".",
     ]
-    enc = report["encoder"]
     verification = report["verification"]
     if isinstance(verification, dict) and verification.get("byte_for_byte_copy"):
         parts.append(
@@ -927,36 +962,7 @@ def summary_text(report: dict) -> str:
             "stream, tag and time as it was, nothing re-encoded (--codec, --crf or --preset re-encode it)."
         )
     else:
-        if isinstance(verification, dict):
-            kept = f"frame count, every timestamp (within {verification['max_timestamp_error_s'] * 1000:.3f} ms) and {verification['audio_streams_identical']} audio stream(s) kept"
-            if verification.get("subtitle_streams_identical"):
-                kept += f", and {verification['subtitle_streams_identical']} subtitle stream(s)"
-            if verification.get("subtitle_streams_converted"):
-                kept += (
-                    f", and {verification['subtitle_streams_converted']} subtitle stream(s) converted "
-                    f"({', '.join(report['subtitle_streams_converted'])}: the same lines at the same times)"
-                )
-            if report.get("pictures_copied"):
-                kept += f", and the cover art ({len(report['pictures_copied'])} attached picture(s), byte for byte)"
-            if verification["timestamp_offset_s"]:
-                kept += (
-                    f" (the {Path(report['output']).suffix} muxer shifted video and audio alike by "
-                    f"{verification['timestamp_offset_s'] * 1000:+.1f} ms: it cannot store the input's earliest times as they are)"
-                )
-            if enc["lossless"]:
-                kept += f"; the {verification['untouched_frames_bit_identical']} untouched frames are bit-identical (verified)"
-            else:
-                psnr = verification["untouched_frames_psnr_db"]
-                kept += f"; untouched frames re-encoded at PSNR >= {psnr['min']} dB (mean {psnr['mean']})"
-        else:
-            kept = "output not verified (--no-verify)"
-        options = " ".join(f"{k}={v}" for k, v in enc["options"].items())
-        parts.append(f"Output {enc['codec']} {enc['pix_fmt']} {options}".rstrip() + f" ({'lossless' if enc['lossless'] else 'lossy'}); {kept}.")
-        if enc["alpha_dropped"]:
-            parts.append("The alpha channel was dropped (the output codec has none).")
-        fewer_bits = depth_note(video["pix_fmt"], enc["pix_fmt"])  # e.g. 10-bit into .webm, whose VP9 here is 8-bit only
-        if fewer_bits:
-            parts.append(fewer_bits + ".")
+        parts += written_text(report)
     if report.get("streams_not_copied"):
         parts.append(f"Streams not copied: {', '.join(report['streams_not_copied'])}.")
     if report.get("colour", {}).get("lost"):
