@@ -8,7 +8,9 @@ asks: a run of k duplicates becomes k frames at t = i/(k+1) between the last goo
 next distinct one (computed from the timestamps, which gives exactly i/(k+1) at a constant
 frame rate and the right times at a variable one), all k in one generator call; runs that touch
 the first or last frame, that a scene cut follows, or longer than ``max_run`` are reported and
-left; any frame size works (the generator pads); audio and every timestamp are kept. Each
+left; any frame size works (the generator pads); audio and every timestamp are kept. In a fade,
+the pair is brought to the brightness of each new frame's time before the generator
+(``nlvfi.fade``; ``--no-fade``); a cut is never interpolated across. Each
 repaired frame is by default the mean of the generator on 4 mirrored views of its pair
 (``--ensemble``, ``nlvfi.self_ensemble``): only the duplicates go through the model, so the
 4x model time buys better frames at a small share of the whole run.
@@ -18,7 +20,7 @@ Notebook: notebooks/10_video_repair.ipynb
                  [--checkpoint C] [--device D] [--codec C] [--crf N] [--preset P] [--max-run K]
                  [--max-memory-gb G] [--batch-size N] [--tile SIZE] [--overlap PX] [--compile]
                  [--ensemble 1|2|4] [--no-flow-prior] [--flow-scale auto|1|2] [--static-motion PX]
-                 [--no-outside-average] [--no-verify] [--no-resume] [--quiet]
+                 [--no-outside-average] [--no-fade] [--no-verify] [--no-resume] [--quiet]
     nlvfi repair IN --detect-only [--report report.json] [--figure fig.png]
 
 Two passes over the input, each streaming (a few frames in memory): the first decodes every
@@ -64,6 +66,7 @@ from tqdm import tqdm
 from .checkpoint import atomic_write
 from .colour import colour_outcome
 from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, pair_differences
+from .fade import fit_fade, match_brightness
 from .flow_prior import constant_velocity_prior, interval_scales
 from .generator import Generator
 from .interpolate import (
@@ -335,6 +338,7 @@ def repair_video(
     static_motion: float = STATIC_MOTION,
     outside_average: bool = True,
     resume: bool = True,
+    fade: bool = True,
 ) -> dict:
     """Repair the duplicated frames of ``source`` into ``output``; return the report (a dict).
 
@@ -371,6 +375,8 @@ def repair_video(
         resume: keep the measurements and generated frames in ``OUT.nlvfi-resume/`` while the
             run goes, use what an interrupted run with the same input, model and settings kept
             there, and delete the folder at the end (``nlvfi.resume``); False: neither.
+        fade: a run whose pair changes by a global fade goes to the generator at the brightness
+            of each new frame's time (``nlvfi.fade``); the report lists those runs.
     Raises:
         FileNotFoundError, VideoError/ValueError (bad input, -o equal to the input, frames too
         large), CheckpointError (missing, corrupt, not ours). Nothing is written then.
@@ -402,7 +408,7 @@ def repair_video(
     if not flow_prior:  # no run starts from a prior (see the docstring)
         flow_scale = flow_scale_for(header.height, header.width, flow_scale, has_prior=False)
     plan = plan_inference(
-        generator, header.height, header.width, budget, where, tile, overlap, views, flow_scale, static_motion
+        generator, header.height, header.width, budget, where, tile, overlap, views, flow_scale, static_motion, fade
     )
     per_call = min(batch_size, plan.per_call)
     settings = {**plan.frame_settings(), "flow_prior": flow_prior, "requested_flow_scale": requested_scale, "outside_average": outside_average}
@@ -424,6 +430,7 @@ def repair_video(
         outside_sides = {"both": 0, "one": 0}  # runs whose static blend took outside frames, by how many
         read_outside = flow_prior or use_outside  # keep the real frame on each side of a run's pair
         runs_by_scale: dict[int, int] = {}  # runs by the flow scale they were repaired at
+        faded_runs: list[dict] = []  # runs whose pair holds a fade (nlvfi.fade), each with its fit
 
         def outside_of(job: _Job) -> list[torch.Tensor | None]:
             """The real frames one step outside the run's pair, (1, 3, H, W) each, None where missing."""
@@ -454,6 +461,8 @@ def repair_video(
             if meta.get("blend_outside") is not None:
                 outside_sides[sides[meta["blend_outside"]]] += 1
             runs_by_scale[meta["flow_scale"]] = runs_by_scale.get(meta["flow_scale"], 0) + 1
+            if meta.get("fade"):
+                faded_runs.append(meta["fade"])
 
         def run_generator(batch: list[_Job]) -> float:
             """Fill ``job.rgbs`` of every job, from the kept work (nlvfi.resume) or the generator;
@@ -482,6 +491,11 @@ def repair_video(
             """Fill ``job.frames`` (k, 3, H, W) and ``job.meta`` of every job with the generator."""
             tensors = [(rgb_to_tensor(job.before_rgb).to(where), rgb_to_tensor(job.after_rgb).to(where)) for job in batch]  # (1, 3, H, W)
             outsides = [outside_of(job) for job in batch]
+            if plan.fade:  # an outside frame one more step into a fade: at its neighbour's brightness (nlvfi.fade)
+                outsides = [
+                    [match_brightness(outside[0], prev), match_brightness(outside[1], next)]
+                    for outside, (prev, next) in zip(outsides, tensors)
+                ]
             priors = [prior_of(job, *pair, outside) for job, pair, outside in zip(batch, tensors, outsides)] if flow_prior else None
             still_pairs = [still_pair_of(*pair, outside) for pair, outside in zip(tensors, outsides)]
             # auto: a run without a prior goes at 1x (docstring, flow_scale), whole or in tiles
@@ -490,12 +504,14 @@ def repair_video(
                 else flow_scale_for(header.height, header.width, requested_scale, has_prior=False)
                 for n in range(len(batch))
             ]
-            for job, outside, still, scale in zip(batch, outsides, still_pairs, scales):
+            for job, (prev, next), outside, still, scale in zip(batch, tensors, outsides, still_pairs, scales):
                 used = sum(frame is not None for frame in outside)
+                fade = fit_fade(prev, next) if plan.fade else None  # what forward_frames finds too (Plan.fade)
                 job.meta = {
                     "prior_outside": used if flow_prior else None,
                     "blend_outside": used if still is not None else None,
                     "flow_scale": scale,
+                    "fade": None if fade is None else {"first": job.pending.run.first, "last": job.pending.run.last, **fade.to_dict()},
                 }
             del outsides
             if plan.tile is not None:  # tiles: one pair at a time, its non-local features computed once
@@ -556,6 +572,7 @@ def repair_video(
                 for counts in (prior_sides, outside_sides):
                     counts.update(dict.fromkeys(counts, 0))
                 runs_by_scale.clear()
+                faded_runs.clear()
                 store.resumed_runs = resumed_before
                 attempt(tmp, reuse=False)
 
@@ -734,6 +751,11 @@ def repair_video(
         report["model"]["flow_scale"] = plan.flow_scale
         report["model"]["runs_by_flow_scale"] = {str(scale): count for scale, count in sorted(runs_by_scale.items())}
         report["model"]["static_motion_px"] = plan.static_motion
+        report["model"]["fades"] = (
+            {"used": True, "runs": sorted(faded_runs, key=lambda fade: fade["first"])}
+            if plan.fade
+            else {"used": False, "why": "turned off (--no-fade)"}
+        )
         report["resume"] = (
             {
                 **store.outcome(), "measurements_reused": analysis.from_kept, "frames_measured_before": analysis.frames_measured_before,
@@ -955,6 +977,12 @@ def summary_text(report: dict) -> str:
         + (f"; left {', '.join(left)}" if left else "")
         + ".",
     ]
+    faded = len(report["model"].get("fades", {}).get("runs", []))
+    if faded:
+        parts.append(
+            f"{faded} of those runs sit in a fade: both frames of their pair were brought to the brightness of each new "
+            "frame's time before the generator (nlvfi.fade; --no-fade turns it off)."
+        )
     verification = report["verification"]
     if isinstance(verification, dict) and verification.get("byte_for_byte_copy"):
         parts.append(
@@ -1193,6 +1221,7 @@ def run(args: argparse.Namespace) -> int:
         outside_average=not args.no_outside_average,
         flow_scale=args.flow_scale,
         static_motion=args.static_motion,
+        fade=not args.no_fade,
     )
     text = summary_text(report)
     written = [p for p in (args.report, args.figure) if p]
