@@ -80,6 +80,7 @@ sys.path.insert(0, str(ROOT))
 from nlvfi.baselines import dis_interpolate, minterpolate, minterpolate_available  # noqa: E402
 from nlvfi.data.video import split_boundary  # noqa: E402
 from nlvfi.duplicates import detect_duplicates  # noqa: E402
+from nlvfi.fade import match_brightness  # noqa: E402
 from nlvfi.interpolate import DEFAULT_CHECKPOINT, Plan, flow_scale_for, generate, load_model, model_device, parse_flow_scale  # noqa: E402
 from nlvfi.metrics import psnr  # noqa: E402
 from nlvfi.repair import DEFAULT_VIEWS, analyze_video, run_times  # noqa: E402
@@ -312,8 +313,12 @@ def as_written(frame: torch.Tensor) -> torch.Tensor:
 
 def run_outside(decoded, analysis, run, device) -> list[torch.Tensor | None]:
     """The real frames just outside a run's pair, (1, 3, H, W) on ``device``, each None where the
-    detection says it is not usable (``Detection.outside_frames``), as ``nlvfi repair`` reads them."""
-    return [None if i is None else rgb_to_tensor(decoded[i]).to(device) for i in analysis.detection.outside_frames(run)]
+    detection says it is not usable (``Detection.outside_frames``), as ``nlvfi repair`` reads them:
+    each brought to its neighbour's brightness where the two differ by a fade (``nlvfi.fade``; in
+    the clips of this table no run's frames do)."""
+    frames = [None if i is None else rgb_to_tensor(decoded[i]).to(device) for i in analysis.detection.outside_frames(run)]
+    near = rgb_to_tensor(decoded[run.before]).to(device), rgb_to_tensor(decoded[run.after]).to(device)
+    return [match_brightness(frame, neighbour) for frame, neighbour in zip(frames, near)]
 
 
 def run_prior(generator, analysis, run, before, after, outside, flow_scale: int = 1) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -360,7 +365,9 @@ def evaluate(
     results = {"left in": [], "average": [], "DIS flow": [], "minterpolate": [], "nlvfi 1 view": [], "nlvfi": []}
     real_replaced, model_seconds = 0, 0.0
     height, width = originals[0].shape[:2]
-    plan = Plan(per_call=8, flow_scale=flow_scale_for(height, width, flow_scale, flow_prior), static_motion=static_motion)  # one view
+    plan = Plan(  # one view, fades compensated as the tool does (nlvfi.fade)
+        per_call=8, flow_scale=flow_scale_for(height, width, flow_scale, flow_prior), static_motion=static_motion, fade=True
+    )
     for run in detection.repairable:
         before, after = rgb_to_tensor(decoded[run.before]), rgb_to_tensor(decoded[run.after])  # (1, 3, H, W)
         ts = run_times(analysis.times, run)
