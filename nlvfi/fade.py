@@ -58,6 +58,11 @@ benchmark's files (415 runs: five clips, FFV1 and H.264 crf 18 and 23, injection
 Measuring what is left with the median over pixels instead of the mean fits 27 of Megamind's 36,
 but takes a pair of tree (frames 2 and 6, 0.45 s apart and moving 15-35 px: gain 1.03, offset +4.5
 grey levels, 0.59 of its median difference left) for a fade; the mean was kept.
+
+Tried and not kept: stretching the contrast of the mapped pair too (its 1st-99th percentiles to
+0.1-0.9, undone on the generator's frame), since a fade also flattens the picture. On injection
+pattern 0 it gained 0.72 dB on Megamind's FFV1 fade to white and 0.32 at crf 18, but on pattern 1
+it lost 3.2 dB there and 1.8 on vtest's (``benchmarks/fades.py``'s files, ad hoc).
 """
 
 from __future__ import annotations

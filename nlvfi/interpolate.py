@@ -46,7 +46,8 @@ Fades are taken out by default (``--no-fade`` turns it off; ``Plan.fade``, ``nlv
 that differs by a global fade goes to the generator at the brightness of time t. It leaves every
 other pair bit for bit as it was, and across a fade it is what the generator was never trained
 for (vtest frames 20 and 22, the second 30% of the way to black: 33.74 dB against 24.83 without;
-``tests/test_fade.py``).
+``tests/test_fade.py``; every other frame of the bundled clip fading to black, up-converted with
+``--factor 2``: 39.41 dB against 34.36 over the 11 frames made, ad hoc).
 
 This module also holds what the repair tool shares: the default checkpoint, loading it with a
 clear error, the memory estimate and the plan it gives (whole frames or tiles, frames per
