@@ -121,15 +121,12 @@ def measure(clip: str, kind: str, encoding: str, seed: int, frames: list[np.ndar
     repair_quality.encode(stuttered, path, rate, crf)
     decoded = repair_quality.decode(path)
     scores: dict[str, dict[str, list[float]]] = {"inside": {m: [] for m in METHODS}, "outside": {m: [] for m in METHODS}}
-    outcome: dict = {}
-    for fade in (False, True):
+    for fade in (False, True):  # the detection is the same both times; the last report (with fades) is kept
         output = workdir / f"repaired-{fade}{path.suffix}"
         report = repair_video(path, output, checkpoint=checkpoint, progress=False, resume=False, fade=fade)
         written = repair_quality.decode(output)
         output.unlink()
         method = "nlvfi" if fade else "nlvfi --no-fade"
-        found = set(report["detection"]["duplicates"])
-        outcome = {"found": found, "faded_runs": len(report["model"]["fades"].get("runs", [])) if fade else outcome.get("faded_runs")}
         for run in report["detection"]["runs"]:
             if run["status"] != "repair":
                 continue
@@ -147,11 +144,12 @@ def measure(clip: str, kind: str, encoding: str, seed: int, frames: list[np.ndar
                     scores[place]["average"].append(psnr(repair_quality.as_written((1 - t) * before + t * after), target))
                     scores[place]["DIS flow"].append(psnr(repair_quality.as_written(dis_interpolate(before, after, t)), target))
     path.unlink()
-    precision, recall = repair_quality.scores(outcome["found"], truth)
+    found = set(report["detection"]["duplicates"])
+    precision, recall = repair_quality.scores(found, truth)
     return {
         "clip": clip, "kind": kind, "encoding": encoding, "seed": seed, "precision": precision, "recall": recall,
-        "false": len(outcome["found"] - truth), "missed": len(truth - outcome["found"]), "copies": len(injected),
-        "copies_inside": len(scored & inside), "faded_runs": outcome["faded_runs"], "scores": scores,
+        "false": len(found - truth), "missed": len(truth - found), "copies": len(injected),
+        "copies_inside": len(scored & inside), "faded_runs": len(report["model"]["fades"]["runs"]), "scores": scores,
     }  # fmt: skip
 
 
@@ -213,7 +211,10 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"fades: error: unknown transition {kind!r}; choose from {', '.join(KINDS)}")
     seeds = args.seeds
     started = time.perf_counter()
-    todo = [(clip, kind, encoding, seed) for clip in args.clips.split(",") for kind in kinds for encoding in args.encodings.split(",") for seed in seeds]
+    todo = [
+        (clip, kind, encoding, seed)
+        for clip in args.clips.split(",") for kind in kinds for encoding in args.encodings.split(",") for seed in seeds
+    ]
     options = {"max_side": args.max_side, "checkpoint": args.checkpoint, "span": SPAN, "lead": LEAD, "hold": HOLD}
     cache = args.out.with_suffix(".jsonl") if args.out else None
     done = {

@@ -106,29 +106,27 @@ class Fade:
     change: float
     left: float
 
-    def at(self, t: torch.Tensor, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(gain_t, offset_t), each (T, 3, 1, 1) in ``like``'s dtype and device, for (T,) times."""
+    def tensors(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(gain, offset), each (1, 3, 1, 1) in ``like``'s dtype and device."""
         gain = torch.tensor(self.gain, dtype=like.dtype, device=like.device).view(1, 3, 1, 1)
         offset = torch.tensor(self.offset, dtype=like.dtype, device=like.device).view(1, 3, 1, 1)
-        t = t.to(like.dtype).view(-1, 1, 1, 1)  # (T, 1, 1, 1)
-        return 1 + t * (gain - 1), t * offset  # (T, 3, 1, 1) each
+        return gain, offset
 
     def to_time(self, prev: torch.Tensor, next: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Both frames at the brightness of each time (module doc), clamped to [0, 1].
 
         prev, next: (1 or T, 3, H, W); t: (T,). Returns (T, 3, H, W) each.
         """
-        gain_t, offset_t = self.at(t, prev)  # (T, 3, 1, 1)
-        gain = torch.tensor(self.gain, dtype=prev.dtype, device=prev.device).view(1, 3, 1, 1)
-        offset = torch.tensor(self.offset, dtype=prev.dtype, device=prev.device).view(1, 3, 1, 1)
+        gain, offset = self.tensors(prev)  # (1, 3, 1, 1) each
+        t = t.to(prev.dtype).view(-1, 1, 1, 1)  # (T, 1, 1, 1)
+        gain_t, offset_t = 1 + t * (gain - 1), t * offset  # (T, 3, 1, 1): the transform from prev to time t
         prev_t = gain_t * prev + offset_t  # (T, 3, H, W)
         next_t = gain_t * ((next - offset) / gain) + offset_t
         return prev_t.clamp(0, 1), next_t.clamp(0, 1)
 
     def apply(self, frame: torch.Tensor) -> torch.Tensor:
         """gain * frame + offset, clamped to [0, 1]: (B, 3, H, W) -> (B, 3, H, W)."""
-        gain = torch.tensor(self.gain, dtype=frame.dtype, device=frame.device).view(1, 3, 1, 1)
-        offset = torch.tensor(self.offset, dtype=frame.dtype, device=frame.device).view(1, 3, 1, 1)
+        gain, offset = self.tensors(frame)
         return (gain * frame + offset).clamp(0, 1)
 
     def to_dict(self) -> dict:
