@@ -74,7 +74,7 @@ from tqdm import tqdm
 
 from .acceleration import channels_last_for_inference, compile_generator
 from .checkpoint import CheckpointError, atomic_write, load_generator
-from .fade import fit_fade
+from .fade import Fade, fit_fade
 from .generator import Generator
 from .io import read_image, write_frame
 from .kept_encoding import KeptEncodingMismatch, PacketLog, close_log
@@ -365,6 +365,7 @@ def forward_frames(
     plan: Plan | None = None,
     initial_flow: tuple[torch.Tensor, torch.Tensor] | None = None,
     still_pair: tuple[torch.Tensor, torch.Tensor] | None = None,
+    fades: Sequence[Fade | None] | None = None,
 ) -> torch.Tensor:
     """The generator's frames for a batch, whole or in tiles, one view or several, as ``plan`` says.
 
@@ -383,14 +384,15 @@ def forward_frames(
         (B or T, 3, H, W) float in [0, 1].
 
     With ``plan.fade``, a pair that :func:`nlvfi.fade.fit_fade` finds a fade in goes to the
-    generator at the brightness of its time (both frames, and the still pair with them).
+    generator at the brightness of its time (both frames, and the still pair with them); ``fades``:
+    the fits of the B pairs when the caller has them already (:func:`through_fades`).
     """
     tiled = plan is not None and plan.tile is not None
     still = 0.0 if plan is None else plan.static_motion
     if not still:
         still_pair = None  # nothing blends
     if plan is not None and plan.fade:
-        prev, next, t, initial_flow, still_pair = through_fades(prev, next, t, initial_flow, still_pair)
+        prev, next, t, initial_flow, still_pair = through_fades(prev, next, t, initial_flow, still_pair, fades)
 
     def one_view(
         prev: torch.Tensor,
@@ -422,15 +424,21 @@ def through_fades(
     t: torch.Tensor,
     initial_flow: tuple[torch.Tensor, torch.Tensor] | None = None,
     still_pair: tuple[torch.Tensor, torch.Tensor] | None = None,
+    fades: Sequence[Fade | None] | None = None,
 ) -> tuple:
     """(prev, next, t, initial_flow, still_pair) with every pair that holds a fade brought to the
     brightness of its time (:meth:`nlvfi.fade.Fade.to_time`); unchanged (the same tensors) when
     none does. A (1, ...) pair with a (T,) ``t`` is fitted once and, if it fades, made T pairs.
 
     Shapes as :func:`forward_frames`: prev, next (B, 3, H, W); t (B,) or (T,) with B = 1.
+    ``fades``: the B pairs' :func:`nlvfi.fade.fit_fade`, when known; fitted here otherwise.
     """
     count = prev.shape[0]
-    fades = [fit_fade(prev[i : i + 1], next[i : i + 1]) for i in range(count)]
+    if fades is None:
+        fades = [fit_fade(prev[i : i + 1], next[i : i + 1]) for i in range(count)]
+    elif len(fades) != count:
+        raise ValueError(f"{len(fades)} fades for {count} pairs")
+    fades = list(fades)
     if all(fade is None for fade in fades):
         return prev, next, t, initial_flow, still_pair
     if count == 1 and t.numel() > 1:  # one pair, several times: a pair per time
@@ -479,6 +487,7 @@ def generate(
     plan: Plan | None = None,
     initial_flow: tuple[torch.Tensor, torch.Tensor] | None = None,
     still_pair: tuple[torch.Tensor, torch.Tensor] | None = None,
+    fades: Sequence[Fade | None] | None = None,
 ) -> torch.Tensor:
     """Frames at every t in ``times`` between ``prev`` and ``next``, in as few calls as fit.
 
@@ -491,13 +500,14 @@ def generate(
         initial_flow: optional (forward, backward) flow guesses of the pair, (1, 2, H, W)
             each (:func:`nlvfi.flow_prior.constant_velocity_prior`).
         still_pair: optional frames for the static blend, (1, 3, H, W) each (:func:`forward_frames`).
+        fades: ``[fit_fade(prev, next)]`` when the caller has it (used with ``plan.fade``; :func:`forward_frames`).
     Returns:
         (k, 3, H, W) float in [0, 1].
     """
     outputs = []
     for start in range(0, len(times), max_batch):
         chunk = torch.tensor(list(times[start : start + max_batch]), dtype=prev.dtype, device=prev.device)  # (b,)
-        outputs.append(forward_frames(generator, prev, next, chunk, plan, initial_flow, still_pair))  # (b, 3, H, W)
+        outputs.append(forward_frames(generator, prev, next, chunk, plan, initial_flow, still_pair, fades))  # (b, 3, H, W)
     return torch.cat(outputs)  # (k, 3, H, W)
 
 

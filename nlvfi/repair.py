@@ -504,9 +504,9 @@ def repair_video(
                 else flow_scale_for(header.height, header.width, requested_scale, has_prior=False)
                 for n in range(len(batch))
             ]
-            for job, (prev, next), outside, still, scale in zip(batch, tensors, outsides, still_pairs, scales):
+            fades = [fit_fade(prev, next) if plan.fade else None for prev, next in tensors]  # nlvfi.fade, one fit a run
+            for job, fade, outside, still, scale in zip(batch, fades, outsides, still_pairs, scales):
                 used = sum(frame is not None for frame in outside)
-                fade = fit_fade(prev, next) if plan.fade else None  # what forward_frames finds too (Plan.fade)
                 job.meta = {
                     "prior_outside": used if flow_prior else None,
                     "blend_outside": used if still is not None else None,
@@ -518,7 +518,8 @@ def repair_video(
                 for n, (job, (prev, next)) in enumerate(zip(batch, tensors)):
                     prior = None if priors is None else priors[n]
                     job.frames = generate(
-                        generator, prev, next, job.times, per_call, replace(plan, flow_scale=scales[n]), prior, still_pairs[n]
+                        generator, prev, next, job.times, per_call, replace(plan, flow_scale=scales[n]), prior, still_pairs[n],
+                        [fades[n]],
                     )  # (k, 3, H, W)
                 return
             # whole frames: runs of one scale share calls
@@ -543,7 +544,8 @@ def repair_video(
                             torch.cat([tensors[n][side] if still_pairs[n] is None else still_pairs[n][side] for n, _ in chunk])
                             for side in (0, 1)
                         )  # (b, 3, H, W) each
-                    frames = forward_frames(generator, prev, next, times, scale_plan, guesses, still)  # (b, 3, H, W), whole frames
+                    chunk_fades = [fades[n] for n, _ in chunk]
+                    frames = forward_frames(generator, prev, next, times, scale_plan, guesses, still, chunk_fades)  # (b, 3, H, W)
                     made.update({entry: frames[j : j + 1] for j, entry in enumerate(chunk)})
             for n, job in enumerate(batch):
                 job.frames = torch.cat([made[(n, i)] for i in range(len(job.times))])  # (k, 3, H, W)

@@ -204,3 +204,14 @@ def test_interpolating_two_images_across_a_fade(tmp_path, real_frames, one_threa
         assert interpolate_main([str(prev), str(next), "-o", str(out), *flags]) == 0
         scores[bool(flags)] = psnr(read_frame(out), target)
     assert scores[False] > scores[True] + 3.0  # measured: 33.74 against 24.83 dB (--no-fade)
+
+
+def test_through_fades_takes_the_callers_fits_and_checks_their_count(real_frames):
+    prev, next = as_tensor(real_frames[3]), as_tensor(real_frames[4])  # no fade of their own
+    t = torch.tensor([0.5])
+    given = Fade((0.5, 0.5, 0.5), (0.0, 0.0, 0.0), 30.0, 0.1)
+    mapped, _, _, _, _ = through_fades(prev, next, t, fades=[given])
+    torch.testing.assert_close(mapped, prev * 0.75)  # gain_t = 1 + t (gain - 1) at t = 1/2
+    assert through_fades(prev, next, t, fades=[None])[0] is prev
+    with pytest.raises(ValueError, match="2 fades for 1 pairs"):
+        through_fades(prev, next, t, fades=[None, None])
