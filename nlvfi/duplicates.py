@@ -139,6 +139,12 @@ before: one pass, ratios 0.7, margin 0.5):
   share itself is not what falls short up to crf 18: one threshold on it chosen knowing the copies
   separates every FFV1, crf 16 and crf 18 file of the seven clips; at crf 23 only 7-24 of 24 files
   of each near-still region (benchmarks/detection_robustness.py, "share-separable in hindsight").
+  Nor how concentrated a pair's change is (its changed share over its MAD: re-encoding noise moves
+  many pixels a little, motion few pixels much; four near-still regions, patterns 0-15, x264 on 1,
+  2 and 4 threads, ad hoc): a pair that low also counted as quiet brought crf 18 from 188 to 189
+  files meeting the bar at a ratio of 0.4 (percent per grey level; crf 23 30 -> 36 files, real frames
+  taken 28 -> 35), and at 0.6 missed only one copy
+  at crf 18 but took 7 real frames; the main table's copy is at 0.51, real near-copies from 0.50.
 * Exact duplicates (FFV1): 1.0 / 1.0 in every file. MAD alone (``peaks=None``) finds only
   0.25–0.67 of the near-still clip's re-encoded copies.
 
