@@ -87,3 +87,22 @@ def test_a_compiled_generator_is_fed_channels_last_frames_with_the_same_values(m
     assert torch.equal(seen[0], frames[0]) and torch.equal(seen[1], frames[1])
     assert frames[0].is_contiguous()  # the caller's tensors are left as they were
     torch.testing.assert_close(fed.contiguous(), expected, atol=2e-4, rtol=0)
+
+
+def test_expandable_cuda_segments_only_on_cuda_and_never_over_the_users_setting(monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch.cuda.memory, "_set_allocator_settings", lambda text: calls.append(text), raising=False)
+    monkeypatch.delenv("PYTORCH_CUDA_ALLOC_CONF", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert acceleration.expandable_cuda_segments() is False and calls == []  # no CUDA: nothing to set
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert acceleration.expandable_cuda_segments() is True and calls == ["expandable_segments:True"]
+    monkeypatch.setenv("PYTORCH_CUDA_ALLOC_CONF", "max_split_size_mb:128")
+    assert acceleration.expandable_cuda_segments() is False and len(calls) == 1  # the user's own setting stands
+    monkeypatch.delenv("PYTORCH_CUDA_ALLOC_CONF")
+
+    def refuse(text):
+        raise RuntimeError("expandable_segments not supported on this platform")
+
+    monkeypatch.setattr(torch.cuda.memory, "_set_allocator_settings", refuse)
+    assert acceleration.expandable_cuda_segments() is False
