@@ -72,7 +72,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .acceleration import channels_last_for_inference, compile_generator
+from .acceleration import channels_last_for_inference, compile_generator, expandable_cuda_segments
 from .checkpoint import CheckpointError, atomic_write, load_generator
 from .fade import Fade, fit_fade
 from .generator import Generator
@@ -210,6 +210,29 @@ def memory_needed_tiled(generator: Generator, height: int, width: int, tile: int
     return batch * (whole + memory_needed(generator, side_h, side_w, 1))
 
 
+#: Whole float32 RGB frames (12 B a pixel) a tool keeps on the device around the generator's
+#: calls, besides what :func:`memory_needed` / :func:`memory_needed_tiled` count (the padded
+#: pair, the non-local features, the output), at the fullest moment (a mirrored view of a call):
+#:
+#: - ``nlvfi interpolate``: the pair (2), its mirrored copy (2), the running sum of the views
+#:   and the view itself (2), the pair at the brightness of its time in a fade (2), padding
+#:   (2): 10; a video adds the frames of the gap already made (factor - 1).
+#: - ``nlvfi repair``: those 10, and the run's blend pair (2) and flow guesses (2 x 2
+#:   channels, counted as 2), each also mirrored (4) and padded (4): 22; plus the run's frames
+#:   made so far (up to ``--max-run``).
+#:
+#: Without them a repair at 3840x2160 planned for a 3 GB budget took 3.3 GB allocated and
+#: 4.3 GB reserved on an H200 (results/tools_cuda.md, table 3, before this term).
+INTERPOLATE_HELD_FRAMES = 10
+REPAIR_HELD_FRAMES = 22
+
+
+def resident_bytes(height: int, width: int, frames: float) -> int:
+    """Bytes of ``frames`` whole float32 RGB frames of height x width: a tool's ``resident``
+    for :func:`plan_inference` (:data:`INTERPOLATE_HELD_FRAMES`, :data:`REPAIR_HELD_FRAMES`)."""
+    return int(math.ceil(12 * height * width * frames))
+
+
 @dataclass(frozen=True)
 class Plan:
     """How frames of one size go through the generator.
@@ -286,6 +309,7 @@ def plan_inference(
     flow_scale: int | str = 1,
     static_motion: float = 0.0,
     fade: bool = False,
+    resident: int = 0,
 ) -> Plan:
     """Whole frames or tiles, and frames per call, for height x width frames within ``budget``.
 
@@ -302,6 +326,10 @@ def plan_inference(
             tiny model, 1x / 2x (estimate): 768x576 615 / 600 MB; 1280x720 1106 / 1273 MB (1427);
             1920x1080 2528 / 2842 MB (3235); 1920x1080 in tiles of 512 px 670 / 709 MB (1094).
         fade: take fades out before the generator (``Plan.fade``, :mod:`nlvfi.fade`).
+        resident: bytes the caller keeps on the device around every call, besides the
+            generator's own working memory: whole frames, flow guesses, mirrored copies, the
+            frames already made (:func:`resident_bytes`; a tool's own count). They come off the
+            budget before the calls are planned, whole or tiled.
     Raises:
         ValueError for a bad tile/overlap; VideoError when the frames fit neither whole nor tiled.
     """
@@ -315,11 +343,12 @@ def plan_inference(
             check_tile(tile, overlap, stride)
         except ValueError as error:
             raise ValueError(f"{error} (the {generator.config.name} model)") from None
+    held = f", {format_bytes(resident)} of it the frames the tool keeps beside the model" if resident else ""
     if tile is None or tile == 0:
         one = memory_needed(generator, height, width, 1)
-        if one <= budget or tile == 0:
+        if one + resident <= budget or tile == 0:
             return Plan(
-                frames_per_call(generator, height, width, budget, device),
+                frames_per_call(generator, height, width, budget, device, resident),
                 views=views,
                 flow_scale=whole_frame_scale,
                 static_motion=static_motion,
@@ -331,30 +360,33 @@ def plan_inference(
             if c % stride == 0 and c < padded_side and (overlap is None or stride <= c - overlap)
         ]
         for candidate in candidates:
-            if memory_needed_tiled(generator, height, width, candidate) <= budget:
+            if memory_needed_tiled(generator, height, width, candidate) + resident <= budget:
                 tile = candidate
                 overlap = default_overlap(tile, stride) if overlap is None else overlap
                 break
         else:
             smallest = min(candidates, default=None)
             also = (
-                f" (in tiles of {smallest} px about {format_bytes(memory_needed_tiled(generator, height, width, smallest))})"
+                f" (in tiles of {smallest} px about "
+                f"{format_bytes(memory_needed_tiled(generator, height, width, smallest) + resident)})"
                 if smallest
                 else ""
             )
             raise VideoError(
-                f"a {width}x{height} frame needs about {format_bytes(one)} for the {generator.config.name} model "
-                f"on {device.type}{also}, more than the {format_bytes(budget)} budget; use a machine with more memory, "
+                f"a {width}x{height} frame needs about {format_bytes(one + resident)} for the {generator.config.name} model "
+                f"on {device.type}{also}{held}, more than the {format_bytes(budget)} budget; use a machine with more memory, "
                 f"raise --max-memory-gb, or downscale the video"
             )
     one = memory_needed_tiled(generator, height, width, tile)
-    if one > budget:
+    if one + resident > budget:
         raise VideoError(
-            f"a {width}x{height} frame in tiles of {tile} px needs about {format_bytes(one)} for the "
-            f"{generator.config.name} model on {device.type}, more than the {format_bytes(budget)} budget; "
+            f"a {width}x{height} frame in tiles of {tile} px needs about {format_bytes(one + resident)} for the "
+            f"{generator.config.name} model on {device.type}{held}, more than the {format_bytes(budget)} budget; "
             f"use smaller tiles, raise --max-memory-gb, or downscale the video"
         )
-    return Plan(max(1, budget // one), tile, overlap, views, flow_scale=whole_frame_scale, static_motion=static_motion, fade=fade)
+    return Plan(
+        max(1, (budget - resident) // one), tile, overlap, views, flow_scale=whole_frame_scale, static_motion=static_motion, fade=fade
+    )
 
 
 def forward_frames(
@@ -461,20 +493,24 @@ def through_fades(
     return prev, next, t, initial_flow, (tuple(rest) if still_pair is not None else None)
 
 
-def frames_per_call(generator: Generator, height: int, width: int, budget: int, device: torch.device) -> int:
-    """How many whole frames of this size one forward pass may take; VideoError when not even one fits.
+def frames_per_call(
+    generator: Generator, height: int, width: int, budget: int, device: torch.device, resident: int = 0
+) -> int:
+    """How many whole frames of this size one forward pass may take within ``budget`` less the
+    ``resident`` bytes the caller keeps (:func:`plan_inference`); VideoError when not even one fits.
 
     :func:`plan_inference` falls back to tiles instead (``nlvfi.tiling``, where the non-local
     branch stays exact) unless tiling is turned off.
     """
     one = memory_needed(generator, height, width, 1)
-    if one > budget:
+    if one + resident > budget:
+        held = f", {format_bytes(resident)} of it the frames the tool keeps beside the model" if resident else ""
         raise VideoError(
-            f"a {width}x{height} frame needs about {format_bytes(one)} for the {generator.config.name} model "
-            f"on {device.type}, more than the {format_bytes(budget)} budget; use a machine with more memory, "
+            f"a {width}x{height} frame needs about {format_bytes(one + resident)} for the {generator.config.name} model "
+            f"on {device.type}{held}, more than the {format_bytes(budget)} budget; use a machine with more memory, "
             f"raise --max-memory-gb, or downscale the video"
         )
-    return max(1, budget // one)
+    return max(1, (budget - resident) // one)
 
 
 @torch.inference_mode()
@@ -653,7 +689,8 @@ def interpolate_images(
         height, width = prev.shape[-2:]
         if (height, width) not in plans:
             plans[(height, width)] = plan_inference(
-                generator, height, width, budget, device, tile, overlap, views, flow_scale, static_motion, fade
+                generator, height, width, budget, device, tile, overlap, views, flow_scale, static_motion, fade,
+                resident=resident_bytes(height, width, INTERPOLATE_HELD_FRAMES),
             )
         limit = min(batch_size, plans[(height, width)].per_call)
         if pending and (pending[0][1].shape != prev.shape or len(pending) >= limit):
@@ -718,7 +755,7 @@ def interpolate_video(
     check_progressive(header)
     plan = plan_inference(
         generator, header.height, header.width, memory_budget(device, max_memory_gb), device, tile, overlap, views,
-        flow_scale, static_motion, fade,
+        flow_scale, static_motion, fade, resident=resident_bytes(header.height, header.width, INTERPOLATE_HELD_FRAMES + factor - 1),
     )
     store = ResumeStore.beside(output, source, generator, {**plan.frame_settings(), "factor": factor}, "gap") if resume else None
 
@@ -984,7 +1021,9 @@ def check_speed_arguments(args: argparse.Namespace) -> None:
 
 
 def load_for_run(args: argparse.Namespace) -> tuple[Generator, str]:
-    """The model of ``--checkpoint``/``--device``, compiled if ``--compile``."""
+    """The model of ``--checkpoint``/``--device``, compiled if ``--compile``; on CUDA the
+    allocator's expandable segments first (:func:`nlvfi.acceleration.expandable_cuda_segments`)."""
+    expandable_cuda_segments()
     generator, checkpoint = load_model(args.checkpoint, args.device)
     return compile_generator(generator, args.compile), checkpoint
 

@@ -63,6 +63,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from .acceleration import expandable_cuda_segments
 from .checkpoint import atomic_write
 from .colour import colour_outcome
 from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, pair_differences
@@ -71,6 +72,7 @@ from .flow_prior import constant_velocity_prior, interval_scales
 from .generator import Generator
 from .interpolate import (
     DEFAULT_CHECKPOINT,
+    REPAIR_HELD_FRAMES,
     add_encoder_arguments,
     add_ensemble_argument,
     add_refinement_arguments,
@@ -84,6 +86,7 @@ from .interpolate import (
     memory_budget,
     model_device,
     plan_inference,
+    resident_bytes,
 )
 from .kept_encoding import KeptEncodingMismatch, PacketLog, close_log
 from .pictures import attached_pictures
@@ -408,7 +411,8 @@ def repair_video(
     if not flow_prior:  # no run starts from a prior (see the docstring)
         flow_scale = flow_scale_for(header.height, header.width, flow_scale, has_prior=False)
     plan = plan_inference(
-        generator, header.height, header.width, budget, where, tile, overlap, views, flow_scale, static_motion, fade
+        generator, header.height, header.width, budget, where, tile, overlap, views, flow_scale, static_motion, fade,
+        resident=resident_bytes(header.height, header.width, REPAIR_HELD_FRAMES + max_run),
     )
     per_call = min(batch_size, plan.per_call)
     settings = {**plan.frame_settings(), "flow_prior": flow_prior, "requested_flow_scale": requested_scale, "outside_average": outside_average}
@@ -1198,6 +1202,7 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
     check_speed_arguments(args)
+    expandable_cuda_segments()  # the budget holds in what is reserved, not only allocated (nlvfi.acceleration)
     report = repair_video(
         args.input,
         args.output,

@@ -614,3 +614,47 @@ def test_video_factor_copies_subtitles_and_checks_them(tmp_path, model, capsys):
     assert main([str(source), "-o", str(tmp_path / "x2.mp4"), "--checkpoint", str(model), "--quiet"]) == 0  # SubRip -> timed text
     printed = capsys.readouterr().out
     assert "converted subtitle (subrip) -> mov_text" in printed and "1 converted line for line" in printed
+
+
+def test_the_frames_a_tool_keeps_come_off_the_budget(model):
+    """``resident`` (a tool's whole frames around each call) is taken from the budget before
+    planning: a frame that fits whole without it is tiled with it, frames per call drop, and a
+    refusal names the whole need. The H200 measurement behind it: results/tools_cuda.md."""
+    generator = nlvfi.load_generator(model)
+    cpu = torch.device("cpu")
+    one = memory_needed(generator, 288, 400)
+    kept = interp.resident_bytes(288, 400, interp.REPAIR_HELD_FRAMES + 8)
+    assert kept == 12 * 288 * 400 * 30  # 22 + 8 float32 RGB frames
+    budget = one + kept // 2
+    assert interp.plan_inference(generator, 288, 400, budget, cpu).tile is None
+    tiled = interp.plan_inference(generator, 288, 400, budget, cpu, resident=kept)
+    assert tiled.tile is not None and interp.memory_needed_tiled(generator, 288, 400, tiled.tile) + kept <= budget
+    budget = 3 * one + kept - 1
+    assert interp.plan_inference(generator, 288, 400, budget, cpu).per_call == 3
+    assert interp.plan_inference(generator, 288, 400, budget, cpu, resident=kept).per_call == 2
+    assert frames_per_call(generator, 288, 400, budget, cpu, kept) == 2
+    need = interp.format_bytes(one + kept)
+    with pytest.raises(VideoError, match=rf"needs about {need} .*, {interp.format_bytes(kept)} of it the frames the tool keeps"):
+        interp.plan_inference(generator, 288, 400, kept, cpu, resident=kept)
+    with pytest.raises(VideoError, match="of it the frames the tool keeps"):
+        interp.plan_inference(generator, 288, 400, kept, cpu, tile=256, resident=kept)
+    with pytest.raises(VideoError, match="of it the frames the tool keeps"):
+        frames_per_call(generator, 288, 400, kept, cpu, kept)
+
+
+def test_pairs_and_videos_plan_with_the_frames_they_keep(tmp_path, pair, model, monkeypatch):
+    seen = []
+
+    def stop(*args, resident=0, **kwargs):
+        seen.append(resident)
+        raise VideoError("planned")
+
+    monkeypatch.setattr(interp, "plan_inference", stop)
+    assert main([str(pair[0]), str(pair[1]), "-o", str(tmp_path / "m.png"), "--checkpoint", str(model)]) == 2
+    source = tmp_path / "in.mkv"
+    write_video(source, [image(s) for s in range(3)], rate=10)
+    for factor in (2, 4):
+        assert main([str(source), "-o", str(tmp_path / "x.mkv"), "--factor", str(factor), "--checkpoint", str(model), "--quiet"]) == 2
+    held = interp.INTERPOLATE_HELD_FRAMES
+    assert seen == [interp.resident_bytes(H, W, held), interp.resident_bytes(H, W, held + 1), interp.resident_bytes(H, W, held + 3)]
+    assert not (tmp_path / "m.png").exists() and not (tmp_path / "x.mkv").exists()

@@ -527,7 +527,8 @@ def test_too_large_for_memory_is_refused_with_the_size_it_needs(tmp_path, model,
     source = write_video(tmp_path / "in.mkv", scene(6), 10)
     rc = main([str(source), "-o", str(tmp_path / "o.mkv"), "--checkpoint", str(model), "--max-memory-gb", "0.001", "--quiet"])
     err = capsys.readouterr().err
-    assert rc == 2 and "a 64x48 frame needs about 4.8 MB for the tiny model" in err and "1.0 MB budget" in err
+    assert rc == 2 and "a 64x48 frame needs about 5.8 MB for the tiny model" in err and "1.0 MB budget" in err
+    assert "1.1 MB of it the frames the tool keeps beside the model" in err  # 30 frames: REPAIR_HELD_FRAMES + --max-run
     assert not (tmp_path / "o.mkv").exists()
 
 
@@ -1139,3 +1140,26 @@ def test_fewer_bits_out_than_in_is_said(tmp_path, model):
     assert report["encoder"]["pix_fmt"] == "yuv420p"
     assert "The 10-bit input was written at 8 bits" in summary_text(report)
     assert videoio_module.depth_note("yuv420p10le", "yuv420p10le") is None
+
+
+def test_repair_plans_with_the_frames_it_keeps(tmp_path, model, monkeypatch):
+    """Its pair, blend pair, flow guesses, their copies and the run's frames come off the
+    budget (nlvfi.interpolate.REPAIR_HELD_FRAMES + --max-run); the CLI asks for expandable CUDA
+    segments first (nlvfi.acceleration)."""
+    from nlvfi import interpolate as interp
+
+    seen, asked = [], []
+
+    def stop(*args, resident=0, **kwargs):
+        seen.append(resident)
+        raise VideoError("planned")
+
+    monkeypatch.setattr(repair_module, "plan_inference", stop)
+    monkeypatch.setattr(repair_module, "expandable_cuda_segments", lambda: asked.append(True))
+    source = tmp_path / "in.mkv"
+    write_video(source, [np.full((H, W, 3), 10 * i, np.uint8) for i in range(4)], rate=10)
+    for max_run in (8, 3):
+        argv = [str(source), "-o", str(tmp_path / "o.mkv"), "--checkpoint", str(model), "--max-run", str(max_run), "--quiet"]
+        assert main(argv) == 2
+    assert seen == [interp.resident_bytes(H, W, interp.REPAIR_HELD_FRAMES + n) for n in (8, 3)]
+    assert asked == [True, True] and not (tmp_path / "o.mkv").exists()
