@@ -143,8 +143,8 @@ DEFAULT_CRF = 16
 #: Macs and browsers with HEVC play at 10 bits in these containers; H.264 at 10 bits (High 10,
 #: x264's choice) plays almost nowhere (no hardware decoder, not QuickTime). x265 at crf 16, preset
 #: medium, matched x264 at crf 16 on 60 frames of vtest as 10-bit 4:2:0 (47.5 dB mean PSNR of the
-#: 10-bit samples, 45.7 at least, 0.67 MB; x264: 47.2-47.3, 45.0, 0.62-0.63 MB over three runs, its
-#: threads making it vary) at half its speed
+#: 10-bit samples, 45.7 at least, 0.67 MB; x264: 47.2-47.3, 45.0, 0.62-0.63 MB over three runs: the
+#: wheel's x264 does not write the same bytes twice, see tests/test_kept_encoding.py) at half its speed
 #: (benchmarks/deep_codec.py, results/deep_codec.md)
 DEEP_LOSSY_CODEC = "libx265"
 DEEP_LOSSY_CONTAINERS = frozenset({"mp4", "mov", "matroska", "nut"})
