@@ -41,12 +41,16 @@ import torch
 from .generator import Generator
 
 
-def expandable_cuda_segments() -> bool:
-    """Ask the CUDA caching allocator for expandable segments (module doc), unless the user
-    set ``PYTORCH_CUDA_ALLOC_CONF`` themselves; the command-line tools call it before loading
-    the model. True when the setting was made. Nothing happens without CUDA, or where this
-    torch has no such setting.
+def expandable_cuda_segments(device: str | torch.device = "auto") -> bool:
+    """Ask the CUDA caching allocator for expandable segments (module doc) when ``device`` is
+    ``auto`` or a CUDA device, unless the user set ``PYTORCH_CUDA_ALLOC_CONF`` themselves; the
+    command-line tools call it with their ``--device`` before loading the model. True when the
+    setting was made. Nothing happens without CUDA, on another device, or where this torch has
+    no such setting.
     """
+    name = str(device)
+    if not (name == "auto" or name.startswith("cuda")):
+        return False
     if os.environ.get("PYTORCH_CUDA_ALLOC_CONF") or not torch.cuda.is_available():
         return False
     try:

@@ -233,6 +233,11 @@ def resident_bytes(height: int, width: int, frames: float) -> int:
     return int(math.ceil(12 * height * width * frames))
 
 
+def held_text(resident: int) -> str:
+    """The part of a refusal that names the ``resident`` bytes in it ("" for none)."""
+    return f", {format_bytes(resident)} of it the frames the tool keeps beside the model" if resident else ""
+
+
 @dataclass(frozen=True)
 class Plan:
     """How frames of one size go through the generator.
@@ -343,7 +348,7 @@ def plan_inference(
             check_tile(tile, overlap, stride)
         except ValueError as error:
             raise ValueError(f"{error} (the {generator.config.name} model)") from None
-    held = f", {format_bytes(resident)} of it the frames the tool keeps beside the model" if resident else ""
+    held = held_text(resident)
     if tile is None or tile == 0:
         one = memory_needed(generator, height, width, 1)
         if one + resident <= budget or tile == 0:
@@ -504,10 +509,9 @@ def frames_per_call(
     """
     one = memory_needed(generator, height, width, 1)
     if one + resident > budget:
-        held = f", {format_bytes(resident)} of it the frames the tool keeps beside the model" if resident else ""
         raise VideoError(
             f"a {width}x{height} frame needs about {format_bytes(one + resident)} for the {generator.config.name} model "
-            f"on {device.type}{held}, more than the {format_bytes(budget)} budget; use a machine with more memory, "
+            f"on {device.type}{held_text(resident)}, more than the {format_bytes(budget)} budget; use a machine with more memory, "
             f"raise --max-memory-gb, or downscale the video"
         )
     return max(1, (budget - resident) // one)
@@ -1023,7 +1027,7 @@ def check_speed_arguments(args: argparse.Namespace) -> None:
 def load_for_run(args: argparse.Namespace) -> tuple[Generator, str]:
     """The model of ``--checkpoint``/``--device``, compiled if ``--compile``; on CUDA the
     allocator's expandable segments first (:func:`nlvfi.acceleration.expandable_cuda_segments`)."""
-    expandable_cuda_segments()
+    expandable_cuda_segments(args.device)
     generator, checkpoint = load_model(args.checkpoint, args.device)
     return compile_generator(generator, args.compile), checkpoint
 

@@ -1202,7 +1202,7 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
     check_speed_arguments(args)
-    expandable_cuda_segments()  # the budget holds in what is reserved, not only allocated (nlvfi.acceleration)
+    expandable_cuda_segments(args.device)  # the budget holds in what is reserved, not only allocated (nlvfi.acceleration)
     report = repair_video(
         args.input,
         args.output,

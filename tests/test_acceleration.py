@@ -96,9 +96,11 @@ def test_expandable_cuda_segments_only_on_cuda_and_never_over_the_users_setting(
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert acceleration.expandable_cuda_segments() is False and calls == []  # no CUDA: nothing to set
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert acceleration.expandable_cuda_segments("cpu") is False and calls == []  # a CPU run leaves CUDA alone
     assert acceleration.expandable_cuda_segments() is True and calls == ["expandable_segments:True"]
+    assert acceleration.expandable_cuda_segments("cuda:0") is True and len(calls) == 2
     monkeypatch.setenv("PYTORCH_CUDA_ALLOC_CONF", "max_split_size_mb:128")
-    assert acceleration.expandable_cuda_segments() is False and len(calls) == 1  # the user's own setting stands
+    assert acceleration.expandable_cuda_segments() is False and len(calls) == 2  # the user's own setting stands
     monkeypatch.delenv("PYTORCH_CUDA_ALLOC_CONF")
 
     def refuse(text):

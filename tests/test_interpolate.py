@@ -649,8 +649,10 @@ def test_pairs_and_videos_plan_with_the_frames_they_keep(tmp_path, pair, model, 
         seen.append(resident)
         raise VideoError("planned")
 
+    asked = []  # the CLI asks for expandable CUDA segments with its --device first (nlvfi.acceleration)
     monkeypatch.setattr(interp, "plan_inference", stop)
-    assert main([str(pair[0]), str(pair[1]), "-o", str(tmp_path / "m.png"), "--checkpoint", str(model)]) == 2
+    monkeypatch.setattr(interp, "expandable_cuda_segments", lambda device: asked.append(device))
+    assert main([str(pair[0]), str(pair[1]), "-o", str(tmp_path / "m.png"), "--checkpoint", str(model), "--device", "cpu"]) == 2
     source = tmp_path / "in.mkv"
     write_video(source, [image(s) for s in range(3)], rate=10)
     for factor in (2, 4):
@@ -658,3 +660,4 @@ def test_pairs_and_videos_plan_with_the_frames_they_keep(tmp_path, pair, model, 
     held = interp.INTERPOLATE_HELD_FRAMES
     assert seen == [interp.resident_bytes(H, W, held), interp.resident_bytes(H, W, held + 1), interp.resident_bytes(H, W, held + 3)]
     assert not (tmp_path / "m.png").exists() and not (tmp_path / "x.mkv").exists()
+    assert asked == ["cpu", "auto", "auto"]
