@@ -62,6 +62,7 @@ import csv
 import io
 import math
 import os
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -74,6 +75,7 @@ from tqdm import tqdm
 
 from .acceleration import channels_last_for_inference, compile_generator, expandable_cuda_segments
 from .checkpoint import CheckpointError, atomic_write, load_generator
+from .image_sequence import is_sequence, move_into_place, not_held, sequence_target, stage_images
 from .fade import Fade, fit_fade
 from .generator import Generator
 from .io import read_image, write_frame
@@ -750,8 +752,15 @@ def interpolate_video(
         raise FileNotFoundError(f"no such video: {source}")
     if same_file(source, output):
         raise ValueError(f"output {output} is the input; choose another file (the input is never overwritten)")
-    container = container_for(output)
     check_writable(output)
+    sequence = None  # numbered PNG images out (nlvfi.image_sequence): written as a lossless video first
+    if is_sequence(output):
+        sequence = sequence_target(output, source)
+        asked = [name for name, value in (("--codec", codec), ("--crf", crf), ("--preset", preset)) if value is not None]
+        if asked:
+            raise ValueError(f"{' and '.join(asked)} cannot apply to an image sequence: it is written as PNG (lossless)")
+        images, output, codec = output, sequence.intermediate, "ffv1"
+    container = container_for(output)
     device = model_device(generator)
     started = time.perf_counter()
     summary: dict = {}
@@ -789,6 +798,7 @@ def interpolate_video(
             )
             traits = info.traits
             times = [j / factor for j in range(1, factor)]
+            written_pts.clear()
             previous = None  # (DecodedFrame, (1, 3, H, W) tensor, alpha)
             generated = 0
             try:
@@ -821,9 +831,11 @@ def interpolate_video(
                                 t = j / factor
                                 alpha = np.round((1 - t) * previous[2] + t * current[2]).astype(previous[2].dtype)
                             out = writer.frame_from_rgb(frame, alpha)
-                            writer.write(out, previous[0].pts * factor + j * step)
+                            written_pts.append(previous[0].pts * factor + j * step)
+                            writer.write(out, written_pts[-1])
                             generated += 1
-                    writer.write(item.frame, item.pts * factor)
+                    written_pts.append(item.pts * factor)
+                    writer.write(item.frame, written_pts[-1])
                     previous = current
                     bar.update(1)
                 bar.close()
@@ -875,8 +887,22 @@ def interpolate_video(
             summary["verify_s"] = result.pop("seconds")
             summary["verification"] = result
 
+    written_pts: list[int] = []  # of every frame written, in the output's time base
     with kept_if_interrupted(store):
         atomic_write(output, write)
+        if sequence is not None:
+            staging, exported = stage_images(output, sequence, progress)
+            try:
+                move_into_place(staging, sequence, exported["files"])
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+                output.unlink(missing_ok=True)  # the intermediate video
+            tick = float(header.time_base / factor)
+            summary["image_sequence"] = {
+                "pattern": str(images), "first_file": str(sequence.folder / sequence.name(0)), **exported,
+                **not_held(summary["audio_streams"], summary["subtitle_streams"], bool(summary["attachments"] or summary["pictures_copied"]),
+                           [(pts - written_pts[0]) * tick for pts in written_pts]),
+            }  # fmt: skip
     summary["resume"] = (
         {
             **store.outcome(), "gaps_reused": store.resumed_runs, "gaps_not_kept": store.not_kept,
@@ -903,7 +929,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("inputs", nargs="*", help="PREV NEXT images, or one video")
-    parser.add_argument("-o", "--output", help="output image (pair) or video (--factor)")
+    parser.add_argument("-o", "--output", help="output image (pair) or video (--factor; or numbered PNG images as frames/%%04d.png)")
     parser.add_argument("--t", type=float, default=0.5, help="time of the output between PREV (0) and NEXT (1); default 0.5")
     parser.add_argument("--batch", help="CSV of prev,next,out[,t] lines (paths relative to the CSV)")
     parser.add_argument("--batch-size", type=int, default=4, help="pairs per forward pass in --batch mode (default 4)")
@@ -1093,7 +1119,10 @@ def run(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"no such video: {source}")
         if same_file(source, args.output):
             raise ValueError(f"output {args.output} is the input; choose another file (the input is never overwritten)")
-        container_for(args.output)
+        if is_sequence(args.output):
+            sequence_target(args.output, source)
+        else:
+            container_for(args.output)
         generator, checkpoint = load_for_run(args)
         summary = interpolate_video(
             source, args.output, generator, args.factor or 2, args.codec, args.crf, args.max_memory_gb,
@@ -1123,9 +1152,21 @@ def run(args: argparse.Namespace) -> int:
             + (f"colour tags not kept: {summary['colour']['lost']}; " if summary["colour"].get("lost") else "")
             + (f"tags not kept: {', '.join(summary['metadata']['not_kept'])}; " if summary["metadata"]["not_kept"] else "")
             + f"{verification_text(summary.get('verification'))}; {resumed}{summary['seconds']} s"
+            + sequence_text(summary.get("image_sequence"))
         )
         return 0
     raise ValueError("give PREV NEXT -o OUT, or --batch pairs.csv, or VIDEO -o OUT --factor 2|4")
+
+
+def sequence_text(sequence: dict | None) -> str:
+    """The sentence on an image-sequence output (``nlvfi.image_sequence``), or ""."""
+    if not sequence:
+        return ""
+    return (
+        f". Written as {sequence['files']} PNG images from {sequence['first_file']} ({sequence['png_pix_fmt']}), each read back "
+        "identical to its frame, through the lossless video above, then deleted"
+        + (f"; not in the images (an image sequence holds pictures only): {', '.join(sequence['not_held'])}" if sequence["not_held"] else "")
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

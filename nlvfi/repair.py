@@ -45,7 +45,8 @@ input copied byte for byte, checked by its SHA-256, when it has the input's exte
 ``--codec``, ``--crf`` or ``--preset`` asks for an encoding (:func:`copies_the_input`).
 Interrupted (Ctrl-C, SIGTERM), a run keeps what it measured, generated and encoded in
 ``OUT.nlvfi-resume/``, and the same command run again goes on from there (``nlvfi.resume``,
-``nlvfi.kept_encoding``; ``--no-resume``: neither).
+``nlvfi.kept_encoding``; ``--no-resume``: neither). ``-o frames/%04d.png`` writes numbered PNG
+images instead, through a lossless video that is verified as above (``nlvfi.image_sequence``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -70,6 +72,7 @@ from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, pair
 from .fade import fit_fade, match_brightness
 from .flow_prior import constant_velocity_prior, interval_scales
 from .generator import Generator
+from .image_sequence import SequenceTarget, is_sequence, move_into_place, not_held, sequence_target, stage_images
 from .interpolate import (
     DEFAULT_CHECKPOINT,
     REPAIR_HELD_FRAMES,
@@ -391,6 +394,13 @@ def repair_video(
     if output.is_dir():
         raise ValueError(f"output {output} is a folder; give a file name such as {output / 'repaired.mkv'}")
     check_output_paths(source, {"output": output, "report": report_path, "figure": figure_path})
+    sequence = None  # numbered PNG images out (nlvfi.image_sequence): written as a lossless video first
+    if is_sequence(output):
+        sequence = sequence_target(output, source)
+        asked = [name for name, value in (("--codec", codec), ("--crf", crf), ("--preset", preset)) if value is not None]
+        if asked:
+            raise ValueError(f"{' and '.join(asked)} cannot apply to an image sequence: it is written as PNG (lossless)")
+        images, output, codec = output, sequence.intermediate, "ffv1"
     container = container_for(output)
     if batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {batch_size}")
@@ -740,8 +750,16 @@ def repair_video(
             timings.update(repair_s=round(time.perf_counter() - copy_started, 2), generator_s=0.0)
         else:
             atomic_write(output, write)
+        staging = None
+        if sequence is not None:
+            images_started = time.perf_counter()
+            staging, exported = stage_images(output, sequence, progress)
+            timings["images_s"] = round(time.perf_counter() - images_started, 2)
         timings["total_s"] = round(time.perf_counter() - started, 2)
         report = build_report(source, output, analysis, replaced_frames, state, generator, checkpoint_used, where, timings)
+        if sequence is not None:
+            report["output"] = str(images)
+            report["image_sequence"] = sequence_report(sequence, exported, report, analysis.times)
         report["model"]["plan"] = f"{plan.describe()}, batch size {batch_size}"
         report["model"]["ensemble_views"] = plan.views
         report["model"]["flow_prior"] = (
@@ -778,8 +796,13 @@ def repair_video(
             if figure_path is not None:
                 figure = draw_repair_figure(detection, example or None, figure_title(report))
                 save_figure(figure, figure_path)
+            if sequence is not None:
+                move_into_place(staging, sequence, exported["files"])
+                output.unlink()  # the intermediate video
         except BaseException:  # a run that fails or is interrupted leaves nothing at OUT, even this late
             output.unlink(missing_ok=True)
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
             raise
         report["_example"] = example  # for callers (notebook); not in the JSON
     return report
@@ -869,6 +892,22 @@ def copy_unchanged(source: Path, tmp: str, info, container: str) -> dict:
     }
 
 
+def sequence_report(target: SequenceTarget, exported: dict, report: dict, times: Sequence[float]) -> dict:
+    """The report's ``image_sequence``: the images written, and what an image sequence cannot
+    hold (``nlvfi.image_sequence.not_held``)."""
+    return {
+        "pattern": report["output"],
+        "first_file": str(target.folder / target.name(0)),
+        **exported,
+        "frame_rate": report["video"]["frame_rate"],
+        **not_held(
+            report["audio_streams_copied"], report["subtitle_streams_copied"],
+            bool(report["attachments_copied"] or report["pictures_copied"]), list(times),
+        ),
+        "written_through": f"a lossless {report['encoder']['codec']} video, verified against the input, then deleted",
+    }  # fmt: skip
+
+
 def build_report(source, output, analysis, replaced_frames, state, generator, checkpoint, device, timings) -> dict:
     info, detection = analysis.info, analysis.detection
     choice = state["encoder"]
@@ -948,12 +987,27 @@ def written_text(report: dict) -> list[str]:
     else:
         kept = "output not verified (--no-verify)"
     options = " ".join(f"{k}={v}" for k, v in enc["options"].items())
+    if report.get("image_sequence"):  # the video is the lossless step before the images
+        return sequence_lines(report, f"a lossless {enc['codec']} {enc['pix_fmt']} video: {kept}")
     lines.append(f"Output {enc['codec']} {enc['pix_fmt']} {options}".rstrip() + f" ({'lossless' if enc['lossless'] else 'lossy'}); {kept}.")
     if enc["alpha_dropped"]:
         lines.append("The alpha channel was dropped (the output codec has none).")
     fewer_bits = depth_note(video["pix_fmt"], enc["pix_fmt"])  # e.g. 10-bit into .webm, whose VP9 here is 8-bit only
     if fewer_bits:
         lines.append(fewer_bits + ".")
+    return lines
+
+
+def sequence_lines(report: dict, through: str) -> list[str]:
+    """The summary's sentences on an image-sequence output (``nlvfi.image_sequence``), made
+    ``through`` a video described so."""
+    sequence = report["image_sequence"]
+    lines = [
+        f"Written as {sequence['files']} PNG images ({sequence['pattern']}, from {sequence['first_file']}; {sequence['png_pix_fmt']}), "
+        f"each read back identical to its frame, through {through}."
+    ]
+    if sequence["not_held"]:
+        lines.append(f"Not in the images (an image sequence holds pictures only): {', '.join(sequence['not_held'])}.")
     return lines
 
 
@@ -1135,7 +1189,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Repair a stuttering video: find duplicated frames and replace them with interpolated ones.",
     )
     parser.add_argument("input", help="the stuttering video (any format PyAV reads; an image sequence as frames/%%04d.png)")
-    parser.add_argument("-o", "--output", help="the repaired video; container from the extension (.mkv .mp4 .mov .avi .webm .nut)")
+    parser.add_argument(
+        "-o", "--output",
+        help="the repaired video; container from the extension (.mkv .mp4 .mov .avi .webm .nut); or numbered PNG images as frames/%%04d.png",
+    )  # fmt: skip
     parser.add_argument("--threshold", type=_threshold, default="auto", help="'auto' (default) or a MAD per pixel in grey levels (0-255)")
     parser.add_argument("--report", help="write the JSON report here")
     parser.add_argument("--figure", help="write the before/after figure here (.png)")

@@ -1,0 +1,234 @@
+"""Writing a repaired video as numbered PNG images: ``nlvfi repair IN -o frames/%04d.png``.
+
+Method: METHOD.md §4 step 4 (¶0214–0239) puts the new frames in place; issue 4 asks that a
+losslessly coded input (a PNG sequence among them) come out lossless, its untouched frames
+bit-identical. A PNG sequence read in could only come out as a video (FFV1 in .mkv); people who
+work on numbered images (compositing, animation, scientific capture) want them back as images.
+
+How: the repair is written as usual, lossless whatever the input (FFV1 in a hidden .mkv beside
+the images, ``SequenceTarget.intermediate``, checked frame by frame against the input by
+``nlvfi.verification``), then each of its frames becomes one PNG (:func:`png_frame`), first in
+a hidden staging folder, each file read back and compared with the frame it was made from, and
+only at the very end renamed into place (:func:`move_into_place`): an interrupted or failed run
+leaves no image of the new sequence. Going through the intermediate keeps one writer, one
+verification and one resume path (an interrupted run goes on from ``.PATTERN.nlvfi.mkv.nlvfi-resume/``, the pattern
+without its ``%``).
+
+What a PNG holds: RGB, grey, with or without alpha, 8 or 16 bits. An input in RGB or grey keeps
+its samples exactly (a PNG sequence in gives the same pixels out); Y'CbCr video is converted to
+RGB with its own matrix and range (``nlvfi.videoio.frame_to_rgb``, as the model reads it), 16-bit
+above 8 bits. Audio, subtitles and timestamps have no place in an image sequence: the report
+names what was left out and, for a variable frame rate, lists every frame's time.
+
+Files are numbered like the input's images (an input sequence starting at 1 gives 1, 2, ...);
+a video's frames from 0, as the report counts them. A name that already exists is refused before
+any work: writing over some old images of a longer sequence would leave the rest behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .videoio import PixelTraits, VideoError, VideoReader, frame_alpha, frame_content, frame_to_rgb, rgb_to_frame
+
+#: The one number field of a pattern (``%d``, ``%04d``); no other ``%`` may appear.
+_FIELD = re.compile(r"%(\d*)d")
+#: ffmpeg's image2 reader looks for the first image among these numbers (its start_number_range).
+INPUT_FIRST_NUMBERS = range(5)
+
+
+def is_sequence(path: str | os.PathLike) -> bool:
+    """Whether ``path`` names numbered images (a ``%`` in its file name, as frames/%04d.png)."""
+    return "%" in Path(path).name
+
+
+def input_first_number(source: Path) -> int:
+    """The number of the first image of an input sequence (0 for a video, or none found)."""
+    if is_sequence(source):
+        for number in INPUT_FIRST_NUMBERS:
+            if (source.parent / (source.name % number)).is_file():
+                return number
+    return 0
+
+
+@dataclass(frozen=True)
+class SequenceTarget:
+    """Where a repair writes its images.
+
+    Attributes:
+        folder: the folder of the images.
+        pattern: the file name with its one number field, as ``%04d.png``.
+        first_number: the number of frame 0's file.
+    """
+
+    folder: Path
+    pattern: str
+    first_number: int
+
+    def name(self, index: int) -> str:
+        """The file name of frame ``index`` (0-based)."""
+        return self.pattern % (self.first_number + index)
+
+    @property
+    def intermediate(self) -> Path:
+        """The lossless video the repair writes first (hidden, beside the images)."""
+        return self.folder / f".{self.plain}.nlvfi.mkv"
+
+    @property
+    def plain(self) -> str:
+        """The pattern without its ``%`` (a ``%`` in a file name makes FFmpeg read numbered images)."""
+        return self.pattern.replace("%", "")
+
+    def existing(self) -> list[Path]:
+        """Files already in the folder whose names the pattern can make."""
+        prefix, _, suffix = _FIELD.split(self.pattern, maxsplit=1)
+        match = re.compile(re.escape(prefix) + r"\d+" + re.escape(suffix))
+        if not self.folder.is_dir():
+            return []
+        return sorted(path for path in self.folder.iterdir() if match.fullmatch(path.name) and path.is_file())
+
+    def describe(self, count: int) -> str:
+        return f"{count} PNG images {self.folder / self.name(0)} to {self.folder / self.name(count - 1)}"
+
+
+def sequence_target(output: str | os.PathLike, source: str | os.PathLike) -> SequenceTarget:
+    """Check an image-sequence output before any work; ValueError (one line) for a pattern with no
+    or several number fields, a format other than PNG, or a name that exists already."""
+    output, source = Path(output), Path(source)
+    fields = _FIELD.findall(output.name)
+    if len(fields) != 1 or output.name.count("%") != 1:
+        raise ValueError(f"{output}: an image sequence needs one number field in its file name, such as {output.parent / 'frame_%04d.png'}")
+    if output.suffix.lower() != ".png":
+        raise ValueError(f"{output}: an image sequence is written as PNG; end the pattern in .png, such as {output.parent / 'frame_%04d.png'}")
+    target = SequenceTarget(output.parent, output.name, input_first_number(source))
+    existing = target.existing()
+    if existing:
+        raise ValueError(
+            f"{existing[0]} already exists ({len(existing)} file(s) of the pattern {output.name} in {target.folder}): "
+            "an image sequence is written only into free names, so no old image is left among the new ones; "
+            "remove them or choose another pattern"
+        )
+    return target
+
+
+def png_format(traits: PixelTraits) -> str:
+    """The PNG pixel format that holds a frame of ``traits`` without loss of depth or alpha."""
+    deep = traits.bit_depth > 8
+    if traits.is_gray:
+        return ("ya16be" if deep else "ya8") if traits.has_alpha else ("gray16be" if deep else "gray")
+    return ("rgba64be" if deep else "rgba") if traits.has_alpha else ("rgb48be" if deep else "rgb24")
+
+
+def png_frame(frame, traits: PixelTraits):
+    """A decoded frame as an av.VideoFrame in :func:`png_format`: RGB and grey formats repacked
+    (their samples kept), Y'CbCr converted with the frame's own matrix and range
+    (``nlvfi.videoio.frame_to_rgb``), alpha carried."""
+    fmt = png_format(traits)
+    if traits.is_yuv:
+        frame = rgb_to_frame(frame_to_rgb(frame, traits), "rgb24" if traits.bit_depth <= 8 else "rgb48le", frame_alpha(frame, traits))
+    return frame if frame.format.name == fmt else frame.reformat(format=fmt)
+
+
+def export_sequence(video: Path, target: SequenceTarget, staging: Path, progress: bool = True) -> dict:
+    """Write every frame of ``video`` as a PNG named by ``target`` into ``staging``, read each file
+    back and compare it with the frame it was made from. Returns the report's ``image_sequence``
+    (without its ``folder``/``pattern``, which the caller knows); VideoError if a file does not
+    read back the same."""
+    import av
+
+    digests: list[str] = []
+    encoder = None
+    with VideoReader(video) as reader:
+        traits = reader.info.traits
+        fmt = png_format(traits)
+        bar = tqdm(desc="writing images", unit="image", disable=not progress)
+        for item in reader:
+            image = png_frame(item.frame, traits)  # (H, W) in fmt
+            if encoder is None:
+                encoder = av.CodecContext.create("png", "w")
+                encoder.width, encoder.height, encoder.pix_fmt = image.width, image.height, fmt
+                encoder.time_base = Fraction(1, 1)
+            image.pts = None
+            data = b"".join(bytes(packet) for packet in encoder.encode(image))
+            (staging / target.name(item.index)).write_bytes(data)
+            digests.append(hashlib.sha1(frame_content(image).tobytes()).hexdigest())
+            bar.update(1)
+        bar.close()
+    for index, digest in enumerate(tqdm(digests, desc="checking images", unit="image", disable=not progress)):
+        path = staging / target.name(index)
+        with av.open(str(path)) as container:
+            back = next(container.decode(video=0))
+        if back.format.name != fmt or hashlib.sha1(frame_content(back).tobytes()).hexdigest() != digest:
+            raise VideoError(f"{path.name} did not read back as the frame written (format {back.format.name})")
+    return {"files": len(digests), "first_number": target.first_number, "png_pix_fmt": fmt, "read_back_identical": len(digests)}
+
+
+def stage_images(video: Path, target: SequenceTarget, progress: bool = True) -> tuple[Path, dict]:
+    """:func:`export_sequence` into a new :func:`staging_folder`: (that folder, its result). On an
+    error or an interrupt the folder and ``video`` (the intermediate) are deleted: an interrupted
+    run goes on from its resume folder, which keeps the generated frames."""
+    staging = staging_folder(target)
+    try:
+        return staging, export_sequence(video, target, staging, progress)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        video.unlink(missing_ok=True)
+        raise
+
+
+def not_held(audio: int, subtitles: int, attached: bool, times: list[float]) -> dict:
+    """What the written video held that its images cannot: the report's ``not_held`` (and
+    ``frame_times_s``, every frame's time, when they are not evenly spaced)."""
+    left = [f"{count} {what} stream(s)" for count, what in ((audio, "audio"), (subtitles, "subtitle")) if count]
+    if attached:
+        left.append("attachments and cover art")
+    varies = frame_times_vary(times)
+    if varies:
+        left.append("the frame times (a variable frame rate; listed in frame_times_s)")
+    return {"not_held": left, **({"frame_times_s": [round(t, 6) for t in times]} if varies else {})}
+
+
+def staging_folder(target: SequenceTarget) -> Path:
+    """A new hidden folder beside the images (same file system: the final renames are atomic)."""
+    target.folder.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{target.plain}.", suffix=".nlvfi-staging", dir=target.folder))
+
+
+def move_into_place(staging: Path, target: SequenceTarget, count: int) -> None:
+    """Rename the ``count`` staged images into ``target.folder``, all or none: an interrupt or
+    error midway takes back those already moved. Refuses (VideoError) if a name was taken since
+    the run began (:func:`sequence_target` checked them at the start)."""
+    taken = [target.folder / target.name(index) for index in range(count) if (target.folder / target.name(index)).exists()]
+    if taken:
+        raise VideoError(f"{taken[0]} appeared while the repair ran; the new images are not written over it")
+    moved: list[Path] = []
+    try:
+        for index in range(count):
+            destination = target.folder / target.name(index)
+            os.replace(staging / target.name(index), destination)
+            moved.append(destination)
+    except BaseException:
+        for path in moved:
+            path.unlink(missing_ok=True)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def frame_times_vary(times: list[float], tolerance: float = 1e-4) -> bool:
+    """Whether the frames are not evenly spaced in time (a variable frame rate), which an image
+    sequence cannot hold. ``times`` in seconds; ``tolerance`` relative to the median step."""
+    if len(times) < 3:
+        return False
+    steps = np.diff(np.asarray(times, dtype=np.float64))
+    median = float(np.median(steps))
+    return bool(np.max(np.abs(steps - median)) > tolerance * max(median, 1e-9) + 1e-6)
