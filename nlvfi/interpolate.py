@@ -235,6 +235,17 @@ def resident_bytes(height: int, width: int, frames: float) -> int:
     return int(math.ceil(12 * height * width * frames))
 
 
+def shorter_runs_text(need: int, budget: int, run_frames: tuple[int, int] | None) -> str:
+    """", lower --max-run to K" for the longest runs whose held frames would bring ``need`` within
+    ``budget`` (``run_frames``: the ``--max-run`` asked for and the bytes of one frame); "" when
+    none would, or for a tool without runs."""
+    if run_frames is None:
+        return ""
+    max_run, frame_bytes = run_frames
+    fits = [k for k in range(1, max_run) if need - (max_run - k) * frame_bytes <= budget]
+    return f", lower --max-run to {max(fits)} (runs longer are left as they are)" if fits else ""
+
+
 def held_text(resident: int) -> str:
     """The part of a refusal that names the ``resident`` bytes in it ("" for none)."""
     return f", {format_bytes(resident)} of it the frames the tool keeps beside the model" if resident else ""
@@ -317,6 +328,7 @@ def plan_inference(
     static_motion: float = 0.0,
     fade: bool = False,
     resident: int = 0,
+    run_frames: tuple[int, int] | None = None,
 ) -> Plan:
     """Whole frames or tiles, and frames per call, for height x width frames within ``budget``.
 
@@ -337,6 +349,8 @@ def plan_inference(
             generator's own working memory: whole frames, flow guesses, mirrored copies, the
             frames already made (:func:`resident_bytes`; a tool's own count). They come off the
             budget before the calls are planned, whole or tiled.
+        run_frames: (``--max-run``, bytes of one of its frames), the part of ``resident`` that a
+            repair's longest run holds: a refusal then says which shorter ``--max-run`` would fit.
     Raises:
         ValueError for a bad tile/overlap; VideoError when the frames fit neither whole nor tiled.
     """
@@ -379,17 +393,18 @@ def plan_inference(
                 if smallest
                 else ""
             )
+            least = memory_needed_tiled(generator, height, width, smallest) if smallest else one
             raise VideoError(
                 f"a {width}x{height} frame needs about {format_bytes(one + resident)} for the {generator.config.name} model "
                 f"on {device.type}{also}{held}, more than the {format_bytes(budget)} budget; use a machine with more memory, "
-                f"raise --max-memory-gb, or downscale the video"
+                f"raise --max-memory-gb{shorter_runs_text(least + resident, budget, run_frames)}, or downscale the video"
             )
     one = memory_needed_tiled(generator, height, width, tile)
     if one + resident > budget:
         raise VideoError(
             f"a {width}x{height} frame in tiles of {tile} px needs about {format_bytes(one + resident)} for the "
             f"{generator.config.name} model on {device.type}{held}, more than the {format_bytes(budget)} budget; "
-            f"use smaller tiles, raise --max-memory-gb, or downscale the video"
+            f"use smaller tiles, raise --max-memory-gb{shorter_runs_text(one + resident, budget, run_frames)}, or downscale the video"
         )
     return Plan(
         max(1, (budget - resident) // one), tile, overlap, views, flow_scale=whole_frame_scale, static_motion=static_motion, fade=fade

@@ -423,6 +423,7 @@ def repair_video(
     plan = plan_inference(
         generator, header.height, header.width, budget, where, tile, overlap, views, flow_scale, static_motion, fade,
         resident=resident_bytes(header.height, header.width, REPAIR_HELD_FRAMES + max_run),
+        run_frames=(max_run, resident_bytes(header.height, header.width, 1)),
     )
     per_call = min(batch_size, plan.per_call)
     settings = {**plan.frame_settings(), "flow_prior": flow_prior, "requested_flow_scale": requested_scale, "outside_average": outside_average}

@@ -661,3 +661,24 @@ def test_pairs_and_videos_plan_with_the_frames_they_keep(tmp_path, pair, model, 
     assert seen == [interp.resident_bytes(H, W, held), interp.resident_bytes(H, W, held + 1), interp.resident_bytes(H, W, held + 3)]
     assert not (tmp_path / "m.png").exists() and not (tmp_path / "x.mkv").exists()
     assert asked == ["cpu", "auto", "auto"]
+
+
+def test_a_refusal_says_which_shorter_max_run_would_fit(model):
+    """A repair holds its longest run's frames beside the model (``run_frames``): where the
+    smallest tiles would fit with shorter runs, the refusal names the longest --max-run that fits."""
+    generator = nlvfi.load_generator(model)
+    cpu = torch.device("cpu")
+    frame = interp.resident_bytes(288, 400, 1)
+    kept = interp.resident_bytes(288, 400, interp.REPAIR_HELD_FRAMES + 8)
+    smallest = min(c for c in interp.AUTO_TILES if c % generator.config.stride == 0 and c < 400)
+    least = interp.memory_needed_tiled(generator, 288, 400, smallest)
+    budget = least + kept - 5 * frame  # fits with 3 run frames held, not with 4
+    with pytest.raises(VideoError, match=r"raise --max-memory-gb, lower --max-run to 3 \(runs longer are left as they are\), or downscale"):
+        interp.plan_inference(generator, 288, 400, budget, cpu, resident=kept, run_frames=(8, frame))
+    with pytest.raises(VideoError, match=r"raise --max-memory-gb, lower --max-run to 3 \(runs"):
+        interp.plan_inference(generator, 288, 400, budget, cpu, tile=smallest, resident=kept, run_frames=(8, frame))
+    with pytest.raises(VideoError, match=r"raise --max-memory-gb, or downscale"):  # not even runs of 1 would fit
+        interp.plan_inference(generator, 288, 400, least + kept - 8 * frame, cpu, resident=kept, run_frames=(8, frame))
+    with pytest.raises(VideoError, match=r"raise --max-memory-gb, or downscale"):  # interpolate: no runs
+        interp.plan_inference(generator, 288, 400, budget, cpu, resident=kept)
+    assert interp.plan_inference(generator, 288, 400, budget, cpu, resident=kept - 5 * frame).tile == smallest
