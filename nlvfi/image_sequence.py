@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -39,13 +38,18 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .videoio import PixelTraits, VideoError, VideoReader, frame_alpha, frame_content, frame_to_rgb, rgb_to_frame
-
-#: The one number field of a pattern (``%d``, ``%04d``); no other ``%`` may appear.
-_FIELD = re.compile(r"%(\d*)d")
-#: ffmpeg's image2 reader looks for the first image among these numbers (its start_number_range).
-INPUT_FIRST_NUMBERS = range(5)
-
+from .videoio import (
+    PixelTraits,
+    VideoError,
+    VideoReader,
+    frame_alpha,
+    frame_content,
+    frame_to_rgb,
+    pattern_names,
+    rgb_to_frame,
+    sequence_first_number,
+    sequence_numbers,
+)
 
 def is_sequence(path: str | os.PathLike) -> bool:
     """Whether ``path`` names numbered images (a ``%`` in its file name, as frames/%04d.png)."""
@@ -54,11 +58,7 @@ def is_sequence(path: str | os.PathLike) -> bool:
 
 def input_first_number(source: Path) -> int:
     """The number of the first image of an input sequence (0 for a video, or none found)."""
-    if is_sequence(source):
-        for number in INPUT_FIRST_NUMBERS:
-            if (source.parent / (source.name % number)).is_file():
-                return number
-    return 0
+    return (sequence_first_number(source) or 0) if is_sequence(source) else 0
 
 
 @dataclass(frozen=True)
@@ -90,12 +90,8 @@ class SequenceTarget:
         return self.pattern.replace("%", "")
 
     def existing(self) -> list[Path]:
-        """Files already in the folder whose names the pattern can make."""
-        prefix, _, suffix = _FIELD.split(self.pattern, maxsplit=1)
-        match = re.compile(re.escape(prefix) + r"\d+" + re.escape(suffix))
-        if not self.folder.is_dir():
-            return []
-        return sorted(path for path in self.folder.iterdir() if match.fullmatch(path.name) and path.is_file())
+        """Files already in the folder whose names the pattern makes."""
+        return [self.folder / (self.pattern % number) for number in sorted(sequence_numbers(self.folder / self.pattern))]
 
     def describe(self, count: int) -> str:
         return f"{count} PNG images {self.folder / self.name(0)} to {self.folder / self.name(count - 1)}"
@@ -105,8 +101,7 @@ def sequence_target(output: str | os.PathLike, source: str | os.PathLike) -> Seq
     """Check an image-sequence output before any work; ValueError (one line) for a pattern with no
     or several number fields, a format other than PNG, or a name that exists already."""
     output, source = Path(output), Path(source)
-    fields = _FIELD.findall(output.name)
-    if len(fields) != 1 or output.name.count("%") != 1:
+    if pattern_names(output.name) is None:
         raise ValueError(f"{output}: an image sequence needs one number field in its file name, such as {output.parent / 'frame_%04d.png'}")
     if output.suffix.lower() != ".png":
         raise ValueError(f"{output}: an image sequence is written as PNG; end the pattern in .png, such as {output.parent / 'frame_%04d.png'}")

@@ -110,9 +110,9 @@ def picture_place(muxer: str, picture: Picture) -> str | None:
 
 def picture_digests(path: str | os.PathLike) -> list[str]:
     """SHA-1 of each attached picture's bytes in the file at ``path``, in stream order."""
-    import av
+    from .videoio import open_input  # here: videoio imports this module
 
-    with av.open(str(path)) as container:
+    with open_input(path) as container:  # also numbered images, from their first number
         return [picture.sha1 for picture in attached_pictures(container)]
 
 

@@ -73,6 +73,7 @@ import torch
 from . import __version__
 from .checkpoint import weights_digest
 from .kept_encoding import PacketLog, load_kept_encoding, sealed_frames
+from .videoio import sequence_first_number
 
 SUFFIX = ".nlvfi-resume"
 FORMAT = 1
@@ -93,7 +94,7 @@ def input_fingerprint(path: str | os.PathLike) -> dict:
     """
     path = Path(path)
     if "%" in path.name:
-        first = 0 if (path.parent / (path.name % 0)).is_file() else 1
+        first = sequence_first_number(path) or 0
         files = []
         index = first
         while (path.parent / (path.name % index)).is_file():

@@ -160,10 +160,10 @@ def _joined(events: list[bytes]) -> bytes:
 def subtitle_events(path: str | Path, position: int) -> list[tuple[float, float, str]]:
     """(start s, duration s, words) of each line of the ``position``-th subtitle stream of ``path``,
     in order, lines without words left out (:func:`plain_text`)."""
-    import av
+    from .videoio import open_input  # here: videoio imports this module
 
     events = []
-    with av.open(str(path)) as container:
+    with open_input(path) as container:  # also numbered images, from their first number
         stream = container.streams.subtitles[position]
         decoder = stream.codec_context
         for packet in container.demux(stream):

@@ -72,7 +72,9 @@ def metadata_outcome(source: str | os.PathLike, written: str | os.PathLike, stre
         found = {(_tag_name(k), v) for k, v in tags_out.items()}
         return sorted({_tag_name(k) for k, v in carried_metadata(tags_in).items() if (_tag_name(k), v) not in found})
 
-    with av.open(str(source)) as original, av.open(str(written)) as copy:
+    from .videoio import open_input  # here: videoio imports this module
+
+    with open_input(source) as original, av.open(str(written)) as copy:  # the input may be numbered images
         missing = lost(original.metadata, copy.metadata)
         carried = len(carried_metadata(original.metadata))
         chapters_in, chapters_out = _chapter_list(original), _chapter_list(copy)

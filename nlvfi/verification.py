@@ -37,20 +37,18 @@ from tqdm import tqdm
 
 from .pictures import picture_digests
 from .subtitles import on_screen, subtitle_events
-from .videoio import PixelTraits, VideoError, VideoReader, frame_content, frame_to_rgb24
+from .videoio import PixelTraits, VideoError, VideoReader, frame_content, frame_to_rgb24, open_input
 
 
 def packet_digest(path: Path, kind: str = "audio") -> dict[int, tuple[int, str, list[float], float]]:
     """Per stream of ``kind`` ("audio" or "subtitle"), by order of those streams: (packet count,
     sha1 of the payloads, each packet's time in seconds (those with a timestamp), the stream's
     tick in seconds)."""
-    import av
-
     counts: dict[int, int] = {}
     digests: dict[int, "hashlib._Hash"] = {}
     times: dict[int, list[float]] = {}
     ticks: dict[int, float] = {}
-    with av.open(str(path)) as container:
+    with open_input(path) as container:  # also numbered images, from their first number
         streams = container.streams.audio if kind == "audio" else container.streams.subtitles
         order = {s.index: n for n, s in enumerate(streams)}
         for stream in streams:
@@ -69,9 +67,7 @@ def packet_digest(path: Path, kind: str = "audio") -> dict[int, tuple[int, str, 
 
 def attachment_digest(path: Path) -> list[tuple[str, str, str]]:
     """(name, MIME type, sha1 of the bytes) of each attachment of ``path`` (Matroska), in order."""
-    import av
-
-    with av.open(str(path)) as container:
+    with open_input(path) as container:
         return [
             (s.name, s.mimetype, hashlib.sha1(bytes(s.data)).hexdigest()) for s in container.streams if s.type == "attachment"
         ]

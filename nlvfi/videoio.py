@@ -271,14 +271,55 @@ def _is_pattern(path: Path) -> bool:
     return "%" in path.name  # an image sequence such as frames/%04d.png
 
 
+#: The one number field of an image-sequence pattern (``%d``, ``%04d``).
+PATTERN_FIELD = re.compile(r"%(\d*)d")
+#: Numbers FFmpeg's image2 reader tries for the first image by itself (its ``start_number_range``).
+FIRST_NUMBERS_TRIED = range(5)
+
+
+def pattern_names(name: str) -> re.Pattern | None:
+    """A regex for the file names a pattern such as ``frame_%04d.png`` makes (any number of
+    digits, as image2 reads ``%04d`` for 12345 too), its number as group 1; None for a name that
+    is not a pattern of one number field."""
+    parts = PATTERN_FIELD.split(name)
+    if len(parts) != 3 or "%" in parts[0] + parts[2]:
+        return None
+    return re.compile(re.escape(parts[0]) + r"(\d+)" + re.escape(parts[2]))
+
+
+def sequence_first_number(path: str | os.PathLike) -> int | None:
+    """The number of the first image of an image sequence ``path`` (``frames/%04d.png``): the
+    first of 0-4 that exists, as image2 looks, else the smallest number of any file the pattern
+    makes (a film's frames often start at 1001); None when there is none."""
+    path = Path(path)
+    try:
+        for number in FIRST_NUMBERS_TRIED:
+            if (path.parent / (path.name % number)).is_file():
+                return number
+    except (TypeError, ValueError):  # not a pattern of one number field
+        return None
+    return min(sequence_numbers(path), default=None)
+
+
+def sequence_numbers(path: str | os.PathLike) -> list[int]:
+    """The numbers of the files an image-sequence pattern ``path`` makes that exist, in any order
+    (only names of the pattern's own width: ``%04d`` takes 0012.png, not 12.png)."""
+    path = Path(path)
+    names = pattern_names(path.name)
+    if names is None or not path.parent.is_dir():
+        return []
+    numbers = []
+    for entry in path.parent.iterdir():
+        match = names.fullmatch(entry.name)
+        if match and entry.name == path.name % int(match.group(1)) and entry.is_file():
+            numbers.append(int(match.group(1)))
+    return numbers
+
+
 def _check_exists(path: Path) -> None:
     if _is_pattern(path):
-        try:
-            first = path.name % 0, path.name % 1
-        except (TypeError, ValueError):
-            first = ()
-        if not any((path.parent / name).is_file() for name in first):
-            raise FileNotFoundError(f"no such image sequence: {path} (no file for frame 0 or 1)")
+        if sequence_first_number(path) is None:
+            raise FileNotFoundError(f"no such image sequence: {path} (no file of that pattern)")
     elif path.is_dir():
         raise IsADirectoryError(
             f"{path} is a folder, not a video; give a video file, or numbered images as a pattern such as {path / 'frame_%04d.png'}"
@@ -294,7 +335,10 @@ def open_input(path: str | os.PathLike):
     path = Path(path)
     _check_exists(path)
     try:
-        container = av.open(str(path), format="image2" if _is_pattern(path) else None)
+        if _is_pattern(path):  # from its first number, which image2 finds itself only up to 4
+            container = av.open(str(path), format="image2", options={"start_number": str(sequence_first_number(path))})
+        else:
+            container = av.open(str(path))
     except av.EOFError:
         raise VideoError(f"{path} is not a readable video: it ends before any frame (empty or cut short)") from None
     except av.FFmpegError as error:
@@ -551,7 +595,7 @@ class VideoReader:
 
     def _fail(self, error) -> VideoError:
         if _is_pattern(self.path) and self.count > 0 and getattr(error, "errno", None) == errno.ENOENT:
-            first = 0 if (self.path.parent / (self.path.name % 0)).is_file() else 1  # as _check_exists
+            first = sequence_first_number(self.path) or 0
             missing = self.path.parent / (self.path.name % (first + self.count))
             return VideoError(
                 f"{self.path}: the image sequence has a gap: {missing.name} is missing after {self.count} frames "
@@ -602,7 +646,18 @@ class VideoReader:
         return (item for item in self.items(copied=False))
 
     def check_complete(self) -> None:
-        """After decoding everything: VideoError when the header announces clearly more."""
+        """After decoding everything: VideoError when the header announces clearly more, or when
+        numbered images go on after a missing number (image2 stops at some gaps without an error:
+        it looks for the last image in steps of 1, 2, 4, ... from the first)."""
+        if _is_pattern(self.path) and self.count > 0:
+            first = sequence_first_number(self.path) or 0
+            after = [number for number in sequence_numbers(self.path) if number >= first + self.count]
+            if after:
+                missing = self.path.name % (first + self.count)
+                raise VideoError(
+                    f"{self.path}: the image sequence has a gap: {missing} is missing after {self.count} frames, "
+                    f"and {len(after)} image(s) come after it (number the files without gaps)"
+                )
         announced = self.info.announced_end
         if announced is None or self.count == 0 or self._last_pts is None:
             return

@@ -128,7 +128,7 @@ def test_frame_times_vary():
         ("o/%04d.png", ["--crf", "10"], r"--crf cannot apply to an image sequence"),
         ("o/%04d.png", ["--codec", "libx264"], r"--codec cannot apply to an image sequence"),
         ("in/f_%03d.png", [], r"is the input"),
-        ("in/f_%04d.png", [], r"in/f_000\.png already exists \(12 file\(s\) of the pattern"),
+        ("in/f_%003d.png", [], r"in/f_000\.png already exists \(12 file\(s\) of the pattern"),  # the input's names
     ],
 )
 def test_refused_before_any_work_with_one_line(tmp_path, model, capsys, monkeypatch, pattern, flags, message):
@@ -143,12 +143,11 @@ def test_refused_before_any_work_with_one_line(tmp_path, model, capsys, monkeypa
     assert not (tmp_path / "o").exists()
 
 
-def test_an_existing_image_of_another_width_also_counts(tmp_path):
-    (tmp_path / "0007.png").write_bytes(b"")
-    (tmp_path / "7.png").write_bytes(b"")
-    (tmp_path / "notes.png").write_bytes(b"")
+def test_existing_images_are_the_names_the_pattern_makes(tmp_path):
+    for name in ("0007.png", "12345.png", "7.png", "notes.png", "0008.jpg"):
+        (tmp_path / name).write_bytes(b"")
     target = SequenceTarget(tmp_path, "%04d.png", 0)
-    assert [p.name for p in target.existing()] == ["0007.png", "7.png"]
+    assert [p.name for p in target.existing()] == ["0007.png", "12345.png"]  # %04d writes 7 as 0007, 12345 whole
     with pytest.raises(ValueError, match="0007.png already exists"):
         sequence_target(tmp_path / "%04d.png", tmp_path / "in.mkv")
 
@@ -237,3 +236,17 @@ def test_nothing_to_replace_gives_the_decoded_frames(tmp_path, model, capsys):
     for index in range(8):
         assert np.array_equal(png_samples(tmp_path / "o" / f"{index}.png")[0], decoded[index])
     assert names(tmp_path / "o") == sorted(f"{n}.png" for n in range(8))
+
+
+def test_a_sequence_from_1001_comes_back_numbered_from_1001(tmp_path, model):
+    frames = stutter(scene(8), [4])
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for index, image in enumerate(frames):
+        Image.fromarray(image).save(folder / f"{1001 + index}.png")
+    report = repair_video(folder / "%d.png", tmp_path / "o" / "%d.png", checkpoint=model, progress=False)
+    assert report["frames_replaced"] == 1 and report["verification"]["untouched_frames_bit_identical"] == 7
+    assert names(tmp_path / "o") == [f"{n}.png" for n in range(1001, 1009)]
+    for index, image in enumerate(frames):
+        if index != 4:
+            assert np.array_equal(png_samples(tmp_path / "o" / f"{1001 + index}.png")[0], image)

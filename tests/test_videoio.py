@@ -28,6 +28,9 @@ from nlvfi.videoio import (
     rgb_to_tensor,
     check_writable,
     same_file,
+    sequence_first_number,
+    sequence_numbers,
+    frame_to_rgb24,
     tensor_to_rgb,
     write_video,
     yuv_to_rgb,
@@ -667,6 +670,39 @@ def test_an_image_sequence_with_a_gap_names_the_missing_file(tmp_path, first):
         with VideoReader(tmp_path / "f_%03d.png") as reader:
             for _ in reader:
                 pass
+
+
+@pytest.mark.parametrize("first", [0, 1, 3, 1001])
+def test_a_gap_that_image2_steps_over_is_found_too(tmp_path, first):
+    """image2 looks for the last image in steps of 1, 2, 4, ...: with 4 missing of 0-6 it stops
+    after 3 without an error; the reader's end check (``check_complete``) names the gap."""
+    from PIL import Image
+
+    for i in (0, 1, 2, 3, 5, 6):
+        Image.fromarray(frames(1, seed=i)[0]).save(tmp_path / f"f_{first + i:04d}.png")
+    with pytest.raises(VideoError, match=rf"has a gap: f_{first + 4:04d}.png is missing after 4 frames, and 2 image\(s\) come after it"):
+        with VideoReader(tmp_path / "f_%04d.png") as reader:
+            assert sum(1 for _ in reader) == 4
+            reader.check_complete()
+
+
+@pytest.mark.parametrize("first", [3, 1001])
+def test_an_image_sequence_may_start_at_any_number(tmp_path, first):
+    """image2 finds a first image by itself only among 0-4; a film's frames often start at 1001."""
+    from PIL import Image
+
+    clip = frames(4)
+    for i, image in enumerate(clip):
+        Image.fromarray(image).save(tmp_path / f"f_{first + i:04d}.png")
+    Image.fromarray(clip[0]).save(tmp_path / "f_7.png")  # %04d writes 7 as 0007: not of the pattern
+    pattern = tmp_path / "f_%04d.png"
+    assert sequence_first_number(pattern) == first
+    assert sorted(sequence_numbers(pattern)) == [first + i for i in range(4)]
+    with VideoReader(pattern) as reader:
+        decoded = [frame_to_rgb24(item.frame) for item in reader]
+        reader.check_complete()
+    assert len(decoded) == 4 and all(np.array_equal(a, b) for a, b in zip(decoded, clip))
+    assert sequence_first_number(tmp_path / "g_%04d.png") is None and sequence_first_number(tmp_path / "f_%s.png") is None
 
 
 # --------------------------------------------------------------------------------------------
