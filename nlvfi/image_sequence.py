@@ -45,20 +45,29 @@ from .videoio import (
     frame_alpha,
     frame_content,
     frame_to_rgb,
+    is_image_pattern,
     pattern_names,
     rgb_to_frame,
     sequence_first_number,
     sequence_numbers,
 )
 
+#: Extensions of image files: an output name with a number field and one of them is a sequence
+#: (written as PNG; the others are refused); with any other extension it is a file's own name.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".dpx", ".gif")
+
+
 def is_sequence(path: str | os.PathLike) -> bool:
-    """Whether ``path`` names numbered images (a ``%`` in its file name, as frames/%04d.png)."""
-    return "%" in Path(path).name
+    """Whether an output ``path`` asks for numbered images: a ``%`` in its file name (as
+    frames/%04d.png; :func:`sequence_target` checks the pattern) and an image extension.
+    "take 50%.mkv" or "clip%d.mkv" is a video's name."""
+    path = Path(path)
+    return "%" in path.name and path.suffix.lower() in IMAGE_SUFFIXES
 
 
 def input_first_number(source: Path) -> int:
     """The number of the first image of an input sequence (0 for a video, or none found)."""
-    return (sequence_first_number(source) or 0) if is_sequence(source) else 0
+    return (sequence_first_number(source) or 0) if is_image_pattern(source) else 0
 
 
 @dataclass(frozen=True)

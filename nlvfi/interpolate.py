@@ -87,6 +87,7 @@ from .tiling import DEFAULT_OVERLAP, check_tile, default_overlap, tiled_forward
 from .tour import pick_device
 from .verification import verify_output
 from .videoio import (
+    is_image_pattern,
     DEFAULT_CRF,
     DEFAULT_PRESET,
     X264_PRESETS,
@@ -763,7 +764,7 @@ def interpolate_video(
     source, output = Path(source), Path(output)
     if factor not in (2, 4):
         raise ValueError(f"--factor must be 2 or 4, got {factor}")
-    if not source.exists() and "%" not in source.name:
+    if not source.exists() and not is_image_pattern(source):
         raise FileNotFoundError(f"no such video: {source}")
     if same_file(source, output):
         raise ValueError(f"output {output} is the input; choose another file (the input is never overwritten)")
@@ -1128,9 +1129,9 @@ def run(args: argparse.Namespace) -> int:
         if not args.output:
             raise ValueError("missing -o OUT_VIDEO")
         source = Path(args.inputs[0])
-        if source.suffix.lower() in IMAGE_SUFFIXES and "%" not in source.name:
+        if source.suffix.lower() in IMAGE_SUFFIXES and not is_image_pattern(source):
             raise ValueError(f"{source} is an image; give two images (PREV NEXT) or one video")
-        if not source.exists() and "%" not in source.name:
+        if not source.exists() and not is_image_pattern(source):
             raise FileNotFoundError(f"no such video: {source}")
         if same_file(source, args.output):
             raise ValueError(f"output {args.output} is the input; choose another file (the input is never overwritten)")

@@ -99,6 +99,7 @@ from .tags import metadata_outcome
 from .tiling import tiled_prior
 from .verification import verify_output
 from .videoio import (
+    is_image_pattern,
     CopiedPacket,
     EncoderChoice,
     VideoError,
@@ -389,7 +390,7 @@ def repair_video(
     """
     started = time.perf_counter()
     source, output = Path(source), Path(output)
-    if not source.exists() and "%" not in source.name:
+    if not source.exists() and not is_image_pattern(source):
         raise FileNotFoundError(f"no such video: {source}")
     if output.is_dir():
         raise ValueError(f"output {output} is a folder; give a file name such as {output / 'repaired.mkv'}")
@@ -843,7 +844,7 @@ def copies_the_input(source: Path, output: Path, detection: Detection, codec, cr
     return (
         not detection.repairable
         and codec is None and crf is None and preset is None
-        and "%" not in source.name  # an image sequence is written as a video
+        and not is_image_pattern(source)  # an image sequence is written as a video
         and output.suffix.lower() == source.suffix.lower()
     )  # fmt: skip
 

@@ -73,7 +73,7 @@ import torch
 from . import __version__
 from .checkpoint import weights_digest
 from .kept_encoding import PacketLog, load_kept_encoding, sealed_frames
-from .videoio import sequence_first_number
+from .videoio import is_image_pattern, sequence_first_number
 
 SUFFIX = ".nlvfi-resume"
 FORMAT = 1
@@ -93,7 +93,7 @@ def input_fingerprint(path: str | os.PathLike) -> dict:
     An image sequence (``frames/%04d.png``) gives every file's name, size and time instead.
     """
     path = Path(path)
-    if "%" in path.name:
+    if is_image_pattern(path):
         first = sequence_first_number(path) or 0
         files = []
         index = first

@@ -267,8 +267,15 @@ class VideoInfo:
         return f"{self.width}x{self.height} {self.codec} ({kind}, {self.pix_fmt}), {rate}, time base {self.time_base}{audio}"
 
 
-def _is_pattern(path: Path) -> bool:
-    return "%" in path.name  # an image sequence such as frames/%04d.png
+def is_image_pattern(path: str | os.PathLike) -> bool:
+    """Whether an input ``path`` names numbered images (``frames/%04d.png``): a file name with one
+    number field (:func:`pattern_names`) that is not itself a file. Any other ``%`` is a
+    character of a file name ("50% slower.mp4")."""
+    path = Path(path)
+    return pattern_names(path.name) is not None and not path.is_file()
+
+
+_is_pattern = is_image_pattern
 
 
 #: The one number field of an image-sequence pattern (``%d``, ``%04d``).

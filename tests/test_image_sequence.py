@@ -250,3 +250,20 @@ def test_a_sequence_from_1001_comes_back_numbered_from_1001(tmp_path, model):
     for index, image in enumerate(frames):
         if index != 4:
             assert np.array_equal(png_samples(tmp_path / "o" / f"{1001 + index}.png")[0], image)
+
+
+def test_a_percent_sign_in_a_video_name_is_just_a_character(tmp_path, model):
+    """Only one number field (%d, %04d) makes numbered images, and only where no such file is
+    (input) or with an image extension (output): "50% slower.mkv" is a video."""
+    from nlvfi.image_sequence import is_sequence
+    from nlvfi.videoio import is_image_pattern
+
+    source = write_video(tmp_path / "50% slower.mkv", stutter(scene(8), [4]), 10)
+    assert not is_image_pattern(source) and is_image_pattern(tmp_path / "f_%04d.png")
+    assert not is_image_pattern(tmp_path / "100%.png")  # no number field
+    for name, images in (("fixed 100%.mkv", False), ("take%d.mkv", False), ("f_%03d.png", True), ("f_%03d.jpg", True)):
+        assert is_sequence(tmp_path / name) == images, name
+    report = repair_video(source, tmp_path / "fixed 100%.mkv", checkpoint=model, progress=False)
+    assert report["frames_replaced"] == 1 and (tmp_path / "fixed 100%.mkv").is_file()
+    report = repair_video(source, tmp_path / "take%d.mkv", checkpoint=model, progress=False)
+    assert "image_sequence" not in report and (tmp_path / "take%d.mkv").is_file()
