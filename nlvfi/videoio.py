@@ -123,6 +123,9 @@ LOSSLESS_CODECS = frozenset(
         "ffv1", "png", "apng", "rawvideo", "huffyuv", "ffvhuff", "utvideo", "magicyuv", "lagarith",
         "qtrle", "zlib", "zmbv", "tiff", "bmp", "targa", "pam", "ppm", "pgm", "pgmyuv", "pbm",
         "r210", "r10k", "v210", "v308", "v408", "v410", "y41p", "yuv4", "ayuv", "sgi", "qoi",
+        # paletted and screen / game capture: GIF (LZW of its palette), RLE, Flash screen video,
+        # TechSmith, Fraps, Canopus Lossless; and still formats an image sequence may use
+        "gif", "msrle", "flashsv", "flashsv2", "tscc", "fraps", "cllc", "dpx", "pcx", "xwd", "sunrast",
     }
 )
 

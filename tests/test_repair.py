@@ -288,6 +288,16 @@ def test_unusual_frames_are_converted_and_kept_lossless(tmp_path, model, pix_fmt
         assert (alpha[4] == 180).all()
 
 
+def test_a_gif_is_lossless_in_and_out(tmp_path, model):
+    """GIF codes its palette's pixels without loss (LZW), as do screen and game capture codecs
+    (QuickTime RLE, TechSmith, Fraps): their untouched frames stay bit-identical, alpha kept."""
+    source = write_video(tmp_path / "in.gif", stutter(scene(10), [4]), 10, codec="gif", pix_fmt="rgb8")
+    assert probe(source).lossless
+    report = repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
+    assert report["frames_replaced"] == 1 and report["encoder"]["codec"] == "ffv1" and report["encoder"]["lossless"]
+    assert report["verification"]["untouched_frames_bit_identical"] == 9 and not report["encoder"]["alpha_dropped"]
+
+
 # --------------------------------------------------------------------------------------------
 # Bad input: a one-line error, exit 2, nothing at OUT
 
