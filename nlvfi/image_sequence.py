@@ -125,6 +125,19 @@ def sequence_target(output: str | os.PathLike, source: str | os.PathLike) -> Seq
     return target
 
 
+def sequence_output(output: Path, source: Path, codec: str | None, crf: int | None, preset: str | None):
+    """``(target, path, codec)`` for a tool about to write ``output``: for numbered images
+    (:func:`is_sequence`) their :func:`sequence_target`, the intermediate video to write first and
+    FFV1; else ``(None, output, codec)``. ValueError for an encoder asked of images."""
+    if not is_sequence(output):
+        return None, output, codec
+    target = sequence_target(output, source)
+    asked = [name for name, value in (("--codec", codec), ("--crf", crf), ("--preset", preset)) if value is not None]
+    if asked:
+        raise ValueError(f"{' and '.join(asked)} cannot apply to an image sequence: it is written as PNG (lossless)")
+    return target, target.intermediate, "ffv1"
+
+
 def png_format(traits: PixelTraits) -> str:
     """The PNG pixel format that holds a frame of ``traits`` without loss of depth or alpha."""
     deep = traits.bit_depth > 8

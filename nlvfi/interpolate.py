@@ -75,7 +75,7 @@ from tqdm import tqdm
 
 from .acceleration import channels_last_for_inference, compile_generator, expandable_cuda_segments
 from .checkpoint import CheckpointError, atomic_write, load_generator
-from .image_sequence import is_sequence, move_into_place, not_held, sequence_target, stage_images
+from .image_sequence import move_into_place, not_held, sequence_output, stage_images
 from .fade import Fade, fit_fade
 from .generator import Generator
 from .io import read_image, write_frame
@@ -769,13 +769,8 @@ def interpolate_video(
     if same_file(source, output):
         raise ValueError(f"output {output} is the input; choose another file (the input is never overwritten)")
     check_writable(output)
-    sequence = None  # numbered PNG images out (nlvfi.image_sequence): written as a lossless video first
-    if is_sequence(output):
-        sequence = sequence_target(output, source)
-        asked = [name for name, value in (("--codec", codec), ("--crf", crf), ("--preset", preset)) if value is not None]
-        if asked:
-            raise ValueError(f"{' and '.join(asked)} cannot apply to an image sequence: it is written as PNG (lossless)")
-        images, output, codec = output, sequence.intermediate, "ffv1"
+    images = output
+    sequence, output, codec = sequence_output(output, source, codec, crf, preset)  # numbered PNG images: a lossless video first
     container = container_for(output)
     device = model_device(generator)
     started = time.perf_counter()
@@ -1135,10 +1130,7 @@ def run(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"no such video: {source}")
         if same_file(source, args.output):
             raise ValueError(f"output {args.output} is the input; choose another file (the input is never overwritten)")
-        if is_sequence(args.output):
-            sequence_target(args.output, source)
-        else:
-            container_for(args.output)
+        container_for(sequence_output(Path(args.output), source, args.codec, args.crf, args.preset)[1])  # before the model loads
         generator, checkpoint = load_for_run(args)
         summary = interpolate_video(
             source, args.output, generator, args.factor or 2, args.codec, args.crf, args.max_memory_gb,

@@ -72,7 +72,7 @@ from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, pair
 from .fade import fit_fade, match_brightness
 from .flow_prior import constant_velocity_prior, interval_scales
 from .generator import Generator
-from .image_sequence import SequenceTarget, is_sequence, move_into_place, not_held, sequence_target, stage_images
+from .image_sequence import SequenceTarget, move_into_place, not_held, sequence_output, stage_images
 from .interpolate import (
     DEFAULT_CHECKPOINT,
     REPAIR_HELD_FRAMES,
@@ -395,13 +395,8 @@ def repair_video(
     if output.is_dir():
         raise ValueError(f"output {output} is a folder; give a file name such as {output / 'repaired.mkv'}")
     check_output_paths(source, {"output": output, "report": report_path, "figure": figure_path})
-    sequence = None  # numbered PNG images out (nlvfi.image_sequence): written as a lossless video first
-    if is_sequence(output):
-        sequence = sequence_target(output, source)
-        asked = [name for name, value in (("--codec", codec), ("--crf", crf), ("--preset", preset)) if value is not None]
-        if asked:
-            raise ValueError(f"{' and '.join(asked)} cannot apply to an image sequence: it is written as PNG (lossless)")
-        images, output, codec = output, sequence.intermediate, "ffv1"
+    images = output
+    sequence, output, codec = sequence_output(output, source, codec, crf, preset)  # numbered PNG images: a lossless video first
     container = container_for(output)
     if batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {batch_size}")
