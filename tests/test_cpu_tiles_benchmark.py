@@ -1,0 +1,37 @@
+"""benchmarks/cpu_tiles.py: what it measures and prints. The benchmark itself is run by hand (its
+docstring says how); the frames here are tiny and synthetic, the model untrained."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+import nlvfi
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("cpu_tiles_benchmark", ROOT / "benchmarks" / "cpu_tiles.py")
+cpu_tiles = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(cpu_tiles)
+
+
+def test_whole_and_tiled_calls_are_timed_and_scored_against_the_truth_and_each_other(model):
+    generator = nlvfi.load_generator(model)
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (24, 32, 3)).astype(np.uint8)
+    samples = [("synthetic", i, [np.roll(base, shift + i, axis=1) for shift in (0, 1, 2)]) for i in range(2)]
+    rows = cpu_tiles.measure(generator, (128, 96), [0, 64], samples)
+    whole, tiled = rows
+    assert whole["tiles"] == "whole frames" and tiled["tiles"] == "tiles of 64 px (32 px overlap)"
+    assert len(whole["per_triplet"]) == len(tiled["per_triplet"]) == 2
+    assert whole["vs_whole"] is None and tiled["vs_whole"] > 20 and tiled["speedup"] > 0  # inf where identical
+    assert tiled["worst_gain"] <= tiled["best_gain"]
+    assert np.isclose(tiled["psnr"] - whole["psnr"], np.mean(np.array(tiled["per_triplet"]) - whole["per_triplet"]))
+    table = cpu_tiles.format_table(rows, samples, 1, 1.0, ["--resolutions", "128x96"])
+    assert "| 128x96 | whole frames |" in table and "| 128x96 | tiles of 64 px (32 px overlap) |" in table
+    assert "Reproduce: `python benchmarks/cpu_tiles.py --resolutions 128x96`" in table
+
+
+def test_enlarged_frames_are_rounded_to_8_bits():
+    frame = cpu_tiles.enlarge(np.full((6, 8, 3), 77, np.uint8), 16, 12)
+    assert frame.shape == (1, 3, 12, 16) and np.allclose(frame.numpy() * 255, 77)
+    assert cpu_tiles.parse_resolution("3840x2160") == (3840, 2160)
