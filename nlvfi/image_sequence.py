@@ -11,8 +11,8 @@ the images, ``SequenceTarget.intermediate``, checked frame by frame against the 
 a hidden staging folder, each file read back and compared with the frame it was made from, and
 only at the very end renamed into place (:func:`move_into_place`): an interrupted or failed run
 leaves no image of the new sequence. Going through the intermediate keeps one writer, one
-verification and one resume path (an interrupted run goes on from ``.PATTERN.nlvfi.mkv.nlvfi-resume/``, the pattern
-without its ``%``).
+verification and one resume path (an interrupted run goes on from
+``.PATTERN.nlvfi.mkv.nlvfi-resume/``, the pattern without its ``%``).
 
 What a PNG holds: RGB, grey, with or without alpha, 8 or 16 bits. An input in RGB or grey keeps
 its samples exactly (a PNG sequence in gives the same pixels out); Y'CbCr video is converted to
@@ -101,9 +101,6 @@ class SequenceTarget:
     def existing(self) -> list[Path]:
         """Files already in the folder whose names the pattern makes."""
         return [self.folder / (self.pattern % number) for number in sorted(sequence_numbers(self.folder / self.pattern))]
-
-    def describe(self, count: int) -> str:
-        return f"{count} PNG images {self.folder / self.name(0)} to {self.folder / self.name(count - 1)}"
 
 
 def sequence_target(output: str | os.PathLike, source: str | os.PathLike) -> SequenceTarget:
@@ -203,13 +200,13 @@ def stage_images(video: Path, target: SequenceTarget, progress: bool = True) -> 
         raise
 
 
-def not_held(audio: int, subtitles: int, attached: bool, times: list[float]) -> dict:
+def not_held(audio: int, subtitles: int, attached: bool, times: list[float], tick: float) -> dict:
     """What the written video held that its images cannot: the report's ``not_held`` (and
-    ``frame_times_s``, every frame's time, when they are not evenly spaced)."""
+    ``frame_times_s``, every frame's time, when they are not evenly spaced: :func:`frame_times_vary`)."""
     left = [f"{count} {what} stream(s)" for count, what in ((audio, "audio"), (subtitles, "subtitle")) if count]
     if attached:
         left.append("attachments and cover art")
-    varies = frame_times_vary(times)
+    varies = frame_times_vary(times, tick)
     if varies:
         left.append("the frame times (a variable frame rate; listed in frame_times_s)")
     return {"not_held": left, **({"frame_times_s": [round(t, 6) for t in times]} if varies else {})}
@@ -241,11 +238,12 @@ def move_into_place(staging: Path, target: SequenceTarget, count: int) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def frame_times_vary(times: list[float], tolerance: float = 1e-4) -> bool:
+def frame_times_vary(times: list[float], tick: float) -> bool:
     """Whether the frames are not evenly spaced in time (a variable frame rate), which an image
-    sequence cannot hold. ``times`` in seconds; ``tolerance`` relative to the median step."""
+    sequence cannot hold: some frame is more than one ``tick`` (the stream's time base, s) from
+    where an even spacing puts it, so 29.97 frames/s stored in milliseconds stays even."""
     if len(times) < 3:
         return False
-    steps = np.diff(np.asarray(times, dtype=np.float64))
-    median = float(np.median(steps))
-    return bool(np.max(np.abs(steps - median)) > tolerance * max(median, 1e-9) + 1e-6)
+    times = np.asarray(times, dtype=np.float64)
+    even = np.linspace(times[0], times[-1], len(times))
+    return bool(np.max(np.abs(times - even)) > tick * 1.001 + 1e-9)

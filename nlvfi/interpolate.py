@@ -922,7 +922,7 @@ def interpolate_video(
             summary["image_sequence"] = {
                 "pattern": str(images), "first_file": str(sequence.folder / sequence.name(0)), **exported,
                 **not_held(summary["audio_streams"], summary["subtitle_streams"], bool(summary["attachments"] or summary["pictures_copied"]),
-                           [(pts - written_pts[0]) * tick for pts in written_pts]),
+                           [(pts - written_pts[0]) * tick for pts in written_pts], tick),
             }  # fmt: skip
     summary["resume"] = (
         {

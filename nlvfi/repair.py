@@ -59,6 +59,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -899,7 +900,7 @@ def sequence_report(target: SequenceTarget, exported: dict, report: dict, times:
         "frame_rate": report["video"]["frame_rate"],
         **not_held(
             report["audio_streams_copied"], report["subtitle_streams_copied"],
-            bool(report["attachments_copied"] or report["pictures_copied"]), list(times),
+            bool(report["attachments_copied"] or report["pictures_copied"]), list(times), float(Fraction(report["video"]["time_base"])),
         ),
         "written_through": f"a lossless {report['encoder']['codec']} video, verified against the input, then deleted",
     }  # fmt: skip

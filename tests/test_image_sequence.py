@@ -113,10 +113,12 @@ def test_png_format():
 
 
 def test_frame_times_vary():
-    assert not frame_times_vary([0.0, 0.04, 0.08, 0.12])
-    assert not frame_times_vary([0, 1001 / 30000, 2002 / 30000, 3003 / 30000])
-    assert frame_times_vary([0.0, 0.04, 0.12, 0.16])
-    assert not frame_times_vary([0.0, 0.5])
+    assert not frame_times_vary([0.0, 0.04, 0.08, 0.12], 0.001)
+    assert not frame_times_vary([0, 1001 / 30000, 2002 / 30000, 3003 / 30000], 1 / 30000)
+    assert not frame_times_vary([round(k * 1001 / 30000, 3) for k in range(300)], 0.001)  # 29.97 frames/s in ms: 33 or 34 ms steps
+    assert frame_times_vary([0.0, 0.04, 0.12, 0.16], 0.001)
+    assert frame_times_vary([0.0, 0.033, 0.068, 0.1], 0.001)  # 2 ms off
+    assert not frame_times_vary([0.0, 0.5], 0.001)
 
 
 @pytest.mark.parametrize(
