@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from nlvfi.checkpoint import atomic_write  # noqa: E402
 from nlvfi.colour import ColourTags  # noqa: E402
-from nlvfi.videoio import X264_PRESETS, VideoReader, frame_to_rgb, to_pixel_format  # noqa: E402
+from nlvfi.videoio import SVT_AV1_QUALITY, X264_PRESETS, VideoReader, frame_to_rgb, to_pixel_format  # noqa: E402
 
 BT709 = ColourTags(1, 1, 1, 1)
 
@@ -62,12 +62,16 @@ def encode(frames: list, codec: str, crf: int, folder: Path, preset: str = "medi
     """Encode ``frames`` with ``codec`` at ``crf`` and ``preset``; PSNR of the decoded samples, size, speed."""
     import av
 
-    path = folder / f"{codec}-{crf}-{preset}.mkv"
+    path = folder / f"{codec}-{crf}-{preset.split()[0]}.mkv"
     started = time.perf_counter()
     with av.open(str(path), "w") as output:
         stream = output.add_stream(codec, rate=25)
         stream.width, stream.height, stream.pix_fmt = frames[0].width, frames[0].height, "yuv420p10le"
-        stream.options = {"crf": str(crf), "preset": preset, **({"x265-params": "log-level=error"} if codec == "libx265" else {})}
+        if codec == "libsvtav1":  # as the tools set it (.webm's 10-bit default): SVT's own preset number
+            os.environ.setdefault("SVT_LOG", "1")
+            stream.options = {"crf": str(crf), **SVT_AV1_QUALITY}
+        else:
+            stream.options = {"crf": str(crf), "preset": preset, **({"x265-params": "log-level=error"} if codec == "libx265" else {})}
         for index, frame in enumerate(frames):
             frame.pts = index
             for packet in stream.encode(frame):
@@ -87,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", type=int, default=300)
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--crf", default="12,14,16,18", help="x265 crf values to try (x264 runs at 16)")
+    parser.add_argument("--av1-crf", default="", help="SVT-AV1 crf values to try too (.webm's 10-bit default, at SVT's preset 6), e.g. 12,16,20")
     parser.add_argument("--presets", default="medium", help=f"comma list of presets, each run for every encoder ({', '.join(X264_PRESETS)})")
     parser.add_argument("--size", default=None, help="resize the frames to WIDTHxHEIGHT first (even sizes), e.g. 1920x1080")
     parser.add_argument("--out", type=Path, default=None, help="also write the table here (markdown)")
@@ -104,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--size takes WIDTHxHEIGHT, both even, e.g. 1920x1080; got {args.size!r}")
     frames = ten_bit_frames(args.video, args.start, args.frames, size)
     runs = [(codec, crf, preset) for preset in presets for codec, crf in [("libx264", 16)] + [("libx265", int(c)) for c in args.crf.split(",")]]
+    runs += [("libsvtav1", int(c), "6 (SVT)") for c in args.av1_crf.split(",") if c]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for codec, crf, preset in tqdm(runs, desc="encoding", unit="run"):
@@ -113,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     text = "\n".join(
         [
-            f"# 10-bit re-encoding: x264 against x265 ({args.video.name}, frames {args.start}-{args.start + len(frames) - 1}, "
+            f"# 10-bit re-encoding: x264 against x265{' and SVT-AV1' if args.av1_crf else ''} ({args.video.name}, frames {args.start}-{args.start + len(frames) - 1}, "
             f"{frames[0].width}x{frames[0].height}{' (resized, bicubic)' if size else ''}, 10-bit 4:2:0 BT.709; "
             f"{os.cpu_count()} CPU cores)",
             "",

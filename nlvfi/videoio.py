@@ -42,7 +42,9 @@ Writing (:class:`VideoWriter`) picks the codec (:func:`choose_encoder`):
   ``--codec libx264`` into .avi is encoded without B-frames, and still read one frame late.
   Into .nut too, x264 goes without B-frames: their decode times start before 0, and the NUT
   muxer, which cannot store that, moved every stream two frames later (0.08 s at 25 frames/s).
-  In .webm (VP8 / VP9 / AV1 only), VP9 at crf 10 (``DEFAULT_CRF_BY_CODEC``), constant quality.
+  In .webm (VP8 / VP9 / AV1 only), VP9 at crf 10 (``DEFAULT_CRF_BY_CODEC``), constant quality;
+  input deeper than 8 bits (without alpha, even sizes) goes to AV1 at 10 bits instead
+  (``DEEP_WEBM_CODEC``: VP9 here is 8-bit only).
   A ``crf`` the chosen encoder would not use (lossless output, mpeg4, mjpeg) or off its scale
   is refused, not dropped.
 
@@ -155,14 +157,24 @@ QUIET_X265 = {"x265-params": "log-level=error"}  # x265 prints some 25 lines to 
 #: .webm takes only VP8 / VP9 / AV1 video: VP9 there, at crf 10, which matched x264's crf 16 on
 #: 60 frames of vtest (41.2 dB mean, 40.0 at least, 1.02 MB; x264: 41.7, 40.7, 1.08 MB)
 DEFAULT_LOSSY_CODEC_BY_CONTAINER = {"webm": "libvpx-vp9"}
-DEFAULT_CRF_BY_CODEC = {"libvpx-vp9": 10}
+#: VP9 here is 8-bit only, so deeper input without alpha and with 4:2:0 or no chroma goes to AV1
+#: in .webm (SVT-AV1, 10-bit 4:2:0; read back by dav1d): on benchmarks/deep_codec.py's 60 frames
+#: of vtest at 10 bits, crf 16 and SVT's preset 6 gave 47.93 dB mean (46.45 at least) in 0.67 MB
+#: at 74.8 frames/s on 2 cores, against x265 crf 16's 47.51 (45.67), 0.67 MB, 51.3 frames/s
+#: (results/deep_codec.md). VP9 would be 8-bit 4:2:0 for any deep input; alpha and odd sizes stay with it.
+DEEP_WEBM_CODEC = "libsvtav1"
+#: SVT's own preset number (not --preset's x264 names), and 4:2:0 chroma sited left, as H.264 and
+#: HEVC (the usual 10-bit inputs) site it: AV1's default "unknown" makes FFmpeg place the chroma
+#: elsewhere when converting to RGB (a test pattern read 35.2 dB against its input, 46.9 with it).
+SVT_AV1_QUALITY = {"svtav1-params": "preset=6:chroma-sample-position=left"}
+DEFAULT_CRF_BY_CODEC = {"libvpx-vp9": 10, "libsvtav1": 16}
 VP9_CONSTANT_QUALITY = {"b": "0", "row-mt": "1", "cpu-used": "4"}  # b 0: crf alone sets the quality
 FF_QP2LAMBDA = 118  # libavcodec's lambda per quantiser step (global_quality = q x this)
 FINEST_QUANTISER = {"flags": "+qscale", "global_quality": str(1 * FF_QP2LAMBDA), "qmin": "1"}  # mpeg4 / mjpeg at q 1
 DEFAULT_PRESET = "medium"
 #: x264's and x265's presets, fastest first: each trades encoding time for size at the same crf
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
-CRF_RANGES = {"libx264": (0, 51), "libx264rgb": (0, 51), "libx265": (0, 51), "libvpx": (4, 63), "libvpx-vp9": (0, 63)}
+CRF_RANGES = {"libx264": (0, 51), "libx264rgb": (0, 51), "libx265": (0, 51), "libvpx": (4, 63), "libvpx-vp9": (0, 63), "libsvtav1": (1, 63)}
 _CRF_CODECS = {"libx264", "libx264rgb", "libx265", "libvpx-vp9", "libvpx", "libaom-av1", "libsvtav1"}
 
 
@@ -1058,6 +1070,12 @@ def _encoder_for(
     )
     if deep_default:
         name = DEEP_LOSSY_CODEC
+    deep_webm = (
+        codec is None and traits.bit_depth > 8 and container == "webm" and DEEP_WEBM_CODEC in supported_codecs
+        and not traits.has_alpha and not odd
+    )  # fmt: skip
+    if deep_webm:
+        name = DEEP_WEBM_CODEC
     supported = _supported_formats(name)
     if name not in supported_codecs:
         raise VideoError(f"the {container} container cannot hold {name} video; choose another --codec or output extension")
@@ -1076,6 +1094,8 @@ def _encoder_for(
         options["crf"] = str(DEFAULT_CRF_BY_CODEC.get(name, DEFAULT_CRF) if crf is None else int(crf))
     if name == "libvpx-vp9":
         options.update(VP9_CONSTANT_QUALITY)
+    if name == "libsvtav1":
+        options.update(SVT_AV1_QUALITY)
     if name in {"libx264", "libx264rgb", "libx265"}:
         options["preset"] = DEFAULT_PRESET
     if name == "libx265":
@@ -1089,6 +1109,9 @@ def _encoder_for(
         else f"the input is lossy ({info.codec}) and {traits.bit_depth}-bit: re-encoded with {name} (HEVC) at high quality, "
         f"which plays where 10-bit H.264 does not"
         if deep_default
+        else f"the input is lossy ({info.codec}) and {traits.bit_depth}-bit: re-encoded with {name} (AV1, 10-bit) at high quality, "
+        "as .webm's VP9 here is 8-bit only"
+        if deep_webm
         else f"the input is lossy ({info.codec}): re-encoded with {name} at high quality"
     )
     dropped = traits.has_alpha and not pixel_traits(pix_fmt).has_alpha
@@ -1167,6 +1190,8 @@ class VideoWriter:
             self.choice = choose_encoder(info, container, self.output.supported_codecs, codec, crf, preset)
             self.time_base = (time_base or info.time_base) * self.pts_step
             rate = rate or info.rate
+            if self.choice.codec == "libsvtav1":
+                os.environ.setdefault("SVT_LOG", "1")  # errors only: SVT-AV1 prints some 20 lines to stderr otherwise
             self.stream = self.output.add_stream(self.choice.codec, rate=rate) if rate else self.output.add_stream(self.choice.codec)
             self.stream.width, self.stream.height = info.width, info.height
             self.stream.pix_fmt = self.choice.pix_fmt

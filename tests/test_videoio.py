@@ -322,9 +322,47 @@ def test_codec_choice_deep_lossy_input_is_hevc_that_players_take(tmp_path, pix_f
         assert (choice.codec, choice.pix_fmt, choice.options["crf"]) == ("libx265", pix_fmt, "16")
         assert choice.options["x265-params"] == ("log-level=error:bframes=0" if container == "nut" else "log-level=error")
         assert "10-bit H.264 does not" in choice.reason
-    assert choose_encoder(deep, "webm", _codecs("webm")).codec == "libvpx-vp9"
+    webm = choose_encoder(deep, "webm", _codecs("webm"))  # VP9 here is 8-bit 4:2:0 only for deep input: 10-bit AV1 instead
+    assert (webm.codec, webm.pix_fmt) == ("libsvtav1", "yuv420p10le")
     assert choose_encoder(deep, "avi", _codecs("avi")).codec in {"mpeg4", "mjpeg"}
     assert choose_encoder(deep, "mp4", _codecs("mp4"), codec="libx264").codec == "libx264"
+
+
+def test_deep_input_into_webm_is_10_bit_av1_quiet_and_read_back_in_place(tmp_path, capfd):
+    """.webm's VP9 is 8-bit only here: 10-bit 4:2:0 goes to SVT-AV1 at crf 16, its chroma sited as
+    H.264 / HEVC site it, so FFmpeg converts it to RGB as it converts the input; --preset (x264's
+    names) does not apply, --crf does; grey 10-bit too; alpha, odd sizes or 8-bit input stay with VP9."""
+    deep = _info(tmp_path, codec="libx265", pix_fmt="yuv420p10le", h=64, w=96)
+    choice = choose_encoder(deep, "webm", _codecs("webm"))
+    assert (choice.codec, choice.pix_fmt, choice.options["crf"]) == ("libsvtav1", "yuv420p10le", "16")
+    assert "chroma-sample-position=left" in choice.options["svtav1-params"] and "8-bit only" in choice.reason
+    assert choose_encoder(deep, "webm", _codecs("webm"), crf=24).options["crf"] == "24"
+    with pytest.raises(VideoError, match="takes no preset"):
+        choose_encoder(deep, "webm", _codecs("webm"), preset="fast")
+    assert choose_encoder(_info(tmp_path, codec="libx265", pix_fmt="gray10le", h=64, w=96), "webm", _codecs("webm")).pix_fmt == "yuv420p10le"
+    assert choose_encoder(_info(tmp_path, codec="libx264", pix_fmt="yuv420p", h=64, w=96), "webm", _codecs("webm")).codec == "libvpx-vp9"
+    y, x = np.mgrid[0:96, 0:128].astype(np.float32)
+    waves = [
+        np.stack([128 + 100 * np.sin((x - 3 * i) / 5), 128 + 100 * np.sin(y / 4 + (x - 3 * i) / 9), 128 + 80 * np.cos((x - 3 * i + y) / 7)], 2)
+        for i in range(6)
+    ]  # (96, 128, 3) each: saturated colour edges, where the chroma's siting shows
+    source = write_video(
+        tmp_path / "in.mkv", [(w.clip(0, 255) * 257).astype(np.uint16) for w in waves], 10, codec="libx265",
+        pix_fmt="yuv420p10le", options={"crf": "10", "x265-params": "log-level=error"},
+    )  # fmt: skip
+    capfd.readouterr()
+    with VideoReader(source) as reader:
+        writer = videoio.VideoWriter(tmp_path / "out.webm", "webm", reader.info)
+        for item in reader:
+            writer.write(item.frame, item.pts)
+        writer.close()
+    assert "Svt[" not in capfd.readouterr().err  # SVT-AV1 prints some 20 lines otherwise
+    with VideoReader(source) as a, VideoReader(tmp_path / "out.webm") as b:
+        pairs = list(zip(a, b))
+    assert len(pairs) == 6 and all(y.frame.format.name == "yuv420p10le" for _, y in pairs)
+    for a, b in pairs:  # in RGB, as a player converts both: 46.9 dB here, 35.2 with AV1's default siting
+        rgb_a, rgb_b = a.frame.to_ndarray(format="rgb24").astype(float), b.frame.to_ndarray(format="rgb24").astype(float)
+        assert 10 * np.log10(255**2 / np.mean((rgb_a - rgb_b) ** 2)) > 42
 
 
 @pytest.mark.parametrize("ext", ["mp4", "mov", "nut"])
