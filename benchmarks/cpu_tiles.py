@@ -2,6 +2,7 @@
 
     python benchmarks/cpu_tiles.py                                   # the table in results/cpu_tiles.md (about 12 min on 2 cores)
     python benchmarks/cpu_tiles.py --resolutions 1920x1080 --tiles 0 512 --triplets 2
+    python benchmarks/cpu_tiles.py --repair --resolutions 1920x1080 --out results/cpu_tiles_repair.md   # the whole tool (about 20 min)
 
 Why: a repair at 3840x2160 on 2 CPU cores took 56 s for one frame's generator call in whole
 frames and 35 s in 512-px tiles (``nlvfi repair --ensemble 1``, 1 view); the tools plan whole
@@ -14,6 +15,13 @@ resolution (bicubic, rounded to 8 bits; the project has no real footage this lar
 frame the truth. It prints, per resolution and tiling, the median seconds per frame and the mean
 PSNR (dB) against the truth and against the whole-frame result, every frame rounded to 8 bits.
 Each call runs after one warm-up call of the same shape.
+
+``--repair``: the whole tool instead (``nlvfi.repair.repair_video``, its defaults: 4 views, flow
+prior, static blending, fades) on 40 held-out frames of each clip enlarged to each resolution,
+with benchmarks/repair_quality.py's injection pattern ``--seed`` (0: 10 copies) stored in FFV1;
+once planned automatically (on the CPU: 512-px tiles from 1920x1080 up) and once with
+``--tile 0`` (whole frames); it prints the plan, the seconds and the mean PSNR of the repaired
+frames against the originals, as written.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -106,6 +115,50 @@ def measure(generator, resolution: tuple[int, int], tiles: list[int], samples) -
     return rows
 
 
+def measure_repair(clip: str, resolution: tuple[int, int], seed: int, data: Path, workdir: Path) -> list[dict]:
+    """The whole repair of ``clip`` at ``resolution``, planned automatically and in whole frames."""
+    from nlvfi.repair import repair_video
+    from nlvfi.videoio import VideoReader, frame_to_rgb
+
+    width, height = resolution
+    frames, rate = repair_quality.load_frames(clip, data, 40, None)
+    originals = [(enlarge(frame, width, height)[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for frame in frames]  # (H, W, 3)
+    stuttered, _ = repair_quality.inject(originals, seed)
+    source = workdir / f"{clip}-{width}x{height}.mkv"
+    repair_quality.encode(stuttered, source, rate, None)
+    rows = []
+    for tile, label in ((None, "automatic"), (0, "--tile 0")):
+        output = workdir / f"out-{label.replace(' ', '')}.mkv"
+        started = time.perf_counter()
+        report = repair_video(source, output, tile=tile, progress=False, resume=False)
+        seconds = time.perf_counter() - started
+        with VideoReader(output) as reader:
+            written = [frame_to_rgb(item.frame, reader.info.traits) for item in reader]
+        replaced = [entry["frame"] for entry in report["replaced"]]
+        scores = [float(psnr(rgb_to_tensor(written[i]), rgb_to_tensor(originals[i]))) for i in replaced]
+        rows.append({"clip": clip, "resolution": f"{width}x{height}", "asked": label, "plan": report["model"]["plan"],
+                     "seconds": seconds, "frames": len(replaced), "psnr": float(np.mean(scores))})  # fmt: skip
+        output.unlink()
+    return rows
+
+
+def format_repair_table(rows: list[dict], threads: int, seconds: float, arguments: list[str]) -> str:
+    lines = [
+        "# Whole frames or tiles on the CPU: the whole repair",
+        "",
+        f"x86_64, {threads} threads, torch {torch.__version__}, shipped `tiny` checkpoint, `nlvfi repair`'s defaults (4 views, flow prior, "
+        f"static blending, fades); 40 held-out frames of each clip enlarged bicubic, copies injected, FFV1; {seconds:.0f} s in all.",
+        "",
+        "| clip | resolution | asked | plan | seconds | frames replaced | PSNR of the repaired frames (dB) |",
+        "|---|---|---|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['clip']} | {r['resolution']} | {r['asked']} | {r['plan']} | {r['seconds']:.0f} | {r['frames']} | {r['psnr']:.2f} |" for r in rows
+    ]
+    lines += ["", f"Reproduce: `{' '.join(['python benchmarks/cpu_tiles.py', *arguments])}`"]
+    return "\n".join(lines) + "\n"
+
+
 def format_table(rows: list[dict], samples, threads: int, seconds: float, arguments: list[str]) -> str:
     clips = sorted({name for name, _, _ in samples})
     lines = [
@@ -142,11 +195,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
     parser.add_argument("--data", default=str(ROOT / "data" / "opencv"))
+    parser.add_argument("--repair", action="store_true", help="time the whole repair instead (module doc)")
+    parser.add_argument("--seed", type=int, default=0, help="--repair: the injection pattern")
     parser.add_argument("--out", help="also write the table here (.md)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.perf_counter()
+    arguments = sys.argv[1:] if argv is None else argv
+    if args.repair:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = [
+                row for clip in args.clips.split(",") for resolution in args.resolutions
+                for row in measure_repair(clip, resolution, args.seed, Path(args.data), Path(tmp))
+            ]  # fmt: skip
+        table = format_repair_table(rows, torch.get_num_threads(), time.perf_counter() - started, arguments)
+        print(table)
+        if args.out:
+            Path(args.out).write_text(table)
+        return 0
     generator, _ = load_model(args.checkpoint, "cpu")
     samples = triplets(args.clips.split(","), args.triplets, Path(args.data))
     rows = [row for resolution in args.resolutions for row in measure(generator, resolution, args.tiles, samples)]

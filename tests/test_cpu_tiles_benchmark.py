@@ -35,3 +35,17 @@ def test_enlarged_frames_are_rounded_to_8_bits():
     frame = cpu_tiles.enlarge(np.full((6, 8, 3), 77, np.uint8), 16, 12)
     assert frame.shape == (1, 3, 12, 16) and np.allclose(frame.numpy() * 255, 77)
     assert cpu_tiles.parse_resolution("3840x2160") == (3840, 2160)
+
+
+def test_the_whole_repair_is_timed_planned_automatically_and_in_whole_frames(tmp_path, monkeypatch):
+    rng = np.random.default_rng(1)
+    base = rng.integers(0, 256, (24, 32, 3)).astype(np.uint8)
+    clip = [np.roll(base, i, axis=1) for i in range(40)]  # slides 1 px a frame
+    monkeypatch.setattr(cpu_tiles.repair_quality, "load_frames", lambda name, data, frames, max_side: (clip[:frames], 25.0))
+    rows = cpu_tiles.measure_repair("synthetic", (64, 48), 0, tmp_path, tmp_path)
+    _, copies = cpu_tiles.repair_quality.inject(clip, 0)
+    assert [row["asked"] for row in rows] == ["automatic", "--tile 0"]
+    assert all(row["frames"] > 0 and row["frames"] <= len(copies) and np.isfinite(row["psnr"]) for row in rows)
+    assert rows[1]["plan"].startswith("whole frames")
+    table = cpu_tiles.format_repair_table(rows, 1, 1.0, ["--repair"])
+    assert "| synthetic | 64x48 | --tile 0 | whole frames" in table and "Reproduce: `python benchmarks/cpu_tiles.py --repair`" in table
