@@ -157,8 +157,8 @@ QUIET_X265 = {"x265-params": "log-level=error"}  # x265 prints some 25 lines to 
 #: .webm takes only VP8 / VP9 / AV1 video: VP9 there, at crf 10, which matched x264's crf 16 on
 #: 60 frames of vtest (41.2 dB mean, 40.0 at least, 1.02 MB; x264: 41.7, 40.7, 1.08 MB)
 DEFAULT_LOSSY_CODEC_BY_CONTAINER = {"webm": "libvpx-vp9"}
-#: VP9 here is 8-bit only, so deeper input without alpha and with 4:2:0 or no chroma goes to AV1
-#: in .webm (SVT-AV1, 10-bit 4:2:0; read back by dav1d): on benchmarks/deep_codec.py's 60 frames
+#: VP9 here is 8-bit only, so deeper input without alpha goes to AV1 in .webm (SVT-AV1, 10-bit
+#: 4:2:0; read back by dav1d): on benchmarks/deep_codec.py's 60 frames
 #: of vtest at 10 bits, crf 16 and SVT's preset 6 gave 47.93 dB mean (46.45 at least) in 0.67 MB
 #: at 74.8 frames/s on 2 cores, against x265 crf 16's 47.51 (45.67), 0.67 MB, 51.3 frames/s
 #: (results/deep_codec.md). VP9 would be 8-bit 4:2:0 for any deep input; alpha and odd sizes stay with it.
@@ -290,8 +290,6 @@ def is_image_pattern(path: str | os.PathLike) -> bool:
     return pattern_names(path.name) is not None and not path.is_file()
 
 
-_is_pattern = is_image_pattern
-
 
 #: The one number field of an image-sequence pattern (``%d``, ``%04d``).
 PATTERN_FIELD = re.compile(r"%(\d*)d")
@@ -339,7 +337,7 @@ def sequence_numbers(path: str | os.PathLike) -> list[int]:
 
 
 def _check_exists(path: Path) -> None:
-    if _is_pattern(path):
+    if is_image_pattern(path):
         if sequence_first_number(path) is None:
             raise FileNotFoundError(f"no such image sequence: {path} (no file of that pattern)")
     elif path.is_dir():
@@ -357,7 +355,7 @@ def open_input(path: str | os.PathLike):
     path = Path(path)
     _check_exists(path)
     try:
-        if _is_pattern(path):  # from its first number, which image2 finds itself only up to 4
+        if is_image_pattern(path):  # from its first number, which image2 finds itself only up to 4
             container = av.open(str(path), format="image2", options={"start_number": str(sequence_first_number(path))})
         else:
             container = av.open(str(path))
@@ -616,7 +614,7 @@ class VideoReader:
         return item
 
     def _fail(self, error) -> VideoError:
-        if _is_pattern(self.path) and self.count > 0 and getattr(error, "errno", None) == errno.ENOENT:
+        if is_image_pattern(self.path) and self.count > 0 and getattr(error, "errno", None) == errno.ENOENT:
             first = sequence_first_number(self.path) or 0
             missing = self.path.parent / (self.path.name % (first + self.count))
             return VideoError(
@@ -671,9 +669,10 @@ class VideoReader:
         """After decoding everything: VideoError when the header announces clearly more, or when
         numbered images go on after a missing number (image2 stops at some gaps without an error:
         it looks for the last image in steps of 1, 2, 4, ... from the first)."""
-        if _is_pattern(self.path) and self.count > 0:
-            first = sequence_first_number(self.path) or 0
-            after = [number for number in sequence_numbers(self.path) if number >= first + self.count]
+        if is_image_pattern(self.path) and self.count > 0:
+            numbers = sequence_numbers(self.path)  # the first is the smallest (sequence_first_number)
+            first = min(numbers, default=0)
+            after = [number for number in numbers if number >= first + self.count]
             if after:
                 missing = self.path.name % (first + self.count)
                 raise VideoError(
