@@ -7,7 +7,7 @@
 Each input is a small stuttering clip (24 frames, 128x96, a sliding bar over a moving pattern,
 frames 10 and 15 copies of the frame before) with a 3 s tone, coded as such files usually come
 (``INPUTS``: video codec, pixel format, audio codec, container; one .mkv with SubRip subtitles
-too, and one .mp4 with a JPEG cover, as a downloaded video carries one). Each is repaired into every
+too, one .mp4 with a JPEG cover, as a downloaded video carries one, and two MPEG-TS recordings). Each is repaired into every
 output container with the shipped generator (one view, auto threshold; the tool's own
 verification on). A cell shows the output's video codec and, where the tool kept a promise only
 in part, how: ``+21 ms`` when the muxer moved every stream alike (``timestamp_offset_s``);
@@ -56,6 +56,8 @@ INPUTS = {
     "prores422-pcm.mov": dict(codec="prores_ks", pix_fmt="yuv422p10le", audio_codec="pcm_s16le", colour=BT709),
     "h264-aac-srt.mkv": dict(codec="libx264", pix_fmt="yuv420p", audio_codec="aac", subtitles=True),
     "h264-aac-cover.mp4": dict(codec="libx264", pix_fmt="yuv420p", options={"crf": "18"}, audio_codec="aac", cover=True),
+    "h264-aac.ts": dict(codec="libx264", pix_fmt="yuv420p", audio_codec="aac"),  # a recorder's MPEG-TS: AAC as ADTS frames
+    "mpeg2-mp2.ts": dict(codec="mpeg2video", pix_fmt="yuv420p", audio_codec="mp2"),  # as broadcast TV is recorded
 }
 SUBRIP = "1\n00:00:00,200 --> 00:00:00,600\nA line\n\n2\n00:00:00,700 --> 00:00:01,100\nAnother line\n"
 OUTPUTS = [".mkv", ".mp4", ".mov", ".avi", ".nut", ".webm"]

@@ -108,6 +108,7 @@ from .videoio import (
     VideoReader,
     VideoWriter,
     check_audio_fits,
+    check_avi_start,
     check_progressive,
     check_writable,
     choose_encoder,
@@ -411,7 +412,8 @@ def repair_video(
     header = probe(source)  # refuse frames too large for memory before decoding anything
     check_progressive(header)
     choose_encoder(header, container, muxer_codecs(container), codec, crf, preset)  # a codec it cannot write: refused now,
-    if header.audio_codecs:  # as audio the output cannot hold, not after the first pass (the writer checks both again)
+    check_avi_start(container, source)  # as video AVI cannot start where it does, and as audio it cannot hold:
+    if header.audio_codecs:  # not after the first pass (the writer checks both again)
         check_audio_fits(container, source)
     budget = memory_budget(where, max_memory_gb)
     requested_scale = flow_scale

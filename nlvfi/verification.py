@@ -17,7 +17,10 @@ a :class:`nlvfi.videoio.VideoError` naming what broke:
   frame gives the shift, every later frame and audio packet must share it;
 - each audio stream, and each subtitle stream copied: the same packets, byte for byte, and each
   packet's time within half a tick (of the coarser of the two time bases) of its input time plus
-  that shift; each subtitle stream converted to the container's text codec (nlvfi.subtitles):
+  that shift. AAC is compared without its ADTS headers (:func:`aac_payload`): MPEG-TS carries
+  each AAC frame behind a 7-byte header of its own, which the Matroska, MP4 and MOV muxers take
+  off (the stream's settings go once into the file's header instead), and the MPEG-TS muxer puts
+  on; the coded audio itself is the same bytes; each subtitle stream converted to the container's text codec (nlvfi.subtitles):
   the same lines on screen at every moment, to the millisecond;
 - Matroska attachments copied (the fonts of ASS subtitles): each there, byte for byte; so are the
   attached pictures copied (cover art, nlvfi.pictures);
@@ -40,10 +43,32 @@ from .subtitles import on_screen, subtitle_events
 from .videoio import PixelTraits, VideoError, VideoReader, frame_content, frame_to_rgb24, open_input
 
 
+#: ADTS: a 12-bit sync word of ones opens each header (ISO/IEC 14496-3, 1.A.2.2)
+ADTS_SYNC = 0xFFF
+
+
+def aac_payload(data: bytes) -> bytes:
+    """An AAC packet without its ADTS header: ``data`` from the 7th byte on (the 9th when the
+    header carries a CRC), where ``data`` is exactly one ADTS frame (the sync word, and the
+    frame length field equal to its size) of one raw data block; any other packet as it is.
+
+    MPEG-TS stores AAC as ADTS frames; Matroska, MP4 and MOV store the raw frames and the
+    stream's settings once (FFmpeg's muxers convert either way), so a copied AAC stream is the
+    same audio with or without these headers (module doc)."""
+    if len(data) < 7 or (data[0] << 4 | data[1] >> 4) != ADTS_SYNC:
+        return data
+    frame_length = (data[3] & 0x03) << 11 | data[4] << 3 | data[5] >> 5
+    raw_blocks = data[6] & 0x03  # number of raw data blocks in the frame, minus one
+    header = 7 if data[1] & 0x01 else 9  # protection_absent 0: a 16-bit CRC follows the header
+    if frame_length != len(data) or raw_blocks != 0 or len(data) <= header:
+        return data
+    return data[header:]
+
+
 def packet_digest(path: Path, kind: str = "audio") -> dict[int, tuple[int, str, list[float], float]]:
     """Per stream of ``kind`` ("audio" or "subtitle"), by order of those streams: (packet count,
     sha1 of the payloads, each packet's time in seconds (those with a timestamp), the stream's
-    tick in seconds)."""
+    tick in seconds). AAC payloads are digested without ADTS headers (:func:`aac_payload`)."""
     counts: dict[int, int] = {}
     digests: dict[int, "hashlib._Hash"] = {}
     times: dict[int, list[float]] = {}
@@ -51,6 +76,7 @@ def packet_digest(path: Path, kind: str = "audio") -> dict[int, tuple[int, str, 
     with open_input(path) as container:  # also numbered images, from their first number
         streams = container.streams.audio if kind == "audio" else container.streams.subtitles
         order = {s.index: n for n, s in enumerate(streams)}
+        aac = {s.index for s in streams if s.codec_context.name == "aac"}
         for stream in streams:
             n = order[stream.index]
             counts[n], digests[n], times[n], ticks[n] = 0, hashlib.sha1(), [], float(stream.time_base)
@@ -59,7 +85,8 @@ def packet_digest(path: Path, kind: str = "audio") -> dict[int, tuple[int, str, 
                 if packet.size:
                     n = order[packet.stream.index]
                     counts[n] += 1
-                    digests[n].update(bytes(packet))
+                    payload = bytes(packet)
+                    digests[n].update(aac_payload(payload) if packet.stream.index in aac else payload)
                     if packet.pts is not None:
                         times[n].append(float(packet.pts * packet.stream.time_base))
     return {n: (counts[n], digests[n].hexdigest(), times[n], ticks[n]) for n in counts}
@@ -93,7 +120,8 @@ def _check_copied(kind: str, inputs: dict, outputs: dict, offset: float, toleran
             raise VideoError(
                 f"verification failed: {kind} stream {n} has {count_got} packets in the output, {count} in the input"
                 + (" (same count, different bytes)" if count_got == count else "")
-                + f"; the {muxer} muxer did not keep them unchanged (write .mkv, which copies any {kind} as it is)"
+                + f"; the {muxer} muxer did not keep them unchanged"
+                + ("" if muxer == "matroska" else f" (write .mkv, which copies any {kind} as it is)")
             )
         error = packet_time_error(times, times_got, offset)
         if error is not None:  # a packet's time, rounded to either time base, moves by half a tick

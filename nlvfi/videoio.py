@@ -51,7 +51,9 @@ Writing (:class:`VideoWriter`) picks the codec (:func:`choose_encoder`):
 Interlaced video (two fields per frame, half a frame apart) is refused before anything is
 generated from it, saying how to deinterlace it (:func:`check_progressive`).
 
-Audio streams are copied as they are; a container that cannot hold one (AAC in .webm, Opus or
+Audio streams are copied as they are (AAC from MPEG-TS loses the ADTS header of each frame in
+.mkv, .mp4 and .mov, whose muxers store the stream's settings once instead: the same coded
+audio, :func:`nlvfi.verification.aac_payload`); a container that cannot hold one (AAC in .webm, Opus or
 FLAC in .mov, any audio that starts before 0 in .avi) is refused with a one-line error before
 anything is decoded (:func:`check_audio_fits`). Subtitle streams are copied as they are where
 the container holds them (SubRip, ASS, WebVTT, DVD / PGS pictures in .mkv; mov_text in .mp4 and
@@ -438,7 +440,7 @@ def _info(path: Path, container) -> VideoInfo:
         rate=Fraction(stream.average_rate) if stream.average_rate else (Fraction(stream.guessed_rate) if stream.guessed_rate else None),
         announced_frames=int(stream.frames or 0),
         announced_end=announced_end(container, stream),
-        audio_codecs=[s.codec_context.name for s in container.streams.audio],
+        audio_codecs=[s.codec_context.codec.canonical_name for s in container.streams.audio],  # "mp3", not the decoder's "mp3float"
         streams_not_copied=[
             stream_label(s)
             for s in container.streams
@@ -1150,10 +1152,13 @@ class VideoWriter:
     every packet keeps the input's time, as ``ffmpeg -c copy`` writes it. (It cannot write
     Matroska's CodecDelay too, which tells a decoder to drop the priming: PyAV 18 does not
     expose the codec parameter it comes from. A player decodes the priming samples before 0.)
-    Otherwise the shift stays, and the repair report gives it (``timestamp_offset_s``). AVI has
+    Otherwise the shift stays, and the repair report gives it (``timestamp_offset_s``). MP4 and
+    MOV place a stream that starts later than 0 by an edit list in the movie's timescale, which
+    the writer sets so that every stream's start is exact (:func:`movie_timescale`). AVI has
     no timestamps to shift, only slots: its muxer moved the video a whole frame (the first frame
     of an MP4 + AAC at 25 frames/s came out at 0.04 s) and the audio by the priming, so audio that
-    starts before 0 is refused there (VideoError), before anything is written.
+    starts before 0 is refused there (VideoError), before anything is written, and so is video that
+    starts after 0 (:func:`check_avi_start`).
     """
 
     def __init__(
@@ -1177,10 +1182,14 @@ class VideoWriter:
             pts_step = avi_pts_step(container, demuxed_pts(info.path)) if container == "avi" else 1
         self.pts_step = int(pts_step)
         options = {}
+        check_avi_start(container, info.path)
         if audio_from is not None and audio_from.streams.audio:
             check_audio_fits(container, info.path)
             if container in MATROSKA_MUXERS and keeps_times_in_matroska(*stream_starts(info.path)):
                 options["avoid_negative_ts"] = "disabled"  # audio priming stays before 0 (class doc)
+        if container in MOV_MUXERS:  # where each stream starts, to the input's own tick (class doc)
+            copied = [] if audio_from is None else [*audio_from.streams.audio, *audio_from.streams.subtitles]
+            options["movie_timescale"] = str(movie_timescale([(time_base or info.time_base) * pts_step, *(s.time_base for s in copied)]))
         try:
             self.output = av.open(str(self.path), "w", format=container, options=options)
         except av.FFmpegError as error:
@@ -1462,6 +1471,24 @@ class VideoWriter:
 
 
 MATROSKA_MUXERS = frozenset({"matroska", "webm"})
+MOV_MUXERS = frozenset({"mp4", "mov"})
+#: the largest movie timescale :func:`movie_timescale` picks (a 32-bit field, as the muxer writes it)
+MAX_MOVIE_TIMESCALE = 2**31 - 1
+
+
+def movie_timescale(ticks) -> int:
+    """The MP4 / MOV movie timescale that places every stream's start exactly: the least common
+    multiple of the denominators of ``ticks`` (the streams' time bases, Fractions), or their
+    largest where that multiple passes ``MAX_MOVIE_TIMESCALE``.
+
+    An MP4 stores where a track starts as an edit list in the movie's timescale, 1/1000 s
+    unless the muxer is told otherwise. Audio from MPEG-TS starts at a 90 kHz tick (1.576778 s
+    in one recording) and was written 0.77 ms early, 34 samples; in 1/90000 it is exact."""
+    denominators = [Fraction(tick).denominator for tick in ticks if tick]
+    if not denominators:
+        return 1000
+    multiple = math.lcm(*denominators)
+    return multiple if multiple <= MAX_MOVIE_TIMESCALE else max(denominators)
 MATROSKA_EARLIEST_AUDIO_S = -10.0  # a block's offset from its cluster is 16-bit milliseconds (-32.768 s); with room
 
 
@@ -1485,6 +1512,22 @@ def stream_starts(path: str | os.PathLike, video_packets: int = 64, max_packets:
             if (len(video_times) >= video_packets and len(audio_firsts) == len(audio)) or count >= max_packets:
                 break
         return (min(video_times) if video_times else None), (min(audio_firsts.values()) if audio_firsts else None)
+
+
+def check_avi_start(container: str, path: str | os.PathLike) -> None:
+    """VideoError when the output is AVI and the input's video starts later than 0 s (an MPEG-TS
+    recording, an MP4 whose edit list starts it late); nothing is decoded, so the tools call it
+    before their first pass. AVI has slots, not times: its muxer wrote the first frame at 0 and
+    the second where it belonged (an MPEG-TS from 0.04 s at 25 frames/s: frames at 0 and 0.08 s),
+    and the verification refused the file after the work."""
+    if container != "avi":
+        return
+    video_start = stream_starts(path)[0]
+    if video_start is not None and video_start > 1e-6:
+        raise VideoError(
+            f"the avi container cannot hold video that starts after 0 s (this input's first frame is at {video_start:.3f} s); "
+            "it would move the first frame; write .mkv, .mp4 or .mov instead"
+        )
 
 
 def muxer_codecs(container: str) -> frozenset[str]:

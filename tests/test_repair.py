@@ -26,6 +26,7 @@ import torch
 
 import nlvfi
 from nlvfi import repair as repair_module
+from nlvfi import verification
 from nlvfi.flow_prior import constant_velocity_prior, mirror_flow
 from nlvfi import cli
 from nlvfi.baselines import dis_interpolate
@@ -221,6 +222,29 @@ def test_nut_output_of_lossy_input_keeps_every_time(tmp_path, model):
     report = repair_video(source, tmp_path / "out.nut", checkpoint=model, progress=False)
     assert report["encoder"]["options"]["bf"] == "0" and report["verification"]["timestamp_offset_s"] == 0
     assert read_video_rgb(tmp_path / "out.nut")[1] == pytest.approx(read_video_rgb(source)[1])
+
+
+@pytest.mark.parametrize("ext", ["mkv", "mp4", "mov"])
+def test_mpeg_ts_with_aac_is_repaired_into_other_containers_audio_kept_and_in_step(tmp_path, model, ext):
+    # A recorder's .ts: H.264, and AAC as ADTS frames (a 7-byte header each), starting at a 90 kHz
+    # tick that is no whole millisecond. Matroska, MP4 and MOV store the raw AAC frames, and MP4 /
+    # MOV place the audio's start in the movie timescale: both were refused by the verification.
+    source = write_video(
+        tmp_path / "in.ts", stutter(scene(12), [4, 8]), 10, codec="libx264", pix_fmt="yuv420p",
+        audio=tone(1.2, 44100), audio_codec="aac",
+    )  # fmt: skip
+    with av.open(str(source)) as c:
+        first = next(bytes(p) for p in c.demux(audio=0) if p.size)
+        assert first[0] == 0xFF and first[1] >> 4 == 0xF  # ADTS in the input
+        start_ms = float(c.streams.audio[0].start_time * c.streams.audio[0].time_base) * 1000
+    assert abs(start_ms - round(start_ms)) > 0.05  # not on a millisecond: 1/1000 s would move it
+    out = tmp_path / f"out.{ext}"
+    report = repair_video(source, out, checkpoint=model, progress=False)
+    assert [f["frame"] for f in report["replaced"]] == [4, 8]
+    assert report["verification"]["audio_streams_identical"] == 1
+    kept = audio_packets(out)
+    assert kept == [verification.aac_payload(packet) for packet in audio_packets(source)] != []
+    assert all(len(a) == len(b) - 7 for a, b in zip(kept, audio_packets(source)))
 
 
 def test_verification_catches_audio_moved_against_the_video(tmp_path, model, monkeypatch):

@@ -6,7 +6,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from nlvfi.verification import packet_time_error, verify_output
+from nlvfi.verification import aac_payload, packet_time_error, verify_output
 from nlvfi.videoio import VideoError, pixel_traits, write_video
 
 H, W = 32, 48
@@ -139,3 +139,24 @@ def test_attachments_left_out_are_caught(tmp_path):
     assert verify_output(with_font, with_font, TRAITS, lossless=True, attachments=True)["frames"] == 3
     with pytest.raises(VideoError, match="the output file does not hold the input's attachments unchanged"):
         verify_output(with_font, source, TRAITS, lossless=True, attachments=True)
+
+
+def adts(payload: bytes, crc: bool = False, length: int | None = None, blocks: int = 0) -> bytes:
+    """``payload`` behind an ADTS header (ISO/IEC 14496-3 1.A.2.2): AAC LC, 44.1 kHz, stereo."""
+    size = (length if length is not None else len(payload) + (9 if crc else 7))
+    header = bytes([
+        0xFF, 0xF0 | (0 if crc else 1),  # sync word, MPEG-4, layer 0, protection_absent
+        (1 << 6) | (4 << 2) | 0,  # profile LC (1), 44.1 kHz (index 4), channel configuration high bit
+        (2 << 6) | (size >> 11 & 0x03), size >> 3 & 0xFF, (size & 0x07) << 5 | 0x1F, 0xFC | blocks,
+    ])  # fmt: skip
+    return header + (b"\x12\x34" if crc else b"") + payload
+
+
+def test_aac_payload_takes_off_an_adts_header_and_nothing_else():
+    payload = bytes(range(40))
+    assert aac_payload(adts(payload)) == payload
+    assert aac_payload(adts(payload, crc=True)) == payload  # the header's CRC goes with it
+    assert aac_payload(payload) == payload  # raw AAC (Matroska, MP4): as it is
+    assert aac_payload(adts(payload, length=60)) == adts(payload, length=60)  # length field disagrees: not one ADTS frame
+    assert aac_payload(adts(payload, blocks=1)) == adts(payload, blocks=1)  # two raw blocks in one frame: left whole
+    assert aac_payload(b"\xff\xf1") == b"\xff\xf1"  # too short for a header

@@ -482,6 +482,17 @@ def test_avi_refuses_audio_that_starts_before_0(tmp_path):
         copy_through_writer(source, tmp_path / "out.avi", container="avi")
 
 
+def test_avi_refuses_video_that_starts_after_0(tmp_path):
+    # an MPEG-TS from PyAV starts its video one frame late; AVI has slots, not times
+    source = write_video(tmp_path / "in.ts", frames(5), 25, codec="mpeg2video", pix_fmt="yuv420p")
+    assert videoio.stream_starts(source)[0] == pytest.approx(0.04)
+    with pytest.raises(VideoError, match=r"the avi container cannot hold video that starts after 0 s \(this input's first frame is at 0.040 s"):
+        copy_through_writer(source, tmp_path / "out.avi", container="avi")
+    assert not (tmp_path / "out.avi").exists()
+    videoio.check_avi_start("matroska", source)  # any other container keeps the time
+    videoio.check_avi_start("avi", write_video(tmp_path / "at0.avi", frames(5), 25, codec="mpeg4", pix_fmt="yuv420p"))
+
+
 @pytest.mark.parametrize("pix_fmt, ext", [("yuv444p", "mp4"), ("yuv420p", "mkv"), ("yuv444p", "ts")])
 def test_h264_in_its_lossless_mode_counts_as_lossless(tmp_path, pix_fmt, ext):
     # x264 -qp 0 (as screen recorders offer it) sets the SPS flag that lets QP-0 blocks skip the
@@ -833,3 +844,11 @@ def test_subtitles_are_copied_where_the_container_holds_them(tmp_path):
     with VideoReader(source) as reader:
         kinds = [type(item).__name__ for item in reader.items(copied=True)]
     assert kinds.count("CopiedPacket") == 2 and kinds.count("DecodedFrame") == 12
+
+
+def test_the_movie_timescale_places_every_stream_start_on_its_own_tick():
+    assert videoio.movie_timescale([Fraction(1, 90000), Fraction(1, 90000)]) == 90000  # MPEG-TS
+    assert videoio.movie_timescale([Fraction(1, 15360), Fraction(1, 48000)]) == 384000
+    assert videoio.movie_timescale([Fraction(1, 90000), Fraction(1, 44100)]) == 4410000
+    assert videoio.movie_timescale([Fraction(1, 1000003), Fraction(1, 999983)]) == 1000003  # past 2^31: the finest
+    assert videoio.movie_timescale([]) == 1000
