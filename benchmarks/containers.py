@@ -60,7 +60,7 @@ INPUTS = {
     "mpeg2-mp2.ts": dict(codec="mpeg2video", pix_fmt="yuv420p", audio_codec="mp2"),  # as broadcast TV is recorded
 }
 SUBRIP = "1\n00:00:00,200 --> 00:00:00,600\nA line\n\n2\n00:00:00,700 --> 00:00:01,100\nAnother line\n"
-OUTPUTS = [".mkv", ".mp4", ".mov", ".avi", ".nut", ".webm"]
+OUTPUTS = [".mkv", ".mp4", ".mov", ".avi", ".nut", ".webm", ".ts"]
 COPIES = (10, 15)
 
 

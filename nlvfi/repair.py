@@ -1191,7 +1191,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("input", help="the stuttering video (any format PyAV reads; an image sequence as frames/%%04d.png)")
     parser.add_argument(
         "-o", "--output",
-        help="the repaired video; container from the extension (.mkv .mp4 .mov .avi .webm .nut); or numbered PNG images as frames/%%04d.png",
+        help="the repaired video; container from the extension (.mkv .mp4 .mov .avi .webm .nut .ts .m2ts .mts); or numbered PNG images as frames/%%04d.png",
     )  # fmt: skip
     parser.add_argument("--threshold", type=_threshold, default="auto", help="'auto' (default) or a MAD per pixel in grey levels (0-255)")
     parser.add_argument("--report", help="write the JSON report here")

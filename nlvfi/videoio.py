@@ -42,6 +42,14 @@ Writing (:class:`VideoWriter`) picks the codec (:func:`choose_encoder`):
   ``--codec libx264`` into .avi is encoded without B-frames, and still read one frame late.
   Into .nut too, x264 goes without B-frames: their decode times start before 0, and the NUT
   muxer, which cannot store that, moved every stream two frames later (0.08 s at 25 frames/s).
+  In MPEG-TS (.ts, and .m2ts / .mts in the 192-byte packets of Blu-ray and AVCHD cameras), as in
+  .mp4: x264, x265 for deeper input, and lossless input as H.264 in its lossless mode (no FFV1 in
+  a TS). Its muxer lists almost no codecs and writes any stream it does not know as private data,
+  which reads back as nothing (FLAC, PCM and ALAC audio tried), so what it holds is listed here
+  (``TS_VIDEO_ENCODERS``, ``TS_AUDIO_CODECS``, ``TS_SUBTITLE_CODECS``: DVB only) and other audio is
+  refused, other subtitles named. It stores no time before 0: x264's first decode time lies two
+  frames before the first frame's, so every stream moves alike by that (80 ms at 25 frames/s), as
+  the report says.
   In .webm (VP8 / VP9 / AV1 only), VP9 at crf 10 (``DEFAULT_CRF_BY_CODEC``), constant quality;
   input deeper than 8 bits (without alpha, even sizes) goes to AV1 at 10 bits instead
   (``DEEP_WEBM_CODEC``: VP9 here is 8-bit only).
@@ -142,7 +150,19 @@ CONTAINERS = {
     ".avi": "avi",
     ".nut": "nut",
     ".webm": "webm",
+    ".ts": "mpegts",
+    ".m2ts": "m2ts",  # MPEG-TS in 192-byte packets, as Blu-ray and AVCHD cameras write it
+    ".mts": "m2ts",
 }
+#: containers written by another libavformat muxer with options: name -> (muxer, options)
+MUXER_FORMATS = {"m2ts": ("mpegts", {"mpegts_m2ts_mode": "1"})}
+#: MPEG-TS: its muxer lists almost no codecs, and writes any other stream it is given as private
+#: data, which reads back as no audio at all (FLAC, PCM, ALAC tried): the codecs it holds, by
+#: name, as FFmpeg reads them back (tried: each copied into a .ts and read back whole)
+TS_MUXERS = frozenset({"mpegts", "m2ts"})
+TS_VIDEO_ENCODERS = frozenset({"libx264", "libx264rgb", "libx265", "mpeg2video"})
+TS_AUDIO_CODECS = frozenset({"aac", "mp3", "mp2", "ac3", "eac3", "opus"})
+TS_SUBTITLE_CODECS = frozenset({"dvb_subtitle", "dvb_teletext"})
 
 DEFAULT_LOSSY_CODEC = "libx264"
 DEFAULT_CRF = 16
@@ -154,7 +174,7 @@ DEFAULT_CRF = 16
 #: wheel's x264 does not write the same bytes twice, see tests/test_kept_encoding.py) at half its speed
 #: (benchmarks/deep_codec.py, results/deep_codec.md)
 DEEP_LOSSY_CODEC = "libx265"
-DEEP_LOSSY_CONTAINERS = frozenset({"mp4", "mov", "matroska", "nut"})
+DEEP_LOSSY_CONTAINERS = frozenset({"mp4", "mov", "matroska", "nut", "mpegts", "m2ts"})
 QUIET_X265 = {"x265-params": "log-level=error"}  # x265 prints some 25 lines to stderr otherwise
 #: .webm takes only VP8 / VP9 / AV1 video: VP9 there, at crf 10, which matched x264's crf 16 on
 #: 60 frames of vtest (41.2 dB mean, 40.0 at least, 1.02 MB; x264: 41.7, 40.7, 1.08 MB)
@@ -182,6 +202,21 @@ _CRF_CODECS = {"libx264", "libx264rgb", "libx265", "libvpx-vp9", "libvpx", "liba
 
 class VideoError(ValueError):
     """A video that cannot be read or written; the message is one line and says why."""
+
+
+def open_muxer(target, container: str, options: dict | None = None):
+    """``av.open(target, "w")`` with the libavformat muxer of ``container`` (``CONTAINERS``
+    values; ``MUXER_FORMATS`` gives the muxer and options of those that are not one by name)."""
+    import av
+
+    muxer, own = MUXER_FORMATS.get(container, (container, {}))
+    return av.open(target, "w", format=muxer, options={**own, **(options or {})})
+
+
+def container_codecs(container: str, listed) -> frozenset[str]:
+    """The encoders whose video ``container`` holds: those its muxer lists (``listed``), except
+    MPEG-TS, whose muxer lists almost none (``TS_VIDEO_ENCODERS``)."""
+    return TS_VIDEO_ENCODERS if container in TS_MUXERS else frozenset(listed)
 
 
 def container_for(path: str | os.PathLike) -> str:
@@ -1191,11 +1226,11 @@ class VideoWriter:
             copied = [] if audio_from is None else [*audio_from.streams.audio, *audio_from.streams.subtitles]
             options["movie_timescale"] = str(movie_timescale([(time_base or info.time_base) * pts_step, *(s.time_base for s in copied)]))
         try:
-            self.output = av.open(str(self.path), "w", format=container, options=options)
+            self.output = open_muxer(str(self.path), container, options)
         except av.FFmpegError as error:
             raise VideoError(f"cannot write {container} to {self.path.parent}: {error}") from None
         try:
-            self.choice = choose_encoder(info, container, self.output.supported_codecs, codec, crf, preset)
+            self.choice = choose_encoder(info, container, container_codecs(container, self.output.supported_codecs), codec, crf, preset)
             self.time_base = (time_base or info.time_base) * self.pts_step
             rate = rate or info.rate
             if self.choice.codec == "libsvtav1":
@@ -1534,10 +1569,8 @@ def muxer_codecs(container: str) -> frozenset[str]:
     """The codec names the ``container`` muxer lists (as ``OutputContainer.supported_codecs``)."""
     import io
 
-    import av
-
-    with av.open(io.BytesIO(), "w", format=container) as trial:
-        return frozenset(trial.supported_codecs)
+    with open_muxer(io.BytesIO(), container) as trial:
+        return container_codecs(container, trial.supported_codecs)
 
 
 def check_audio_fits(container: str, path: str | os.PathLike) -> None:
@@ -1565,7 +1598,14 @@ def check_audio_fits(container: str, path: str | os.PathLike) -> None:
         if not audio:
             return
         names = ", ".join(stream.codec_context.codec.canonical_name for stream in audio)  # "mp3", not the decoder's "mp3float"
-        trial = av.open(io.BytesIO(), "w", format=container)
+        if container in TS_MUXERS:  # its muxer takes any stream, and writes what it does not know as data
+            for stream in audio:
+                if stream.codec_context.codec.canonical_name not in TS_AUDIO_CODECS:
+                    raise VideoError(
+                        f"the {container} container cannot hold the input's {stream.codec_context.codec.canonical_name} audio "
+                        f"(MPEG-TS holds {', '.join(sorted(TS_AUDIO_CODECS))}); write .mkv instead, which takes any audio"
+                    )
+        trial = open_muxer(io.BytesIO(), container)
         try:
             for stream in audio:
                 try:
@@ -1624,7 +1664,11 @@ def subtitles_that_fit(container: str, source) -> dict[int, str | None]:
 
     fits: dict[int, str | None] = {}
     for stream in source.streams.subtitles:
-        trial = av.open(io.BytesIO(), "w", format=container)
+        name = stream.codec_context.codec.canonical_name  # "subrip", not the decoder's "srt"
+        if container in TS_MUXERS and name not in TS_SUBTITLE_CODECS:  # else written as data
+            fits[stream.index] = f"MPEG-TS holds only DVB subtitles, not {name}"
+            continue
+        trial = open_muxer(io.BytesIO(), container)
         try:
             try:
                 trial.add_stream_from_template(stream)

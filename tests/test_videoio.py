@@ -852,3 +852,48 @@ def test_the_movie_timescale_places_every_stream_start_on_its_own_tick():
     assert videoio.movie_timescale([Fraction(1, 90000), Fraction(1, 44100)]) == 4410000
     assert videoio.movie_timescale([Fraction(1, 1000003), Fraction(1, 999983)]) == 1000003  # past 2^31: the finest
     assert videoio.movie_timescale([]) == 1000
+
+
+# --------------------------------------------------------------------------------------------
+# MPEG-TS out (.ts, and .m2ts / .mts in 192-byte packets)
+
+
+@pytest.mark.parametrize("ext, packet", [(".ts", 188), (".m2ts", 192), (".mts", 192)])
+def test_mpeg_ts_output_keeps_frames_times_and_audio(tmp_path, ext, packet):
+    source = write_video(tmp_path / "in.mkv", frames(6), 10, pts=[0, 1, 2, 4, 5, 6], audio=tone(0.8, 48000), audio_codec="ac3")
+    out = tmp_path / f"out{ext}"
+    copy_through_writer(source, out, container=videoio.container_for(out))
+    data = out.read_bytes()
+    assert len(data) % packet == 0 and data[packet - 188] == 0x47  # sync byte (after the 4-byte time code in M2TS)
+    with VideoReader(out) as reader:
+        assert reader.info.codec == "h264"
+        times = [item.time for item in reader]
+    # every stream moved alike (the muxer stores nothing before 0, and AC-3's priming starts 5.3 ms before it)
+    assert 0 <= times[0] < 0.01 and [t - times[0] for t in times] == pytest.approx([0, 0.1, 0.2, 0.4, 0.5, 0.6])
+    with av.open(str(out)) as c, av.open(str(source)) as s:
+        assert [bytes(p) for p in c.demux(audio=0) if p.size] == [bytes(p) for p in s.demux(audio=0) if p.size] != []
+
+
+def test_mpeg_ts_holds_its_own_codecs_only(tmp_path):
+    ts = videoio.muxer_codecs("mpegts")
+    assert ts == videoio.muxer_codecs("m2ts") == videoio.TS_VIDEO_ENCODERS  # its muxer lists almost none
+    deep = _info(tmp_path, codec="libx264", pix_fmt="yuv420p10le", ext="mkv", h=64, w=96)
+    assert (choose_encoder(deep, "mpegts", ts).codec, choose_encoder(deep, "mpegts", ts).pix_fmt) == ("libx265", "yuv420p10le")
+    lossless = choose_encoder(_info(tmp_path, pix_fmt="yuv420p"), "mpegts", ts)  # no FFV1 in MPEG-TS
+    assert (lossless.codec, lossless.options["qp"], lossless.lossless) == ("libx264", "0", True)
+    with pytest.raises(VideoError, match="the mpegts container cannot hold ffv1 video"):
+        choose_encoder(deep, "mpegts", ts, codec="ffv1")
+
+
+@pytest.mark.parametrize("codec", ["flac", "pcm_s16le"])
+def test_mpeg_ts_refuses_audio_it_would_write_as_data(tmp_path, codec):
+    # its muxer takes any stream and writes what it does not know as private data: no audio on reading
+    source = write_video(tmp_path / "in.mkv", frames(3), 10, audio=tone(0.4), audio_codec=codec)
+    with pytest.raises(VideoError, match=rf"the mpegts container cannot hold the input's {codec} audio \(MPEG-TS holds aac, ac3"):
+        videoio.check_audio_fits("mpegts", source)
+
+
+def test_mpeg_ts_names_text_subtitles_instead_of_writing_them_as_data(tmp_path):
+    source = with_subtitles(write_video(tmp_path / "v.mkv", [np.full((16, 16, 3), 9 * i, np.uint8) for i in range(12)], 10), tmp_path / "in.mkv")
+    with av.open(str(source)) as container:
+        assert list(videoio.subtitles_that_fit("mpegts", container).values()) == ["MPEG-TS holds only DVB subtitles, not subrip"]
