@@ -1169,6 +1169,7 @@ def run(args: argparse.Namespace) -> int:
             + (f"cover art copied ({', '.join(summary['pictures_copied'])}); " if summary["pictures_copied"] else "")
             + (f"not copied: {', '.join(summary['streams_not_copied'])}; " if summary["streams_not_copied"] else "")
             + (f"colour tags not kept: {summary['colour']['lost']}; " if summary["colour"].get("lost") else "")
+            + (f"rotation not kept: {summary['display']['lost']}; " if (summary.get("display") or {}).get("lost") else "")
             + (f"tags not kept: {', '.join(summary['metadata']['not_kept'])}; " if summary["metadata"]["not_kept"] else "")
             + f"{verification_text(summary.get('verification'))}; {resumed}{summary['seconds']} s"
             + sequence_text(summary.get("image_sequence"))

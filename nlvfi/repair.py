@@ -948,6 +948,7 @@ def build_report(source, output, analysis, replaced_frames, state, generator, ch
         "pictures_copied": state["pictures_copied"],
         "streams_not_copied": state["streams_left"] + ([] if choice.codec == "copy" else info.streams_not_copied),  # a copy holds them all
         "colour": state["colour"],
+        "display": state.get("display"),
         "metadata": state["metadata"],
         "verification": state.get("verification", "skipped (--no-verify)"),
         "model": {"size": generator.config.name, "weights": weights, "device": str(device)},
@@ -1055,6 +1056,8 @@ def summary_text(report: dict) -> str:
         parts.append(f"Streams not copied: {', '.join(report['streams_not_copied'])}.")
     if report.get("colour", {}).get("lost"):
         parts.append(f"Colour tags not kept: {report['colour']['lost']}.")
+    if (report.get("display") or {}).get("lost"):
+        parts.append(f"Rotation not kept: {report['display']['lost']}.")
     if report.get("metadata", {}).get("not_kept"):
         parts.append(f"Tags not kept (the {Path(report['output']).suffix} container has no place for them): {', '.join(report['metadata']['not_kept'])}.")
     if detection.get("caution"):

@@ -77,7 +77,8 @@ name them.
 
 The container follows the output file's extension (``CONTAINERS``). A display matrix on the
 input's frames (a phone's portrait clip is stored landscape, turned 90 degrees) goes onto the
-output stream (:func:`display_matrix`), in .mp4, .mov and .mkv alike. So do the colour tags
+output stream (:func:`display_matrix`), in .mp4, .mov, .mkv and .webm alike (AVI, NUT and MPEG-TS have no
+place for it: the report says so, ``display``). So do the colour tags
 (nlvfi.colour: Y'CbCr matrix, primaries, transfer function, range), and a generated frame is
 converted to Y'CbCr with the same matrix and range as the input frames around it; an HDR10
 clip's mastering display and light levels go to x265, the default for 10-bit input. The file's
@@ -1312,6 +1313,7 @@ class VideoWriter:
             self.output.close()
             raise
         self.hdr: HdrMetadata | None = None  # the first frame's HDR10 metadata, once it is written
+        self.rotation: float | None = None  # the first frame's display rotation (degrees) where it has a matrix
         copied = {**self.audio, **self.subtitles, **{index: c.stream for index, c in self.converters.items()}}
         self._pairs = [(info.stream_index, self.stream.index)] + [(index, copied[index].index) for index in sorted(copied)]
         self.frames_written = 0
@@ -1324,6 +1326,9 @@ class VideoWriter:
         self._extradata_checked = False
         self._closed_extradata: bytes | None = None
         self.frames_reused = 0  # frames whose packets came from the kept ones
+        # audio and subtitle packets given before the first frame: held until that frame has set the
+        # stream's display matrix, HDR metadata and colour tags, since the first mux writes the header
+        self._held: list[CopiedPacket] = []
 
     @property
     def identity(self) -> dict:
@@ -1411,6 +1416,7 @@ class VideoWriter:
             matrix = display_matrix(frame)
             if matrix is not None:
                 self.stream.set_display_matrix(matrix)
+                self.rotation = float(frame.rotation)
             self.hdr = HdrMetadata.of(frame)
             if self.hdr is not None and self.choice.codec == "libx265" and self.hdr.x265_params():
                 options = dict(self.stream.options)
@@ -1422,6 +1428,7 @@ class VideoWriter:
                 # the frames' tags where the header had others (or none): the frames are what is shown
                 self.colour = output_colour(tags, self.info.pix_fmt, self.choice.pix_fmt, self.choice.codec)
                 self.colour.apply(self.stream.codec_context)
+        self._mux_held()
         if pts % self.pts_step:
             raise VideoError(f"pts {pts} is not a multiple of the writer's pts step {self.pts_step}")
         pts //= self.pts_step
@@ -1452,7 +1459,25 @@ class VideoWriter:
         return {
             "colour": colour_outcome(self.info.colour, self.colour, self.path, self.muxer, self.choice.codec, self.hdr),
             "metadata": metadata_outcome(self.info.path, self.path, self._pairs),  # stream indices: the stream objects are gone
+            "display": self.display_outcome(),
         }
+
+    def display_outcome(self) -> dict | None:
+        """After :meth:`close`: whether the written file shows its frames turned as the input's
+        first frame says (its display matrix, :func:`display_matrix`); None where that has none.
+        ``lost``: a sentence for the summaries where the container has no place for it (AVI, NUT
+        and MPEG-TS as FFmpeg writes them; Matroska and WebM, MP4 and MOV keep it)."""
+        if self.rotation is None:
+            return None
+        written = first_frame(self.path)
+        kept = written is not None and float(written.rotation) == self.rotation
+        outcome = {"rotation_degrees": self.rotation, "kept": kept}
+        if not kept:
+            outcome["lost"] = (
+                f"the input is shown turned {self.rotation:g} degrees (a display matrix, as phones store portrait clips); "
+                f"the {self.muxer} file has no place for it, so players show it unturned; .mp4, .mov, .mkv and .webm keep it"
+            )
+        return outcome
 
     def frame_from_rgb(self, rgb: np.ndarray, alpha: np.ndarray | None = None):
         """A generated (H, W, 3) RGB frame (and its alpha) as a frame for :meth:`write`: in the
@@ -1462,7 +1487,23 @@ class VideoWriter:
     def mux_copied(self, item: CopiedPacket) -> None:
         """Copy an audio or subtitle packet into its stream, or convert a subtitle packet
         (``converters``: a text subtitle the container takes in another codec, nlvfi.subtitles);
-        a subtitle stream that does not fit the container either way (``streams_left``) is skipped."""
+        a subtitle stream that does not fit the container either way (``streams_left``) is skipped.
+        Before the first frame is written, the packet is held until it is: the first mux writes the
+        file's header, and the first frame still has to put its display matrix (a phone clip's
+        rotation), HDR metadata and colour tags on the video stream (a clip with audio ahead of its
+        first decoded frame, as a decoder's delay makes it, came out unturned)."""
+        if self.frames_written == 0:
+            self._held.append(item)
+            return
+        self._mux_copied_now(item)
+
+    def _mux_held(self) -> None:
+        """Mux the packets :meth:`mux_copied` held before the first frame, in their order."""
+        held, self._held = self._held, []
+        for item in held:
+            self._mux_copied_now(item)
+
+    def _mux_copied_now(self, item: CopiedPacket) -> None:
         converter = self.converters.get(item.stream_index)
         if converter is not None:
             for packet in converter.convert(item.packet):
@@ -1478,6 +1519,7 @@ class VideoWriter:
         import av
 
         try:
+            self._mux_held()  # (no frame was written)
             for packet in self.stream.encode():
                 self._mux_video(packet)
             for converter in self.converters.values():  # timed text holds its last pieces until the end

@@ -173,3 +173,19 @@ def test_hdr10_metadata_goes_through_x265_and_is_named_where_lost(tmp_path, mode
     h264 = repair_video(source, tmp_path / "h264.mkv", checkpoint=model, threshold=0.3, codec="libx264", progress=False)
     assert h264["colour"]["hdr_metadata"]["kept"] is False
     assert "the HDR10 metadata (mastered at 1000 cd/m², MaxCLL 1000, MaxFALL 400): libx264 does not write it" in summary_text(h264)
+
+
+def test_hdr10_with_sound_goes_through(tmp_path, model):
+    """Sound whose first packets come before the first decoded frame: the writer used to mux them
+    first, which opened x265 before the first frame could give it the HDR10 metadata, and the
+    repair stopped with a KeyError after the whole first pass."""
+    images = [patches(i, deep=True).repeat(2, axis=0).repeat(2, axis=1) for i in range(8)]
+    images[4] = images[3]
+    sound = ((np.sin(np.arange(48000) / 5) * 8000).astype(np.int16)[None], 48000)
+    source = write_video(
+        tmp_path / "hdr.mkv", images, 10, codec="libx265", pix_fmt="yuv420p10le", colour=ColourTags(9, 9, 16, 1),
+        options={"crf": "10", "x265-params": f"log-level=error:{HDR10}"}, audio=sound, audio_codec="aac",
+    )  # fmt: skip
+    report = repair_video(source, tmp_path / "out.mkv", checkpoint=model, threshold=0.3, progress=False)
+    assert report["frames_replaced"] == 1 and report["audio_streams_copied"] == 1
+    assert report["colour"]["hdr_metadata"]["kept"] and HdrMetadata.of(first_frame(tmp_path / "out.mkv")) == HdrMetadata.of(first_frame(source))

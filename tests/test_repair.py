@@ -247,6 +247,38 @@ def test_mpeg_ts_with_aac_is_repaired_into_other_containers_audio_kept_and_in_st
     assert all(len(a) == len(b) - 7 for a, b in zip(kept, audio_packets(source)))
 
 
+def portrait_with_sound(path: Path) -> Path:
+    """A phone's portrait clip: landscape H.264 frames turned 90 degrees by a display matrix, AAC
+    sound (whose first packets come before the first decoded frame), copies at frames 4 and 8."""
+    with av.open(str(path), "w") as c:
+        video = c.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = W, H, "yuv420p"
+        video.set_display_rotation(90)
+        audio = c.add_stream("aac", rate=48000)
+        for image in stutter(scene(12), [4, 8]):
+            for packet in video.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                c.mux(packet)
+        for packet in video.encode():
+            c.mux(packet)
+        samples = av.AudioFrame.from_ndarray(np.zeros((1, 57600), np.float32), format="fltp", layout="mono")
+        samples.sample_rate = 48000
+        for packet in [*audio.encode(samples), *audio.encode()]:
+            c.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("ext, kept", [("mp4", True), ("mkv", True), ("ts", False)])
+def test_a_phone_clip_with_sound_stays_turned_or_the_loss_is_named(tmp_path, model, ext, kept):
+    source = portrait_with_sound(tmp_path / "portrait.mp4")
+    out = tmp_path / f"out.{ext}"
+    report = repair_video(source, out, checkpoint=model, progress=False)
+    assert [f["frame"] for f in report["replaced"]] == [4, 8]
+    with av.open(str(out)) as c:  # before: 0 in every container, the sound's packets had written the header first
+        assert {frame.rotation for frame in c.decode(video=0)} == ({90} if kept else {0})
+    assert report["display"]["rotation_degrees"] == 90 and report["display"]["kept"] is kept
+    assert ("Rotation not kept: the input is shown turned 90 degrees" in summary_text(report)) is not kept
+
+
 def test_verification_catches_audio_moved_against_the_video(tmp_path, model, monkeypatch):
     source = write_video(tmp_path / "in.mkv", stutter(scene(12), [6]), 10, audio=tone())
 

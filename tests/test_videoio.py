@@ -602,28 +602,42 @@ def test_libx265_is_refused_for_frames_it_would_crash_on(tmp_path):
     assert choose_encoder(_info(tmp_path, codec="libx264", pix_fmt="yuv420p", ext="mp4", h=20, w=64), "matroska", _codecs("matroska"), codec="libx265").codec == "libx265"
 
 
-@pytest.mark.parametrize("ext, container", [("mp4", "mp4"), ("mkv", "matroska"), ("mov", "mov")])
-def test_a_phone_videos_rotation_is_kept(tmp_path, ext, container):
+@pytest.mark.parametrize("ext, container", [("mp4", "mp4"), ("mkv", "matroska"), ("mov", "mov"), ("ts", "mpegts")])
+@pytest.mark.parametrize("with_audio", [False, True])
+def test_a_phone_videos_rotation_is_kept(tmp_path, ext, container, with_audio):
     source = tmp_path / "portrait.mp4"  # as a phone stores a portrait clip: landscape frames, turned 90 degrees
     with av.open(str(source), "w") as c:
         stream = c.add_stream("libx264", rate=10)
         stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
         stream.set_display_rotation(90)
-        for image in frames(3):
+        audio = c.add_stream("aac", rate=48000) if with_audio else None
+        for image in frames(12):
             for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
                 c.mux(packet)
         for packet in stream.encode():
             c.mux(packet)
+        if audio is not None:  # a phone's sound: its first packets come before the first decoded frame
+            samples = av.AudioFrame.from_ndarray(np.zeros((1, 48000), np.float32), format="fltp", layout="mono")
+            samples.sample_rate = 48000
+            for packet in [*audio.encode(samples), *audio.encode()]:
+                c.mux(packet)
     out = tmp_path / f"out.{ext}"
     with VideoReader(source) as reader:
-        writer = VideoWriter(out, container, reader.info)
-        for item in reader:
-            assert item.frame.rotation == 90
-            writer.write(item.frame, item.pts)
+        writer = VideoWriter(out, container, reader.info, audio_from=reader.container)
+        ahead = 0  # audio packets given to the writer before the first frame (they used to write the header)
+        for item in reader.items(copied=True):
+            if isinstance(item, videoio.CopiedPacket):
+                ahead += writer.frames_written == 0
+                writer.mux_copied(item)
+            else:
+                assert item.frame.rotation == 90
+                writer.write(item.frame, item.pts)
         writer.close()
-    with av.open(str(out)) as c:  # before: 0, the clip played sideways
-        assert [frame.rotation for frame in c.decode(video=0)] == [90, 90, 90]
+    assert (ahead > 0) == with_audio
+    with av.open(str(out)) as c:  # before: 0, the clip played sideways (with audio, in every container)
+        rotations = [frame.rotation for frame in c.decode(video=0)]
         assert (c.streams.video[0].width, c.streams.video[0].height) == (W, H)  # the pixels stay as coded
+    assert rotations == ([0] * 12 if container == "mpegts" else [90] * 12)  # MPEG-TS has no place for it
 
 
 def test_avi_pts_step_is_the_timestamps_common_divisor():
