@@ -14,8 +14,8 @@ the generator pads and crops itself). Notebook: notebooks/10_video_repair.ipynb
 ``#`` comments and a ``prev,next,out`` header are skipped; relative paths are relative to the
 CSV's folder, which must be UTF-8. Every line is checked before the model runs (two lines may not
 write one file, nor one line another's input); the model is loaded once, and pairs of one size go
-through it together (``--batch-size``). A pair of 16-bit grey images gives a 16-bit grey frame
-where the format holds it (:func:`nlvfi.io.read_image`). Each frame is written atomically as its
+through it together (``--batch-size``). A frame keeps what its pair holds where the format holds
+it (:mod:`nlvfi.io`): grey, 16 bits (PNG, TIFF), alpha (blended from the pair's at t). Each frame is written atomically as its
 batch is done, so an interrupted run leaves only whole files; ``--skip-existing`` goes on from
 them (lines whose output exists are skipped; the model is not even loaded when none is left).
 
@@ -78,7 +78,7 @@ from .checkpoint import CheckpointError, atomic_write, load_generator
 from .image_sequence import move_into_place, not_held, sequence_output, stage_images
 from .fade import Fade, fit_fade
 from .generator import Generator
-from .io import read_image, write_frame
+from .io import ImageKind, blend_alpha, read_picture, write_picture
 from .kept_encoding import KeptEncodingMismatch, PacketLog, close_log
 from .resume import ResumeStore, kept_if_interrupted, taken_over_text
 from .self_ensemble import ALLOWED_VIEWS, check_views, self_ensemble
@@ -695,23 +695,24 @@ def interpolate_images(
     device = model_device(generator)
     budget = memory_budget(device, max_memory_gb)
     written = []
-    pending: list[tuple[PairJob, torch.Tensor, torch.Tensor, bool]] = []  # job, prev, next, 16-bit grey
+    pending: list[tuple[PairJob, torch.Tensor, torch.Tensor, ImageKind, np.ndarray | None]] = []  # job, prev, next, kind, alpha
     plans: dict[tuple[int, int], Plan] = {}
 
     def flush():
         if not pending:
             return
-        prev = torch.cat([p for _, p, _, _ in pending]).to(device)  # (b, 3, H, W)
-        next = torch.cat([n for _, _, n, _ in pending]).to(device)
-        times = torch.tensor([job.t for job, _, _, _ in pending], device=device)  # (b,)
+        prev = torch.cat([p for _, p, _, _, _ in pending]).to(device)  # (b, 3, H, W)
+        next = torch.cat([n for _, _, n, _, _ in pending]).to(device)
+        times = torch.tensor([job.t for job, _, _, _, _ in pending], device=device)  # (b,)
         frames = forward_frames(generator, prev, next, times, plans[tuple(prev.shape[-2:])])  # (b, 3, H, W)
-        for (job, _, _, grey16), frame in zip(pending, frames):
-            write_frame(frame.cpu(), job.out, grey16)
+        for (job, _, _, kind, alpha), frame in zip(pending, frames):
+            write_picture(frame.cpu(), job.out, kind, alpha)
             written.append(job.out)
         pending.clear()
 
     for job in tqdm(jobs, desc="interpolating", unit="pair", disable=not progress):
-        (prev, prev_grey16), (next, next_grey16) = read_image(job.prev), read_image(job.next)  # (1, 3, H, W) each
+        before, after = read_picture(job.prev), read_picture(job.next)
+        prev, next = before.frame, after.frame  # (1, 3, H, W) each
         if prev.shape != next.shape:
             where = f"line {job.line}: " if job.line else ""
             raise ValueError(
@@ -727,7 +728,7 @@ def interpolate_images(
         limit = min(batch_size, plans[(height, width)].per_call)
         if pending and (pending[0][1].shape != prev.shape or len(pending) >= limit):
             flush()
-        pending.append((job, prev, next, prev_grey16 and next_grey16))
+        pending.append((job, prev, next, before.kind.with_(after.kind), blend_alpha(before, after, job.t)))
     flush()
     return written
 

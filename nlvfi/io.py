@@ -1,7 +1,29 @@
-"""Reading and writing frames as images: 8-bit of any PIL mode, and 16-bit grey at its own scale."""
+"""Reading and writing frames as images, keeping what they hold: grey or colour, 8 or 16 bits, alpha.
+
+``nlvfi interpolate PREV NEXT -o MID`` reads two images and writes the one between them. The
+generator sees RGB in [0, 1]; around it, an image keeps what it is (:class:`ImageKind`):
+
+* grey stays grey (8-bit ``L``, 16-bit ``I;16``): the model saw the grey in all of R, G, B, and
+  its three channels differ only by what it made of them, so the grey written is their mean;
+* 16 bits stay 16 bits: 8 would throw away the 256 levels between two 8-bit ones. PIL reads
+  16-bit grey (modes ``I;16``, ``I;16B``, ..., and ``I``, its 32-bit integer mode, which TIFF and
+  older PILs use for 16-bit grey) but clips it to 255 in ``convert("RGB")`` (a pair came out
+  almost white), and it reads a 16-bit colour PNG as 8 bits: those are read by FFmpeg
+  (PyAV's PNG decoder) instead, and written by its PNG encoder;
+* alpha stays (RGBA, grey + alpha, a palette with transparency): the new frame's alpha is the
+  blend of its neighbours', ``(1 - t) a_prev + t a_next`` (an image without alpha counts as
+  opaque), as ``nlvfi repair`` and ``interpolate --factor`` make it for video with alpha.
+
+A pair of two kinds gives the richer of what both hold: colour if either is colour, 16 bits only
+if both are, alpha if either has it. Where the output format cannot hold it, it is written as
+that format can: JPEG and BMP hold 8-bit colour or grey without alpha; 16 bits go to PNG and
+TIFF. Float (``F``) images and 32-bit integers beyond 16 bits have no full scale we can know:
+refused in one line (ValueError).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -9,65 +31,174 @@ import torch
 from PIL import Image
 
 from .checkpoint import atomic_write
-from .videoio import rgb_to_tensor, tensor_to_rgb
+from .videoio import rgb_to_frame, rgb_to_tensor, tensor_to_rgb
 
 #: PIL modes of 16-bit grey images (PNG, TIFF, PGM), read by :func:`read_image` at their scale
 GREY16_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
-#: output formats PIL writes 16-bit grey to (:func:`write_frame`); JPEG, BMP and WebP hold 8 bits
-GREY16_SUFFIXES = (".png", ".tif", ".tiff")
+#: output formats that hold 16 bits (:func:`write_picture`); JPEG, BMP and WebP hold 8
+DEEP_SUFFIXES = (".png", ".tif", ".tiff")
+GREY16_SUFFIXES = DEEP_SUFFIXES  # (the older name)
+#: output formats that hold alpha; JPEG and BMP (as PIL writes it) do not
+ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")
+#: PNG colour types (IHDR) that PIL reads as 8 bits when they are 16: grey + alpha, RGB, RGBA
+_PNG_DEEP_COLOUR_TYPES = (2, 4, 6)
 
 
-def read_image(path: str | Path) -> tuple[torch.Tensor, bool]:
-    """An image file -> (1, 3, H, W) float in [0, 1], and whether it is 16-bit grey.
+@dataclass(frozen=True)
+class ImageKind:
+    """What an image holds besides its picture: grey (one channel), 16 bits, alpha."""
 
-    Why not PIL's ``convert("RGB")`` for everything: it converts 16-bit grey (modes ``I;16``,
-    ``I;16B``, ..., and ``I``, its 32-bit integer mode, which TIFF and older PILs use for 16-bit
-    grey) by clipping every value to 255, not by scaling, so such a pair came out almost white.
-    Here those values are divided by 65535, as :func:`nlvfi.videoio.rgb_to_tensor` does for
-    16-bit video. ``I`` beyond 0-65535 and float (``F``) images have no full scale we can know:
-    refused in one line (ValueError). Every other mode (8-bit grey, palette, alpha, CMYK, ...)
-    becomes 8-bit RGB, alpha dropped.
-    """
+    grey: bool = False
+    deep: bool = False
+    alpha: bool = False
+
+    def with_(self, other: "ImageKind") -> "ImageKind":
+        """The kind a frame between an image of this kind and one of ``other`` is written in."""
+        return ImageKind(self.grey and other.grey, self.deep and other.deep, self.alpha or other.alpha)
+
+
+@dataclass
+class Picture:
+    """An image read by :func:`read_picture`: ``frame`` (1, 3, H, W) float in [0, 1] (what the
+    generator sees), its ``kind``, and its ``alpha`` (H, W) float in [0, 1] (None without)."""
+
+    frame: torch.Tensor
+    kind: ImageKind
+    alpha: np.ndarray | None = None
+
+
+def _png_deep_colour(path: Path) -> bool:
+    """Whether ``path`` is a PNG of 16-bit colour, or grey with alpha (PIL reads those as 8 bits)."""
+    with open(path, "rb") as file:
+        head = file.read(26)  # signature (8), IHDR length and type (8), width, height (8), depth, colour type
+    return head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) == 26 and head[24] == 16 and head[25] in _PNG_DEEP_COLOUR_TYPES
+
+
+def _read_deep_png(path: Path) -> Picture:
+    """A 16-bit colour (or grey + alpha) PNG through FFmpeg's decoder, at its full depth."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            frame = next(container.decode(video=0))
+    except (av.FFmpegError, StopIteration) as error:
+        raise ValueError(f"{path} is not a readable image: {error}") from None
+    rgba = frame.to_ndarray(format="rgba64le")  # (H, W, 4) uint16; opaque where the PNG has no alpha
+    has_alpha = frame.format.name in ("rgba64be", "rgba64le", "ya16be", "ya16le")
+    grey = frame.format.name.startswith("ya")
+    picture = rgb_to_tensor(np.ascontiguousarray(rgba[..., :3]))  # (1, 3, H, W)
+    alpha = rgba[..., 3].astype(np.float64) / 65535 if has_alpha else None
+    return Picture(picture, ImageKind(grey=grey, deep=True, alpha=has_alpha), alpha)
+
+
+def read_picture(path: str | Path) -> Picture:
+    """An image file -> :class:`Picture`: its RGB for the generator, its kind, its alpha
+    (module doc). FileNotFoundError, or ValueError in one line for what cannot be read."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such image: {path}")
+    if _png_deep_colour(path):
+        return _read_deep_png(path)
     try:
         with Image.open(path) as image:
             mode = image.mode
             if mode == "F":
                 raise ValueError(f"{path} is a 32-bit float image (PIL mode F) of unknown full scale; save it as 8- or 16-bit")
-            if mode not in GREY16_MODES and mode != "I":
-                return rgb_to_tensor(np.asarray(image.convert("RGB"))), False  # (1, 3, H, W)
-            grey = np.asarray(image).astype(np.int64)  # (H, W)
+            if mode in GREY16_MODES or mode == "I":
+                grey = np.asarray(image).astype(np.int64)  # (H, W)
+            else:
+                transparent = mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info
+                is_grey = mode in ("1", "L", "LA", "La") or (mode == "P" and _palette_is_grey(image))
+                rgba = np.asarray(image.convert("RGBA"))  # (H, W, 4) uint8
+                alpha = rgba[..., 3].astype(np.float64) / 255 if transparent else None
+                kind = ImageKind(grey=is_grey, deep=False, alpha=transparent)
+                return Picture(rgb_to_tensor(np.ascontiguousarray(rgba[..., :3])), kind, alpha)  # (1, 3, H, W)
     except OSError as error:
         raise ValueError(f"{path} is not a readable image: {error}") from None
     low, high = int(grey.min()), int(grey.max())
     if low < 0 or high > 65535:
         raise ValueError(f"{path} holds 32-bit integers ({low} to {high}), beyond 16 bits; save it as an 8- or 16-bit image")
-    return rgb_to_tensor(np.repeat(grey.astype(np.uint16)[..., None], 3, axis=2)), True  # (1, 3, H, W)
+    frame = rgb_to_tensor(np.repeat(grey.astype(np.uint16)[..., None], 3, axis=2))  # (1, 3, H, W)
+    return Picture(frame, ImageKind(grey=True, deep=True))
+
+
+def _palette_is_grey(image: Image.Image) -> bool:
+    """Whether every colour of a palette image's palette is a grey (R = G = B)."""
+    palette = np.asarray(image.getpalette() or [], dtype=np.int64).reshape(-1, 3)
+    return len(palette) > 0 and bool((palette == palette[:, :1]).all())
+
+
+def read_image(path: str | Path) -> tuple[torch.Tensor, bool]:
+    """An image file -> ((1, 3, H, W) float in [0, 1], whether it is 16-bit grey)
+    (:func:`read_picture` without its alpha and the rest of its kind)."""
+    picture = read_picture(path)
+    return picture.frame, picture.kind.grey and picture.kind.deep
 
 
 def read_frame(path: str | Path) -> torch.Tensor:
-    """An image file -> (1, 3, H, W) float in [0, 1] (:func:`read_image` without the depth)."""
-    return read_image(path)[0]
+    """An image file -> (1, 3, H, W) float in [0, 1] (:func:`read_picture`'s RGB alone)."""
+    return read_picture(path).frame
+
+
+def blend_alpha(before: Picture, after: Picture, t: float) -> np.ndarray | None:
+    """(H, W) alpha of the frame at time ``t`` between two pictures: ``(1 - t) a + t b``, an
+    image without alpha counting as opaque; None when neither has alpha."""
+    if before.alpha is None and after.alpha is None:
+        return None
+    shape = before.frame.shape[-2:]
+    a = before.alpha if before.alpha is not None else np.ones(shape)
+    b = after.alpha if after.alpha is not None else np.ones(shape)
+    return (1 - t) * a + t * b
+
+
+def write_picture(frame: torch.Tensor, path: str | Path, kind: ImageKind = ImageKind(), alpha: np.ndarray | None = None) -> None:
+    """(1, 3, H, W) or (3, H, W) in [0, 1] (and its (H, W) alpha in [0, 1]) -> image file, written
+    atomically, as ``kind`` says where the format holds it (module doc)."""
+    if frame.dim() == 4:
+        frame = frame[0]
+    path = Path(path)
+    suffix = path.suffix.lower()
+    deep = kind.deep and suffix in DEEP_SUFFIXES
+    keep_alpha = kind.alpha and alpha is not None and suffix in ALPHA_SUFFIXES
+    name = suffix.lstrip(".") or "png"
+    pil_format = {"jpg": "JPEG", "jpeg": "JPEG", "tif": "TIFF", "tiff": "TIFF"}.get(name, name.upper())
+    dtype, scale = (np.uint16, 65535) if deep else (np.uint8, 255)
+    alpha_samples = np.round(np.clip(alpha, 0, 1) * scale).astype(dtype) if keep_alpha else None  # (H, W)
+    if kind.grey and not (deep and keep_alpha):  # grey (8 or 16 bits), grey + alpha (8 bits)
+        grey = tensor_to_rgb(frame.mean(0, keepdim=True), dtype)[..., 0]  # (H, W)
+        if alpha_samples is not None:
+            image = Image.fromarray(np.stack([grey, alpha_samples], axis=2), "LA")
+        else:
+            image = Image.fromarray(grey)  # L, or I;16
+        atomic_write(path, lambda tmp: image.save(tmp, format=pil_format))
+        return
+    rgb = tensor_to_rgb(frame, dtype)  # (H, W, 3)
+    if deep and suffix == ".png":  # PIL writes no 16-bit colour PNG: FFmpeg's encoder does
+        atomic_write(path, lambda tmp: Path(tmp).write_bytes(png_bytes(rgb, alpha_samples)))
+        return
+    if deep:  # 16-bit colour TIFF: FFmpeg's encoder too
+        atomic_write(path, lambda tmp: Path(tmp).write_bytes(_encoded(rgb, alpha_samples, "tiff", "rgba64le" if keep_alpha else "rgb48le")))
+        return
+    image = Image.fromarray(np.concatenate([rgb, alpha_samples[..., None]], axis=2) if alpha_samples is not None else rgb)
+    atomic_write(path, lambda tmp: image.save(tmp, format=pil_format))
+
+
+def png_bytes(rgb: np.ndarray, alpha: np.ndarray | None) -> bytes:
+    """A 16-bit PNG file of (H, W, 3) uint16 ``rgb`` (and (H, W) ``alpha``)."""
+    return _encoded(rgb, alpha, "png", "rgba64be" if alpha is not None else "rgb48be")
+
+
+def _encoded(rgb: np.ndarray, alpha: np.ndarray | None, codec: str, pix_fmt: str) -> bytes:
+    """One image file's bytes from FFmpeg's ``codec`` encoder (png, tiff) in ``pix_fmt``."""
+    import av
+
+    frame = rgb_to_frame(rgb, pix_fmt, alpha)
+    context = av.CodecContext.create(codec, "w")
+    context.width, context.height, context.pix_fmt = rgb.shape[1], rgb.shape[0], pix_fmt
+    return b"".join(bytes(packet) for packet in [*context.encode(frame), *context.encode(None)])
 
 
 def write_frame(frame: torch.Tensor, path: str | Path, grey16: bool = False) -> None:
     """(1, 3, H, W) or (3, H, W) in [0, 1] -> image file, written atomically: 8-bit RGB, or 16-bit
-    grey (PIL mode ``I;16``) when ``grey16`` (the inputs were 16-bit grey) and the format holds
-    it (PNG, TIFF).
-
-    Why: a 16-bit grey pair should give a frame as deep and as grey as its inputs; 8 bits would
-    throw away the 256 levels between two 8-bit ones. The model saw the grey in all of R, G, B;
-    its three channels differ only by what it made of them, so the grey written is their mean.
-    """
-    if frame.dim() == 4:
-        frame = frame[0]
-    suffix = Path(path).suffix.lower()
-    if grey16 and suffix in GREY16_SUFFIXES:
-        grey = tensor_to_rgb(frame.mean(0, keepdim=True), np.uint16)[..., 0]  # (H, W)
-        atomic_write(path, lambda tmp: Image.fromarray(grey).save(tmp, format="PNG" if suffix == ".png" else "TIFF"))
-        return
-    array = tensor_to_rgb(frame)  # (H, W, 3) uint8
-    name = suffix.lstrip(".") or "png"
-    atomic_write(path, lambda tmp: Image.fromarray(array).save(tmp, format="JPEG" if name in ("jpg", "jpeg") else name.upper()))
+    grey when ``grey16`` and the format holds it (:func:`write_picture`)."""
+    write_picture(frame, path, ImageKind(grey=True, deep=True) if grey16 else ImageKind())

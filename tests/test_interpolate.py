@@ -64,11 +64,45 @@ def test_pair_with_the_flow_scale_and_static_blending_matches_the_generator(tmp_
     assert np.abs(np.asarray(Image.open(out)).astype(float) - expected).max() <= 1
 
 
-def test_grayscale_and_alpha_images_are_converted(tmp_path, model):
-    Image.fromarray(image(0)[..., 0]).save(tmp_path / "gray.png")
+def test_a_grey_and_an_rgba_image_give_an_rgba_frame_with_the_blended_alpha(tmp_path, model):
+    Image.fromarray(image(0)[..., 0]).save(tmp_path / "gray.png")  # opaque
     Image.fromarray(np.dstack([image(1), np.full((H, W), 128, np.uint8)])).save(tmp_path / "alpha.png")
-    assert main([str(tmp_path / "gray.png"), str(tmp_path / "alpha.png"), "-o", str(tmp_path / "m.png"), "--checkpoint", str(model)]) == 0
-    assert np.asarray(Image.open(tmp_path / "m.png")).shape == (H, W, 3)
+    command = [str(tmp_path / "gray.png"), str(tmp_path / "alpha.png"), "-o", str(tmp_path / "m.png"), "--t", "0.25", "--checkpoint", str(model)]
+    assert main(command) == 0
+    with Image.open(tmp_path / "m.png") as out:  # colour (one of the two is), alpha (one of the two has it)
+        assert out.mode == "RGBA"
+        assert np.unique(np.asarray(out)[..., 3]).tolist() == [round(0.75 * 255 + 0.25 * 128)]  # (1 - t) 255 + t 128
+    assert main([*command[:3], str(tmp_path / "m.jpg"), *command[4:]]) == 0
+    assert Image.open(tmp_path / "m.jpg").mode == "RGB"  # JPEG holds no alpha
+
+
+def test_images_keep_grey_depth_and_alpha_where_the_format_holds_them(tmp_path, model):
+    rng = np.random.default_rng(3)
+    grey = [rng.integers(0, 256, (H, W), dtype=np.uint8) for _ in range(2)]
+    sprites = [np.dstack([image(s), rng.integers(0, 256, (H, W), dtype=np.uint8)]) for s in (0, 1)]
+    for name, arrays, mode in (("grey", grey, "L"), ("sprite", sprites, "RGBA")):
+        for n, array in enumerate(arrays):
+            Image.fromarray(array).save(tmp_path / f"{name}{n}.png")
+        out = tmp_path / f"{name}-mid.png"
+        assert main([str(tmp_path / f"{name}0.png"), str(tmp_path / f"{name}1.png"), "-o", str(out), "--checkpoint", str(model)]) == 0
+        with Image.open(out) as written:
+            assert written.mode == mode
+            if mode == "RGBA":
+                blended = (arrays[0][..., 3].astype(float) + arrays[1][..., 3]) / 2
+                assert np.abs(np.asarray(written)[..., 3] - blended).max() <= 0.5 + 1e-9
+    # 16-bit colour with alpha (a render's PNG): PIL reads it as 8 bits; FFmpeg reads and writes it whole
+    deep = [np.dstack([grey16(s), grey16(s + 5), grey16(s + 9), grey16(s + 13)]) for s in (0, 1)]  # (H, W, 4) uint16
+    for n, array in enumerate(deep):
+        (tmp_path / f"deep{n}.png").write_bytes(nlvfi.io.png_bytes(array[..., :3], array[..., 3]))
+    picture = nlvfi.io.read_picture(tmp_path / "deep0.png")
+    assert picture.kind == nlvfi.io.ImageKind(grey=False, deep=True, alpha=True)
+    assert np.array_equal(np.round(picture.frame[0].permute(1, 2, 0).numpy() * 65535), deep[0][..., :3])  # every level
+    assert np.array_equal(np.round(picture.alpha * 65535), deep[0][..., 3])
+    out = tmp_path / "deep-mid.png"
+    assert main([str(tmp_path / "deep0.png"), str(tmp_path / "deep1.png"), "-o", str(out), "--t", "0.5", "--checkpoint", str(model)]) == 0
+    written = nlvfi.io.read_picture(out)
+    assert written.kind == picture.kind
+    assert np.abs(written.alpha * 65535 - (deep[0][..., 3].astype(float) + deep[1][..., 3]) / 2).max() <= 0.5 + 1e-6
 
 
 def grey16(seed, h=H, w=W):
@@ -88,8 +122,8 @@ def test_16_bit_grey_pair_gives_a_16_bit_grey_frame_at_the_inputs_scale(tmp_path
             assert out.mode == "I;16"
             assert np.abs(np.asarray(out).astype(float) - expected * 65535).max() <= 2
     assert main([str(tmp_path / "a.png"), str(tmp_path / "b.tif"), "-o", str(tmp_path / "m.bmp"), "--checkpoint", str(model)]) == 0
-    written = np.asarray(Image.open(tmp_path / "m.bmp")).astype(float)  # (H, W, 3): BMP holds 8 bits only
-    assert np.abs(written - expected[..., None] * 255).max() <= 1.5
+    written = np.asarray(Image.open(tmp_path / "m.bmp")).astype(float)  # (H, W): BMP holds 8 bits only, grey still
+    assert np.abs(written - expected * 255).max() <= 1.5
 
 
 @pytest.mark.parametrize(
@@ -585,15 +619,15 @@ def test_batch_goes_on_from_an_interrupted_run_with_skip_existing(tmp_path, pair
     lines = "".join(f"a.png,b.png,out/{i}.png,{t}\n" for i, t in enumerate((0.2, 0.4, 0.6, 0.8)))
     (tmp_path / "pairs.csv").write_text(lines)
     command = ["--batch", str(tmp_path / "pairs.csv"), "--batch-size", "1", "--checkpoint", str(model), "--quiet"]
-    write = interp.write_frame
+    write = interp.write_picture
 
-    def stop_after_two(frame, path, grey16=False):
+    def stop_after_two(frame, path, *args):
         if len(list((tmp_path / "out").glob("*.png"))) == 2:
             raise KeyboardInterrupt
-        write(frame, path, grey16)
+        write(frame, path, *args)
 
     with monkeypatch.context() as patch:
-        patch.setattr(interp, "write_frame", stop_after_two)
+        patch.setattr(interp, "write_picture", stop_after_two)
         assert main(command) == 130
     assert "the frames written so far are whole; add --skip-existing to go on from them" in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["0.png", "1.png"]
