@@ -63,7 +63,7 @@ Audio streams are copied as they are (AAC from MPEG-TS loses the ADTS header of 
 .mkv, .mp4 and .mov, whose muxers store the stream's settings once instead: the same coded
 audio, :func:`nlvfi.verification.aac_payload`); a container that cannot hold one (AAC in .webm, Opus or
 FLAC in .mov, any audio that starts before 0 in .avi) is refused with a one-line error before
-anything is decoded (:func:`check_audio_fits`). Subtitle streams are copied as they are where
+anything is decoded, naming the containers that do hold it (:func:`check_audio_fits`). Subtitle streams are copied as they are where
 the container holds them (SubRip, ASS, WebVTT, DVD / PGS pictures in .mkv; mov_text in .mp4 and
 .mov; :func:`subtitles_that_fit`); a text subtitle it does not hold as it is goes to its own
 text codec (SubRip into .mp4 / .mov as timed text, timed text into .mkv as ASS, SubRip into
@@ -162,7 +162,8 @@ MUXER_FORMATS = {"m2ts": ("mpegts", {"mpegts_m2ts_mode": "1"})}
 #: name, as FFmpeg reads them back (tried: each copied into a .ts and read back whole)
 TS_MUXERS = frozenset({"mpegts", "m2ts"})
 TS_VIDEO_ENCODERS = frozenset({"libx264", "libx264rgb", "libx265", "mpeg2video"})
-TS_AUDIO_CODECS = frozenset({"aac", "mp3", "mp2", "ac3", "eac3", "opus"})
+_TS_AUDIO = frozenset({"aac", "mp3", "mp2", "ac3", "eac3", "opus", "dts"})
+TS_AUDIO_CODECS = {"mpegts": _TS_AUDIO, "m2ts": _TS_AUDIO | {"pcm_bluray"}}  # Blu-ray's LPCM: only in 192-byte packets
 TS_SUBTITLE_CODECS = frozenset({"dvb_subtitle", "dvb_teletext"})
 
 DEFAULT_LOSSY_CODEC = "libx264"
@@ -1622,12 +1623,9 @@ def check_audio_fits(container: str, path: str | os.PathLike) -> None:
     Two things are checked: AVI and audio that starts before 0 (an encoder's priming: AAC,
     Opus, AC-3; :class:`VideoWriter`), and whether the muxer writes a header with those streams,
     tried in memory: MOV lists Opus and FLAC among its codecs, but refuses them when it writes
-    the header ("opus only supported in MP4"), which would come after the whole first pass."""
-    import io
-
-    import av
-    import av.logging
-
+    the header ("opus only supported in MP4"), which would come after the whole first pass.
+    The refusal names the containers that do hold it (:func:`audio_refusal` on each): "write
+    .mkv instead" was said of Blu-ray's LPCM, which Matroska does not take either."""
     if container == "avi":  # (None without audio)
         audio_start = stream_starts(path)[1]
         if audio_start is not None and audio_start < 0:
@@ -1636,34 +1634,52 @@ def check_audio_fits(container: str, path: str | os.PathLike) -> None:
                 "its encoder's priming); it would move the video; write .mkv, .mp4 or .mov instead"
             )
     with open_input(Path(path)) as source:
-        audio = list(source.streams.audio)
-        if not audio:
-            return
-        names = ", ".join(stream.codec_context.codec.canonical_name for stream in audio)  # "mp3", not the decoder's "mp3float"
-        if container in TS_MUXERS:  # its muxer takes any stream, and writes what it does not know as data
-            for stream in audio:
-                if stream.codec_context.codec.canonical_name not in TS_AUDIO_CODECS:
-                    raise VideoError(
-                        f"the {container} container cannot hold the input's {stream.codec_context.codec.canonical_name} audio "
-                        f"(MPEG-TS holds {', '.join(sorted(TS_AUDIO_CODECS))}); write .mkv instead, which takes any audio"
-                    )
-        trial = open_muxer(io.BytesIO(), container)
-        try:
-            for stream in audio:
-                try:
-                    trial.add_stream_from_template(stream)
-                except (ValueError, av.FFmpegError) as error:
-                    raise VideoError(
-                        f"the {container} container cannot hold the input's {stream.codec_context.codec.canonical_name} audio "
-                        f"({error}); write .mkv instead, which takes any audio"
-                    ) from None
-            reason = _header_refusal(trial)
+        for stream in source.streams.audio:
+            reason = audio_refusal(container, stream)
             if reason is not None:
-                raise VideoError(
-                    f"the {container} container cannot hold the input's {names} audio ({reason}); write .mkv instead, which takes any audio"
-                ) from None
-        finally:
-            _close_trial(trial)
+                name = stream.codec_context.codec.canonical_name  # "mp3", not the decoder's "mp3float"
+                early = container != "avi" and (stream_starts(path)[1] or 0.0) < 0  # AVI refuses that (above)
+                holders = [
+                    ext for ext, other in _first_extensions()
+                    if other != container and not (other == "avi" and early) and audio_refusal(other, stream) is None
+                ]  # fmt: skip
+                advice = (
+                    f"write {', '.join(holders[:-1])} or {holders[-1]} instead" if len(holders) > 1
+                    else f"write {holders[0]} instead" if holders
+                    else "no container this tool writes holds it as it is: convert the audio first (FLAC in .mkv keeps it exactly)"
+                )
+                raise VideoError(f"the {container} container cannot hold the input's {name} audio ({reason}); {advice}")
+
+
+def _first_extensions() -> list[tuple[str, str]]:
+    """(extension, container) for each container of ``CONTAINERS``, by its first extension."""
+    seen: dict[str, str] = {}
+    for ext, container in CONTAINERS.items():
+        seen.setdefault(container, ext)
+    return [(ext, container) for container, ext in seen.items()]
+
+
+def audio_refusal(container: str, stream) -> str | None:
+    """Why the ``container`` muxer cannot hold the audio ``stream`` (of an open input) as it is,
+    or None when it writes a header holding a copy of it (tried in memory). MPEG-TS is judged by
+    ``TS_AUDIO_CODECS``: its muxer takes any stream, and writes what it does not know as data."""
+    import io
+
+    import av
+
+    name = stream.codec_context.codec.canonical_name
+    if container in TS_MUXERS:
+        holds = TS_AUDIO_CODECS[container]
+        return None if name in holds else f"MPEG-TS{' in 192-byte packets' if container == 'm2ts' else ''} holds {', '.join(sorted(holds))}"
+    trial = open_muxer(io.BytesIO(), container)
+    try:
+        try:
+            trial.add_stream_from_template(stream)
+        except (ValueError, av.FFmpegError) as error:
+            return str(error)
+        return _header_refusal(trial)
+    finally:
+        _close_trial(trial)
 
 
 def _header_refusal(trial) -> str | None:

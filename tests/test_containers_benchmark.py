@@ -63,7 +63,7 @@ def test_refusals_name_the_container_and_the_audio(matrix):
     assert "cannot hold video that starts after 0 s" in refused["mpeg2-mp2.ts", ".avi"]  # slots, not times
     assert all(f"the {MUXERS.get(key[1], key[1][1:])} container cannot hold" in reason for key, reason in refused.items())
     assert {key[1] for key in refused} == {".mov", ".avi", ".webm", ".ts"}  # what each cannot hold: the module doc
-    assert "MPEG-TS holds aac, ac3, eac3, mp2, mp3, opus" in refused["h264-flac.mkv", ".ts"]  # not written as data
+    assert "MPEG-TS holds aac, ac3, dts, eac3, mp2, mp3, opus); write .mkv, .mp4, .avi or .nut instead" in refused["h264-flac.mkv", ".ts"]
 
 
 def test_table_and_lists(matrix):

@@ -911,3 +911,16 @@ def test_mpeg_ts_names_text_subtitles_instead_of_writing_them_as_data(tmp_path):
     source = with_subtitles(write_video(tmp_path / "v.mkv", [np.full((16, 16, 3), 9 * i, np.uint8) for i in range(12)], 10), tmp_path / "in.mkv")
     with av.open(str(source)) as container:
         assert list(videoio.subtitles_that_fit("mpegts", container).values()) == ["MPEG-TS holds only DVB subtitles, not subrip"]
+
+
+def test_refused_audio_is_told_which_containers_hold_it(tmp_path):
+    # Blu-ray's LPCM: only MPEG-TS in 192-byte packets holds it (Matroska and MP4 do not, and a
+    # plain TS writes it as unreadable data); "write .mkv instead, which takes any audio" was said
+    bluray = write_video(tmp_path / "in.m2ts", frames(3), 10, codec="libx264", pix_fmt="yuv420p", audio=tone(0.4, 48000), audio_codec="pcm_bluray")
+    for container in ("matroska", "mp4", "mpegts"):
+        with pytest.raises(VideoError, match=r"cannot hold the input's pcm_bluray audio \(.*\); write .m2ts instead$"):
+            videoio.check_audio_fits(container, bluray)
+    videoio.check_audio_fits("m2ts", bluray)  # written, as tests/test_containers_benchmark.py writes the rest
+    flac = write_video(tmp_path / "in.mkv", frames(3), 10, audio=tone(0.4), audio_codec="flac")
+    with pytest.raises(VideoError, match=r"mov container cannot hold the input's flac audio \(flac only supported in MP4.\); write .mkv, .mp4, .avi or .nut instead$"):
+        videoio.check_audio_fits("mov", flac)
