@@ -88,6 +88,8 @@ from .tour import pick_device
 from .verification import verify_output
 from .videoio import (
     is_image_pattern,
+    chroma_note,
+    depth_note,
     DEFAULT_CRF,
     DEFAULT_PRESET,
     X264_PRESETS,
@@ -891,6 +893,7 @@ def interpolate_video(
             generated=generated,
             encoder=writer.choice.describe(),
             encoder_reason=writer.choice.reason,
+            encoder_notes=[note for note in (depth_note(info.pix_fmt, writer.choice.pix_fmt), chroma_note(info.pix_fmt, writer.choice.pix_fmt)) if note],
             audio_streams=len(writer.audio),
             subtitle_streams=len(writer.subtitles),
             subtitle_conversions=writer.conversions,
@@ -1165,7 +1168,9 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"wrote {args.output}: {summary['frames_in']} frames -> {summary['frames_out']} "
             f"({summary['generated']} generated, x{args.factor or 2} frame rate) with {checkpoint} ({summary['plan']}); "
-            f"{summary['encoder']}; {summary['audio_streams']} audio stream(s) copied; "
+            f"{summary['encoder']}; "
+            + "".join(f"{note[0].lower()}{note[1:]}; " for note in summary.get("encoder_notes", []))
+            + f"{summary['audio_streams']} audio stream(s) copied; "
             + (f"{summary['subtitle_streams']} subtitle stream(s) copied; " if summary["subtitle_streams"] else "")
             + (f"converted {', '.join(summary['subtitle_conversions'])}; " if summary["subtitle_conversions"] else "")
             + (f"cover art copied ({', '.join(summary['pictures_copied'])}); " if summary["pictures_copied"] else "")

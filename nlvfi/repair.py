@@ -113,6 +113,7 @@ from .videoio import (
     check_writable,
     choose_encoder,
     container_for,
+    chroma_note,
     depth_note,
     frame_alpha,
     frame_to_rgb,
@@ -996,6 +997,9 @@ def written_text(report: dict) -> list[str]:
     fewer_bits = depth_note(video["pix_fmt"], enc["pix_fmt"])  # e.g. 10-bit into .webm, whose VP9 here is 8-bit only
     if fewer_bits:
         lines.append(fewer_bits + ".")
+    less_colour = chroma_note(video["pix_fmt"], enc["pix_fmt"])  # e.g. 4:2:2 into .webm's 10-bit AV1, 4:2:0 only
+    if less_colour:
+        lines.append(less_colour + ".")
     return lines
 
 

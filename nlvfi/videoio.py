@@ -936,6 +936,15 @@ def depth_note(input_pix_fmt: str, output_pix_fmt: str) -> str | None:
     return f"The {before}-bit input was written at {after} bits (the output's encoder here takes no deeper format)" if after < before else None
 
 
+def chroma_note(input_pix_fmt: str, output_pix_fmt: str) -> str | None:
+    """A sentence when the output keeps less colour resolution than the input (:func:`coarser_chroma`:
+    a 4:2:2 ProRes into .webm, whose 10-bit AV1 here takes 4:2:0 only), else None."""
+    coarser = coarser_chroma(input_pix_fmt, output_pix_fmt)
+    if coarser is None:
+        return None
+    return f"The input's {coarser[0]} chroma was written as {coarser[1]} (the output's encoder here takes no finer layout)"
+
+
 def _supported_formats(codec: str) -> list[str]:
     import av
 
@@ -1154,6 +1163,31 @@ def _encoder_for(
     )
     dropped = traits.has_alpha and not pixel_traits(pix_fmt).has_alpha
     return EncoderChoice(name, pix_fmt, options, False, reason, alpha_dropped=dropped)
+
+
+def chroma_layout(pix_fmt: str) -> str:
+    """"4:4:4" (RGB and 4:4:4 Y'CbCr: colour at every pixel), "4:2:2", "4:2:0" or "4:1:1" of a
+    pixel format, from its chroma planes' subsampling; "grey" without colour."""
+    import av
+
+    if pix_fmt == "pal8":  # one plane of indices into a palette of colours: colour at every pixel
+        return "4:4:4"
+    layout = av.VideoFormat(pix_fmt, 64, 64)  # a size its subsampling divides
+    if len(layout.components) < 3 or pixel_traits(pix_fmt).is_gray:
+        return "grey"
+    chroma = layout.components[1]
+    across, down = layout.width // max(chroma.width, 1), layout.height // max(chroma.height, 1)
+    return {(1, 1): "4:4:4", (2, 1): "4:2:2", (2, 2): "4:2:0", (4, 1): "4:1:1"}.get((across, down), f"1/{across}x1/{down}")
+
+
+def coarser_chroma(input_fmt: str, output_fmt: str) -> tuple[str, str] | None:
+    """(the input's chroma layout, the output's) when the output keeps less colour resolution
+    than the input (4:2:2 ProRes into .webm's 4:2:0 AV1), else None."""
+    rank = {"4:4:4": 4, "4:2:2": 2, "4:2:0": 1, "4:1:1": 1}
+    before, after = chroma_layout(input_fmt), chroma_layout(output_fmt)
+    if before in rank and after in rank and rank[after] < rank[before]:
+        return before, after
+    return None
 
 
 class VideoWriter:

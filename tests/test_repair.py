@@ -1197,6 +1197,24 @@ def test_matroska_attachments_go_into_mkv_and_are_named_elsewhere(tmp_path, mode
     assert "attachment (font.ttf): the mp4 container holds no attachments" in report["streams_not_copied"]
 
 
+def test_less_colour_resolution_in_the_output_is_said(tmp_path, model):
+    """A 4:2:2 10-bit clip (a camera's ProRes, here H.264 4:2:2) into .webm: SVT-AV1 takes 4:2:0
+    only, and the summary says so; into .mkv x265 keeps 4:2:2 and nothing is said."""
+    source = write_video(tmp_path / "in.mkv", stutter(scene(8, 64, 96), [4]), 10, codec="libx264", pix_fmt="yuv422p10le")
+    webm = repair_video(source, tmp_path / "out.webm", checkpoint=model, progress=False)
+    assert webm["encoder"]["pix_fmt"] == "yuv420p10le"
+    assert "The input's 4:2:2 chroma was written as 4:2:0" in summary_text(webm)
+    mkv = repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
+    assert mkv["encoder"]["pix_fmt"] == "yuv422p10le" and "chroma was written" not in summary_text(mkv)
+    layouts = {f: videoio_module.chroma_layout(f) for f in ("yuv420p", "nv12", "yuv422p10le", "yuvj444p", "gbrp", "bgr0", "pal8", "gray", "ya8")}
+    assert layouts == {
+        "yuv420p": "4:2:0", "nv12": "4:2:0", "yuv422p10le": "4:2:2", "yuvj444p": "4:4:4", "gbrp": "4:4:4", "bgr0": "4:4:4",
+        "pal8": "4:4:4", "gray": "grey", "ya8": "grey",
+    }  # fmt: skip
+    assert videoio_module.coarser_chroma("yuv420p", "yuv444p") is None and videoio_module.coarser_chroma("gray", "yuv420p") is None
+    assert videoio_module.coarser_chroma("bgr0", "yuv420p") == ("4:4:4", "4:2:0")
+
+
 def test_ten_bit_input_into_webm_stays_ten_bit_and_fewer_bits_are_said(tmp_path, model):
     """10-bit input into .webm: AV1 at 10 bits (PyAV 18's VP9 takes 8-bit formats only), checked
     as every lossy output is; where VP9 is asked for, the summary says the bits were lost."""
