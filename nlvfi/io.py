@@ -37,7 +37,6 @@ from .videoio import rgb_to_frame, rgb_to_tensor, tensor_to_rgb
 GREY16_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
 #: output formats that hold 16 bits (:func:`write_picture`); JPEG, BMP and WebP hold 8
 DEEP_SUFFIXES = (".png", ".tif", ".tiff")
-GREY16_SUFFIXES = DEEP_SUFFIXES  # (the older name)
 #: output formats that hold alpha; JPEG and BMP (as PIL writes it) do not
 ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")
 #: PNG colour types (IHDR) that PIL reads as 8 bits when they are 16: grey + alpha, RGB, RGBA

@@ -61,14 +61,15 @@ generated from it, saying how to deinterlace it (:func:`check_progressive`).
 
 Audio streams are copied as they are (AAC from MPEG-TS loses the ADTS header of each frame in
 .mkv, .mp4 and .mov, whose muxers store the stream's settings once instead: the same coded
-audio, :func:`nlvfi.verification.aac_payload`); a container that cannot hold one (AAC in .webm, Opus or
-FLAC in .mov, any audio that starts before 0 in .avi) is refused with a one-line error before
-anything is decoded, naming the containers that do hold it (:func:`check_audio_fits`). Subtitle streams are copied as they are where
-the container holds them (SubRip, ASS, WebVTT, DVD / PGS pictures in .mkv; mov_text in .mp4 and
-.mov; :func:`subtitles_that_fit`); a text subtitle it does not hold as it is goes to its own
-text codec (SubRip into .mp4 / .mov as timed text, timed text into .mkv as ASS, SubRip into
-.webm as WebVTT: nlvfi.subtitles); the rest (pictures into .mp4, any into .avi / .nut) is
-named, with the muxer's reason. The repair keeps every frame's time, so a subtitle stays in
+audio, :func:`nlvfi.verification.aac_payload`); a container that cannot hold one (AAC in .webm,
+Opus or FLAC in .mov, any audio that starts before 0 in .avi) is refused with a one-line error
+before anything is decoded, naming the containers that do hold it (:func:`check_audio_fits`).
+Subtitle streams are copied as they are where the container holds them (SubRip, ASS, WebVTT,
+DVD / PGS pictures in .mkv; mov_text in .mp4 and .mov; DVB in MPEG-TS; :func:`subtitles_that_fit`);
+a text subtitle it does not hold as it is goes to its own text codec (SubRip into .mp4 / .mov
+as timed text, timed text into .mkv as ASS, SubRip into .webm as WebVTT: nlvfi.subtitles); the
+rest (pictures into .mp4, any into .avi / .nut, text into MPEG-TS) is named, with the muxer's
+reason. The repair keeps every frame's time, so a subtitle stays in
 step. Matroska attachments (the fonts of ASS subtitles) are copied into .mkv and named where the
 container holds none. Cover art (a picture marked as attached to the file) goes into .mp4 as such
 and into .mkv as an attachment, byte for byte (nlvfi.pictures); elsewhere it is named. Other
@@ -77,8 +78,8 @@ name them.
 
 The container follows the output file's extension (``CONTAINERS``). A display matrix on the
 input's frames (a phone's portrait clip is stored landscape, turned 90 degrees) goes onto the
-output stream (:func:`display_matrix`), in .mp4, .mov, .mkv and .webm alike (AVI, NUT and MPEG-TS have no
-place for it: the report says so, ``display``). So do the colour tags
+output stream (:func:`display_matrix`), in .mp4, .mov, .mkv and .webm alike (AVI, NUT and
+MPEG-TS have no place for it: the report says so, ``display``). So do the colour tags
 (nlvfi.colour: Y'CbCr matrix, primaries, transfer function, range), and a generated frame is
 converted to Y'CbCr with the same matrix and range as the input frames around it; an HDR10
 clip's mastering display and light levels go to x265, the default for 10-bit input. The file's
