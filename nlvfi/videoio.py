@@ -466,6 +466,11 @@ def _info(path: Path, container) -> VideoInfo:
     stream = main_video_stream(container, path)
     context = stream.codec_context
     if not context.width or not context.height or context.format is None:
+        if context.name == "webp":  # FFmpeg 9's ffmpeg decoded one, PyAV's FFmpeg 8.1 did not
+            raise VideoError(
+                f"{path} is an animated WebP, which the FFmpeg inside PyAV here does not decode; convert it first, "
+                f"e.g. with ffmpeg 9: ffmpeg -i {path.name} -c:v ffv1 {path.stem}.mkv"
+            )
         raise VideoError(f"{path} is not a readable video: its video stream has no picture size or pixel format")
     return VideoInfo(
         path=path,

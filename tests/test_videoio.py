@@ -924,3 +924,15 @@ def test_refused_audio_is_told_which_containers_hold_it(tmp_path):
     flac = write_video(tmp_path / "in.mkv", frames(3), 10, audio=tone(0.4), audio_codec="flac")
     with pytest.raises(VideoError, match=r"mov container cannot hold the input's flac audio \(flac only supported in MP4.\); write .mkv, .mp4, .avi or .nut instead$"):
         videoio.check_audio_fits("mov", flac)
+
+
+def test_an_animated_webp_is_refused_saying_what_it_is_and_how_to_convert_it(tmp_path):
+    from PIL import Image, features
+
+    if not features.check("webp"):
+        pytest.skip("this Pillow writes no WebP")
+    images = [Image.fromarray(image) for image in frames(3)]
+    images[0].save(tmp_path / "anim.webp", save_all=True, append_images=images[1:], duration=100, lossless=True)
+    with pytest.raises(VideoError, match=r"anim.webp is an animated WebP, which the FFmpeg inside PyAV here does not decode; "
+                                         r"convert it first, e.g. with ffmpeg 9: ffmpeg -i anim.webp -c:v ffv1 anim.mkv"):
+        probe(tmp_path / "anim.webp")
