@@ -88,8 +88,7 @@ from .tour import pick_device
 from .verification import verify_output
 from .videoio import (
     is_image_pattern,
-    chroma_note,
-    depth_note,
+    encoder_notes,
     DEFAULT_CRF,
     DEFAULT_PRESET,
     X264_PRESETS,
@@ -893,7 +892,7 @@ def interpolate_video(
             generated=generated,
             encoder=writer.choice.describe(),
             encoder_reason=writer.choice.reason,
-            encoder_notes=[note for note in (depth_note(info.pix_fmt, writer.choice.pix_fmt), chroma_note(info.pix_fmt, writer.choice.pix_fmt)) if note],
+            encoder_notes=encoder_notes(info.pix_fmt, writer.choice.pix_fmt),
             audio_streams=len(writer.audio),
             subtitle_streams=len(writer.subtitles),
             subtitle_conversions=writer.conversions,

@@ -33,7 +33,7 @@ from PIL import Image
 from .checkpoint import atomic_write
 from .videoio import rgb_to_frame, rgb_to_tensor, tensor_to_rgb
 
-#: PIL modes of 16-bit grey images (PNG, TIFF, PGM), read by :func:`read_image` at their scale
+#: PIL modes of 16-bit grey images (PNG, TIFF, PGM), read by :func:`read_picture` at their scale
 GREY16_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
 #: output formats that hold 16 bits (:func:`write_picture`); JPEG, BMP and WebP hold 8
 DEEP_SUFFIXES = (".png", ".tif", ".tiff")
@@ -127,13 +127,6 @@ def _palette_is_grey(image: Image.Image) -> bool:
     return len(palette) > 0 and bool((palette == palette[:, :1]).all())
 
 
-def read_image(path: str | Path) -> tuple[torch.Tensor, bool]:
-    """An image file -> ((1, 3, H, W) float in [0, 1], whether it is 16-bit grey)
-    (:func:`read_picture` without its alpha and the rest of its kind)."""
-    picture = read_picture(path)
-    return picture.frame, picture.kind.grey and picture.kind.deep
-
-
 def read_frame(path: str | Path) -> torch.Tensor:
     """An image file -> (1, 3, H, W) float in [0, 1] (:func:`read_picture`'s RGB alone)."""
     return read_picture(path).frame
@@ -172,11 +165,10 @@ def write_picture(frame: torch.Tensor, path: str | Path, kind: ImageKind = Image
         atomic_write(path, lambda tmp: image.save(tmp, format=pil_format))
         return
     rgb = tensor_to_rgb(frame, dtype)  # (H, W, 3)
-    if deep and suffix == ".png":  # PIL writes no 16-bit colour PNG: FFmpeg's encoder does
-        atomic_write(path, lambda tmp: Path(tmp).write_bytes(png_bytes(rgb, alpha_samples)))
-        return
-    if deep:  # 16-bit colour TIFF: FFmpeg's encoder too
-        atomic_write(path, lambda tmp: Path(tmp).write_bytes(_encoded(rgb, alpha_samples, "tiff", "rgba64le" if keep_alpha else "rgb48le")))
+    if deep:  # PIL writes no 16-bit colour PNG or TIFF: FFmpeg's encoders do
+        codec, order = ("png", "be") if suffix == ".png" else ("tiff", "le")
+        pix_fmt = f"{'rgba64' if alpha_samples is not None else 'rgb48'}{order}"
+        atomic_write(path, lambda tmp: Path(tmp).write_bytes(_encoded(rgb, alpha_samples, codec, pix_fmt)))
         return
     image = Image.fromarray(np.concatenate([rgb, alpha_samples[..., None]], axis=2) if alpha_samples is not None else rgb)
     atomic_write(path, lambda tmp: image.save(tmp, format=pil_format))

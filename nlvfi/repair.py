@@ -113,8 +113,7 @@ from .videoio import (
     check_writable,
     choose_encoder,
     container_for,
-    chroma_note,
-    depth_note,
+    encoder_notes,
     frame_alpha,
     frame_to_rgb,
     frame_to_rgb24,
@@ -994,12 +993,8 @@ def written_text(report: dict) -> list[str]:
     lines.append(f"Output {enc['codec']} {enc['pix_fmt']} {options}".rstrip() + f" ({'lossless' if enc['lossless'] else 'lossy'}); {kept}.")
     if enc["alpha_dropped"]:
         lines.append("The alpha channel was dropped (the output codec has none).")
-    fewer_bits = depth_note(video["pix_fmt"], enc["pix_fmt"])  # e.g. 10-bit into .webm, whose VP9 here is 8-bit only
-    if fewer_bits:
-        lines.append(fewer_bits + ".")
-    less_colour = chroma_note(video["pix_fmt"], enc["pix_fmt"])  # e.g. 4:2:2 into .webm's 10-bit AV1, 4:2:0 only
-    if less_colour:
-        lines.append(less_colour + ".")
+    # fewer bits (10-bit input into VP9, 8-bit only here), less colour (4:2:2 into .webm's AV1, 4:2:0 only)
+    lines += [note + "." for note in encoder_notes(video["pix_fmt"], enc["pix_fmt"])]
     return lines
 
 

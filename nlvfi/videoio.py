@@ -942,6 +942,12 @@ def depth_note(input_pix_fmt: str, output_pix_fmt: str) -> str | None:
     return f"The {before}-bit input was written at {after} bits (the output's encoder here takes no deeper format)" if after < before else None
 
 
+def encoder_notes(input_pix_fmt: str, output_pix_fmt: str) -> list[str]:
+    """The sentences the summaries print when the output keeps fewer bits (:func:`depth_note`) or
+    less colour resolution (:func:`chroma_note`) than the input."""
+    return [note for note in (depth_note(input_pix_fmt, output_pix_fmt), chroma_note(input_pix_fmt, output_pix_fmt)) if note]
+
+
 def chroma_note(input_pix_fmt: str, output_pix_fmt: str) -> str | None:
     """A sentence when the output keeps less colour resolution than the input (:func:`coarser_chroma`:
     a 4:2:2 ProRes into .webm, whose 10-bit AV1 here takes 4:2:0 only), else None."""
@@ -1469,7 +1475,8 @@ class VideoWriter:
                 # the frames' tags where the header had others (or none): the frames are what is shown
                 self.colour = output_colour(tags, self.info.pix_fmt, self.choice.pix_fmt, self.choice.codec)
                 self.colour.apply(self.stream.codec_context)
-        self._mux_held()
+        if self._held:  # (only before the first frame)
+            self._mux_held()
         if pts % self.pts_step:
             raise VideoError(f"pts {pts} is not a multiple of the writer's pts step {self.pts_step}")
         pts //= self.pts_step
