@@ -96,6 +96,7 @@ from .videoio import (
     VideoError,
     VideoReader,
     VideoWriter,
+    check_encoder,
     check_progressive,
     check_writable,
     container_for,
@@ -790,6 +791,8 @@ def interpolate_video(
     summary: dict = {}
     header = probe(source)  # frames too large for memory are refused before anything is decoded
     check_progressive(header)
+    rate = header.rate * factor if header.rate else None
+    check_encoder(header, container, codec, crf, preset, header.time_base / factor, rate)  # an encoder that does not open: now
     plan = plan_inference(
         generator, header.height, header.width, memory_budget(device, max_memory_gb), device, tile, overlap, views,
         flow_scale, static_motion, fade, resident=resident_bytes(header.height, header.width, INTERPOLATE_HELD_FRAMES + factor - 1),
@@ -899,7 +902,7 @@ def interpolate_video(
             attachments=writer.attachments,
             pictures_copied=writer.pictures_copied,
             streams_not_copied=writer.streams_left + info.streams_not_copied,
-            **writer.read_back(),  # colour, metadata
+            **writer.read_back(),  # colour, metadata, display, pixel_aspect
             input=info.describe(),
             plan=plan.describe(),
         )
@@ -1176,6 +1179,7 @@ def run(args: argparse.Namespace) -> int:
             + (f"not copied: {', '.join(summary['streams_not_copied'])}; " if summary["streams_not_copied"] else "")
             + (f"colour tags not kept: {summary['colour']['lost']}; " if summary["colour"].get("lost") else "")
             + (f"rotation not kept: {summary['display']['lost']}; " if (summary.get("display") or {}).get("lost") else "")
+            + (f"picture shape not kept: {summary['pixel_aspect']['lost']}; " if (summary.get("pixel_aspect") or {}).get("lost") else "")
             + (f"tags not kept: {', '.join(summary['metadata']['not_kept'])}; " if summary["metadata"]["not_kept"] else "")
             + f"{verification_text(summary.get('verification'))}; {resumed}{summary['seconds']} s"
             + sequence_text(summary.get("image_sequence"))

@@ -109,15 +109,14 @@ from .videoio import (
     VideoWriter,
     check_audio_fits,
     check_avi_start,
+    check_encoder,
     check_progressive,
     check_writable,
-    choose_encoder,
     container_for,
     encoder_notes,
     frame_alpha,
     frame_to_rgb,
     frame_to_rgb24,
-    muxer_codecs,
     probe,
     rgb_to_tensor,
     same_file,
@@ -411,7 +410,7 @@ def repair_video(
 
     header = probe(source)  # refuse frames too large for memory before decoding anything
     check_progressive(header)
-    choose_encoder(header, container, muxer_codecs(container), codec, crf, preset)  # a codec it cannot write: refused now,
+    check_encoder(header, container, codec, crf, preset)  # a codec it cannot write, or that does not open on it: refused now,
     check_avi_start(container, source)  # as video AVI cannot start where it does, and as audio it cannot hold:
     if header.audio_codecs:  # not after the first pass (the writer checks both again)
         check_audio_fits(container, source)
@@ -731,7 +730,7 @@ def repair_video(
             close_log(log, writer, None, frames_identity)
 
         def verify_written(tmp: str, writer: VideoWriter, repair_started: float, model_seconds: float) -> None:
-            state.update(writer.read_back())  # colour, metadata
+            state.update(writer.read_back())  # colour, metadata, display, pixel_aspect
             timings["repair_s"] = round(time.perf_counter() - repair_started, 2)
             timings["generator_s"] = round(model_seconds, 2)
             if verify:
@@ -949,6 +948,7 @@ def build_report(source, output, analysis, replaced_frames, state, generator, ch
         "streams_not_copied": state["streams_left"] + ([] if choice.codec == "copy" else info.streams_not_copied),  # a copy holds them all
         "colour": state["colour"],
         "display": state.get("display"),
+        "pixel_aspect": state.get("pixel_aspect"),
         "metadata": state["metadata"],
         "verification": state.get("verification", "skipped (--no-verify)"),
         "model": {"size": generator.config.name, "weights": weights, "device": str(device)},
@@ -1057,6 +1057,8 @@ def summary_text(report: dict) -> str:
         parts.append(f"Colour tags not kept: {report['colour']['lost']}.")
     if (report.get("display") or {}).get("lost"):
         parts.append(f"Rotation not kept: {report['display']['lost']}.")
+    if (report.get("pixel_aspect") or {}).get("lost"):
+        parts.append(f"Picture shape not kept: {report['pixel_aspect']['lost']}.")
     if report.get("metadata", {}).get("not_kept"):
         parts.append(f"Tags not kept (the {Path(report['output']).suffix} container has no place for them): {', '.join(report['metadata']['not_kept'])}.")
     if detection.get("caution"):

@@ -79,8 +79,12 @@ name them.
 The container follows the output file's extension (``CONTAINERS``). A display matrix on the
 input's frames (a phone's portrait clip is stored landscape, turned 90 degrees) goes onto the
 output stream (:func:`display_matrix`), in .mp4, .mov, .mkv and .webm alike (AVI, NUT and
-MPEG-TS have no place for it: the report says so, ``display``). So do the colour tags
-(nlvfi.colour: Y'CbCr matrix, primaries, transfer function, range), and a generated frame is
+MPEG-TS have no place for it: the report says so, ``display``). A picture whose pixels are not
+square (a DVD's 720x480 shown 16:9 has 32:27 pixels: :func:`pixel_aspect_of`) gives its pixel
+aspect to the encoder: H.264, HEVC, MPEG-2 and MPEG-4 Part 2 keep it in their headers, MP4 and
+MOV in the file's; FFV1, VP9 or AV1 in .mkv, .webm, .nut or .avi are shown square, since those
+muxers read a field PyAV 18 does not set (the report says so, ``pixel_aspect``). The colour tags
+go onto the output stream too (nlvfi.colour: Y'CbCr matrix, primaries, transfer function, range), and a generated frame is
 converted to Y'CbCr with the same matrix and range as the input frames around it; an HDR10
 clip's mastering display and light levels go to x265, the default for 10-bit input. The file's
 tags (title, creation_time, location, comment, ...), its chapters, and each copied stream's tags
@@ -116,6 +120,7 @@ import torch
 from .colour import (
     MATRIX_RGB,
     MATRIX_UNSPECIFIED,
+    RANGE_LIMITED,
     RANGE_UNSPECIFIED,
     ColourTags,
     HdrMetadata,
@@ -196,6 +201,15 @@ DEFAULT_CRF_BY_CODEC = {"libvpx-vp9": 10, "libsvtav1": 16}
 VP9_CONSTANT_QUALITY = {"b": "0", "row-mt": "1", "cpu-used": "4"}  # b 0: crf alone sets the quality
 FF_QP2LAMBDA = 118  # libavcodec's lambda per quantiser step (global_quality = q x this)
 FINEST_QUANTISER = {"flags": "+qscale", "global_quality": str(1 * FF_QP2LAMBDA), "qmin": "1"}  # mpeg4 / mjpeg at q 1
+#: libavcodec's own quantiser-scale encoders: chosen with --codec they are written at quantiser 1
+#: (``FINEST_QUANTISER``), as AVI's defaults are; left alone they make 200 kb/s (``--codec mpeg4``
+#: into .mkv, 40 frames of vtest at 720x480 from H.264 crf 18: the untouched frames came back at
+#: 28.2 dB at least, 0.08 MB; at quantiser 1 at 43.1 dB at least, mean 43.8, 1.1 MB)
+QUANTISER_CODECS = frozenset({"mpeg4", "mpeg2video", "mpeg1video", "mjpeg", "msmpeg4", "msmpeg4v2", "wmv1", "wmv2", "h263", "h263p", "flv"})
+#: encoders that code one of a fixed list of constant frame rates, read from their time base (MPEG-1
+#: and -2: 23.976, 24, 25, 29.97, 30, 50, 59.94, 60 frames/s): they count in the input's frame slots,
+#: as AVI does (:func:`slot_pts_step`); given the input's tick (1/90000 s) they did not open at all
+SLOT_ENCODERS = frozenset({"mpeg1video", "mpeg2video"})
 DEFAULT_PRESET = "medium"
 #: x264's and x265's presets, fastest first: each trades encoding time for size at the same crf
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
@@ -282,6 +296,13 @@ def first_frame(path: str | os.PathLike):
             return None
 
 
+def pixel_aspect_of_file(path: str | os.PathLike) -> Fraction | None:
+    """:func:`pixel_aspect_of` the main video stream of ``path``."""
+    path = Path(path)
+    with open_input(path) as container:
+        return pixel_aspect_of(main_video_stream(container, path))
+
+
 # --------------------------------------------------------------------------------------------
 # Reading
 
@@ -306,6 +327,12 @@ class VideoInfo:
     lossless_h264: bool = False  # H.264 in its lossless mode (:func:`h264_is_lossless`)
     colour: "ColourTags" = field(default_factory=lambda: ColourTags())  # as the header gives them
     field_order: int = 0  # AVFieldOrder: 0 unknown, 1 progressive, 2-5 interlaced (:func:`check_progressive`)
+    pixel_aspect: Fraction | None = None  # a pixel's width over its height where not square (:func:`pixel_aspect_of`)
+
+    @property
+    def display_aspect(self) -> Fraction | None:
+        """The picture's shape as shown, width over height, where its pixels are not square."""
+        return None if self.pixel_aspect is None else self.pixel_aspect * Fraction(self.width, self.height)
 
     @property
     def lossless(self) -> bool:
@@ -319,7 +346,8 @@ class VideoInfo:
         rate = f"{float(self.rate):.3f} frames/s" if self.rate else "unknown rate"
         kind = "lossless" if self.lossless else "lossy"
         audio = f", audio: {', '.join(self.audio_codecs)}" if self.audio_codecs else ", no audio"
-        return f"{self.width}x{self.height} {self.codec} ({kind}, {self.pix_fmt}), {rate}, time base {self.time_base}{audio}"
+        shown = f" shown {ratio_text(self.display_aspect)} (pixels {ratio_text(self.pixel_aspect)})" if self.pixel_aspect else ""
+        return f"{self.width}x{self.height}{shown} {self.codec} ({kind}, {self.pix_fmt}), {rate}, time base {self.time_base}{audio}"
 
 
 def is_image_pattern(path: str | os.PathLike) -> bool:
@@ -494,7 +522,25 @@ def _info(path: Path, container) -> VideoInfo:
         lossless_h264=context.name == "h264" and h264_is_lossless(context.extradata),
         colour=ColourTags.of(context),
         field_order=int(context.field_order or 0),
+        pixel_aspect=pixel_aspect_of(stream),
     )
+
+
+def pixel_aspect_of(stream) -> Fraction | None:
+    """A video stream's sample (pixel) aspect ratio, a pixel's width over its height, where it is
+    not square: a DVD's 720x480 shown 16:9 has 32:27 pixels, HDV's 1440x1080 4:3. The
+    container's value first (Matroska and MP4 can say it apart from the codec), else the codec's
+    (an H.264 or MPEG-2 header); None where neither says or it is 1:1."""
+    for ratio in (stream.sample_aspect_ratio, stream.codec_context.sample_aspect_ratio):
+        if ratio and ratio.numerator > 0 and ratio.denominator > 0:
+            ratio = Fraction(ratio.numerator, ratio.denominator)
+            return None if ratio == 1 else ratio
+    return None
+
+
+def ratio_text(ratio: Fraction) -> str:
+    """``32:27`` for Fraction(32, 27)."""
+    return f"{ratio.numerator}:{ratio.denominator}"
 
 
 #: H.264 profiles whose sequence parameter set carries chroma format, bit depths and the
@@ -867,8 +913,10 @@ def to_pixel_format(frame, pix_fmt: str, colour: ColourTags | None = None):
     ``colour``: the output stream's tags (nlvfi.colour.output_colour). A conversion to Y'CbCr then
     uses its matrix and range (swscale's default would be BT.601, limited), and the new frame is
     tagged with it. A frame already in ``pix_fmt`` is returned as it is, tags and all (its samples
-    are what the input holds; the encoders take the stream's tags)."""
-    if frame.format.name != pix_fmt:
+    are what the input holds; the encoders take the stream's tags), unless ``colour`` gives its
+    Y'CbCr another matrix or range (:func:`samples_change`: ``--codec mjpeg`` of limited-range
+    yuv420p, whose frames went to Motion JPEG's full range unconverted and came back at 29.7 dB)."""
+    if frame.format.name != pix_fmt or samples_change(frame, colour):
         options = {}
         source = pixel_traits(frame.format.name)
         if (
@@ -888,6 +936,20 @@ def to_pixel_format(frame, pix_fmt: str, colour: ColourTags | None = None):
         if colour is not None:
             colour.apply(frame)
     return frame
+
+
+def samples_change(frame, colour: ColourTags | None) -> bool:
+    """Whether a Y'CbCr ``frame`` written with the output tags ``colour`` needs new samples: another
+    matrix (:func:`nlvfi.colour.matrix_group`) or another range (unspecified counts as limited,
+    as it is read). False without ``colour`` or for RGB and grey."""
+    if colour is None or not pixel_traits(frame.format.name).is_yuv:
+        return False
+
+    def read_as(range_: int) -> int:
+        return RANGE_LIMITED if range_ == RANGE_UNSPECIFIED else range_
+
+    matrix = colour.matrix not in (MATRIX_UNSPECIFIED, MATRIX_RGB) and matrix_group(int(frame.colorspace)) != matrix_group(colour.matrix)
+    return matrix or read_as(int(frame.color_range)) != read_as(colour.range)
 
 
 def rgb_to_frame(rgb: np.ndarray, pix_fmt: str, alpha: np.ndarray | None = None, colour: ColourTags | None = None):
@@ -1149,6 +1211,8 @@ def _encoder_for(
                 return EncoderChoice(name, pix_fmt, {}, True, f"--codec {name} (lossless)")
     pix_fmt = _lossy_pix_fmt(name, traits, info.width, info.height, supported)
     options = {}
+    if name in QUANTISER_CODECS:
+        options.update(FINEST_QUANTISER)
     if name in _CRF_CODECS:
         options["crf"] = str(DEFAULT_CRF_BY_CODEC.get(name, DEFAULT_CRF) if crf is None else int(crf))
     if name == "libvpx-vp9":
@@ -1164,7 +1228,7 @@ def _encoder_for(
     if container in {"avi", "nut"} and name == "libx265":
         options["x265-params"] += ":bframes=0"  # as for x264: NUT moved every stream 0.2 s
     reason = (
-        f"--codec {name}" if codec
+        f"--codec {name}" + (" at quantiser 1" if name in QUANTISER_CODECS else "") if codec
         else f"the input is lossy ({info.codec}) and {traits.bit_depth}-bit: re-encoded with {name} (HEVC) at high quality, "
         f"which plays where 10-bit H.264 does not"
         if deep_default
@@ -1261,30 +1325,29 @@ class VideoWriter:
 
         self.path = Path(path)
         self.muxer = container
-        if pts_step is None:
-            pts_step = avi_pts_step(container, demuxed_pts(info.path)) if container == "avi" else 1
-        self.pts_step = int(pts_step)
-        options = {}
         check_avi_start(container, info.path)
+        self.choice = choose_encoder(info, container, muxer_codecs(container), codec, crf, preset)
+        self.time_base, self.pts_step = output_time_base(container, self.choice.codec, info, time_base, pts_step)
+        options = {}
         if audio_from is not None and audio_from.streams.audio:
             check_audio_fits(container, info.path)
             if container in MATROSKA_MUXERS and keeps_times_in_matroska(*stream_starts(info.path)):
                 options["avoid_negative_ts"] = "disabled"  # audio priming stays before 0 (class doc)
         if container in MOV_MUXERS:  # where each stream starts, to the input's own tick (class doc)
             copied = [] if audio_from is None else [*audio_from.streams.audio, *audio_from.streams.subtitles]
-            options["movie_timescale"] = str(movie_timescale([(time_base or info.time_base) * pts_step, *(s.time_base for s in copied)]))
+            options["movie_timescale"] = str(movie_timescale([self.time_base, *(s.time_base for s in copied)]))
         try:
             self.output = open_muxer(str(self.path), container, options)
         except av.FFmpegError as error:
             raise VideoError(f"cannot write {container} to {self.path.parent}: {error}") from None
         try:
-            self.choice = choose_encoder(info, container, container_codecs(container, self.output.supported_codecs), codec, crf, preset)
-            self.time_base = (time_base or info.time_base) * self.pts_step
             rate = rate or info.rate
             if self.choice.codec == "libsvtav1":
                 os.environ.setdefault("SVT_LOG", "1")  # errors only: SVT-AV1 prints some 20 lines to stderr otherwise
             self.stream = self.output.add_stream(self.choice.codec, rate=rate) if rate else self.output.add_stream(self.choice.codec)
             self.stream.width, self.stream.height = info.width, info.height
+            if info.pixel_aspect is not None:  # pixel_aspect_outcome reads back which container and codec kept it
+                self.stream.codec_context.sample_aspect_ratio = info.pixel_aspect
             self.stream.pix_fmt = self.choice.pix_fmt
             self.stream.time_base = self.time_base
             self.stream.codec_context.time_base = self.time_base
@@ -1508,7 +1571,37 @@ class VideoWriter:
             "colour": colour_outcome(self.info.colour, self.colour, self.path, self.muxer, self.choice.codec, self.hdr),
             "metadata": metadata_outcome(self.info.path, self.path, self._pairs),  # stream indices: the stream objects are gone
             "display": self.display_outcome(),
+            "pixel_aspect": self.pixel_aspect_outcome(),
         }
+
+    def pixel_aspect_outcome(self) -> dict | None:
+        """After :meth:`close`: whether the written file shows the picture in the input's shape
+        where its pixels are not square (:func:`pixel_aspect_of`); None where they are square.
+
+        The writer gives the encoder the input's pixel aspect; H.264, HEVC, MPEG-2 and MPEG-4
+        Part 2 put it in their own headers, and the MP4 / MOV muxers in the file's (``pasp``),
+        so those keep it. The Matroska, WebM, NUT and AVI muxers take it only from a field of the
+        stream that PyAV 18 does not set, so FFV1, VP9 or AV1 there are shown with square
+        pixels: ``lost`` says so for the summaries."""
+        wanted = self.info.pixel_aspect
+        if wanted is None:
+            return None
+        written = pixel_aspect_of_file(self.path)
+        outcome = {
+            "pixel_aspect": ratio_text(wanted),
+            "display_aspect": ratio_text(self.info.display_aspect),
+            "written": "1:1" if written is None else ratio_text(written),
+            "kept": written == wanted,
+        }
+        if written != wanted:
+            shown = (written or Fraction(1)) * Fraction(self.info.width, self.info.height)
+            outcome["lost"] = (
+                f"the input's pixels are {ratio_text(wanted)}, so its {self.info.width}x{self.info.height} is shown "
+                f"{ratio_text(self.info.display_aspect)}; the {self.muxer} file with {self.choice.codec} says "
+                f"{outcome['written']}, so players show it {ratio_text(shown)}; .mp4 and .mov keep it with any codec, "
+                "and every container does with H.264 or HEVC (--codec libx264)"
+            )
+        return outcome
 
     def display_outcome(self) -> dict | None:
         """After :meth:`close`: whether the written file shows its frames turned as the input's
@@ -1731,23 +1824,30 @@ def audio_refusal(container: str, stream) -> str | None:
 
 def _header_refusal(trial) -> str | None:
     """Start writing the header of ``trial`` (an output in memory); the muxer's reason when it
-    refuses, from its log (FFmpeg's error alone says "Invalid argument"), else None."""
+    refuses (:func:`_refusal`), else None."""
+    return _refusal(trial.start_encoding)
+
+
+def _refusal(attempt, first: bool = False) -> str | None:
+    """Call ``attempt`` (no arguments); when FFmpeg refuses, its reason from its log (FFmpeg's error
+    alone says "Invalid argument"): the last line it logged, or with ``first`` the first (an
+    encoder's reason, before any list of what it takes), else None."""
     import av
     import av.logging
 
     level = av.logging.get_level()
-    av.logging.set_level(av.logging.ERROR)  # the muxer says why in its log, not in the error
+    av.logging.set_level(av.logging.ERROR)  # a muxer or encoder says why in its log, not in the error
     try:
         with av.logging.Capture(local=False) as logs:
             try:
-                trial.start_encoding()
+                attempt()
                 return None
             except av.FFmpegError as error:
                 failed = error
     finally:
         av.logging.set_level(level)
     said = [message.strip() for severity, _, message in logs if severity <= av.logging.ERROR and message.strip()]
-    return said[-1] if said else _last_logged(failed)
+    return (said[0] if first else said[-1]) if said else _last_logged(failed)
 
 
 def _close_trial(trial) -> None:
@@ -1807,7 +1907,67 @@ def avi_pts_step(container: str, pts: Sequence[int]) -> int:
     """For an AVI output, the largest step every timestamp of ``pts`` is a multiple of (their
     greatest common divisor), so the AVI's time base is the input's frame slot instead of its
     tick; 1 for any other container (they store each timestamp as it is)."""
-    if container != "avi" or not pts:
+    return slot_pts_step(container, "", pts)
+
+
+def output_time_base(
+    container: str, codec: str, info: VideoInfo, time_base: Fraction | None = None, pts_step: int | None = None
+) -> tuple[Fraction, int]:
+    """(time base, pts step) of the video a :class:`VideoWriter` writes with ``codec`` into
+    ``container``: ``time_base`` (default the input's) x the step; the step, unless given, is
+    :func:`slot_pts_step` of the input's own timestamps (demuxed, not decoded)."""
+    if pts_step is None:
+        pts_step = slot_pts_step(container, codec, demuxed_pts(info.path)) if container == "avi" or codec in SLOT_ENCODERS else 1
+    return (time_base or info.time_base) * int(pts_step), int(pts_step)
+
+
+def check_encoder(
+    info: VideoInfo,
+    container: str,
+    codec: str | None = None,
+    crf: int | None = None,
+    preset: str | None = None,
+    time_base: Fraction | None = None,
+    rate: Fraction | None = None,
+) -> EncoderChoice:
+    """The encoder a :class:`VideoWriter` would choose (:func:`choose_encoder`), opened once on
+    this video's size, pixel format, pixel aspect, time base and options and closed again; a
+    VideoError of one line with FFmpeg's reason when it does not open. The tools call it before
+    their first pass: an encoder that cannot take the video (MPEG-2 at 10 frames/s, H.263 at a
+    size it has no code for, DNxHD without its bit rate) failed at the first frame written, after
+    the whole measuring pass. ``time_base``, ``rate``: the output's, as given to the writer."""
+    import av
+
+    choice = choose_encoder(info, container, muxer_codecs(container), codec, crf, preset)
+    time_base, _ = output_time_base(container, choice.codec, info, time_base)
+    rate = rate or info.rate
+    if choice.codec == "libsvtav1":
+        os.environ.setdefault("SVT_LOG", "1")  # as VideoWriter: errors only
+    trial = av.CodecContext.create(choice.codec, "w")
+    trial.width, trial.height, trial.pix_fmt = info.width, info.height, choice.pix_fmt
+    trial.time_base = time_base
+    if rate:
+        trial.framerate = rate
+    if info.pixel_aspect is not None:
+        trial.sample_aspect_ratio = info.pixel_aspect
+    output_colour(info.colour, info.pix_fmt, choice.pix_fmt, choice.codec).apply(trial)  # Motion JPEG needs its full range
+    trial.options = dict(choice.options)
+    reason = _refusal(trial.open, first=True)  # closed when garbage-collected
+    if reason is not None:
+        slots = " (it codes a constant 23.976, 24, 25, 29.97, 30, 50, 59.94 or 60 frames/s only)" if choice.codec in SLOT_ENCODERS else ""
+        raise VideoError(
+            f"{choice.codec} cannot encode this video ({info.width}x{info.height}, {choice.pix_fmt}, "
+            f"{f'{float(rate):.3f} frames/s' if rate else 'unknown rate'}): {reason.rstrip('.:')}{slots}; choose another --codec"
+        )
+    return choice
+
+
+def slot_pts_step(container: str, codec: str, pts: Sequence[int]) -> int:
+    """The step the writer counts in (``VideoWriter``'s ``pts_step``): for an AVI output or an
+    encoder of ``SLOT_ENCODERS`` (MPEG-1 / -2), the largest step every timestamp of ``pts`` is
+    a multiple of (their greatest common divisor: a constant-rate input's frame slot); 1 for
+    anything else, which stores each timestamp as it is."""
+    if (container != "avi" and codec not in SLOT_ENCODERS) or not pts:
         return 1
     return max(1, math.gcd(*(int(p) for p in pts)))
 
@@ -1832,13 +1992,16 @@ def write_video(
     audio: tuple[np.ndarray, int] | None = None,
     audio_codec: str = "pcm_s16le",
     colour: ColourTags | None = None,
+    pixel_aspect: Fraction | None = None,
 ) -> Path:
     """Encode (H, W, 3) RGB (or (H, W, 4) RGBA) frames, uint8 or uint16, into a small video: for
     tests, notebooks and scripts (the whole clip is in memory; the repair tool streams instead).
 
     ``pts`` (in ``time_base``, default 1/rate) gives a variable frame rate; ``audio`` is
     ``(samples (channels, n) int16, sample_rate)``, encoded with ``audio_codec``; ``colour``
-    tags the stream and converts the frames with its matrix and range (:func:`to_pixel_format`).
+    tags the stream and converts the frames with its matrix and range (:func:`to_pixel_format`);
+    ``pixel_aspect`` (32:27 for a DVD's 720x480 shown 16:9) goes to the encoder, and so into the
+    file where the codec or container holds it (:meth:`VideoWriter.pixel_aspect_outcome`).
     """
     import av
 
@@ -1854,6 +2017,8 @@ def write_video(
             stream.options = dict(options)
         if colour is not None:
             colour.apply(stream.codec_context)
+        if pixel_aspect is not None:
+            stream.codec_context.sample_aspect_ratio = Fraction(pixel_aspect)
         sound = None
         if audio is not None:
             samples, sample_rate = audio

@@ -5,6 +5,7 @@ Untrained tiny generator saved in a temporary folder; the images and clips are m
 """
 
 import re
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from nlvfi import cli
 from nlvfi import interpolate as interp
 from nlvfi.interpolate import frames_per_call, generate, load_model, main, memory_needed, read_batch_csv
 from nlvfi.tiling import tiled_forward
-from nlvfi.videoio import VideoError, VideoReader, frame_content, write_video
+from nlvfi.videoio import VideoError, VideoReader, frame_content, probe, write_video
 
 H, W = 40, 56
 
@@ -564,6 +565,17 @@ def test_video_factor_takes_the_encoder_preset(tmp_path, model, capsys):
     assert b" subme=0 " in settings and b" crf=20.0 " in settings
 
 
+def test_video_factor_keeps_an_anamorphic_clip_in_shape(tmp_path, model, capsys):
+    source = write_video(
+        tmp_path / "in.mp4", clip_frames(3), 10, codec="libx264", pix_fmt="yuv420p", pixel_aspect=Fraction(32, 27)
+    )  # a DVD's pixels: before, the output had square ones
+    for ext, kept in (("mkv", True), ("webm", False)):
+        out = tmp_path / f"x2.{ext}"
+        assert main([str(source), "-o", str(out), "--checkpoint", str(model), "--quiet"] + ["--factor", "2"]) == 0
+        assert (probe(out).pixel_aspect == Fraction(32, 27)) is kept
+        assert ("picture shape not kept: the input's pixels are 32:27" in capsys.readouterr().out) is not kept
+
+
 def test_video_factor_refuses_interlaced_video(tmp_path, model, capsys):
     source = write_video(tmp_path / "tff.mkv", clip_frames(4), 10, codec="libx264", pix_fmt="yuv420p",
                          options={"x264-params": "interlaced=1:tff=1"})
@@ -574,8 +586,6 @@ def test_video_factor_refuses_interlaced_video(tmp_path, model, capsys):
 
 
 def test_video_factor_into_avi_counts_in_frame_slots(tmp_path, model):
-    from fractions import Fraction
-
     import av
 
     source = write_video(tmp_path / "in.mkv", clip_frames(4), 10, pts=[0, 100, 200, 400], time_base=Fraction(1, 1000))

@@ -207,6 +207,32 @@ def test_a_codec_the_container_cannot_take_is_refused_before_any_decoding(tmp_pa
     assert leftovers(tmp_path) == [] and not (tmp_path / "out.webm").exists()
 
 
+def test_an_encoder_that_does_not_open_on_the_video_is_refused_before_any_decoding(tmp_path, model, monkeypatch):
+    # MPEG-2 codes a few constant rates only; timestamps 33-34 ms apart in 1/1000 s share no slot
+    # it has. Before, this failed at the first frame written, after the whole measuring pass.
+    source = write_video(
+        tmp_path / "in.mkv", stutter(scene(8), [4]), 30, pts=[round(i * 1000 / 30) for i in range(8)], time_base=Fraction(1, 1000)
+    )
+    monkeypatch.setattr(repair_module, "analyze_video", lambda *a, **k: pytest.fail("decoded before refusing"))
+    with pytest.raises(VideoError, match=r"mpeg2video cannot encode this video \(64x48, yuv420p, .*\): MPEG-1/2 does not support"):
+        repair_video(source, tmp_path / "out.ts", checkpoint=model, codec="mpeg2video", progress=False)
+    assert leftovers(tmp_path) == [] and not (tmp_path / "out.ts").exists()
+
+
+@pytest.mark.parametrize("codec, ext", [("mpeg2video", "ts"), ("mpeg4", "mkv"), ("mjpeg", "mkv")])
+def test_a_quantiser_codec_chosen_with_codec_is_written_at_quantiser_1_and_in_its_own_slots(tmp_path, model, codec, ext):
+    # Before: MPEG-2 did not open on the input's 1/12800 s ticks at all (it codes frame slots);
+    # mpeg4 and mjpeg wrote libavcodec's default 200 kb/s (28 and 27 dB on a 720x480 clip), and
+    # mjpeg took limited-range yuv420p as its full range unconverted (30 dB).
+    source = write_video(tmp_path / "in.mp4", stutter(scene(12), [4, 8]), 25, codec="libx264", pix_fmt="yuv420p", options={"crf": "12"})
+    report = repair_video(source, tmp_path / f"out.{ext}", checkpoint=model, codec=codec, progress=False)
+    assert [f["frame"] for f in report["replaced"]] == [4, 8]
+    assert report["encoder"]["codec"] == codec and report["encoder"]["options"]["global_quality"] == "118"
+    assert report["verification"]["untouched_frames_psnr_db"]["min"] > 38
+    offset = report["verification"]["timestamp_offset_s"]  # MPEG-TS may move every stream alike (nlvfi.videoio)
+    assert [t - offset for t in read_video_rgb(tmp_path / f"out.{ext}")[1]] == pytest.approx(read_video_rgb(source)[1], abs=1e-3)
+
+
 def test_avi_output_of_aac_with_priming_is_refused_before_any_decoding(tmp_path, model, monkeypatch):
     source = write_video(tmp_path / "in.mp4", stutter(scene(12), [6]), 10, codec="libx264", pix_fmt="yuv420p",
                          options={"crf": "18"}, audio=tone(), audio_codec="aac")
@@ -277,6 +303,29 @@ def test_a_phone_clip_with_sound_stays_turned_or_the_loss_is_named(tmp_path, mod
         assert {frame.rotation for frame in c.decode(video=0)} == ({90} if kept else {0})
     assert report["display"]["rotation_degrees"] == 90 and report["display"]["kept"] is kept
     assert ("Rotation not kept: the input is shown turned 90 degrees" in summary_text(report)) is not kept
+
+
+@pytest.mark.parametrize(
+    "source_ext, codec, ext, kept",
+    [("mp4", "libx264", "mkv", True), ("mp4", "libx264", "mov", True), ("mp4", "ffv1", "mp4", True), ("mp4", "ffv1", "mkv", False)],
+)
+def test_an_anamorphic_clip_keeps_its_shape_or_the_loss_is_named(tmp_path, model, source_ext, codec, ext, kept):
+    # A DVD's 720x480 is shown 16:9: its pixels are 32:27. Before, every re-encoded output had
+    # square pixels, so players showed it 3:2 (here 64x48: 128:81 in, 4:3 out).
+    pix_fmt = "yuv420p" if codec == "libx264" else "bgr0"
+    source = write_video(tmp_path / f"in.{source_ext}", stutter(scene(12), [4, 8]), 10, codec=codec, pix_fmt=pix_fmt, pixel_aspect=Fraction(32, 27))
+    info = probe(source)
+    assert info.pixel_aspect == Fraction(32, 27) and info.display_aspect == Fraction(32 * W, 27 * H)
+    assert "64x48 shown 128:81 (pixels 32:27)" in info.describe()
+    out = tmp_path / f"out.{ext}"
+    report = repair_video(source, out, checkpoint=model, progress=False)
+    assert [f["frame"] for f in report["replaced"]] == [4, 8]
+    assert (probe(out).pixel_aspect == Fraction(32, 27)) is kept
+    assert report["pixel_aspect"]["pixel_aspect"] == "32:27" and report["pixel_aspect"]["kept"] is kept
+    assert ("Picture shape not kept: the input's pixels are 32:27" in summary_text(report)) is not kept
+    square = write_video(tmp_path / "square.mkv", stutter(scene(8), [4]), 10)
+    assert probe(square).pixel_aspect is None
+    assert repair_video(square, tmp_path / "square-out.mkv", checkpoint=model, progress=False)["pixel_aspect"] is None
 
 
 def test_verification_catches_audio_moved_against_the_video(tmp_path, model, monkeypatch):
