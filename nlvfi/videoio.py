@@ -84,8 +84,8 @@ square (a DVD's 720x480 shown 16:9 has 32:27 pixels: :func:`pixel_aspect_of`) gi
 aspect to the encoder: H.264, HEVC, MPEG-2 and MPEG-4 Part 2 keep it in their headers, MP4 and
 MOV in the file's; FFV1, VP9 or AV1 in .mkv, .webm, .nut or .avi are shown square, since those
 muxers read a field PyAV 18 does not set (the report says so, ``pixel_aspect``). The colour tags
-go onto the output stream too (nlvfi.colour: Y'CbCr matrix, primaries, transfer function, range), and a generated frame is
-converted to Y'CbCr with the same matrix and range as the input frames around it; an HDR10
+go onto the output stream too (nlvfi.colour: Y'CbCr matrix, primaries, transfer function,
+range), and a generated frame is converted to Y'CbCr with the same matrix and range as the input frames around it; an HDR10
 clip's mastering display and light levels go to x265, the default for 10-bit input. The file's
 tags (title, creation_time, location, comment, ...), its chapters, and each copied stream's tags
 (language, track name, timecode) and disposition come along too, as ``ffmpeg -c copy`` keeps
@@ -205,10 +205,13 @@ FINEST_QUANTISER = {"flags": "+qscale", "global_quality": str(1 * FF_QP2LAMBDA),
 #: (``FINEST_QUANTISER``), as AVI's defaults are; left alone they make 200 kb/s (``--codec mpeg4``
 #: into .mkv, 40 frames of vtest at 720x480 from H.264 crf 18: the untouched frames came back at
 #: 28.2 dB at least, 0.08 MB; at quantiser 1 at 43.1 dB at least, mean 43.8, 1.1 MB)
-QUANTISER_CODECS = frozenset({"mpeg4", "mpeg2video", "mpeg1video", "mjpeg", "msmpeg4", "msmpeg4v2", "wmv1", "wmv2", "h263", "h263p", "flv"})
-#: encoders that code one of a fixed list of constant frame rates, read from their time base (MPEG-1
-#: and -2: 23.976, 24, 25, 29.97, 30, 50, 59.94, 60 frames/s): they count in the input's frame slots,
-#: as AVI does (:func:`slot_pts_step`); given the input's tick (1/90000 s) they did not open at all
+QUANTISER_CODECS = frozenset(
+    {"mpeg4", "mpeg2video", "mpeg1video", "mjpeg", "msmpeg4", "msmpeg4v2", "wmv1", "wmv2", "h263", "h263p", "flv"}
+)
+#: encoders that code a constant frame rate from a fixed list, read from their time base (MPEG-1 / -2:
+#: 23.976, 24, 25, 29.97, 30, 50, 59.94, 60 frames/s, and for MPEG-2 some fractions of them, such as
+#: 10 or 12.5): they count in the input's frame slots, as AVI does (:func:`slot_pts_step`); given the
+#: input's tick (1/90000 s) they did not open at all
 SLOT_ENCODERS = frozenset({"mpeg1video", "mpeg2video"})
 DEFAULT_PRESET = "medium"
 #: x264's and x265's presets, fastest first: each trades encoding time for size at the same crf
@@ -1279,7 +1282,8 @@ class VideoWriter:
         time_base, rate: of the output video (default: the input's).
         pts_step: every ``pts`` given to :meth:`write` is a multiple of this; the stream counts
             in steps of it (time base x ``pts_step``). Default: for AVI, which stores one slot per
-            tick of its time base, the step of the input's own timestamps (:func:`avi_pts_step`:
+            tick of its time base, and MPEG-1 / -2 (``SLOT_ENCODERS``), the step of the input's
+            own timestamps (:func:`slot_pts_step`:
             an mkv's 1/1000 s made a 25 frames/s AVI hold 40 slots a frame); 1 elsewhere. The
             tools write the input's timestamps, or (``--factor``) sums of multiples of them,
             so that step divides every one.
@@ -1599,7 +1603,7 @@ class VideoWriter:
                 f"the input's pixels are {ratio_text(wanted)}, so its {self.info.width}x{self.info.height} is shown "
                 f"{ratio_text(self.info.display_aspect)}; the {self.muxer} file with {self.choice.codec} says "
                 f"{outcome['written']}, so players show it {ratio_text(shown)}; .mp4 and .mov keep it with any codec, "
-                "and every container does with H.264 or HEVC (--codec libx264)"
+                ".mkv, .nut, .avi and .ts with H.264 or HEVC (--codec libx264)"
             )
         return outcome
 
@@ -1933,8 +1937,8 @@ def check_encoder(
     """The encoder a :class:`VideoWriter` would choose (:func:`choose_encoder`), opened once on
     this video's size, pixel format, pixel aspect, time base and options and closed again; a
     VideoError of one line with FFmpeg's reason when it does not open. The tools call it before
-    their first pass: an encoder that cannot take the video (MPEG-2 at 10 frames/s, H.263 at a
-    size it has no code for, DNxHD without its bit rate) failed at the first frame written, after
+    their first pass: an encoder that cannot take the video (MPEG-2 at a rate it has no code for,
+    H.263 at a size it has none for, DNxHD without one of its profiles) failed at the first frame written, after
     the whole measuring pass. ``time_base``, ``rate``: the output's, as given to the writer."""
     import av
 
@@ -1954,7 +1958,11 @@ def check_encoder(
     trial.options = dict(choice.options)
     reason = _refusal(trial.open, first=True)  # closed when garbage-collected
     if reason is not None:
-        slots = " (it codes a constant 23.976, 24, 25, 29.97, 30, 50, 59.94 or 60 frames/s only)" if choice.codec in SLOT_ENCODERS else ""
+        slots = (
+            " (it codes a constant rate of a fixed list only: 24, 25, 30, 50, 60, their 1000/1001, some fractions)"
+            if choice.codec in SLOT_ENCODERS
+            else ""
+        )
         raise VideoError(
             f"{choice.codec} cannot encode this video ({info.width}x{info.height}, {choice.pix_fmt}, "
             f"{f'{float(rate):.3f} frames/s' if rate else 'unknown rate'}): {reason.rstrip('.:')}{slots}; choose another --codec"

@@ -313,7 +313,9 @@ def test_an_anamorphic_clip_keeps_its_shape_or_the_loss_is_named(tmp_path, model
     # A DVD's 720x480 is shown 16:9: its pixels are 32:27. Before, every re-encoded output had
     # square pixels, so players showed it 3:2 (here 64x48: 128:81 in, 4:3 out).
     pix_fmt = "yuv420p" if codec == "libx264" else "bgr0"
-    source = write_video(tmp_path / f"in.{source_ext}", stutter(scene(12), [4, 8]), 10, codec=codec, pix_fmt=pix_fmt, pixel_aspect=Fraction(32, 27))
+    source = write_video(
+        tmp_path / f"in.{source_ext}", stutter(scene(12), [4, 8]), 10, codec=codec, pix_fmt=pix_fmt, pixel_aspect=Fraction(32, 27)
+    )
     info = probe(source)
     assert info.pixel_aspect == Fraction(32, 27) and info.display_aspect == Fraction(32 * W, 27 * H)
     assert "64x48 shown 128:81 (pixels 32:27)" in info.describe()
