@@ -19,7 +19,11 @@ own first pass, ``nlvfi.repair.analyze_video`` with ``--threshold auto``; no mod
 * ``--seeds`` injection patterns (``repair_quality.inject``: runs of 1-3 copies, about one per 7
   frames),
 * ``--encodings``: lossless FFV1 (``exact``) and H.264 at each crf, each lossy one encoded with
-  x264 on every thread count of ``--threads``,
+  x264 on every thread count of ``--threads``; ``CRFgN`` is H.264 at that crf with an I-frame
+  every N frames (x264 by default starts one only every 250, or at a scene cut; cameras, phones
+  and streaming use 12-60), and ``mpeg2`` / ``mpeg2-dvd`` MPEG-2 as broadcast and DVDs code it
+  (``MPEG2_ENCODINGS``: an I-frame every 12 frames at quantiser 2; every 15 at quantiser 3 with
+  two B-frames); MPEG-2 is encoded once (its encoder has no threads to change its output),
 
 and prints, per clip and encoding, how many of those files meet the issue's bar (precision and
 recall >= 0.95; 1.0 for exact duplicates) and how many are perfect, the worst precision and
@@ -39,6 +43,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -57,6 +62,9 @@ repair_quality = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(repair_quality)
 
 BAR = 0.95  # the issue: precision and recall >= 0.95 after re-encoding (1.0 on exact duplicates)
+#: MPEG-2 as broadcast and DVDs code it: name -> (group of pictures, quantiser, B-frames)
+MPEG2_ENCODINGS = {"mpeg2": (12, 2, 0), "mpeg2-dvd": (15, 3, 2)}
+SHORT_GOP = re.compile(r"(\d+)g(\d+)")  # "18g12": x264 crf 18, an I-frame every 12 frames
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -80,7 +88,7 @@ def configurations(clips: list[str], seeds: list[int], encodings: list[str], thr
     for clip in clips:
         for encoding in encodings:
             for seed in seeds:
-                for count in [0] if encoding == "exact" else threads:
+                for count in [0] if encoding == "exact" or encoding in MPEG2_ENCODINGS else threads:
                     out.append({"clip": clip, "encoding": encoding, "seed": seed, "threads": count})
     return out
 
@@ -109,9 +117,8 @@ def separable_by_share(shares, copies: set[int] | list[int], bar: float) -> bool
 def measure(config: dict, originals: list[np.ndarray], rate: float, workdir: Path) -> dict:
     """Precision, recall, false and missed copies of the tool's detection on one stuttered file."""
     stuttered, duplicates = repair_quality.inject(originals, config["seed"])
-    crf = None if config["encoding"] == "exact" else int(config["encoding"])
-    path = workdir / f"{key(config).replace('/', '-')}.{'mkv' if crf is None else 'mp4'}"
-    repair_quality.encode(stuttered, path, rate, crf, config["threads"])
+    path = encode(stuttered, workdir / key(config).replace("/", "-"), rate, config["encoding"], config["threads"])
+    exact = config["encoding"] == "exact"
     detection = analyze_video(path).detection
     path.unlink()
     found, truth = set(detection.duplicates), set(duplicates)
@@ -119,8 +126,58 @@ def measure(config: dict, originals: list[np.ndarray], rate: float, workdir: Pat
     return {
         **config, "duplicates": len(truth), "precision": precision, "recall": recall,
         "false": sorted(found - truth), "missed": sorted(truth - found), "caution": detection.caution is not None,
-        "share_separable": separable_by_share(detection.shares, truth, 1.0 if crf is None else BAR),
+        "share_separable": separable_by_share(detection.shares, truth, 1.0 if exact else BAR),
+        "intra_pairs_taken": detection.settings.get("mixed_pairs_taken", 0),
     }  # fmt: skip
+
+
+def encode(frames: list[np.ndarray], stem: Path, rate: float, encoding: str, threads: int) -> Path:
+    """Write ``frames`` as ``encoding`` (module doc: exact, a crf, CRFgN, an MPEG2_ENCODINGS name)
+    to ``stem`` + its extension; the path written."""
+    import av
+    from fractions import Fraction
+
+    if encoding == "exact" or encoding.isdigit():
+        crf = None if encoding == "exact" else int(encoding)
+        path = stem.with_suffix(".mkv" if crf is None else ".mp4")
+        repair_quality.encode(frames, path, rate, crf, threads)
+        return path
+    short = SHORT_GOP.fullmatch(encoding)
+    if short:
+        codec, path = "libx264", stem.with_suffix(".mp4")
+        group = short.group(2)
+        options = {"crf": short.group(1), "preset": "medium", "threads": str(threads), "g": group, "keyint_min": group}
+    else:
+        group, quantiser, b_frames = MPEG2_ENCODINGS[encoding]
+        codec, path = "mpeg2video", stem.with_suffix(".ts")
+        options = {"flags": "+qscale", "global_quality": str(quantiser * 118), "g": str(group), "bf": str(b_frames)}
+    with av.open(str(path), "w") as container:
+        rational = Fraction(rate).limit_denominator(1001)
+        for ntsc in (Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001)):
+            if abs(rate - ntsc) < 1e-3:  # Megamind's 23.976 is 24000/1001, the only way MPEG-2 codes it
+                rational = ntsc
+        stream = container.add_stream(codec, rate=rational)
+        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        stream.codec_context.time_base = 1 / rational  # MPEG-2 codes frame slots (nlvfi.videoio.SLOT_ENCODERS)
+        stream.options = options
+        for image in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def encoding_name(encoding: str, short: bool = False) -> str:
+    """The table's words for an ``--encodings`` entry (``short``: the list of files below the bar)."""
+    if encoding == "exact":
+        return "exact" if short else "exact (FFV1)"
+    if encoding in MPEG2_ENCODINGS:
+        group, quantiser, b_frames = MPEG2_ENCODINGS[encoding]
+        return f"MPEG-2 q {quantiser}, I every {group}" + (f", {b_frames} B" if b_frames else "")
+    gop = SHORT_GOP.fullmatch(encoding)
+    crf = f"crf {gop.group(1)}, I every {gop.group(2)}" if gop else f"crf {encoding}"
+    return crf if short else f"H.264 {crf}"
 
 
 def summarize(results: list[dict]) -> list[dict]:
@@ -145,6 +202,7 @@ def summarize(results: list[dict]) -> list[dict]:
             duplicates=sum(r["duplicates"] for r in files),
             cautioned=sum(r["caution"] for r in files),
             separable=sum(r["share_separable"] for r in files),
+            intra=sum(r.get("intra_pairs_taken", 0) for r in files),
         )
         found = row["duplicates"] - row["missed"] + row["false"]  # frames taken for copies, over all files
         row["pooled_precision"] = (row["duplicates"] - row["missed"]) / found if found else 1.0
@@ -166,22 +224,24 @@ def format_table(rows: list[dict], seeds: list[int], threads: list[int], seconds
         "missed copy takes its recall to 0.92-0.93); 'cautioned': files whose report "
         "warns that the copies found are loud beside the real motion (`Detection.caution`); 'share-separable "
         "in hindsight': files that one threshold on the changed share would take to the bar if it were chosen "
-        "knowing the copies (an upper bound for a rule on that measure alone, not a detector).",
+        "knowing the copies (an upper bound for a rule on that measure alone, not a detector); 'beside an I-frame': "
+        "pairs of an intra-coded and a predicted frame taken by the rule for them alone (nlvfi/duplicates.py, "
+        "\"Intra-coded frames\"), over the files.",
         "",
-        "| clip | encoding | files | meet the bar | perfect | worst precision | worst recall | false | missed | copies | all copies P / R | cautioned | share-separable in hindsight |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+        "| clip | encoding | files | meet the bar | perfect | worst precision | worst recall | false | missed | copies | all copies P / R | cautioned | share-separable in hindsight | beside an I-frame |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
     for row in rows:
-        encoding = "exact (FFV1)" if row["encoding"] == "exact" else f"H.264 crf {row['encoding']}"
+        encoding = encoding_name(row["encoding"])
         lines.append(
             f"| {row['clip']} | {encoding} | {row['count']} | {row['meeting']} | {row['perfect']} | "
             f"{row['min_precision']:.2f} | {row['min_recall']:.2f} | {row['false']} | {row['missed']} | {row['duplicates']} | "
-            f"{row['pooled_precision']:.3f} / {row['pooled_recall']:.3f} | {row['cautioned']} | {row['separable']} |"
+            f"{row['pooled_precision']:.3f} / {row['pooled_recall']:.3f} | {row['cautioned']} | {row['separable']} | {row['intra']} |"
         )
     below = [r for row in rows for r in row["below"]]
     lines += ["", f"Below the bar ({len(below)} file(s)):" if below else "Every file meets the bar."]
     for r in below:
-        encoding = "exact" if r["encoding"] == "exact" else f"crf {r['encoding']}, {r['threads']} thread(s)"
+        encoding = encoding_name(r["encoding"], short=True) + (f", {r['threads']} thread(s)" if r["threads"] else "")
         lines.append(
             f"- {r['clip']}, {encoding}, seed {r['seed']}: precision {r['precision']:.2f}, "
             f"recall {r['recall']:.2f}; real frames taken {r['false'] or 'none'}, copies missed {r['missed'] or 'none'}"
@@ -210,8 +270,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown clip(s) {', '.join(unknown)}; choose from {', '.join(repair_quality.CLIPS)}")
     encodings = args.encodings.split(",")
     for encoding in encodings:
-        if encoding != "exact" and not (encoding.isdigit() and 0 <= int(encoding) <= 51):
-            parser.error(f"encodings are 'exact' or an H.264 crf 0-51, got {encoding!r}")
+        short = SHORT_GOP.fullmatch(encoding)
+        crf = encoding if encoding.isdigit() else short.group(1) if short else None
+        if encoding != "exact" and encoding not in MPEG2_ENCODINGS and not (crf is not None and 0 <= int(crf) <= 51):
+            parser.error(
+                f"encodings are 'exact', an H.264 crf 0-51, a crf with its I-frame interval (18g12), or one of "
+                f"{', '.join(MPEG2_ENCODINGS)}; got {encoding!r}"
+            )
     try:
         threads = [int(count) for count in args.threads.split(",")]
     except ValueError:

@@ -117,6 +117,7 @@ from .videoio import (
     frame_alpha,
     frame_to_rgb,
     frame_to_rgb24,
+    is_intra,
     probe,
     rgb_to_tensor,
     same_file,
@@ -174,15 +175,17 @@ def analyze_video(
         info = probe(path)
         pts, times = [int(p) for p in kept["pts"]], [float(t) for t in kept["times"]]
         diffs, peaks, shares = kept["diffs"], kept["peaks"], kept["shares"]
+        intra = kept["intra"] if "intra" in kept and len(kept["intra"]) == len(pts) else None  # kept before they were
         fixed = int(kept["timestamps_fixed"])
         if len(pts) == len(times) == len(diffs) + 1 == len(peaks) + 1 == len(shares) + 1:
-            detection = detect_duplicates(diffs, threshold, max_run, peaks=peaks, lossless=info.lossless, shares=shares)
+            detection = detect_duplicates(diffs, threshold, max_run, peaks=peaks, lossless=info.lossless, shares=shares, intra=intra)
             return Analysis(info, detection, pts, times, fixed, time.perf_counter() - started, from_kept=True)
     diffs: list[float] = []
     peaks: list[float] = []  # peak 16x16-block differences (duplicates.peak_difference)
     shares: list[float] = []  # percent of pixels changing by >= 4 grey levels (duplicates.changed_share)
     pts: list[int] = []
     times: list[float] = []
+    intra: list[bool] = []  # the decoder's picture type of each frame is I (duplicates.detect_duplicates)
     partial = kept if kept is not None and _is_partial(kept) else None  # an interrupted first pass's
     if partial is not None:
         diffs, peaks, shares = (partial[name].tolist() for name in ("diffs", "peaks", "shares"))
@@ -199,6 +202,7 @@ def analyze_video(
                         skipped = item
                         pts.append(item.pts)
                         times.append(item.time)
+                        intra.append(is_intra(item.frame))
                         bar.update(1)
                         continue
                     measured_before = item.index  # not the frames measured before: measure from here
@@ -220,13 +224,14 @@ def analyze_video(
                 previous = rgb
                 pts.append(item.pts)
                 times.append(item.time)
+                intra.append(is_intra(item.frame))
                 bar.update(1)
         except KeyboardInterrupt:  # keep the pairs measured so far (nlvfi.resume)
             pairs = len(pts) - 1  # of the frames read whole; a newer pair may be half appended
             if store is not None and pairs >= 1 and measured_before <= len(pts) and min(map(len, (diffs, peaks, shares))) >= pairs:
                 store.save_measure(
                     diffs=np.array(diffs[:pairs]), peaks=np.array(peaks[:pairs]), shares=np.array(shares[:pairs]),
-                    pts=np.array(pts, dtype=np.int64), times=np.array(times), partial=np.array(True),
+                    pts=np.array(pts, dtype=np.int64), times=np.array(times), intra=np.array(intra[: len(pts)]), partial=np.array(True),
                 )  # fmt: skip
             raise
         bar.close()
@@ -240,11 +245,12 @@ def analyze_video(
     if store is not None:
         store.save_measure(
             diffs=np.array(diffs), peaks=np.array(peaks), shares=np.array(shares), pts=np.array(pts, dtype=np.int64),
-            times=np.array(times), timestamps_fixed=np.array(fixed),
+            times=np.array(times), intra=np.array(intra), timestamps_fixed=np.array(fixed),
         )
     detection = detect_duplicates(
-        np.array(diffs), threshold, max_run, peaks=np.array(peaks), lossless=info.lossless, shares=np.array(shares)
-    )
+        np.array(diffs), threshold, max_run, peaks=np.array(peaks), lossless=info.lossless, shares=np.array(shares),
+        intra=np.array(intra),
+    )  # fmt: skip
     return Analysis(info, detection, pts, times, fixed, time.perf_counter() - started, frames_measured_before=measured_before)
 
 

@@ -299,6 +299,12 @@ def first_frame(path: str | os.PathLike):
             return None
 
 
+def is_intra(frame) -> bool:
+    """Whether the decoder reports a decoded frame (av.VideoFrame) as intra-coded, an I-frame: every
+    frame of FFV1, Motion JPEG or ProRes; the first of each group of pictures of MPEG-2 or H.264."""
+    return int(frame.pict_type) == 1  # AVPictureType AV_PICTURE_TYPE_I
+
+
 def pixel_aspect_of_file(path: str | os.PathLike) -> Fraction | None:
     """:func:`pixel_aspect_of` the main video stream of ``path``."""
     path = Path(path)

@@ -5,6 +5,7 @@ import argparse
 import importlib.util
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -27,6 +28,24 @@ def test_lossless_files_are_encoded_once_lossy_ones_per_thread_count():
     assert len(configs) == 2 * 1 + 2 * 3
     assert {c["threads"] for c in configs if c["encoding"] == "exact"} == {0}
     assert {c["threads"] for c in configs if c["encoding"] == "23"} == {1, 2, 4}
+
+
+def test_short_groups_of_pictures_and_mpeg2_are_named_and_mpeg2_is_encoded_once(tmp_path):
+    configs = robustness.configurations(["still"], [0], ["18g12", "mpeg2", "mpeg2-dvd"], [1, 2])
+    assert [(c["encoding"], c["threads"]) for c in configs] == [("18g12", 1), ("18g12", 2), ("mpeg2", 0), ("mpeg2-dvd", 0)]
+    assert robustness.encoding_name("18g12") == "H.264 crf 18, I every 12"
+    assert robustness.encoding_name("mpeg2-dvd") == "MPEG-2 q 3, I every 15, 2 B"
+    assert robustness.encoding_name("23", short=True) == "crf 23"
+    frames = [np.full((32, 48, 3), 8 * i, np.uint8) for i in range(30)]
+    for encoding, codec in (("18g12", "h264"), ("mpeg2", "mpeg2video")):
+        path = robustness.encode(frames, tmp_path / encoding, 25, encoding, 1)
+        with av.open(str(path)) as container:
+            decoded = list(container.decode(video=0))
+            assert container.streams.video[0].codec_context.name == codec
+        intra = [i for i, frame in enumerate(decoded) if frame.pict_type == av.video.frame.PictureType.I]
+        assert len(decoded) == 30 and intra[0] == 0 and max(np.diff(intra + [30])) <= 12  # x264 may start one early
+    with pytest.raises(SystemExit):
+        robustness.main(["--encodings", "18g"])
 
 
 def result(encoding, precision, recall, seed=0, false=(), missed=(), caution=False, separable=True):
@@ -53,7 +72,7 @@ def test_the_bar_is_one_for_exact_copies_and_095_after_re_encoding():
     table = robustness.format_table(rows, [0, 1], [1], 1.0)
     # all copies together: 19 of 20 found, among 20 frames taken
     assert (lossy["pooled_precision"], lossy["pooled_recall"]) == (19 / 20, 19 / 20)
-    assert "| still | H.264 crf 23 | 2 | 1 | 0 | 0.96 | 0.90 | 1 | 1 | 20 | 0.950 / 0.950 | 1 | 1 |" in table
+    assert "| still | H.264 crf 23 | 2 | 1 | 0 | 0.96 | 0.90 | 1 | 1 | 20 | 0.950 / 0.950 | 1 | 1 | 0 |" in table
     assert "- still, crf 23, 1 thread(s), seed 1: precision 1.00, recall 0.90" in table and table.count("; cautioned") == 1
     assert "- still, exact, seed 1:" in table
 

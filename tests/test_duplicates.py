@@ -234,6 +234,39 @@ def test_a_slow_real_frame_far_above_the_copies_noise_is_not_a_copy():
     assert detect_duplicates(mads, peaks=peaks).duplicates == copies + [60]
 
 
+def moving_clip_with_intra_frames():
+    """A moving clip re-encoded with MPEG-2 groups of 12 (numbers as measured on vtest, q 2): real
+    pairs MAD about 2, peak about 30; copies between predicted frames MAD 0.05, peak 0.8; a copy
+    coded as an I-frame differs from the frame before by the intra frame's own noise (MAD 1.2,
+    peak 3.2, 5% of the pixels), as does the predicted copy right after an I-frame (0.6, 2.2)."""
+    rng = np.random.default_rng(3)
+    count = 60
+    mads, peaks, shares = rng.uniform(1.6, 2.6, count - 1), rng.uniform(24, 40, count - 1), rng.uniform(4, 12, count - 1)
+    intra = np.zeros(count, dtype=bool)
+    intra[::12] = True  # frames 0, 12, 24, 36, 48
+    copies = {  # frame: (MAD, peak, share); 24 is an I-frame, 37 the first predicted frame after one
+        5: (0.05, 0.8, 0.01), 20: (0.03, 0.6, 0.0), 24: (1.2, 3.2, 5.0), 31: (0.08, 0.8, 0.02), 37: (0.6, 2.2, 2.0), 44: (0.05, 0.7, 0.01),
+    }  # fmt: skip
+    for frame, values in copies.items():
+        mads[frame - 1], peaks[frame - 1], shares[frame - 1] = values
+    mads[0], peaks[0], shares[0] = 0.4, 4.0, 2.0  # a slow start: real frame 1 after the clip's first I-frame, not taken
+    return mads, peaks, shares, intra
+
+
+def test_a_copy_beside_an_intra_frame_is_judged_by_its_peak():
+    mads, peaks, shares, intra = moving_clip_with_intra_frames()
+    assert detect_duplicates(mads, peaks=peaks, shares=shares).duplicates == [5, 20, 31, 44]  # the intra noise hid 24 and 37
+    found = detect_duplicates(mads, peaks=peaks, shares=shares, intra=intra)
+    assert found.duplicates == [5, 20, 24, 31, 37, 44] and found.settings["mixed_pairs_taken"] == 2
+    assert "intra-coded" in found.how
+    peaks[23] = 0.35 * np.median(peaks)  # a real pair into an I-frame whose peak is not that small
+    assert detect_duplicates(mads, peaks=peaks, shares=shares, intra=intra).duplicates == [5, 20, 31, 37, 44]
+    all_intra = np.ones(len(intra), dtype=bool)  # FFV1, Motion JPEG: no pair mixes the two
+    assert detect_duplicates(mads, peaks=peaks, shares=shares, intra=all_intra).duplicates == [5, 20, 31, 44]
+    with pytest.raises(ValueError, match="one value per frame"):
+        detect_duplicates(mads, peaks=peaks, shares=shares, intra=intra[1:])
+
+
 def measured(name):
     """Adjacent MADs and peaks measured on a real re-encoded clip (tests/data/NAME.json says how)."""
     return json.loads((Path(__file__).parent / "data" / f"{name}.json").read_text())
