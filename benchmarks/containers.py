@@ -15,7 +15,9 @@ in part, how: ``+21 ms`` when the muxer moved every stream alike (``timestamp_of
 verified line by line) or "not kept (named)" (in the report, with the reason);
 "colour tags not kept (named)" where the written file does not say how to show its colours as
 the input did (three inputs are tagged BT.709, as cameras and phones tag HD video); "cover kept"
-(verified byte for byte) or "cover not kept (named)" for the cover (nlvfi.pictures).
+(verified byte for byte) or "cover not kept (named)" for the cover (nlvfi.pictures); "shape kept"
+or "shape not kept (named)" for the widescreen MPEG-2 input, whose pixels are not square
+(``VideoWriter.pixel_aspect_outcome``).
 A refused combination shows the first words of the one-line reason and whether it came before
 the first decoding pass ("refused") or after the work ("failed": what a user should never see).
 Nothing is timed.
@@ -27,6 +29,7 @@ import argparse
 import io
 import sys
 import tempfile
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +61,8 @@ INPUTS = {
     "h264-aac-cover.mp4": dict(codec="libx264", pix_fmt="yuv420p", options={"crf": "18"}, audio_codec="aac", cover=True),
     "h264-aac.ts": dict(codec="libx264", pix_fmt="yuv420p", audio_codec="aac"),  # a recorder's MPEG-TS: AAC as ADTS frames
     "mpeg2-mp2.ts": dict(codec="mpeg2video", pix_fmt="yuv420p", audio_codec="mp2"),  # as broadcast TV is recorded
+    # a widescreen DVD or HDV tape as ripped: pixels wider than tall (4:3, so 128x96 is shown 16:9)
+    "mpeg2-ac3-16x9.mkv": dict(codec="mpeg2video", pix_fmt="yuv420p", audio_codec="ac3", pixel_aspect=Fraction(4, 3)),
 }
 SUBRIP = "1\n00:00:00,200 --> 00:00:00,600\nA line\n\n2\n00:00:00,700 --> 00:00:01,100\nAnother line\n"
 OUTPUTS = [".mkv", ".mp4", ".mov", ".avi", ".nut", ".webm", ".ts"]
@@ -135,6 +140,7 @@ def cell(source: Path, output: Path, generator) -> dict:
         "not_copied": report["streams_not_copied"],
         "colour_lost": "lost" in report["colour"],
         "pictures": report["pictures_copied"],
+        "shape": report["pixel_aspect"],
     }
 
 
@@ -152,7 +158,9 @@ def describe(result: dict) -> str:
     cover = ", cover kept" if result["pictures"] else ""
     if any("attached picture" in s for s in result["not_copied"]):
         cover += ", cover not kept (named)"
-    return f"{result['codec']}{' (lossless)' if result['lossless'] else ''}{shift}{missed}{subtitles}{left}{colour}{cover}"
+    shape = result.get("shape")
+    shape = "" if shape is None else ", shape kept" if shape["kept"] else ", shape not kept (named)"
+    return f"{result['codec']}{' (lossless)' if result['lossless'] else ''}{shift}{missed}{subtitles}{left}{colour}{cover}{shape}"
 
 
 def table(results: dict[tuple[str, str], dict], inputs: list[str], outputs: list[str]) -> str:

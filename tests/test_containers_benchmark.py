@@ -42,8 +42,15 @@ def test_what_is_written_keeps_every_time_and_replaces_both_copies(matrix):
     assert all(0 <= r["offset_ms"] <= 120.5 for key, r in written.items() if key[1] == ".ts")
     assert moved == {
         ("h264-aac.mp4", ".nut"): 21, ("h264-aac-srt.mkv", ".nut"): 21, ("h264-aac-cover.mp4", ".nut"): 21, ("vp9-opus.webm", ".nut"): 7,
-        ("h264-ac3.mkv", ".nut"): 5,
+        ("h264-ac3.mkv", ".nut"): 5, ("mpeg2-ac3-16x9.mkv", ".nut"): 5,
     }  # fmt: skip
+
+
+def test_a_widescreen_mpeg2_input_keeps_its_shape_wherever_it_is_written(matrix):
+    # 128x96 shown 16:9 (4:3 pixels, as HDV and widescreen DVDs): before, every output was square
+    shapes = [r["shape"] for (name, _), r in matrix.items() if name == "mpeg2-ac3-16x9.mkv" and r["written"]]
+    assert len(shapes) == 5 and all(s["kept"] and s["pixel_aspect"] == "4:3" and s["display_aspect"] == "16:9" for s in shapes)
+    assert all(r["shape"] is None for (name, _), r in matrix.items() if name != "mpeg2-ac3-16x9.mkv" and r["written"])
 
 
 def test_every_input_goes_into_matroska_and_each_container_gets_its_codec(matrix):
