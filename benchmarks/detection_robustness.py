@@ -47,6 +47,7 @@ import re
 import sys
 import tempfile
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nlvfi.repair import analyze_video  # noqa: E402
+from nlvfi.videoio import write_video  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("repair_quality", Path(__file__).resolve().parent / "repair_quality.py")
 repair_quality = importlib.util.module_from_spec(_spec)
@@ -134,9 +136,6 @@ def measure(config: dict, originals: list[np.ndarray], rate: float, workdir: Pat
 def encode(frames: list[np.ndarray], stem: Path, rate: float, encoding: str, threads: int) -> Path:
     """Write ``frames`` as ``encoding`` (module doc: exact, a crf, CRFgN, an MPEG2_ENCODINGS name)
     to ``stem`` + its extension; the path written."""
-    import av
-    from fractions import Fraction
-
     if encoding == "exact" or encoding.isdigit():
         crf = None if encoding == "exact" else int(encoding)
         path = stem.with_suffix(".mkv" if crf is None else ".mp4")
@@ -151,20 +150,12 @@ def encode(frames: list[np.ndarray], stem: Path, rate: float, encoding: str, thr
         group, quantiser, b_frames = MPEG2_ENCODINGS[encoding]
         codec, path = "mpeg2video", stem.with_suffix(".ts")
         options = {"flags": "+qscale", "global_quality": str(quantiser * 118), "g": str(group), "bf": str(b_frames)}
-    with av.open(str(path), "w") as container:
-        rational = Fraction(rate).limit_denominator(1001)
-        for ntsc in (Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001)):
-            if abs(rate - ntsc) < 1e-3:  # Megamind's 23.976 is 24000/1001, the only way MPEG-2 codes it
-                rational = ntsc
-        stream = container.add_stream(codec, rate=rational)
-        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
-        stream.codec_context.time_base = 1 / rational  # MPEG-2 codes frame slots (nlvfi.videoio.SLOT_ENCODERS)
-        stream.options = options
-        for image in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    rational = Fraction(rate).limit_denominator(1001)
+    for ntsc in (Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001)):
+        if abs(rate - ntsc) < 1e-3:  # Megamind's 23.976 is 24000/1001, the only way MPEG-2 codes it
+            rational = ntsc
+    # the time base is the frame's slot (write_video's default), which MPEG-2 needs (nlvfi.videoio.SLOT_ENCODERS)
+    write_video(path, frames, rational, codec=codec, pix_fmt="yuv420p", options=options)
     return path
 
 
