@@ -231,7 +231,7 @@ def analyze_video(
             if store is not None and pairs >= 1 and measured_before <= len(pts) and min(map(len, (diffs, peaks, shares))) >= pairs:
                 store.save_measure(
                     diffs=np.array(diffs[:pairs]), peaks=np.array(peaks[:pairs]), shares=np.array(shares[:pairs]),
-                    pts=np.array(pts, dtype=np.int64), times=np.array(times), intra=np.array(intra[: len(pts)]), partial=np.array(True),
+                    pts=np.array(pts, dtype=np.int64), times=np.array(times), intra=np.array(intra), partial=np.array(True),
                 )  # fmt: skip
             raise
         bar.close()

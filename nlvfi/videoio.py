@@ -105,6 +105,7 @@ closer to what the model made (module constant's comment).
 from __future__ import annotations
 
 import errno
+import functools
 import math
 import os
 import re
@@ -1988,10 +1989,22 @@ def slot_pts_step(container: str, codec: str, pts: Sequence[int]) -> int:
 
 def demuxed_pts(path: str | os.PathLike) -> list[int]:
     """The timestamps of the first video stream's packets (no decoding: cheap), for
-    :func:`avi_pts_step` when the frames themselves are read later."""
+    :func:`slot_pts_step` when the frames themselves are read later. Read once per file as it is
+    now (its size and time of change): the tools ask before their first pass and again as they
+    start writing."""
+    path = Path(path)
+    if not path.is_file():  # numbered images (frames/%04d.png): read each time
+        return list(_demuxed_pts.__wrapped__(str(path), 0, 0))
+    stat = path.stat()
+    return list(_demuxed_pts(str(path.resolve()), stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=4)
+def _demuxed_pts(path: str, size: int, changed_ns: int) -> tuple[int, ...]:
+    """:func:`demuxed_pts` of ``path`` as it is at ``size`` and ``changed_ns`` (the cache's key)."""
     with open_input(Path(path)) as container:
         video = main_video_stream(container, Path(path))
-        return [int(packet.pts) for packet in container.demux(video) if packet.pts is not None]
+        return tuple(int(packet.pts) for packet in container.demux(video) if packet.pts is not None)
 
 
 def write_video(
