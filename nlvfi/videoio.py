@@ -1610,7 +1610,8 @@ class VideoWriter:
                 f"the input's pixels are {ratio_text(wanted)}, so its {self.info.width}x{self.info.height} is shown "
                 f"{ratio_text(self.info.display_aspect)}; the {self.muxer} file with {self.choice.codec} says "
                 f"{outcome['written']}, so players show it {ratio_text(shown)}; .mp4 and .mov keep it with any codec, "
-                ".mkv, .nut, .avi and .ts with H.264 or HEVC (--codec libx264)"
+                ".mkv, .nut, .avi and .ts with H.264 or HEVC (--codec libx264"
+                + (", with --crf 0 for a lossless output)" if self.choice.lossless else ")")
             )
         return outcome
 

@@ -325,6 +325,8 @@ def test_an_anamorphic_clip_keeps_its_shape_or_the_loss_is_named(tmp_path, model
     assert (probe(out).pixel_aspect == Fraction(32, 27)) is kept
     assert report["pixel_aspect"]["pixel_aspect"] == "32:27" and report["pixel_aspect"]["kept"] is kept
     assert ("Picture shape not kept: the input's pixels are 32:27" in summary_text(report)) is not kept
+    if not kept:  # FFV1 written losslessly: the advice keeps it lossless (x264 at crf 0 read back at 99 dB, the cap)
+        assert report["pixel_aspect"]["lost"].endswith("(--codec libx264, with --crf 0 for a lossless output)")
     square = write_video(tmp_path / "square.mkv", stutter(scene(8), [4]), 10)
     assert probe(square).pixel_aspect is None
     assert repair_video(square, tmp_path / "square-out.mkv", checkpoint=model, progress=False)["pixel_aspect"] is None
