@@ -1353,21 +1353,12 @@ class VideoWriter:
             raise VideoError(f"cannot write {container} to {self.path.parent}: {error}") from None
         try:
             rate = rate or info.rate
-            if self.choice.codec == "libsvtav1":
-                os.environ.setdefault("SVT_LOG", "1")  # errors only: SVT-AV1 prints some 20 lines to stderr otherwise
             self.stream = self.output.add_stream(self.choice.codec, rate=rate) if rate else self.output.add_stream(self.choice.codec)
-            self.stream.width, self.stream.height = info.width, info.height
-            if info.pixel_aspect is not None:  # pixel_aspect_outcome reads back which container and codec kept it
-                self.stream.codec_context.sample_aspect_ratio = info.pixel_aspect
-            self.stream.pix_fmt = self.choice.pix_fmt
             self.stream.time_base = self.time_base
-            self.stream.codec_context.time_base = self.time_base
-            self.stream.options = dict(self.choice.options)
+            self.colour = configure_encoder(self.stream.codec_context, info, self.choice, self.time_base, rate)
             if self.choice.codec == "libx265" and container in {"mp4", "mov"}:
                 self.stream.codec_context.codec_tag = "hvc1"  # Apple's players take HEVC tagged hvc1 only (FFmpeg's default: hev1)
             self.info = info
-            self.colour = output_colour(info.colour, info.pix_fmt, self.choice.pix_fmt, self.choice.codec)
-            self.colour.apply(self.stream.codec_context)
             self.audio: dict[int, object] = {}
             for source in (audio_from.streams.audio if audio_from is not None else ()):  # checked above
                 self.audio[source.index] = self.output.add_stream_from_template(source)
@@ -1915,13 +1906,6 @@ def keeps_times_in_matroska(video_start: float | None, audio_start: float | None
     return MATROSKA_EARLIEST_AUDIO_S <= audio_start < 0
 
 
-def avi_pts_step(container: str, pts: Sequence[int]) -> int:
-    """For an AVI output, the largest step every timestamp of ``pts`` is a multiple of (their
-    greatest common divisor), so the AVI's time base is the input's frame slot instead of its
-    tick; 1 for any other container (they store each timestamp as it is)."""
-    return slot_pts_step(container, "", pts)
-
-
 def output_time_base(
     container: str, codec: str, info: VideoInfo, time_base: Fraction | None = None, pts_step: int | None = None
 ) -> tuple[Fraction, int]:
@@ -1931,6 +1915,25 @@ def output_time_base(
     if pts_step is None:
         pts_step = slot_pts_step(container, codec, demuxed_pts(info.path)) if container == "avi" or codec in SLOT_ENCODERS else 1
     return (time_base or info.time_base) * int(pts_step), int(pts_step)
+
+
+def configure_encoder(context, info: VideoInfo, choice: EncoderChoice, time_base: Fraction, rate: Fraction | None) -> ColourTags:
+    """Set an encoder's ``context`` (an av CodecContext, not opened yet) as :class:`VideoWriter`
+    writes ``info``'s video with ``choice``: size, pixel format, time base and rate, pixel aspect
+    (:meth:`VideoWriter.pixel_aspect_outcome` reads back what was kept), colour tags and options.
+    The output's colour tags (nlvfi.colour.output_colour), applied."""
+    if choice.codec == "libsvtav1":
+        os.environ.setdefault("SVT_LOG", "1")  # errors only: SVT-AV1 prints some 20 lines to stderr otherwise
+    context.width, context.height, context.pix_fmt = info.width, info.height, choice.pix_fmt
+    context.time_base = time_base
+    if rate:
+        context.framerate = rate
+    if info.pixel_aspect is not None:
+        context.sample_aspect_ratio = info.pixel_aspect
+    colour = output_colour(info.colour, info.pix_fmt, choice.pix_fmt, choice.codec)
+    colour.apply(context)
+    context.options = dict(choice.options)
+    return colour
 
 
 def check_encoder(
@@ -1953,17 +1956,8 @@ def check_encoder(
     choice = choose_encoder(info, container, muxer_codecs(container), codec, crf, preset)
     time_base, _ = output_time_base(container, choice.codec, info, time_base)
     rate = rate or info.rate
-    if choice.codec == "libsvtav1":
-        os.environ.setdefault("SVT_LOG", "1")  # as VideoWriter: errors only
     trial = av.CodecContext.create(choice.codec, "w")
-    trial.width, trial.height, trial.pix_fmt = info.width, info.height, choice.pix_fmt
-    trial.time_base = time_base
-    if rate:
-        trial.framerate = rate
-    if info.pixel_aspect is not None:
-        trial.sample_aspect_ratio = info.pixel_aspect
-    output_colour(info.colour, info.pix_fmt, choice.pix_fmt, choice.codec).apply(trial)  # Motion JPEG needs its full range
-    trial.options = dict(choice.options)
+    configure_encoder(trial, info, choice, time_base, rate)  # as the writer does (Motion JPEG needs its full range)
     reason = _refusal(trial.open, first=True)  # closed when garbage-collected
     if reason is not None:
         slots = (

@@ -640,11 +640,11 @@ def test_a_phone_videos_rotation_is_kept(tmp_path, ext, container, with_audio):
     assert rotations == ([0] * 12 if container == "mpegts" else [90] * 12)  # MPEG-TS has no place for it
 
 
-def test_avi_pts_step_is_the_timestamps_common_divisor():
-    assert videoio.avi_pts_step("avi", [0, 40, 80, 200]) == 40
-    assert videoio.avi_pts_step("avi", [1000, 1040, 1080]) == 40  # a late start counts too
-    assert videoio.avi_pts_step("matroska", [0, 40, 80]) == 1  # other containers keep every tick
-    assert videoio.avi_pts_step("avi", []) == 1
+def test_the_slot_pts_step_is_the_timestamps_common_divisor():
+    assert videoio.slot_pts_step("avi", "mpeg4", [0, 40, 80, 200]) == 40
+    assert videoio.slot_pts_step("avi", "mpeg4", [1000, 1040, 1080]) == 40  # a late start counts too
+    assert videoio.slot_pts_step("matroska", "libx264", [0, 40, 80]) == 1  # other containers keep every tick
+    assert videoio.slot_pts_step("avi", "mpeg4", []) == 1
 
 
 def test_writer_counts_in_steps_of_pts(tmp_path):
