@@ -214,6 +214,11 @@ QUANTISER_CODECS = frozenset(
 #: 10 or 12.5): they count in the input's frame slots, as AVI does (:func:`slot_pts_step`); given the
 #: input's tick (1/90000 s) they did not open at all
 SLOT_ENCODERS = frozenset({"mpeg1video", "mpeg2video"})
+#: FFmpeg's DNxHD encoder (``--codec dnxhd``, for editing systems) opens in its default DNxHD profile
+#: only at 1280x720 / 1920x1080 / 1440x1080 and one of their fixed bit rates, which nothing sets:
+#: it refused every video. Its DNxHR profiles take any frame size from 256x120 up (a 384x288 and
+#: a 383x287 frame opened, 100x50 did not), at the highest quality of the pixel format chosen
+DNXHR_PROFILE_BY_FORMAT = {"yuv422p": "dnxhr_hq", "yuv422p10le": "dnxhr_hqx", "yuv444p10le": "dnxhr_444", "gbrp10le": "dnxhr_444"}
 DEFAULT_PRESET = "medium"
 #: x264's and x265's presets, fastest first: each trades encoding time for size at the same crf
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
@@ -1034,11 +1039,32 @@ def _supported_formats(codec: str) -> list[str]:
 
     try:
         formats = av.codec.Codec(codec, "w").video_formats
-    except av.FFmpegError as error:  # unknown codec
-        raise VideoError(f"unknown video encoder {codec!r}: {error}") from None
-    except ValueError as error:
-        raise VideoError(f"unknown video encoder {codec!r}: {error}") from None
+    except (av.FFmpegError, ValueError):  # UnknownCodecError, whose text is the name alone
+        raise VideoError(_unknown_encoder_text(codec)) from None
     return [f.name for f in formats] if formats else []
+
+
+def video_encoders() -> list[str]:
+    """The names of the video encoders this FFmpeg has (what ``--codec`` takes), sorted."""
+    import av
+
+    names = []
+    for name in av.codecs_available:
+        try:
+            if av.codec.Codec(name, "w").type == "video":
+                names.append(name)
+        except (av.FFmpegError, ValueError):  # a decoder only
+            continue
+    return sorted(names)
+
+
+def _unknown_encoder_text(codec: str) -> str:
+    """One line for a ``--codec`` this FFmpeg has no encoder of, naming the nearest that it has
+    (a typing slip such as libx246)."""
+    import difflib
+
+    near = difflib.get_close_matches(codec, video_encoders(), n=3)
+    return f"unknown video encoder {codec!r}" + (f"; did you mean {', '.join(near[:-1]) + ' or ' if len(near) > 1 else ''}{near[-1]}?" if near else " (this FFmpeg has none by that name)")
 
 
 #: formats the input may be converted to without changing any pixel value, in order of preference
@@ -1229,6 +1255,8 @@ def _encoder_for(
         options.update(VP9_CONSTANT_QUALITY)
     if name == "libsvtav1":
         options.update(SVT_AV1_QUALITY)
+    if name == "dnxhd" and pix_fmt in DNXHR_PROFILE_BY_FORMAT:
+        options["profile"] = DNXHR_PROFILE_BY_FORMAT[pix_fmt]
     if name in {"libx264", "libx264rgb", "libx265"}:
         options["preset"] = DEFAULT_PRESET
     if name == "libx265":
@@ -1238,7 +1266,8 @@ def _encoder_for(
     if container in {"avi", "nut"} and name == "libx265":
         options["x265-params"] += ":bframes=0"  # as for x264: NUT moved every stream 0.2 s
     reason = (
-        f"--codec {name}" + (" at quantiser 1" if name in QUANTISER_CODECS else "") if codec
+        f"--codec {name}" + (" at quantiser 1" if name in QUANTISER_CODECS else "")
+        + (f" (profile {options['profile']})" if "profile" in options else "") if codec
         else f"the input is lossy ({info.codec}) and {traits.bit_depth}-bit: re-encoded with {name} (HEVC) at high quality, "
         f"which plays where 10-bit H.264 does not"
         if deep_default

@@ -219,6 +219,18 @@ def test_an_encoder_that_does_not_open_on_the_video_is_refused_before_any_decodi
     assert leftovers(tmp_path) == [] and not (tmp_path / "out.ts").exists()
 
 
+@pytest.mark.parametrize("pix_fmt, profile", [("yuv420p", "dnxhr_hq"), ("yuv422p10le", "dnxhr_hqx")])
+def test_dnxhd_chosen_with_codec_is_written_in_its_dnxhr_profile_at_any_size(tmp_path, model, pix_fmt, profile):
+    # FFmpeg's DNxHD profile opens at three broadcast sizes and fixed bit rates only: --codec dnxhd
+    # was refused for every video ("video parameters incompatible with DNxHD")
+    source = write_video(tmp_path / "in.mkv", stutter(scene(6, 136, 262), [3]), 25, codec="ffv1", pix_fmt=pix_fmt)
+    report = repair_video(source, tmp_path / "out.mov", checkpoint=model, codec="dnxhd", progress=False)
+    assert report["encoder"]["options"]["profile"] == profile and report["replaced"][0]["frame"] == 3
+    # DNxHR's bits per frame are fixed by its profile and size: 28-29 dB on these fine stripes, 37 on vtest
+    assert report["verification"]["untouched_frames_psnr_db"]["min"] > 26
+    assert report["encoder"]["why"] == f"--codec dnxhd (profile {profile})"
+
+
 @pytest.mark.parametrize("codec, ext", [("mpeg2video", "ts"), ("mpeg4", "mkv"), ("mjpeg", "mkv")])
 def test_a_quantiser_codec_chosen_with_codec_is_written_at_quantiser_1_and_in_its_own_slots(tmp_path, model, codec, ext):
     # Before: MPEG-2 did not open on the input's 1/12800 s ticks at all (it codes frame slots);

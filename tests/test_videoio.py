@@ -516,8 +516,11 @@ def test_h264_parameter_sets_that_cannot_be_read_count_as_lossy():
 
 def test_codec_choice_errors(tmp_path):
     info = _info(tmp_path)
-    with pytest.raises(VideoError, match="unknown video encoder 'nosuch'"):
+    with pytest.raises(VideoError, match=r"^unknown video encoder 'nosuch' \(this FFmpeg has none by that name\)$"):
         choose_encoder(info, "matroska", _codecs("matroska"), codec="nosuch")
+    with pytest.raises(VideoError, match=r"^unknown video encoder 'libx246'; did you mean .*libx264.*\?$"):  # a slip of the keys
+        choose_encoder(info, "matroska", _codecs("matroska"), codec="libx246")
+    assert {"libx264", "ffv1", "dnxhd"} <= set(videoio.video_encoders()) and "aac" not in videoio.video_encoders()
     odd420 = _info(tmp_path, pix_fmt="yuv420p", h=47, w=65)
     with pytest.raises(VideoError, match="write .mkv instead"):
         choose_encoder(odd420, "mov", _codecs("mov"))
