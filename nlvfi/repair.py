@@ -175,9 +175,10 @@ def analyze_video(
         info = probe(path)
         pts, times = [int(p) for p in kept["pts"]], [float(t) for t in kept["times"]]
         diffs, peaks, shares = kept["diffs"], kept["peaks"], kept["shares"]
-        intra = kept["intra"] if "intra" in kept and len(kept["intra"]) == len(pts) else None  # kept before they were
         fixed = int(kept["timestamps_fixed"])
-        if len(pts) == len(times) == len(diffs) + 1 == len(peaks) + 1 == len(shares) + 1:
+        whole = len(pts) == len(times) == len(diffs) + 1 == len(peaks) + 1 == len(shares) + 1
+        if whole and "intra" in kept and len(kept["intra"]) == len(pts):
+            intra = kept["intra"]
             detection = detect_duplicates(diffs, threshold, max_run, peaks=peaks, lossless=info.lossless, shares=shares, intra=intra)
             return Analysis(info, detection, pts, times, fixed, time.perf_counter() - started, from_kept=True)
     diffs: list[float] = []
@@ -186,7 +187,9 @@ def analyze_video(
     pts: list[int] = []
     times: list[float] = []
     intra: list[bool] = []  # the decoder's picture type of each frame is I (duplicates.detect_duplicates)
-    partial = kept if kept is not None and _is_partial(kept) else None  # an interrupted first pass's
+    # an interrupted first pass's, or a whole one kept without the picture types (before nlvfi kept them):
+    # its pairs are used, and the frames decoded again for their types
+    partial = kept if kept is not None and _is_partial(kept) else None
     if partial is not None:
         diffs, peaks, shares = (partial[name].tolist() for name in ("diffs", "peaks", "shares"))
     measured_before = len(diffs) + 1 if partial is not None else 0  # frames whose pairs are kept
@@ -256,8 +259,10 @@ def analyze_video(
 
 def _is_partial(kept: dict) -> bool:
     """Whether ``kept`` (ResumeStore.load_measure) is an interrupted first pass's, and whole:
-    n frames' pts and times, n - 1 pairs' MAD, peak and share."""
-    if "partial" not in kept or not set(kept) >= {"diffs", "peaks", "shares", "pts", "times"}:
+    n frames' pts and times, n - 1 pairs' MAD, peak and share. A whole first pass's kept without
+    the frames' picture types (``intra``; stores of earlier versions) counts as one: only the
+    types are missing."""
+    if not ("partial" in kept or "intra" not in kept) or not set(kept) >= {"diffs", "peaks", "shares", "pts", "times"}:
         return False
     count = len(kept["pts"])
     return count >= 2 and len(kept["times"]) == count and all(len(kept[name]) == count - 1 for name in ("diffs", "peaks", "shares"))

@@ -1020,6 +1020,28 @@ def test_bundled_clip_re_encoded_with_mpeg2_still_detected(tmp_path, group, quan
     assert detection.settings["mixed_pairs_taken"] >= 3
 
 
+def test_measurements_kept_without_picture_types_are_used_and_the_types_read_again(tmp_path, monkeypatch):
+    # a resume store written before the intra flags were kept has every pair but not the types:
+    # detecting from it alone missed the copies beside I-frames (recall 0.73 on this file)
+    from nlvfi.resume import ResumeStore
+
+    truth, _ = _truth()
+    with VideoReader(STUTTER / truth["clip"]) as reader:
+        frames = [frame_to_rgb24(item.frame) for item in reader]
+    options = {"flags": "+qscale", "global_quality": str(2 * 118), "g": "12", "bf": "0"}
+    noisy = write_video(tmp_path / "mpeg2.ts", frames, 10, codec="mpeg2video", pix_fmt="yuv420p", options=options)
+    analyze_video(noisy, store=ResumeStore(tmp_path / "kept", {"input": 1}))
+    kept = dict(np.load(tmp_path / "kept" / "measure.npz"))
+    np.savez(tmp_path / "kept" / "measure.npz", **{name: values for name, values in kept.items() if name != "intra"})
+    measured = []
+    monkeypatch.setattr(repair_module, "pair_differences", lambda *args: measured.append(1) or (0.0, 0.0, 0.0))
+    analysis = analyze_video(noisy, store=ResumeStore(tmp_path / "kept", {"input": 1}))
+    assert measured == [] and analysis.frames_measured_before == len(frames)  # every pair read back, none measured
+    assert _scores(analysis.detection.duplicates, truth["duplicates"]) == (1.0, 1.0)
+    assert analysis.detection.settings["mixed_pairs_taken"] >= 3
+    assert np.array_equal(np.load(tmp_path / "kept" / "measure.npz")["intra"], kept["intra"])  # kept now
+
+
 def _converted_by_duplication(frames: list[np.ndarray], pattern: str) -> tuple[list[np.ndarray], list[int]]:
     """A frame rate raised by showing frames twice, as a converter without interpolation does:
     ``every-5th`` (24 -> 30 frames/s: one frame in five is the one before it again), ``doubled``
