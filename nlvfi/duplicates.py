@@ -190,11 +190,17 @@ The decoder says which frames are intra-coded (``intra``, ``nlvfi.videoio.is_int
 of one intra-coded and one predicted frame is also judged on its own: a copy when its peak is at
 most ``MIXED_PEAK_RATIO`` (0.3) x the local level of the peaks and its MAD at most
 ``MIXED_MAD_RATIO`` (1.5) x that of the MADs (the second pass's levels), with at least 3 real pairs
-on each side. Intra noise is spread over the frame, motion concentrated: in vtest, Megamind and
+on each side; with fewer on one side (the clip's first pair, its last few), only when its peak is
+tiny beside the side it has (at most ``AUTO_TINY_RATIO``, 0.1, x the level, as for the one-sided
+pairs above; before, such a pair was never taken, and 10 copies within 3 real pairs of the end were missed in 168 files of vtest,
+Megamind and tree, MPEG-2 and 12-frame H.264 groups, patterns 0-15: vtest's frame 156, coded as an
+I-frame, peak 0.05-0.11 x the level; 9 of them are found now, no real frame taken, and
+results/detection_short_gop.md's vtest rows went from 3, 7 and 3 copies missed to 0, 5 and 0).
+Intra noise is spread over the frame, motion concentrated: in vtest, Megamind and
 tree the real pairs of that kind have peaks from 0.41 x the level up, the copies up to 0.34 but
-for four of Megamind's slow stretches (0.45-1.05). Not the clip's first pair: every clip starts
-with an I-frame, and Megamind's slow start (real frame 1, peak 0.29 x the level) was taken. A
-codec whose every frame is intra-coded (FFV1, Motion JPEG, ProRes) has no such pair.
+for four of Megamind's slow stretches (0.45-1.05). Why one side is not enough at 0.3: every clip
+starts with an I-frame, and Megamind's slow start (real frame 1, peak 0.29 x the level) was taken.
+A codec whose every frame is intra-coded (FFV1, Motion JPEG, ProRes) has no such pair.
 The ratio was chosen on the MPEG-2 files above, before the condition of real pairs on both sides
 (0.3 took no real frame; 0.4 and 0.5 took 3 and 8 in Megamind), and checked, with it, on files not
 used to choose it (ad hoc scripts; files meeting the bar, before -> now): MPEG-2 patterns 8-15, vtest 0 -> 8 and 0 -> 7 of 8 (without / with B-frames),
@@ -629,8 +635,9 @@ def _stands_out(values: np.ndarray, candidate: np.ndarray, margin: float, levels
 def _mixed_copies(diffs: np.ndarray, peaks: np.ndarray, intra: np.ndarray, is_duplicate: np.ndarray) -> np.ndarray:
     """(N-1,) bool: pairs of one intra-coded and one predicted frame (``intra``, (N,)) whose peak
     is at most MIXED_PEAK_RATIO x, and MAD at most MIXED_MAD_RATIO x, their local levels (medians
-    of the ``AUTO_WINDOW`` nearest pairs on each side that ``is_duplicate`` does not take), with
-    at least 3 such pairs on each side (module doc, "Intra-coded frames")."""
+    of the ``AUTO_WINDOW`` nearest pairs on each side that ``is_duplicate`` does not take); with
+    fewer than 3 such pairs on one side, a peak at most AUTO_TINY_RATIO x the level (module doc,
+    "Intra-coded frames")."""
     mixed = intra[:-1] != intra[1:]  # (N-1,)
     if not mixed.any():
         return np.zeros(len(diffs), dtype=bool)
@@ -638,7 +645,9 @@ def _mixed_copies(diffs: np.ndarray, peaks: np.ndarray, intra: np.ndarray, is_du
     peak_levels = _local_levels(peaks, AUTO_WINDOW, AUTO_QUANTILE_WITH_PEAKS, keep)
     mad_levels = _local_levels(diffs, AUTO_WINDOW, AUTO_QUANTILE_WITH_PEAKS, keep)
     quiet = (peaks <= _from_levels(peak_levels, MIXED_PEAK_RATIO, 0.0)) & (diffs <= _from_levels(mad_levels, MIXED_MAD_RATIO, 0.0))
-    return mixed & quiet & ~_one_sided(keep, AUTO_WINDOW)  # real pairs on both sides: not the clip's first (slow starts)
+    # real pairs on one side only (the clip's first pair, a slow start; its last few): only a peak tiny beside that side
+    tiny = peaks <= _from_levels(peak_levels, AUTO_TINY_RATIO, 0.0)
+    return mixed & quiet & (~_one_sided(keep, AUTO_WINDOW) | tiny)
 
 
 def detect_duplicates(

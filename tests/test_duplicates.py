@@ -267,6 +267,15 @@ def test_a_copy_beside_an_intra_frame_is_judged_by_its_peak():
         detect_duplicates(mads, peaks=peaks, shares=shares, intra=intra[1:])
 
 
+def test_a_copy_on_an_intra_frame_near_the_end_is_taken_when_its_peak_is_tiny_beside_the_one_side():
+    mads, peaks, shares, intra = moving_clip_with_intra_frames()
+    intra[57] = True  # an I-frame two frames before the end: one real pair on its right
+    mads[56], peaks[56], shares[56] = 1.5, 2.0, 5.0  # frame 57, a copy coded as that I-frame (vtest's frame 156)
+    assert detect_duplicates(mads, peaks=peaks, shares=shares, intra=intra).duplicates == [5, 20, 24, 31, 37, 44, 57]
+    peaks[56] = 0.2 * np.median(peaks)  # quiet beside the level, but not tiny: a slowing end is left as it is
+    assert detect_duplicates(mads, peaks=peaks, shares=shares, intra=intra).duplicates == [5, 20, 24, 31, 37, 44]
+
+
 def measured(name):
     """Adjacent MADs and peaks measured on a real re-encoded clip (tests/data/NAME.json says how)."""
     return json.loads((Path(__file__).parent / "data" / f"{name}.json").read_text())
