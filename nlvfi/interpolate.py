@@ -99,6 +99,7 @@ from .videoio import (
     check_encoder,
     check_progressive,
     check_writable,
+    closed_captions,
     container_for,
     frame_alpha,
     frame_to_rgb,
@@ -828,6 +829,7 @@ def interpolate_video(
             written_pts.clear()
             previous = None  # (DecodedFrame, (1, 3, H, W) tensor, alpha)
             generated = 0
+            captioned = 0  # input frames carrying closed captions (videoio.closed_captions)
             try:
                 log = store.log_encoding(writer, frames_identity, reuse) if store is not None else None
                 bar = tqdm(total=info.announced_frames or None, desc="up-converting", unit="frame", disable=not progress)
@@ -862,6 +864,7 @@ def interpolate_video(
                             writer.write(out, written_pts[-1])
                             generated += 1
                     written_pts.append(item.pts * factor)
+                    captioned += closed_captions(item.frame) is not None
                     writer.write(item.frame, written_pts[-1])
                     previous = current
                     bar.update(1)
@@ -880,14 +883,15 @@ def interpolate_video(
                     writer.abort()
                 raise
         try:
-            check(tmp, reader, writer, info, generated)
+            check(tmp, reader, writer, info, generated, captioned)
         except BaseException as error:  # an interrupt while checking keeps every frame encoded
             close_log(log, writer, error, frames_identity)
             raise
         close_log(log, writer, None, frames_identity)
 
-    def check(tmp: str, reader: VideoReader, writer: VideoWriter, info, generated: int) -> None:
-        """The summary of the written file, and its verification (``verify``)."""
+    def check(tmp: str, reader: VideoReader, writer: VideoWriter, info, generated: int, captioned: int) -> None:
+        """The summary of the written file, and its verification (``verify``); ``captioned``:
+        input frames carrying closed captions."""
         summary.update(
             frames_in=reader.count,
             frames_out=writer.frames_written,
@@ -903,6 +907,7 @@ def interpolate_video(
             pictures_copied=writer.pictures_copied,
             streams_not_copied=writer.streams_left + info.streams_not_copied,
             **writer.read_back(),  # colour, metadata, display, pixel_aspect
+            closed_captions=writer.captions_outcome(captioned),
             input=info.describe(),
             plan=plan.describe(),
         )
@@ -911,6 +916,7 @@ def interpolate_video(
                 source, Path(tmp), info.traits, writer.choice.lossless, reader.count, factor=factor, progress=progress,
                 muxer=container, subtitles=writer.subtitle_positions, attachments=bool(writer.attachments),
                 converted_subtitles=writer.converted_positions, pictures=[picture.sha1 for picture in writer.pictures],
+                captions=writer.carries_captions,
             )
             summary["verify_s"] = result.pop("seconds")
             summary["verification"] = result
@@ -929,7 +935,8 @@ def interpolate_video(
             summary["image_sequence"] = {
                 "pattern": str(images), "first_file": str(sequence.folder / sequence.name(0)), **exported,
                 **not_held(summary["audio_streams"], summary["subtitle_streams"], bool(summary["attachments"] or summary["pictures_copied"]),
-                           [(pts - written_pts[0]) * tick for pts in written_pts], tick),
+                           [(pts - written_pts[0]) * tick for pts in written_pts], tick,
+                           (summary.get("closed_captions") or {}).get("input_frames", 0)),
             }  # fmt: skip
     summary["resume"] = (
         {
@@ -1179,6 +1186,8 @@ def run(args: argparse.Namespace) -> int:
             + (f"not copied: {', '.join(summary['streams_not_copied'])}; " if summary["streams_not_copied"] else "")
             + (f"colour tags not kept: {summary['colour']['lost']}; " if summary["colour"].get("lost") else "")
             + (f"rotation not kept: {summary['display']['lost']}; " if (summary.get("display") or {}).get("lost") else "")
+            + (f"closed captions not kept: {summary['closed_captions']['lost']}; "
+               if (summary.get("closed_captions") or {}).get("lost") and not summary.get("image_sequence") else "")
             + (f"picture shape not kept: {summary['pixel_aspect']['lost']}; " if (summary.get("pixel_aspect") or {}).get("lost") else "")
             + (f"tags not kept: {', '.join(summary['metadata']['not_kept'])}; " if summary["metadata"]["not_kept"] else "")
             + f"{verification_text(summary.get('verification'))}; {resumed}{summary['seconds']} s"

@@ -112,6 +112,7 @@ from .videoio import (
     check_encoder,
     check_progressive,
     check_writable,
+    closed_captions,
     container_for,
     encoder_notes,
     frame_alpha,
@@ -298,6 +299,7 @@ class _Pending:
     first_rgb: np.ndarray | None = None
     outside: tuple[int | None, int | None] = (None, None)  # Detection.outside_frames(run) (flow prior, outside average)
     outside_before: np.ndarray | None = None  # (H, W, 3): the real frame before ``before`` (flow prior, outside average)
+    replaced: list = field(default_factory=list)  # its decoded frames where they carry closed captions (else None)
 
 
 @dataclass
@@ -656,7 +658,7 @@ def repair_video(
                             alpha = None
                             if alphas[0] is not None:
                                 alpha = np.round((1 - t) * alphas[0] + t * alphas[1]).astype(alphas[0].dtype)
-                            writer.write(writer.frame_from_rgb(rgb, alpha), pts)
+                            writer.write(writer.frame_from_rgb(rgb, alpha, job.pending.replaced[offset]), pts)
                             index = run.first + offset
                             replaced_frames.append(
                                 {"frame": index, "t": round(t, 4), "between": [run.before, run.after], "time_s": round(analysis.times[index], 6)}
@@ -680,10 +682,14 @@ def repair_video(
                             emit(entry)
 
                     bar = tqdm(total=analysis.frame_count, desc="repairing", unit="frame", disable=not progress)
+                    state["captioned_frames"] = 0  # input frames carrying closed captions (videoio.closed_captions)
                     for item in reader.items(copied=True):
                         if isinstance(item, CopiedPacket):
                             hold(("copied", item))  # an audio or subtitle packet
                             continue
+                        captioned = closed_captions(item.frame) is not None
+                        state["captioned_frames"] += captioned
+                        carrier = item.frame if captioned and writer.carries_captions else None  # for a replaced frame
                         if item.index >= analysis.frame_count:
                             raise VideoError(f"{source} gave more frames on the second reading than on the first")
                         if waiting is not None:  # this is the frame after the last run's next distinct frame
@@ -692,7 +698,8 @@ def repair_video(
                             if sum(len(j.times) for j in jobs) >= per_call:
                                 flush()
                         if pending is not None and item.index <= pending.run.last:
-                            pending.pts.append(item.pts)  # a copy: its content is not needed, only its time
+                            pending.pts.append(item.pts)  # a copy: its content is not needed, only its time (and captions)
+                            pending.replaced.append(carrier)
                             bar.update(1)
                             continue
                         if pending is not None:  # item is the next distinct frame: the run can be filled
@@ -710,7 +717,7 @@ def repair_video(
                         if item.index in starts:
                             run = starts[item.index]
                             first = frame_to_rgb(item.frame, traits) if run is example_run else None
-                            pending = _Pending(run, [item.pts], previous, first, detection.outside_frames(run))
+                            pending = _Pending(run, [item.pts], previous, first, detection.outside_frames(run), replaced=[carrier])
                             if read_outside and earlier is not None and earlier.index == pending.outside[0]:
                                 pending.outside_before = frame_to_rgb(earlier.frame, traits)
                             bar.update(1)
@@ -721,6 +728,7 @@ def repair_video(
                     if jobs:
                         flush()
                     bar.close()
+                    state["closed_captions"] = writer.captions_outcome(state["captioned_frames"])
                     if pending is not None or reader.count != analysis.frame_count:
                         raise VideoError(
                             f"{source} gave {reader.count} frames on the second reading, {analysis.frame_count} on the first"
@@ -749,7 +757,7 @@ def repair_video(
                     source, Path(tmp), analysis.info.traits, state["encoder"].lossless, analysis.frame_count,
                     {f["frame"] for f in replaced_frames}, progress=progress, muxer=container, subtitles=state["subtitles"],
                     attachments=bool(state["attachments"]), converted_subtitles=state["converted_subtitles"],
-                    pictures=[picture.sha1 for picture in state["pictures"]],
+                    pictures=[picture.sha1 for picture in state["pictures"]], captions=writer.carries_captions,
                 )
                 timings["verify_s"] = result.pop("seconds")
                 state["verification"] = result
@@ -913,6 +921,7 @@ def sequence_report(target: SequenceTarget, exported: dict, report: dict, times:
         **not_held(
             report["audio_streams_copied"], report["subtitle_streams_copied"],
             bool(report["attachments_copied"] or report["pictures_copied"]), list(times), float(Fraction(report["video"]["time_base"])),
+            (report.get("closed_captions") or {}).get("input_frames", 0),
         ),
         "written_through": f"a lossless {report['encoder']['codec']} video, verified against the input, then deleted",
     }  # fmt: skip
@@ -960,6 +969,7 @@ def build_report(source, output, analysis, replaced_frames, state, generator, ch
         "colour": state["colour"],
         "display": state.get("display"),
         "pixel_aspect": state.get("pixel_aspect"),
+        "closed_captions": state.get("closed_captions"),
         "metadata": state["metadata"],
         "verification": state.get("verification", "skipped (--no-verify)"),
         "model": {"size": generator.config.name, "weights": weights, "device": str(device)},
@@ -1070,6 +1080,11 @@ def summary_text(report: dict) -> str:
         parts.append(f"Rotation not kept: {report['display']['lost']}.")
     if (report.get("pixel_aspect") or {}).get("lost"):
         parts.append(f"Picture shape not kept: {report['pixel_aspect']['lost']}.")
+    captions = {} if report.get("image_sequence") else report.get("closed_captions") or {}  # images: among what they cannot hold
+    if captions.get("lost"):
+        parts.append(f"Closed captions not kept: {captions['lost']}.")
+    elif captions:
+        parts.append(f"Closed captions kept: the input's (in {captions['input_frames']} frames), the replaced frames' included.")
     if report.get("metadata", {}).get("not_kept"):
         parts.append(f"Tags not kept (the {Path(report['output']).suffix} container has no place for them): {', '.join(report['metadata']['not_kept'])}.")
     if detection.get("caution"):

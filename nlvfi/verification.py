@@ -25,7 +25,10 @@ a :class:`nlvfi.videoio.VideoError` naming what broke:
 - Matroska attachments copied (the fonts of ASS subtitles): each there, byte for byte; so are the
   attached pictures copied (cover art, nlvfi.pictures);
 - the input frames' content: bit-identical when the output is lossless; otherwise the PSNR
-  against the input is measured and reported (minimum and mean), not judged.
+  against the input is measured and reported (minimum and mean), not judged;
+- closed captions carried in the video (``nlvfi.videoio.closed_captions``), where the encoder
+  writes them (``captions``): every input frame's bytes on its output frame, a replaced frame's
+  too (the bytes belong to the frame's time). Counted either way.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from tqdm import tqdm
 
 from .pictures import picture_digests
 from .subtitles import on_screen, subtitle_events
-from .videoio import PixelTraits, VideoError, VideoReader, frame_content, frame_to_rgb24, open_input
+from .videoio import PixelTraits, VideoError, VideoReader, closed_captions, frame_content, frame_to_rgb24, open_input
 
 
 #: ADTS: a 12-bit sync word of ones opens each header (ISO/IEC 14496-3, 1.A.2.2)
@@ -189,6 +192,7 @@ def verify_output(
     attachments: bool = False,
     converted_subtitles: Sequence[int] = (),
     pictures: Sequence[str] = (),
+    captions: bool = False,
 ) -> dict:
     """Decode ``source`` and ``written`` side by side; VideoError on any broken promise (module doc).
 
@@ -208,6 +212,8 @@ def verify_output(
         attachments: the input's attachments were copied: check that the output holds each, byte for byte.
         pictures: SHA-1 of each attached picture copied (``VideoWriter.pictures``, nlvfi.pictures),
             in order: the output's attached pictures must be exactly those.
+        captions: the encoder writes closed captions: each input frame's must come back on its
+            output frame.
     Returns:
         frames, output_time_base, max_timestamp_error_s, timestamp_offset_s, audio_streams_identical,
         max_audio_timestamp_error_s, subtitle_streams_identical, max_subtitle_timestamp_error_s, seconds, and untouched_frames_bit_identical (lossless) or
@@ -220,6 +226,7 @@ def verify_output(
     identical = 0
     psnrs: list[float] = []
     offset: float | None = None
+    captioned = captions_kept = 0  # input frames carrying closed captions; those whose output frame has the same
     with VideoReader(source) as original, VideoReader(written) as result:
         tolerance = float(result.info.time_base) / 2 + 1e-6
         inputs, outputs = iter(original), iter(result)
@@ -253,6 +260,12 @@ def verify_output(
             check_time(b, a.time, f"frame {a.index}" if factor == 1 else f"input frame {a.index} (output frame {b.index})")
             bar.update(1)
             previous = a
+            said = closed_captions(a.frame)
+            if said is not None:
+                captioned += 1
+                captions_kept += closed_captions(b.frame) == said
+                if captions and closed_captions(b.frame) != said:
+                    raise VideoError(f"verification failed: frame {a.index}'s closed captions are not on its output frame")
             if a.index in replaced:
                 continue
             if lossless:
@@ -300,6 +313,8 @@ def verify_output(
         "max_subtitle_timestamp_error_s": round(worst_subtitle_time, 6),
         "seconds": round(time.perf_counter() - started, 2),
     }
+    if captioned:
+        report["closed_captions"] = {"input_frames": captioned, "kept": captions_kept}
     if lossless:
         report["untouched_frames_bit_identical"] = identical
     else:

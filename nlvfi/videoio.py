@@ -74,7 +74,13 @@ step. Matroska attachments (the fonts of ASS subtitles) are copied into .mkv and
 container holds none. Cover art (a picture marked as attached to the file) goes into .mp4 as such
 and into .mkv as an attachment, byte for byte (nlvfi.pictures); elsewhere it is named. Other
 streams (data, a picture stored as an unmarked track, a second video) are not copied; the reports
-name them.
+name them. Closed captions carried inside the video (ATSC A/53: the EIA-608 / CEA-708 bytes of
+broadcast TV, its recordings and DVDs, in H.264 / HEVC SEI or MPEG-2 user data; FFmpeg's decoders
+give each frame its own, :func:`closed_captions`) go back into the video where the encoder writes
+them (``CAPTION_ENCODERS``: x264, x265, MPEG-2): each untouched frame keeps its bytes, and a
+generated frame that replaces one carries that frame's (:meth:`VideoWriter.frame_from_rgb`,
+:func:`carry_side_data`), since they belong to its time, not its picture; elsewhere the reports
+say they are lost (``closed_captions``) and the verification checks every frame's bytes.
 
 The container follows the output file's extension (``CONTAINERS``). A display matrix on the
 input's frames (a phone's portrait clip is stored landscape, turned 90 degrees) goes onto the
@@ -185,6 +191,13 @@ DEFAULT_CRF = 16
 DEEP_LOSSY_CODEC = "libx265"
 DEEP_LOSSY_CONTAINERS = frozenset({"mp4", "mov", "matroska", "nut", "mpegts", "m2ts"})
 QUIET_X265 = {"x265-params": "log-level=error"}  # x265 prints some 25 lines to stderr otherwise
+#: encoders that write the closed captions a frame carries (ATSC A/53: the EIA-608 / CEA-708 bytes that
+#: broadcast TV, its recordings and DVDs carry inside the video) into their own bitstream: H.264 and
+#: HEVC as SEI messages, MPEG-2 as user data. x265 only when told (``X265_CAPTIONS``). Each was given
+#: frames carrying captions and read back with every frame's bytes; FFV1, VP9, AV1 (SVT) and MPEG-4
+#: Part 2 wrote none
+CAPTION_ENCODERS = frozenset({"libx264", "libx264rgb", "libx265", "mpeg2video"})
+X265_CAPTIONS = {"a53cc": "1"}
 #: .webm takes only VP8 / VP9 / AV1 video: VP9 there, at crf 10, which matched x264's crf 16 on
 #: 60 frames of vtest (41.2 dB mean, 40.0 at least, 1.02 MB; x264: 41.7, 40.7, 1.08 MB)
 DEFAULT_LOSSY_CODEC_BY_CONTAINER = {"webm": "libvpx-vp9"}
@@ -879,6 +892,39 @@ def yuv_to_rgb(frame) -> np.ndarray | None:
     return np.clip(np.rint(rgb * 255), 0, 255).astype(np.uint8)
 
 
+def closed_captions(frame) -> bytes | None:
+    """The closed captions a decoded frame carries (FFmpeg's ``AV_FRAME_DATA_A53_CC``: the ATSC
+    A/53 cc_data triplets, 3 bytes for each EIA-608 / CEA-708 byte pair of this frame's time), or
+    None. The decoders of H.264, HEVC and MPEG-2 export them from the video's SEI / user data."""
+    import av
+
+    data = frame.side_data.get(av.sidedata.sidedata.Type.A53_CC)
+    return None if data is None else bytes(data)
+
+
+def carry_side_data(carrier, frame):
+    """``frame``'s pixels (an av.VideoFrame) in a frame that carries ``carrier``'s side data (a
+    decoded frame's closed captions, :func:`closed_captions`), tagged as ``frame`` is. PyAV cannot
+    attach side data to a frame, but a decoded frame made writable (its own copy of the pixels,
+    where the decoder still holds them) or converted keeps its own: its planes are overwritten,
+    row by row (the two frames' rows may be padded differently). ``carrier`` is used up."""
+    if (carrier.format.name, carrier.width, carrier.height) == (frame.format.name, frame.width, frame.height):
+        carrier.make_writable()  # never writes into a buffer the decoder refers to
+        out = carrier
+    else:
+        out = carrier.reformat(format=frame.format.name, width=frame.width, height=frame.height)
+    for source, target in zip(frame.planes, out.planes):
+        rows = np.frombuffer(source, dtype=np.uint8)  # (height x line size,)
+        into = np.frombuffer(target, dtype=np.uint8)  # writable: the frame's own buffer
+        width = min(source.line_size, target.line_size)  # at least one row of samples
+        for row in range(source.height):
+            start, to = row * source.line_size, row * target.line_size
+            count = min(width, len(rows) - start, len(into) - to)
+            into[to : to + count] = rows[start : start + count]
+    ColourTags.of(frame).apply(out)
+    return out
+
+
 def display_matrix(frame) -> list[int] | None:
     """The 3x3 display matrix a decoded frame carries (a phone video's rotation: FFmpeg's
     ``AV_PKT_DATA_DISPLAYMATRIX``, 9 int32), or None. The frames themselves stay as coded; the
@@ -1261,6 +1307,7 @@ def _encoder_for(
         options["preset"] = DEFAULT_PRESET
     if name == "libx265":
         options.update(QUIET_X265)
+        options.update(X265_CAPTIONS)
     if container in {"avi", "nut"} and name in {"libx264", "libx264rgb"}:
         options["bf"] = "0"  # no B-frames: AVI cannot keep their order, NUT moved every stream (module doc)
     if container in {"avi", "nut"} and name == "libx265":
@@ -1458,6 +1505,8 @@ class VideoWriter:
         copied = {**self.audio, **self.subtitles, **{index: c.stream for index, c in self.converters.items()}}
         self._pairs = [(info.stream_index, self.stream.index)] + [(index, copied[index].index) for index in sorted(copied)]
         self.frames_written = 0
+        self.carries_captions = self.choice.codec in CAPTION_ENCODERS  # closed captions (:func:`closed_captions`)
+        self.captioned_frames = 0  # frames given to the encoder with captions
         self._last_pts: int | None = None
         self._log: PacketLog | None = None
         self._kept: KeptEncoding | None = None
@@ -1580,7 +1629,11 @@ class VideoWriter:
             self._mux_kept(pts, last=self.frames_written == self._kept.frames - 1)
             self.frames_reused = self.frames_written + 1
         else:
-            frame = to_pixel_format(frame, self.choice.pix_fmt, self.colour)
+            converted = to_pixel_format(frame, self.choice.pix_fmt, self.colour)
+            if self.carries_captions and converted is not frame and closed_captions(frame) is not None and closed_captions(converted) is None:
+                converted = carry_side_data(frame, converted)  # converted through RGB: a new frame, without them
+            frame = converted
+            self.captioned_frames += self.carries_captions and closed_captions(frame) is not None
             frame.pts = int(pts)
             frame.time_base = self.time_base
             frame.pict_type = av.video.frame.PictureType.NONE  # let the encoder choose frame types
@@ -1652,10 +1705,32 @@ class VideoWriter:
             )
         return outcome
 
-    def frame_from_rgb(self, rgb: np.ndarray, alpha: np.ndarray | None = None):
+    def captions_outcome(self, input_frames: int) -> dict | None:
+        """The reports' ``closed_captions``: None where no input frame carries any
+        (:func:`closed_captions`; ``input_frames`` counts those that do); else that count, whether
+        this writer's encoder writes them (``CAPTION_ENCODERS``) and, where it does not, what is
+        lost and how to keep them."""
+        if not input_frames:
+            return None
+        outcome = {"input_frames": input_frames, "kept": self.carries_captions}
+        if not self.carries_captions:
+            outcome["lost"] = (
+                f"the input's closed captions (in {input_frames} frames, inside the video) have no place in {self.choice.codec}; "
+                "--codec libx264 keeps them (with --crf 0 for a lossless output)"
+            )
+        return outcome
+
+    def frame_from_rgb(self, rgb: np.ndarray, alpha: np.ndarray | None = None, replaces=None):
         """A generated (H, W, 3) RGB frame (and its alpha) as a frame for :meth:`write`: in the
-        output's pixel format, converted with its colour matrix and range (:func:`rgb_to_frame`)."""
-        return rgb_to_frame(rgb, self.choice.pix_fmt, alpha, self.colour)
+        output's pixel format, converted with its colour matrix and range (:func:`rgb_to_frame`).
+        ``replaces``: the decoded frame it takes the place of (repair), whose closed captions it
+        carries where the encoder writes them (the caption bytes belong to the frame's time, not its
+        picture: without them every replaced frame cut a character pair out of the captions); the
+        decoded frame is used up."""
+        frame = rgb_to_frame(rgb, self.choice.pix_fmt, alpha, self.colour)
+        if replaces is not None and self.carries_captions and closed_captions(replaces) is not None:
+            frame = carry_side_data(replaces, frame)
+        return frame
 
     def mux_copied(self, item: CopiedPacket) -> None:
         """Copy an audio or subtitle packet into its stream, or convert a subtitle packet
