@@ -70,7 +70,7 @@ def test_the_fixture_carries_each_frames_own_captions(source):
     assert captions_by_frame(source) == [caption_bytes(i) for i in range(12)]
 
 
-@pytest.mark.parametrize("codec, ext", [("libx264", "mp4"), ("mpeg2video", "ts"), ("libx265", "mkv")])
+@pytest.mark.parametrize("codec, ext", [("libx264", "mp4"), ("mpeg2video", "ts"), ("libx265", "mkv"), ("libx264rgb", "mkv")])
 def test_repair_keeps_every_frames_captions_the_replaced_ones_too(tmp_path, model, source, codec, ext):
     # Before: the replaced frames were made from pixels alone, and each cut a character pair out of
     # the captions; x265 wrote none at all (FFmpeg's a53cc is off for it unless asked)
