@@ -17,7 +17,9 @@ verified line by line) or "not kept (named)" (in the report, with the reason);
 the input did (three inputs are tagged BT.709, as cameras and phones tag HD video); "cover kept"
 (verified byte for byte) or "cover not kept (named)" for the cover (nlvfi.pictures); "shape kept"
 or "shape not kept (named)" for the widescreen MPEG-2 input, whose pixels are not square
-(``VideoWriter.pixel_aspect_outcome``).
+(``VideoWriter.pixel_aspect_outcome``); "captions kept" (every frame's bytes back on its output
+frame, the replaced ones' too, verified) or "captions not kept (named)" for the recording of
+broadcast TV, whose closed captions are inside the video (nlvfi.captions).
 A refused combination shows the first words of the one-line reason and whether it came before
 the first decoding pass ("refused") or after the work ("failed": what a user should never see).
 Nothing is timed.
@@ -40,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from nlvfi.interpolate import load_model  # noqa: E402
 import nlvfi.repair as repair_module  # noqa: E402
+from nlvfi.captions import with_captions  # noqa: E402
 from nlvfi.checkpoint import atomic_write  # noqa: E402
 from nlvfi.colour import ColourTags  # noqa: E402
 from nlvfi.pictures import with_picture  # noqa: E402
@@ -63,6 +66,8 @@ INPUTS = {
     "mpeg2-mp2.ts": dict(codec="mpeg2video", pix_fmt="yuv420p", audio_codec="mp2"),  # as broadcast TV is recorded
     # a widescreen DVD or HDV tape as ripped: pixels wider than tall (4:3, so 128x96 is shown 16:9)
     "mpeg2-ac3-16x9.mkv": dict(codec="mpeg2video", pix_fmt="yuv420p", audio_codec="ac3", pixel_aspect=Fraction(4, 3)),
+    # a recording of US broadcast TV: H.264, AC-3 and closed captions inside the video (nlvfi.captions)
+    "h264-ac3-cc.ts": dict(codec="libx264", pix_fmt="yuv420p", audio_codec="ac3", captions=True),
 }
 SUBRIP = "1\n00:00:00,200 --> 00:00:00,600\nA line\n\n2\n00:00:00,700 --> 00:00:01,100\nAnother line\n"
 OUTPUTS = [".mkv", ".mp4", ".mov", ".avi", ".nut", ".webm", ".ts"]
@@ -91,6 +96,9 @@ def make_input(folder: Path, name: str) -> Path:
 
     tone = ((np.sin(np.arange(48000 * 3) / 8) * 8000).astype(np.int16)[None], 48000)
     arguments = dict(INPUTS[name])
+    if arguments.pop("captions", False):  # two characters of its own on each frame, as EIA-608 byte pairs
+        video = write_video(folder / f"plain-{Path(name).stem}.mkv", stuttering_frames(), 25, audio=tone, **arguments)
+        return with_captions(video, folder / name, lambda index: bytes([0xFC, 0x80 | ord("A") + index % 26, 0x80 | ord("a") + index % 26]))
     if arguments.pop("cover", False):
         video = write_video(folder / f"plain-{name}", stuttering_frames(), 25, audio=tone, **arguments)
         picture = io.BytesIO()
@@ -141,6 +149,8 @@ def cell(source: Path, output: Path, generator) -> dict:
         "colour_lost": "lost" in report["colour"],
         "pictures": report["pictures_copied"],
         "shape": report["pixel_aspect"],
+        "captions": report["closed_captions"],
+        "captions_verified": verification.get("closed_captions"),
     }
 
 
@@ -160,7 +170,9 @@ def describe(result: dict) -> str:
         cover += ", cover not kept (named)"
     shape = result.get("shape")
     shape = "" if shape is None else ", shape kept" if shape["kept"] else ", shape not kept (named)"
-    return f"{result['codec']}{' (lossless)' if result['lossless'] else ''}{shift}{missed}{subtitles}{left}{colour}{cover}{shape}"
+    captions = result.get("captions")
+    captions = "" if captions is None else ", captions kept" if captions["kept"] else ", captions not kept (named)"
+    return f"{result['codec']}{' (lossless)' if result['lossless'] else ''}{shift}{missed}{subtitles}{left}{colour}{cover}{shape}{captions}"
 
 
 def table(results: dict[tuple[str, str], dict], inputs: list[str], outputs: list[str]) -> str:

@@ -75,12 +75,12 @@ container holds none. Cover art (a picture marked as attached to the file) goes 
 and into .mkv as an attachment, byte for byte (nlvfi.pictures); elsewhere it is named. Other
 streams (data, a picture stored as an unmarked track, a second video) are not copied; the reports
 name them. Closed captions carried inside the video (ATSC A/53: the EIA-608 / CEA-708 bytes of
-broadcast TV, its recordings and DVDs, in H.264 / HEVC SEI or MPEG-2 user data; FFmpeg's decoders
-give each frame its own, :func:`closed_captions`) go back into the video where the encoder writes
-them (``CAPTION_ENCODERS``: x264, x265, MPEG-2): each untouched frame keeps its bytes, and a
-generated frame that replaces one carries that frame's (:meth:`VideoWriter.frame_from_rgb`,
-:func:`carry_side_data`), since they belong to its time, not its picture; elsewhere the reports
-say they are lost (``closed_captions``) and the verification checks every frame's bytes.
+broadcast TV, its recordings and DVDs, in H.264 / HEVC SEI or MPEG-2 user data; nlvfi.captions)
+go back into the video where the encoder writes them (``CAPTION_ENCODERS``: x264, x265, MPEG-2):
+each untouched frame keeps its bytes, and a generated frame that replaces one carries that
+frame's (:meth:`VideoWriter.frame_from_rgb`), since they belong to its time, not its picture;
+elsewhere the reports say they are lost (``closed_captions``); the verification checks every
+frame's bytes.
 
 The container follows the output file's extension (``CONTAINERS``). A display matrix on the
 input's frames (a phone's portrait clip is stored landscape, turned 90 degrees) goes onto the
@@ -124,6 +124,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .captions import CAPTION_ENCODERS, X265_CAPTIONS, carry_side_data, closed_captions
 from .colour import (
     MATRIX_RGB,
     MATRIX_UNSPECIFIED,
@@ -191,13 +192,6 @@ DEFAULT_CRF = 16
 DEEP_LOSSY_CODEC = "libx265"
 DEEP_LOSSY_CONTAINERS = frozenset({"mp4", "mov", "matroska", "nut", "mpegts", "m2ts"})
 QUIET_X265 = {"x265-params": "log-level=error"}  # x265 prints some 25 lines to stderr otherwise
-#: encoders that write the closed captions a frame carries (ATSC A/53: the EIA-608 / CEA-708 bytes that
-#: broadcast TV, its recordings and DVDs carry inside the video) into their own bitstream: H.264 and
-#: HEVC as SEI messages, MPEG-2 as user data. x265 only when told (``X265_CAPTIONS``). Each was given
-#: frames carrying captions and read back with every frame's bytes; FFV1, VP9, AV1 (SVT) and MPEG-4
-#: Part 2 wrote none
-CAPTION_ENCODERS = frozenset({"libx264", "libx264rgb", "libx265", "mpeg2video"})
-X265_CAPTIONS = {"a53cc": "1"}
 #: .webm takes only VP8 / VP9 / AV1 video: VP9 there, at crf 10, which matched x264's crf 16 on
 #: 60 frames of vtest (41.2 dB mean, 40.0 at least, 1.02 MB; x264: 41.7, 40.7, 1.08 MB)
 DEFAULT_LOSSY_CODEC_BY_CONTAINER = {"webm": "libvpx-vp9"}
@@ -890,39 +884,6 @@ def yuv_to_rgb(frame) -> np.ndarray | None:
     green = (y - kr * red - kb * blue) / (1 - kr - kb)
     rgb = np.stack([red, green, blue], axis=-1)  # (H, W, 3), [0, 1] but for out-of-gamut values
     return np.clip(np.rint(rgb * 255), 0, 255).astype(np.uint8)
-
-
-def closed_captions(frame) -> bytes | None:
-    """The closed captions a decoded frame carries (FFmpeg's ``AV_FRAME_DATA_A53_CC``: the ATSC
-    A/53 cc_data triplets, 3 bytes for each EIA-608 / CEA-708 byte pair of this frame's time), or
-    None. The decoders of H.264, HEVC and MPEG-2 export them from the video's SEI / user data."""
-    import av
-
-    data = frame.side_data.get(av.sidedata.sidedata.Type.A53_CC)
-    return None if data is None else bytes(data)
-
-
-def carry_side_data(carrier, frame):
-    """``frame``'s pixels (an av.VideoFrame) in a frame that carries ``carrier``'s side data (a
-    decoded frame's closed captions, :func:`closed_captions`), tagged as ``frame`` is. PyAV cannot
-    attach side data to a frame, but a decoded frame made writable (its own copy of the pixels,
-    where the decoder still holds them) or converted keeps its own: its planes are overwritten,
-    row by row (the two frames' rows may be padded differently). ``carrier`` is used up."""
-    if (carrier.format.name, carrier.width, carrier.height) == (frame.format.name, frame.width, frame.height):
-        carrier.make_writable()  # never writes into a buffer the decoder refers to
-        out = carrier
-    else:
-        out = carrier.reformat(format=frame.format.name, width=frame.width, height=frame.height)
-    for source, target in zip(frame.planes, out.planes):
-        rows = np.frombuffer(source, dtype=np.uint8)  # (height x line size,)
-        into = np.frombuffer(target, dtype=np.uint8)  # writable: the frame's own buffer
-        width = min(source.line_size, target.line_size)  # at least one row of samples
-        for row in range(source.height):
-            start, to = row * source.line_size, row * target.line_size
-            count = min(width, len(rows) - start, len(into) - to)
-            into[to : to + count] = rows[start : start + count]
-    ColourTags.of(frame).apply(out)
-    return out
 
 
 def display_matrix(frame) -> list[int] | None:

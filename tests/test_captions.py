@@ -1,4 +1,4 @@
-"""Closed captions carried inside the video (ATSC A/53: EIA-608 / CEA-708 bytes in H.264 SEI or
+"""Closed captions carried inside the video (nlvfi.captions) (ATSC A/53: EIA-608 / CEA-708 bytes in H.264 SEI or
 MPEG-2 user data, as broadcast TV, its recordings and DVDs carry them): ``nlvfi repair`` and
 ``nlvfi interpolate --factor`` keep each frame's bytes on its output frame where the encoder
 writes them (nlvfi.videoio.CAPTION_ENCODERS), a replaced frame's too, and say so where it does not."""
@@ -11,7 +11,8 @@ from test_repair import scene, stutter
 from nlvfi import interpolate as interpolate_module
 from nlvfi import repair as repair_module
 from nlvfi.repair import repair_video
-from nlvfi.videoio import CAPTION_ENCODERS, VideoError, VideoReader, carry_side_data, closed_captions, rgb_to_frame, write_video
+from nlvfi.captions import CAPTION_ENCODERS, a53_sei, carry_side_data, closed_captions, with_captions
+from nlvfi.videoio import VideoError, VideoReader, rgb_to_frame, write_video
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # shared fixtures: tests/conftest.py
 
@@ -29,29 +30,11 @@ def caption_bytes(index: int) -> bytes:
     return bytes([0xFC, odd_parity(ord(text[0])), odd_parity(ord(text[1]))])
 
 
-def a53_sei(cc_data: bytes) -> bytes:
-    """An H.264 SEI NAL unit of ITU-T T.35 user data holding ATSC A/53 captions ("GA94", type 3)."""
-    payload = bytes([0xB5, 0x00, 0x31]) + b"GA94" + bytes([0x03, 0x40 | len(cc_data) // 3, 0xFF]) + cc_data + bytes([0xFF])
-    return bytes([0x06, 0x04, len(payload)]) + payload + bytes([0x80])
-
-
 def captioned_h264(path, frames, rate=25):
     """``frames`` as H.264 (with B-frames) in a .mkv whose every coded frame carries its own
     captions (caption_bytes of its display index), as a recording of broadcast TV does."""
     plain = write_video(path.with_suffix(".plain.mkv"), frames, rate, codec="libx264", pix_fmt="yuv420p", options={"crf": "12"})
-    with av.open(str(plain)) as source, av.open(str(path), "w") as target:
-        stream = source.streams.video[0]
-        length_size = (stream.codec_context.extradata[4] & 3) + 1  # avcC: NAL units behind 1-4 length bytes
-        out = target.add_stream_from_template(stream)
-        for packet in source.demux(stream):
-            if packet.size == 0:
-                continue
-            sei = a53_sei(caption_bytes(round(packet.pts * packet.time_base * rate)))
-            captioned = av.Packet(len(sei).to_bytes(length_size, "big") + sei + bytes(packet))
-            captioned.pts, captioned.dts, captioned.time_base = packet.pts, packet.dts, packet.time_base
-            captioned.is_keyframe = packet.is_keyframe
-            captioned.stream = out
-            target.mux(captioned)
+    with_captions(plain, path, caption_bytes)
     plain.unlink()
     return path
 
@@ -140,3 +123,9 @@ def test_numbered_images_name_the_captions_among_what_they_cannot_hold(tmp_path,
     assert "the closed captions inside the video (in 12 frames)" in report["image_sequence"]["not_held"]
     summary = repair_module.summary_text(report)
     assert "the closed captions inside the video (in 12 frames)" in summary and "--codec libx264 keeps them" not in summary
+
+
+def test_the_caption_sei_is_checked():
+    assert a53_sei(caption_bytes(7))[:10] == bytes([0x06, 0x04, 14, 0xB5, 0x00, 0x31]) + b"GA94"  # SEI, T.35, 14 bytes
+    with pytest.raises(ValueError, match="1-31 triplets"):
+        a53_sei(b"\xfc\x80")

@@ -1,6 +1,6 @@
 """benchmarks/containers.py: every input kind into every output container is either written,
 its timestamps and audio verified by the tool, or refused before the first decoding pass with a
-one-line reason; never refused after the work (the whole matrix, 84 small repairs)."""
+one-line reason; never refused after the work (the whole matrix, 98 small repairs)."""
 
 import importlib.util
 from pathlib import Path
@@ -51,6 +51,14 @@ def test_a_widescreen_mpeg2_input_keeps_its_shape_wherever_it_is_written(matrix)
     shapes = [r["shape"] for (name, _), r in matrix.items() if name == "mpeg2-ac3-16x9.mkv" and r["written"]]
     assert len(shapes) == 5 and all(s["kept"] and s["pixel_aspect"] == "4:3" and s["display_aspect"] == "16:9" for s in shapes)
     assert all(r["shape"] is None for (name, _), r in matrix.items() if name != "mpeg2-ac3-16x9.mkv" and r["written"])
+
+
+def test_a_recording_with_closed_captions_keeps_them_wherever_it_is_written(matrix):
+    # before, each of the two replaced frames cut a character pair out of the captions
+    written = {ext: r for (name, ext), r in matrix.items() if name == "h264-ac3-cc.ts" and r["written"]}
+    assert sorted(written) == [".mkv", ".mov", ".mp4", ".nut", ".ts"]
+    assert all(r["captions"]["kept"] and r["captions_verified"] == {"input_frames": 24, "kept": 24} for r in written.values())
+    assert all(r["captions"] is None for (name, _), r in matrix.items() if name != "h264-ac3-cc.ts" and r["written"])
 
 
 def test_every_input_goes_into_matroska_and_each_container_gets_its_codec(matrix):
