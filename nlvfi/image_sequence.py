@@ -203,7 +203,7 @@ def stage_images(video: Path, target: SequenceTarget, progress: bool = True) -> 
 def not_held(audio: int, subtitles: int, attached: bool, times: list[float], tick: float, captions: int = 0) -> dict:
     """What the written video held that its images cannot: the report's ``not_held`` (and
     ``frame_times_s``, every frame's time, when they are not evenly spaced: :func:`frame_times_vary`).
-    ``captions``: input frames carrying closed captions (nlvfi.videoio.closed_captions)."""
+    ``captions``: input frames carrying closed captions (nlvfi.captions.closed_captions)."""
     left = [f"{count} {what} stream(s)" for count, what in ((audio, "audio"), (subtitles, "subtitle")) if count]
     if attached:
         left.append("attachments and cover art")

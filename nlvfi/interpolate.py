@@ -86,6 +86,7 @@ from .static_blend import check_static_motion
 from .tiling import DEFAULT_OVERLAP, check_tile, default_overlap, tiled_forward
 from .tour import pick_device
 from .verification import verify_output
+from .captions import closed_captions
 from .videoio import (
     is_image_pattern,
     encoder_notes,
@@ -99,7 +100,6 @@ from .videoio import (
     check_encoder,
     check_progressive,
     check_writable,
-    closed_captions,
     container_for,
     frame_alpha,
     frame_to_rgb,
@@ -829,7 +829,7 @@ def interpolate_video(
             written_pts.clear()
             previous = None  # (DecodedFrame, (1, 3, H, W) tensor, alpha)
             generated = 0
-            captioned = 0  # input frames carrying closed captions (videoio.closed_captions)
+            captioned = 0  # input frames carrying closed captions (nlvfi.captions)
             try:
                 log = store.log_encoding(writer, frames_identity, reuse) if store is not None else None
                 bar = tqdm(total=info.announced_frames or None, desc="up-converting", unit="frame", disable=not progress)

@@ -99,6 +99,7 @@ from .static_blend import OUTSIDE_AGREEMENT, OUTSIDE_WEIGHT, STATIC_MOTION, aver
 from .tags import metadata_outcome
 from .tiling import tiled_prior
 from .verification import verify_output
+from .captions import closed_captions
 from .videoio import (
     is_image_pattern,
     CopiedPacket,
@@ -112,7 +113,6 @@ from .videoio import (
     check_encoder,
     check_progressive,
     check_writable,
-    closed_captions,
     container_for,
     encoder_notes,
     frame_alpha,
@@ -682,7 +682,7 @@ def repair_video(
                             emit(entry)
 
                     bar = tqdm(total=analysis.frame_count, desc="repairing", unit="frame", disable=not progress)
-                    state["captioned_frames"] = 0  # input frames carrying closed captions (videoio.closed_captions)
+                    state["captioned_frames"] = 0  # input frames carrying closed captions (nlvfi.captions)
                     for item in reader.items(copied=True):
                         if isinstance(item, CopiedPacket):
                             hold(("copied", item))  # an audio or subtitle packet

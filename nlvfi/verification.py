@@ -26,7 +26,7 @@ a :class:`nlvfi.videoio.VideoError` naming what broke:
   attached pictures copied (cover art, nlvfi.pictures);
 - the input frames' content: bit-identical when the output is lossless; otherwise the PSNR
   against the input is measured and reported (minimum and mean), not judged;
-- closed captions carried in the video (``nlvfi.videoio.closed_captions``), where the encoder
+- closed captions carried in the video (``nlvfi.captions.closed_captions``), where the encoder
   writes them (``captions``): every input frame's bytes on its output frame, a replaced frame's
   too (the bytes belong to the frame's time). Counted either way.
 """
@@ -43,7 +43,8 @@ from tqdm import tqdm
 
 from .pictures import picture_digests
 from .subtitles import on_screen, subtitle_events
-from .videoio import PixelTraits, VideoError, VideoReader, closed_captions, frame_content, frame_to_rgb24, open_input
+from .captions import closed_captions
+from .videoio import PixelTraits, VideoError, VideoReader, frame_content, frame_to_rgb24, open_input
 
 
 #: ADTS: a 12-bit sync word of ones opens each header (ISO/IEC 14496-3, 1.A.2.2)
