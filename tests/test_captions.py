@@ -1,7 +1,7 @@
-"""Closed captions carried inside the video (nlvfi.captions) (ATSC A/53: EIA-608 / CEA-708 bytes in H.264 SEI or
-MPEG-2 user data, as broadcast TV, its recordings and DVDs carry them): ``nlvfi repair`` and
-``nlvfi interpolate --factor`` keep each frame's bytes on its output frame where the encoder
-writes them (nlvfi.videoio.CAPTION_ENCODERS), a replaced frame's too, and say so where it does not."""
+"""Closed captions carried inside the video (nlvfi.captions; ATSC A/53: EIA-608 / CEA-708 bytes in
+H.264 SEI or MPEG-2 user data, as broadcast TV, its recordings and DVDs carry them): ``nlvfi
+repair`` and ``nlvfi interpolate --factor`` keep each frame's bytes on its output frame where the
+encoder writes them (``CAPTION_ENCODERS``), a replaced frame's too, and say so where it does not."""
 
 import av
 import numpy as np
@@ -10,8 +10,8 @@ from test_repair import scene, stutter
 
 from nlvfi import interpolate as interpolate_module
 from nlvfi import repair as repair_module
-from nlvfi.repair import repair_video
 from nlvfi.captions import CAPTION_ENCODERS, a53_sei, carry_side_data, closed_captions, with_captions
+from nlvfi.repair import repair_video
 from nlvfi.videoio import VideoError, VideoReader, rgb_to_frame, write_video
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # shared fixtures: tests/conftest.py
