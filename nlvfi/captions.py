@@ -9,11 +9,13 @@ write a frame's bytes back into the bitstream (``CAPTION_ENCODERS``). A frame ma
 alone has none, so a generated frame that takes a decoded frame's place carries that frame's
 (:func:`carry_side_data`): the bytes belong to the frame's time, not its picture, and without them
 each replaced frame cut a character pair out of the captions. :func:`with_captions` writes such a
-file for the tests and benchmarks (no captioned clip is shipped).
+file for the tests and benchmarks (no captioned clip is shipped), and :func:`caption_lines` reads
+back the words a caption decoder shows (FFmpeg's EIA-608 decoder).
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
@@ -104,3 +106,28 @@ def with_captions(source: str | Path, target: str | Path, cc_data_at: Callable[[
             copied.stream = streams[packet.stream.index]
             output.mux(copied)
     return Path(target)
+
+
+def caption_lines(path: str | Path) -> list[str]:
+    """The caption lines FFmpeg's EIA-608 decoder (``cc_dec``) makes of a video's closed
+    captions, frame by frame in display order, as a player shows them (ASS text, its override
+    tags such as ``{\\an7}`` taken off)."""
+    import re
+
+    import av
+
+    from .videoio import VideoReader  # (videoio imports this module)
+
+    decoder = av.CodecContext.create("cc_dec", "r")
+    lines = []
+    with VideoReader(path) as reader:
+        for item in reader:
+            data = closed_captions(item.frame)
+            if data is None:
+                continue
+            packet = av.Packet(data)
+            packet.pts, packet.time_base = round(item.time * 1000), Fraction(1, 1000)
+            for subtitle in decoder.decode(packet):
+                dialogue = bytes(subtitle.ass).decode("utf-8", "replace").split(",", 8)[-1]  # ASS: the 9th field on
+                lines.append(re.sub(r"\{[^}]*\}", "", dialogue))
+    return lines

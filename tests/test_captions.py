@@ -10,7 +10,7 @@ from test_repair import scene, stutter
 
 from nlvfi import interpolate as interpolate_module
 from nlvfi import repair as repair_module
-from nlvfi.captions import CAPTION_ENCODERS, a53_sei, carry_side_data, closed_captions, with_captions
+from nlvfi.captions import CAPTION_ENCODERS, a53_sei, caption_lines, carry_side_data, closed_captions, with_captions
 from nlvfi.repair import repair_video
 from nlvfi.videoio import VideoError, VideoReader, rgb_to_frame, write_video
 
@@ -64,6 +64,29 @@ def test_repair_keeps_every_frames_captions_the_replaced_ones_too(tmp_path, mode
     assert report["verification"]["closed_captions"] == {"input_frames": 12, "kept": 12}
     assert captions_by_frame(out) == [caption_bytes(i) for i in range(12)]
     assert "Closed captions kept: the input's (in 12 frames), the replaced frames' included." in repair_module.summary_text(report)
+
+
+def roll_up_caption(text: str, frames: int):
+    """cc_data for each of ``frames`` frames: an EIA-608 roll-up caption (two rows, each control
+    code sent twice, as broadcasters do) of ``text``, two characters a frame, then nothing."""
+    pairs = [(0x14, 0x25)] * 2 + [(0x14, 0x2D)] * 2  # roll-up, two rows; carriage return
+    pairs += [(ord(text[i]), ord((text + " ")[i + 1])) for i in range(0, len(text), 2)] + [(0x14, 0x2D)] * 2
+    pairs += [(0, 0)] * (frames - len(pairs))
+    return [bytes([0xFC, odd_parity(a), odd_parity(b)]) for a, b in pairs]
+
+
+def test_a_caption_decoder_reads_every_word_of_a_caption_spoken_over_replaced_frames(tmp_path, model):
+    # FFmpeg's EIA-608 decoder on the output: before, the four replaced frames in the middle of the
+    # line took their characters with them ("NLVFKEEPS Y WORDF IT")
+    words = "NLVFI KEEPS EVERY WORD OF IT"
+    cc_data = roll_up_caption(words, 30)
+    plain = write_video(tmp_path / "plain.mkv", stutter(scene(30), [6, 10, 11, 15]), 25, codec="libx264", pix_fmt="yuv420p",
+                        options={"crf": "12"})
+    source = with_captions(plain, tmp_path / "in.mkv", cc_data.__getitem__)
+    assert caption_lines(source) == [words]
+    report = repair_video(source, tmp_path / "out.mp4", checkpoint=model, progress=False)
+    assert [f["frame"] for f in report["replaced"]] == [6, 10, 11, 15]
+    assert caption_lines(tmp_path / "out.mp4") == [words]
 
 
 def test_an_encoder_without_a_place_for_captions_is_named_with_how_to_keep_them(tmp_path, model, source):
