@@ -43,16 +43,16 @@ def closed_captions(frame) -> bytes | None:
 
 
 def carry_side_data(carrier, frame):
-    """``frame``'s pixels (an av.VideoFrame) in a frame that carries ``carrier``'s side data (a
-    decoded frame's closed captions, :func:`closed_captions`), tagged as ``frame`` is. PyAV cannot
-    attach side data to a frame, but a decoded frame made writable (its own copy of the pixels,
-    where the decoder still holds them) or converted keeps its own: its planes are overwritten,
-    row by row (the two frames' rows may be padded differently). ``carrier`` is used up."""
-    if (carrier.format.name, carrier.width, carrier.height) == (frame.format.name, frame.width, frame.height):
-        carrier.make_writable()  # never writes into a buffer the decoder refers to
-        out = carrier
-    else:
-        out = carrier.reformat(format=frame.format.name, width=frame.width, height=frame.height)
+    """``frame``'s pixels (an av.VideoFrame) in a new frame that carries ``carrier``'s side data (a
+    decoded frame's closed captions, :func:`closed_captions`), tagged as ``frame`` is; ``carrier``
+    is left as it is. PyAV cannot attach side data to a frame, but a converted frame keeps the
+    side data of the one it was converted from: ``carrier`` converted to ``frame``'s format (twice
+    where it is in that format already, as a conversion to the same format is the frame itself),
+    then its planes overwritten row by row (the two frames' rows may be padded differently)."""
+    out = carrier.reformat(format=frame.format.name, width=frame.width, height=frame.height)
+    if out is carrier:  # never write into the carrier, nor into a buffer its decoder refers to
+        other = "gray" if carrier.format.name != "gray" else "rgb24"
+        out = carrier.reformat(format=other).reformat(format=frame.format.name, width=frame.width, height=frame.height)
     for source, target in zip(frame.planes, out.planes):
         rows = np.frombuffer(source, dtype=np.uint8)  # (height x line size,)
         into = np.frombuffer(target, dtype=np.uint8)  # writable: the frame's own buffer

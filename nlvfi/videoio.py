@@ -1467,7 +1467,6 @@ class VideoWriter:
         self._pairs = [(info.stream_index, self.stream.index)] + [(index, copied[index].index) for index in sorted(copied)]
         self.frames_written = 0
         self.carries_captions = self.choice.codec in CAPTION_ENCODERS  # closed captions (:func:`closed_captions`)
-        self.captioned_frames = 0  # frames given to the encoder with captions
         self._last_pts: int | None = None
         self._log: PacketLog | None = None
         self._kept: KeptEncoding | None = None
@@ -1591,10 +1590,9 @@ class VideoWriter:
             self.frames_reused = self.frames_written + 1
         else:
             converted = to_pixel_format(frame, self.choice.pix_fmt, self.colour)
-            if self.carries_captions and converted is not frame and closed_captions(frame) is not None and closed_captions(converted) is None:
+            if self.carries_captions and converted is not frame and closed_captions(converted) is None and closed_captions(frame) is not None:
                 converted = carry_side_data(frame, converted)  # converted through RGB: a new frame, without them
             frame = converted
-            self.captioned_frames += self.carries_captions and closed_captions(frame) is not None
             frame.pts = int(pts)
             frame.time_base = self.time_base
             frame.pict_type = av.video.frame.PictureType.NONE  # let the encoder choose frame types
@@ -1686,8 +1684,7 @@ class VideoWriter:
         output's pixel format, converted with its colour matrix and range (:func:`rgb_to_frame`).
         ``replaces``: the decoded frame it takes the place of (repair), whose closed captions it
         carries where the encoder writes them (the caption bytes belong to the frame's time, not its
-        picture: without them every replaced frame cut a character pair out of the captions); the
-        decoded frame is used up."""
+        picture: without them every replaced frame cut a character pair out of the captions)."""
         frame = rgb_to_frame(rgb, self.choice.pix_fmt, alpha, self.colour)
         if replaces is not None and self.carries_captions and closed_captions(replaces) is not None:
             frame = carry_side_data(replaces, frame)

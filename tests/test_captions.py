@@ -123,9 +123,9 @@ def test_verification_refuses_captions_lost_where_the_encoder_writes_them(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
 
 
-def test_carrying_side_data_never_writes_into_the_decoders_frames(tmp_path):
-    # the carrier is a decoded frame: made writable first, so the frames decoded after it (which may
-    # refer to its picture) decode as before
+def test_carrying_side_data_never_writes_into_the_decoded_frames(tmp_path):
+    # the carrier is a decoded frame: it is left as it is (the tool may still read it: the frame
+    # before a run), and the frames decoded after it (which may refer to its picture) decode as before
     source = captioned_h264(tmp_path / "in.mkv", scene(6))
     before = [item.frame.to_ndarray(format="rgb24") for item in VideoReader(source)]
     grey = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 128, np.uint8), format="rgb24").reformat(format="yuv420p")
@@ -135,8 +135,9 @@ def test_carrying_side_data_never_writes_into_the_decoders_frames(tmp_path):
             picture = item.frame.to_ndarray(format="rgb24")
             if item.index == 2:
                 carried = carry_side_data(item.frame, grey)
-                assert closed_captions(carried) == caption_bytes(2)
+                assert carried is not item.frame and closed_captions(carried) == caption_bytes(2)
                 assert np.abs(carried.to_ndarray(format="rgb24").astype(int) - 128).max() <= 1
+                assert np.array_equal(item.frame.to_ndarray(format="rgb24"), picture)
             after.append(picture)
     assert all(np.array_equal(a, b) for a, b in zip(before, after)) and len(after) == 6
 
