@@ -1809,7 +1809,7 @@ def check_avi_start(container: str, path: str | os.PathLike) -> None:
     if video_start is not None and video_start > 1e-6:
         raise VideoError(
             f"the avi container cannot hold video that starts after 0 s (this input's first frame is at {video_start:.3f} s); "
-            "it would move the first frame; write .mkv, .mp4 or .mov instead"
+            f"it would move the first frame; {_holders_advice(path, container)}"
         )
 
 
@@ -1836,24 +1836,14 @@ def check_audio_fits(container: str, path: str | os.PathLike) -> None:
         if audio_start is not None and audio_start < 0:
             raise VideoError(
                 f"the avi container cannot hold audio that starts before 0 s (this input's starts at {audio_start:.3f} s: "
-                "its encoder's priming); it would move the video; write .mkv, .mp4 or .mov instead"
+                f"its encoder's priming); it would move the video; {_holders_advice(path, container)}"
             )
     with open_input(Path(path)) as source:
         for stream in source.streams.audio:
             reason = audio_refusal(container, stream)
             if reason is not None:
                 name = stream.codec_context.codec.canonical_name  # "mp3", not the decoder's "mp3float"
-                early = container != "avi" and (stream_starts(path)[1] or 0.0) < 0  # AVI refuses that (above)
-                holders = [
-                    ext for ext, other in _first_extensions()
-                    if other != container and not (other == "avi" and early) and audio_refusal(other, stream) is None
-                ]  # fmt: skip
-                advice = (
-                    f"write {', '.join(holders[:-1])} or {holders[-1]} instead" if len(holders) > 1
-                    else f"write {holders[0]} instead" if holders
-                    else "no container this tool writes holds it as it is: convert the audio first (FLAC in .mkv keeps it exactly)"
-                )
-                raise VideoError(f"the {container} container cannot hold the input's {name} audio ({reason}); {advice}")
+                raise VideoError(f"the {container} container cannot hold the input's {name} audio ({reason}); {_holders_advice(path, container)}")
 
 
 def _first_extensions() -> list[tuple[str, str]]:
@@ -1862,6 +1852,39 @@ def _first_extensions() -> list[tuple[str, str]]:
     for ext, container in CONTAINERS.items():
         seen.setdefault(container, ext)
     return [(ext, container) for container, ext in seen.items()]
+
+
+def containers_holding(path: str | os.PathLike) -> list[tuple[str, str]]:
+    """(extension, container) of each container the tools write that passes both checks made
+    before any decoding, :func:`check_avi_start` and :func:`check_audio_fits`, for the file at
+    ``path``: where its video and audio start, and every audio stream copied as it is.
+
+    A refusal advises only these. Each check named the others by its own test alone, so a Windows
+    Media file (WMV 8 video from 0.046 s, WMA audio) was sent round in a circle: ".avi cannot hold
+    video that starts after 0 s; write .mkv, .mp4 or .mov", and each of those "cannot hold the
+    input's wmav2 audio; write .avi or .nut". Only .nut takes it."""
+    video_start, audio_start = stream_starts(path)
+    avi_moves = (video_start is not None and video_start > 1e-6) or (audio_start is not None and audio_start < 0)
+    with open_input(Path(path)) as source:
+        audio = list(source.streams.audio)
+        return [
+            (ext, container) for ext, container in _first_extensions()
+            if not (container == "avi" and avi_moves) and all(audio_refusal(container, stream) is None for stream in audio)
+        ]  # fmt: skip
+
+
+HOLDERS_NAMED = 4  # a refusal names at most this many containers, in the order of CONTAINERS
+
+
+def _holders_advice(path: str | os.PathLike, refused: str) -> str:
+    """"write .mkv, .mp4 or .mov instead": the containers other than ``refused`` that hold the
+    file at ``path`` (:func:`containers_holding`), or what to do where none does."""
+    holders = [ext for ext, container in containers_holding(path) if container != refused][:HOLDERS_NAMED]
+    if len(holders) > 1:
+        return f"write {', '.join(holders[:-1])} or {holders[-1]} instead"
+    if holders:
+        return f"write {holders[0]} instead"
+    return "no container this tool writes holds it as it is: convert the audio first (FLAC in .mkv keeps it exactly)"
 
 
 def audio_refusal(container: str, stream) -> str | None:

@@ -929,6 +929,26 @@ def test_refused_audio_is_told_which_containers_hold_it(tmp_path):
         videoio.check_audio_fits("mov", flac)
 
 
+def test_a_refusal_names_only_containers_that_take_the_whole_input(tmp_path):
+    # a Windows Media file: WMV 8 video starting after 0 s, audio that Matroska / MP4 / MOV do not
+    # take. Each check named the others by its own test alone: AVI said "write .mkv, .mp4 or .mov",
+    # and those "write .avi or .nut", a circle; only .nut takes both
+    source = write_video(tmp_path / "in.wmv", frames(4), 10, codec="wmv2", pix_fmt="yuv420p", pts=[1, 2, 3, 4],
+                         audio=tone(0.4), audio_codec="adpcm_ms")
+    assert videoio.stream_starts(source) == (pytest.approx(0.1), 0.0)
+    assert videoio.containers_holding(source) == [(".nut", "nut")]
+    with pytest.raises(VideoError, match=r"the avi container cannot hold video that starts after 0 s .*; write .nut instead$"):
+        videoio.check_avi_start("avi", source)
+    for container in ("matroska", "mp4", "mov"):
+        with pytest.raises(VideoError, match=rf"the {container} container cannot hold the input's adpcm_ms audio \(.*\); write .nut instead$"):
+            videoio.check_audio_fits(container, source)
+    videoio.check_audio_fits("nut", source)
+    # the same audio with the video at 0: AVI takes it, and is named
+    at_zero = write_video(tmp_path / "at0.wmv", frames(4), 10, codec="wmv2", pix_fmt="yuv420p", audio=tone(0.4), audio_codec="adpcm_ms")
+    with pytest.raises(VideoError, match=r"; write .avi or .nut instead$"):
+        videoio.check_audio_fits("matroska", at_zero)
+
+
 def test_an_animated_webp_is_refused_saying_what_it_is_and_how_to_convert_it(tmp_path):
     from PIL import Image, features
 
