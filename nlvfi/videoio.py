@@ -112,6 +112,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import itertools
 import math
 import os
 import re
@@ -1919,14 +1920,22 @@ def _header_refusal(trial) -> str | None:
 def _refusal(attempt, first: bool = False) -> str | None:
     """Call ``attempt`` (no arguments); when FFmpeg refuses, its reason from its log (FFmpeg's error
     alone says "Invalid argument"): the last line it logged, or with ``first`` the first (an
-    encoder's reason, before any list of what it takes), else None."""
+    encoder's reason, before any list of what it takes), else None.
+
+    Only the lines logged after a mark of its own count. PyAV holds back a line logged again and
+    again and sends "... (repeated 2 more times)" with the next different line, which can be the
+    first of this capture: after three muxer trials of Opus in MOV, an MPEG-2 encoder that did not
+    open on the video was refused for "opus only supported in MP4". The mark (at FATAL, which
+    PyAV does not count among the errors it appends to an exception) takes that line's place."""
     import av
     import av.logging
 
     level = av.logging.get_level()
     av.logging.set_level(av.logging.ERROR)  # a muxer or encoder says why in its log, not in the error
+    mark = f"nlvfi log mark {next(_LOG_MARKS)}"
     try:
         with av.logging.Capture(local=False) as logs:
+            av.logging.log(av.logging.FATAL, "nlvfi", mark)
             try:
                 attempt()
                 return None
@@ -1934,8 +1943,12 @@ def _refusal(attempt, first: bool = False) -> str | None:
                 failed = error
     finally:
         av.logging.set_level(level)
-    said = [message.strip() for severity, _, message in logs if severity <= av.logging.ERROR and message.strip()]
+    ours = logs[[message for _, _, message in logs].index(mark) + 1 :]
+    said = [message.strip() for severity, _, message in ours if severity <= av.logging.ERROR and message.strip()]
     return (said[0] if first else said[-1]) if said else _last_logged(failed)
+
+
+_LOG_MARKS = itertools.count()  # each mark differs from the last, so it is never held back as a repeat
 
 
 def _close_trial(trial) -> None:

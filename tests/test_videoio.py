@@ -949,6 +949,28 @@ def test_a_refusal_names_only_containers_that_take_the_whole_input(tmp_path):
         videoio.check_audio_fits("matroska", at_zero)
 
 
+def test_a_refusal_gives_its_own_reason_not_a_line_held_back_before_it():
+    # PyAV holds back a line logged again and again and sends "... (repeated 2 more times)" with
+    # the next line: after three trials of Opus in MOV, an encoder was refused for that
+    import av.logging
+
+    level = av.logging.get_level()
+    av.logging.set_level(av.logging.ERROR)
+    try:
+        with av.logging.Capture(local=False):  # kept out of the test's output
+            for _ in range(3):
+                av.logging.log(av.logging.ERROR, "mov", "opus only supported in MP4.")
+    finally:
+        av.logging.set_level(level)
+
+    def attempt():
+        av.logging.log(av.logging.ERROR, "mpeg2video", "MPEG-1/2 does not support 3/1 fps")
+        raise av.FFmpegError(22, "Invalid argument")
+
+    assert videoio._refusal(attempt, first=True) == "MPEG-1/2 does not support 3/1 fps"
+    assert videoio._refusal(attempt) == "MPEG-1/2 does not support 3/1 fps"  # the same line again is not held back
+
+
 def test_an_animated_webp_is_refused_saying_what_it_is_and_how_to_convert_it(tmp_path):
     from PIL import Image, features
 
