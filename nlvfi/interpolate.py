@@ -97,6 +97,7 @@ from .videoio import (
     VideoError,
     VideoReader,
     VideoWriter,
+    assumed_rate_text,
     check_encoder,
     check_progressive,
     check_writable,
@@ -909,6 +910,7 @@ def interpolate_video(
             **writer.read_back(),  # colour, metadata, display, pixel_aspect
             closed_captions=writer.captions_outcome(captioned),
             input=info.describe(),
+            frame_rate_assumed=assumed_rate_text(source, info.codec, info.rate) if info.rate_assumed else None,
             plan=plan.describe(),
         )
         if verify:
@@ -1186,6 +1188,7 @@ def run(args: argparse.Namespace) -> int:
             + (f"not copied: {', '.join(summary['streams_not_copied'])}; " if summary["streams_not_copied"] else "")
             + (f"colour tags not kept: {summary['colour']['lost']}; " if summary["colour"].get("lost") else "")
             + (f"rotation not kept: {summary['display']['lost']}; " if (summary.get("display") or {}).get("lost") else "")
+            + (f"f{summary['frame_rate_assumed'][1:]}; " if summary.get("frame_rate_assumed") else "")
             + (f"closed captions not kept: {summary['closed_captions']['lost']}; "
                if (summary.get("closed_captions") or {}).get("lost") and not summary.get("image_sequence") else "")
             + (f"picture shape not kept: {summary['pixel_aspect']['lost']}; " if (summary.get("pixel_aspect") or {}).get("lost") else "")

@@ -108,6 +108,7 @@ from .videoio import (
     VideoInfo,
     VideoReader,
     VideoWriter,
+    assumed_rate_text,
     check_audio_fits,
     check_avi_start,
     check_encoder,
@@ -944,6 +945,7 @@ def build_report(source, output, analysis, replaced_frames, state, generator, ch
             "frames": analysis.frame_count,
             "time_base": str(info.time_base),
             "frame_rate": str(info.rate) if info.rate else None,
+            "frame_rate_assumed": info.rate_assumed,
             "duration_s": round(analysis.times[-1] - analysis.times[0], 6),
             "audio_streams": info.audio_codecs,
             "timestamps_fixed": analysis.timestamps_fixed,
@@ -1072,6 +1074,8 @@ def summary_text(report: dict) -> str:
         )
     else:
         parts += written_text(report)
+    if video.get("frame_rate_assumed"):
+        parts.append(assumed_rate_text(report["input"], video["codec"], video["frame_rate"]) + ".")
     if report.get("streams_not_copied"):
         parts.append(f"Streams not copied: {', '.join(report['streams_not_copied'])}.")
     if report.get("colour", {}).get("lost"):

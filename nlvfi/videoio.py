@@ -351,6 +351,7 @@ class VideoInfo:
     colour: "ColourTags" = field(default_factory=lambda: ColourTags())  # as the header gives them
     field_order: int = 0  # AVFieldOrder: 0 unknown, 1 progressive, 2-5 interlaced (:func:`check_progressive`)
     pixel_aspect: Fraction | None = None  # a pixel's width over its height where not square (:func:`pixel_aspect_of`)
+    rate_assumed: bool = False  # a raw stream without timing: ``rate`` is FFmpeg's default (:func:`frame_rate_of`)
 
     @property
     def display_aspect(self) -> Fraction | None:
@@ -366,7 +367,7 @@ class VideoInfo:
         return pixel_traits(self.pix_fmt)
 
     def describe(self) -> str:
-        rate = f"{float(self.rate):.3f} frames/s" if self.rate else "unknown rate"
+        rate = f"{float(self.rate):.3f} frames/s{' (assumed)' if self.rate_assumed else ''}" if self.rate else "unknown rate"
         kind = "lossless" if self.lossless else "lossy"
         audio = f", audio: {', '.join(self.audio_codecs)}" if self.audio_codecs else ", no audio"
         shown = f" shown {ratio_text(self.display_aspect)} (pixels {ratio_text(self.pixel_aspect)})" if self.pixel_aspect else ""
@@ -523,6 +524,7 @@ def _info(path: Path, container) -> VideoInfo:
                 f"e.g. with ffmpeg 9: ffmpeg -i {path.name} -c:v ffv1 {path.stem}.mkv"
             )
         raise VideoError(f"{path} is not a readable video: its video stream has no picture size or pixel format")
+    rate, rate_assumed = frame_rate_of(container, stream)
     return VideoInfo(
         path=path,
         container=container.format.name,
@@ -531,7 +533,8 @@ def _info(path: Path, container) -> VideoInfo:
         width=context.width,
         height=context.height,
         time_base=Fraction(stream.time_base) if stream.time_base else Fraction(1, 25),
-        rate=Fraction(stream.average_rate) if stream.average_rate else (Fraction(stream.guessed_rate) if stream.guessed_rate else None),
+        rate=rate,
+        rate_assumed=rate_assumed,
         announced_frames=int(stream.frames or 0),
         announced_end=announced_end(container, stream),
         audio_codecs=[s.codec_context.codec.canonical_name for s in container.streams.audio],  # "mp3", not the decoder's "mp3float"
@@ -546,6 +549,41 @@ def _info(path: Path, container) -> VideoInfo:
         colour=ColourTags.of(context),
         field_order=int(context.field_order or 0),
         pixel_aspect=pixel_aspect_of(stream),
+    )
+
+
+#: libavformat's AVFMT_NOTIMESTAMPS: a demuxer of raw elementary streams, whose file has no timing of its own
+NO_TIMESTAMPS_FLAG = 0x80
+
+
+def frame_rate_of(container, stream) -> tuple[Fraction | None, bool]:
+    """(the video's frame rate, whether it is assumed rather than read from the file).
+
+    A container's rate where it has one (the average rate, else the one FFmpeg guesses). A raw
+    elementary stream (.h264, .hevc, .m2v, .mjpeg: a demuxer flagged ``NO_TIMESTAMPS_FLAG``) has
+    none: its demuxer gives its own default, 25 frames/s, as the average rate. The codec's header
+    says the rate where it has one (an H.264 / HEVC parameter set's timing, an MPEG-2 sequence
+    header), and FFmpeg's parser times the frames by it: a raw H.264 stream at 10 frames/s was
+    written at 25, 2.5 times too fast, where ``ffmpeg -i`` plays and converts it at 10. Where the
+    header has none either (Motion JPEG; H.264 without timing, as some cameras write it), 25 is
+    an assumption, and the tools say so (:func:`assumed_rate_text`)."""
+    raw = bool(container.format.flags & NO_TIMESTAMPS_FLAG)
+    if raw:
+        told = stream.codec_context.framerate
+        if told and told.numerator > 0 and told.denominator > 0:
+            return Fraction(told.numerator, told.denominator), False
+    rate = Fraction(stream.average_rate) if stream.average_rate else (Fraction(stream.guessed_rate) if stream.guessed_rate else None)
+    return rate, raw
+
+
+def assumed_rate_text(source: str | os.PathLike, codec: str, rate: Fraction | str | None) -> str:
+    """What the summaries say of a frame rate the input ``source`` does not carry
+    (:func:`frame_rate_of`): the rate it was read at, and how to give the right one."""
+    source = Path(source)
+    read_at = f"{float(Fraction(rate)):g} frames/s" if rate else "FFmpeg's default rate"
+    return (
+        f"Frame rate assumed: the input is a raw {codec} stream with no timing, so it was read at {read_at}; "
+        f"if it was recorded at another rate, give that first, e.g. ffmpeg -framerate 30 -i {source.name} -c copy {source.stem}.mkv"
     )
 
 

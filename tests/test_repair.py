@@ -144,6 +144,22 @@ def test_variable_frame_rate_keeps_timestamps_and_uses_them_for_t(tmp_path, mode
     assert times == pytest.approx([p / 10 for p in pts])
 
 
+def test_a_raw_h264_stream_is_repaired_at_its_own_rate(tmp_path, model):
+    # its demuxer says 25 frames/s; the stream's parameter set says 10, as ffmpeg -i reads it
+    source = write_video(tmp_path / "in.h264", stutter(scene(12), [4]), 10, codec="libx264", pix_fmt="yuv420p", options={"crf": "12"})
+    report = repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
+    assert [r["frame"] for r in report["replaced"]] == [4]
+    assert (report["video"]["frame_rate"], report["video"]["frame_rate_assumed"]) == ("10", False)
+    _, times = read_video_rgb(tmp_path / "out.mkv")
+    assert times == pytest.approx([i / 10 for i in range(12)])
+    assert "Frame rate assumed" not in summary_text(report)
+    # Motion JPEG has no timing at all: read at FFmpeg's 25, and said so
+    mjpeg = write_video(tmp_path / "in.mjpeg", stutter(scene(12), [4]), 10, codec="mjpeg", pix_fmt="yuvj420p", options={"q": "2"})
+    report = repair_video(mjpeg, tmp_path / "out2.mkv", checkpoint=model, progress=False)
+    assert report["video"]["frame_rate_assumed"]
+    assert "Frame rate assumed: the input is a raw mjpeg stream with no timing, so it was read at 25 frames/s" in summary_text(report)
+
+
 def test_an_avi_output_counts_in_frame_slots_not_in_the_inputs_milliseconds(tmp_path, model):
     # an .mkv counts in 1/1000 s; an AVI stores one slot per tick of its time base, so at
     # 1/1000 a 10 frames/s clip held 100 slots a frame (the QA clip: 1.6x the size)

@@ -62,6 +62,34 @@ def test_write_then_read_lossless_rgb_is_exact(tmp_path):
     assert times == pytest.approx([i / 10 for i in range(len(clip))])
 
 
+@pytest.mark.parametrize(
+    "name, codec, rate, options",
+    [("in.h264", "libx264", Fraction(12), None), ("in.hevc", "libx265", Fraction(12), {"x265-params": "log-level=error"}),
+     ("in.m2v", "mpeg2video", Fraction(30000, 1001), None)],
+)
+def test_a_raw_stream_is_read_at_the_rate_its_header_gives(tmp_path, name, codec, rate, options):
+    # a raw elementary stream has no container timing, and its demuxer says 25 frames/s: a
+    # 12 frames/s H.264 stream was read, and written, at 25, where ffmpeg -i reads it at 12
+    source = write_video(tmp_path / name, frames(6), rate, codec=codec, pix_fmt="yuv420p", options=options)
+    info = probe(source)
+    assert (info.rate, info.rate_assumed) == (rate, False)
+    assert "(assumed)" not in info.describe()
+    _, times = read_video_rgb(source)
+    assert np.diff(times) == pytest.approx([1 / float(rate)] * 5)
+
+
+def test_a_raw_stream_without_timing_says_its_rate_is_assumed(tmp_path):
+    source = write_video(tmp_path / "in.mjpeg", frames(4), 12, codec="mjpeg", pix_fmt="yuvj420p")  # Motion JPEG has no timing
+    info = probe(source)
+    assert (info.rate, info.rate_assumed) == (25, True)
+    assert "25.000 frames/s (assumed)" in info.describe()
+    assert videoio.assumed_rate_text(source, info.codec, info.rate) == (
+        "Frame rate assumed: the input is a raw mjpeg stream with no timing, so it was read at 25 frames/s; if it was "
+        "recorded at another rate, give that first, e.g. ffmpeg -framerate 30 -i in.mjpeg -c copy in.mkv"
+    )
+    assert not probe(write_video(tmp_path / "in.mkv", frames(4), 12)).rate_assumed
+
+
 def test_probe_reports_codec_size_rate_and_lossless(tmp_path):
     info = probe(write_video(tmp_path / "a.mkv", frames(), 10, audio=tone()))
     assert (info.codec, info.pix_fmt, info.width, info.height) == ("ffv1", "bgr0", W, H)
