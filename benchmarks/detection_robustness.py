@@ -5,6 +5,8 @@
     python benchmarks/detection_robustness.py --out results/detection_robustness.md   # resumable (see --out)
     python benchmarks/detection_robustness.py --seeds 8-15 --clips vtest,megamind,tree,still,still-heldout,lawn-x192,lawn-x0 \
         --out results/detection_robustness_seeds8-15.md   # the check patterns (nlvfi/duplicates.py: what was chosen on what)
+    python benchmarks/detection_robustness.py --injection held2,held2.5,held3 --seeds 0-3 --threads 1 \
+        --out results/detection_held.md   # frames held 2-3 times: more copies than real frames
 
 benchmarks/repair_quality.py measures detection on one injection pattern (``--seed 0``) and one
 encode per clip. One encode is a thin sample: x264's output, and so the noise a re-encoded copy
@@ -17,7 +19,10 @@ own first pass, ``nlvfi.repair.analyze_video`` with ``--threshold auto``; no mod
   fetch`` first; ``--clips`` also takes ``lawn-x192`` and ``lawn-x0``, two more near-still
   regions of the held-out lawn that the detection constants were checked on),
 * ``--seeds`` injection patterns (``repair_quality.inject``: runs of 1-3 copies, about one per 7
-  frames),
+  frames); with ``--injection held2,held2.5,held3`` instead (or too), a frame rate raised by
+  repeating frames (:func:`held`: every frame held 2, 2-3 or 3 times, as ``ffmpeg -r`` stores 10
+  frames/s at 20, 25 or 30), where copies outnumber the real frames; each seed starts at another
+  source frame,
 * ``--encodings``: lossless FFV1 (``exact``) and H.264 at each crf, each lossy one encoded with
   x264 on every thread count of ``--threads``; ``CRFgN`` is H.264 at that crf with an I-frame
   every N frames (x264 by default starts one only every 250, or at a scene cut; cameras, phones
@@ -42,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import platform
 import re
 import sys
@@ -84,19 +90,43 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def configurations(clips: list[str], seeds: list[int], encodings: list[str], threads: list[int]) -> list[dict]:
-    """Every (clip, seed, encoding, x264 threads) to measure; ``exact`` has no encoder threads (0)."""
+HELD = re.compile(r"held(\d+(?:\.\d+)?)")  # "held2.5": every frame held 2.5 times on average
+
+
+def configurations(clips: list[str], seeds: list[int], encodings: list[str], threads: list[int], injections: list[str] = ("runs",)) -> list[dict]:
+    """Every (clip, injection, seed, encoding, x264 threads) to measure; ``exact`` has no encoder threads (0)."""
     out = []
     for clip in clips:
-        for encoding in encodings:
-            for seed in seeds:
-                for count in [0] if encoding == "exact" or encoding in MPEG2_ENCODINGS else threads:
-                    out.append({"clip": clip, "encoding": encoding, "seed": seed, "threads": count})
+        for injection in injections:
+            for encoding in encodings:
+                for seed in seeds:
+                    for count in [0] if encoding == "exact" or encoding in MPEG2_ENCODINGS else threads:
+                        out.append({"clip": clip, "injection": injection, "encoding": encoding, "seed": seed, "threads": count})
     return out
 
 
 def key(config: dict) -> str:
-    return f"{config['clip']}/{config['encoding']}/seed{config['seed']}/threads{config['threads']}"
+    injection = config.get("injection", "runs")
+    return f"{config['clip']}/{'' if injection == 'runs' else injection + '/'}{config['encoding']}/seed{config['seed']}/threads{config['threads']}"
+
+
+def held(frames: list[np.ndarray], seed: int, factor: Fraction) -> tuple[list[np.ndarray], list[int]]:
+    """As many frames as ``frames``, each source frame held ``factor`` times on average (frame j
+    shows source frame floor(j / factor) after a start that ``seed`` moves, 7 frames a seed, as
+    far as the clip allows): a frame rate raised by repeating frames. Returns the frames and the
+    copies' indices (a frame that shows the same source frame as the one before)."""
+    needed = math.ceil(len(frames) / factor)
+    start = (7 * seed) % max(1, len(frames) - needed + 1)
+    shown = [start + math.floor(j / factor) for j in range(len(frames))]
+    return [frames[i] for i in shown], [j for j in range(1, len(frames)) if shown[j] == shown[j - 1]]
+
+
+def stutter(originals: list[np.ndarray], config: dict) -> tuple[list[np.ndarray], list[int]]:
+    """The frames of one file and its copies' indices, by its ``injection`` (module doc)."""
+    injection = config.get("injection", "runs")
+    if injection == "runs":
+        return repair_quality.inject(originals, config["seed"])
+    return held(originals, config["seed"], Fraction(HELD.fullmatch(injection).group(1)))
 
 
 def separable_by_share(shares, copies: set[int] | list[int], bar: float) -> bool:
@@ -118,7 +148,7 @@ def separable_by_share(shares, copies: set[int] | list[int], bar: float) -> bool
 
 def measure(config: dict, originals: list[np.ndarray], rate: float, workdir: Path) -> dict:
     """Precision, recall, false and missed copies of the tool's detection on one stuttered file."""
-    stuttered, duplicates = repair_quality.inject(originals, config["seed"])
+    stuttered, duplicates = stutter(originals, config)
     path = encode(stuttered, workdir / key(config).replace("/", "-"), rate, config["encoding"], config["threads"])
     exact = config["encoding"] == "exact"
     detection = analyze_video(path).detection
@@ -171,11 +201,21 @@ def encoding_name(encoding: str, short: bool = False) -> str:
     return crf if short else f"H.264 {crf}"
 
 
+def clip_name(row: dict) -> str:
+    """The table's words for a row's or a file's clip and injection: "vtest", "vtest, held x2.5"."""
+    injection = row.get("injection", "runs")
+    return row["clip"] if injection == "runs" else f"{row['clip']}, held x{HELD.fullmatch(injection).group(1)}"
+
+
 def summarize(results: list[dict]) -> list[dict]:
     """One row per (clip, encoding), in the order first seen."""
     rows: dict[tuple[str, str], dict] = {}
     for r in results:
-        row = rows.setdefault((r["clip"], r["encoding"]), {"clip": r["clip"], "encoding": r["encoding"], "files": [], "below": []})
+        injection = r.get("injection", "runs")
+        row = rows.setdefault(
+            (r["clip"], injection, r["encoding"]),
+            {"clip": r["clip"], "injection": injection, "encoding": r["encoding"], "files": [], "below": []},
+        )
         row["files"].append(r)
         bar = 1.0 if r["encoding"] == "exact" else BAR
         if min(r["precision"], r["recall"]) < bar:
@@ -217,7 +257,14 @@ def format_table(rows: list[dict], seeds: list[int], threads: list[int], seconds
         "in hindsight': files that one threshold on the changed share would take to the bar if it were chosen "
         "knowing the copies (an upper bound for a rule on that measure alone, not a detector); 'beside an I-frame': "
         "pairs of an intra-coded and a predicted frame taken by the rule for them alone (nlvfi/duplicates.py, "
-        "\"Intra-coded frames\"), over the files.",
+        "\"Intra-coded frames\"), over the files."
+        + (
+            " 'held xF': no injected runs, but every frame held F times on average, as a frame rate raised by "
+            "repeating frames (10 frames/s stored at 20, 25 or 30), the clip's first frames held from the start "
+            "(seed s starts 7 s frames later); more copies than real frames (`detection_robustness.held`)."
+            if any(row.get("injection", "runs") != "runs" for row in rows)
+            else ""
+        ),
         "",
         "| clip | encoding | files | meet the bar | perfect | worst precision | worst recall | false | missed | copies | all copies P / R | cautioned | share-separable in hindsight | beside an I-frame |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
@@ -225,7 +272,7 @@ def format_table(rows: list[dict], seeds: list[int], threads: list[int], seconds
     for row in rows:
         encoding = encoding_name(row["encoding"])
         lines.append(
-            f"| {row['clip']} | {encoding} | {row['count']} | {row['meeting']} | {row['perfect']} | "
+            f"| {clip_name(row)} | {encoding} | {row['count']} | {row['meeting']} | {row['perfect']} | "
             f"{row['min_precision']:.2f} | {row['min_recall']:.2f} | {row['false']} | {row['missed']} | {row['duplicates']} | "
             f"{row['pooled_precision']:.3f} / {row['pooled_recall']:.3f} | {row['cautioned']} | {row['separable']} | {row['intra']} |"
         )
@@ -234,7 +281,7 @@ def format_table(rows: list[dict], seeds: list[int], threads: list[int], seconds
     for r in below:
         encoding = encoding_name(r["encoding"], short=True) + (f", {r['threads']} thread(s)" if r["threads"] else "")
         lines.append(
-            f"- {r['clip']}, {encoding}, seed {r['seed']}: precision {r['precision']:.2f}, "
+            f"- {clip_name(r)}, {encoding}, seed {r['seed']}: precision {r['precision']:.2f}, "
             f"recall {r['recall']:.2f}; real frames taken {r['false'] or 'none'}, copies missed {r['missed'] or 'none'}"
             + ("; cautioned" if r["caution"] else "")
         )
@@ -247,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", default="vtest,megamind,tree,still,still-heldout", help=f"comma list of {', '.join(repair_quality.CLIPS)}")
     parser.add_argument("--seeds", type=parse_seeds, default=parse_seeds("0-7"), help="injection patterns, e.g. 0-7 or 0,3 (default 0-7)")
     parser.add_argument("--encodings", default="exact,16,18,23", help="comma list: exact and/or H.264 crf values (default exact,16,18,23)")
+    parser.add_argument("--injection", default="runs",
+                        help="comma list: runs (repair_quality.inject, the default) and/or heldF, every frame held F times "
+                             "on average (held2, held2.5, held3: a frame rate raised by repeating frames)")  # fmt: skip
     parser.add_argument("--threads", default="1,2,4", help="x264 thread counts for every lossy encoding (default 1,2,4)")
     parser.add_argument("--max-side", type=int, default=None, help="shrink clips so the longer side is at most this")
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "opencv")
@@ -268,6 +318,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"encodings are 'exact', an H.264 crf 0-51, a crf with its I-frame interval (18g12), or one of "
                 f"{', '.join(MPEG2_ENCODINGS)}; got {encoding!r}"
             )
+    injections = args.injection.split(",")
+    for injection in injections:
+        factor = HELD.fullmatch(injection)
+        if injection != "runs" and not (factor and Fraction(factor.group(1)) > 1):
+            parser.error(f"--injection takes runs and/or heldF with F > 1 (held2, held2.5, held3), got {injection!r}")
     try:
         threads = [int(count) for count in args.threads.split(",")]
     except ValueError:
@@ -278,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     cache = args.out.with_suffix(".jsonl") if args.out else None
     kept = repair_quality.read_records(cache)
     done = {key(record): record for record in kept if "share_separable" in record}  # older records: measured again
-    todo = configurations(clips, args.seeds, encodings, threads)
+    todo = configurations(clips, args.seeds, encodings, threads, injections)
     results = []
     frames: dict[str, tuple[list[np.ndarray], float]] = {}
     with tempfile.TemporaryDirectory(prefix="nlvfi-detection-") as tmp:

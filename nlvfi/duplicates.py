@@ -90,12 +90,39 @@ This runs twice (``AUTO_PASSES_WITH_PEAKS``): the second pass measures the local
 pairs the first did not take for copies (each side: the ``window`` nearest such pairs). Where
 copies are dense, say two runs of three a few frames apart, most of a side's window is copies
 and a level measured on all pairs is their noise, so a copy beside them is missed. A pair with
-fewer than 3 such pairs on one side (near the ends of the clip) keeps the first pass's
-thresholds: with one side to compare with, a slow real frame there looks like a copy. Unless
-the pair is tiny beside that one side (MAD and peak at most ``AUTO_TINY_RATIO`` x its levels):
-a run of copies right after the clip's first real frame leaves the run's last copy with one
-real pair on its left, and the first pass's level there is the copies' own noise (tree, frame 4
-above: MAD 0.078 against a first-pass threshold of 0.02 and real pairs of 11-26).
+fewer than 3 such pairs on one side (near the ends of the clip) keeps the thresholds of the
+levels of all pairs, copies and all: with one side to compare with, a slow real frame there
+looks like a copy. Unless the pair is tiny beside that one side (MAD and peak at most
+``AUTO_TINY_RATIO`` x its levels): a run of copies right after the clip's first real frame
+leaves the run's last copy with one real pair on its left, and the level of all pairs there is
+the copies' own noise (tree, frame 4 above: MAD 0.078 against a threshold of 0.02 and real
+pairs of 11-26).
+
+Dense copies: a clip whose frame rate was raised by repeating frames (10 frames/s stored at 20,
+25 or 30 by ``ffmpeg -r``: every frame held 2, 2-3 or 3 times) has more copies than real frames,
+so the median of a side is a copy's noise nearly everywhere, in the first pass and so in the
+second. The first pass's levels therefore leave out the *evident* copies, pairs whose MAD and
+peak are both at most ``AUTO_TINY_RATIO`` (0.1) x the ``SEED_QUANTILE`` (90th percentile) of
+their neighbours' (:func:`_evident_copies`; the smaller of the two sides, as above). Only the
+levels leave them out: each pass decides every pair, the evident copies included, as before.
+``benchmarks/detection_robustness.py --injection held2,held2.5,held3`` measures it
+(results/detection_held.md: vtest, Megamind, tree and the two near-still regions, seeds 0-3, FFV1
+and x264 crf 18 and 23 on one thread, 180 files): before, 69 files fell below the bar, 25 of the
+72 H.264 files of the three moving clips among them (recall down to 0.25: 27 of the 36 copies of a
+Megamind file held x3 at crf 18 missed); now 46 do, 4 of those 72 (Megamind; recall 0.50 in that
+file) and 42 of the 48 H.264 files of the near-still regions (44 before). The real frames taken
+are the same 2, in two near-still files at crf 23; the other tables (results/detection_robustness*.md,
+results/detection_short_gop.md, re-run) decide every file as before.
+Replayed on the measurements of seeds 0-15 of the seven clips below (FFV1 and crf 16, 18, 23 on
+1, 2 and 4 threads, 1120 files), and on 36 files made with ``ffmpeg -r`` itself (60 frames of
+vtest's held-out part at 384x288, of Megamind, of tree and of the held-out lawn, at 10 frames/s,
+stored at 20, 25 and 30 as FFV1 and as x264 crf 18 and 23; ad hoc), the quantile and the ratio
+were not tuned: any quantile of 0.8-1.0 and ratio of 0.05-0.1 decides the 1120 files exactly as
+no seed does (0.15: one more copy found), and the ratio of 0.1 took 34 of the 36 to the bar
+against 23 without the seed (0.05: 32-33, 0.15: 35-36), no real frame taken by any. More passes,
+until none changes, found 1 more of the 36 and 1 more of the 1120, but took a real frame in a
+near-still H.264 file with an I-frame every 12 frames (results/detection_short_gop.md), so the
+passes stay two.
 
 Measured with benchmarks/detection_robustness.py (results/detection_robustness.md): stuttered
 held-out parts of the OpenCV clips (vtest, Megamind, tree, and a 256x256 near-still region of
@@ -247,6 +274,7 @@ AUTO_QUANTILE_WITH_PEAKS = 0.5
 AUTO_PEAK_RATIO = 0.6
 AUTO_MAD_RATIO_WITH_PEAKS = 0.6
 AUTO_PASSES_WITH_PEAKS = 2
+SEED_QUANTILE = 0.9  # the first pass's levels leave out pairs tiny beside this quantile of their neighbours (module doc, "Dense copies")
 AUTO_TINY_RATIO = 0.1  # a pair at most this fraction of its real neighbours' level is tiny beside their motion
 NOISE_FACTOR = 3.0  # a copy's peak is at most NOISE_FACTOR x the copies' median peak + NOISE_MARGIN
 NOISE_MARGIN = 1.5  # grey levels above NOISE_FACTOR x the copies' median peak (module doc: near-still copies <= 1.105, real frames >= 6.75)
@@ -595,32 +623,32 @@ def _one_sided(keep: np.ndarray, window: int) -> np.ndarray:
 
 def _auto_with_peaks(
     diffs: np.ndarray, peaks: np.ndarray, lossless: bool = False, shares: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """(MAD thresholds, peak thresholds, is_duplicate, noise margin used), the first three (N-1,),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int]:
+    """(MAD thresholds, peak thresholds, is_duplicate, noise margin used, passes run), the first three (N-1,),
     of ``auto`` with peaks (module doc): up to ``AUTO_PASSES_WITH_PEAKS`` passes, each measuring
     the local levels on the pairs the previous pass did not take for copies (the first on all
-    pairs); a pair with fewer than 3 such pairs on one side keeps the first pass's thresholds
-    unless it is tiny beside the real pairs. ``lossless``: the frames come from a losslessly
+    pairs but the evident copies, :func:`_evident_copies`); a pair with
+    fewer than 3 such pairs on one side keeps the thresholds of the levels of all pairs unless it
+    is tiny beside the real pairs. ``lossless``: the frames come from a losslessly
     coded file; where its copies are bit-identical the margins are 0. ``shares``: (N-1,)
     changed shares (:func:`changed_share`), tested like the peaks against the copies' noise;
     a quiet pair (:func:`_quiet`) is held to QUIET_RATIO of the MAD and peak levels instead."""
-    is_duplicate = np.zeros(len(diffs), dtype=bool)
-    first = None
+    # a pair with real pairs on one side only keeps the (stricter) thresholds of the levels of all
+    # pairs, copies and all, or those tiny beside that side: with one side, a slow real frame looks like a copy
+    first = _strict_and_loose(
+        _local_levels(diffs, AUTO_WINDOW, AUTO_QUANTILE_WITH_PEAKS), _local_levels(peaks, AUTO_WINDOW, AUTO_QUANTILE_WITH_PEAKS)
+    )
+    is_duplicate = _evident_copies(diffs, peaks)  # left out of the first pass's levels only (module doc, "Dense copies")
     margin = NOISE_MARGIN
-    for _ in range(AUTO_PASSES_WITH_PEAKS):
+    for passes in range(1, AUTO_PASSES_WITH_PEAKS + 1):
         keep = ~is_duplicate
         mad_levels = _local_levels(diffs, AUTO_WINDOW, AUTO_QUANTILE_WITH_PEAKS, keep)  # (N-1,)
         peak_levels = _local_levels(peaks, AUTO_WINDOW, AUTO_QUANTILE_WITH_PEAKS, keep)
-        # strict thresholds, and the looser ones of a quiet pair: (MAD, peak) each, (N-1,)
-        strict = _from_levels(mad_levels, AUTO_MAD_RATIO_WITH_PEAKS), _from_levels(peak_levels, AUTO_PEAK_RATIO)
-        loose = _from_levels(mad_levels, QUIET_RATIO), _from_levels(peak_levels, QUIET_RATIO)
-        if first is None:
-            first = strict, loose
-        else:  # real pairs on one side only: the first pass's (stricter) thresholds, or tiny beside that side
-            one_sided = _one_sided(keep, AUTO_WINDOW)
-            tiny = _from_levels(mad_levels, AUTO_TINY_RATIO), _from_levels(peak_levels, AUTO_TINY_RATIO)
-            strict = _one_sided_kept(one_sided, first[0], tiny, strict)
-            loose = _one_sided_kept(one_sided, first[1], tiny, loose)
+        strict, loose = _strict_and_loose(mad_levels, peak_levels)
+        one_sided = _one_sided(keep, AUTO_WINDOW)
+        tiny = _from_levels(mad_levels, AUTO_TINY_RATIO), _from_levels(peak_levels, AUTO_TINY_RATIO)
+        strict = _one_sided_kept(one_sided, first[0], tiny, strict)
+        loose = _one_sided_kept(one_sided, first[1], tiny, loose)
         thresholds, peak_thresholds = strict
         if shares is not None:
             share_levels = _local_levels(shares, AUTO_WINDOW, AUTO_QUANTILE_WITH_PEAKS, keep)  # (N-1,)
@@ -638,7 +666,24 @@ def _auto_with_peaks(
         if (found == is_duplicate).all():
             break
         is_duplicate = found
-    return thresholds, peak_thresholds, is_duplicate, margin
+    return thresholds, peak_thresholds, found, margin, passes
+
+
+def _strict_and_loose(mad_levels: np.ndarray, peak_levels: np.ndarray) -> tuple[tuple, tuple]:
+    """The strict (MAD, peak) thresholds of these local levels, and the looser ones of a quiet
+    pair (:func:`_quiet`), each (N-1,)."""
+    strict = _from_levels(mad_levels, AUTO_MAD_RATIO_WITH_PEAKS), _from_levels(peak_levels, AUTO_PEAK_RATIO)
+    return strict, (_from_levels(mad_levels, QUIET_RATIO), _from_levels(peak_levels, QUIET_RATIO))
+
+
+def _evident_copies(diffs: np.ndarray, peaks: np.ndarray) -> np.ndarray:
+    """(N-1,) bool: pairs whose MAD and peak are both at most AUTO_TINY_RATIO x the SEED_QUANTILE
+    of their neighbours' (each side's ``AUTO_WINDOW`` nearest pairs, the smaller side's level), so
+    that copies outnumbering the real pairs do not set the first pass's levels (module doc, "Dense
+    copies"). Only the levels leave them out: each pass decides every pair anew."""
+    mad_levels = _local_levels(diffs, AUTO_WINDOW, SEED_QUANTILE)  # (N-1,)
+    peak_levels = _local_levels(peaks, AUTO_WINDOW, SEED_QUANTILE)
+    return (diffs <= _from_levels(mad_levels, AUTO_TINY_RATIO)) & (peaks <= _from_levels(peak_levels, AUTO_TINY_RATIO))
 
 
 def _one_sided_kept(one_sided: np.ndarray, first: tuple, tiny: tuple, now: tuple) -> tuple:
@@ -743,7 +788,7 @@ def detect_duplicates(
             thresholds = auto_thresholds(diffs)
             is_duplicate = diffs <= thresholds  # (N-1,) pair i -> frame i+1
         else:
-            thresholds, peak_thresholds, is_duplicate, margin = _auto_with_peaks(diffs, peaks, lossless, shares)
+            thresholds, peak_thresholds, is_duplicate, margin, passes = _auto_with_peaks(diffs, peaks, lossless, shares)
             mixed = 0
             if intra is not None:
                 found = _mixed_copies(diffs, peaks, intra, is_duplicate)
@@ -751,7 +796,8 @@ def detect_duplicates(
                 is_duplicate = is_duplicate | found
             settings.update(
                 quantile=AUTO_QUANTILE_WITH_PEAKS, ratio=AUTO_MAD_RATIO_WITH_PEAKS, peak_ratio=AUTO_PEAK_RATIO, noise_factor=NOISE_FACTOR,
-                noise_margin=margin, tiny_ratio=AUTO_TINY_RATIO, peak_block=PEAK_BLOCK, peak_quantile=PEAK_QUANTILE, passes=AUTO_PASSES_WITH_PEAKS,
+                noise_margin=margin, tiny_ratio=AUTO_TINY_RATIO, peak_block=PEAK_BLOCK, peak_quantile=PEAK_QUANTILE, passes=passes,
+                max_passes=AUTO_PASSES_WITH_PEAKS, seed_quantile=SEED_QUANTILE,
                 lossless_input=bool(lossless),
             )  # fmt: skip
             if intra is not None:
@@ -784,7 +830,8 @@ def detect_duplicates(
                 f"auto: a pair is a duplicate when its MAD is <= {AUTO_FLOOR:g}, or when its MAD is <= "
                 f"{AUTO_MAD_RATIO_WITH_PEAKS:g} x the local motion level (smaller of the medians "
                 f"of the {AUTO_WINDOW} nearest MADs on each side that are not copies; copies: those of a first pass on "
-                f"all pairs), its peak 16x16-block difference <= {AUTO_PEAK_RATIO:g} x the same level of the peaks, "
+                f"all pairs but those whose MAD and peak are <= {AUTO_TINY_RATIO:g} x the {SEED_QUANTILE:.0%} quantile of their "
+                f"neighbours'), its peak 16x16-block difference <= {AUTO_PEAK_RATIO:g} x the same level of the peaks, "
                 f"and that peak <= {NOISE_FACTOR:g} x the median peak of such pairs + {settings['noise_margin']:g}"
                 + (
                     f", and its share of pixels changing by >= {CHANGE_LEVEL:g} grey levels <= {NOISE_FACTOR:g} x the "

@@ -3,6 +3,7 @@ is run by hand (its docstring says how); the one file measured here is tiny and 
 
 import argparse
 import importlib.util
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -46,6 +47,20 @@ def test_short_groups_of_pictures_and_mpeg2_are_named_and_mpeg2_is_encoded_once(
         assert len(decoded) == 30 and intra[0] == 0 and max(np.diff(intra + [30])) <= 12  # x264 may start one early
     with pytest.raises(SystemExit):
         robustness.main(["--encodings", "18g"])
+
+
+def test_held_frames_repeat_each_source_frame_and_name_the_repeats_as_copies():
+    frames = [np.full((2, 2, 3), i, np.uint8) for i in range(12)]
+    shown, copies = robustness.held(frames, 0, Fraction(5, 2))  # 10 frames/s stored at 25: held 3, 2, 3, 2, ...
+    assert [int(f[0, 0, 0]) for f in shown] == [0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 4, 4]
+    assert copies == [1, 2, 4, 6, 7, 9, 11]
+    later, _ = robustness.held(frames, 1, Fraction(3))  # a seed starts 7 source frames later, as far as the clip allows
+    assert [int(f[0, 0, 0]) for f in later] == [7, 7, 7, 8, 8, 8, 9, 9, 9, 10, 10, 10]
+    configs = robustness.configurations(["still"], [0], ["exact"], [1], ["runs", "held3"])
+    assert [robustness.key(c) for c in configs] == ["still/exact/seed0/threads0", "still/held3/exact/seed0/threads0"]  # runs: keys as before
+    assert robustness.clip_name(configs[1]) == "still, held x3" and robustness.clip_name(configs[0]) == "still"
+    with pytest.raises(SystemExit):
+        robustness.main(["--injection", "held1"])
 
 
 def result(encoding, precision, recall, seed=0, false=(), missed=(), caution=False, separable=True):
