@@ -117,7 +117,7 @@ def cells() -> list:
             ($\le 0.1\,\text{level}$): a copy in a busy, textured clip can be noisier than the other copies.
             This runs twice: the second time the levels are measured on the pairs the first did not take for copies,
             so that a side crowded with copies does not drag its level down to their noise. The first leaves out the
-            evident copies (both numbers under a tenth of the 90th percentile of their neighbours'), which matters
+            evident copies (both numbers at most 0.15 of the 90th percentile of their neighbours'), which matters
             where copies outnumber the real frames, as in a 10 frames/s video stored at 30. `nlvfi.duplicates` says
             how these numbers were chosen and what they get on real clips; `benchmarks/detection_robustness.py`
             measures them over many injection patterns and encoder settings. Where no rule can tell (a clip so still
