@@ -9,7 +9,8 @@ generator sees RGB in [0, 1]; around it, an image keeps what it is (:class:`Imag
   16-bit grey (modes ``I;16``, ``I;16B``, ..., and ``I``, its 32-bit integer mode, which TIFF and
   older PILs use for 16-bit grey) but clips it to 255 in ``convert("RGB")`` (a pair came out
   almost white), and it reads a 16-bit colour PNG as 8 bits: those are read by FFmpeg
-  (PyAV's PNG decoder) instead, and written by its PNG encoder;
+  (PyAV's PNG decoder) instead, and written by its PNG encoder, as is 16-bit grey with alpha
+  (:func:`grey_alpha_png_bytes`; a TIFF of it is written as 16-bit RGBA);
 * alpha stays (RGBA, grey + alpha, a palette with transparency): the new frame's alpha is the
   blend of its neighbours', ``(1 - t) a_prev + t a_next`` (an image without alpha counts as
   opaque), as ``nlvfi repair`` and ``interpolate --factor`` make it for video with alpha.
@@ -156,6 +157,10 @@ def write_picture(frame: torch.Tensor, path: str | Path, kind: ImageKind = Image
     pil_format = {"jpg": "JPEG", "jpeg": "JPEG", "tif": "TIFF", "tiff": "TIFF"}.get(name, name.upper())
     dtype, scale = (np.uint16, 65535) if deep else (np.uint8, 255)
     alpha_samples = np.round(np.clip(alpha, 0, 1) * scale).astype(dtype) if keep_alpha else None  # (H, W)
+    if kind.grey and deep and keep_alpha and suffix == ".png":  # 16-bit grey + alpha: FFmpeg's PNG encoder
+        grey = tensor_to_rgb(frame.mean(0, keepdim=True), dtype)[..., 0]  # (H, W) uint16
+        atomic_write(path, lambda tmp: Path(tmp).write_bytes(grey_alpha_png_bytes(grey, alpha_samples)))
+        return
     if kind.grey and not (deep and keep_alpha):  # grey (8 or 16 bits), grey + alpha (8 bits)
         grey = tensor_to_rgb(frame.mean(0, keepdim=True), dtype)[..., 0]  # (H, W)
         if alpha_samples is not None:
@@ -177,6 +182,24 @@ def write_picture(frame: torch.Tensor, path: str | Path, kind: ImageKind = Image
 def png_bytes(rgb: np.ndarray, alpha: np.ndarray | None) -> bytes:
     """A 16-bit PNG file of (H, W, 3) uint16 ``rgb`` (and (H, W) ``alpha``)."""
     return _encoded(rgb, alpha, "png", "rgba64be" if alpha is not None else "rgb48be")
+
+
+def grey_alpha_png_bytes(grey: np.ndarray, alpha: np.ndarray) -> bytes:
+    """A PNG file of 16-bit grey + alpha (colour type 4): (H, W) uint16 ``grey`` and ``alpha``.
+    PIL writes no such PNG, and PyAV builds no ``ya16be`` frame from an array, so the packed
+    samples go into the frame's plane row by row (its rows may be padded). Before, such a pair's
+    frame was written as 16-bit RGBA: the same samples, three times the grey."""
+    import av
+
+    height, width = grey.shape
+    frame = av.VideoFrame(width, height, "ya16be")
+    plane = frame.planes[0]
+    rows = np.zeros((height, plane.line_size), np.uint8)  # (H, line size)
+    rows[:, : width * 4] = np.stack([grey, alpha], axis=2).astype(">u2").view(np.uint8).reshape(height, width * 4)
+    plane.update(rows.tobytes())
+    context = av.CodecContext.create("png", "w")
+    context.width, context.height, context.pix_fmt = width, height, "ya16be"
+    return b"".join(bytes(packet) for packet in [*context.encode(frame), *context.encode(None)])
 
 
 def _encoded(rgb: np.ndarray, alpha: np.ndarray | None, codec: str, pix_fmt: str) -> bytes:

@@ -106,6 +106,23 @@ def test_images_keep_grey_depth_and_alpha_where_the_format_holds_them(tmp_path, 
     assert np.abs(written.alpha * 65535 - (deep[0][..., 3].astype(float) + deep[1][..., 3]) / 2).max() <= 0.5 + 1e-6
 
 
+def test_a_16_bit_grey_pair_with_alpha_gives_16_bit_grey_with_alpha(tmp_path, model):
+    # (a scan's or a mask's PNG): before, the frame came out as 16-bit RGBA, the grey three times
+    for n in range(2):
+        (tmp_path / f"ga{n}.png").write_bytes(nlvfi.io.grey_alpha_png_bytes(grey16(n), grey16(n + 7)))
+    picture = nlvfi.io.read_picture(tmp_path / "ga0.png")
+    assert picture.kind == nlvfi.io.ImageKind(grey=True, deep=True, alpha=True)
+    assert np.array_equal(np.round(picture.alpha * 65535), grey16(7))  # every level of both
+    assert np.array_equal(np.round(picture.frame[0, 0].numpy() * 65535), grey16(0))
+    out = tmp_path / "mid.png"
+    assert main([str(tmp_path / "ga0.png"), str(tmp_path / "ga1.png"), "-o", str(out), "--checkpoint", str(model)]) == 0
+    head = out.read_bytes()[:26]
+    assert (head[24], head[25]) == (16, 4)  # IHDR: 16 bits, grey + alpha
+    written = nlvfi.io.read_picture(out)
+    assert written.kind == picture.kind
+    assert np.abs(written.alpha * 65535 - (grey16(7).astype(float) + grey16(8)) / 2).max() <= 0.5 + 1e-6
+
+
 def grey16(seed, h=H, w=W):
     return np.random.default_rng(seed).integers(0, 65536, (h, w), dtype=np.uint16)
 
