@@ -197,18 +197,20 @@ def grey_alpha_png_bytes(grey: np.ndarray, alpha: np.ndarray) -> bytes:
     rows = np.zeros((height, plane.line_size), np.uint8)  # (H, line size)
     rows[:, : width * 4] = np.stack([grey, alpha], axis=2).astype(">u2").view(np.uint8).reshape(height, width * 4)
     plane.update(rows.tobytes())
-    context = av.CodecContext.create("png", "w")
-    context.width, context.height, context.pix_fmt = width, height, "ya16be"
-    return b"".join(bytes(packet) for packet in [*context.encode(frame), *context.encode(None)])
+    return _encoded_frame(frame, "png")
 
 
 def _encoded(rgb: np.ndarray, alpha: np.ndarray | None, codec: str, pix_fmt: str) -> bytes:
     """One image file's bytes from FFmpeg's ``codec`` encoder (png, tiff) in ``pix_fmt``."""
+    return _encoded_frame(rgb_to_frame(rgb, pix_fmt, alpha), codec)
+
+
+def _encoded_frame(frame, codec: str) -> bytes:
+    """One image file's bytes: the av.VideoFrame ``frame`` through FFmpeg's ``codec`` encoder, in its own format."""
     import av
 
-    frame = rgb_to_frame(rgb, pix_fmt, alpha)
     context = av.CodecContext.create(codec, "w")
-    context.width, context.height, context.pix_fmt = rgb.shape[1], rgb.shape[0], pix_fmt
+    context.width, context.height, context.pix_fmt = frame.width, frame.height, frame.format.name
     return b"".join(bytes(packet) for packet in [*context.encode(frame), *context.encode(None)])
 
 
