@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from .colour import ColourTags
+from .side_data import frame_side_data
 
 #: encoders that write the closed captions a frame carries (ATSC A/53: the EIA-608 / CEA-708 bytes that
 #: broadcast TV, its recordings and DVDs carry inside the video) into their own bitstream: H.264 and
@@ -38,8 +39,10 @@ def closed_captions(frame) -> bytes | None:
     None. The decoders of H.264, HEVC and MPEG-2 export them from the video's SEI / user data."""
     import av
 
-    data = frame.side_data.get(av.sidedata.sidedata.Type.A53_CC)
-    return None if data is None else bytes(data)
+    for data in frame_side_data(frame):
+        if data.type == av.sidedata.sidedata.Type.A53_CC:
+            return bytes(data)
+    return None
 
 
 def carry_side_data(carrier, frame):

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .side_data import frame_side_data
+
 #: AVColorSpace (the Y'CbCr matrix) and AVColorRange values used by name below (ITU-T H.273)
 MATRIX_RGB, MATRIX_UNSPECIFIED, MATRIX_BT601 = 0, 2, 6  # 6: SMPTE 170M, swscale's default matrix
 RANGE_UNSPECIFIED, RANGE_LIMITED, RANGE_FULL = 0, 1, 2
@@ -148,7 +150,7 @@ class HdrMetadata:
         import av
 
         found = {}
-        for data in getattr(frame, "side_data", ()):
+        for data in frame_side_data(frame):
             raw = bytes(data)
             if data.type == av.sidedata.sidedata.Type.MASTERING_DISPLAY_METADATA and len(raw) >= 88:
                 values = np.frombuffer(raw[:88], dtype=np.int32)

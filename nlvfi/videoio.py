@@ -126,6 +126,7 @@ import numpy as np
 import torch
 
 from .captions import CAPTION_ENCODERS, X265_CAPTIONS, carry_side_data, closed_captions
+from .side_data import frame_side_data
 from .colour import (
     MATRIX_RGB,
     MATRIX_UNSPECIFIED,
@@ -932,7 +933,7 @@ def display_matrix(frame) -> list[int] | None:
     output is shown turned as the input was."""
     import av
 
-    for data in getattr(frame, "side_data", ()):
+    for data in frame_side_data(frame):
         if data.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
             values = np.frombuffer(bytes(data), dtype=np.int32)
             return [int(v) for v in values[:9]] if values.size >= 9 else None

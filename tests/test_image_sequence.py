@@ -62,6 +62,29 @@ def test_a_png_sequence_comes_back_as_png_images_its_untouched_frames_identical(
     assert reference["verification"]["untouched_frames_bit_identical"] == 9
 
 
+def test_a_tiff_sequence_is_repaired(tmp_path, model):
+    # FFmpeg attaches EXIF side data (type 31) to every TIFF it decodes, which PyAV 18's enum does not
+    # name: reading a frame's side data raised "31 is not a valid Type", and a TIFF sequence (8-bit
+    # or 16-bit, as film scans come) was refused after the whole first pass (nlvfi/side_data.py)
+    frames = stutter(scene(10), [4])
+    folder = tmp_path / "scan"
+    folder.mkdir()
+    for index, image in enumerate(frames):
+        Image.fromarray(image).save(folder / f"s{index:04d}.tif")
+    source = folder / "s%04d.tif"
+    with av.open(str(folder / "s0000.tif")) as container:
+        frame = next(container.decode(video=0))
+    from nlvfi.captions import closed_captions
+    from nlvfi.side_data import frame_side_data
+    from nlvfi.videoio import display_matrix
+
+    assert [data.type.value for data in frame_side_data(frame)] == [31]
+    assert closed_captions(frame) is None and display_matrix(frame) is None
+    report = repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
+    assert [r["frame"] for r in report["replaced"]] == [4]
+    assert report["verification"]["untouched_frames_bit_identical"] == 9
+
+
 def test_a_video_with_audio_and_a_variable_rate_names_what_images_cannot_hold(tmp_path, model):
     pts = [0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12]
     source = write_video(
