@@ -561,8 +561,8 @@ def frame_rate_of(container, stream) -> tuple[Fraction | None, bool]:
     """(the video's frame rate, whether it is assumed rather than read from the file).
 
     A container's rate where it has one (the average rate, else the one FFmpeg guesses). A raw
-    elementary stream (.h264, .hevc, .m2v, .mjpeg: a demuxer flagged ``NO_TIMESTAMPS_FLAG``) has
-    none: its demuxer gives its own default, 25 frames/s, as the average rate. The codec's header
+    elementary stream (.h264, .hevc, .m2v, .mjpeg: a demuxer flagged ``NO_TIMESTAMPS_FLAG``, as
+    FFmpeg flags an image sequence too) has none: its demuxer gives its own default, 25 frames/s, as the average rate. The codec's header
     says the rate where it has one (an H.264 / HEVC parameter set's timing, an MPEG-2 sequence
     header), and FFmpeg's parser times the frames by it: a raw H.264 stream at 10 frames/s was
     written at 25, 2.5 times too fast, where ``ffmpeg -i`` plays and converts it at 10. Where the
@@ -582,6 +582,11 @@ def assumed_rate_text(source: str | os.PathLike, codec: str, rate: Fraction | st
     (:func:`frame_rate_of`): the rate it was read at, and how to give the right one."""
     source = Path(source)
     read_at = f"{float(Fraction(rate)):g} frames/s" if rate else "FFmpeg's default rate"
+    if is_image_pattern(source):  # numbered images: no timing at all; a lossless video of them carries one
+        return (
+            f"Frame rate assumed: an image sequence has no timing, so it was read at {read_at}; for another rate, "
+            f"make it a video first, e.g. ffmpeg -framerate 24 -i {source} -c:v ffv1 {source.parent.name or 'frames'}.mkv"
+        )
     return (
         f"Frame rate assumed: the input is a raw {codec} stream with no timing, so it was read at {read_at}; "
         f"if it was recorded at another rate, give that first, e.g. ffmpeg -framerate 30 -i {source.name} -c copy {source.stem}.mkv"

@@ -62,7 +62,7 @@ def test_a_png_sequence_comes_back_as_png_images_its_untouched_frames_identical(
     assert reference["verification"]["untouched_frames_bit_identical"] == 9
 
 
-def test_a_tiff_sequence_is_repaired(tmp_path, model):
+def test_a_tiff_sequence_is_repaired_and_its_rate_is_said_to_be_assumed(tmp_path, model):
     # FFmpeg attaches EXIF side data (type 31) to every TIFF it decodes, which PyAV 18's enum does not
     # name: reading a frame's side data raised "31 is not a valid Type", and a TIFF sequence (8-bit
     # or 16-bit, as film scans come) was refused after the whole first pass (nlvfi/side_data.py)
@@ -83,6 +83,13 @@ def test_a_tiff_sequence_is_repaired(tmp_path, model):
     report = repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
     assert [r["frame"] for r in report["replaced"]] == [4]
     assert report["verification"]["untouched_frames_bit_identical"] == 9
+    from nlvfi.repair import summary_text
+
+    assert report["video"]["frame_rate_assumed"]
+    assert (
+        f"Frame rate assumed: an image sequence has no timing, so it was read at 25 frames/s; for another rate, make it "
+        f"a video first, e.g. ffmpeg -framerate 24 -i {source} -c:v ffv1 scan.mkv."
+    ) in summary_text(report)
 
 
 def test_a_video_with_audio_and_a_variable_rate_names_what_images_cannot_hold(tmp_path, model):
