@@ -563,11 +563,12 @@ def frame_rate_of(container, stream) -> tuple[Fraction | None, bool]:
     A container's rate where it has one (the average rate, else the one FFmpeg guesses). A raw
     elementary stream (.h264, .hevc, .m2v, .mjpeg: a demuxer flagged ``NO_TIMESTAMPS_FLAG``, as
     FFmpeg flags an image sequence too) has none: its demuxer gives its own default, 25
-    frames/s, as the average rate. The codec's header says the rate where it has one (an H.264 / HEVC parameter set's timing, an MPEG-2 sequence
-    header), and FFmpeg's parser times the frames by it: a raw H.264 stream at 10 frames/s was
-    written at 25, 2.5 times too fast, where ``ffmpeg -i`` plays and converts it at 10. Where the
-    header has none either (Motion JPEG; H.264 without timing, as some cameras write it), 25 is
-    an assumption, and the tools say so (:func:`assumed_rate_text`)."""
+    frames/s, as the average rate. The codec's header says the rate where it has one (an
+    H.264 / HEVC parameter set's timing, an MPEG-2 sequence header), and FFmpeg's parser times
+    the frames by it: a raw H.264 stream at 10 frames/s was written at 25, 2.5 times too fast,
+    where ``ffmpeg -i`` plays and converts it at 10. Where the header has none either (Motion
+    JPEG; H.264 without timing, as some cameras write it; numbered images), 25 is an assumption,
+    and the tools say so (:func:`assumed_rate_text`)."""
     raw = bool(container.format.flags & NO_TIMESTAMPS_FLAG)
     if raw:
         told = stream.codec_context.framerate
