@@ -22,11 +22,11 @@ from test_repair import scene, stutter, tone
 pytestmark = pytest.mark.usefixtures("one_thread")  # shared fixtures: tests/conftest.py
 
 
-def png_sequence(folder: Path, frames, first: int = 0) -> Path:
+def png_sequence(folder: Path, frames, first: int = 0, ext: str = "png") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for index, image in enumerate(frames):
-        Image.fromarray(image).save(folder / f"f_{first + index:03d}.png")
-    return folder / "f_%03d.png"
+        Image.fromarray(image).save(folder / f"f_{first + index:03d}.{ext}")
+    return folder / f"f_%03d.{ext}"
 
 
 def png_samples(path: Path) -> np.ndarray:
@@ -66,13 +66,8 @@ def test_a_tiff_sequence_is_repaired_and_its_rate_is_said_to_be_assumed(tmp_path
     # FFmpeg attaches EXIF side data (type 31) to every TIFF it decodes, which PyAV 18's enum does not
     # name: reading a frame's side data raised "31 is not a valid Type", and a TIFF sequence (8-bit
     # or 16-bit, as film scans come) was refused after the whole first pass (nlvfi/side_data.py)
-    frames = stutter(scene(10), [4])
-    folder = tmp_path / "scan"
-    folder.mkdir()
-    for index, image in enumerate(frames):
-        Image.fromarray(image).save(folder / f"s{index:04d}.tif")
-    source = folder / "s%04d.tif"
-    with av.open(str(folder / "s0000.tif")) as container:
+    source = png_sequence(tmp_path / "scan", stutter(scene(10), [4]), ext="tif")
+    with av.open(str(tmp_path / "scan" / "f_000.tif")) as container:
         frame = next(container.decode(video=0))
     from nlvfi.captions import closed_captions
     from nlvfi.side_data import frame_side_data
