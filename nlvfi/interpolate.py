@@ -67,6 +67,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +76,7 @@ from tqdm import tqdm
 
 from .acceleration import channels_last_for_inference, compile_generator, expandable_cuda_segments
 from .checkpoint import CheckpointError, atomic_write, load_generator
+from .input_rate import add_input_rate_argument, declared_input_rate, given_rate_text, reads_at_input_rate
 from .image_sequence import move_into_place, not_held, sequence_output, stage_images
 from .fade import Fade, fit_fade
 from .generator import Generator
@@ -742,6 +744,7 @@ def interpolate_images(
 # Video frame-rate up-conversion
 
 
+@reads_at_input_rate
 def interpolate_video(
     source: str | os.PathLike,
     output: str | os.PathLike,
@@ -760,6 +763,8 @@ def interpolate_video(
     resume: bool = True,
     preset: str | None = None,
     fade: bool = True,
+    *,
+    input_rate: str | Fraction | None = None,
 ) -> dict:
     """Multiply the frame rate of ``source`` by ``factor``; write ``output`` atomically.
 
@@ -772,6 +777,8 @@ def interpolate_video(
     ``resume``: keep each gap's generated frames in ``OUT.nlvfi-resume/`` as they are made, use
     what an interrupted run with the same input, model and settings kept there, and delete the
     folder at the end (``nlvfi.resume``); False: neither.
+    ``input_rate``: the frame rate of an input without timing of its own (numbered images, a raw
+    Motion JPEG stream), read at that rate (``nlvfi.input_rate``); one that has its own is refused.
 
     Returns a summary dict (frames in/out, encoder, verification, resume, timings). Raises
     FileNotFoundError, VideoError (not a video, 0/1 frame, corrupt, frame too large, a failed
@@ -911,6 +918,7 @@ def interpolate_video(
             closed_captions=writer.captions_outcome(captioned),
             input=info.describe(),
             frame_rate_assumed=assumed_rate_text(source, info.codec, info.rate) if info.rate_assumed else None,
+            frame_rate_given=given_rate_text(info.rate) if info.rate_given else None,
             plan=plan.describe(),
         )
         if verify:
@@ -982,6 +990,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_speed_arguments(parser)
     add_ensemble_argument(parser, default=1)
     add_refinement_arguments(parser, flow_scale=1, static_motion=0.0)
+    add_input_rate_argument(parser, "video: ")
     parser.add_argument("--no-verify", action="store_true", help="video: skip decoding the result to check it")
     parser.add_argument(
         "--no-resume", action="store_true",
@@ -1099,7 +1108,8 @@ def load_for_run(args: argparse.Namespace) -> tuple[Generator, str]:
 def run(args: argparse.Namespace) -> int:
     check_speed_arguments(args)
     video_only = {"--no-verify": args.no_verify, "--no-resume": args.no_resume, "--codec": args.codec is not None,
-                  "--crf": args.crf is not None, "--preset": args.preset is not None}  # fmt: skip
+                  "--crf": args.crf is not None, "--preset": args.preset is not None,
+                  "--input-rate": args.input_rate is not None}  # fmt: skip
     for flag, given in video_only.items():
         if given and len(args.inputs) != 1:
             raise ValueError(f"{flag} is for a video (VIDEO -o OUT)")
@@ -1158,13 +1168,14 @@ def run(args: argparse.Namespace) -> int:
         if same_file(source, args.output):
             raise ValueError(f"output {args.output} is the input; choose another file (the input is never overwritten)")
         container_for(sequence_output(Path(args.output), source, args.codec, args.crf, args.preset)[1])  # before the model loads
-        generator, checkpoint = load_for_run(args)
-        summary = interpolate_video(
-            source, args.output, generator, args.factor or 2, args.codec, args.crf, args.max_memory_gb,
-            progress=not args.quiet, tile=args.tile, overlap=args.overlap, views=args.ensemble,
-            flow_scale=args.flow_scale, static_motion=args.static_motion, verify=not args.no_verify,
-            resume=not args.no_resume, preset=args.preset, fade=not args.no_fade,
-        )
+        with declared_input_rate(source, args.input_rate):  # an input with timing of its own is refused before it loads too
+            generator, checkpoint = load_for_run(args)
+            summary = interpolate_video(
+                source, args.output, generator, args.factor or 2, args.codec, args.crf, args.max_memory_gb,
+                progress=not args.quiet, tile=args.tile, overlap=args.overlap, views=args.ensemble,
+                flow_scale=args.flow_scale, static_motion=args.static_motion, verify=not args.no_verify,
+                resume=not args.no_resume, preset=args.preset, fade=not args.no_fade, input_rate=args.input_rate,
+            )
         resume = summary["resume"]
         resumed = ""
         if isinstance(resume, dict) and (resume["gaps_reused"] or resume["encoded_frames_reused"]):
@@ -1189,6 +1200,7 @@ def run(args: argparse.Namespace) -> int:
             + (f"colour tags not kept: {summary['colour']['lost']}; " if summary["colour"].get("lost") else "")
             + (f"rotation not kept: {summary['display']['lost']}; " if (summary.get("display") or {}).get("lost") else "")
             + (f"f{summary['frame_rate_assumed'][1:]}; " if summary.get("frame_rate_assumed") else "")
+            + (f"f{summary['frame_rate_given'][1:]}; " if summary.get("frame_rate_given") else "")
             + (f"closed captions not kept: {summary['closed_captions']['lost']}; "
                if (summary.get("closed_captions") or {}).get("lost") and not summary.get("image_sequence") else "")
             + (f"picture shape not kept: {summary['pixel_aspect']['lost']}; " if (summary.get("pixel_aspect") or {}).get("lost") else "")

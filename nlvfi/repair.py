@@ -73,6 +73,7 @@ from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, pair
 from .fade import fit_fade, match_brightness
 from .flow_prior import constant_velocity_prior, interval_scales
 from .generator import Generator
+from .input_rate import add_input_rate_argument, declared_input_rate, given_rate_text, reads_at_input_rate
 from .image_sequence import SequenceTarget, move_into_place, not_held, sequence_output, stage_images
 from .interpolate import (
     DEFAULT_CHECKPOINT,
@@ -333,6 +334,7 @@ def _example_run(detection: Detection) -> Run | None:
     return max(runs, key=lambda run: detection.diffs[run.last]) if runs else None
 
 
+@reads_at_input_rate
 def repair_video(
     source: str | Path,
     output: str | Path,
@@ -361,6 +363,7 @@ def repair_video(
     outside_average: bool = True,
     resume: bool = True,
     fade: bool = True,
+    input_rate: str | Fraction | None = None,
 ) -> dict:
     """Repair the duplicated frames of ``source`` into ``output``; return the report (a dict).
 
@@ -399,6 +402,9 @@ def repair_video(
             there, and delete the folder at the end (``nlvfi.resume``); False: neither.
         fade: a run whose pair changes by a global fade goes to the generator at the brightness
             of each new frame's time (``nlvfi.fade``); the report lists those runs.
+        input_rate: the frame rate of an input without timing of its own (numbered images, a
+            raw Motion JPEG stream): every reader reads it at that rate (``nlvfi.input_rate``);
+            one that has its own is refused. None: FFmpeg's 25, said in the report.
     Raises:
         FileNotFoundError, VideoError/ValueError (bad input, -o equal to the input, frames too
         large), CheckpointError (missing, corrupt, not ours). Nothing is written then.
@@ -946,6 +952,7 @@ def build_report(source, output, analysis, replaced_frames, state, generator, ch
             "time_base": str(info.time_base),
             "frame_rate": str(info.rate) if info.rate else None,
             "frame_rate_assumed": info.rate_assumed,
+            "frame_rate_given": info.rate_given,
             "duration_s": round(analysis.times[-1] - analysis.times[0], 6),
             "audio_streams": info.audio_codecs,
             "timestamps_fixed": analysis.timestamps_fixed,
@@ -1076,6 +1083,8 @@ def summary_text(report: dict) -> str:
         parts += written_text(report)
     if video.get("frame_rate_assumed"):
         parts.append(assumed_rate_text(report["input"], video["codec"], video["frame_rate"]) + ".")
+    if video.get("frame_rate_given"):
+        parts.append(given_rate_text(video["frame_rate"]) + ".")
     if report.get("streams_not_copied"):
         parts.append(f"Streams not copied: {', '.join(report['streams_not_copied'])}.")
     if report.get("colour", {}).get("lost"):
@@ -1254,40 +1263,47 @@ def build_parser() -> argparse.ArgumentParser:
         "generated frames and encoded frames there, and the same command run again goes on from them; "
         "--detect-only keeps its measurements in REPORT.nlvfi-resume/ when --report is given)",
     )
+    add_input_rate_argument(parser)
     parser.add_argument("--detect-only", action="store_true", help="only measure and report the duplicates (no model, no output video)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
+
+
+def detect_only(args: argparse.Namespace) -> int:
+    """``nlvfi repair IN --detect-only``: measure, report and print the duplicates; no model, no video."""
+    source = Path(args.input)
+    check_output_paths(source, {"report": args.report, "figure": args.figure})
+    store = None  # with a report, an interrupted pass keeps what it measured beside it (nlvfi.resume)
+    if args.report and not args.no_resume:
+        store = ResumeStore(folder_for(args.report), {"input": input_fingerprint(source), "pass": "detect-only"})
+    with kept_if_interrupted(store):
+        analysis = analyze_video(source, args.threshold, args.max_run, progress=not args.quiet, store=store)
+    detection = analysis.detection
+    report = {"input": str(source), "video": {"description": analysis.info.describe(), "frames": analysis.frame_count},
+              "detection": detection.to_dict(), "timings": {"measure_s": round(analysis.seconds, 2)}}
+    if store is not None:
+        report["resume"] = {**store.outcome(), "frames_measured_before": analysis.frames_measured_before}
+    if args.report:
+        atomic_write(args.report, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2) + "\n"))
+    if args.figure:
+        save_figure(draw_repair_figure(detection, None, f"nlvfi repair --detect-only · {source.name}"), args.figure)
+    value, caution = detection.threshold, detection.caution
+    print(
+        f"{source}: {analysis.frame_count} frames; {len(detection.duplicates)} duplicate frames in {len(detection.runs)} runs "
+        f"({len(detection.repairable)} repairable), {len(detection.cuts)} scene cuts; threshold "
+        f"{'per pair' if value is None else f'{value:.4f}'} ({detection.mode})"
+        + (f"; frames 0-{analysis.frames_measured_before - 1} measured by an interrupted run" if analysis.frames_measured_before else "")
+        + (f". Caution: {caution}." if caution else "")
+    )
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
     if args.max_run < 1:
         raise ValueError(f"--max-run must be >= 1, got {args.max_run}")
     if args.detect_only:
-        source = Path(args.input)
-        check_output_paths(source, {"report": args.report, "figure": args.figure})
-        store = None  # with a report, an interrupted pass keeps what it measured beside it (nlvfi.resume)
-        if args.report and not args.no_resume:
-            store = ResumeStore(folder_for(args.report), {"input": input_fingerprint(source), "pass": "detect-only"})
-        with kept_if_interrupted(store):
-            analysis = analyze_video(source, args.threshold, args.max_run, progress=not args.quiet, store=store)
-        detection = analysis.detection
-        report = {"input": str(source), "video": {"description": analysis.info.describe(), "frames": analysis.frame_count},
-                  "detection": detection.to_dict(), "timings": {"measure_s": round(analysis.seconds, 2)}}
-        if store is not None:
-            report["resume"] = {**store.outcome(), "frames_measured_before": analysis.frames_measured_before}
-        if args.report:
-            atomic_write(args.report, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2) + "\n"))
-        if args.figure:
-            save_figure(draw_repair_figure(detection, None, f"nlvfi repair --detect-only · {source.name}"), args.figure)
-        value, caution = detection.threshold, detection.caution
-        print(
-            f"{source}: {analysis.frame_count} frames; {len(detection.duplicates)} duplicate frames in {len(detection.runs)} runs "
-            f"({len(detection.repairable)} repairable), {len(detection.cuts)} scene cuts; threshold "
-            f"{'per pair' if value is None else f'{value:.4f}'} ({detection.mode})"
-            + (f"; frames 0-{analysis.frames_measured_before - 1} measured by an interrupted run" if analysis.frames_measured_before else "")
-            + (f". Caution: {caution}." if caution else "")
-        )
-        return 0
+        with declared_input_rate(args.input, args.input_rate):
+            return detect_only(args)
     if not args.output:
         raise ValueError("missing -o OUT (or use --detect-only)")
     if args.batch_size < 1:
@@ -1320,6 +1336,7 @@ def run(args: argparse.Namespace) -> int:
         flow_scale=args.flow_scale,
         static_motion=args.static_motion,
         fade=not args.no_fade,
+        input_rate=args.input_rate,
     )
     text = summary_text(report)
     written = [p for p in (args.report, args.figure) if p]

@@ -72,6 +72,7 @@ import torch
 
 from . import __version__
 from .checkpoint import weights_digest
+from .input_rate import declared_rate_of, rate_text
 from .kept_encoding import PacketLog, load_kept_encoding, sealed_frames
 from .videoio import is_image_pattern, sequence_first_number
 
@@ -90,9 +91,18 @@ def folder_for(output: str | os.PathLike) -> Path:
 def input_fingerprint(path: str | os.PathLike) -> dict:
     """What identifies an input without reading it all: path, size, time, first and last MiB.
 
-    An image sequence (``frames/%04d.png``) gives every file's name, size and time instead.
+    An image sequence (``frames/%04d.png``) gives every file's name, size and time instead. A
+    rate declared for it (``--input-rate``, nlvfi.input_rate) is part of it.
     """
     path = Path(path)
+    declared = declared_rate_of(path)  # --input-rate: the same files read at another rate time every frame anew
+    if declared is not None:
+        return {**_files_fingerprint(path), "input_rate": rate_text(declared)}
+    return _files_fingerprint(path)
+
+
+def _files_fingerprint(path: Path) -> dict:
+    """:func:`input_fingerprint` of the files alone."""
     if is_image_pattern(path):
         first = sequence_first_number(path) or 0
         files = []

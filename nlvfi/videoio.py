@@ -138,6 +138,7 @@ from .colour import (
     matrix_group,
     output_colour,
 )
+from .input_rate import declared_rate_of, opener_options
 from .kept_encoding import KeptEncoding, KeptEncodingMismatch, PacketLog
 from .pictures import AS_ATTACHMENT, AS_STREAM, Picture, attached_pictures, is_attached_picture, picture_place, stream_label
 from .subtitles import SubtitleConverter, conversion_target
@@ -353,6 +354,7 @@ class VideoInfo:
     field_order: int = 0  # AVFieldOrder: 0 unknown, 1 progressive, 2-5 interlaced (:func:`check_progressive`)
     pixel_aspect: Fraction | None = None  # a pixel's width over its height where not square (:func:`pixel_aspect_of`)
     rate_assumed: bool = False  # a raw stream without timing: ``rate`` is FFmpeg's default (:func:`frame_rate_of`)
+    rate_given: bool = False  # no timing of its own, read at the rate the user gave (``--input-rate``, nlvfi.input_rate)
 
     @property
     def display_aspect(self) -> Fraction | None:
@@ -368,7 +370,8 @@ class VideoInfo:
         return pixel_traits(self.pix_fmt)
 
     def describe(self) -> str:
-        rate = f"{float(self.rate):.3f} frames/s{' (assumed)' if self.rate_assumed else ''}" if self.rate else "unknown rate"
+        how = " (assumed)" if self.rate_assumed else " (given: --input-rate)" if self.rate_given else ""
+        rate = f"{float(self.rate):.3f} frames/s{how}" if self.rate else "unknown rate"
         kind = "lossless" if self.lossless else "lossy"
         audio = f", audio: {', '.join(self.audio_codecs)}" if self.audio_codecs else ", no audio"
         shown = f" shown {ratio_text(self.display_aspect)} (pixels {ratio_text(self.pixel_aspect)})" if self.pixel_aspect else ""
@@ -447,11 +450,15 @@ def open_input(path: str | os.PathLike):
 
     path = Path(path)
     _check_exists(path)
+    declared = opener_options(path)  # --input-rate: FFmpeg's framerate option (nlvfi.input_rate)
     try:
         if is_image_pattern(path):  # from its first number, which image2 finds itself only up to 4
-            container = av.open(str(path), format="image2", options={"start_number": str(sequence_first_number(path))})
+            container = av.open(str(path), format="image2", options={"start_number": str(sequence_first_number(path)), **declared})
         else:
             container = av.open(str(path))
+            if declared and container.format.flags & NO_TIMESTAMPS_FLAG:  # a raw stream: its demuxer takes the rate
+                container.close()
+                container = av.open(str(path), options=declared)
     except av.EOFError:
         raise VideoError(f"{path} is not a readable video: it ends before any frame (empty or cut short)") from None
     except av.FFmpegError as error:
@@ -526,6 +533,9 @@ def _info(path: Path, container) -> VideoInfo:
             )
         raise VideoError(f"{path} is not a readable video: its video stream has no picture size or pixel format")
     rate, rate_assumed = frame_rate_of(container, stream)
+    declared = declared_rate_of(path)  # --input-rate (nlvfi.input_rate): the demuxer timed the frames by it
+    if declared is not None:
+        rate, rate_assumed = declared, False
     return VideoInfo(
         path=path,
         container=container.format.name,
@@ -536,6 +546,7 @@ def _info(path: Path, container) -> VideoInfo:
         time_base=Fraction(stream.time_base) if stream.time_base else Fraction(1, 25),
         rate=rate,
         rate_assumed=rate_assumed,
+        rate_given=declared is not None,
         announced_frames=int(stream.frames or 0),
         announced_end=announced_end(container, stream),
         audio_codecs=[s.codec_context.codec.canonical_name for s in container.streams.audio],  # "mp3", not the decoder's "mp3float"
@@ -568,7 +579,8 @@ def frame_rate_of(container, stream) -> tuple[Fraction | None, bool]:
     the frames by it: a raw H.264 stream at 10 frames/s was written at 25, 2.5 times too fast,
     where ``ffmpeg -i`` plays and converts it at 10. Where the header has none either (Motion
     JPEG; H.264 without timing, as some cameras write it; numbered images), 25 is an assumption,
-    and the tools say so (:func:`assumed_rate_text`)."""
+    and the tools say so (:func:`assumed_rate_text`), unless the user gives the rate
+    (``--input-rate``, nlvfi.input_rate: :func:`_info` takes it)."""
     raw = bool(container.format.flags & NO_TIMESTAMPS_FLAG)
     if raw:
         told = stream.codec_context.framerate
@@ -580,17 +592,15 @@ def frame_rate_of(container, stream) -> tuple[Fraction | None, bool]:
 
 def assumed_rate_text(source: str | os.PathLike, codec: str, rate: Fraction | str | None) -> str:
     """What the summaries say of a frame rate the input ``source`` does not carry
-    (:func:`frame_rate_of`): the rate it was read at, and how to give the right one."""
+    (:func:`frame_rate_of`): the rate it was read at, and how to give the right one
+    (``--input-rate``, nlvfi.input_rate)."""
     source = Path(source)
     read_at = f"{float(Fraction(rate)):g} frames/s" if rate else "FFmpeg's default rate"
-    if is_image_pattern(source):  # numbered images: no timing at all; a lossless video of them carries one
-        return (
-            f"Frame rate assumed: an image sequence has no timing, so it was read at {read_at}; for another rate, "
-            f"make it a video first, e.g. ffmpeg -framerate 24 -i {source} -c:v ffv1 {source.parent.name or 'frames'}.mkv"
-        )
+    if is_image_pattern(source):  # numbered images: no timing at all
+        return f"Frame rate assumed: an image sequence has no timing, so it was read at {read_at}; give its rate with --input-rate, e.g. --input-rate 24"
     return (
         f"Frame rate assumed: the input is a raw {codec} stream with no timing, so it was read at {read_at}; "
-        f"if it was recorded at another rate, give that first, e.g. ffmpeg -framerate 30 -i {source.name} -c copy {source.stem}.mkv"
+        f"if it was recorded at another rate, give that with --input-rate, e.g. --input-rate 30"
     )
 
 

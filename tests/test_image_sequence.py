@@ -82,8 +82,8 @@ def test_a_tiff_sequence_is_repaired_and_its_rate_is_said_to_be_assumed(tmp_path
 
     assert report["video"]["frame_rate_assumed"]
     assert (
-        f"Frame rate assumed: an image sequence has no timing, so it was read at 25 frames/s; for another rate, make it "
-        f"a video first, e.g. ffmpeg -framerate 24 -i {source} -c:v ffv1 scan.mkv."
+        "Frame rate assumed: an image sequence has no timing, so it was read at 25 frames/s; give its rate with "
+        "--input-rate, e.g. --input-rate 24."
     ) in summary_text(report)
 
 

@@ -85,7 +85,7 @@ def test_a_raw_stream_without_timing_says_its_rate_is_assumed(tmp_path):
     assert "25.000 frames/s (assumed)" in info.describe()
     assert videoio.assumed_rate_text(source, info.codec, info.rate) == (
         "Frame rate assumed: the input is a raw mjpeg stream with no timing, so it was read at 25 frames/s; if it was "
-        "recorded at another rate, give that first, e.g. ffmpeg -framerate 30 -i in.mjpeg -c copy in.mkv"
+        "recorded at another rate, give that with --input-rate, e.g. --input-rate 30"
     )
     assert not probe(write_video(tmp_path / "in.mkv", frames(4), 12)).rate_assumed
 
