@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from .float_frames import is_float_format
 from .videoio import (
     PixelTraits,
     VideoError,
@@ -47,6 +48,7 @@ from .videoio import (
     frame_to_rgb,
     is_image_pattern,
     pattern_names,
+    probe,
     rgb_to_frame,
     sequence_first_number,
     sequence_numbers,
@@ -128,6 +130,11 @@ def sequence_output(output: Path, source: Path, codec: str | None, crf: int | No
     FFV1; else ``(None, output, codec)``. ValueError for an encoder asked of images."""
     if not is_sequence(output):
         return None, output, codec
+    if is_float_format(probe(source).pix_fmt):
+        raise ValueError(
+            f"{source} holds floating-point (scene-linear) samples, which PNG images cannot hold without clipping "
+            "them at 1.0; write a video such as OUT.mkv instead (FFV1 keeps them exactly, nlvfi.float_frames)"
+        )
     target = sequence_target(output, source)
     asked = [name for name, value in (("--codec", codec), ("--crf", crf), ("--preset", preset)) if value is not None]
     if asked:

@@ -138,6 +138,8 @@ from .colour import (
     matrix_group,
     output_colour,
 )
+from .float_frames import alpha_of as float_alpha
+from .float_frames import display_rgb, exr_is_lossless, first_file, float_samples, float_to_float, frame_from_display, is_float_format
 from .input_rate import declared_rate_of, opener_options
 from .kept_encoding import KeptEncoding, KeptEncodingMismatch, PacketLog
 from .pictures import AS_ATTACHMENT, AS_STREAM, Picture, attached_pictures, is_attached_picture, picture_place, stream_label
@@ -274,6 +276,11 @@ class PixelTraits:
     is_gray: bool
 
     @property
+    def is_float(self) -> bool:
+        """Floating-point samples (OpenEXR's half / float: nlvfi.float_frames)."""
+        return is_float_format(self.name)
+
+    @property
     def work_format(self) -> str:
         """RGB format the model's frames are read in: ``rgb24`` (8-bit) or ``rgb48le``."""
         return "rgb24" if self.bit_depth <= 8 else "rgb48le"
@@ -350,6 +357,7 @@ class VideoInfo:
     stream_index: int = 0  # the video stream read, in the file's stream order (:func:`main_video_stream`)
     streams_not_copied: list[str] = field(default_factory=list)  # the others, but audio, subtitles, attachments, covers: "data (bin_data)", ...
     lossless_h264: bool = False  # H.264 in its lossless mode (:func:`h264_is_lossless`)
+    lossless_exr: bool = False  # OpenEXR with lossless compression (nlvfi.float_frames.exr_is_lossless)
     colour: "ColourTags" = field(default_factory=lambda: ColourTags())  # as the header gives them
     field_order: int = 0  # AVFieldOrder: 0 unknown, 1 progressive, 2-5 interlaced (:func:`check_progressive`)
     pixel_aspect: Fraction | None = None  # a pixel's width over its height where not square (:func:`pixel_aspect_of`)
@@ -363,7 +371,7 @@ class VideoInfo:
 
     @property
     def lossless(self) -> bool:
-        return self.codec in LOSSLESS_CODECS or self.lossless_h264
+        return self.codec in LOSSLESS_CODECS or self.lossless_h264 or self.lossless_exr
 
     @property
     def traits(self) -> PixelTraits:
@@ -558,6 +566,7 @@ def _info(path: Path, container) -> VideoInfo:
         ],  # fmt: skip
         stream_index=stream.index,
         lossless_h264=context.name == "h264" and h264_is_lossless(context.extradata),
+        lossless_exr=context.name == "exr" and exr_is_lossless(first_file(path)),
         colour=ColourTags.of(context),
         field_order=int(context.field_order or 0),
         pixel_aspect=pixel_aspect_of(stream),
@@ -868,6 +877,8 @@ def frame_to_rgb(frame, traits: PixelTraits) -> np.ndarray:
     """(H, W, 3) RGB of a decoded frame, as the model sees it: uint8 for 8-bit formats, uint16
     for deeper ones. 8-bit planar Y'CbCr goes through :func:`yuv_to_rgb` (rounded, unbiased),
     the rest through swscale."""
+    if traits.is_float:  # scene-linear: through the tone curve, exactly read (nlvfi.float_frames)
+        return display_rgb(frame, np.uint16)
     return _rgb8(frame) if traits.work_format == "rgb24" else frame.to_ndarray(format=traits.work_format)
 
 
@@ -881,7 +892,10 @@ def frame_to_rgb24(frame) -> np.ndarray:
     """(H, W, 3) uint8 RGB through swscale's default conversion: what duplicate detection
     measures, on the 0-255 scale. Its constants (``nlvfi.duplicates``) were chosen on this
     conversion; its rounding offset (see :func:`yuv_to_rgb`) cancels in a difference of two
-    frames. The model's frames come from :func:`frame_to_rgb`."""
+    frames. The model's frames come from :func:`frame_to_rgb`. Floating-point frames go through
+    the model's tone curve (nlvfi.float_frames): swscale clips them at 1.0."""
+    if is_float_format(frame.format.name):
+        return display_rgb(frame, np.uint8)
     return frame.to_ndarray(format="rgb24")
 
 
@@ -960,6 +974,8 @@ def frame_alpha(frame, traits: PixelTraits) -> np.ndarray | None:
     """(H, W) alpha plane (uint8 or uint16) when the format has one, else None."""
     if not traits.has_alpha:
         return None
+    if traits.is_float:
+        return float_alpha(frame)
     return frame.to_ndarray(format=traits.alpha_format)[..., 3]
 
 
@@ -994,6 +1010,8 @@ def to_pixel_format(frame, pix_fmt: str, colour: ColourTags | None = None):
     are what the input holds; the encoders take the stream's tags), unless ``colour`` gives its
     Y'CbCr another matrix or range (:func:`samples_change`: ``--codec mjpeg`` of limited-range
     yuv420p, whose frames went to Motion JPEG's full range unconverted and came back at 29.7 dB)."""
+    if frame.format.name != pix_fmt and is_float_format(frame.format.name) and is_float_format(pix_fmt):
+        return float_to_float(frame, pix_fmt)  # swscale writes no half, and clips
     if frame.format.name != pix_fmt or samples_change(frame, colour):
         options = {}
         source = pixel_traits(frame.format.name)
@@ -1048,8 +1066,11 @@ def frame_content(frame) -> np.ndarray:
     """The decoded pixels of a frame as an array, for exact comparisons of two frames.
 
     The frame's own layout where PyAV has it (yuv420p, gray, bgra, 10-bit ...), else a
-    conversion to 16-bit RGBA (deterministic: equal frames give equal arrays).
+    conversion to 16-bit RGBA (deterministic: equal frames give equal arrays). Floating-point
+    samples as their bits (nlvfi.float_frames: NaN equals itself, -0 does not equal 0).
     """
+    if is_float_format(frame.format.name):
+        return float_samples(frame, raw=True)
     try:
         return frame.to_ndarray()
     except Exception:  # noqa: BLE001 - PyAV raises ValueError, AssertionError (odd 4:2:0 sizes), ...
@@ -1084,8 +1105,24 @@ def depth_note(input_pix_fmt: str, output_pix_fmt: str) -> str | None:
 
 def encoder_notes(input_pix_fmt: str, output_pix_fmt: str) -> list[str]:
     """The sentences the summaries print when the output keeps fewer bits (:func:`depth_note`) or
-    less colour resolution (:func:`chroma_note`) than the input."""
-    return [note for note in (depth_note(input_pix_fmt, output_pix_fmt), chroma_note(input_pix_fmt, output_pix_fmt)) if note]
+    less colour resolution (:func:`chroma_note`) than the input, and on floating-point samples
+    (:func:`float_note`)."""
+    notes = (float_note(input_pix_fmt, output_pix_fmt), depth_note(input_pix_fmt, output_pix_fmt), chroma_note(input_pix_fmt, output_pix_fmt))
+    return [note for note in notes if note]
+
+
+def float_note(input_pix_fmt: str, output_pix_fmt: str) -> str | None:
+    """A sentence when the output holds floating-point samples (FFV1 version 4, experimental in
+    FFmpeg 8), or when a floating-point input was written as integers (clipped to [0, 1],
+    nlvfi.float_frames); else None."""
+    if is_float_format(output_pix_fmt):
+        return FFV1_FLOAT_CAVEAT
+    if is_float_format(input_pix_fmt):
+        return (
+            "The floating-point (scene-linear) input was written as integers: values above 1.0 were clipped and no "
+            "transfer curve applied (the default, FFV1 in .mkv, keeps them)"
+        )
+    return None
 
 
 def chroma_note(input_pix_fmt: str, output_pix_fmt: str) -> str | None:
@@ -1152,6 +1189,18 @@ _EXACT_ALTERNATIVES = {
     "gray16be": ["gray16le", "gray16be"],
     "gray16le": ["gray16le", "gray16be"],
     "ya8": ["ya8", "bgra", "rgba"],
+    # floating point (nlvfi.float_frames): FFV1 holds gbrpf16le, gbrpf32le, grayf16le, yaf16le;
+    # a float grey frame is exact as three equal planes
+    "grayf32le": ["grayf32le", "gbrpf32le"],
+    "grayf32be": ["grayf32le", "gbrpf32le"],
+    "gbrpf32be": ["gbrpf32le"],
+    "gbrpf16be": ["gbrpf16le", "gbrpf32le"],
+    "grayf16be": ["grayf16le", "gbrpf16le", "gbrpf32le"],
+    "grayf16le": ["grayf16le", "gbrpf16le", "gbrpf32le"],
+    "rgbf32le": ["gbrpf32le"],
+    "rgbf32be": ["gbrpf32le"],
+    "rgbf16le": ["gbrpf16le", "gbrpf32le"],
+    "rgbf16be": ["gbrpf16le", "gbrpf32le"],
     "yuvj420p": ["yuvj420p", "yuv420p"],
     "yuvj422p": ["yuvj422p", "yuv422p"],
     "yuvj444p": ["yuvj444p", "yuv444p"],
@@ -1164,6 +1213,13 @@ _LOSSLESS_ENCODERS = (
     ("libx264rgb", {"qp": "0", "preset": "medium"}),
     ("png", {}),
     ("libvpx-vp9", {"lossless": "1", "row-mt": "1", "cpu-used": "4"}),  # .webm takes none of the above
+)
+#: FFV1 holds floating-point samples (gbrpf16le, gbrpf32le, grayf16le, yaf16le) from its version 4,
+#: which FFmpeg 8 writes only when told to write experimental bitstreams (nlvfi.float_frames)
+FFV1_FLOAT_OPTIONS = {"level": "4", "strict": "experimental"}
+FFV1_FLOAT_CAVEAT = (
+    "The floating-point samples are kept by FFV1 version 4, which FFmpeg 8 writes as experimental: FFmpeg before 8 "
+    "cannot read the output, and a later one may not; keep the input"
 )
 #: FFV1 at level 3 splits a frame into slices and refuses to open on a 1-px-wide frame; below
 #: this side (px) it gets one slice, which opens on every size (checked 1x1 to 16x16, 1x64, 64x1)
@@ -1253,7 +1309,8 @@ def _encoder_for(
     """:func:`choose_encoder` before its checks of ``crf``."""
     traits = info.traits
     odd = info.width % 2 or info.height % 2
-    if codec is None and info.lossless:
+    floating = codec is None and traits.is_float  # no lossy encoder here keeps a float sample (nlvfi.float_frames)
+    if codec is None and (info.lossless or floating):
         for name, options in _LOSSLESS_ENCODERS:
             if name not in supported_codecs or (name == "libvpx-vp9" and container != "webm"):  # VP9 in .mov: few players
                 continue
@@ -1267,13 +1324,22 @@ def _encoder_for(
                     options = dict(options)
                     if name == "ffv1" and min(info.width, info.height) < FFV1_SLICED_MIN_SIDE:
                         options["slices"] = "1"
-                    return EncoderChoice(
-                        name, pix_fmt, options, True,
-                        f"the input is losslessly coded ({info.codec}): lossless {name} keeps every untouched frame bit-identical",
+                    if name == "ffv1" and is_float_format(pix_fmt):
+                        options.update(FFV1_FLOAT_OPTIONS)
+                    why = (
+                        f"the input is losslessly coded ({info.codec}): lossless {name} keeps every untouched frame bit-identical"
+                        if info.lossless
+                        else f"the input holds floating-point samples ({info.codec}, {info.pix_fmt}, lossy compression), which no "
+                        f"lossy encoder here keeps (above 1.0 they would clip): lossless {name} keeps every untouched frame as decoded"
                     )
+                    if options.get("level") == FFV1_FLOAT_OPTIONS["level"]:
+                        why += f" ({FFV1_FLOAT_CAVEAT[0].lower()}{FFV1_FLOAT_CAVEAT[1:]})"
+                    return EncoderChoice(name, pix_fmt, options, True, why)
+        what = "losslessly coded" if info.lossless else "floating-point (scene-linear)"
+        lossy = "re-encode lossily" if info.lossless else "re-encode it lossily, clipped to [0, 1] (nlvfi.float_frames)"
         raise VideoError(
-            f"the input is losslessly coded ({info.codec}, {info.pix_fmt}) but no lossless encoder of the "
-            f"{container} container takes {info.pix_fmt}; write .mkv instead (FFV1), or pass --codec to re-encode lossily"
+            f"the input is {what} ({info.codec}, {info.pix_fmt}) but no lossless encoder of the "
+            f"{container} container takes {info.pix_fmt}; write .mkv instead (FFV1), or pass --codec to {lossy}"
         )
     if codec is None and container == "avi":
         name, pix_fmt = avi_lossy_encoder(traits)
@@ -1740,8 +1806,13 @@ class VideoWriter:
         output's pixel format, converted with its colour matrix and range (:func:`rgb_to_frame`).
         ``replaces``: the decoded frame it takes the place of (repair), whose closed captions it
         carries where the encoder writes them (the caption bytes belong to the frame's time, not its
-        picture: without them every replaced frame cut a character pair out of the captions)."""
-        frame = rgb_to_frame(rgb, self.choice.pix_fmt, alpha, self.colour)
+        picture: without them every replaced frame cut a character pair out of the captions).
+        A floating-point input's frame is made in its own format first (nlvfi.float_frames), and
+        goes to the output's as its untouched frames do."""
+        if self.info.traits.is_float:
+            frame = to_pixel_format(frame_from_display(rgb, self.info.pix_fmt, alpha), self.choice.pix_fmt, self.colour)
+        else:
+            frame = rgb_to_frame(rgb, self.choice.pix_fmt, alpha, self.colour)
         if replaces is not None and self.carries_captions and closed_captions(replaces) is not None:
             frame = carry_side_data(replaces, frame)
         return frame

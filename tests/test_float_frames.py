@@ -1,0 +1,172 @@
+"""Floating-point (OpenEXR) frames: kept to the bit, seen through a tone curve (nlvfi/float_frames.py)."""
+
+import json
+import struct
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from nlvfi import cli
+from nlvfi.float_frames import (
+    HALF_MAX, exr_header, exr_is_lossless, float_frame, float_samples, float_to_float, from_display, to_display,
+)  # fmt: skip
+from nlvfi.repair import repair_video, summary_text
+from nlvfi.videoio import VideoReader, frame_to_rgb24, probe
+
+from test_repair import scene, stutter
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # shared fixtures: tests/conftest.py
+
+
+def linear(image: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 -> scene-linear float32 with highlights up to 3.0."""
+    return ((image.astype(np.float32) / 255.0) ** 2.2 * 3.0).astype(np.float32)
+
+
+def write_exr(path: Path, samples: np.ndarray, half: bool = False, compression: str = "zip1") -> Path:
+    """One OpenEXR image with FFmpeg's encoder (it writes none, RLE and ZIPS)."""
+    with av.open(str(path), "w", format="image2") as container:
+        stream = container.add_stream("exr", rate=25)
+        stream.width, stream.height = samples.shape[1], samples.shape[0]
+        stream.pix_fmt = "gbrpf32le"
+        stream.options = {"compression": compression, "format": "half" if half else "float"}
+        for packet in stream.encode(float_frame(samples, "gbrpf32le")):
+            container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def exr_sequence(folder: Path, frames: list[np.ndarray], half: bool = False) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, samples in enumerate(frames):
+        write_exr(folder / f"plate_{index:04d}.exr", samples, half)
+    return folder / "plate_%04d.exr"
+
+
+def decoded(path) -> list:
+    with VideoReader(path) as reader:
+        return [item.frame for item in reader]
+
+
+def awkward(h=6, w=10, channels=3, seed=0) -> np.ndarray:
+    """Float samples with what an EXR may hold: highlights, a NaN, a negative, -0, +inf."""
+    values = np.random.default_rng(seed).uniform(0, 40, (h, w, channels)).astype(np.float32)
+    values[0, 0, 0], values[0, 1, 0], values[0, 2, 0], values[1, 0, 0] = np.nan, -0.25, -0.0, np.inf
+    return values
+
+
+@pytest.mark.parametrize("pix_fmt, channels", [("gbrpf32le", 3), ("gbrpf16le", 3), ("gbrapf32le", 4), ("grayf32le", 1), ("grayf16le", 1), ("yaf16le", 2)])
+def test_samples_go_into_a_frame_and_come_back_bit_for_bit(pix_fmt, channels):
+    values = awkward(channels=channels)
+    if "f16" in pix_fmt:
+        values = values.astype(np.float16).astype(np.float32)  # what half holds
+    frame = float_frame(values, pix_fmt)
+    assert frame.format.name == pix_fmt
+    back = float_samples(frame)
+    assert back.shape == values.shape and np.array_equal(back.view(np.uint32), values.view(np.uint32))  # NaN, -0 and inf too
+    if pix_fmt == "gbrpf32le":  # the planes are G, B, R: the order is FFmpeg's own (what swscale reads)
+        assert np.array_equal(frame.to_ndarray(), values, equal_nan=True)
+
+
+def test_a_float_grey_frame_becomes_three_equal_planes_exactly():
+    grey = awkward(channels=1)
+    wide = float_to_float(float_frame(grey, "grayf32le"), "gbrpf32le")
+    assert np.array_equal(float_samples(wide).view(np.uint32), grey.repeat(3, axis=2).view(np.uint32))
+
+
+def test_the_tone_curve_shows_an_exposed_picture_and_inverts():
+    assert to_display(np.array([0.0, 0.18, 1.0, 40.0])) == pytest.approx([0.0, 0.4255, 0.7297, 0.9888], abs=1e-4)
+    v = np.geomspace(1e-4, 1000, 200).astype(np.float32)
+    y = to_display(v)
+    assert np.all(np.diff(y) > 0) and y.max() < 1
+    assert from_display(y) == pytest.approx(v, rel=1e-3)  # float32 through the curve and back
+    assert from_display(np.array([1.0]))[0] == pytest.approx(HALF_MAX) and np.isfinite(from_display(np.array([1.0]))).all()
+    assert to_display(np.array([np.nan, -3.0, np.inf], dtype=np.float32)) == pytest.approx([0.0, 0.0, to_display(np.array([HALF_MAX]))[0]])
+
+
+def test_detection_sees_a_change_in_the_highlights_that_swscale_clipped(tmp_path):
+    a = np.full((16, 16, 3), 0.5, np.float32)
+    a[:8] = 2.0
+    b = a.copy()
+    b[:8] = 6.0  # only values above 1.0 change
+    fa, fb = float_frame(a, "gbrpf32le"), float_frame(b, "gbrpf32le")
+    assert np.array_equal(fa.to_ndarray(format="rgb24"), fb.to_ndarray(format="rgb24"))  # swscale: both white
+    difference = np.abs(frame_to_rgb24(fa).astype(int) - frame_to_rgb24(fb)).mean()
+    assert difference > 10  # half the frame moves from 0.82 to 0.94 of the display range
+    assert frame_to_rgb24(fa)[12, 0, 0] == round(255 * float(to_display(np.array([0.5]))[0]))
+
+
+def test_exr_headers_say_which_compressions_keep_the_samples(tmp_path):
+    samples = linear(scene(1)[0])
+    for compression in ("none", "rle", "zip1"):
+        path = write_exr(tmp_path / f"{compression}.exr", samples, compression=compression)
+        header = exr_header(path)
+        assert header["channel_types"] == {"B": 2, "G": 2, "R": 2} and exr_is_lossless(path), compression
+    path = tmp_path / "none.exr"
+    data = bytearray(path.read_bytes())
+    at = data.index(b"compression\x00compression\x00") + len(b"compression\x00compression\x00") + 4
+    for code, lossless in ((8, False), (6, False), (4, True), (3, True), (5, False)):  # DWAA, B44, PIZ, ZIP, PXR24 of float
+        data[at] = code
+        (tmp_path / "patched.exr").write_bytes(bytes(data))
+        assert exr_header(tmp_path / "patched.exr")["compression"] == code
+        assert exr_is_lossless(tmp_path / "patched.exr") == lossless, code
+    half = write_exr(tmp_path / "half.exr", samples, half=True, compression="none")
+    data = bytearray(half.read_bytes())
+    data[at] = 5
+    (tmp_path / "pxr24-half.exr").write_bytes(bytes(data))
+    assert exr_is_lossless(tmp_path / "pxr24-half.exr")  # PXR24 rounds only 32-bit float channels
+    (tmp_path / "not.exr").write_bytes(b"P6\n1 1\n255\n\x00\x00\x00")
+    with pytest.raises(ValueError, match="not an OpenEXR file"):
+        exr_header(tmp_path / "not.exr")
+    assert not exr_is_lossless(tmp_path / "not.exr")
+    (tmp_path / "cut.exr").write_bytes(bytes(data[:40]))
+    assert not exr_is_lossless(tmp_path / "cut.exr")
+
+
+@pytest.mark.parametrize("half", [False, True])
+def test_an_exr_sequence_is_repaired_losslessly_its_untouched_frames_bit_identical(tmp_path, model, half):
+    plates = [linear(image) for image in stutter(scene(10), [4])]
+    plates[7][0, 0, 0] = np.nan  # a NaN in an untouched frame stays there
+    source = exr_sequence(tmp_path / "plates", plates, half)
+    info = probe(source)
+    assert (info.codec, info.pix_fmt, info.lossless) == ("exr", "gbrpf16le" if half else "gbrpf32le", True)
+    out = tmp_path / "out.mkv"
+    report = repair_video(source, out, checkpoint=model, progress=False)
+    assert [r["frame"] for r in report["replaced"]] == [4]
+    assert (report["encoder"]["codec"], report["encoder"]["pix_fmt"]) == ("ffv1", info.pix_fmt)
+    assert report["verification"]["untouched_frames_bit_identical"] == 9
+    inputs, outputs = decoded(source), decoded(out)
+    for index, (a, b) in enumerate(zip(inputs, outputs)):
+        if index != 4:
+            assert np.array_equal(float_samples(a, raw=True), float_samples(b, raw=True)), index
+    made = float_samples(outputs[4])
+    assert np.isfinite(made).all() and made.min() >= 0 and made.max() > 1.0  # the highlights are generated, not clipped
+    shown = to_display(made)
+    neighbours = (to_display(float_samples(inputs[3])) + to_display(float_samples(inputs[5]))) / 2
+    assert np.abs(shown - neighbours).mean() < 0.05  # in between its neighbours as shown
+    assert "FFV1 version 4, which FFmpeg 8 writes as experimental" in summary_text(report)
+
+
+def test_an_exr_sequence_doubles_in_rate_its_input_frames_bit_identical(tmp_path, model):
+    source = exr_sequence(tmp_path / "plates", [linear(image) for image in scene(4)], half=True)
+    out = tmp_path / "x2.mkv"
+    assert cli.main(["interpolate", str(source), "-o", str(out), "--factor", "2", "--checkpoint", str(model), "--quiet"]) == 0
+    inputs, outputs = decoded(source), decoded(out)
+    assert len(outputs) == 7
+    for index, a in enumerate(inputs):
+        assert np.array_equal(float_samples(a, raw=True), float_samples(outputs[2 * index], raw=True)), index
+
+
+def test_floats_into_png_images_are_refused_and_a_lossy_codec_says_it_clipped(tmp_path, model, capsys):
+    source = exr_sequence(tmp_path / "plates", [linear(image) for image in stutter(scene(8), [4])])
+    assert cli.main(["repair", str(source), "-o", str(tmp_path / "png" / "f_%04d.png"), "--checkpoint", str(model), "--quiet"]) == 2
+    assert "floating-point (scene-linear) samples, which PNG images cannot hold" in capsys.readouterr().err
+    assert not (tmp_path / "png").exists()
+    report_path = tmp_path / "r.json"
+    assert cli.main(["repair", str(source), "-o", str(tmp_path / "o.mp4"), "--codec", "libx264", "--report", str(report_path),
+                     "--checkpoint", str(model), "--quiet"]) == 0  # fmt: skip
+    assert "values above 1.0 were clipped" in capsys.readouterr().out
+    assert json.loads(report_path.read_text())["encoder"]["lossless"] is False
