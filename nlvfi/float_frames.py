@@ -181,7 +181,7 @@ def frame_from_display(rgb: np.ndarray, pix_fmt: str, alpha: np.ndarray | None =
 EXR_COMPRESSION = {0: "none", 1: "RLE", 2: "ZIPS", 3: "ZIP", 4: "PIZ", 5: "PXR24", 6: "B44", 7: "B44A", 8: "DWAA", 9: "DWAB"}
 _EXR_LOSSLESS = {0, 1, 2, 3, 4}
 _EXR_FLOAT_CHANNEL = 2  # pixel type of a channel: 0 UINT, 1 HALF, 2 FLOAT
-_EXR_MAGIC = b"\x76\x2f\x31\x01"
+EXR_MAGIC = b"\x76\x2f\x31\x01"
 
 
 def exr_header(path: str | os.PathLike) -> dict:
@@ -190,7 +190,7 @@ def exr_header(path: str | os.PathLike) -> dict:
     2 FLOAT). ValueError if it is not an OpenEXR file or its header is cut short."""
     with open(path, "rb") as f:
         data = f.read(1 << 16)
-    if data[:4] != _EXR_MAGIC:
+    if data[:4] != EXR_MAGIC:
         raise ValueError(f"{path} is not an OpenEXR file")
     long_names = bool(struct.unpack_from("<I", data, 4)[0] & 0x400)
     position, found = 8, {}

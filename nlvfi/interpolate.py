@@ -113,7 +113,7 @@ from .videoio import (
 )
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "nlvfi-cpu.safetensors"
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".exr"}
 
 #: peak working memory per (padded) pixel and frame of a forward pass, bytes: the
 #: "RSS over loaded model" column of results/bench_cpu.md at 1920x1080, plus ~15% margin
@@ -735,7 +735,9 @@ def interpolate_images(
         limit = min(batch_size, plans[(height, width)].per_call)
         if pending and (pending[0][1].shape != prev.shape or len(pending) >= limit):
             flush()
-        pending.append((job, prev, next, before.kind.with_(after.kind), blend_alpha(before, after, job.t)))
+        kind = before.kind.with_(after.kind)  # an OpenEXR pair: .exr only (nlvfi.io), refused before the model runs
+        kind.check_output(job.out)
+        pending.append((job, prev, next, kind, blend_alpha(before, after, job.t)))
     flush()
     return written
 

@@ -20,6 +20,13 @@ if both are, alpha if either has it. Where the output format cannot hold it, it 
 that format can: JPEG and BMP hold 8-bit colour or grey without alpha; 16 bits go to PNG and
 TIFF. Float (``F``) images and 32-bit integers beyond 16 bits have no full scale we can know:
 refused in one line (ValueError).
+
+OpenEXR images hold scene-linear light, half or float, with no full scale either, but a known
+meaning: they are read exactly and shown to the generator through the invertible tone curve
+of :mod:`nlvfi.float_frames`; the frame between two of them goes back through its inverse into an
+``.exr`` (ZIP-compressed, lossless; half when both inputs are half, else float; grey and alpha
+kept). Such a frame has no place in a display format, nor a display image in an EXR: a pair
+that mixes them, or an EXR pair written to ``.png``, is refused (ValueError).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import torch
 from PIL import Image
 
 from .checkpoint import atomic_write
+from .float_frames import EXR_MAGIC, display_rgb, float_samples, frame_from_display
 from .videoio import rgb_to_frame, rgb_to_tensor, tensor_to_rgb
 
 #: PIL modes of 16-bit grey images (PNG, TIFF, PGM), read by :func:`read_picture` at their scale
@@ -51,10 +59,28 @@ class ImageKind:
     grey: bool = False
     deep: bool = False
     alpha: bool = False
+    linear: bool = False  # OpenEXR: scene-linear floating point (module doc)
+    half: bool = False  # ... stored as 16-bit half
 
     def with_(self, other: "ImageKind") -> "ImageKind":
-        """The kind a frame between an image of this kind and one of ``other`` is written in."""
-        return ImageKind(self.grey and other.grey, self.deep and other.deep, self.alpha or other.alpha)
+        """The kind a frame between an image of this kind and one of ``other`` is written in;
+        ValueError for an OpenEXR image paired with a display image (module doc)."""
+        if self.linear != other.linear:
+            raise ValueError(
+                "an OpenEXR image (scene-linear light) and a display image (PNG, TIFF, JPEG, ...) make no pair; convert one first"
+            )
+        return ImageKind(
+            self.grey and other.grey, self.deep and other.deep, self.alpha or other.alpha, self.linear, self.half and other.half
+        )
+
+    def check_output(self, path: str | Path) -> None:
+        """ValueError when ``path``'s format cannot hold a frame of this kind: an OpenEXR frame
+        outside ``.exr``, or a display frame in one (module doc)."""
+        is_exr = Path(path).suffix.lower() == ".exr"
+        if self.linear and not is_exr:
+            raise ValueError(f"output {path}: a frame between two OpenEXR images holds scene-linear light; write it as .exr")
+        if is_exr and not self.linear:
+            raise ValueError(f"output {path}: an .exr holds scene-linear light, which only a pair of OpenEXR images gives")
 
 
 @dataclass
@@ -91,12 +117,37 @@ def _read_deep_png(path: Path) -> Picture:
     return Picture(picture, ImageKind(grey=grey, deep=True, alpha=has_alpha), alpha)
 
 
+def _is_exr(path: Path) -> bool:
+    with open(path, "rb") as file:
+        return file.read(4) == EXR_MAGIC
+
+
+def _read_exr(path: Path) -> Picture:
+    """An OpenEXR image through FFmpeg's decoder, its samples exact, shown through the tone curve."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            frame = next(container.decode(video=0))
+    except (av.FFmpegError, StopIteration) as error:
+        raise ValueError(f"{path} is not a readable image: {error}") from None
+    samples = float_samples(frame)  # (H, W, C): Y, YA, RGB or RGBA
+    channels = samples.shape[2]
+    picture = rgb_to_tensor(display_rgb(frame, np.uint16))  # (1, 3, H, W)
+    alpha = np.clip(np.nan_to_num(samples[..., -1]), 0, 1).astype(np.float64) if channels in (2, 4) else None
+    half = "f16" in frame.format.name  # FFmpeg decodes half channels as half
+    kind = ImageKind(grey=channels in (1, 2), deep=True, alpha=alpha is not None, linear=True, half=half)
+    return Picture(picture, kind, alpha)
+
+
 def read_picture(path: str | Path) -> Picture:
     """An image file -> :class:`Picture`: its RGB for the generator, its kind, its alpha
     (module doc). FileNotFoundError, or ValueError in one line for what cannot be read."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such image: {path}")
+    if _is_exr(path):
+        return _read_exr(path)
     if _png_deep_colour(path):
         return _read_deep_png(path)
     try:
@@ -150,6 +201,10 @@ def write_picture(frame: torch.Tensor, path: str | Path, kind: ImageKind = Image
     if frame.dim() == 4:
         frame = frame[0]
     path = Path(path)
+    kind.check_output(path)
+    if kind.linear:
+        atomic_write(path, lambda tmp: Path(tmp).write_bytes(exr_bytes(frame, kind, alpha)))
+        return
     suffix = path.suffix.lower()
     deep = kind.deep and suffix in DEEP_SUFFIXES
     keep_alpha = kind.alpha and alpha is not None and suffix in ALPHA_SUFFIXES
@@ -177,6 +232,28 @@ def write_picture(frame: torch.Tensor, path: str | Path, kind: ImageKind = Image
         return
     image = Image.fromarray(np.concatenate([rgb, alpha_samples[..., None]], axis=2) if alpha_samples is not None else rgb)
     atomic_write(path, lambda tmp: image.save(tmp, format=pil_format))
+
+
+def exr_bytes(frame: torch.Tensor, kind: ImageKind, alpha: np.ndarray | None) -> bytes:
+    """An OpenEXR file (ZIPS, lossless) of a (3, H, W) display frame in [0, 1] taken back to
+    scene-linear light (:func:`nlvfi.float_frames.from_display`), grey and alpha as ``kind`` says;
+    half when ``kind.half``."""
+    import av
+
+    keep_alpha = kind.alpha and alpha is not None
+    if kind.grey:
+        frame = frame.mean(0, keepdim=True).expand(3, -1, -1)  # the model's three channels differ by noise: their mean
+    rgb = tensor_to_rgb(frame, np.uint16)  # (H, W, 3)
+    if keep_alpha:
+        pix_fmt = "gbrapf32le"  # the encoder takes no grey + alpha: the grey goes in R, G and B
+    else:
+        pix_fmt = "grayf32le" if kind.grey else "gbrpf32le"
+    alpha16 = np.round(np.clip(alpha, 0, 1) * 65535).astype(np.uint16) if keep_alpha else None
+    image = frame_from_display(rgb, pix_fmt, alpha16)
+    context = av.CodecContext.create("exr", "w")
+    context.width, context.height, context.pix_fmt = image.width, image.height, pix_fmt
+    context.options = {"compression": "zip1", "format": "half" if kind.half else "float"}
+    return b"".join(bytes(packet) for packet in [*context.encode(image), *context.encode(None)])
 
 
 def png_bytes(rgb: np.ndarray, alpha: np.ndarray | None) -> bytes:

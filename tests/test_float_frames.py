@@ -170,3 +170,62 @@ def test_floats_into_png_images_are_refused_and_a_lossy_codec_says_it_clipped(tm
                      "--checkpoint", str(model), "--quiet"]) == 0  # fmt: skip
     assert "values above 1.0 were clipped" in capsys.readouterr().out
     assert json.loads(report_path.read_text())["encoder"]["lossless"] is False
+
+
+def write_exr_frame(path: Path, samples: np.ndarray, pix_fmt: str, half: bool = False) -> Path:
+    with av.open(str(path), "w", format="image2") as container:
+        stream = container.add_stream("exr", rate=25)
+        stream.width, stream.height, stream.pix_fmt = samples.shape[1], samples.shape[0], pix_fmt
+        stream.options = {"compression": "zip1", "format": "half" if half else "float"}
+        for packet in [*stream.encode(float_frame(samples, pix_fmt)), *stream.encode()]:
+            container.mux(packet)
+    return path
+
+
+def read_exr(path: Path):
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+    return frame.format.name, float_samples(frame)
+
+
+@pytest.mark.parametrize(
+    "pix_fmt, half, written",
+    [("gbrpf32le", False, "gbrpf32le"), ("gbrpf32le", True, "gbrpf16le"), ("grayf32le", False, "grayf32le"), ("gbrapf32le", False, "gbrapf32le")],
+)
+def test_the_frame_between_two_exr_images_is_an_exr_of_their_kind(tmp_path, model, pix_fmt, half, written):
+    a, b = (linear(image) for image in scene(3)[::2])
+    if pix_fmt == "grayf32le":
+        a, b = a.mean(axis=2, keepdims=True), b.mean(axis=2, keepdims=True)
+    if pix_fmt == "gbrapf32le":
+        a = np.concatenate([a, np.full(a.shape[:2] + (1,), 0.25, np.float32)], axis=2)
+        b = np.concatenate([b, np.full(b.shape[:2] + (1,), 0.75, np.float32)], axis=2)
+    prev, next_ = write_exr_frame(tmp_path / "a.exr", a, pix_fmt, half), write_exr_frame(tmp_path / "b.exr", b, pix_fmt, half)
+    out = tmp_path / "mid.exr"
+    assert cli.main(["interpolate", str(prev), str(next_), "-o", str(out), "--checkpoint", str(model), "--quiet"]) == 0
+    fmt, mid = read_exr(out)
+    assert fmt == written and exr_is_lossless(out)
+    colour = mid[..., :3] if mid.shape[2] >= 3 else mid[..., :1]
+    assert np.isfinite(colour).all() and colour.max() > 1.0  # linear light, not clipped display values
+    shown = to_display(colour)
+    ends = (to_display(read_exr(prev)[1][..., : colour.shape[2]]) + to_display(read_exr(next_)[1][..., : colour.shape[2]])) / 2
+    assert np.abs(shown - ends).mean() < 0.05
+    if pix_fmt == "gbrapf32le":
+        assert mid[..., 3] == pytest.approx(0.5, abs=1e-4)  # the alpha blended at t = 0.5
+
+
+def test_an_exr_pair_and_a_display_image_do_not_mix(tmp_path, model, capsys):
+    image = scene(2)[0]
+    exr = write_exr_frame(tmp_path / "a.exr", linear(image), "gbrpf32le")
+    png = tmp_path / "b.png"
+    from PIL import Image
+
+    Image.fromarray(image).save(png)
+    cases = [
+        ([str(exr), str(png), "-o", str(tmp_path / "m.exr")], "make no pair"),
+        ([str(exr), str(exr), "-o", str(tmp_path / "m.png")], "write it as .exr"),
+        ([str(png), str(png), "-o", str(tmp_path / "m.exr")], "only a pair of OpenEXR images gives"),
+    ]
+    for arguments, said in cases:
+        assert cli.main(["interpolate", *arguments, "--checkpoint", str(model), "--quiet"]) == 2
+        assert said in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.exr", "b.png"]
