@@ -128,6 +128,55 @@ def float_to_float(frame, pix_fmt: str):
     return float_frame(np.concatenate(parts, axis=2), pix_fmt)
 
 
+def same_samples(a, b) -> bool:
+    """Whether two floating-point frames hold the same samples bit for bit, half compared as its
+    exact widening to float, grey against three equal planes (and an opaque alpha against none)."""
+    x, y = float_samples(a), float_samples(b)
+    x, y = _comparable(x, y.shape[2]), _comparable(y, x.shape[2])
+    return x.shape == y.shape and np.array_equal(x.view(np.uint32), y.view(np.uint32))
+
+
+def _comparable(samples: np.ndarray, other_channels: int) -> np.ndarray:
+    """``samples`` laid out as the other frame's (grey repeated; an alpha the other lacks dropped
+    only where it is 1 everywhere)."""
+    channels = samples.shape[2]
+    if channels == other_channels:
+        return samples
+    colour, alpha = (samples[..., :-1], samples[..., -1:]) if channels in (2, 4) else (samples, None)
+    if alpha is not None and other_channels in (1, 3) and not np.all(alpha == 1):
+        return samples  # a real alpha: no match
+    if colour.shape[2] == 1 and other_channels in (3, 4):
+        colour = colour.repeat(3, axis=2)
+    if other_channels in (2, 4):
+        return np.concatenate([colour, alpha if alpha is not None else np.ones_like(colour[..., :1])], axis=2)
+    return colour
+
+
+EXR_ENCODER_FORMATS = ("grayf32le", "gbrpf32le", "gbrapf32le")  # what FFmpeg's EXR encoder takes
+
+
+def exr_image(frame):
+    """(an av.VideoFrame FFmpeg's EXR encoder takes, whether to store it as half) for a
+    floating-point ``frame``: its samples widened to float exactly (half goes back to half as it
+    is stored), grey + alpha as RGBA with the grey in R, G and B."""
+    channels = len(_layout(frame.format.name)[1])
+    pix_fmt = {1: "grayf32le", 2: "gbrapf32le", 3: "gbrpf32le", 4: "gbrapf32le"}[channels]
+    half = "f16" in frame.format.name
+    return (frame if frame.format.name == pix_fmt else float_to_float(frame, pix_fmt)), half
+
+
+def exr_file_bytes(frame, compression: str = "zip1") -> bytes:
+    """One OpenEXR file (ZIPS: lossless, one scan line per block) of a floating-point ``frame``
+    (:func:`exr_image`)."""
+    import av
+
+    image, half = exr_image(frame)
+    context = av.CodecContext.create("exr", "w")
+    context.width, context.height, context.pix_fmt = image.width, image.height, image.format.name
+    context.options = {"compression": compression, "format": "half" if half else "float"}
+    return b"".join(bytes(packet) for packet in [*context.encode(image), *context.encode(None)])
+
+
 def to_display(linear: np.ndarray) -> np.ndarray:
     """Scene-linear samples -> display values in [0, 1] (module doc), float32, same shape."""
     v = np.nan_to_num(np.asarray(linear, dtype=np.float32), nan=0.0, posinf=HALF_MAX, neginf=0.0)

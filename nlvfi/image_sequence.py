@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .float_frames import is_float_format
+from .float_frames import exr_file_bytes, is_float_format, same_samples
 from .videoio import (
     PixelTraits,
     VideoError,
@@ -111,8 +111,11 @@ def sequence_target(output: str | os.PathLike, source: str | os.PathLike) -> Seq
     output, source = Path(output), Path(source)
     if pattern_names(output.name) is None:
         raise ValueError(f"{output}: an image sequence needs one number field in its file name, such as {output.parent / 'frame_%04d.png'}")
-    if output.suffix.lower() != ".png":
-        raise ValueError(f"{output}: an image sequence is written as PNG; end the pattern in .png, such as {output.parent / 'frame_%04d.png'}")
+    if output.suffix.lower() not in (".png", ".exr"):
+        raise ValueError(
+            f"{output}: an image sequence is written as PNG (OpenEXR for floating-point input); end the pattern in .png, "
+            f"such as {output.parent / 'frame_%04d.png'}"
+        )
     target = SequenceTarget(output.parent, output.name, input_first_number(source))
     existing = target.existing()
     if existing:
@@ -130,10 +133,17 @@ def sequence_output(output: Path, source: Path, codec: str | None, crf: int | No
     FFV1; else ``(None, output, codec)``. ValueError for an encoder asked of images."""
     if not is_sequence(output):
         return None, output, codec
-    if is_float_format(probe(source).pix_fmt):
+    floating = is_float_format(probe(source).pix_fmt)
+    if floating and output.suffix.lower() != ".exr":
         raise ValueError(
             f"{source} holds floating-point (scene-linear) samples, which PNG images cannot hold without clipping "
-            "them at 1.0; write a video such as OUT.mkv instead (FFV1 keeps them exactly, nlvfi.float_frames)"
+            f"them at 1.0; write OpenEXR images ({output.parent / 'frame_%04d.exr'}) or a video such as OUT.mkv "
+            "(both keep them exactly, nlvfi.float_frames)"
+        )
+    if not floating and output.suffix.lower() == ".exr":
+        raise ValueError(
+            f"{output}: OpenEXR images hold scene-linear floating-point light, which {source} does not; "
+            f"write PNG images ({output.parent / 'frame_%04d.png'})"
         )
     target = sequence_target(output, source)
     asked = [name for name, value in (("--codec", codec), ("--crf", crf), ("--preset", preset)) if value is not None]
@@ -164,9 +174,12 @@ def export_sequence(video: Path, target: SequenceTarget, staging: Path, progress
     """Write every frame of ``video`` as a PNG named by ``target`` into ``staging``, read each file
     back and compare it with the frame it was made from. Returns the report's ``image_sequence``
     (without its ``folder``/``pattern``, which the caller knows); VideoError if a file does not
-    read back the same."""
+    read back the same. A pattern ending in ``.exr`` (floating-point input) writes OpenEXR
+    images instead (:func:`export_exr_sequence`)."""
     import av
 
+    if target.pattern.lower().endswith(".exr"):
+        return export_exr_sequence(video, target, staging, progress)
     digests: list[str] = []
     encoder = None
     with VideoReader(video) as reader:
@@ -192,6 +205,35 @@ def export_sequence(video: Path, target: SequenceTarget, staging: Path, progress
         if back.format.name != fmt or hashlib.sha1(frame_content(back).tobytes()).hexdigest() != digest:
             raise VideoError(f"{path.name} did not read back as the frame written (format {back.format.name})")
     return {"files": len(digests), "first_number": target.first_number, "png_pix_fmt": fmt, "read_back_identical": len(digests)}
+
+
+def export_exr_sequence(video: Path, target: SequenceTarget, staging: Path, progress: bool = True) -> dict:
+    """:func:`export_sequence` as OpenEXR images (ZIPS, lossless; half where the video holds
+    half, nlvfi.float_frames.exr_file_bytes), each read back and compared sample for sample with
+    its frame (:func:`nlvfi.float_frames.same_samples`)."""
+    import av
+
+    count, formats = 0, set()
+    with VideoReader(video) as reader:
+        for item in tqdm(reader, desc="writing images", unit="image", disable=not progress):
+            path = staging / target.name(item.index)
+            path.write_bytes(exr_file_bytes(item.frame))
+            with av.open(str(path)) as container:
+                back = next(container.decode(video=0))
+            if not same_samples(item.frame, back):
+                raise VideoError(f"{path.name} did not read back as the frame written (format {back.format.name})")
+            formats.add(back.format.name)
+            count += 1
+    return {"files": count, "first_number": target.first_number, "exr_pix_fmt": ", ".join(sorted(formats)),
+            "exr_compression": "ZIPS (lossless)", "read_back_identical": count}  # fmt: skip
+
+
+def images_text(sequence: dict) -> tuple[str, str]:
+    """(what the images are, their format) for the summaries: ("PNG images", "rgb24"), or
+    ("OpenEXR images", "gbrpf16le, ZIPS (lossless)")."""
+    if "exr_pix_fmt" in sequence:
+        return "OpenEXR images", f"{sequence['exr_pix_fmt']}, {sequence['exr_compression']}"
+    return "PNG images", sequence["png_pix_fmt"]
 
 
 def stage_images(video: Path, target: SequenceTarget, progress: bool = True) -> tuple[Path, dict]:

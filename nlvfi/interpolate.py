@@ -77,7 +77,7 @@ from tqdm import tqdm
 from .acceleration import channels_last_for_inference, compile_generator, expandable_cuda_segments
 from .checkpoint import CheckpointError, atomic_write, load_generator
 from .input_rate import add_input_rate_argument, declared_input_rate, given_rate_text, reads_at_input_rate
-from .image_sequence import move_into_place, not_held, sequence_output, stage_images
+from .image_sequence import images_text, move_into_place, not_held, sequence_output, stage_images
 from .fade import Fade, fit_fade
 from .generator import Generator
 from .io import ImageKind, blend_alpha, read_picture, write_picture
@@ -90,6 +90,7 @@ from .tour import pick_device
 from .verification import verify_output
 from .captions import closed_captions
 from .videoio import (
+    FFV1_FLOAT_CAVEAT,
     is_image_pattern,
     encoder_notes,
     DEFAULT_CRF,
@@ -1193,7 +1194,8 @@ def run(args: argparse.Namespace) -> int:
             f"wrote {args.output}: {summary['frames_in']} frames -> {summary['frames_out']} "
             f"({summary['generated']} generated, x{args.factor or 2} frame rate) with {checkpoint} ({summary['plan']}); "
             f"{summary['encoder']}; "
-            + "".join(f"{note[0].lower()}{note[1:]}; " for note in summary.get("encoder_notes", []))
+            + "".join(f"{note[0].lower()}{note[1:]}; " for note in summary.get("encoder_notes", [])
+                      if not (summary.get("image_sequence") and note == FFV1_FLOAT_CAVEAT))  # the video was a step to the images
             + f"{summary['audio_streams']} audio stream(s) copied; "
             + (f"{summary['subtitle_streams']} subtitle stream(s) copied; " if summary["subtitle_streams"] else "")
             + (f"converted {', '.join(summary['subtitle_conversions'])}; " if summary["subtitle_conversions"] else "")
@@ -1218,8 +1220,9 @@ def sequence_text(sequence: dict | None) -> str:
     """The sentence on an image-sequence output (``nlvfi.image_sequence``), or ""."""
     if not sequence:
         return ""
+    images, fmt = images_text(sequence)
     return (
-        f". Written as {sequence['files']} PNG images from {sequence['first_file']} ({sequence['png_pix_fmt']}), each read back "
+        f". Written as {sequence['files']} {images} from {sequence['first_file']} ({fmt}), each read back "
         "identical to its frame, through the lossless video above, then deleted"
         + (f"; not in the images (an image sequence holds pictures only): {', '.join(sequence['not_held'])}" if sequence["not_held"] else "")
     )

@@ -39,7 +39,7 @@ import torch
 from PIL import Image
 
 from .checkpoint import atomic_write
-from .float_frames import EXR_MAGIC, display_rgb, float_samples, frame_from_display
+from .float_frames import EXR_MAGIC, display_rgb, exr_file_bytes, float_samples, float_to_float, frame_from_display
 from .videoio import rgb_to_frame, rgb_to_tensor, tensor_to_rgb
 
 #: PIL modes of 16-bit grey images (PNG, TIFF, PGM), read by :func:`read_picture` at their scale
@@ -238,8 +238,6 @@ def exr_bytes(frame: torch.Tensor, kind: ImageKind, alpha: np.ndarray | None) ->
     """An OpenEXR file (ZIPS, lossless) of a (3, H, W) display frame in [0, 1] taken back to
     scene-linear light (:func:`nlvfi.float_frames.from_display`), grey and alpha as ``kind`` says;
     half when ``kind.half``."""
-    import av
-
     keep_alpha = kind.alpha and alpha is not None
     if kind.grey:
         frame = frame.mean(0, keepdim=True).expand(3, -1, -1)  # the model's three channels differ by noise: their mean
@@ -250,10 +248,9 @@ def exr_bytes(frame: torch.Tensor, kind: ImageKind, alpha: np.ndarray | None) ->
         pix_fmt = "grayf32le" if kind.grey else "gbrpf32le"
     alpha16 = np.round(np.clip(alpha, 0, 1) * 65535).astype(np.uint16) if keep_alpha else None
     image = frame_from_display(rgb, pix_fmt, alpha16)
-    context = av.CodecContext.create("exr", "w")
-    context.width, context.height, context.pix_fmt = image.width, image.height, pix_fmt
-    context.options = {"compression": "zip1", "format": "half" if kind.half else "float"}
-    return b"".join(bytes(packet) for packet in [*context.encode(image), *context.encode(None)])
+    if kind.half:  # stored as half: rounded once, here, as the file will hold it
+        image = float_to_float(image, pix_fmt.replace("f32", "f16"))
+    return exr_file_bytes(image)
 
 
 def png_bytes(rgb: np.ndarray, alpha: np.ndarray | None) -> bytes:

@@ -74,7 +74,7 @@ from .fade import fit_fade, match_brightness
 from .flow_prior import constant_velocity_prior, interval_scales
 from .generator import Generator
 from .input_rate import add_input_rate_argument, declared_input_rate, given_rate_text, reads_at_input_rate
-from .image_sequence import SequenceTarget, move_into_place, not_held, sequence_output, stage_images
+from .image_sequence import SequenceTarget, images_text, move_into_place, not_held, sequence_output, stage_images
 from .interpolate import (
     DEFAULT_CHECKPOINT,
     REPAIR_HELD_FRAMES,
@@ -1032,8 +1032,9 @@ def sequence_lines(report: dict, through: str) -> list[str]:
     """The summary's sentences on an image-sequence output (``nlvfi.image_sequence``), made
     ``through`` a video described so."""
     sequence = report["image_sequence"]
+    images, fmt = images_text(sequence)
     lines = [
-        f"Written as {sequence['files']} PNG images ({sequence['pattern']}, from {sequence['first_file']}; {sequence['png_pix_fmt']}), "
+        f"Written as {sequence['files']} {images} ({sequence['pattern']}, from {sequence['first_file']}; {fmt}), "
         f"each read back identical to its frame, through {through}."
     ]
     if sequence["not_held"]:

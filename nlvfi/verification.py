@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .float_frames import float_samples, is_float_format
+from .float_frames import is_float_format, same_samples
 from .pictures import picture_digests
 from .subtitles import on_screen, subtitle_events
 from .captions import closed_captions
@@ -170,23 +170,9 @@ def _same_content(a, b, traits: PixelTraits) -> bool:
     if a.format.name == b.format.name:
         return np.array_equal(frame_content(a), frame_content(b))
     if is_float_format(a.format.name) and is_float_format(b.format.name):  # e.g. float grey kept as three planes
-        return _same_float_samples(a, b)
+        return same_samples(a, b)
     fmt = traits.alpha_format if traits.has_alpha else traits.work_format
     return np.array_equal(a.to_ndarray(format=fmt), b.to_ndarray(format=fmt))
-
-
-def _same_float_samples(a, b) -> bool:
-    """Whether two floating-point frames hold the same samples (grey against three equal planes;
-    half against float as its exact widening), bit for bit where both keep the same width."""
-    x, y = float_samples(a), float_samples(b)
-    if x.shape[2] != y.shape[2]:
-        if x.shape[2] == 1 and y.shape[2] == 3:
-            x = x.repeat(3, axis=2)
-        elif y.shape[2] == 1 and x.shape[2] == 3:
-            y = y.repeat(3, axis=2)
-        else:
-            return False
-    return np.array_equal(x.view(np.uint32), y.view(np.uint32))
 
 
 def _psnr(a, b) -> float:

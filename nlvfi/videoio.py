@@ -1373,7 +1373,11 @@ def _encoder_for(
     if codec is not None and name in {"ffv1", "png", "huffyuv", "ffvhuff", "utvideo", "qtrle", "rawvideo"}:
         for pix_fmt in _EXACT_ALTERNATIVES.get(info.pix_fmt, [info.pix_fmt]):
             if pix_fmt in supported:
-                return EncoderChoice(name, pix_fmt, {}, True, f"--codec {name} (lossless)")
+                floating = name == "ffv1" and is_float_format(pix_fmt)
+                return EncoderChoice(
+                    name, pix_fmt, dict(FFV1_FLOAT_OPTIONS) if floating else {}, True,
+                    f"--codec {name} (lossless)" + (f" ({FFV1_FLOAT_CAVEAT[0].lower()}{FFV1_FLOAT_CAVEAT[1:]})" if floating else ""),
+                )  # fmt: skip
     pix_fmt = _lossy_pix_fmt(name, traits, info.width, info.height, supported)
     options = {}
     if name in QUANTISER_CODECS:

@@ -164,6 +164,11 @@ def test_floats_into_png_images_are_refused_and_a_lossy_codec_says_it_clipped(tm
     source = exr_sequence(tmp_path / "plates", [linear(image) for image in stutter(scene(8), [4])])
     assert cli.main(["repair", str(source), "-o", str(tmp_path / "png" / "f_%04d.png"), "--checkpoint", str(model), "--quiet"]) == 2
     assert "floating-point (scene-linear) samples, which PNG images cannot hold" in capsys.readouterr().err
+    x2 = tmp_path / "x2" / "f_%04d.exr"
+    assert cli.main(["interpolate", str(source), "-o", str(x2), "--factor", "2", "--checkpoint", str(model), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "Written as 15 OpenEXR images" in printed and "FFV1 version 4" not in printed
+    assert np.array_equal(read_exr(tmp_path / "x2" / "f_0002.exr")[1], read_exr(tmp_path / "plates" / "plate_0001.exr")[1])
     assert not (tmp_path / "png").exists()
     report_path = tmp_path / "r.json"
     assert cli.main(["repair", str(source), "-o", str(tmp_path / "o.mp4"), "--codec", "libx264", "--report", str(report_path),
@@ -229,3 +234,31 @@ def test_an_exr_pair_and_a_display_image_do_not_mix(tmp_path, model, capsys):
         assert cli.main(["interpolate", *arguments, "--checkpoint", str(model), "--quiet"]) == 2
         assert said in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.exr", "b.png"]
+
+
+def test_an_exr_sequence_comes_back_as_exr_images_its_untouched_frames_bit_identical(tmp_path, model):
+    plates = [linear(image) for image in stutter(scene(8), [3])]
+    source = exr_sequence(tmp_path / "plates", plates, half=True)
+    out = tmp_path / "out" / "shot_%04d.exr"
+    report = repair_video(source, out, checkpoint=model, progress=False)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"shot_{n:04d}.exr" for n in range(8)]  # nothing hidden left
+    sequence = report["image_sequence"]
+    assert (sequence["exr_pix_fmt"], sequence["read_back_identical"]) == ("gbrpf16le", 8)
+    assert "Written as 8 OpenEXR images" in summary_text(report) and "FFV1 version 4" not in summary_text(report)
+    for index in range(8):
+        written = tmp_path / "out" / f"shot_{index:04d}.exr"
+        assert exr_is_lossless(written)
+        _, back = read_exr(written)
+        _, original = read_exr(tmp_path / "plates" / f"plate_{index:04d}.exr")
+        assert np.array_equal(back.view(np.uint32), original.view(np.uint32)) == (index != 3), index
+
+
+def test_exr_images_are_only_for_floating_point_input(tmp_path, model, capsys):
+    from PIL import Image
+
+    (tmp_path / "png").mkdir()
+    for index, image in enumerate(stutter(scene(6), [3])):
+        Image.fromarray(image).save(tmp_path / "png" / f"f_{index:02d}.png")
+    assert cli.main(["repair", str(tmp_path / "png" / "f_%02d.png"), "-o", str(tmp_path / "o" / "r_%04d.exr"), "--checkpoint", str(model), "--quiet"]) == 2
+    assert "OpenEXR images hold scene-linear floating-point light" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
