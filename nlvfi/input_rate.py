@@ -17,6 +17,9 @@ readers and the resume fingerprint all see the same timing.
 An input that carries its own timing (any container; a raw stream whose header gives its rate) is
 refused with ``--input-rate``: its timestamps are what the tool keeps, and a rate laid over them
 would move frames that the file places (a variable rate) or contradict what the file says.
+Numbered images are the exception: OpenEXR and DPX files may hold a frame-rate field, which
+``nlvfi.videoio.open_input`` times them by, but writers fill it with their own default (FFmpeg's
+EXR encoder writes 25), and ``ffmpeg -framerate`` overrides it too.
 """
 
 from __future__ import annotations
@@ -108,10 +111,10 @@ def declared_input_rate(path: str | os.PathLike, rate: str | Fraction | int | fl
             raise ValueError(f"{path} is already read at {rate_text(_DECLARED[key])} frames/s, not {rate_text(rate)}")
         yield rate
         return
-    from .videoio import VideoError, probe
+    from .videoio import VideoError, is_image_pattern, probe
 
     info = probe(path)  # as the file itself times it
-    if not info.rate_assumed:
+    if not info.rate_assumed and not is_image_pattern(path):  # numbered images' own rate field (EXR, DPX) may be overridden
         said = f"{float(info.rate):g} frames/s" if info.rate else "its own timestamps"
         where = "its stream header gives" if info.rate and _raw(info.container) else "it carries"
         raise VideoError(

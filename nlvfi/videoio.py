@@ -461,7 +461,12 @@ def open_input(path: str | os.PathLike):
     declared = opener_options(path)  # --input-rate: FFmpeg's framerate option (nlvfi.input_rate)
     try:
         if is_image_pattern(path):  # from its first number, which image2 finds itself only up to 4
-            container = av.open(str(path), format="image2", options={"start_number": str(sequence_first_number(path)), **declared})
+            options = {"start_number": str(sequence_first_number(path)), **declared}
+            container = av.open(str(path), format="image2", options=options)
+            told = None if declared or not container.streams.video else _header_rate(container.streams.video[0])
+            if told is not None and told != container.streams.video[0].average_rate:
+                container.close()  # the images' headers give their rate (EXR, DPX): time the frames by it, as they are read
+                container = av.open(str(path), format="image2", options={**options, "framerate": f"{told.numerator}/{told.denominator}"})
         else:
             container = av.open(str(path))
             if declared and container.format.flags & NO_TIMESTAMPS_FLAG:  # a raw stream: its demuxer takes the rate
@@ -577,6 +582,15 @@ def _info(path: Path, container) -> VideoInfo:
 NO_TIMESTAMPS_FLAG = 0x80
 
 
+def _header_rate(stream) -> Fraction | None:
+    """The frame rate a stream's codec header gives (an H.264 / HEVC parameter set's timing, an
+    MPEG-2 sequence header, an OpenEXR or DPX image's own field), or None."""
+    told = stream.codec_context.framerate
+    if told and told.numerator > 0 and told.denominator > 0:
+        return Fraction(told.numerator, told.denominator)
+    return None
+
+
 def frame_rate_of(container, stream) -> tuple[Fraction | None, bool]:
     """(the video's frame rate, whether it is assumed rather than read from the file).
 
@@ -587,14 +601,16 @@ def frame_rate_of(container, stream) -> tuple[Fraction | None, bool]:
     H.264 / HEVC parameter set's timing, an MPEG-2 sequence header), and FFmpeg's parser times
     the frames by it: a raw H.264 stream at 10 frames/s was written at 25, 2.5 times too fast,
     where ``ffmpeg -i`` plays and converts it at 10. Where the header has none either (Motion
-    JPEG; H.264 without timing, as some cameras write it; numbered images), 25 is an assumption,
+    JPEG; H.264 without timing, as some cameras write it; numbered images whose files hold no rate:
+    PNG, TIFF, but not OpenEXR's or DPX's frame-rate fields, by which :func:`open_input` times
+    such a sequence's frames; it was read at 25 while its rate said 24), 25 is an assumption,
     and the tools say so (:func:`assumed_rate_text`), unless the user gives the rate
     (``--input-rate``, nlvfi.input_rate: :func:`_info` takes it)."""
     raw = bool(container.format.flags & NO_TIMESTAMPS_FLAG)
     if raw:
-        told = stream.codec_context.framerate
-        if told and told.numerator > 0 and told.denominator > 0:
-            return Fraction(told.numerator, told.denominator), False
+        told = _header_rate(stream)
+        if told is not None:
+            return told, False
     rate = Fraction(stream.average_rate) if stream.average_rate else (Fraction(stream.guessed_rate) if stream.guessed_rate else None)
     return rate, raw
 

@@ -113,3 +113,31 @@ def test_interpolate_doubles_an_image_sequence_at_the_rate_given(tmp_path, model
     assert cli.main(["interpolate", str(source), "-o", str(out), "--factor", "2", "--input-rate", "12", "--checkpoint", str(model), "--quiet"]) == 0
     assert probe(out).rate == 24
     assert read_video_rgb(out)[1] == pytest.approx([i / 24 for i in range(9)], abs=5e-4)  # Matroska counts in ms
+
+
+def exr_plates(folder, count: int, rate: int):
+    """Numbered OpenEXR images whose headers give ``rate`` (FFmpeg's encoder writes its stream rate there)."""
+    import av
+    import numpy as np
+
+    from nlvfi.float_frames import float_frame
+
+    folder.mkdir()
+    for index in range(count):
+        with av.open(str(folder / f"p_{index:03d}.exr"), "w", format="image2") as container:
+            stream = container.add_stream("exr", rate=rate)
+            stream.width, stream.height, stream.pix_fmt = 16, 16, "gbrpf32le"
+            samples = np.full((16, 16, 3), 0.1 * (index + 1), np.float32)
+            for packet in [*stream.encode(float_frame(samples, "gbrpf32le")), *stream.encode()]:
+                container.mux(packet)
+    return folder / "p_%03d.exr"
+
+
+def test_numbered_images_are_timed_by_the_rate_their_headers_give_and_it_may_be_overridden(tmp_path):
+    # an OpenEXR's framesPerSecond field: the rate said 24 while image2 timed the frames at its 25
+    source = exr_plates(tmp_path / "plates", 4, 24)
+    info = probe(source)
+    assert (info.rate, info.rate_assumed) == (24, False)
+    assert read_video_rgb(source)[1] == pytest.approx([i / 24 for i in range(4)])
+    with declared_input_rate(source, 30):  # writers fill the field with their default: the user may know better
+        assert probe(source).rate == 30 and read_video_rgb(source)[1] == pytest.approx([i / 30 for i in range(4)])
