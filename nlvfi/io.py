@@ -100,15 +100,20 @@ def _png_deep_colour(path: Path) -> bool:
     return head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) == 26 and head[24] == 16 and head[25] in _PNG_DEEP_COLOUR_TYPES
 
 
-def _read_deep_png(path: Path) -> Picture:
-    """A 16-bit colour (or grey + alpha) PNG through FFmpeg's decoder, at its full depth."""
+def _decoded_image(path: Path):
+    """The one frame (av.VideoFrame) of an image file, through FFmpeg's decoder; ValueError in one line."""
     import av
 
     try:
         with av.open(str(path)) as container:
-            frame = next(container.decode(video=0))
+            return next(container.decode(video=0))
     except (av.FFmpegError, StopIteration) as error:
         raise ValueError(f"{path} is not a readable image: {error}") from None
+
+
+def _read_deep_png(path: Path) -> Picture:
+    """A 16-bit colour (or grey + alpha) PNG through FFmpeg's decoder, at its full depth."""
+    frame = _decoded_image(path)
     rgba = frame.to_ndarray(format="rgba64le")  # (H, W, 4) uint16; opaque where the PNG has no alpha
     has_alpha = frame.format.name in ("rgba64be", "rgba64le", "ya16be", "ya16le")
     grey = frame.format.name.startswith("ya")
@@ -118,19 +123,14 @@ def _read_deep_png(path: Path) -> Picture:
 
 
 def _is_exr(path: Path) -> bool:
+    """Whether ``path`` starts with OpenEXR's magic number."""
     with open(path, "rb") as file:
         return file.read(4) == EXR_MAGIC
 
 
 def _read_exr(path: Path) -> Picture:
     """An OpenEXR image through FFmpeg's decoder, its samples exact, shown through the tone curve."""
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            frame = next(container.decode(video=0))
-    except (av.FFmpegError, StopIteration) as error:
-        raise ValueError(f"{path} is not a readable image: {error}") from None
+    frame = _decoded_image(path)
     samples = float_samples(frame)  # (H, W, C): Y, YA, RGB or RGBA
     channels = samples.shape[2]
     picture = rgb_to_tensor(display_rgb(frame, np.uint16))  # (1, 3, H, W)
