@@ -17,8 +17,11 @@ Here:
 
 * the samples are read from the frame's planes as they are (:func:`float_samples`), exactly;
   an EXR whose compression is lossless (none, RLE, ZIP, PIZ; PXR24 without 32-bit float
-  channels: :func:`exr_is_lossless`) is a lossless input, written to FFV1, which holds
-  ``gbrpf16le`` and ``gbrpf32le`` (FFmpeg 8): the untouched frames come back bit-identical;
+  channels: :func:`exr_is_lossless`) is a lossless input. Floating-point input of any
+  compression is written to FFV1, the one encoder here that holds floats (``gbrpf16le``,
+  ``gbrpf32le``, from its version 4, which FFmpeg 8 writes only as experimental: the summary
+  says so), or as numbered EXR images (``-o out/%04d.exr``, ZIPS: :func:`exr_file_bytes`, each
+  read back); the untouched frames come back bit-identical (:func:`same_samples`);
 * the model (trained on display images, values in [0, 1]) sees each frame through the
   invertible curve ``y = (v / (1 + v)) ** (1 / 2.2)`` (:func:`to_display`): v >= 0 maps onto
   [0, 1) without clipping, 0.18 to 0.43 and 1.0 to 0.73, as a display would show an exposed
