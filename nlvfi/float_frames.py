@@ -97,6 +97,8 @@ def float_frame(samples: np.ndarray, pix_fmt: str):
     if channels != len(planes):
         raise ValueError(f"{pix_fmt} has {len(planes)} components, the samples {channels}")
     frame = av.VideoFrame(width, height, pix_fmt)
+    if frame.format.name != pix_fmt:  # PyAV 18 makes no grayf16le / yaf16le frame (it gives rgb555le)
+        raise ValueError(f"PyAV cannot make a {pix_fmt} frame")
     with np.errstate(over="ignore"):  # beyond half's range: inf, as the format holds it
         values = samples.astype(dtype)
 
@@ -116,13 +118,16 @@ def float_frame(samples: np.ndarray, pix_fmt: str):
 
 def float_to_float(frame, pix_fmt: str):
     """A floating-point frame in another floating-point format, its samples kept where the
-    target holds them: grey repeated over R, G, B (exact), colour to grey as the mean, an alpha
+    target holds them: grey repeated over R, G, B (exact), colour to grey as the mean (three equal
+    planes exactly as their grey), an alpha
     the target lacks dropped, one it has and the frame lacks opaque; half rounds to nearest."""
     samples = float_samples(frame)  # (H, W, C)
     colour, alpha = (samples[..., :-1], samples[..., -1:]) if samples.shape[2] in (2, 4) else (samples, None)
     wanted = len(_layout(pix_fmt)[1])
-    if wanted in (1, 2):
-        colour = colour if colour.shape[2] == 1 else colour.mean(axis=2, keepdims=True)
+    if wanted in (1, 2) and colour.shape[2] == 3:
+        bits = colour.view(np.uint32)
+        equal = np.array_equal(bits[..., 0], bits[..., 1]) and np.array_equal(bits[..., 0], bits[..., 2])
+        colour = colour[..., :1] if equal else colour.mean(axis=2, keepdims=True)  # a grey kept as three planes: exact
     else:
         colour = colour if colour.shape[2] == 3 else colour.repeat(3, axis=2)
     parts = [colour]
@@ -158,22 +163,24 @@ def _comparable(samples: np.ndarray, other_channels: int) -> np.ndarray:
 EXR_ENCODER_FORMATS = ("grayf32le", "gbrpf32le", "gbrapf32le")  # what FFmpeg's EXR encoder takes
 
 
-def exr_image(frame):
+def exr_image(frame, grey: bool = False):
     """(an av.VideoFrame FFmpeg's EXR encoder takes, whether to store it as half) for a
     floating-point ``frame``: its samples widened to float exactly (half goes back to half as it
-    is stored), grey + alpha as RGBA with the grey in R, G and B."""
-    channels = len(_layout(frame.format.name)[1])
+    is stored), grey + alpha as RGBA with the grey in R, G and B; ``grey``: three equal planes
+    written as one (exactly, :func:`float_to_float`)."""
+    channels = 1 if grey else len(_layout(frame.format.name)[1])
     pix_fmt = {1: "grayf32le", 2: "gbrapf32le", 3: "gbrpf32le", 4: "gbrapf32le"}[channels]
     half = "f16" in frame.format.name
     return (frame if frame.format.name == pix_fmt else float_to_float(frame, pix_fmt)), half
 
 
-def exr_file_bytes(frame, compression: str = "zip1") -> bytes:
+def exr_file_bytes(frame, compression: str = "zip1", grey: bool = False, half: bool | None = None) -> bytes:
     """One OpenEXR file (ZIPS: lossless, one scan line per block) of a floating-point ``frame``
-    (:func:`exr_image`)."""
+    (:func:`exr_image`); ``half``: store half samples (default: where ``frame`` holds half)."""
     import av
 
-    image, half = exr_image(frame)
+    image, stored_half = exr_image(frame, grey)
+    half = stored_half if half is None else half
     context = av.CodecContext.create("exr", "w")
     context.width, context.height, context.pix_fmt = image.width, image.height, image.format.name
     context.options = {"compression": compression, "format": "half" if half else "float"}

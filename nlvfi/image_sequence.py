@@ -31,7 +31,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -48,6 +48,7 @@ from .videoio import (
     frame_to_rgb,
     is_image_pattern,
     pattern_names,
+    pixel_traits,
     probe,
     rgb_to_frame,
     sequence_first_number,
@@ -85,6 +86,8 @@ class SequenceTarget:
     folder: Path
     pattern: str
     first_number: int
+    through: str = ".mkv"  # the intermediate video's container: .nut (raw video) for floating point with alpha
+    grey: bool = False  # floating-point grey input: its EXR images are grey again (the intermediate FFV1 holds no float grey)
 
     def name(self, index: int) -> str:
         """The file name of frame ``index`` (0-based)."""
@@ -93,7 +96,7 @@ class SequenceTarget:
     @property
     def intermediate(self) -> Path:
         """The lossless video the repair writes first (hidden, beside the images)."""
-        return self.folder / f".{self.plain}.nlvfi.mkv"
+        return self.folder / f".{self.plain}.nlvfi{self.through}"
 
     @property
     def plain(self) -> str:
@@ -133,7 +136,8 @@ def sequence_output(output: Path, source: Path, codec: str | None, crf: int | No
     FFV1; else ``(None, output, codec)``. ValueError for an encoder asked of images."""
     if not is_sequence(output):
         return None, output, codec
-    floating = is_float_format(probe(source).pix_fmt)
+    pix_fmt = probe(source).pix_fmt
+    floating = is_float_format(pix_fmt)
     if floating and output.suffix.lower() != ".exr":
         raise ValueError(
             f"{source} holds floating-point (scene-linear) samples, which PNG images cannot hold without clipping "
@@ -149,6 +153,11 @@ def sequence_output(output: Path, source: Path, codec: str | None, crf: int | No
     asked = [name for name, value in (("--codec", codec), ("--crf", crf), ("--preset", preset)) if value is not None]
     if asked:
         raise ValueError(f"{' and '.join(asked)} cannot apply to an image sequence: it is written as PNG (lossless)")
+    if floating and pixel_traits(pix_fmt).is_gray and not pixel_traits(pix_fmt).has_alpha:
+        target = replace(target, grey=True)
+    if floating and pixel_traits(pix_fmt).has_alpha:  # FFV1 holds no floating point with alpha: raw video in NUT
+        target = replace(target, through=".nut")
+        return target, target.intermediate, "rawvideo"
     return target, target.intermediate, "ffv1"
 
 
@@ -217,7 +226,7 @@ def export_exr_sequence(video: Path, target: SequenceTarget, staging: Path, prog
     with VideoReader(video) as reader:
         for item in tqdm(reader, desc="writing images", unit="image", disable=not progress):
             path = staging / target.name(item.index)
-            path.write_bytes(exr_file_bytes(item.frame))
+            path.write_bytes(exr_file_bytes(item.frame, grey=target.grey))  # grey: three equal planes in the intermediate
             with av.open(str(path)) as container:
                 back = next(container.decode(video=0))
             if not same_samples(item.frame, back):

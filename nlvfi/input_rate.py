@@ -59,7 +59,7 @@ def parse_rate(text: str | Fraction | int | float) -> Fraction:
             raise ValueError(f"a frame rate's denominator cannot be 0, got {text!r}")
         rate = numerator / denominator
         if match.group(2) is None and "." in match.group(1):
-            rate = _ntsc(rate)
+            rate = ntsc_rate(rate)
     else:
         raise ValueError(f"a frame rate is a number such as 24, 29.97 or 30000/1001, got {text!r}")
     if not 0 < rate <= MAX_RATE:
@@ -67,7 +67,7 @@ def parse_rate(text: str | Fraction | int | float) -> Fraction:
     return rate
 
 
-def _ntsc(rate: Fraction) -> Fraction:
+def ntsc_rate(rate: Fraction) -> Fraction:
     """n x 1000/1001 where ``rate`` (a decimal) is that rate rounded, else ``rate``."""
     whole = round(rate * Fraction(1001, 1000))
     exact = Fraction(whole * 1000, 1001)
@@ -82,7 +82,7 @@ def rate_text(rate: Fraction) -> str:
 def given_rate_text(rate: Fraction | str) -> str:
     """What the summaries say of a rate given with ``--input-rate``."""
     rate = Fraction(rate)
-    return f"Frame rate given: the input has no timing of its own and was read at {float(rate):g} frames/s (--input-rate {rate_text(rate)})"
+    return f"Frame rate given: the input was read at {float(rate):g} frames/s (--input-rate {rate_text(rate)})"
 
 
 def _key(path: str | os.PathLike) -> str:

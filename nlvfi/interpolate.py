@@ -90,9 +90,10 @@ from .tour import pick_device
 from .verification import verify_output
 from .captions import closed_captions
 from .videoio import (
-    FFV1_FLOAT_CAVEAT,
+    ALPHA_NOT_DECODED_TEXT,
     is_image_pattern,
     encoder_notes,
+    float_note,
     DEFAULT_CRF,
     DEFAULT_PRESET,
     X264_PRESETS,
@@ -910,7 +911,10 @@ def interpolate_video(
             generated=generated,
             encoder=writer.choice.describe(),
             encoder_reason=writer.choice.reason,
-            encoder_notes=encoder_notes(info.pix_fmt, writer.choice.pix_fmt),
+            encoder_notes=[  # how an image sequence's intermediate video holds floats is no concern of its images
+                note for note in encoder_notes(info.pix_fmt, writer.choice.pix_fmt, writer.choice.codec)
+                if not (sequence and note == float_note(info.pix_fmt, writer.choice.pix_fmt, writer.choice.codec))
+            ],
             audio_streams=len(writer.audio),
             subtitle_streams=len(writer.subtitles),
             subtitle_conversions=writer.conversions,
@@ -922,6 +926,7 @@ def interpolate_video(
             input=info.describe(),
             frame_rate_assumed=assumed_rate_text(source, info.codec, info.rate) if info.rate_assumed else None,
             frame_rate_given=given_rate_text(info.rate) if info.rate_given else None,
+            alpha_not_decoded=ALPHA_NOT_DECODED_TEXT if info.alpha_not_decoded else None,
             plan=plan.describe(),
         )
         if verify:
@@ -1194,17 +1199,17 @@ def run(args: argparse.Namespace) -> int:
             f"wrote {args.output}: {summary['frames_in']} frames -> {summary['frames_out']} "
             f"({summary['generated']} generated, x{args.factor or 2} frame rate) with {checkpoint} ({summary['plan']}); "
             f"{summary['encoder']}; "
-            + "".join(f"{note[0].lower()}{note[1:]}; " for note in summary.get("encoder_notes", [])
-                      if not (summary.get("image_sequence") and note == FFV1_FLOAT_CAVEAT))  # the video was a step to the images
+            + "".join(f"{note[0].lower()}{note[1:]}; " for note in summary.get("encoder_notes", []))
             + f"{summary['audio_streams']} audio stream(s) copied; "
             + (f"{summary['subtitle_streams']} subtitle stream(s) copied; " if summary["subtitle_streams"] else "")
             + (f"converted {', '.join(summary['subtitle_conversions'])}; " if summary["subtitle_conversions"] else "")
             + (f"cover art copied ({', '.join(summary['pictures_copied'])}); " if summary["pictures_copied"] else "")
             + (f"not copied: {', '.join(summary['streams_not_copied'])}; " if summary["streams_not_copied"] else "")
-            + (f"colour tags not kept: {summary['colour']['lost']}; " if summary["colour"].get("lost") else "")
+            + (f"colour tags not kept: {summary['colour']['lost']}; " if summary["colour"].get("lost") and not summary.get("image_sequence") else "")
             + (f"rotation not kept: {summary['display']['lost']}; " if (summary.get("display") or {}).get("lost") else "")
             + (f"f{summary['frame_rate_assumed'][1:]}; " if summary.get("frame_rate_assumed") else "")
             + (f"f{summary['frame_rate_given'][1:]}; " if summary.get("frame_rate_given") else "")
+            + (f"t{summary['alpha_not_decoded'][1:]}; " if summary.get("alpha_not_decoded") else "")
             + (f"closed captions not kept: {summary['closed_captions']['lost']}; "
                if (summary.get("closed_captions") or {}).get("lost") and not summary.get("image_sequence") else "")
             + (f"picture shape not kept: {summary['pixel_aspect']['lost']}; " if (summary.get("pixel_aspect") or {}).get("lost") else "")

@@ -39,8 +39,8 @@ import torch
 from PIL import Image
 
 from .checkpoint import atomic_write
-from .float_frames import EXR_MAGIC, display_rgb, exr_file_bytes, float_samples, float_to_float, frame_from_display
-from .videoio import rgb_to_frame, rgb_to_tensor, tensor_to_rgb
+from .float_frames import EXR_MAGIC, display_rgb, exr_file_bytes, float_samples, frame_from_display
+from .videoio import frame_alpha, frame_to_rgb, pixel_traits, rgb_to_frame, rgb_to_tensor, tensor_to_rgb
 
 #: PIL modes of 16-bit grey images (PNG, TIFF, PGM), read by :func:`read_picture` at their scale
 GREY16_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
@@ -100,26 +100,30 @@ def _png_deep_colour(path: Path) -> bool:
     return head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) == 26 and head[24] == 16 and head[25] in _PNG_DEEP_COLOUR_TYPES
 
 
-def _decoded_image(path: Path):
-    """The one frame (av.VideoFrame) of an image file, through FFmpeg's decoder; ValueError in one line."""
+def _decoded_image(path: Path, quiet: bool = False):
+    """The one frame (av.VideoFrame) of an image file, through FFmpeg's decoder; ValueError in one
+    line (``quiet``: None instead)."""
     import av
 
     try:
         with av.open(str(path)) as container:
             return next(container.decode(video=0))
     except (av.FFmpegError, StopIteration) as error:
+        if quiet:
+            return None
         raise ValueError(f"{path} is not a readable image: {error}") from None
 
 
-def _read_deep_png(path: Path) -> Picture:
-    """A 16-bit colour (or grey + alpha) PNG through FFmpeg's decoder, at its full depth."""
-    frame = _decoded_image(path)
-    rgba = frame.to_ndarray(format="rgba64le")  # (H, W, 4) uint16; opaque where the PNG has no alpha
-    has_alpha = frame.format.name in ("rgba64be", "rgba64le", "ya16be", "ya16le")
-    grey = frame.format.name.startswith("ya")
-    picture = rgb_to_tensor(np.ascontiguousarray(rgba[..., :3]))  # (1, 3, H, W)
-    alpha = rgba[..., 3].astype(np.float64) / 65535 if has_alpha else None
-    return Picture(picture, ImageKind(grey=grey, deep=True, alpha=has_alpha), alpha)
+def _read_with_ffmpeg(path: Path, frame=None) -> Picture:
+    """An image through FFmpeg's decoder, at its full depth (a 16-bit colour or grey + alpha PNG,
+    a 16-bit TIFF, a DPX: PIL reads the first two as 8 bits, the third not at all)."""
+    frame = _decoded_image(path) if frame is None else frame
+    traits = pixel_traits(frame.format.name)
+    rgb = frame_to_rgb(frame, traits)  # (H, W, 3) uint8 or uint16
+    alpha = frame_alpha(frame, traits)  # (H, W) or None
+    scale = 255.0 if rgb.dtype == np.uint8 else 65535.0
+    kind = ImageKind(grey=traits.is_gray, deep=traits.bit_depth > 8, alpha=alpha is not None)
+    return Picture(rgb_to_tensor(np.ascontiguousarray(rgb)), kind, None if alpha is None else alpha.astype(np.float64) / scale)
 
 
 def _is_exr(path: Path) -> bool:
@@ -148,8 +152,12 @@ def read_picture(path: str | Path) -> Picture:
         raise FileNotFoundError(f"no such image: {path}")
     if _is_exr(path):
         return _read_exr(path)
-    if _png_deep_colour(path):
-        return _read_deep_png(path)
+    if _png_deep_colour(path) or path.suffix.lower() == ".dpx":
+        return _read_with_ffmpeg(path)
+    if path.suffix.lower() in (".tif", ".tiff"):  # PIL reads 16-bit colour TIFF as 8 bits
+        frame = _decoded_image(path, quiet=True)
+        if frame is not None and pixel_traits(frame.format.name).bit_depth > 8:
+            return _read_with_ffmpeg(path, frame)
     try:
         with Image.open(path) as image:
             mode = image.mode
@@ -247,10 +255,7 @@ def exr_bytes(frame: torch.Tensor, kind: ImageKind, alpha: np.ndarray | None) ->
     else:
         pix_fmt = "grayf32le" if kind.grey else "gbrpf32le"
     alpha16 = np.round(np.clip(alpha, 0, 1) * 65535).astype(np.uint16) if keep_alpha else None
-    image = frame_from_display(rgb, pix_fmt, alpha16)
-    if kind.half:  # stored as half: rounded once, here, as the file will hold it
-        image = float_to_float(image, pix_fmt.replace("f32", "f16"))
-    return exr_file_bytes(image)
+    return exr_file_bytes(frame_from_display(rgb, pix_fmt, alpha16), half=kind.half)  # half: the encoder rounds
 
 
 def png_bytes(rgb: np.ndarray, alpha: np.ndarray | None) -> bytes:

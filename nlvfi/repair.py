@@ -102,6 +102,7 @@ from .tiling import tiled_prior
 from .verification import verify_output
 from .captions import closed_captions
 from .videoio import (
+    ALPHA_NOT_DECODED_TEXT,
     is_image_pattern,
     CopiedPacket,
     EncoderChoice,
@@ -953,6 +954,7 @@ def build_report(source, output, analysis, replaced_frames, state, generator, ch
             "frame_rate": str(info.rate) if info.rate else None,
             "frame_rate_assumed": info.rate_assumed,
             "frame_rate_given": info.rate_given,
+            "alpha_not_decoded": info.alpha_not_decoded,
             "duration_s": round(analysis.times[-1] - analysis.times[0], 6),
             "audio_streams": info.audio_codecs,
             "timestamps_fixed": analysis.timestamps_fixed,
@@ -1024,7 +1026,7 @@ def written_text(report: dict) -> list[str]:
     if enc["alpha_dropped"]:
         lines.append("The alpha channel was dropped (the output codec has none).")
     # fewer bits (10-bit input into VP9, 8-bit only here), less colour (4:2:2 into .webm's AV1, 4:2:0 only)
-    lines += [note + "." for note in encoder_notes(video["pix_fmt"], enc["pix_fmt"])]
+    lines += [note + "." for note in encoder_notes(video["pix_fmt"], enc["pix_fmt"], enc["codec"])]
     return lines
 
 
@@ -1086,6 +1088,8 @@ def summary_text(report: dict) -> str:
         parts.append(assumed_rate_text(report["input"], video["codec"], video["frame_rate"]) + ".")
     if video.get("frame_rate_given"):
         parts.append(given_rate_text(video["frame_rate"]) + ".")
+    if video.get("alpha_not_decoded"):
+        parts.append(ALPHA_NOT_DECODED_TEXT + ".")
     if report.get("streams_not_copied"):
         parts.append(f"Streams not copied: {', '.join(report['streams_not_copied'])}.")
     if report.get("colour", {}).get("lost"):

@@ -22,6 +22,7 @@ from .pictures import is_attached_picture
 MUXER_TAGS = frozenset({
     "major_brand", "minor_version", "compatible_brands", "encoder", "vendor_id", "duration", "bps", "number_of_frames",
     "number_of_bytes", "_statistics_writing_app", "_statistics_writing_date_utc", "_statistics_tags", "software",
+    "alpha_mode",  # Matroska's "this VP8 / VP9 track carries alpha": the muxer's to write, for the stream it writes
 })
 DEFAULT_DISPOSITION = 1  # AV_DISPOSITION_DEFAULT
 #: track names FFmpeg's MP4 / MOV muxer gives a track that has none: not the input's own

@@ -140,7 +140,7 @@ from .colour import (
 )
 from .float_frames import alpha_of as float_alpha
 from .float_frames import display_rgb, exr_is_lossless, first_file, float_samples, float_to_float, frame_from_display, is_float_format
-from .input_rate import declared_rate_of, opener_options
+from .input_rate import declared_rate_of, ntsc_rate, opener_options
 from .kept_encoding import KeptEncoding, KeptEncodingMismatch, PacketLog
 from .pictures import AS_ATTACHMENT, AS_STREAM, Picture, attached_pictures, is_attached_picture, picture_place, stream_label
 from .subtitles import SubtitleConverter, conversion_target
@@ -195,6 +195,9 @@ DEFAULT_CRF = 16
 #: wheel's x264 does not write the same bytes twice, see tests/test_kept_encoding.py) at half its speed
 #: (benchmarks/deep_codec.py, results/deep_codec.md)
 DEEP_LOSSY_CODEC = "libx265"
+#: lossy input with alpha where no lossless encoder of the container keeps it (.mov holds no FFV1):
+#: ProRes 4444 (4444 XQ above 10 bits), which keeps alpha; x264 and this x265 keep none
+ALPHA_LOSSY_CODEC = "prores_ks"
 DEEP_LOSSY_CONTAINERS = frozenset({"mp4", "mov", "matroska", "nut", "mpegts", "m2ts"})
 QUIET_X265 = {"x265-params": "log-level=error"}  # x265 prints some 25 lines to stderr otherwise
 #: .webm takes only VP8 / VP9 / AV1 video: VP9 there, at crf 10, which matched x264's crf 16 on
@@ -363,6 +366,7 @@ class VideoInfo:
     pixel_aspect: Fraction | None = None  # a pixel's width over its height where not square (:func:`pixel_aspect_of`)
     rate_assumed: bool = False  # a raw stream without timing: ``rate`` is FFmpeg's default (:func:`frame_rate_of`)
     rate_given: bool = False  # no timing of its own, read at the rate the user gave (``--input-rate``, nlvfi.input_rate)
+    alpha_not_decoded: bool = False  # VP8 / VP9 alpha in WebM / Matroska, which FFmpeg's own decoders leave out (:func:`_alpha_not_decoded`)
 
     @property
     def display_aspect(self) -> Fraction | None:
@@ -463,7 +467,7 @@ def open_input(path: str | os.PathLike):
         if is_image_pattern(path):  # from its first number, which image2 finds itself only up to 4
             options = {"start_number": str(sequence_first_number(path)), **declared}
             container = av.open(str(path), format="image2", options=options)
-            told = None if declared or not container.streams.video else _header_rate(container.streams.video[0])
+            told = None if declared or not container.streams.video else _header_rate(container.streams.video[0], images=True)
             if told is not None and told != container.streams.video[0].average_rate:
                 container.close()  # the images' headers give their rate (EXR, DPX): time the frames by it, as they are read
                 container = av.open(str(path), format="image2", options={**options, "framerate": f"{told.numerator}/{told.denominator}"})
@@ -560,6 +564,7 @@ def _info(path: Path, container) -> VideoInfo:
         rate=rate,
         rate_assumed=rate_assumed,
         rate_given=declared is not None,
+        alpha_not_decoded=_alpha_not_decoded(stream),
         announced_frames=int(stream.frames or 0),
         announced_end=announced_end(container, stream),
         audio_codecs=[s.codec_context.codec.canonical_name for s in container.streams.audio],  # "mp3", not the decoder's "mp3float"
@@ -582,12 +587,32 @@ def _info(path: Path, container) -> VideoInfo:
 NO_TIMESTAMPS_FLAG = 0x80
 
 
-def _header_rate(stream) -> Fraction | None:
+def _alpha_not_decoded(stream) -> bool:
+    """Whether a VP8 / VP9 stream carries alpha (Matroska's ALPHA_MODE tag: a second picture in
+    each block's additions) that FFmpeg's own decoder, which the tools read with, leaves out:
+    the frames come without it (yuv420p), and so does the output (the summaries say so)."""
+    context = stream.codec_context
+    tagged = any(key.lower() == "alpha_mode" and str(value) == "1" for key, value in stream.metadata.items())
+    return context.name in ("vp8", "vp9") and tagged and not pixel_traits(context.format.name).has_alpha
+
+
+#: what the summaries say of :func:`_alpha_not_decoded`
+ALPHA_NOT_DECODED_TEXT = (
+    "The input's VP9 / VP8 alpha (a second picture inside the WebM, ALPHA_MODE) is not read: FFmpeg's own decoder, "
+    "which the tools use, leaves it out, so the output has no alpha; ffmpeg -c:v libvpx-vp9 -i IN -c:v ffv1 OUT.mkv "
+    "makes a copy that keeps it"
+)
+
+
+def _header_rate(stream, images: bool = False) -> Fraction | None:
     """The frame rate a stream's codec header gives (an H.264 / HEVC parameter set's timing, an
-    MPEG-2 sequence header, an OpenEXR or DPX image's own field), or None."""
+    MPEG-2 sequence header, an OpenEXR or DPX image's own field), or None. ``images``: numbered
+    images, whose field is a decimal (a DPX's 29.97): an NTSC rate rounded means the exact one
+    (nlvfi.input_rate.parse_rate)."""
     told = stream.codec_context.framerate
     if told and told.numerator > 0 and told.denominator > 0:
-        return Fraction(told.numerator, told.denominator)
+        rate = Fraction(told.numerator, told.denominator)
+        return ntsc_rate(rate) if images else rate
     return None
 
 
@@ -608,7 +633,7 @@ def frame_rate_of(container, stream) -> tuple[Fraction | None, bool]:
     (``--input-rate``, nlvfi.input_rate: :func:`_info` takes it)."""
     raw = bool(container.format.flags & NO_TIMESTAMPS_FLAG)
     if raw:
-        told = _header_rate(stream)
+        told = _header_rate(stream, images=container.format.name == "image2")
         if told is not None:
             return told, False
     rate = Fraction(stream.average_rate) if stream.average_rate else (Fraction(stream.guessed_rate) if stream.guessed_rate else None)
@@ -1119,19 +1144,24 @@ def depth_note(input_pix_fmt: str, output_pix_fmt: str) -> str | None:
     return f"The {before}-bit input was written at {after} bits (the output's encoder here takes no deeper format)" if after < before else None
 
 
-def encoder_notes(input_pix_fmt: str, output_pix_fmt: str) -> list[str]:
+def encoder_notes(input_pix_fmt: str, output_pix_fmt: str, codec: str = "ffv1") -> list[str]:
     """The sentences the summaries print when the output keeps fewer bits (:func:`depth_note`) or
     less colour resolution (:func:`chroma_note`) than the input, and on floating-point samples
-    (:func:`float_note`)."""
-    notes = (float_note(input_pix_fmt, output_pix_fmt), depth_note(input_pix_fmt, output_pix_fmt), chroma_note(input_pix_fmt, output_pix_fmt))
+    (:func:`float_note`; ``codec``: the output's encoder)."""
+    notes = (
+        float_note(input_pix_fmt, output_pix_fmt, codec), depth_note(input_pix_fmt, output_pix_fmt),
+        chroma_note(input_pix_fmt, output_pix_fmt),
+    )  # fmt: skip
     return [note for note in notes if note]
 
 
-def float_note(input_pix_fmt: str, output_pix_fmt: str) -> str | None:
+def float_note(input_pix_fmt: str, output_pix_fmt: str, codec: str = "ffv1") -> str | None:
     """A sentence when the output holds floating-point samples (FFV1 version 4, experimental in
-    FFmpeg 8), or when a floating-point input was written as integers (clipped to [0, 1],
-    nlvfi.float_frames); else None."""
+    FFmpeg 8; raw video, uncompressed), or when a floating-point input was written as integers
+    (clipped to [0, 1], nlvfi.float_frames); else None."""
     if is_float_format(output_pix_fmt):
+        if codec == "rawvideo":
+            return "The floating-point samples and their alpha are stored uncompressed (FFV1 holds no floating point with alpha)"
         return FFV1_FLOAT_CAVEAT
     if is_float_format(input_pix_fmt):
         return (
@@ -1148,6 +1178,14 @@ def chroma_note(input_pix_fmt: str, output_pix_fmt: str) -> str | None:
     if coarser is None:
         return None
     return f"The input's {coarser[0]} chroma was written as {coarser[1]} (the output's encoder here takes no finer layout)"
+
+
+def _formats_taken(codec: str, pix_fmt: str) -> list[str]:
+    """The formats ``codec`` takes of ``pix_fmt`` and its exact alternatives: raw video lists none
+    and takes any."""
+    if codec == "rawvideo":
+        return list(_EXACT_ALTERNATIVES.get(pix_fmt, [pix_fmt]))
+    return _supported_formats(codec)
 
 
 def _supported_formats(codec: str) -> list[str]:
@@ -1207,12 +1245,23 @@ _EXACT_ALTERNATIVES = {
     "ya8": ["ya8", "bgra", "rgba"],
     # floating point (nlvfi.float_frames): FFV1 holds gbrpf16le, gbrpf32le, grayf16le, yaf16le;
     # a float grey frame is exact as three equal planes
+    # (FFV1 of grayf16le and yaf16le does not read back as written, FFmpeg 8: not used)
     "grayf32le": ["grayf32le", "gbrpf32le"],
     "grayf32be": ["grayf32le", "gbrpf32le"],
     "gbrpf32be": ["gbrpf32le"],
     "gbrpf16be": ["gbrpf16le", "gbrpf32le"],
-    "grayf16be": ["grayf16le", "gbrpf16le", "gbrpf32le"],
-    "grayf16le": ["grayf16le", "gbrpf16le", "gbrpf32le"],
+    "grayf16be": ["gbrpf16le", "gbrpf32le"],
+    "grayf16le": ["gbrpf16le", "gbrpf32le"],
+    "yaf16le": ["gbrapf16le", "gbrapf32le"],
+    "yaf16be": ["gbrapf16le", "gbrapf32le"],
+    "yaf32le": ["gbrapf32le"],
+    "yaf32be": ["gbrapf32le"],
+    "gbrapf16be": ["gbrapf16le", "gbrapf32le"],
+    "gbrapf32be": ["gbrapf32le"],
+    "rgbaf16le": ["gbrapf16le", "gbrapf32le"],
+    "rgbaf16be": ["gbrapf16le", "gbrapf32le"],
+    "rgbaf32le": ["gbrapf32le"],
+    "rgbaf32be": ["gbrapf32le"],
     "rgbf32le": ["gbrpf32le"],
     "rgbf32be": ["gbrpf32le"],
     "rgbf16le": ["gbrpf16le", "gbrpf32le"],
@@ -1248,6 +1297,49 @@ FFV1_SLICED_MIN_SIDE = 16
 X265_MIN_SIDE = 64
 
 
+def _lossless_choice(info: VideoInfo, container: str, supported_codecs, odd: bool) -> EncoderChoice | None:
+    """The first of ``_LOSSLESS_ENCODERS`` that the container holds and that takes the input's
+    format or an exact alternative (``_EXACT_ALTERNATIVES``), with why; None if none does. Raw
+    video, last, only for floating point in .nut (FFV1 holds no float with alpha)."""
+    traits = info.traits
+    encoders = _LOSSLESS_ENCODERS + ((("rawvideo", {}),) if traits.is_float and container == "nut" else ())
+    for name, options in encoders:
+        if name not in supported_codecs or (name == "libvpx-vp9" and container != "webm"):  # VP9 in .mov: few players
+            continue
+        supported = _formats_taken(name, info.pix_fmt)
+        if odd and name.startswith("libx264"):  # x264 needs even sizes for 4:2:0 / 4:2:2
+            supported = [f for f in supported if not ("420" in f or "422" in f or f.startswith("nv"))]
+        if name == "libvpx-vp9":  # it lists alpha formats, but does not open on them in lossless mode
+            supported = [f for f in supported if not pixel_traits(f).has_alpha]
+        for pix_fmt in _EXACT_ALTERNATIVES.get(info.pix_fmt, [info.pix_fmt]):
+            if pix_fmt not in supported or (traits.has_alpha and not pixel_traits(pix_fmt).has_alpha):
+                continue
+            options = dict(options)
+            if name == "ffv1" and min(info.width, info.height) < FFV1_SLICED_MIN_SIDE:
+                options["slices"] = "1"
+            if name == "ffv1" and is_float_format(pix_fmt):
+                options.update(FFV1_FLOAT_OPTIONS)
+            if info.lossless:
+                why = f"the input is losslessly coded ({info.codec}): lossless {name} keeps every untouched frame bit-identical"
+            elif traits.is_float:
+                why = (
+                    f"the input holds floating-point samples ({info.codec}, {info.pix_fmt}, lossy compression), which no "
+                    f"lossy encoder here keeps (above 1.0 they would clip): lossless {name} keeps every untouched frame as decoded"
+                )
+            else:
+                why = (
+                    f"the input is lossy ({info.codec}) but carries alpha, which no lossy encoder of the {container} container "
+                    f"here keeps: lossless {name} keeps it, and every untouched frame as decoded (--codec re-encodes lossily, "
+                    "without alpha; .webm keeps it in VP9)"
+                )
+            if options.get("level") == FFV1_FLOAT_OPTIONS["level"]:
+                why += f" ({FFV1_FLOAT_CAVEAT[0].lower()}{FFV1_FLOAT_CAVEAT[1:]})"
+            if name == "rawvideo":
+                why += " (uncompressed: FFV1 holds no floating point with alpha)"
+            return EncoderChoice(name, pix_fmt, options, True, why)
+    return None
+
+
 def _lossy_pix_fmt(codec: str, traits: PixelTraits, width: int, height: int, supported: list[str]) -> str:
     odd = width % 2 or height % 2
     if traits.name in supported and not (odd and ("420" in traits.name or "422" in traits.name or traits.name.startswith("nv"))):
@@ -1259,6 +1351,8 @@ def _lossy_pix_fmt(codec: str, traits: PixelTraits, width: int, height: int, sup
         wishes = (["yuv420p10le", "yuv444p10le"] if deep else []) + ["yuv420p", "yuv444p", "bgr0", "rgb24", "gbrp"]
     if traits.has_alpha:
         wishes = (["yuva444p", "gbrap", "bgra", "rgba"] if odd else ["yuva420p", "yuva444p", "bgra", "rgba"]) + wishes
+        if deep:  # ProRes 4444 (ALPHA_LOSSY_CODEC) takes alpha at 10 bits only
+            wishes = ["yuva444p12le", "yuva444p10le"] + wishes
     if traits.is_gray:
         wishes = (["gray10le"] if deep else []) + ["gray"] + wishes
     for wish in wishes:
@@ -1326,37 +1420,26 @@ def _encoder_for(
     traits = info.traits
     odd = info.width % 2 or info.height % 2
     floating = codec is None and traits.is_float  # no lossy encoder here keeps a float sample (nlvfi.float_frames)
-    if codec is None and (info.lossless or floating):
-        for name, options in _LOSSLESS_ENCODERS:
-            if name not in supported_codecs or (name == "libvpx-vp9" and container != "webm"):  # VP9 in .mov: few players
-                continue
-            supported = _supported_formats(name)
-            if odd and name.startswith("libx264"):  # x264 needs even sizes for 4:2:0 / 4:2:2
-                supported = [f for f in supported if not ("420" in f or "422" in f or f.startswith("nv"))]
-            if name == "libvpx-vp9":  # it lists alpha formats, but does not open on them in lossless mode
-                supported = [f for f in supported if not pixel_traits(f).has_alpha]
-            for pix_fmt in _EXACT_ALTERNATIVES.get(info.pix_fmt, [info.pix_fmt]):
-                if pix_fmt in supported:
-                    options = dict(options)
-                    if name == "ffv1" and min(info.width, info.height) < FFV1_SLICED_MIN_SIDE:
-                        options["slices"] = "1"
-                    if name == "ffv1" and is_float_format(pix_fmt):
-                        options.update(FFV1_FLOAT_OPTIONS)
-                    why = (
-                        f"the input is losslessly coded ({info.codec}): lossless {name} keeps every untouched frame bit-identical"
-                        if info.lossless
-                        else f"the input holds floating-point samples ({info.codec}, {info.pix_fmt}, lossy compression), which no "
-                        f"lossy encoder here keeps (above 1.0 they would clip): lossless {name} keeps every untouched frame as decoded"
-                    )
-                    if options.get("level") == FFV1_FLOAT_OPTIONS["level"]:
-                        why += f" ({FFV1_FLOAT_CAVEAT[0].lower()}{FFV1_FLOAT_CAVEAT[1:]})"
-                    return EncoderChoice(name, pix_fmt, options, True, why)
-        what = "losslessly coded" if info.lossless else "floating-point (scene-linear)"
-        lossy = "re-encode lossily" if info.lossless else "re-encode it lossily, clipped to [0, 1] (nlvfi.float_frames)"
-        raise VideoError(
-            f"the input is {what} ({info.codec}, {info.pix_fmt}) but no lossless encoder of the "
-            f"{container} container takes {info.pix_fmt}; write .mkv instead (FFV1), or pass --codec to {lossy}"
-        )
+    # lossy input with alpha: x264 / x265 here drop or refuse it; only .webm (VP9) and .avi keep the old way
+    alpha = codec is None and traits.has_alpha and not info.lossless and container not in ("webm", "avi")
+    if codec is None and (info.lossless or floating or alpha):
+        found = _lossless_choice(info, container, supported_codecs, odd)
+        if found is not None:
+            return found
+        if floating:
+            holders = "OpenEXR images (-o DIR/%04d.exr) or .nut (uncompressed)"
+            if not traits.has_alpha and container not in ("matroska", "mp4", "mov"):
+                holders = ".mkv (FFV1), " + holders
+            raise VideoError(
+                f"the input holds floating-point (scene-linear) samples ({info.codec}, {info.pix_fmt}), which no encoder of the "
+                f"{container} container keeps{' with their alpha (FFV1 holds float without alpha)' if traits.has_alpha else ''}; "
+                f"write {holders}, or pass --codec to re-encode them lossily, clipped to [0, 1] (nlvfi.float_frames)"
+            )
+        if info.lossless:
+            raise VideoError(
+                f"the input is losslessly coded ({info.codec}, {info.pix_fmt}) but no lossless encoder of the "
+                f"{container} container takes {info.pix_fmt}; write .mkv instead (FFV1), or pass --codec to re-encode lossily"
+            )
     if codec is None and container == "avi":
         name, pix_fmt = avi_lossy_encoder(traits)
         dropped = traits.has_alpha
@@ -1366,8 +1449,11 @@ def _encoder_for(
             alpha_dropped=dropped,
         )
     name = codec or DEFAULT_LOSSY_CODEC_BY_CONTAINER.get(container, DEFAULT_LOSSY_CODEC)
+    alpha_prores = alpha and ALPHA_LOSSY_CODEC in supported_codecs  # x264 / x265 here keep no alpha: ProRes 4444 does
+    if alpha_prores:
+        name = ALPHA_LOSSY_CODEC
     deep_default = (
-        codec is None and traits.bit_depth > 8 and container in DEEP_LOSSY_CONTAINERS
+        codec is None and traits.bit_depth > 8 and container in DEEP_LOSSY_CONTAINERS and not alpha
         and DEEP_LOSSY_CODEC in supported_codecs and min(info.width, info.height) >= X265_MIN_SIDE
     )
     if deep_default:
@@ -1378,7 +1464,7 @@ def _encoder_for(
     )  # fmt: skip
     if deep_webm:
         name = DEEP_WEBM_CODEC
-    supported = _supported_formats(name)
+    supported = _formats_taken(name, info.pix_fmt)
     if name not in supported_codecs:
         raise VideoError(f"the {container} container cannot hold {name} video; choose another --codec or output extension")
     if name == "libx265" and max(info.width, info.height) < X265_MIN_SIDE:
@@ -1404,6 +1490,8 @@ def _encoder_for(
         options.update(VP9_CONSTANT_QUALITY)
     if name == "libsvtav1":
         options.update(SVT_AV1_QUALITY)
+    if alpha_prores:
+        options["profile"] = "4444xq" if traits.bit_depth > 10 else "4444"
     if name == "dnxhd" and pix_fmt in DNXHR_PROFILE_BY_FORMAT:
         options["profile"] = DNXHR_PROFILE_BY_FORMAT[pix_fmt]
     if name in {"libx264", "libx264rgb", "libx265"}:
@@ -1424,6 +1512,9 @@ def _encoder_for(
         else f"the input is lossy ({info.codec}) and {traits.bit_depth}-bit: re-encoded with {name} (AV1, 10-bit) at high quality, "
         "as .webm's VP9 here is 8-bit only"
         if deep_webm
+        else f"the input is lossy ({info.codec}) and carries alpha: re-encoded with {name} (ProRes {options['profile']}), "
+        "which keeps it, at its profile's quality"
+        if alpha_prores
         else f"the input is lossy ({info.codec}): re-encoded with {name} at high quality"
     )
     dropped = traits.has_alpha and not pixel_traits(pix_fmt).has_alpha

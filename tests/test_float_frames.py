@@ -1,7 +1,6 @@
 """Floating-point (OpenEXR) frames: kept to the bit, seen through a tone curve (nlvfi/float_frames.py)."""
 
 import json
-import struct
 from pathlib import Path
 
 import av
@@ -262,3 +261,50 @@ def test_exr_images_are_only_for_floating_point_input(tmp_path, model, capsys):
     assert cli.main(["repair", str(tmp_path / "png" / "f_%02d.png"), "-o", str(tmp_path / "o" / "r_%04d.exr"), "--checkpoint", str(model), "--quiet"]) == 2
     assert "OpenEXR images hold scene-linear floating-point light" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def with_alpha(samples: np.ndarray, level: float) -> np.ndarray:
+    return np.concatenate([samples, np.full(samples.shape[:2] + (1,), level, np.float32)], axis=2)
+
+
+def exr_frames(folder: Path, frames: list[np.ndarray], pix_fmt: str, half: bool = False) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, samples in enumerate(frames):
+        write_exr_frame(folder / f"plate_{index:04d}.exr", samples, pix_fmt, half)
+    return folder / "plate_%04d.exr"
+
+
+@pytest.mark.parametrize("half", [False, True])
+def test_exr_with_alpha_goes_to_exr_images_or_raw_nut_and_is_refused_in_mkv_with_where_it_fits(tmp_path, model, half, capsys):
+    # FFV1 holds no floating point with alpha: the repair was refused, telling the user to write .mkv
+    plates = [with_alpha(linear(image), 0.25 + 0.05 * index) for index, image in enumerate(stutter(scene(8), [3]))]
+    plates[3] = plates[2].copy()
+    source = exr_frames(tmp_path / "plates", plates, "gbrapf32le", half)
+    assert cli.main(["repair", str(source), "-o", str(tmp_path / "o.mkv"), "--checkpoint", str(model), "--quiet"]) == 2
+    said = capsys.readouterr().err
+    assert "with their alpha (FFV1 holds float without alpha); write OpenEXR images (-o DIR/%04d.exr) or .nut (uncompressed)" in said
+    nut = repair_video(source, tmp_path / "o.nut", checkpoint=model, progress=False)
+    assert (nut["encoder"]["codec"], nut["verification"]["untouched_frames_bit_identical"]) == ("rawvideo", 7)
+    assert "stored uncompressed" in summary_text(nut) and "FFV1 version 4" not in summary_text(nut)
+    images = repair_video(source, tmp_path / "out" / "p_%04d.exr", checkpoint=model, progress=False)
+    assert images["image_sequence"]["exr_pix_fmt"] == ("gbrapf16le" if half else "gbrapf32le")
+    for index in range(8):
+        _, back = read_exr(tmp_path / "out" / f"p_{index:04d}.exr")
+        _, original = read_exr(tmp_path / "plates" / f"plate_{index:04d}.exr")
+        assert np.array_equal(back.view(np.uint32), original.view(np.uint32)) == (index != 3), index
+    _, made = read_exr(tmp_path / "out" / "p_0003.exr")
+    assert made[..., 3] == pytest.approx(0.25 + 0.05 * 3, abs=2e-3)  # the alpha between its neighbours'
+
+
+def test_a_grey_half_exr_is_kept_as_three_half_planes_and_its_images_are_grey_again(tmp_path, model):
+    # FFV1 of grayf16le does not read back as written (FFmpeg 8): every repair failed its verification
+    plates = [linear(image).mean(axis=2, keepdims=True) for image in stutter(scene(8), [3])]
+    source = exr_frames(tmp_path / "plates", plates, "grayf32le", half=True)
+    assert probe(source).pix_fmt == "grayf16le"
+    video = repair_video(source, tmp_path / "o.mkv", checkpoint=model, progress=False)
+    assert (video["encoder"]["pix_fmt"], video["verification"]["untouched_frames_bit_identical"]) == ("gbrpf16le", 7)
+    repair_video(source, tmp_path / "out" / "p_%04d.exr", checkpoint=model, progress=False)
+    for index in range(8):
+        fmt, back = read_exr(tmp_path / "out" / f"p_{index:04d}.exr")
+        _, original = read_exr(tmp_path / "plates" / f"plate_{index:04d}.exr")
+        assert fmt == "grayf16le" and np.array_equal(back.view(np.uint32), original.view(np.uint32)) == (index != 3), index

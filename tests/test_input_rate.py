@@ -90,7 +90,7 @@ def test_repair_writes_a_motion_jpeg_stream_at_the_rate_given(tmp_path, model, c
     assert (report["video"]["frame_rate"], report["video"]["frame_rate_assumed"], report["video"]["frame_rate_given"]) == ("10", False, True)
     assert read_video_rgb(out)[1] == pytest.approx([i / 10 for i in range(12)])
     text = summary_text(report)
-    assert "Frame rate given: the input has no timing of its own and was read at 10 frames/s (--input-rate 10)." in text
+    assert "Frame rate given: the input was read at 10 frames/s (--input-rate 10)." in text
     assert "Frame rate assumed" not in text and "Frame rate given" in capsys.readouterr().out
     # detection alone reads it the same way
     assert cli.main(["repair", str(source), "--detect-only", "--input-rate", "10", "--report", str(tmp_path / "d.json"), "--quiet"]) == 0
@@ -141,3 +141,15 @@ def test_numbered_images_are_timed_by_the_rate_their_headers_give_and_it_may_be_
     assert read_video_rgb(source)[1] == pytest.approx([i / 24 for i in range(4)])
     with declared_input_rate(source, 30):  # writers fill the field with their default: the user may know better
         assert probe(source).rate == 30 and read_video_rgb(source)[1] == pytest.approx([i / 30 for i in range(4)])
+
+
+def test_a_decimal_rate_in_an_images_header_means_the_exact_ntsc_rate():
+    # a DPX header holds 29.97 as a float: FFmpeg gives 2997/100, --input-rate 29.97 means 30000/1001
+    from types import SimpleNamespace
+
+    from nlvfi.videoio import _header_rate
+
+    stream = SimpleNamespace(codec_context=SimpleNamespace(framerate=Fraction(2997, 100)))
+    assert _header_rate(stream, images=True) == Fraction(30000, 1001)
+    assert _header_rate(stream) == Fraction(2997, 100)  # a stream's own rational timing is taken as it is
+    assert _header_rate(SimpleNamespace(codec_context=SimpleNamespace(framerate=None)), images=True) is None

@@ -760,3 +760,32 @@ def test_a_refusal_says_which_shorter_max_run_would_fit(model):
     with pytest.raises(VideoError, match=r"raise --max-memory-gb, or downscale"):  # interpolate: no runs
         interp.plan_inference(generator, 288, 400, budget, cpu, resident=kept)
     assert interp.plan_inference(generator, 288, 400, budget, cpu, resident=kept - 5 * frame).tile == smallest
+
+
+def _ffmpeg_image(path, rgb16: np.ndarray, codec: str, pix_fmt: str):
+    """One image file of (H, W, 3|4) uint16 samples through FFmpeg's ``codec`` encoder."""
+    import av
+
+    given = "rgba64le" if rgb16.shape[2] == 4 else "rgb48le"
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb16), format=given).reformat(format=pix_fmt)
+    context = av.CodecContext.create(codec, "w")
+    context.width, context.height, context.pix_fmt = frame.width, frame.height, pix_fmt
+    path.write_bytes(b"".join(bytes(packet) for packet in [*context.encode(frame), *context.encode(None)]))
+    return path
+
+
+@pytest.mark.parametrize(
+    "name, codec, pix_fmt, channels, written",
+    [("a.tif", "tiff", "rgb48le", 3, "rgb48be"), ("a.tif", "tiff", "rgba64le", 4, "rgba64be"), ("a.dpx", "dpx", "gbrp10le", 3, "rgb48be")],
+)
+def test_a_16_bit_tiff_or_a_dpx_pair_gives_a_16_bit_frame(tmp_path, model, name, codec, pix_fmt, channels, written):
+    # PIL read a 16-bit colour TIFF as 8 bits (the frame came out rgb24), and a DPX not at all
+    import av
+
+    rng = np.random.default_rng(0)
+    frames = [(rng.integers(0, 65536, (H, W, channels)) // 64 * 64).astype(np.uint16) for _ in range(2)]
+    prev, next_ = (_ffmpeg_image(tmp_path / f"{i}{name}", f, codec, pix_fmt) for i, f in enumerate(frames))
+    out = tmp_path / "mid.png"
+    assert cli.main(["interpolate", str(prev), str(next_), "-o", str(out), "--checkpoint", str(model), "--quiet"]) == 0
+    with av.open(str(out)) as container:
+        assert next(container.decode(video=0)).format.name == written

@@ -1370,3 +1370,36 @@ def test_repair_plans_with_the_frames_it_keeps(tmp_path, model, monkeypatch):
         assert main(argv) == 2
     assert seen == [interp.resident_bytes(H, W, interp.REPAIR_HELD_FRAMES + n) for n in (8, 3)]
     assert asked == ["auto", "auto"] and not (tmp_path / "o.mkv").exists()
+
+
+def test_a_lossy_input_with_alpha_keeps_it_in_prores_4444_or_lossless_ffv1(tmp_path, model):
+    # ProRes 4444 with alpha went to x265, which has no alpha here: "libx265 cannot encode this video"
+    frames = stutter(scene(10, channels=4), [5])
+    for frame in frames:
+        frame[:, :8, 3] = 40  # a transparent strip
+    source = write_video(tmp_path / "in.mov", frames, 10, codec="prores_ks", pix_fmt="yuva444p10le", options={"profile": "4444"})
+    assert probe(source).traits.has_alpha and not probe(source).lossless
+    mov = repair_video(source, tmp_path / "out.mov", checkpoint=model, progress=False)
+    assert (mov["encoder"]["codec"], mov["encoder"]["pix_fmt"], mov["encoder"]["options"]["profile"]) == ("prores_ks", "yuva444p10le", "4444xq")
+    assert not mov["encoder"]["alpha_dropped"] and mov["verification"]["untouched_frames_psnr_db"]["min"] > 40
+    mkv = repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
+    assert (mkv["encoder"]["codec"], mkv["encoder"]["lossless"], mkv["verification"]["untouched_frames_bit_identical"]) == ("ffv1", True, 9)
+    assert "carries alpha" in mkv["encoder"]["why"]
+    with av.open(str(tmp_path / "out.mov")) as container:
+        alpha = next(container.decode(video=0)).to_ndarray(format="rgba")[..., 3]
+    assert alpha[:, :8].max() < 60 and alpha[:, 8:].min() > 160
+
+
+def test_vp9_alpha_that_ffmpegs_own_decoder_leaves_out_is_said_and_its_tag_not_carried(tmp_path, model):
+    frames = stutter(scene(8, channels=4), [4])
+    source = write_video(tmp_path / "in.webm", frames, 10, codec="libvpx-vp9", pix_fmt="yuva420p", options={"crf": "20", "b": "0"})
+    with av.open(str(source)) as container:
+        assert container.streams.video[0].metadata.get("alpha_mode") == "1"  # the alpha is in the file
+    info = probe(source)
+    assert info.alpha_not_decoded and not info.traits.has_alpha
+    report = repair_video(source, tmp_path / "out.webm", checkpoint=model, progress=False)
+    assert report["video"]["alpha_not_decoded"]
+    assert "The input's VP9 / VP8 alpha (a second picture inside the WebM, ALPHA_MODE) is not read" in summary_text(report)
+    with av.open(str(tmp_path / "out.webm")) as container:
+        assert "alpha_mode" not in {key.lower() for key in container.streams.video[0].metadata}  # no claim of an alpha it lacks
+    assert not probe(write_video(tmp_path / "plain.webm", scene(3), 10, codec="libvpx-vp9", pix_fmt="yuv420p")).alpha_not_decoded
