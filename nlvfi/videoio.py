@@ -319,10 +319,15 @@ def first_frame(path: str | os.PathLike):
     """The first decoded frame of ``path``'s video (:func:`main_video_stream`), or None."""
     path = Path(path)
     with open_input(path) as container:
+        stream = main_video_stream(container, path)
+        decoder = video_decoder(stream)
         try:
-            return next(iter(container.decode(main_video_stream(container, path))), None)
+            for packet in container.demux(stream):
+                for frame in decoder.decode(packet):
+                    return frame
         except Exception:  # noqa: BLE001 - callers only look at what a readable frame carries
             return None
+    return None
 
 
 def is_intra(frame) -> bool:
@@ -344,7 +349,7 @@ def pixel_aspect_of_file(path: str | os.PathLike) -> Fraction | None:
 
 @dataclass
 class VideoInfo:
-    """What :func:`probe` learns from a file's header (nothing is decoded)."""
+    """What :func:`probe` learns from a file's header (nothing is decoded, but a VP8 / VP9 stream with alpha's first frame, :func:`_decoded_pix_fmt`)."""
 
     path: Path
     container: str
@@ -366,7 +371,7 @@ class VideoInfo:
     pixel_aspect: Fraction | None = None  # a pixel's width over its height where not square (:func:`pixel_aspect_of`)
     rate_assumed: bool = False  # a raw stream without timing: ``rate`` is FFmpeg's default (:func:`frame_rate_of`)
     rate_given: bool = False  # no timing of its own, read at the rate the user gave (``--input-rate``, nlvfi.input_rate)
-    alpha_not_decoded: bool = False  # VP8 / VP9 alpha in WebM / Matroska, which FFmpeg's own decoders leave out (:func:`_alpha_not_decoded`)
+    alpha_not_decoded: bool = False  # VP8 / VP9 alpha in WebM / Matroska, left out without a libvpx decoder (:func:`_alpha_not_decoded`)
 
     @property
     def display_aspect(self) -> Fraction | None:
@@ -557,7 +562,7 @@ def _info(path: Path, container) -> VideoInfo:
         path=path,
         container=container.format.name,
         codec=context.name,
-        pix_fmt=context.format.name,
+        pix_fmt=_decoded_pix_fmt(path, stream),
         width=context.width,
         height=context.height,
         time_base=Fraction(stream.time_base) if stream.time_base else Fraction(1, 25),
@@ -587,19 +592,70 @@ def _info(path: Path, container) -> VideoInfo:
 NO_TIMESTAMPS_FLAG = 0x80
 
 
-def _alpha_not_decoded(stream) -> bool:
-    """Whether a VP8 / VP9 stream carries alpha (Matroska's ALPHA_MODE tag: a second picture in
-    each block's additions) that FFmpeg's own decoder, which the tools read with, leaves out:
-    the frames come without it (yuv420p), and so does the output (the summaries say so)."""
+#: The decoders that read a VP8 / VP9 stream's alpha: libvpx's. WebM stores the alpha as a
+#: second picture in each block's additions (Matroska's ALPHA_MODE tag says so), and FFmpeg's
+#: own vp8 / vp9 decoders leave it out (their frames are yuv420p); libvpx's decode both pictures
+#: into one yuva420p frame.
+ALPHA_DECODERS = {"vp8": "libvpx", "vp9": "libvpx-vp9"}
+
+
+def _carries_vpx_alpha(stream) -> bool:
+    """Whether a VP8 / VP9 stream is tagged as carrying alpha that its own decoder leaves out."""
     context = stream.codec_context
     tagged = any(key.lower() == "alpha_mode" and str(value) == "1" for key, value in stream.metadata.items())
-    return context.name in ("vp8", "vp9") and tagged and not pixel_traits(context.format.name).has_alpha
+    return context.name in ALPHA_DECODERS and tagged and not pixel_traits(context.format.name).has_alpha
+
+
+def alpha_decoder_name(stream) -> str | None:
+    """libvpx's decoder for a VP8 / VP9 stream with alpha (:data:`ALPHA_DECODERS`), where the
+    FFmpeg here has it; None for any other stream."""
+    import av
+
+    if not _carries_vpx_alpha(stream):
+        return None
+    name = ALPHA_DECODERS[stream.codec_context.name]
+    try:
+        av.Codec(name, "r")
+    except (ValueError, av.FFmpegError):  # UnknownCodecError: an FFmpeg built without libvpx; the alpha is left out, and said so
+        return None
+    return name
+
+
+def video_decoder(stream):
+    """The codec context that decodes ``stream``'s packets: its own, or for a VP8 / VP9 stream
+    with alpha a libvpx decoder of its own (:func:`alpha_decoder_name`), which takes the same
+    packets, each with its alpha picture in its side data."""
+    name = alpha_decoder_name(stream)
+    if name is None:
+        return stream.codec_context
+    import av
+
+    decoder = av.CodecContext.create(name, "r")
+    decoder.thread_type = "AUTO"
+    return decoder
+
+
+def _decoded_pix_fmt(path: Path, stream) -> str:
+    """The pixel format of ``stream``'s decoded frames: its header's, but for a VP8 / VP9 stream
+    with alpha read by libvpx (:func:`video_decoder`), whose first frame tells (yuva420p)."""
+    if alpha_decoder_name(stream) is not None:
+        first = first_frame(path)
+        if first is not None:
+            return first.format.name
+    return stream.codec_context.format.name
+
+
+def _alpha_not_decoded(stream) -> bool:
+    """Whether a VP8 / VP9 stream's alpha (:func:`_carries_vpx_alpha`) is left out: the FFmpeg
+    here has no libvpx decoder to read it (:func:`alpha_decoder_name`). The frames then come
+    without it (yuv420p), and so does the output (the summaries say so)."""
+    return _carries_vpx_alpha(stream) and alpha_decoder_name(stream) is None
 
 
 #: what the summaries say of :func:`_alpha_not_decoded`
 ALPHA_NOT_DECODED_TEXT = (
-    "The input's VP9 / VP8 alpha (a second picture inside the WebM, ALPHA_MODE) is not read: FFmpeg's own decoder, "
-    "which the tools use, leaves it out, so the output has no alpha; ffmpeg -c:v libvpx-vp9 -i IN -c:v ffv1 OUT.mkv "
+    "The input's VP9 / VP8 alpha (a second picture inside the WebM, ALPHA_MODE) is not read: the FFmpeg here has no "
+    "libvpx decoder, which alone reads it, so the output has no alpha; ffmpeg -c:v libvpx-vp9 -i IN -c:v ffv1 OUT.mkv "
     "makes a copy that keeps it"
 )
 
@@ -807,6 +863,7 @@ class VideoReader:
         # some on sound files cut mid-stream, and its frames are re-encoded anyway.
         self._check_errors = self.info.codec in LOSSLESS_CODECS
         self.stream.thread_type = "SLICE" if self._check_errors else "AUTO"
+        self.decoder = video_decoder(self.stream)  # the stream's own, or libvpx's for VP8 / VP9 alpha
         self.count = 0  # frames decoded so far
         self.timestamps_fixed = 0
         self._last_pts: int | None = None
@@ -863,14 +920,14 @@ class VideoReader:
     def _decode(self, packet) -> list:
         """The frames of one video packet; a VideoError if a lossless decoder reports damage (see __init__)."""
         if not self._check_errors:
-            return packet.decode()
+            return self.decoder.decode(packet)
         import av.logging
 
         level = av.logging.get_level()
         av.logging.set_level(av.logging.ERROR)
         try:
             with av.logging.Capture(local=False) as logs:
-                frames = packet.decode()
+                frames = self.decoder.decode(packet)
         finally:
             av.logging.set_level(level)
         errors = [message.strip() for severity, _, message in logs if severity <= av.logging.ERROR and message.strip()]
@@ -1351,8 +1408,8 @@ def _lossy_pix_fmt(codec: str, traits: PixelTraits, width: int, height: int, sup
         wishes = (["yuv420p10le", "yuv444p10le"] if deep else []) + ["yuv420p", "yuv444p", "bgr0", "rgb24", "gbrp"]
     if traits.has_alpha:
         wishes = (["yuva444p", "gbrap", "bgra", "rgba"] if odd else ["yuva420p", "yuva444p", "bgra", "rgba"]) + wishes
-        if deep:  # ProRes 4444 (ALPHA_LOSSY_CODEC) takes alpha at 10 bits only
-            wishes = ["yuva444p12le", "yuva444p10le"] + wishes
+        # ProRes 4444 (ALPHA_LOSSY_CODEC) takes alpha at 10 bits only: deep input first, 8-bit after the 8-bit forms
+        wishes = ["yuva444p12le", "yuva444p10le"] + wishes if deep else wishes[:4] + ["yuva444p10le"] + wishes[4:]
     if traits.is_gray:
         wishes = (["gray10le"] if deep else []) + ["gray"] + wishes
     for wish in wishes:

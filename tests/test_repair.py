@@ -1390,11 +1390,45 @@ def test_a_lossy_input_with_alpha_keeps_it_in_prores_4444_or_lossless_ffv1(tmp_p
     assert alpha[:, :8].max() < 60 and alpha[:, 8:].min() > 160
 
 
-def test_vp9_alpha_that_ffmpegs_own_decoder_leaves_out_is_said_and_its_tag_not_carried(tmp_path, model):
-    frames = stutter(scene(8, channels=4), [4])
-    source = write_video(tmp_path / "in.webm", frames, 10, codec="libvpx-vp9", pix_fmt="yuva420p", options={"crf": "20", "b": "0"})
+def vpx_alpha_clip(tmp_path, codec="libvpx-vp9"):
+    """A stuttering WebM with VP9 (or VP8) alpha, its alpha 20 in the left 8 columns and 220 on the right."""
+    frames = scene(8, channels=4)
+    for frame in frames:
+        frame[:, :8, 3], frame[:, 8:, 3] = 20, 220
+    options = {"crf": "20", "b": "0"} if codec == "libvpx-vp9" else {"auto-alt-ref": "0", "b": "2M"}  # VP8 alpha: no alt-ref
+    return write_video(tmp_path / f"in_{codec}.webm", stutter(frames, [4]), 10, codec=codec, pix_fmt="yuva420p", options=options)
+
+
+def alpha_columns(path):
+    """Each frame's mean alpha in the left 8 columns and in the rest."""
+    with VideoReader(path) as reader:
+        alphas = [item.frame.to_ndarray(format="rgba")[..., 3].astype(float) for item in reader]
+    return [(alpha[:, :8].mean(), alpha[:, 8:].mean()) for alpha in alphas]
+
+
+@pytest.mark.parametrize("codec", ["libvpx-vp9", "libvpx"])
+def test_webm_alpha_that_ffmpegs_own_decoder_leaves_out_is_read_with_libvpx_and_kept(tmp_path, model, codec):
+    source = vpx_alpha_clip(tmp_path, codec)
     with av.open(str(source)) as container:
-        assert container.streams.video[0].metadata.get("alpha_mode") == "1"  # the alpha is in the file
+        stream = container.streams.video[0]
+        assert stream.metadata.get("alpha_mode") == "1" and stream.codec_context.format.name == "yuv420p"  # its own decoder: none
+    info = probe(source)
+    assert (info.pix_fmt, info.traits.has_alpha, info.alpha_not_decoded) == ("yuva420p", True, False)
+    assert all(abs(left - 20) < 3 and abs(right - 220) < 3 for left, right in alpha_columns(source))
+    expected = {"webm": ("libvpx-vp9", "yuva420p"), "mkv": ("ffv1", "yuva420p"), "mov": ("prores_ks", "yuva444p10le")}
+    for extension, (encoder, pix_fmt) in expected.items():
+        out = tmp_path / f"out.{extension}"
+        report = repair_video(source, out, checkpoint=model, progress=False)
+        assert (report["encoder"]["codec"], report["encoder"]["pix_fmt"], report["encoder"]["alpha_dropped"]) == (encoder, pix_fmt, False)
+        assert [m["frame"] for m in report["replaced"]] == [4] and not report["video"]["alpha_not_decoded"]
+        assert all(abs(left - 20) < 3 and abs(right - 220) < 3 for left, right in alpha_columns(out)), extension
+    with av.open(str(tmp_path / "out.webm")) as container:
+        assert container.streams.video[0].metadata.get("alpha_mode") == "1"  # written by the muxer for the alpha it holds
+
+
+def test_webm_alpha_without_a_libvpx_decoder_is_said_and_its_tag_not_carried(tmp_path, model, monkeypatch):
+    source = vpx_alpha_clip(tmp_path)
+    monkeypatch.setattr(videoio_module, "ALPHA_DECODERS", {"vp8": "no-such-decoder", "vp9": "no-such-decoder"})
     info = probe(source)
     assert info.alpha_not_decoded and not info.traits.has_alpha
     report = repair_video(source, tmp_path / "out.webm", checkpoint=model, progress=False)
