@@ -50,10 +50,13 @@ Then pair i is a duplicate when its MAD is at most ``floor``, or when all of:
   median MAD of the pairs passing the first test is 0) the margin is 0: without codec noise
   nothing excuses a difference. (Not "at most ``floor``": x264 at crf 18 leaves most copies of a
   near-still clip within 0.01 of bit-identical, median 0.0075, and a lossless re-encode of such
-  a file still needs the margin.) Where a source coder refreshed only a few blocks, a
-  real frame can be almost the one before: in a 256x256 region of vtest's held-out lawn (frames
-  686-745, x 192-447) frame 34 differs by MAD 0.045, peak 0.74, and with the margin it was taken
-  for a copy in 5 of 8 injection patterns of the FFV1 file;
+  a file still needs the margin.) There the ``floor`` is 0 too, and a pair whose peak or share
+  is above 0 is a copy only when tiny beside real motion (the waiver below; not where no real
+  pair is near: a screen recording's cursor moving, MAD 0.002-0.006, module doc "Spots"). Where
+  a source coder refreshed only a few blocks, a real frame can be almost the one before: in a
+  256x256 region of vtest's held-out lawn (frames 686-745, x 192-447) frame 34 differs by MAD
+  0.045, peak 0.74, and with the margin it was taken for a copy in 5 of 8 injection patterns of
+  the FFV1 file;
 * with the *changed share* too (``shares``; the tool measures it, :func:`changed_share`: the
   percentage of pixels whose mean absolute difference over R, G and B is at least
   ``CHANGE_LEVEL``, 4 grey levels), its share is at most ``NOISE_FACTOR`` (3) x the median share
@@ -256,6 +259,34 @@ their motion, and this takes nothing there (MPEG-2 or short-GOP H.264: 0-3 of 8 
 bar, as before). ``benchmarks/detection_robustness.py --encodings 18g12,23g12,mpeg2,mpeg2-dvd``
 measures it (results/detection_short_gop.md).
 
+Spots. A small thing that changes a lot, on a frame that otherwise stays still (a screen
+recording's cursor or typed character, a far-away bird before a fixed camera), changes the
+frame's MAD by less than ``floor`` (a 12x18 cursor moving 4 px on a 1280x720 desktop: MAD
+0.006, a copy's x264 noise 0.002) and no more than 1% of its 16x16 blocks, so neither the
+floor nor the peak (a 99th percentile) sees it: such a real frame was taken for a copy.
+``benchmarks/detection_screen.py`` (results/detection_screen.md: 8 synthetic 1280x720 screen
+recordings with a cursor, typing and a dragged window, FFV1 and x264 crf 18, 23 and 28) took 108,
+91, 86 and 80 real frames for copies, and no file met the bar; with the spots (and no floor for
+bit-identical copies, above) none is taken, every file meets it, and 1 copy is missed at crf 18
+and 1 at 23 (of 265 each). A codec's noise never changes a block that much: the *spot* of a pair
+(``spots``; the tool measures it, :func:`spot_difference`) is the largest ``SPOT_BLOCK`` x
+``SPOT_BLOCK`` (8x8) block's MAD, and with ``auto`` a pair whose spot is at least
+``SPOT_LEVEL`` (24 grey levels) is never a copy, whatever its MAD (the floor included) or its
+peak. Copies' spots, measured on the detection benchmark's files (the seven clips below,
+patterns 0-3, FFV1, x264 crf 16, 18 and 23 on one thread, the same with an I-frame every 12
+frames, MPEG-2 with and without B-frames; and every frame held 2 or 3 times, patterns 0-1 of
+five clips, FFV1, crf 18 and 23): at most 11.35 (vtest at crf 23 with an I-frame every 12,
+copies coded as I-frames), under 7.6 in every other crf 16-23 file; at crf 28 and 30 (vtest,
+Megamind, tree and the still region, patterns 0-1) at most 15.6 (vtest at crf 28); heavier compression
+may reach 24, and such copies would be missed. Real frames' spots there:
+vtest 96 and up, tree 61, Megamind 10, the near-still regions 1.7-3.8 (those stay the MAD's,
+peak's and share's to tell). The cursor's spots are 46-61 and a typed character's 58 (crf 18
+and 23; its copies 1.9-5.5). Only copies' decisions can change (a spot only takes pairs out), and
+in none of the files above does a copy or a pair taken for one reach 24, so they decide as
+before (checked: ``benchmarks/detection_robustness.py --clips still,still-heldout,lawn-x192,megamind
+--encodings exact,18,23,23g12,mpeg2-dvd --seeds 0-3 --threads 1`` prints the same table before and
+after).
+
 Caution: where a clip is this still and this compressed, the report says so. Its
 ``copy_noise_ratio`` is the 90th percentile MAD of the pairs taken for copies over the median
 MAD of the other pairs; above ``NOISY_COPIES_RATIO`` (0.25), ``Detection.caution`` warns that
@@ -307,6 +338,8 @@ DEFAULT_MAX_RUN = 8
 NOISY_COPIES_RATIO = 0.25  # copies this loud beside the real motion (copy_noise_ratio): the detection is unreliable
 MIXED_PEAK_RATIO = 0.3  # a pair of an intra-coded and a predicted frame: a copy when its peak is at most this x the peak level
 MIXED_MAD_RATIO = 1.5  # ... and its MAD at most this x the MAD level (module doc, "Intra-coded frames")
+SPOT_BLOCK = 8  # pixels: the blocks whose largest MAD is a pair's spot (spot_difference)
+SPOT_LEVEL = 24.0  # grey levels: a pair whose spot is at least this is never a copy (module doc, "Spots")
 CUT_THRESHOLD = 30.0
 CUT_FACTOR = 6.0
 
@@ -349,6 +382,10 @@ def _peak_of(sums: np.ndarray, block: int = PEAK_BLOCK, quantile: float = PEAK_Q
     return float(np.percentile(blocks, quantile))
 
 
+def _spot_of(sums: np.ndarray, block: int = SPOT_BLOCK) -> float:
+    return _peak_of(sums, block, 100.0)
+
+
 def _share_of(sums: np.ndarray, level: float = CHANGE_LEVEL) -> float:
     return 100.0 * float(np.count_nonzero(sums >= 3 * level)) / sums.size
 
@@ -373,10 +410,18 @@ def changed_share(a: np.ndarray, b: np.ndarray, level: float = CHANGE_LEVEL) -> 
     return _share_of(_channel_sums(_absolute_difference(a, b)), level)
 
 
-def pair_differences(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    """(:func:`mad`, :func:`peak_difference`, :func:`changed_share`) of one pair, from one absolute difference."""
+def spot_difference(a: np.ndarray, b: np.ndarray, block: int = SPOT_BLOCK) -> float:
+    """The largest MAD of any ``block`` x ``block`` (8x8) block: how much the most changed
+    small place changed (module doc, "Spots"). (H, W, 3) uint8 RGB frames, 0-255 scale; blocks
+    tile the frame as in :func:`peak_difference`."""
+    return _spot_of(_channel_sums(_absolute_difference(a, b)), block)
+
+
+def pair_differences(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, float]:
+    """(:func:`mad`, :func:`peak_difference`, :func:`changed_share`, :func:`spot_difference`) of
+    one pair, from one absolute difference."""
     sums = _channel_sums(_absolute_difference(a, b))  # (H, W)
-    return _mad_of(sums), _peak_of(sums), _share_of(sums)
+    return _mad_of(sums), _peak_of(sums), _share_of(sums), _spot_of(sums)
 
 
 def _local_levels(diffs: np.ndarray, window: int, quantile: float, keep: np.ndarray | None = None) -> np.ndarray:
@@ -501,6 +546,7 @@ class Detection:
         peaks: (N-1,) peak differences (:func:`peak_difference`) when they were given, else None;
             ``peak_thresholds``: the per-pair peak threshold of ``auto`` with peaks, else None.
         shares: (N-1,) changed shares (:func:`changed_share`, percent) when they were given, else None.
+        spots: (N-1,) spots (:func:`spot_difference`) when they were given, else None.
         threshold: one T reproducing the decision ("MAD <= T"), or None when none does.
         mode: "auto" or "fixed"; ``how``: a sentence on how the threshold was chosen.
         duplicates: sorted indices of duplicate frames (frame i+1 for a duplicate pair i).
@@ -524,6 +570,7 @@ class Detection:
     peaks: np.ndarray | None = None
     peak_thresholds: np.ndarray | None = None
     shares: np.ndarray | None = None
+    spots: np.ndarray | None = None
 
     @property
     def repairable(self) -> list[Run]:
@@ -586,6 +633,7 @@ class Detection:
             if self.peak_thresholds is None
             else [round(float(t), 4) for t in self.peak_thresholds],
             "adjacent_changed_share": None if self.shares is None else [round(float(s), 4) for s in self.shares],
+            "adjacent_spot": None if self.spots is None else [round(float(s), 3) for s in self.spots],
         }
 
 
@@ -640,7 +688,8 @@ def _one_sided(keep: np.ndarray, window: int) -> np.ndarray:
 
 
 def _auto_with_peaks(
-    diffs: np.ndarray, peaks: np.ndarray, lossless: bool = False, shares: np.ndarray | None = None
+    diffs: np.ndarray, peaks: np.ndarray, lossless: bool = False, shares: np.ndarray | None = None,
+    spotted: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int]:
     """(MAD thresholds, peak thresholds, is_duplicate, noise margin used, passes run), the first three (N-1,),
     of ``auto`` with peaks (module doc): up to ``AUTO_PASSES_WITH_PEAKS`` passes, each measuring
@@ -650,13 +699,17 @@ def _auto_with_peaks(
     is tiny beside the real pairs. ``lossless``: the frames come from a losslessly
     coded file; where its copies are bit-identical the margins are 0. ``shares``: (N-1,)
     changed shares (:func:`changed_share`), tested like the peaks against the copies' noise;
-    a quiet pair (:func:`_quiet`) is held to QUIET_RATIO of the MAD and peak levels instead."""
+    a quiet pair (:func:`_quiet`) is held to QUIET_RATIO of the MAD and peak levels instead.
+    ``spotted``: (N-1,) bool, pairs never taken (their spot is at least SPOT_LEVEL, module doc
+    "Spots"); each pass measures its levels on them as on the other real pairs."""
     # a pair with real pairs on one side only keeps the (stricter) thresholds of the levels of all
     # pairs, copies and all, or those tiny beside that side: with one side, a slow real frame looks like a copy
     first = _strict_and_loose(
         _local_levels(diffs, AUTO_WINDOW, AUTO_QUANTILE_WITH_PEAKS), _local_levels(peaks, AUTO_WINDOW, AUTO_QUANTILE_WITH_PEAKS)
     )
     is_duplicate = _evident_copies(diffs, peaks)  # left out of the first pass's levels only (module doc, "Dense copies")
+    if spotted is not None:
+        is_duplicate &= ~spotted
     margin = NOISE_MARGIN
     for passes in range(1, AUTO_PASSES_WITH_PEAKS + 1):
         keep = ~is_duplicate
@@ -673,14 +726,19 @@ def _auto_with_peaks(
             quiet = _quiet(shares, share_levels)  # (N-1,) bool
             thresholds, peak_thresholds = np.where(quiet, loose[0], strict[0]), np.where(quiet, loose[1], strict[1])
         candidate = (diffs <= thresholds) & (peaks <= peak_thresholds)
+        exact = False
         if candidate.any():  # copies share the clip's codec noise: drop values far above theirs
             exact = lossless and float(np.median(diffs[candidate])) == 0.0  # bit-identical copies: no codec noise at all
             margin = 0.0 if exact else NOISE_MARGIN
-            noisy = _stands_out(peaks, candidate, margin, peak_levels)
+            # without codec noise, a difference is only excused tiny beside real motion, not where none was seen (NaN level)
+            waive = (lambda levels: np.nan_to_num(levels, nan=0.0)) if exact else (lambda levels: levels)
+            noisy = _stands_out(peaks, candidate, margin, waive(peak_levels))
             if shares is not None:
-                noisy |= _stands_out(shares, candidate, 0.0 if exact else SHARE_MARGIN, share_levels)
+                noisy |= _stands_out(shares, candidate, 0.0 if exact else SHARE_MARGIN, waive(share_levels))
             candidate &= ~noisy
-        found = candidate | (diffs <= AUTO_FLOOR)
+        found = candidate | (diffs <= (0.0 if exact else AUTO_FLOOR))  # bit-identical copies: the floor is 0 too
+        if spotted is not None:
+            found &= ~spotted
         if (found == is_duplicate).all():
             break
         is_duplicate = found
@@ -753,6 +811,7 @@ def detect_duplicates(
     lossless: bool = False,
     shares: np.ndarray | list[float] | None = None,
     intra: np.ndarray | list[bool] | None = None,
+    spots: np.ndarray | list[float] | None = None,
 ) -> Detection:
     """Duplicates, runs and cuts of a clip from its (N-1,) adjacent MADs (module doc).
 
@@ -770,6 +829,8 @@ def detect_duplicates(
         intra: (N,) whether the decoder reports each frame as intra-coded (an I-frame); ``auto``
             with peaks judges a pair of an intra-coded and a predicted frame by its peak
             (:func:`_mixed_copies`, module doc "Intra-coded frames"); None: not known.
+        spots: (N-1,) spots of the same pairs (:func:`spot_difference`); ``auto`` with peaks
+            never takes a pair whose spot is at least SPOT_LEVEL (module doc, "Spots").
     """
     diffs = np.asarray(diffs, dtype=np.float64).reshape(-1)  # (N-1,)
     if not np.isfinite(diffs).all() or (diffs < 0).any():
@@ -788,6 +849,14 @@ def detect_duplicates(
             raise ValueError(f"shares must have one value per pair ({len(diffs)}), got {len(shares)}")
         if not np.isfinite(shares).all() or (shares < 0).any() or (shares > 100).any():
             raise ValueError("changed shares must be finite percentages, 0-100")
+    if spots is not None:
+        if peaks is None:
+            raise ValueError("spots are used with peak differences: give peaks too")
+        spots = np.asarray(spots, dtype=np.float64).reshape(-1)  # (N-1,)
+        if spots.shape != diffs.shape:
+            raise ValueError(f"spots must have one value per pair ({len(diffs)}), got {len(spots)}")
+        if not np.isfinite(spots).all() or (spots < 0).any():
+            raise ValueError("spots must be finite and >= 0")
     if intra is not None:
         intra = np.asarray(intra, dtype=bool).reshape(-1)  # (N,)
         if intra.shape != (len(diffs) + 1,):
@@ -806,10 +875,13 @@ def detect_duplicates(
             thresholds = auto_thresholds(diffs)
             is_duplicate = diffs <= thresholds  # (N-1,) pair i -> frame i+1
         else:
-            thresholds, peak_thresholds, is_duplicate, margin, passes = _auto_with_peaks(diffs, peaks, lossless, shares)
+            spotted = None if spots is None else spots >= SPOT_LEVEL  # (N-1,) never copies (module doc, "Spots")
+            thresholds, peak_thresholds, is_duplicate, margin, passes = _auto_with_peaks(diffs, peaks, lossless, shares, spotted)
             mixed = 0
             if intra is not None:
                 found = _mixed_copies(diffs, peaks, intra, is_duplicate)
+                if spotted is not None:
+                    found &= ~spotted
                 mixed = int(np.count_nonzero(found & ~is_duplicate))
                 is_duplicate = is_duplicate | found
             settings.update(
@@ -820,6 +892,8 @@ def detect_duplicates(
             )  # fmt: skip
             if intra is not None:
                 settings.update(mixed_peak_ratio=MIXED_PEAK_RATIO, mixed_mad_ratio=MIXED_MAD_RATIO, mixed_pairs_taken=mixed)
+            if spots is not None:
+                settings.update(spot_block=SPOT_BLOCK, spot_level=SPOT_LEVEL, spotted_pairs=int(np.count_nonzero(spotted)))
             if shares is not None:
                 settings.update(
                     change_level=CHANGE_LEVEL, share_margin=0.0 if margin != NOISE_MARGIN else SHARE_MARGIN,
@@ -861,6 +935,12 @@ def detect_duplicates(
                 )
                 + f" (each of these noise caps waived at <= {AUTO_TINY_RATIO:g} x the local level: tiny beside real motion)"
                 + (
+                    f"; a pair with an {SPOT_BLOCK}x{SPOT_BLOCK} block changing by >= {SPOT_LEVEL:g} grey levels on "
+                    "average is never a duplicate (a cursor, a typed character: more than a codec's noise)"
+                    if spots is not None
+                    else ""
+                )
+                + (
                     f"; a pair of an intra-coded and a predicted frame is a duplicate when its peak is <= {MIXED_PEAK_RATIO:g} x "
                     f"and its MAD <= {MIXED_MAD_RATIO:g} x their levels (its codec noise is the intra frame's own)"
                     if intra is not None
@@ -893,5 +973,5 @@ def detect_duplicates(
         runs.append(Run(first, last, status))
     return Detection(
         frame_count, diffs, thresholds, value, mode, how, duplicates, runs, cuts, level, int(max_run), settings,
-        peaks, peak_thresholds, shares,
+        peaks, peak_thresholds, shares, spots,
     )  # fmt: skip

@@ -175,19 +175,22 @@ def analyze_video(
     started = time.perf_counter()
     path = Path(path)
     kept = store.load_measure() if store is not None else None
-    if kept is not None and set(kept) >= {"diffs", "peaks", "shares", "pts", "times", "timestamps_fixed"}:
+    if kept is not None and set(kept) >= {*MEASURES, "pts", "times", "timestamps_fixed"}:
         info = probe(path)
         pts, times = [int(p) for p in kept["pts"]], [float(t) for t in kept["times"]]
-        diffs, peaks, shares = kept["diffs"], kept["peaks"], kept["shares"]
+        diffs, peaks, shares, spots = (kept[name] for name in MEASURES)
         fixed = int(kept["timestamps_fixed"])
-        whole = len(pts) == len(times) == len(diffs) + 1 == len(peaks) + 1 == len(shares) + 1
+        whole = len(pts) == len(times) and all(len(kept[name]) + 1 == len(pts) for name in MEASURES)
         if whole and "intra" in kept and len(kept["intra"]) == len(pts):
             intra = kept["intra"]
-            detection = detect_duplicates(diffs, threshold, max_run, peaks=peaks, lossless=info.lossless, shares=shares, intra=intra)
+            detection = detect_duplicates(
+                diffs, threshold, max_run, peaks=peaks, lossless=info.lossless, shares=shares, intra=intra, spots=spots
+            )
             return Analysis(info, detection, pts, times, fixed, time.perf_counter() - started, from_kept=True)
     diffs: list[float] = []
     peaks: list[float] = []  # peak 16x16-block differences (duplicates.peak_difference)
     shares: list[float] = []  # percent of pixels changing by >= 4 grey levels (duplicates.changed_share)
+    spots: list[float] = []  # largest 8x8-block differences (duplicates.spot_difference)
     pts: list[int] = []
     times: list[float] = []
     intra: list[bool] = []  # the decoder's picture type of each frame is I (duplicates.detect_duplicates)
@@ -195,7 +198,7 @@ def analyze_video(
     # its pairs are used, and the frames decoded again for their types
     partial = kept if kept is not None and _is_partial(kept) else None
     if partial is not None:
-        diffs, peaks, shares = (partial[name].tolist() for name in ("diffs", "peaks", "shares"))
+        diffs, peaks, shares, spots = (partial[name].tolist() for name in MEASURES)
     measured_before = len(diffs) + 1 if partial is not None else 0  # frames whose pairs are kept
     with VideoReader(path) as reader:
         info = reader.info
@@ -213,7 +216,8 @@ def analyze_video(
                         bar.update(1)
                         continue
                     measured_before = item.index  # not the frames measured before: measure from here
-                    del diffs[max(0, item.index - 1) :], peaks[max(0, item.index - 1) :], shares[max(0, item.index - 1) :]
+                    for values in (diffs, peaks, shares, spots):
+                        del values[max(0, item.index - 1) :]
                 if previous is None and skipped is not None:
                     previous = frame_to_rgb24(skipped.frame)
                     skipped = None
@@ -224,10 +228,11 @@ def analyze_video(
                             f"{path}: the frame size changes at frame {item.index} "
                             f"({previous.shape[1]}x{previous.shape[0]} -> {rgb.shape[1]}x{rgb.shape[0]}); repair needs one size"
                         )
-                    difference, peak, share = pair_differences(previous, rgb)
+                    difference, peak, share, spot = pair_differences(previous, rgb)
                     diffs.append(difference)
                     peaks.append(peak)
                     shares.append(share)
+                    spots.append(spot)
                 previous = rgb
                 pts.append(item.pts)
                 times.append(item.time)
@@ -235,10 +240,11 @@ def analyze_video(
                 bar.update(1)
         except KeyboardInterrupt:  # keep the pairs measured so far (nlvfi.resume)
             pairs = len(pts) - 1  # of the frames read whole; a newer pair may be half appended
-            if store is not None and pairs >= 1 and measured_before <= len(pts) and min(map(len, (diffs, peaks, shares))) >= pairs:
+            if store is not None and pairs >= 1 and measured_before <= len(pts) and min(map(len, (diffs, peaks, shares, spots))) >= pairs:
                 store.save_measure(
                     diffs=np.array(diffs[:pairs]), peaks=np.array(peaks[:pairs]), shares=np.array(shares[:pairs]),
-                    pts=np.array(pts, dtype=np.int64), times=np.array(times), intra=np.array(intra), partial=np.array(True),
+                    spots=np.array(spots[:pairs]), pts=np.array(pts, dtype=np.int64), times=np.array(times),
+                    intra=np.array(intra), partial=np.array(True),
                 )  # fmt: skip
             raise
         bar.close()
@@ -246,30 +252,35 @@ def analyze_video(
         fixed = reader.timestamps_fixed
     if measured_before > len(pts):  # fewer frames than were measured before (the key should have told)
         measured_before = len(pts)
-        del diffs[max(0, len(pts) - 1) :], peaks[max(0, len(pts) - 1) :], shares[max(0, len(pts) - 1) :]
+        for values in (diffs, peaks, shares, spots):
+            del values[max(0, len(pts) - 1) :]
     if len(pts) < min_frames:
         raise VideoError(f"{path} has {len(pts)} frame{'s' if len(pts) != 1 else ''}; repair needs at least {min_frames}")
     if store is not None:
         store.save_measure(
-            diffs=np.array(diffs), peaks=np.array(peaks), shares=np.array(shares), pts=np.array(pts, dtype=np.int64),
-            times=np.array(times), intra=np.array(intra), timestamps_fixed=np.array(fixed),
+            diffs=np.array(diffs), peaks=np.array(peaks), shares=np.array(shares), spots=np.array(spots),
+            pts=np.array(pts, dtype=np.int64), times=np.array(times), intra=np.array(intra), timestamps_fixed=np.array(fixed),
         )
     detection = detect_duplicates(
         np.array(diffs), threshold, max_run, peaks=np.array(peaks), lossless=info.lossless, shares=np.array(shares),
-        intra=np.array(intra),
+        intra=np.array(intra), spots=np.array(spots),
     )  # fmt: skip
     return Analysis(info, detection, pts, times, fixed, time.perf_counter() - started, frames_measured_before=measured_before)
 
 
+#: what the first pass measures of each pair (nlvfi.duplicates.pair_differences), as a resume store keeps them
+MEASURES = ("diffs", "peaks", "shares", "spots")
+
+
 def _is_partial(kept: dict) -> bool:
     """Whether ``kept`` (ResumeStore.load_measure) is an interrupted first pass's, and whole:
-    n frames' pts and times, n - 1 pairs' MAD, peak and share. A whole first pass's kept without
-    the frames' picture types (``intra``; stores of earlier versions) counts as one: only the
-    types are missing."""
-    if not ("partial" in kept or "intra" not in kept) or not set(kept) >= {"diffs", "peaks", "shares", "pts", "times"}:
+    n frames' pts and times, n - 1 pairs' MEASURES. A whole first pass's kept without the frames'
+    picture types (``intra``; stores of earlier versions) counts as one: only the types are
+    missing. One kept without the spots (earlier versions) is measured again."""
+    if not ("partial" in kept or "intra" not in kept) or not set(kept) >= {*MEASURES, "pts", "times"}:
         return False
     count = len(kept["pts"])
-    return count >= 2 and len(kept["times"]) == count and all(len(kept[name]) == count - 1 for name in ("diffs", "peaks", "shares"))
+    return count >= 2 and len(kept["times"]) == count and all(len(kept[name]) == count - 1 for name in MEASURES)
 
 
 def run_times(times: Sequence[float], run: Run) -> list[float]:

@@ -209,10 +209,12 @@ def cells() -> list:
             copies = set(truth["duplicates"])
             print(f"{'version':28s} {'auto':>11s} {'T = 0.05':>11s} {'T = 0.5':>11s}")
             for name, path in versions.items():
-                measured = analyze_video(path).detection  # MADs, peak differences and changed shares of every pair
+                measured = analyze_video(path).detection  # MADs, peak differences, changed shares and spots of every pair
                 cells = []
                 for threshold in ("auto", 0.05, 0.5):
-                    found = set(detect_duplicates(measured.diffs, threshold, peaks=measured.peaks, shares=measured.shares).duplicates)
+                    found = set(detect_duplicates(
+                        measured.diffs, threshold, peaks=measured.peaks, shares=measured.shares, spots=measured.spots
+                    ).duplicates)
                     hit = len(found & copies)
                     cells.append(f"{hit / max(1, len(found)):.2f}/{hit / len(copies):.2f}")
                 print(f"{name:28s} " + " ".join(f"{c:>11s}" for c in cells))

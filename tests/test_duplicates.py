@@ -30,6 +30,7 @@ from nlvfi.duplicates import (
     pair_differences,
     peak_difference,
     separating_threshold,
+    spot_difference,
 )
 
 
@@ -396,7 +397,7 @@ def test_changed_share_is_the_percentage_of_pixels_changing_by_4_grey_levels():
     assert changed_share(b, a) == changed_share(a, b)
     assert changed_share(a, a) == 0.0
     assert changed_share(a, 255 - a) == 100.0
-    assert pair_differences(a, b) == (mad(a, b), peak_difference(a, b), changed_share(a, b))
+    assert pair_differences(a, b) == (mad(a, b), peak_difference(a, b), changed_share(a, b), spot_difference(a, b))
     with pytest.raises(ValueError, match="shape"):
         changed_share(a, b[:5])
 
@@ -528,3 +529,55 @@ def test_the_repair_figure_carries_the_caution(tmp_path):
         texts.append(" ".join(text.get_text() for text in figure.axes[0].texts))
     assert texts[0].startswith("Caution: ") and "0.30 x the clip's typical real change" in texts[0].replace("\n", " ")
     assert texts[1] == ""
+
+
+def test_spot_is_the_largest_8x8_block_difference():
+    a = np.zeros((720, 1280, 3), np.uint8)  # a still 720p screen
+    b = a.copy()
+    b[10:14, 20:24] = 192  # 16 pixels of an 8x8 block (rows 8-15, columns 16-23) change by 192
+    assert spot_difference(a, b) == pytest.approx(16 * 192 / 64)
+    assert peak_difference(a, b) == 0.0 and mad(a, b) < 0.02  # the peak (99th percentile) and the floor do not see it
+    assert pair_differences(a, b)[3] == spot_difference(a, b)
+
+
+def test_a_pair_with_a_spot_is_never_a_copy_under_the_floor_or_not():
+    # a still screen: copies at noise 0.002-0.004, a cursor moving in some frames (MAD 0.005, under
+    # the floor, one 8x8 block changing by 50 levels), lossy (no bit-identical copies)
+    rng = np.random.default_rng(0)
+    n = 40
+    diffs = rng.uniform(0.002, 0.004, n)  # (N-1,)
+    peaks = rng.uniform(0.01, 0.03, n)
+    shares = rng.uniform(0.0, 0.005, n)
+    spots = rng.uniform(2.0, 5.0, n)
+    cursor = [3, 4, 5, 12, 13, 20, 27, 28, 29, 30]
+    diffs[cursor], spots[cursor] = 0.005, 50.0
+    without = detect_duplicates(diffs, peaks=peaks, shares=shares)
+    assert set(i + 1 for i in cursor) <= set(without.duplicates)  # the floor takes them
+    found = detect_duplicates(diffs, peaks=peaks, shares=shares, spots=spots)
+    assert found.duplicates == [i + 1 for i in range(n) if i not in cursor]
+    assert found.settings["spot_level"] == duplicates.SPOT_LEVEL and found.settings["spotted_pairs"] == len(cursor)
+    assert found.to_dict()["adjacent_spot"][3] == 50.0 and "is never a duplicate" in found.how
+    spots[cursor] = duplicates.SPOT_LEVEL - 0.5  # below the level: as without spots
+    assert detect_duplicates(diffs, peaks=peaks, shares=shares, spots=spots).duplicates == without.duplicates
+    fixed = detect_duplicates(diffs, threshold=0.02, peaks=peaks, spots=np.full(n, 50.0))
+    assert fixed.duplicates == list(range(1, n + 1))  # a fixed T is the method's rule on the MAD alone
+
+
+def test_bit_identical_copies_of_a_lossless_file_leave_no_floor():
+    # FFV1 of a still screen: copies exactly 0, a cursor's frames 0.003 (under the floor, spot or not)
+    diffs = np.zeros(30)
+    diffs[[4, 9, 10, 17]] = 0.003
+    peaks, shares = np.zeros(30), np.zeros(30)
+    shares[[4, 9, 10, 17]] = 0.01
+    found = detect_duplicates(diffs, peaks=peaks, shares=shares, lossless=True)
+    assert found.duplicates == [i + 1 for i in range(30) if i not in (4, 9, 10, 17)]
+    assert set(detect_duplicates(diffs, peaks=peaks, shares=shares, lossless=False).duplicates) == set(range(1, 31))
+
+
+@pytest.mark.parametrize(
+    "spots, peaks, message",
+    [(np.ones(4), np.ones(5), "one value per pair"), (-np.ones(5), np.ones(5), "finite and >= 0"), (np.ones(5), None, "give peaks")],
+)
+def test_bad_spots_are_refused(spots, peaks, message):
+    with pytest.raises(ValueError, match=message):
+        detect_duplicates(np.ones(5), peaks=peaks, spots=spots)

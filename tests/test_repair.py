@@ -1050,12 +1050,30 @@ def test_measurements_kept_without_picture_types_are_used_and_the_types_read_aga
     kept = dict(np.load(tmp_path / "kept" / "measure.npz"))
     np.savez(tmp_path / "kept" / "measure.npz", **{name: values for name, values in kept.items() if name != "intra"})
     measured = []
-    monkeypatch.setattr(repair_module, "pair_differences", lambda *args: measured.append(1) or (0.0, 0.0, 0.0))
+    monkeypatch.setattr(repair_module, "pair_differences", lambda *args: measured.append(1) or (0.0, 0.0, 0.0, 0.0))
     analysis = analyze_video(noisy, store=ResumeStore(tmp_path / "kept", {"input": 1}))
     assert measured == [] and analysis.frames_measured_before == len(frames)  # every pair read back, none measured
     assert _scores(analysis.detection.duplicates, truth["duplicates"]) == (1.0, 1.0)
     assert analysis.detection.settings["mixed_pairs_taken"] >= 3
     assert np.array_equal(np.load(tmp_path / "kept" / "measure.npz")["intra"], kept["intra"])  # kept now
+
+
+def test_measurements_kept_without_spots_are_measured_again(tmp_path, monkeypatch):
+    # a resume store of an earlier version has no spots (nlvfi.duplicates, "Spots"): its pairs are measured anew
+    from nlvfi.resume import ResumeStore
+
+    truth, _ = _truth()
+    source = STUTTER / truth["clip"]
+    first = analyze_video(source, store=ResumeStore(tmp_path / "kept", {"input": 1}))
+    kept = dict(np.load(tmp_path / "kept" / "measure.npz"))
+    np.savez(tmp_path / "kept" / "measure.npz", **{name: values for name, values in kept.items() if name != "spots"})
+    measured = []
+    original = repair_module.pair_differences
+    monkeypatch.setattr(repair_module, "pair_differences", lambda *args: measured.append(1) or original(*args))
+    again = analyze_video(source, store=ResumeStore(tmp_path / "kept", {"input": 1}))
+    assert len(measured) == len(again.pts) - 1 and again.frames_measured_before == 0
+    assert again.detection.duplicates == first.detection.duplicates and again.detection.spots is not None
+    assert np.array_equal(np.load(tmp_path / "kept" / "measure.npz")["spots"], kept["spots"])  # kept now
 
 
 def _converted_by_duplication(frames: list[np.ndarray], pattern: str) -> tuple[list[np.ndarray], list[int]]:
