@@ -14,7 +14,10 @@ and Megamind (``benchmarks/repair_quality.py``; run ``nlvfi data fetch`` first) 
 resolution (bicubic, rounded to 8 bits; the project has no real footage this large), the middle
 frame the truth. It prints, per resolution and tiling, the median seconds per frame and the mean
 PSNR (dB) against the truth and against the whole-frame result, every frame rounded to 8 bits.
-Each call runs after one warm-up call of the same shape.
+Each call runs after one warm-up call of the same shape. The process keeps the memory each call
+frees, as the tools do (``nlvfi.acceleration.keep_freed_cpu_memory``); with it whole frames are
+the faster, without it (``--system-allocator``, glibc's malloc as it comes) 512-px tiles were
+from 1920x1080 up, which is why the tools tile there only when the memory is not kept.
 
 ``--repair``: the whole tool instead (``nlvfi.repair.repair_video``, its defaults: 4 views, flow
 prior, static blending, fades) on 40 held-out frames of each clip enlarged to each resolution,
@@ -41,6 +44,7 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from nlvfi.acceleration import keep_freed_cpu_memory  # noqa: E402
 from nlvfi.interpolate import DEFAULT_CHECKPOINT, generate, load_model, plan_inference  # noqa: E402
 from nlvfi.metrics import psnr  # noqa: E402
 from nlvfi.static_blend import STATIC_MOTION  # noqa: E402
@@ -142,12 +146,19 @@ def measure_repair(clip: str, resolution: tuple[int, int], seed: int, data: Path
     return rows
 
 
-def format_repair_table(rows: list[dict], threads: int, seconds: float, arguments: list[str]) -> str:
+ALLOCATORS = {
+    True: "freed memory kept for the next call, as the tools do (`nlvfi.acceleration.keep_freed_cpu_memory`)",
+    False: "glibc's malloc as it comes (`--system-allocator`)",
+}
+
+
+def format_repair_table(rows: list[dict], threads: int, seconds: float, arguments: list[str], kept: bool = True) -> str:
     lines = [
         "# Whole frames or tiles on the CPU: the whole repair",
         "",
         f"x86_64, {threads} threads, torch {torch.__version__}, shipped `tiny` checkpoint, `nlvfi repair`'s defaults (4 views, flow prior, "
-        f"static blending, fades); 40 held-out frames of each clip enlarged bicubic, copies injected, FFV1; {seconds:.0f} s in all.",
+        f"static blending, fades); 40 held-out frames of each clip enlarged bicubic, copies injected, FFV1; {ALLOCATORS[kept]}; "
+        f"{seconds:.0f} s in all.",
         "",
         "| clip | resolution | asked | plan | seconds | frames replaced | PSNR of the repaired frames (dB) |",
         "|---|---|---|---|---:|---:|---:|",
@@ -159,14 +170,14 @@ def format_repair_table(rows: list[dict], threads: int, seconds: float, argument
     return "\n".join(lines) + "\n"
 
 
-def format_table(rows: list[dict], samples, threads: int, seconds: float, arguments: list[str]) -> str:
+def format_table(rows: list[dict], samples, threads: int, seconds: float, arguments: list[str], kept: bool = True) -> str:
     clips = sorted({name for name, _, _ in samples})
     lines = [
         "# Whole frames or tiles on the CPU: the tools' generator call",
         "",
         f"x86_64, {threads} threads, torch {torch.__version__}, shipped `tiny` checkpoint, 1 view; {len(samples)} triplets "
         f"({', '.join(clips)}: held-out parts, evenly spaced) enlarged bicubic to each resolution and rounded to 8 bits; "
-        f"the repair's settings (flow at 1x, static blending below {STATIC_MOTION} px, fades out); {seconds:.0f} s in all.",
+        f"the repair's settings (flow at 1x, static blending below {STATIC_MOTION} px, fades out); {ALLOCATORS[kept]}; {seconds:.0f} s in all.",
         "",
         "| resolution | plan | median s / frame | x faster than whole | PSNR vs truth (dB) | gain over whole, worst / best triplet (dB) | PSNR vs whole (dB) |",
         "|---|---|---:|---:|---:|---|---:|",
@@ -197,8 +208,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=str(ROOT / "data" / "opencv"))
     parser.add_argument("--repair", action="store_true", help="time the whole repair instead (module doc)")
     parser.add_argument("--seed", type=int, default=0, help="--repair: the injection pattern")
+    parser.add_argument("--system-allocator", action="store_true",
+                        help="leave glibc's malloc as it comes (default: freed memory kept, as the tools do; nlvfi.acceleration)")  # fmt: skip
     parser.add_argument("--out", help="also write the table here (.md)")
     args = parser.parse_args(argv)
+    kept = not args.system_allocator and keep_freed_cpu_memory("cpu")
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.perf_counter()
@@ -209,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                 row for clip in args.clips.split(",") for resolution in args.resolutions
                 for row in measure_repair(clip, resolution, args.seed, Path(args.data), Path(tmp))
             ]  # fmt: skip
-        table = format_repair_table(rows, torch.get_num_threads(), time.perf_counter() - started, arguments)
+        table = format_repair_table(rows, torch.get_num_threads(), time.perf_counter() - started, arguments, kept)
         print(table)
         if args.out:
             Path(args.out).write_text(table)
@@ -217,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     generator, _ = load_model(args.checkpoint, "cpu")
     samples = triplets(args.clips.split(","), args.triplets, Path(args.data))
     rows = [row for resolution in args.resolutions for row in measure(generator, resolution, args.tiles, samples)]
-    table = format_table(rows, samples, torch.get_num_threads(), time.perf_counter() - started, sys.argv[1:] if argv is None else argv)
+    table = format_table(rows, samples, torch.get_num_threads(), time.perf_counter() - started, arguments, kept)
     print(table)
     if args.out:
         Path(args.out).write_text(table)

@@ -74,7 +74,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .acceleration import channels_last_for_inference, compile_generator, expandable_cuda_segments
+from .acceleration import channels_last_for_inference, compile_generator, expandable_cuda_segments, freed_cpu_memory_kept, keep_freed_cpu_memory
 from .checkpoint import CheckpointError, atomic_write, load_generator
 from .input_rate import add_input_rate_argument, declared_input_rate, given_rate_text, reads_at_input_rate
 from .image_sequence import images_text, move_into_place, not_held, sequence_output, stage_images
@@ -126,12 +126,14 @@ AUTO_FLOW_SCALE_PIXELS = 768 * 576
 #: tile sides tried, largest first, when a whole frame does not fit (``--tile`` left automatic)
 AUTO_TILES = (1024, 768, 512, 384, 256)
 #: On the CPU, frames of at least this many pixels go in tiles of at most :data:`CPU_TILE` px
-#: even where whole frames fit (``--tile`` left automatic): smaller working tensors run faster
-#: there, and no worse. Shipped tiny model, 2 cores, 6 held-out triplets enlarged bicubic
-#: (results/cpu_tiles.md, ``benchmarks/cpu_tiles.py``): 1920x1080 whole 6.2 s a frame, 512-px
-#: tiles 5.1 s (1.20x), 1024-px tiles 8.6 s; 3840x2160 whole 39.4 s, 512-px tiles 19.5 s
-#: (2.01x); PSNR against the truth +0.14 / +0.06 dB on average, at worst -0.02 dB for one triplet.
-#: Below it whole frames are faster: 1280x720 whole 1.6 s, 512-px tiles 2.2 s (results/cpu_tiles_720p.md).
+#: even where whole frames fit (``--tile`` left automatic), unless the process keeps the memory
+#: each call frees (:func:`nlvfi.acceleration.keep_freed_cpu_memory`; the command-line tools ask
+#: for it). Without it glibc hands each call's large blocks back to the kernel, and small tiles
+#: ran faster: shipped tiny model, 2 cores, 6 held-out triplets enlarged bicubic, 1920x1080 whole
+#: 6.2 s a frame, 512-px tiles 5.1 s (1.20x); 3840x2160 whole 39.4 s, 512-px tiles 19.5 s (2.01x;
+#: ``git show 3a1a899:results/cpu_tiles.md``). With it whole frames are the faster: 1920x1080 4.7 s
+#: against 8.7 s in tiles, 3840x2160 21.2 s against 35.6, tiles +0.05 / +0.07 dB on average
+#: (results/cpu_tiles.md, ``benchmarks/cpu_tiles.py``; ``--system-allocator`` measures without).
 CPU_TILE_FROM_PIXELS = 1920 * 1080
 CPU_TILE = 512
 
@@ -352,9 +354,10 @@ def plan_inference(
 
     Args:
         tile: None (automatic): whole frames when one fits the budget, else the largest of
-            :data:`AUTO_TILES` that fits; on the CPU, frames of :data:`CPU_TILE_FROM_PIXELS` or
-            more in tiles of at most :data:`CPU_TILE` px even where whole frames fit (faster
-            there); 0: never tile (whole frames); N: tiles of N px (a multiple of the network stride).
+            :data:`AUTO_TILES` that fits; on the CPU, unless freed memory is kept, frames of
+            :data:`CPU_TILE_FROM_PIXELS` or more in tiles of at most :data:`CPU_TILE` px even where
+            whole frames fit (faster there); 0: never tile (whole frames); N: tiles of N px (a
+            multiple of the network stride).
         overlap: least overlap of the tiles; None: ``nlvfi.tiling.default_overlap`` of the tile.
         views: self-ensemble views (1, 2 or 4); they run one after the other, so they do not
             change the memory a call needs.
@@ -384,7 +387,9 @@ def plan_inference(
         except ValueError as error:
             raise ValueError(f"{error} (the {generator.config.name} model)") from None
     held = held_text(resident)
-    cpu_tiles = tile is None and device.type == "cpu" and height * width >= CPU_TILE_FROM_PIXELS  # faster (CPU_TILE)
+    cpu_tiles = (  # faster there, unless freed memory is kept (CPU_TILE)
+        tile is None and device.type == "cpu" and height * width >= CPU_TILE_FROM_PIXELS and not freed_cpu_memory_kept()
+    )
     if tile is None or tile == 0:
         one = memory_needed(generator, height, width, 1)
         if (one + resident <= budget and not cpu_tiles) or tile == 0:
@@ -1051,8 +1056,8 @@ def add_speed_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tile", type=int, default=None, metavar="SIZE",
         help="run frames as overlapping SIZE x SIZE tiles (a multiple of the model's stride); "
-        "default: frames too large for the memory budget, and on the CPU frames of 1920x1080 or more in tiles of "
-        "at most 512 (faster there: results/cpu_tiles.md); 0: never",
+        "default: frames too large for the memory budget (whole frames are the faster where they fit, on the CPU too: "
+        "results/cpu_tiles.md); 0: never",
     )
     parser.add_argument(
         "--overlap", type=int, default=None, metavar="PX",
@@ -1107,8 +1112,10 @@ def check_speed_arguments(args: argparse.Namespace) -> None:
 
 def load_for_run(args: argparse.Namespace) -> tuple[Generator, str]:
     """The model of ``--checkpoint``/``--device``, compiled if ``--compile``; on CUDA the
-    allocator's expandable segments first (:func:`nlvfi.acceleration.expandable_cuda_segments`)."""
+    allocator's expandable segments first (:func:`nlvfi.acceleration.expandable_cuda_segments`),
+    on the CPU freed memory kept for the next call (:func:`nlvfi.acceleration.keep_freed_cpu_memory`)."""
     expandable_cuda_segments(args.device)
+    keep_freed_cpu_memory(args.device)
     generator, checkpoint = load_model(args.checkpoint, args.device)
     return compile_generator(generator, args.compile), checkpoint
 

@@ -66,7 +66,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .acceleration import expandable_cuda_segments
+from .acceleration import expandable_cuda_segments, keep_freed_cpu_memory
 from .checkpoint import atomic_write
 from .colour import colour_outcome
 from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, pair_differences
@@ -1326,6 +1326,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
     check_speed_arguments(args)
     expandable_cuda_segments(args.device)  # the budget holds in what is reserved, not only allocated (nlvfi.acceleration)
+    keep_freed_cpu_memory(args.device)  # on the CPU, each call's memory is not handed back and faulted in again
     report = repair_video(
         args.input,
         args.output,

@@ -1,5 +1,11 @@
 """nlvfi.acceleration: faster layouts and compiling must not change the frames."""
 
+import json
+import os
+import platform
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -108,3 +114,72 @@ def test_expandable_cuda_segments_only_on_cuda_and_never_over_the_users_setting(
 
     monkeypatch.setattr(torch.cuda.memory, "_set_allocator_settings", refuse)
     assert acceleration.expandable_cuda_segments() is False
+
+
+_GLIBC_LINUX = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+
+# In a fresh process: a 256 MiB tensor's pages, while it lives (mmapped bytes) and after it is freed
+# (free bytes the heap keeps), from glibc's mallinfo2; the argument says whether to keep freed memory.
+_HEAP_AFTER_A_LARGE_TENSOR = """
+import ctypes, json, sys
+import torch
+from nlvfi.acceleration import keep_freed_cpu_memory
+
+class Info(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+mallinfo2 = ctypes.CDLL(None).mallinfo2
+mallinfo2.restype = Info
+made = keep_freed_cpu_memory("cpu") if sys.argv[1] == "keep" else None
+large = torch.ones(64 << 20)  # 256 MiB
+mmapped = mallinfo2().hblkhd
+del large
+print(json.dumps({"made": made, "mmapped": mmapped, "kept_free": mallinfo2().fordblks}))
+"""
+
+
+@pytest.mark.skipif(not _GLIBC_LINUX, reason="glibc's malloc on Linux only")
+def test_freed_cpu_memory_is_kept_in_the_heap_instead_of_handed_back(tmp_path):
+    def heap(mode: str) -> dict:
+        env = {name: value for name, value in os.environ.items() if not name.startswith("MALLOC_") and name != "LD_PRELOAD"}
+        done = subprocess.run([sys.executable, "-c", _HEAP_AFTER_A_LARGE_TENSOR, mode], env=env, capture_output=True, text=True, check=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    system, kept = heap("system"), heap("keep")
+    assert system["mmapped"] >= 256 << 20 and system["kept_free"] < 256 << 20  # glibc's default: its own mapping, unmapped when freed
+    assert kept["made"] is True
+    assert kept["mmapped"] < 64 << 20 and kept["kept_free"] >= 256 << 20  # not a mapping of its own (those are imports'), and kept
+
+
+def test_freed_cpu_memory_is_kept_only_on_the_cpu_and_never_over_the_users_allocator(monkeypatch):
+    calls = []
+
+    class FakeLibc:
+        @staticmethod
+        def mallopt(*args):  # stands in for glibc's; records instead of changing this test process
+            calls.append(args)
+            return 1
+
+    monkeypatch.setattr(acceleration.ctypes, "CDLL", lambda name: FakeLibc)
+    monkeypatch.setattr(acceleration, "_freed_cpu_memory_kept", False)  # restored after: nothing was really set
+    monkeypatch.setattr(acceleration.sys, "platform", "linux")
+    monkeypatch.setattr(acceleration.platform, "libc_ver", lambda: ("glibc", "2.36"))
+    for name in ("LD_PRELOAD", *acceleration._GLIBC_MALLOC_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert acceleration.keep_freed_cpu_memory() is False and calls == []  # auto with CUDA: the model runs there
+    assert acceleration.keep_freed_cpu_memory("cuda:0") is False and calls == []
+    assert acceleration.freed_cpu_memory_kept() is False
+    assert acceleration.keep_freed_cpu_memory("cpu") is True and calls == [(-4, 0), (-1, -1)]  # M_MMAP_MAX 0, no trimming
+    assert acceleration.freed_cpu_memory_kept() is True  # the CPU's plan asks (nlvfi.interpolate.CPU_TILE_FROM_PIXELS)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert acceleration.keep_freed_cpu_memory() is True and len(calls) == 4
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "131072")
+    assert acceleration.keep_freed_cpu_memory("cpu") is False and len(calls) == 4  # the user's own setting stands
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
+    monkeypatch.setenv("LD_PRELOAD", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
+    assert acceleration.keep_freed_cpu_memory("cpu") is False and len(calls) == 4  # another allocator
+    monkeypatch.delenv("LD_PRELOAD")
+    monkeypatch.setattr(acceleration.platform, "libc_ver", lambda: ("", ""))  # musl: no glibc knobs
+    assert acceleration.keep_freed_cpu_memory("cpu") is False and len(calls) == 4

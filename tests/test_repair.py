@@ -1381,13 +1381,15 @@ def test_repair_plans_with_the_frames_it_keeps(tmp_path, model, monkeypatch):
 
     monkeypatch.setattr(repair_module, "plan_inference", stop)
     monkeypatch.setattr(repair_module, "expandable_cuda_segments", lambda device: asked.append(device))
+    kept = []  # and for the CPU's freed memory kept (nlvfi.acceleration.keep_freed_cpu_memory)
+    monkeypatch.setattr(repair_module, "keep_freed_cpu_memory", lambda device: kept.append(device))
     source = tmp_path / "in.mkv"
     write_video(source, [np.full((H, W, 3), 10 * i, np.uint8) for i in range(4)], rate=10)
     for max_run in (8, 3):
         argv = [str(source), "-o", str(tmp_path / "o.mkv"), "--checkpoint", str(model), "--max-run", str(max_run), "--quiet"]
         assert main(argv) == 2
     assert seen == [interp.resident_bytes(H, W, interp.REPAIR_HELD_FRAMES + n) for n in (8, 3)]
-    assert asked == ["auto", "auto"] and not (tmp_path / "o.mkv").exists()
+    assert asked == kept == ["auto", "auto"] and not (tmp_path / "o.mkv").exists()
 
 
 def test_a_lossy_input_with_alpha_keeps_it_in_prores_4444_or_lossless_ffv1(tmp_path, model):
