@@ -801,6 +801,17 @@ def _mixed_copies(diffs: np.ndarray, peaks: np.ndarray, intra: np.ndarray, is_du
     return mixed & quiet & (~_one_sided(keep, AUTO_WINDOW) | tiny)
 
 
+def _per_pair(values: np.ndarray | list[float], name: str, pairs: int, refusal: str, most: float = np.inf) -> np.ndarray:
+    """``values`` as (N-1,) float64, checked: one per pair (``pairs``), finite, 0 to ``most``;
+    ValueError otherwise (``refusal`` says what they must be)."""
+    values = np.asarray(values, dtype=np.float64).reshape(-1)  # (N-1,)
+    if len(values) != pairs:
+        raise ValueError(f"{name} must have one value per pair ({pairs}), got {len(values)}")
+    if not np.isfinite(values).all() or (values < 0).any() or (values > most).any():
+        raise ValueError(refusal)
+    return values
+
+
 def detect_duplicates(
     diffs: np.ndarray | list[float],
     threshold: float | str = "auto",
@@ -836,27 +847,15 @@ def detect_duplicates(
     if not np.isfinite(diffs).all() or (diffs < 0).any():
         raise ValueError("adjacent differences must be finite and >= 0")
     if peaks is not None:
-        peaks = np.asarray(peaks, dtype=np.float64).reshape(-1)  # (N-1,)
-        if peaks.shape != diffs.shape:
-            raise ValueError(f"peaks must have one value per pair ({len(diffs)}), got {len(peaks)}")
-        if not np.isfinite(peaks).all() or (peaks < 0).any():
-            raise ValueError("peak differences must be finite and >= 0")
+        peaks = _per_pair(peaks, "peaks", len(diffs), "peak differences must be finite and >= 0")
     if shares is not None:
         if peaks is None:
             raise ValueError("changed shares are used with peak differences: give peaks too")
-        shares = np.asarray(shares, dtype=np.float64).reshape(-1)  # (N-1,)
-        if shares.shape != diffs.shape:
-            raise ValueError(f"shares must have one value per pair ({len(diffs)}), got {len(shares)}")
-        if not np.isfinite(shares).all() or (shares < 0).any() or (shares > 100).any():
-            raise ValueError("changed shares must be finite percentages, 0-100")
+        shares = _per_pair(shares, "shares", len(diffs), "changed shares must be finite percentages, 0-100", most=100.0)
     if spots is not None:
         if peaks is None:
             raise ValueError("spots are used with peak differences: give peaks too")
-        spots = np.asarray(spots, dtype=np.float64).reshape(-1)  # (N-1,)
-        if spots.shape != diffs.shape:
-            raise ValueError(f"spots must have one value per pair ({len(diffs)}), got {len(spots)}")
-        if not np.isfinite(spots).all() or (spots < 0).any():
-            raise ValueError("spots must be finite and >= 0")
+        spots = _per_pair(spots, "spots", len(diffs), "spots must be finite and >= 0")
     if intra is not None:
         intra = np.asarray(intra, dtype=bool).reshape(-1)  # (N,)
         if intra.shape != (len(diffs) + 1,):
