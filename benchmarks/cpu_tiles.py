@@ -2,7 +2,7 @@
 
     python benchmarks/cpu_tiles.py                                   # the table in results/cpu_tiles.md (about 12 min on 2 cores)
     python benchmarks/cpu_tiles.py --resolutions 1920x1080 --tiles 0 512 --triplets 2
-    python benchmarks/cpu_tiles.py --repair --resolutions 1920x1080 --out results/cpu_tiles_repair.md   # the whole tool (about 20 min)
+    python benchmarks/cpu_tiles.py --repair --resolutions 1920x1080 --tiles 512 --out results/cpu_tiles_repair.md   # the whole tool (about 15 min)
 
 Why: a repair at 3840x2160 on 2 CPU cores took 56 s for one frame's generator call in whole
 frames and 35 s in 512-px tiles (``nlvfi repair --ensemble 1``, 1 view); the tools plan whole
@@ -22,9 +22,10 @@ from 1920x1080 up, which is why the tools tile there only when the memory is not
 ``--repair``: the whole tool instead (``nlvfi.repair.repair_video``, its defaults: 4 views, flow
 prior, static blending, fades) on 40 held-out frames of each clip enlarged to each resolution,
 with benchmarks/repair_quality.py's injection pattern ``--seed`` (0: 10 copies) stored in FFV1;
-once planned automatically (on the CPU: 512-px tiles from 1920x1080 up) and once with
-``--tile 0`` (whole frames); it prints the plan, the seconds and the mean PSNR of the repaired
-frames against the originals, as written.
+once planned automatically (on the CPU: whole frames where they fit, with the memory kept;
+512-px tiles from 1920x1080 up without it) and once with each of ``--tiles`` (default 0: whole
+frames); it prints the plan, the seconds and the mean PSNR of the repaired frames against the
+originals, as written.
 """
 
 from __future__ import annotations
@@ -119,8 +120,11 @@ def measure(generator, resolution: tuple[int, int], tiles: list[int], samples) -
     return rows
 
 
-def measure_repair(clip: str, resolution: tuple[int, int], seed: int, data: Path, workdir: Path) -> list[dict]:
-    """The whole repair of ``clip`` at ``resolution``, planned automatically and in whole frames."""
+def measure_repair(
+    clip: str, resolution: tuple[int, int], seed: int, data: Path, workdir: Path, tiles: list[int] | tuple[int, ...] = (0,)
+) -> list[dict]:
+    """The whole repair of ``clip`` at ``resolution``, planned automatically and with each ``--tile``
+    of ``tiles`` (0: whole frames)."""
     from nlvfi.repair import repair_video
     from nlvfi.videoio import VideoReader, frame_to_rgb
 
@@ -131,7 +135,7 @@ def measure_repair(clip: str, resolution: tuple[int, int], seed: int, data: Path
     source = workdir / f"{clip}-{width}x{height}.mkv"
     repair_quality.encode(stuttered, source, rate, None)
     rows = []
-    for tile, label in ((None, "automatic"), (0, "--tile 0")):
+    for tile, label in ((None, "automatic"), *((tile, f"--tile {tile}") for tile in tiles)):
         output = workdir / f"out-{label.replace(' ', '')}.mkv"
         started = time.perf_counter()
         report = repair_video(source, output, tile=tile, progress=False, resume=False)
@@ -200,7 +204,8 @@ def parse_resolution(text: str) -> tuple[int, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python benchmarks/cpu_tiles.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--resolutions", nargs="+", type=parse_resolution, default=[(1920, 1080), (3840, 2160)])
-    parser.add_argument("--tiles", nargs="+", type=int, default=[0, 1024, 512], help="0: whole frames")
+    parser.add_argument("--tiles", nargs="+", type=int, default=None,
+                        help="0: whole frames (default 0 1024 512; with --repair, 0: beside the automatic plan)")  # fmt: skip
     parser.add_argument("--clips", default="vtest,megamind")
     parser.add_argument("--triplets", type=int, default=3, help="per clip")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
@@ -221,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             rows = [
                 row for clip in args.clips.split(",") for resolution in args.resolutions
-                for row in measure_repair(clip, resolution, args.seed, Path(args.data), Path(tmp))
+                for row in measure_repair(clip, resolution, args.seed, Path(args.data), Path(tmp), args.tiles or [0])
             ]  # fmt: skip
         table = format_repair_table(rows, torch.get_num_threads(), time.perf_counter() - started, arguments, kept)
         print(table)
@@ -230,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     generator, _ = load_model(args.checkpoint, "cpu")
     samples = triplets(args.clips.split(","), args.triplets, Path(args.data))
-    rows = [row for resolution in args.resolutions for row in measure(generator, resolution, args.tiles, samples)]
+    rows = [row for resolution in args.resolutions for row in measure(generator, resolution, args.tiles or [0, 1024, 512], samples)]
     table = format_table(rows, samples, torch.get_num_threads(), time.perf_counter() - started, arguments, kept)
     print(table)
     if args.out:

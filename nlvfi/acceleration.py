@@ -116,6 +116,27 @@ def keep_freed_cpu_memory(device: str | torch.device = "auto") -> bool:
     return _freed_cpu_memory_kept
 
 
+class _MallocInfo(ctypes.Structure):  # glibc's struct mallinfo2 (malloc.h, glibc 2.33 and later)
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]  # fmt: skip
+
+
+def kept_free_cpu_bytes() -> int:
+    """Bytes this process's heap holds free for its own next allocations: 0 unless
+    :func:`keep_freed_cpu_memory` made its setting (glibc's ``mallinfo2().fordblks``). The
+    system counts them as used, so the tools' CPU budget adds them back
+    (``nlvfi.interpolate.available_memory``): a second plan in the same process would otherwise
+    see less memory than it has."""
+    if not _freed_cpu_memory_kept:
+        return 0
+    try:
+        mallinfo2 = ctypes.CDLL(None).mallinfo2
+    except (OSError, AttributeError):  # glibc before 2.33
+        return 0
+    mallinfo2.argtypes, mallinfo2.restype = (), _MallocInfo
+    return int(mallinfo2().fordblks)
+
+
 def channels_last_for_inference(generator: Generator) -> Generator:
     """Channels-last weights for every sub-network but the flow estimator; eval mode; in place.
 

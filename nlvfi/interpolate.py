@@ -74,7 +74,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .acceleration import channels_last_for_inference, compile_generator, expandable_cuda_segments, freed_cpu_memory_kept, keep_freed_cpu_memory
+from .acceleration import (
+    channels_last_for_inference, compile_generator, expandable_cuda_segments, freed_cpu_memory_kept, keep_freed_cpu_memory,
+    kept_free_cpu_bytes,
+)  # fmt: skip
 from .checkpoint import CheckpointError, atomic_write, load_generator
 from .input_rate import add_input_rate_argument, declared_input_rate, given_rate_text, reads_at_input_rate
 from .image_sequence import images_text, move_into_place, not_held, sequence_output, stage_images
@@ -189,14 +192,15 @@ def memory_needed(generator: Generator, height: int, width: int, batch: int = 1)
 
 
 def available_memory(device: torch.device) -> int:
-    """Free memory of ``device`` in bytes (CUDA: free GPU memory; CPU: MemAvailable)."""
+    """Free memory of ``device`` in bytes (CUDA: free GPU memory; CPU: MemAvailable, plus what
+    this process's heap keeps free for itself, :func:`nlvfi.acceleration.kept_free_cpu_bytes`)."""
     if device.type == "cuda":
         return int(torch.cuda.mem_get_info(device)[0])
     try:
         with open("/proc/meminfo") as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    return int(line.split()[1]) * 1024 + kept_free_cpu_bytes()
     except OSError:
         pass
     return 8 * 1024**3  # unknown platform: assume 8 GB

@@ -123,7 +123,7 @@ _GLIBC_LINUX = sys.platform.startswith("linux") and platform.libc_ver()[0] == "g
 _HEAP_AFTER_A_LARGE_TENSOR = """
 import ctypes, json, sys
 import torch
-from nlvfi.acceleration import keep_freed_cpu_memory
+from nlvfi.acceleration import keep_freed_cpu_memory, kept_free_cpu_bytes
 
 class Info(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in
@@ -135,7 +135,7 @@ made = keep_freed_cpu_memory("cpu") if sys.argv[1] == "keep" else None
 large = torch.ones(64 << 20)  # 256 MiB
 mmapped = mallinfo2().hblkhd
 del large
-print(json.dumps({"made": made, "mmapped": mmapped, "kept_free": mallinfo2().fordblks}))
+print(json.dumps({"made": made, "mmapped": mmapped, "kept_free": mallinfo2().fordblks, "counted": kept_free_cpu_bytes()}))
 """
 
 
@@ -150,6 +150,7 @@ def test_freed_cpu_memory_is_kept_in_the_heap_instead_of_handed_back(tmp_path):
     assert system["mmapped"] >= 256 << 20 and system["kept_free"] < 256 << 20  # glibc's default: its own mapping, unmapped when freed
     assert kept["made"] is True
     assert kept["mmapped"] < 64 << 20 and kept["kept_free"] >= 256 << 20  # not a mapping of its own (those are imports'), and kept
+    assert abs(kept["counted"] - kept["kept_free"]) < 1 << 20 and system["counted"] == 0  # what the CPU budget adds back (nlvfi.interpolate)
 
 
 def test_freed_cpu_memory_is_kept_only_on_the_cpu_and_never_over_the_users_allocator(monkeypatch):
@@ -183,3 +184,13 @@ def test_freed_cpu_memory_is_kept_only_on_the_cpu_and_never_over_the_users_alloc
     monkeypatch.delenv("LD_PRELOAD")
     monkeypatch.setattr(acceleration.platform, "libc_ver", lambda: ("", ""))  # musl: no glibc knobs
     assert acceleration.keep_freed_cpu_memory("cpu") is False and len(calls) == 4
+
+
+def test_the_cpu_budget_counts_the_memory_the_process_keeps_free_for_itself(monkeypatch):
+    from nlvfi import interpolate as interp
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(interp, "kept_free_cpu_bytes", lambda: 0)
+    plain = interp.available_memory(cpu)
+    monkeypatch.setattr(interp, "kept_free_cpu_bytes", lambda: 3 << 30)
+    assert interp.available_memory(cpu) - plain == pytest.approx(3 << 30, abs=256 << 20)  # MemAvailable moves a little meanwhile
