@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 
 from nlvfi.checkpoint import atomic_write, read_metadata
-from nlvfi.evaluate import markdown_table
 
 
 def curve_summary(rows: list[dict], window: int) -> str:

@@ -1,16 +1,12 @@
 """benchmarks/change_survival.py: the surviving share of a real frame's change. The benchmark
 itself is run by hand (its docstring says how)."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("change_survival_benchmark", ROOT / "benchmarks" / "change_survival.py")
-change_survival = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(change_survival)
+from project_scripts import load_script
+
+change_survival = load_script("benchmarks/change_survival.py")
 
 
 def test_a_change_kept_whole_is_one_a_dropped_one_zero_and_copies_are_skipped():

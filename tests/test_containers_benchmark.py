@@ -2,16 +2,14 @@
 its timestamps and audio verified by the tool, or refused before the first decoding pass with a
 one-line reason; never refused after the work (the whole matrix, 98 small repairs)."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from project_scripts import load_script
+
 MUXERS = {".ts": "mpegts"}  # an output extension that is not its muxer's name
-spec = importlib.util.spec_from_file_location("containers_benchmark", ROOT / "benchmarks" / "containers.py")
-containers = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(containers)
+containers = load_script("benchmarks/containers.py")
 
 
 @pytest.fixture(scope="module")

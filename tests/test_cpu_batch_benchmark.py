@@ -1,17 +1,13 @@
 """benchmarks/cpu_batch.py: what it measures and prints. The benchmark itself is run by hand (its
 docstring says how); the frames here are tiny and synthetic, the model untrained."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
 import nlvfi
 
-ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("cpu_batch_benchmark", ROOT / "benchmarks" / "cpu_batch.py")
-cpu_batch = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(cpu_batch)
+from project_scripts import load_script
+
+cpu_batch = load_script("benchmarks/cpu_batch.py")
 
 
 def test_each_batch_size_is_timed_and_gives_the_frames_of_one_per_call(model):

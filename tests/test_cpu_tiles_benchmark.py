@@ -1,17 +1,13 @@
 """benchmarks/cpu_tiles.py: what it measures and prints. The benchmark itself is run by hand (its
 docstring says how); the frames here are tiny and synthetic, the model untrained."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
 import nlvfi
 
-ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("cpu_tiles_benchmark", ROOT / "benchmarks" / "cpu_tiles.py")
-cpu_tiles = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(cpu_tiles)
+from project_scripts import load_script
+
+cpu_tiles = load_script("benchmarks/cpu_tiles.py")
 
 
 def test_whole_and_tiled_calls_are_timed_and_scored_against_the_truth_and_each_other(model):

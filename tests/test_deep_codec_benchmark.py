@@ -1,14 +1,13 @@
 """benchmarks/deep_codec.py: the 10-bit encoder comparison runs and prints its table (3 frames)."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
+from project_scripts import load_script
+
 ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("deep_codec_benchmark", ROOT / "benchmarks" / "deep_codec.py")
-deep_codec = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(deep_codec)
+deep_codec = load_script("benchmarks/deep_codec.py")
 VTEST = ROOT / "data" / "opencv" / "vtest.avi"
 
 

@@ -2,18 +2,15 @@
 is run by hand (its docstring says how); the one file measured here is tiny and synthetic."""
 
 import argparse
-import importlib.util
 from fractions import Fraction
-from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("detection_robustness_benchmark", ROOT / "benchmarks" / "detection_robustness.py")
-robustness = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(robustness)
+from project_scripts import load_script
+
+robustness = load_script("benchmarks/detection_robustness.py")
 
 
 def test_seeds_are_a_range_or_a_list():

@@ -1,16 +1,12 @@
 """benchmarks/detection_screen.py: synthetic screen recordings, and the tool's detection on them
 (nlvfi/duplicates.py, "Spots"). The full table is run by hand (its docstring says how)."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("detection_screen_benchmark", ROOT / "benchmarks" / "detection_screen.py")
-screen = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(screen)
+from project_scripts import load_script
+
+screen = load_script("benchmarks/detection_screen.py")
 
 
 def test_a_screen_recording_is_a_still_desktop_with_small_changes_and_its_truth_is_every_repeated_frame():

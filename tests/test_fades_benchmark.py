@@ -1,18 +1,14 @@
 """benchmarks/fades.py: the transitions it makes and what it scores. The benchmark itself is run
 by hand (its docstring says how); the clip measured here is small and synthetic."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from nlvfi.interpolate import DEFAULT_CHECKPOINT
 
-ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("fades_benchmark", ROOT / "benchmarks" / "fades.py")
-fades = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(fades)
+from project_scripts import load_script
+
+fades = load_script("benchmarks/fades.py")
 
 
 def moving_texture(count: int, height: int = 48, width: int = 64) -> list[np.ndarray]:

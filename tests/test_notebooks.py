@@ -9,7 +9,6 @@ exactly what its builder script (notebooks/_build*.py) writes.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import re
 import shutil
@@ -18,6 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from project_scripts import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -59,10 +60,7 @@ def package_names() -> set[str]:
 
 
 def load_runner():
-    spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "scripts" / "run_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/run_notebooks.py")
 
 
 ids = [path.stem for path in NOTEBOOKS]

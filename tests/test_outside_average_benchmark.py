@@ -1,15 +1,11 @@
 """benchmarks/outside_average.py: what it scores. The benchmark itself is run by hand (its
 docstring says how); the clip measured here is tiny and synthetic."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("outside_average_benchmark", ROOT / "benchmarks" / "outside_average.py")
-outside_average = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(outside_average)
+from project_scripts import load_script
+
+outside_average = load_script("benchmarks/outside_average.py")
 
 
 def test_weight_and_agreement_lists_parse():

@@ -2,7 +2,6 @@
 and resuming an interrupted run. The benchmark itself is run by hand (its docstring says how);
 no timing here."""
 
-import importlib.util
 import json
 import shutil
 import sys
@@ -10,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("repair_quality_benchmark", ROOT / "benchmarks" / "repair_quality.py")
-repair_quality = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(repair_quality)
+from project_scripts import load_script
+
+repair_quality = load_script("benchmarks/repair_quality.py")
 
 # Lines as ffmpeg 9.0's mpdecimate writes them at -loglevel debug (keeps, drops, the option echo).
 MPDECIMATE_LOG = """\
@@ -24,7 +22,6 @@ MPDECIMATE_LOG = """\
 [Parsed_mpdecimate_0 @ 0x7f98a8001680] lo:0<142 lo:0<35 lo:0<35 drop pts:1100 pts_time:1.1 drop_count:1 keep_count:-1
 [Parsed_mpdecimate_0 @ 0x7f98a8001680] lo:0<142 lo:0<35 lo:0<35 drop pts:1200 pts_time:1.2 drop_count:2 keep_count:-1
 """
-
 
 def test_mpdecimate_drops_map_to_the_nearest_frames():
     times = [i / 10 + 0.0004 for i in range(20)]  # 10 frames/s, a millisecond time base's rounding

@@ -1,17 +1,13 @@
 """benchmarks/resume_encoding.py: the four runs go through and the table says what was reused (tiny clip)."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 from test_repair import scene
 
 from nlvfi.videoio import write_video
 
-ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("resume_encoding_benchmark", ROOT / "benchmarks" / "resume_encoding.py")
-resume_encoding = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(resume_encoding)
+from project_scripts import load_script
+
+resume_encoding = load_script("benchmarks/resume_encoding.py")
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # shared fixtures: tests/conftest.py
 

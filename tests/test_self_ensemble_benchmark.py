@@ -1,9 +1,6 @@
 """benchmarks/self_ensemble.py: its view columns are the tool's --ensemble frames (no timing
 asserted; the script itself is run by hand, its docstring says how)."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -11,10 +8,9 @@ import nlvfi
 from nlvfi.interpolate import Plan, forward_frames
 from nlvfi.metrics import psnr
 
-ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("self_ensemble_benchmark", ROOT / "benchmarks" / "self_ensemble.py")
-benchmark = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(benchmark)
+from project_scripts import load_script
+
+benchmark = load_script("benchmarks/self_ensemble.py")
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # shared fixtures: tests/conftest.py
 

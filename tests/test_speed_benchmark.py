@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("speed_benchmark", ROOT / "benchmarks" / "speed.py")
-speed = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(speed)
+from project_scripts import load_script
+
+speed = load_script("benchmarks/speed.py")
 
 
 def test_rows_put_4k_in_tiles_for_small_only_and_rife_at_every_resolution():

@@ -1,15 +1,11 @@
 """benchmarks/speed_paired.py: the interleaving and the ratio it reports (no timing asserted;
 the script itself is run by hand, its docstring says how)."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("speed_paired", ROOT / "benchmarks" / "speed_paired.py")
-speed_paired = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(speed_paired)
+from project_scripts import load_script
+
+speed_paired = load_script("benchmarks/speed_paired.py")
 
 
 def fake_rows(order: list[str]) -> list[dict]:

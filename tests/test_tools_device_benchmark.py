@@ -2,18 +2,14 @@
 report judges a budget. The benchmark itself runs on a CUDA machine
 (``bash scripts/gpu_tools_check.sh``; results/tools_cuda.md); here it runs on the CPU, small."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 
 from nlvfi.videoio import read_video_rgb
 
-ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("tools_device", ROOT / "benchmarks" / "tools_device.py")
-tools_device = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tools_device)
+from project_scripts import load_script
+
+tools_device = load_script("benchmarks/tools_device.py")
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # shared fixtures: tests/conftest.py
 
