@@ -33,6 +33,7 @@ from torch.utils.data import Dataset, Subset
 from tqdm import tqdm
 
 from . import __version__, baselines
+from .acceleration import keep_freed_cpu_memory
 from .checkpoint import atomic_write, load_generator
 from .metrics import SSIM_SETTINGS, psnr, ssim
 from .resume import input_fingerprint
@@ -201,6 +202,7 @@ def resume_key(args: argparse.Namespace, methods: dict[str, Method]) -> dict:
 
 def run(args: argparse.Namespace, shown: list[str]) -> int:
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else ("cpu" if args.device == "auto" else args.device))
+    keep_freed_cpu_memory(device)  # on the CPU each call reuses the memory the last one freed (nlvfi.acceleration)
     methods: dict[str, Method] = {"repeat previous": baselines.repeat_previous, "average": baselines.average}
     if not args.no_dis:
         if baselines.dis_available():

@@ -47,6 +47,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import baselines
+from .acceleration import keep_freed_cpu_memory
 from .checkpoint import atomic_write, load_generator
 from .data.synthetic import MOTION_BUCKETS
 from .evaluate import EVAL_SEED, real_sets, synthetic_sets
@@ -583,12 +584,14 @@ def run(args: argparse.Namespace) -> int:
             recipe.data.videos, recipe.data.val_video_triplets = [], 0
         recipe.data.videos = [str(ROOT / v) if not Path(v).is_absolute() else v for v in recipe.data.videos]
         recipe.data.video_cache = str(ROOT / recipe.data.video_cache) if recipe.data.video_cache else ""
+        keep_freed_cpu_memory(recipe.run.device)  # on the CPU each step reuses the memory the last one freed (nlvfi.acceleration)
         runs = args.runs or ROOT / ("runs/study" if args.profile == "cpu" else "runs/study-cuda")
         found = retrain(recipe, args.seeds, runs, checkpoints)
         print(f"trained in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     else:
         found = study_checkpoints(checkpoints, args.seeds)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else ("cpu" if args.device == "auto" else args.device))
+    keep_freed_cpu_memory(device)
     sets = synthetic_sets(args.synthetic_samples, size=args.synthetic_size)
     if videos:
         sets.update(real_sets(videos, gaps=tuple(args.gaps), max_triplets=args.max_triplets))

@@ -40,6 +40,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, DistributedSamp
 from tqdm import tqdm
 
 from . import losses
+from .acceleration import keep_freed_cpu_memory
 from .checkpoint import atomic_write, load_generator, save_generator
 from .config import ModelConfig
 from .discriminator import build_discriminator
@@ -576,6 +577,7 @@ def main(argv: list[str] | None = None) -> int:
         config.run.out_dir = args.out_dir
     if args.device:
         config.run.device = args.device
+    keep_freed_cpu_memory(config.run.device)  # on the CPU each step reuses the memory the last one freed (nlvfi.acceleration)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed:
         backend = "nccl" if torch.cuda.is_available() and config.run.device != "cpu" else "gloo"

@@ -785,6 +785,7 @@ def notebook_08() -> list:
             import torch
 
             import nlvfi
+            from nlvfi.acceleration import keep_freed_cpu_memory
             from nlvfi.train import LOG_COLUMNS, STATE_FILE, Trainer
             from nlvfi.train_config import load_train_config
 
@@ -840,6 +841,12 @@ def notebook_08() -> list:
             convolutions run in bf16, but the geometry (flow accumulation, projection, warping) and the
             output stay float32 — a bf16 pixel coordinate at 1080p is only accurate to ~8 px. On the CPU
             it trains in float32. Several GPUs: `torchrun --nproc_per_node N -m nlvfi.train --config configs/cuda.toml`.
+
+            **Memory on the CPU.** Each step frees its activations and gradients, and glibc's malloc
+            hands every freed block of 32 MiB or more back to the kernel; the next step gets fresh
+            pages, which the kernel zeroes first. `nlvfi train` asks malloc to keep that memory for the
+            next step (`nlvfi.acceleration.keep_freed_cpu_memory`); below, the notebook does the same. It
+            does not change what is computed, only where the time goes (`results/cpu_training.md`).
             """
         ),
         md(
@@ -882,6 +889,8 @@ def notebook_08() -> list:
             config.run.out_dir = str(run_dir)
             config.run.device = device
             print(f"run folder: {run_dir}")
+            if keep_freed_cpu_memory(device):  # as `nlvfi train` does: each step reuses the memory the last one freed
+                print("CPU: freed memory kept for the next step, not handed back to the kernel (nlvfi/acceleration.py)")
             """
         ),
         code(

@@ -256,3 +256,24 @@ def test_checkpoint_of_another_model_size_is_refused_and_nothing_overwritten(tmp
 def test_resume_without_a_run_is_refused(tmp_path):
     with pytest.raises(FileNotFoundError, match="no training state"):
         Trainer(_config(tmp_path / "run"), resume=True, quiet=True)
+
+
+def test_nlvfi_train_keeps_the_memory_each_step_frees_on_the_runs_device(monkeypatch):
+    """As the tools do on the CPU (nlvfi.acceleration.keep_freed_cpu_memory decides from the
+    device; results/cpu_training.md), asked before the trainer is built."""
+    from nlvfi import train
+
+    asked = []
+
+    class Recorded:
+        def __init__(self, config, **kwargs):
+            asked.append(("trainer", config.run.device))
+
+        def fit(self):
+            return {}
+
+    monkeypatch.setattr(train, "keep_freed_cpu_memory", lambda device: asked.append(("keep", device)))
+    monkeypatch.setattr(train, "Trainer", Recorded)
+    config = str(ROOT / "configs" / "ci.toml")
+    assert main(["--config", config]) == 0 and main(["--config", config, "--device", "auto"]) == 0
+    assert asked == [("keep", "cpu"), ("trainer", "cpu"), ("keep", "auto"), ("trainer", "auto")]
