@@ -305,6 +305,24 @@ def exr_is_lossless(path: str | os.PathLike) -> bool:
     return code in _EXR_LOSSLESS
 
 
+def tiff_float_layout(path: str | os.PathLike) -> tuple[int, int] | None:
+    """(bits per sample, samples per pixel) of a TIFF's first image when its samples are
+    floating-point (SampleFormat 3); None for integers, or for a file ``tifffile`` cannot read.
+    FFmpeg's TIFF decoder reads 32-bit float RGB(A), reads half as 16-bit integers and reads no
+    floating-point grey: the tools refuse the latter two (:func:`nlvfi.videoio.probe`; an image
+    pair is read with ``tifffile``, nlvfi.io)."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tiff:
+            page = tiff.pages[0]
+            if page.sampleformat != 3:
+                return None
+            return int(page.bitspersample), int(page.samplesperpixel)
+    except (tifffile.TiffFileError, ValueError, OSError, IndexError):
+        return None
+
+
 def first_file(path: str | os.PathLike) -> Path:
     """The file a (possibly numbered-image) input ``path`` starts with."""
     from .videoio import is_image_pattern, sequence_first_number

@@ -18,15 +18,19 @@ generator sees RGB in [0, 1]; around it, an image keeps what it is (:class:`Imag
 A pair of two kinds gives the richer of what both hold: colour if either is colour, 16 bits only
 if both are, alpha if either has it. Where the output format cannot hold it, it is written as
 that format can: JPEG and BMP hold 8-bit colour or grey without alpha; 16 bits go to PNG and
-TIFF. Float (``F``) images and 32-bit integers beyond 16 bits have no full scale we can know:
-refused in one line (ValueError).
+TIFF. Float (``F``) images other than TIFF and 32-bit integers beyond 16 bits have no full
+scale we can know: refused in one line (ValueError).
 
-OpenEXR images hold scene-linear light, half or float, with no full scale either, but a known
-meaning: they are read exactly and shown to the generator through the invertible tone curve
-of :mod:`nlvfi.float_frames`; the frame between two of them goes back through its inverse into an
-``.exr`` (ZIP-compressed, lossless; half when both inputs are half, else float; grey and alpha
-kept). Such a frame has no place in a display format, nor a display image in an EXR: a pair
-that mixes them, or an EXR pair written to ``.png``, is refused (ValueError).
+OpenEXR images and floating-point TIFFs hold scene-linear light, half or float, with no full
+scale either, but a known meaning: they are read exactly (TIFF with ``tifffile``: FFmpeg reads no
+grey float TIFF and reads a half one as 16-bit integers) and shown to the generator through the
+invertible tone curve of :mod:`nlvfi.float_frames`; the frame between two of them goes back
+through its inverse into an ``.exr`` (ZIP-compressed, lossless) or a floating-point ``.tif``
+(deflate, lossless), half when both inputs are half, else float, grey and alpha kept. Before, a
+float colour TIFF went through FFmpeg and came out as a 16-bit TIFF of the tone curve's display
+values, not of the input's light. Such a frame has no place in a display format, nor a display
+image in an EXR: a pair that mixes them, or a floating-point pair written to ``.png``, is refused
+(ValueError).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import torch
 from PIL import Image
 
 from .checkpoint import atomic_write
-from .float_frames import EXR_MAGIC, display_rgb, exr_file_bytes, float_samples, frame_from_display
+from .float_frames import EXR_MAGIC, exr_file_bytes, float_samples, frame_from_display, from_display, to_display
 from .videoio import frame_alpha, frame_to_rgb, pixel_traits, rgb_to_frame, rgb_to_tensor, tensor_to_rgb
 
 #: PIL modes of 16-bit grey images (PNG, TIFF, PGM), read by :func:`read_picture` at their scale
@@ -48,6 +52,10 @@ GREY16_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
 DEEP_SUFFIXES = (".png", ".tif", ".tiff")
 #: output formats that hold alpha; JPEG and BMP (as PIL writes it) do not
 ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")
+#: output formats that hold floating-point samples: the frame between two floating-point images
+FLOAT_SUFFIXES = (".exr", ".tif", ".tiff")
+#: TIFF's SampleFormat of IEEE floating-point samples
+_TIFF_IEEE_FLOAT = 3
 #: PNG colour types (IHDR) that PIL reads as 8 bits when they are 16: grey + alpha, RGB, RGBA
 _PNG_DEEP_COLOUR_TYPES = (2, 4, 6)
 
@@ -59,7 +67,7 @@ class ImageKind:
     grey: bool = False
     deep: bool = False
     alpha: bool = False
-    linear: bool = False  # OpenEXR: scene-linear floating point (module doc)
+    linear: bool = False  # OpenEXR, float TIFF: scene-linear floating point (module doc)
     half: bool = False  # ... stored as 16-bit half
 
     def with_(self, other: "ImageKind") -> "ImageKind":
@@ -67,19 +75,23 @@ class ImageKind:
         ValueError for an OpenEXR image paired with a display image (module doc)."""
         if self.linear != other.linear:
             raise ValueError(
-                "an OpenEXR image (scene-linear light) and a display image (PNG, TIFF, JPEG, ...) make no pair; convert one first"
+                "a floating-point image (OpenEXR, float TIFF: scene-linear light) and a display image (PNG, 8- or 16-bit TIFF, "
+                "JPEG, ...) make no pair; convert one first"
             )
         return ImageKind(
             self.grey and other.grey, self.deep and other.deep, self.alpha or other.alpha, self.linear, self.half and other.half
         )
 
     def check_output(self, path: str | Path) -> None:
-        """ValueError when ``path``'s format cannot hold a frame of this kind: an OpenEXR frame
-        outside ``.exr``, or a display frame in one (module doc)."""
-        is_exr = Path(path).suffix.lower() == ".exr"
-        if self.linear and not is_exr:
-            raise ValueError(f"output {path}: a frame between two OpenEXR images holds scene-linear light; write it as .exr")
-        if is_exr and not self.linear:
+        """ValueError when ``path``'s format cannot hold a frame of this kind: a floating-point
+        frame outside ``.exr`` and ``.tif``, or a display frame in an ``.exr`` (module doc)."""
+        suffix = Path(path).suffix.lower()
+        if self.linear and suffix not in FLOAT_SUFFIXES:
+            raise ValueError(
+                f"output {path}: a frame between two floating-point images (OpenEXR, float TIFF) holds scene-linear light; "
+                "write it as .exr or .tif"
+            )
+        if suffix == ".exr" and not self.linear:
             raise ValueError(f"output {path}: an .exr holds scene-linear light, which only a pair of OpenEXR images gives")
 
 
@@ -135,13 +147,66 @@ def _is_exr(path: Path) -> bool:
 def _read_exr(path: Path) -> Picture:
     """An OpenEXR image through FFmpeg's decoder, its samples exact, shown through the tone curve."""
     frame = _decoded_image(path)
-    samples = float_samples(frame)  # (H, W, C): Y, YA, RGB or RGBA
+    return _linear_picture(float_samples(frame), half="f16" in frame.format.name)  # FFmpeg decodes half channels as half
+
+
+def _linear_picture(samples: np.ndarray, half: bool) -> Picture:
+    """A :class:`Picture` of (H, W, C) scene-linear samples (Y, YA, RGB or RGBA), shown to the
+    generator through the tone curve (module doc)."""
     channels = samples.shape[2]
-    picture = rgb_to_tensor(display_rgb(frame, np.uint16))  # (1, 3, H, W)
+    colour = samples[..., :1].repeat(3, axis=2) if channels <= 2 else samples[..., :3]  # (H, W, 3)
+    picture = rgb_to_tensor(np.round(to_display(colour) * 65535.0).astype(np.uint16))  # (1, 3, H, W)
     alpha = np.clip(np.nan_to_num(samples[..., -1]), 0, 1).astype(np.float64) if channels in (2, 4) else None
-    half = "f16" in frame.format.name  # FFmpeg decodes half channels as half
     kind = ImageKind(grey=channels in (1, 2), deep=True, alpha=alpha is not None, linear=True, half=half)
     return Picture(picture, kind, alpha)
+
+
+def _float_tiff_samples(path: Path) -> tuple[np.ndarray, bool] | None:
+    """((H, W, C) float32 samples, whether stored as half) of a floating-point TIFF's first
+    image, read exactly with ``tifffile``; None for a TIFF of integers. ValueError in one line
+    for a floating-point layout it cannot take (more than 4 samples a pixel, several images)."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tiff:
+            page = tiff.pages[0]
+            if page.sampleformat != _TIFF_IEEE_FLOAT:
+                return None
+            samples = page.asarray()
+            axes = page.axes
+    except (tifffile.TiffFileError, ValueError, OSError) as error:
+        raise ValueError(f"{path} is not a readable TIFF: {error}") from None
+    if "S" in axes:  # samples of a pixel: last, whatever the planar configuration
+        samples = np.moveaxis(samples, axes.index("S"), -1)
+    if samples.ndim == 2:
+        samples = samples[..., None]  # (H, W, 1)
+    if samples.ndim != 3 or samples.shape[2] > 4:
+        raise ValueError(f"{path} is a floating-point TIFF of shape {samples.shape} ({axes}); nlvfi reads 1 to 4 samples a pixel")
+    return samples.astype(np.float32), samples.dtype == np.float16
+
+
+def float_tiff_bytes(frame: torch.Tensor, kind: ImageKind, alpha: np.ndarray | None) -> bytes:
+    """A floating-point TIFF (deflate, lossless) of a (3, H, W) display frame in [0, 1] taken back
+    to scene-linear light (:func:`nlvfi.float_frames.from_display`), grey and alpha as ``kind``
+    says; half when ``kind.half``."""
+    import io
+
+    import tifffile
+
+    display = frame.mean(0, keepdim=True) if kind.grey else frame  # the model's three channels differ by noise: their mean
+    linear = from_display(tensor_to_rgb(display, np.uint16).astype(np.float32) / 65535.0)  # (H, W, 1 or 3)
+    keep_alpha = kind.alpha and alpha is not None
+    if keep_alpha:
+        linear = np.concatenate([linear, np.clip(alpha, 0, 1).astype(np.float32)[..., None]], axis=2)
+    samples = linear.astype(np.float16 if kind.half else np.float32)
+    if samples.shape[2] == 1:
+        samples = samples[..., 0]  # (H, W)
+    buffer = io.BytesIO()
+    tifffile.imwrite(
+        buffer, samples, photometric="minisblack" if kind.grey else "rgb", compression="zlib",
+        extrasamples=["unassalpha"] if keep_alpha else None,
+    )  # fmt: skip
+    return buffer.getvalue()
 
 
 def read_picture(path: str | Path) -> Picture:
@@ -155,6 +220,9 @@ def read_picture(path: str | Path) -> Picture:
     if _png_deep_colour(path) or path.suffix.lower() == ".dpx":
         return _read_with_ffmpeg(path)
     if path.suffix.lower() in (".tif", ".tiff"):  # PIL reads 16-bit colour TIFF as 8 bits
+        floating = _float_tiff_samples(path)
+        if floating is not None:
+            return _linear_picture(*floating)
         frame = _decoded_image(path, quiet=True)
         if frame is not None and pixel_traits(frame.format.name).bit_depth > 8:
             return _read_with_ffmpeg(path, frame)
@@ -211,7 +279,8 @@ def write_picture(frame: torch.Tensor, path: str | Path, kind: ImageKind = Image
     path = Path(path)
     kind.check_output(path)
     if kind.linear:
-        atomic_write(path, lambda tmp: Path(tmp).write_bytes(exr_bytes(frame, kind, alpha)))
+        encode = exr_bytes if path.suffix.lower() == ".exr" else float_tiff_bytes
+        atomic_write(path, lambda tmp: Path(tmp).write_bytes(encode(frame, kind, alpha)))
         return
     suffix = path.suffix.lower()
     deep = kind.deep and suffix in DEEP_SUFFIXES

@@ -139,7 +139,9 @@ from .colour import (
     output_colour,
 )
 from .float_frames import alpha_of as float_alpha
-from .float_frames import display_rgb, exr_is_lossless, first_file, float_samples, float_to_float, frame_from_display, is_float_format
+from .float_frames import (
+    display_rgb, exr_is_lossless, first_file, float_samples, float_to_float, frame_from_display, is_float_format, tiff_float_layout,
+)  # fmt: skip
 from .input_rate import declared_rate_of, ntsc_rate, opener_options
 from .kept_encoding import KeptEncoding, KeptEncodingMismatch, PacketLog
 from .pictures import AS_ATTACHMENT, AS_STREAM, Picture, attached_pictures, is_attached_picture, picture_place, stream_label
@@ -544,9 +546,27 @@ def _carried_timecode(data, video) -> bool:
     return data.type == "data" and timecode is not None and video.metadata.get("timecode") == timecode
 
 
+def _check_float_tiff(path: Path) -> None:
+    """VideoError in one line for floating-point TIFF images FFmpeg misreads (half, as 16-bit
+    integers: a repaired frame would blend the bits of the halves) or does not read (grey)."""
+    layout = tiff_float_layout(first_file(path))
+    if layout is None:
+        return
+    bits, samples = layout
+    if bits == 16:
+        raise VideoError(
+            f"{path} holds half-float TIFF images, which FFmpeg reads as 16-bit integers; save them as 32-bit float TIFF "
+            "or as OpenEXR (both kept exactly)"
+        )
+    if samples < 3:
+        raise VideoError(f"{path} holds grey floating-point TIFF images, which FFmpeg does not read; save them as OpenEXR (kept exactly)")
+
+
 def _info(path: Path, container) -> VideoInfo:
     stream = main_video_stream(container, path)
     context = stream.codec_context
+    if context.name == "tiff":
+        _check_float_tiff(path)
     if not context.width or not context.height or context.format is None:
         if context.name == "webp":  # FFmpeg 9's ffmpeg decoded one, PyAV's FFmpeg 8.1 did not
             raise VideoError(

@@ -217,6 +217,117 @@ def test_the_frame_between_two_exr_images_is_an_exr_of_their_kind(tmp_path, mode
         assert mid[..., 3] == pytest.approx(0.5, abs=1e-4)  # the alpha blended at t = 0.5
 
 
+def write_float_tiff(path: Path, samples: np.ndarray, half: bool = False, planar: bool = False) -> Path:
+    """A floating-point TIFF as image editors write one (tifffile): grey, grey + alpha, RGB, RGBA."""
+    import tifffile
+
+    channels = samples.shape[2]
+    data = samples.astype(np.float16 if half else np.float32)
+    data = data[..., 0] if channels == 1 else (np.moveaxis(data, 2, 0) if planar else data)
+    tifffile.imwrite(
+        path, data, photometric="minisblack" if channels <= 2 else "rgb", extrasamples=["unassalpha"] if channels in (2, 4) else None,
+        planarconfig="separate" if planar else None,
+    )  # fmt: skip
+    return path
+
+
+def read_tiff(path: Path) -> tuple[np.dtype, np.ndarray]:
+    import tifffile
+
+    samples = tifffile.imread(path)
+    return samples.dtype, (samples[..., None] if samples.ndim == 2 else samples).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "channels, half, planar",
+    [(3, False, False), (3, True, False), (3, False, True), (1, False, False), (2, False, False), (4, True, False)],
+    ids=["rgb", "rgb-half", "rgb-planar", "grey", "grey-alpha", "rgba-half"],
+)
+def test_the_frame_between_two_float_tiffs_is_a_float_tiff_of_their_light(tmp_path, model, channels, half, planar):
+    """FFmpeg read a float colour TIFF through the tone curve and the frame came out as a 16-bit TIFF
+    of display values (3.0 written as 0.88); it reads no grey float TIFF and a half one as integers."""
+    from nlvfi.io import read_picture
+
+    a, b = (linear(image) for image in scene(3)[::2])
+    if channels <= 2:
+        a, b = a.mean(axis=2, keepdims=True), b.mean(axis=2, keepdims=True)
+    if channels in (2, 4):
+        a = np.concatenate([a, np.full(a.shape[:2] + (1,), 0.25, np.float32)], axis=2)
+        b = np.concatenate([b, np.full(b.shape[:2] + (1,), 0.75, np.float32)], axis=2)
+    prev = write_float_tiff(tmp_path / "a.tif", a, half, planar)
+    next_ = write_float_tiff(tmp_path / "b.tif", b, half, planar)
+    picture = read_picture(prev)
+    assert picture.kind.linear and picture.kind.half == half and picture.kind.grey == (channels <= 2)
+    colour_a = a[..., :3] if channels >= 3 else a[..., :1].repeat(3, axis=2)
+    shown = picture.frame[0].permute(1, 2, 0).numpy()  # (H, W, 3): what the generator sees
+    assert np.abs(shown - to_display(colour_a.astype(np.float16 if half else np.float32))).max() < 1e-4
+    out = tmp_path / "mid.tiff"
+    assert cli.main(["interpolate", str(prev), str(next_), "-o", str(out), "--checkpoint", str(model), "--quiet"]) == 0
+    dtype, mid = read_tiff(out)
+    assert dtype == (np.float16 if half else np.float32) and mid.shape == a.shape
+    colour = mid[..., :3] if channels >= 3 else mid[..., :1]
+    assert np.isfinite(colour).all() and colour.max() > 1.0  # linear light, not clipped display values
+    ends = (to_display(a[..., : colour.shape[2]]) + to_display(b[..., : colour.shape[2]])) / 2
+    assert np.abs(to_display(colour) - ends).mean() < 0.05
+    if channels in (2, 4):
+        assert mid[..., -1] == pytest.approx(0.5, abs=1e-3)  # the alpha blended at t = 0.5
+    assert cli.main(["interpolate", str(prev), str(next_), "-o", str(tmp_path / "mid.exr"), "--checkpoint", str(model), "--quiet"]) == 0
+
+
+def test_float_tiffs_go_back_to_their_light_within_the_tone_curves_steps(tmp_path):
+    from nlvfi.io import read_picture, write_picture
+
+    samples = np.random.default_rng(0).uniform(0.01, 50, (6, 10, 3)).astype(np.float32)
+    picture = read_picture(write_float_tiff(tmp_path / "a.tif", samples))
+    write_picture(picture.frame, tmp_path / "back.tif", picture.kind)
+    dtype, back = read_tiff(tmp_path / "back.tif")
+    assert dtype == np.float32 and np.abs(back / samples - 1).max() < 2e-3
+
+
+def test_a_float_tiff_sequence_is_repaired_losslessly_its_untouched_frames_bit_identical(tmp_path, model):
+    folder = tmp_path / "plates"
+    folder.mkdir()
+    for index, samples in enumerate(linear(image) for image in stutter(scene(8), [4])):
+        write_float_tiff(folder / f"plate_{index:04d}.tif", samples)
+    source = folder / "plate_%04d.tif"
+    report = repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
+    assert [r["frame"] for r in report["replaced"]] == [4] and report["encoder"]["pix_fmt"] == "gbrpf32le"
+    assert report["verification"]["untouched_frames_bit_identical"] == 7
+
+
+@pytest.mark.parametrize("channels, half, said", [(3, True, "half-float TIFF images, which FFmpeg reads as 16-bit integers"),
+                                                   (1, False, "grey floating-point TIFF images, which FFmpeg does not read")])  # fmt: skip
+def test_float_tiff_sequences_ffmpeg_misreads_are_refused_in_one_line(tmp_path, model, capsys, channels, half, said):
+    """Before, a half-float sequence was repaired as 16-bit integers (the new frame a blend of the
+    halves' bits) and a grey one refused as 'no picture size or pixel format'."""
+    folder = tmp_path / "plates"
+    folder.mkdir()
+    for index, image in enumerate(scene(6)):
+        write_float_tiff(folder / f"plate_{index:04d}.tif", linear(image)[..., :channels], half)
+    source = str(folder / "plate_%04d.tif")
+    for command in (["repair", source, "-o", str(tmp_path / "o.mkv")], ["interpolate", source, "-o", str(tmp_path / "o.mkv"), "--factor", "2"]):
+        assert cli.main([*command, "--checkpoint", str(model), "--quiet"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and said in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plates"]
+
+
+def test_a_float_tiff_and_a_display_image_do_not_mix(tmp_path, model, capsys):
+    image = scene(2)[0]
+    tiff = write_float_tiff(tmp_path / "a.tif", linear(image))
+    from PIL import Image
+
+    Image.fromarray(image).save(tmp_path / "b.png")
+    cases = [
+        ([str(tiff), str(tmp_path / "b.png"), "-o", str(tmp_path / "m.tif")], "make no pair"),
+        ([str(tiff), str(tiff), "-o", str(tmp_path / "m.png")], "write it as .exr or .tif"),
+    ]
+    for arguments, said in cases:
+        assert cli.main(["interpolate", *arguments, "--checkpoint", str(model), "--quiet"]) == 2
+        assert said in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tif", "b.png"]
+
+
 def test_an_exr_pair_and_a_display_image_do_not_mix(tmp_path, model, capsys):
     image = scene(2)[0]
     exr = write_exr_frame(tmp_path / "a.exr", linear(image), "gbrpf32le")
@@ -226,7 +337,7 @@ def test_an_exr_pair_and_a_display_image_do_not_mix(tmp_path, model, capsys):
     Image.fromarray(image).save(png)
     cases = [
         ([str(exr), str(png), "-o", str(tmp_path / "m.exr")], "make no pair"),
-        ([str(exr), str(exr), "-o", str(tmp_path / "m.png")], "write it as .exr"),
+        ([str(exr), str(exr), "-o", str(tmp_path / "m.png")], "write it as .exr or .tif"),
         ([str(png), str(png), "-o", str(tmp_path / "m.exr")], "only a pair of OpenEXR images gives"),
     ]
     for arguments, said in cases:
