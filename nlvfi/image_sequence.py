@@ -139,10 +139,10 @@ def sequence_output(output: Path, source: Path, codec: str | None, crf: int | No
     pix_fmt = probe(source).pix_fmt
     floating = is_float_format(pix_fmt)
     if floating and output.suffix.lower() != ".exr":
+        held = "PNG images cannot hold without clipping them at 1.0" if output.suffix.lower() == ".png" else "an image sequence holds as OpenEXR only"
         raise ValueError(
-            f"{source} holds floating-point (scene-linear) samples, which PNG images cannot hold without clipping "
-            f"them at 1.0; write OpenEXR images ({output.parent / 'frame_%04d.exr'}) or a video such as OUT.mkv "
-            "(both keep them exactly, nlvfi.float_frames)"
+            f"{source} holds floating-point (scene-linear) samples, which {held}; write OpenEXR images "
+            f"({output.parent / 'frame_%04d.exr'}) or a video such as OUT.mkv (both keep them exactly, nlvfi.float_frames)"
         )
     if not floating and output.suffix.lower() == ".exr":
         raise ValueError(
