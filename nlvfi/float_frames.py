@@ -241,6 +241,8 @@ EXR_COMPRESSION = {0: "none", 1: "RLE", 2: "ZIPS", 3: "ZIP", 4: "PIZ", 5: "PXR24
 _EXR_LOSSLESS = {0, 1, 2, 3, 4}
 _EXR_FLOAT_CHANNEL = 2  # pixel type of a channel: 0 UINT, 1 HALF, 2 FLOAT
 EXR_MAGIC = b"\x76\x2f\x31\x01"
+#: TIFF's SampleFormat tag value of IEEE floating-point samples
+TIFF_FLOAT_SAMPLES = 3
 
 
 def exr_header(path: str | os.PathLike) -> dict:
@@ -316,7 +318,7 @@ def tiff_float_layout(path: str | os.PathLike) -> tuple[int, int] | None:
     try:
         with tifffile.TiffFile(path) as tiff:
             page = tiff.pages[0]
-            if page.sampleformat != 3:
+            if page.sampleformat != TIFF_FLOAT_SAMPLES:
                 return None
             return int(page.bitspersample), int(page.samplesperpixel)
     except (tifffile.TiffFileError, ValueError, OSError, IndexError):

@@ -43,7 +43,7 @@ import torch
 from PIL import Image
 
 from .checkpoint import atomic_write
-from .float_frames import EXR_MAGIC, exr_file_bytes, float_samples, frame_from_display, from_display, to_display
+from .float_frames import EXR_MAGIC, TIFF_FLOAT_SAMPLES, exr_file_bytes, float_samples, frame_from_display, from_display, to_display
 from .videoio import frame_alpha, frame_to_rgb, pixel_traits, rgb_to_frame, rgb_to_tensor, tensor_to_rgb
 
 #: PIL modes of 16-bit grey images (PNG, TIFF, PGM), read by :func:`read_picture` at their scale
@@ -54,8 +54,6 @@ DEEP_SUFFIXES = (".png", ".tif", ".tiff")
 ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")
 #: output formats that hold floating-point samples: the frame between two floating-point images
 FLOAT_SUFFIXES = (".exr", ".tif", ".tiff")
-#: TIFF's SampleFormat of IEEE floating-point samples
-_TIFF_IEEE_FLOAT = 3
 #: PNG colour types (IHDR) that PIL reads as 8 bits when they are 16: grey + alpha, RGB, RGBA
 _PNG_DEEP_COLOUR_TYPES = (2, 4, 6)
 
@@ -72,7 +70,7 @@ class ImageKind:
 
     def with_(self, other: "ImageKind") -> "ImageKind":
         """The kind a frame between an image of this kind and one of ``other`` is written in;
-        ValueError for an OpenEXR image paired with a display image (module doc)."""
+        ValueError for a floating-point image (OpenEXR, float TIFF) paired with a display image (module doc)."""
         if self.linear != other.linear:
             raise ValueError(
                 "a floating-point image (OpenEXR, float TIFF: scene-linear light) and a display image (PNG, 8- or 16-bit TIFF, "
@@ -163,19 +161,20 @@ def _linear_picture(samples: np.ndarray, half: bool) -> Picture:
 
 def _float_tiff_samples(path: Path) -> tuple[np.ndarray, bool] | None:
     """((H, W, C) float32 samples, whether stored as half) of a floating-point TIFF's first
-    image, read exactly with ``tifffile``; None for a TIFF of integers. ValueError in one line
-    for a floating-point layout it cannot take (more than 4 samples a pixel, several images)."""
+    image, read exactly with ``tifffile``; None for a TIFF of integers, or one ``tifffile`` cannot
+    read (FFmpeg and PIL try it then, as before). ValueError in one line for a floating-point
+    layout it cannot take (more than 4 samples a pixel)."""
     import tifffile
 
     try:
         with tifffile.TiffFile(path) as tiff:
             page = tiff.pages[0]
-            if page.sampleformat != _TIFF_IEEE_FLOAT:
+            if page.sampleformat != TIFF_FLOAT_SAMPLES:
                 return None
             samples = page.asarray()
             axes = page.axes
-    except (tifffile.TiffFileError, ValueError, OSError) as error:
-        raise ValueError(f"{path} is not a readable TIFF: {error}") from None
+    except (tifffile.TiffFileError, ValueError, OSError, IndexError):
+        return None
     if "S" in axes:  # samples of a pixel: last, whatever the planar configuration
         samples = np.moveaxis(samples, axes.index("S"), -1)
     if samples.ndim == 2:
