@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .float_frames import exr_file_bytes, is_float_format, same_samples
+from .float_frames import exr_file_bytes, float_samples, is_float_format, same_samples
 from .videoio import (
     PixelTraits,
     VideoError,
@@ -58,6 +58,8 @@ from .videoio import (
 #: Extensions of image files: an output name with a number field and one of them is a sequence
 #: (written as PNG; the others are refused); with any other extension it is a file's own name.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".dpx", ".gif")
+#: image sequences written for floating-point input: OpenEXR, or floating-point TIFF
+FLOAT_IMAGE_SUFFIXES = (".exr", ".tif", ".tiff")
 
 
 def is_sequence(path: str | os.PathLike) -> bool:
@@ -110,13 +112,14 @@ class SequenceTarget:
 
 def sequence_target(output: str | os.PathLike, source: str | os.PathLike) -> SequenceTarget:
     """Check an image-sequence output before any work; ValueError (one line) for a pattern with no
-    or several number fields, a format other than PNG, or a name that exists already."""
+    or several number fields, a format other than PNG (OpenEXR or float TIFF for floating-point
+    input, :func:`sequence_output`), or a name that exists already."""
     output, source = Path(output), Path(source)
     if pattern_names(output.name) is None:
         raise ValueError(f"{output}: an image sequence needs one number field in its file name, such as {output.parent / 'frame_%04d.png'}")
-    if output.suffix.lower() not in (".png", ".exr"):
+    if output.suffix.lower() not in (".png", *FLOAT_IMAGE_SUFFIXES):
         raise ValueError(
-            f"{output}: an image sequence is written as PNG (OpenEXR for floating-point input); end the pattern in .png, "
+            f"{output}: an image sequence is written as PNG (OpenEXR or float TIFF for floating-point input); end the pattern in .png, "
             f"such as {output.parent / 'frame_%04d.png'}"
         )
     target = SequenceTarget(output.parent, output.name, input_first_number(source))
@@ -138,15 +141,17 @@ def sequence_output(output: Path, source: Path, codec: str | None, crf: int | No
         return None, output, codec
     pix_fmt = probe(source).pix_fmt
     floating = is_float_format(pix_fmt)
-    if floating and output.suffix.lower() != ".exr":
-        held = "PNG images cannot hold without clipping them at 1.0" if output.suffix.lower() == ".png" else "an image sequence holds as OpenEXR only"
+    if floating and output.suffix.lower() not in FLOAT_IMAGE_SUFFIXES:
+        held = "PNG images cannot hold without clipping them at 1.0" if output.suffix.lower() == ".png" else "an image sequence holds as OpenEXR or float TIFF only"
         raise ValueError(
             f"{source} holds floating-point (scene-linear) samples, which {held}; write OpenEXR images "
-            f"({output.parent / 'frame_%04d.exr'}) or a video such as OUT.mkv (both keep them exactly, nlvfi.float_frames)"
+            f"({output.parent / 'frame_%04d.exr'}), float TIFF images (.tif) or a video such as OUT.mkv (all keep them exactly, "
+            "nlvfi.float_frames)"
         )
-    if not floating and output.suffix.lower() == ".exr":
+    if not floating and output.suffix.lower() in FLOAT_IMAGE_SUFFIXES:
+        held = "OpenEXR images hold" if output.suffix.lower() == ".exr" else "an image sequence is written as TIFF only to hold"
         raise ValueError(
-            f"{output}: OpenEXR images hold scene-linear floating-point light, which {source} does not; "
+            f"{output}: {held} scene-linear floating-point light, which {source} does not; "
             f"write PNG images ({output.parent / 'frame_%04d.png'})"
         )
     target = sequence_target(output, source)
@@ -184,11 +189,14 @@ def export_sequence(video: Path, target: SequenceTarget, staging: Path, progress
     back and compare it with the frame it was made from. Returns the report's ``image_sequence``
     (without its ``folder``/``pattern``, which the caller knows); VideoError if a file does not
     read back the same. A pattern ending in ``.exr`` (floating-point input) writes OpenEXR
-    images instead (:func:`export_exr_sequence`)."""
+    images instead (:func:`export_exr_sequence`), one ending in ``.tif`` floating-point TIFF
+    images (:func:`export_float_tiff_sequence`)."""
     import av
 
     if target.pattern.lower().endswith(".exr"):
         return export_exr_sequence(video, target, staging, progress)
+    if target.pattern.lower().endswith((".tif", ".tiff")):
+        return export_float_tiff_sequence(video, target, staging, progress)
     digests: list[str] = []
     encoder = None
     with VideoReader(video) as reader:
@@ -237,11 +245,42 @@ def export_exr_sequence(video: Path, target: SequenceTarget, staging: Path, prog
             "exr_compression": "ZIPS (lossless)", "read_back_identical": count}  # fmt: skip
 
 
+def export_float_tiff_sequence(video: Path, target: SequenceTarget, staging: Path, progress: bool = True) -> dict:
+    """:func:`export_sequence` as floating-point TIFF images (deflate, lossless; half where the
+    video holds half; grey, grey + alpha, RGB or RGBA as the input was), written with
+    ``tifffile``, each read back and compared bit for bit with its frame's samples."""
+    import tifffile
+
+    count, layouts = 0, set()
+    with VideoReader(video) as reader:
+        for item in tqdm(reader, desc="writing images", unit="image", disable=not progress):
+            samples = float_samples(item.frame)  # (H, W, C), half widened exactly
+            if target.grey:  # three equal planes in the intermediate: grey again
+                samples = samples[..., [0, 3]] if samples.shape[2] == 4 else samples[..., :1]
+            samples = samples.astype(np.float16 if "f16" in item.frame.format.name else np.float32)
+            channels = samples.shape[2]
+            path = staging / target.name(item.index)
+            tifffile.imwrite(
+                path, samples[..., 0] if channels == 1 else samples, photometric="minisblack" if channels <= 2 else "rgb",
+                compression="zlib", extrasamples=["unassalpha"] if channels in (2, 4) else None,
+            )  # fmt: skip
+            back = tifffile.imread(path).reshape(samples.shape)
+            if back.dtype != samples.dtype or back.tobytes() != samples.tobytes():
+                raise VideoError(f"{path.name} did not read back as the frame written ({back.dtype}, {back.shape})")
+            layouts.add(f"{({1: 'grey', 2: 'grey + alpha', 3: 'RGB', 4: 'RGBA'})[channels]} {'half' if samples.dtype == np.float16 else 'float'}")
+            count += 1
+    return {"files": count, "first_number": target.first_number, "tiff_samples": ", ".join(sorted(layouts)),
+            "tiff_compression": "deflate (lossless)", "read_back_identical": count}  # fmt: skip
+
+
 def images_text(sequence: dict) -> tuple[str, str]:
-    """(what the images are, their format) for the summaries: ("PNG images", "rgb24"), or
-    ("OpenEXR images", "gbrpf16le, ZIPS (lossless)")."""
+    """(what the images are, their format) for the summaries: ("PNG images", "rgb24"),
+    ("OpenEXR images", "gbrpf16le, ZIPS (lossless)") or ("float TIFF images", "RGB half,
+    deflate (lossless)")."""
     if "exr_pix_fmt" in sequence:
         return "OpenEXR images", f"{sequence['exr_pix_fmt']}, {sequence['exr_compression']}"
+    if "tiff_samples" in sequence:
+        return "float TIFF images", f"{sequence['tiff_samples']}, {sequence['tiff_compression']}"
     return "PNG images", sequence["png_pix_fmt"]
 
 

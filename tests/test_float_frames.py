@@ -163,8 +163,8 @@ def test_floats_into_png_images_are_refused_and_a_lossy_codec_says_it_clipped(tm
     source = exr_sequence(tmp_path / "plates", [linear(image) for image in stutter(scene(8), [4])])
     assert cli.main(["repair", str(source), "-o", str(tmp_path / "png" / "f_%04d.png"), "--checkpoint", str(model), "--quiet"]) == 2
     assert "floating-point (scene-linear) samples, which PNG images cannot hold" in capsys.readouterr().err
-    assert cli.main(["repair", str(source), "-o", str(tmp_path / "png" / "f_%04d.tif"), "--checkpoint", str(model), "--quiet"]) == 2
-    assert "samples, which an image sequence holds as OpenEXR only; write OpenEXR images" in capsys.readouterr().err  # not "PNG"
+    assert cli.main(["repair", str(source), "-o", str(tmp_path / "png" / "f_%04d.jpg"), "--checkpoint", str(model), "--quiet"]) == 2
+    assert "samples, which an image sequence holds as OpenEXR or float TIFF only; write OpenEXR images" in capsys.readouterr().err
     x2 = tmp_path / "x2" / "f_%04d.exr"
     assert cli.main(["interpolate", str(source), "-o", str(x2), "--factor", "2", "--checkpoint", str(model), "--quiet"]) == 0
     printed = capsys.readouterr().out
@@ -421,3 +421,43 @@ def test_a_grey_half_exr_is_kept_as_three_half_planes_and_its_images_are_grey_ag
         fmt, back = read_exr(tmp_path / "out" / f"p_{index:04d}.exr")
         _, original = read_exr(tmp_path / "plates" / f"plate_{index:04d}.exr")
         assert fmt == "grayf16le" and np.array_equal(back.view(np.uint32), original.view(np.uint32)) == (index != 3), index
+
+
+@pytest.mark.parametrize(
+    "pix_fmt, half, layout",
+    [("gbrpf32le", False, "RGB float"), ("gbrpf32le", True, "RGB half"), ("grayf32le", True, "grey half"), ("gbrapf32le", False, "RGBA float")],
+)
+def test_floating_point_frames_go_to_float_tiff_images_their_untouched_samples_bit_identical(tmp_path, model, pix_fmt, half, layout):
+    """A float sequence written to .tif images was refused ("PNG images cannot hold"); they now hold
+    its samples as the input stored them, read back bit for bit."""
+    import tifffile
+
+    plates = [linear(image) for image in stutter(scene(8), [3])]
+    if pix_fmt == "grayf32le":
+        plates = [samples.mean(axis=2, keepdims=True) for samples in plates]
+    if pix_fmt == "gbrapf32le":
+        plates = [with_alpha(samples, 0.25 + 0.05 * index) for index, samples in enumerate(plates)]
+        plates[3] = plates[2].copy()
+    source = exr_frames(tmp_path / "plates", plates, pix_fmt, half)
+    report = repair_video(source, tmp_path / "out" / "p_%04d.tif", checkpoint=model, progress=False)
+    sequence = report["image_sequence"]
+    assert (sequence["tiff_samples"], sequence["read_back_identical"]) == (layout, 8)
+    assert "Written as 8 float TIFF images" in summary_text(report)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"p_{n:04d}.tif" for n in range(8)]
+    for index in range(8):
+        back = tifffile.imread(tmp_path / "out" / f"p_{index:04d}.tif")
+        _, original = read_exr(tmp_path / "plates" / f"plate_{index:04d}.exr")
+        assert back.dtype == (np.float16 if half else np.float32)
+        back = back.astype(np.float32).reshape(original.shape)
+        assert np.array_equal(back.view(np.uint32), original.view(np.uint32)) == (index != 3), index
+
+
+def test_float_tiff_images_are_only_for_floating_point_input(tmp_path, model, capsys):
+    from PIL import Image
+
+    (tmp_path / "png").mkdir()
+    for index, image in enumerate(stutter(scene(6), [3])):
+        Image.fromarray(image).save(tmp_path / "png" / f"f_{index:02d}.png")
+    assert cli.main(["repair", str(tmp_path / "png" / "f_%02d.png"), "-o", str(tmp_path / "o" / "r_%04d.tif"), "--checkpoint", str(model), "--quiet"]) == 2
+    assert "an image sequence is written as TIFF only to hold scene-linear floating-point light" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
