@@ -19,6 +19,9 @@ its samples exactly (a PNG sequence in gives the same pixels out); Y'CbCr video 
 RGB with its own matrix and range (``nlvfi.videoio.frame_to_rgb``, as the model reads it), 16-bit
 above 8 bits. Audio, subtitles and timestamps have no place in an image sequence: the report
 names what was left out and, for a variable frame rate, lists every frame's time.
+Floating-point (scene-linear) input, which a PNG would clip at 1.0, is written as OpenEXR
+images (``.exr``, :func:`export_exr_sequence`) or floating-point TIFF images (``.tif``,
+:func:`export_float_tiff_sequence`), its samples kept bit for bit.
 
 Files are numbered like the input's images (an input sequence starting at 1 gives 1, 2, ...);
 a video's frames from 0, as the report counts them. A name that already exists is refused before
