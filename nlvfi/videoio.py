@@ -267,7 +267,12 @@ def container_for(path: str | os.PathLike) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in CONTAINERS:
         known = ", ".join(CONTAINERS)
-        raise VideoError(f"cannot tell the container of {Path(path).name!r} from its extension; use one of {known}")
+        from PIL import Image
+
+        images = ""
+        if suffix in Image.registered_extensions() or suffix in (".exr", ".dpx"):  # one image where a video was meant
+            images = f"; or numbered images, with a pattern such as {Path(path).parent / 'frame_%04d.png'} (.exr or .tif for floating-point input)"
+        raise VideoError(f"cannot tell the container of {Path(path).name!r} from its extension; use one of {known}{images}")
     return CONTAINERS[suffix]
 
 

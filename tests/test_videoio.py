@@ -556,8 +556,12 @@ def test_codec_choice_errors(tmp_path):
     odd420 = _info(tmp_path, pix_fmt="yuv420p", h=47, w=65)
     with pytest.raises(VideoError, match="write .mkv instead"):
         choose_encoder(odd420, "mov", _codecs("mov"))
-    with pytest.raises(VideoError, match="cannot tell the container"):
+    with pytest.raises(VideoError, match="cannot tell the container") as unknown:
         container_for("out.xyz")
+    assert "pattern" not in str(unknown.value)
+    for image in ("out/shot.tif", "shot.png", "plate.exr"):  # one image where numbered images were meant
+        with pytest.raises(VideoError, match=r"or numbered images, with a pattern such as .*frame_%04d\.png \(\.exr or \.tif for floating"):
+            container_for(image)
     assert container_for("a/b.MKV") == "matroska" and container_for("x.mov") == "mov"
 
 
