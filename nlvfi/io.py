@@ -21,7 +21,7 @@ that format can: JPEG and BMP hold 8-bit colour or grey without alpha; 16 bits g
 TIFF. Float (``F``) images other than TIFF and 32-bit integers beyond 16 bits have no full
 scale we can know: refused in one line (ValueError).
 
-OpenEXR images and floating-point TIFFs hold scene-linear light, half or float, with no full
+OpenEXR images, floating-point TIFFs and Radiance ``.hdr`` images hold scene-linear light, half or float, with no full
 scale either, but a known meaning: they are read exactly (TIFF with ``tifffile``: FFmpeg reads no
 grey float TIFF and reads a half one as 16-bit integers) and shown to the generator through the
 invertible tone curve of :mod:`nlvfi.float_frames`; the frame between two of them goes back
@@ -143,7 +143,8 @@ def _is_exr(path: Path) -> bool:
 
 
 def _read_exr(path: Path) -> Picture:
-    """An OpenEXR image through FFmpeg's decoder, its samples exact, shown through the tone curve."""
+    """An OpenEXR (or Radiance RGBE ``.hdr``) image through FFmpeg's decoder, its samples exact,
+    shown through the tone curve."""
     frame = _decoded_image(path)
     return _linear_picture(float_samples(frame), half="f16" in frame.format.name)  # FFmpeg decodes half channels as half
 
@@ -214,7 +215,7 @@ def read_picture(path: str | Path) -> Picture:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such image: {path}")
-    if _is_exr(path):
+    if _is_exr(path) or path.suffix.lower() == ".hdr":  # OpenEXR, Radiance RGBE: floating point through FFmpeg
         return _read_exr(path)
     if _png_deep_colour(path) or path.suffix.lower() == ".dpx":
         return _read_with_ffmpeg(path)

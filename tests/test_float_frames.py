@@ -461,3 +461,25 @@ def test_float_tiff_images_are_only_for_floating_point_input(tmp_path, model, ca
     assert cli.main(["repair", str(tmp_path / "png" / "f_%02d.png"), "-o", str(tmp_path / "o" / "r_%04d.tif"), "--checkpoint", str(model), "--quiet"]) == 2
     assert "an image sequence is written as TIFF only to hold scene-linear floating-point light" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_radiance_hdr_pair_gives_an_exr_or_a_float_tiff_of_its_light(tmp_path, model, capsys):
+    """PIL reads no .hdr: the pair was refused as 'not a readable image'."""
+    import tifffile
+
+    def write_hdr(path: Path, samples: np.ndarray) -> Path:
+        context = av.CodecContext.create("hdr", "w")
+        context.width, context.height, context.pix_fmt = samples.shape[1], samples.shape[0], "gbrpf32le"
+        path.write_bytes(b"".join(bytes(packet) for packet in [*context.encode(float_frame(samples, "gbrpf32le")), *context.encode(None)]))
+        return path
+
+    a, b = (linear(image) for image in scene(3)[::2])
+    prev, next_ = write_hdr(tmp_path / "a.hdr", a), write_hdr(tmp_path / "b.hdr", b)
+    for name in ("mid.exr", "mid.tif"):
+        assert cli.main(["interpolate", str(prev), str(next_), "-o", str(tmp_path / name), "--checkpoint", str(model), "--quiet"]) == 0
+    _, mid = read_exr(tmp_path / "mid.exr")
+    assert np.isfinite(mid).all() and mid.max() > 1.0  # linear light, not clipped display values
+    assert np.abs(to_display(mid) - (to_display(a) + to_display(b)) / 2).mean() < 0.05
+    assert np.array_equal(tifffile.imread(tmp_path / "mid.tif"), mid)  # the same frame, in either format
+    assert cli.main(["interpolate", str(prev), str(next_), "-o", str(tmp_path / "mid.png"), "--checkpoint", str(model), "--quiet"]) == 2
+    assert "write it as .exr or .tif" in capsys.readouterr().err
