@@ -1,4 +1,4 @@
-"""Writing a repaired video as numbered PNG images: ``nlvfi repair IN -o frames/%04d.png``.
+"""Writing a repaired video as numbered PNG or TIFF images: ``nlvfi repair IN -o frames/%04d.png``.
 
 Method: METHOD.md §4 step 4 (¶0214–0239) puts the new frames in place; issue 4 asks that a
 losslessly coded input (a PNG sequence among them) come out lossless, its untouched frames
@@ -19,6 +19,8 @@ its samples exactly (a PNG sequence in gives the same pixels out); Y'CbCr video 
 RGB with its own matrix and range (``nlvfi.videoio.frame_to_rgb``, as the model reads it), 16-bit
 above 8 bits. Audio, subtitles and timestamps have no place in an image sequence: the report
 names what was left out and, for a variable frame rate, lists every frame's time.
+A pattern ending in ``.tif`` writes TIFF images (deflate, lossless) of the same samples
+(:func:`image_format`: the PNG layouts, little-endian), for pipelines built on TIFF.
 Floating-point (scene-linear) input, which a PNG would clip at 1.0, is written as OpenEXR
 images (``.exr``, :func:`export_exr_sequence`) or floating-point TIFF images (``.tif``,
 :func:`export_float_tiff_sequence`), its samples kept bit for bit.
@@ -115,15 +117,15 @@ class SequenceTarget:
 
 def sequence_target(output: str | os.PathLike, source: str | os.PathLike) -> SequenceTarget:
     """Check an image-sequence output before any work; ValueError (one line) for a pattern with no
-    or several number fields, a format other than PNG (OpenEXR or float TIFF for floating-point
+    or several number fields, a format other than PNG and TIFF (OpenEXR too for floating-point
     input, :func:`sequence_output`), or a name that exists already."""
     output, source = Path(output), Path(source)
     if pattern_names(output.name) is None:
         raise ValueError(f"{output}: an image sequence needs one number field in its file name, such as {output.parent / 'frame_%04d.png'}")
     if output.suffix.lower() not in (".png", *FLOAT_IMAGE_SUFFIXES):
         raise ValueError(
-            f"{output}: an image sequence is written as PNG (OpenEXR or float TIFF for floating-point input); end the pattern in .png, "
-            f"such as {output.parent / 'frame_%04d.png'}"
+            f"{output}: an image sequence is written as PNG or TIFF (OpenEXR too for floating-point input); end the pattern in "
+            f".png or .tif, such as {output.parent / 'frame_%04d.png'}"
         )
     target = SequenceTarget(output.parent, output.name, input_first_number(source))
     existing = target.existing()
@@ -151,16 +153,15 @@ def sequence_output(output: Path, source: Path, codec: str | None, crf: int | No
             f"({output.parent / 'frame_%04d.exr'}), float TIFF images (.tif) or a video such as OUT.mkv (all keep them exactly, "
             "nlvfi.float_frames)"
         )
-    if not floating and output.suffix.lower() in FLOAT_IMAGE_SUFFIXES:
-        held = "OpenEXR images hold" if output.suffix.lower() == ".exr" else "an image sequence is written as TIFF only to hold"
+    if not floating and output.suffix.lower() == ".exr":
         raise ValueError(
-            f"{output}: {held} scene-linear floating-point light, which {source} does not; "
-            f"write PNG images ({output.parent / 'frame_%04d.png'})"
+            f"{output}: OpenEXR images hold scene-linear floating-point light, which {source} does not; "
+            f"write PNG or TIFF images ({output.parent / 'frame_%04d.png'})"
         )
     target = sequence_target(output, source)
     asked = [name for name, value in (("--codec", codec), ("--crf", crf), ("--preset", preset)) if value is not None]
     if asked:
-        raise ValueError(f"{' and '.join(asked)} cannot apply to an image sequence: it is written as PNG (lossless)")
+        raise ValueError(f"{' and '.join(asked)} cannot apply to an image sequence: it is written as lossless images")
     if floating and pixel_traits(pix_fmt).is_gray and not pixel_traits(pix_fmt).has_alpha:
         target = replace(target, grey=True)
     if floating and pixel_traits(pix_fmt).has_alpha:  # FFV1 holds no floating point with alpha: raw video in NUT
@@ -175,6 +176,13 @@ def png_format(traits: PixelTraits) -> str:
     if traits.is_gray:
         return ("ya16be" if deep else "ya8") if traits.has_alpha else ("gray16be" if deep else "gray")
     return ("rgba64be" if deep else "rgba") if traits.has_alpha else ("rgb48be" if deep else "rgb24")
+
+
+def image_format(traits: PixelTraits, codec: str) -> str:
+    """:func:`png_format` for FFmpeg's ``png`` encoder, or the same layout little-endian for its
+    ``tiff`` encoder (which takes rgb24, rgb48le, rgba, rgba64le, gray, gray16le, ya8, ya16le)."""
+    fmt = png_format(traits)
+    return fmt[:-2] + "le" if codec == "tiff" and fmt.endswith("be") else fmt
 
 
 def png_frame(frame, traits: PixelTraits):
@@ -198,20 +206,25 @@ def export_sequence(video: Path, target: SequenceTarget, staging: Path, progress
 
     if target.pattern.lower().endswith(".exr"):
         return export_exr_sequence(video, target, staging, progress)
-    if target.pattern.lower().endswith((".tif", ".tiff")):
+    codec = "tiff" if target.pattern.lower().endswith((".tif", ".tiff")) else "png"
+    if codec == "tiff" and is_float_format(probe(video).pix_fmt):
         return export_float_tiff_sequence(video, target, staging, progress)
     digests: list[str] = []
     encoder = None
     with VideoReader(video) as reader:
         traits = reader.info.traits
-        fmt = png_format(traits)
+        fmt = image_format(traits, codec)
         bar = tqdm(desc="writing images", unit="image", disable=not progress)
         for item in reader:
-            image = png_frame(item.frame, traits)  # (H, W) in fmt
+            image = png_frame(item.frame, traits)  # (H, W) in png_format
+            if image.format.name != fmt:
+                image = image.reformat(format=fmt)  # TIFF: the same samples, little-endian
             if encoder is None:
-                encoder = av.CodecContext.create("png", "w")
+                encoder = av.CodecContext.create(codec, "w")
                 encoder.width, encoder.height, encoder.pix_fmt = image.width, image.height, fmt
                 encoder.time_base = Fraction(1, 1)
+                if codec == "tiff":
+                    encoder.options = {"compression_algo": "deflate"}  # lossless; FFmpeg's default is PackBits
             image.pts = None
             data = b"".join(bytes(packet) for packet in encoder.encode(image))
             (staging / target.name(item.index)).write_bytes(data)
@@ -224,7 +237,7 @@ def export_sequence(video: Path, target: SequenceTarget, staging: Path, progress
             back = next(container.decode(video=0))
         if back.format.name != fmt or hashlib.sha1(frame_content(back).tobytes()).hexdigest() != digest:
             raise VideoError(f"{path.name} did not read back as the frame written (format {back.format.name})")
-    return {"files": len(digests), "first_number": target.first_number, "png_pix_fmt": fmt, "read_back_identical": len(digests)}
+    return {"files": len(digests), "first_number": target.first_number, f"{codec}_pix_fmt": fmt, "read_back_identical": len(digests)}
 
 
 def export_exr_sequence(video: Path, target: SequenceTarget, staging: Path, progress: bool = True) -> dict:
@@ -284,6 +297,8 @@ def images_text(sequence: dict) -> tuple[str, str]:
         return "OpenEXR images", f"{sequence['exr_pix_fmt']}, {sequence['exr_compression']}"
     if "tiff_samples" in sequence:
         return "float TIFF images", f"{sequence['tiff_samples']}, {sequence['tiff_compression']}"
+    if "tiff_pix_fmt" in sequence:
+        return "TIFF images", f"{sequence['tiff_pix_fmt']}, deflate (lossless)"
     return "PNG images", sequence["png_pix_fmt"]
 
 

@@ -452,16 +452,6 @@ def test_floating_point_frames_go_to_float_tiff_images_their_untouched_samples_b
         assert np.array_equal(back.view(np.uint32), original.view(np.uint32)) == (index != 3), index
 
 
-def test_float_tiff_images_are_only_for_floating_point_input(tmp_path, model, capsys):
-    from PIL import Image
-
-    (tmp_path / "png").mkdir()
-    for index, image in enumerate(stutter(scene(6), [3])):
-        Image.fromarray(image).save(tmp_path / "png" / f"f_{index:02d}.png")
-    assert cli.main(["repair", str(tmp_path / "png" / "f_%02d.png"), "-o", str(tmp_path / "o" / "r_%04d.tif"), "--checkpoint", str(model), "--quiet"]) == 2
-    assert "an image sequence is written as TIFF only to hold scene-linear floating-point light" in capsys.readouterr().err
-    assert not (tmp_path / "o").exists()
-
 
 def test_a_radiance_hdr_pair_gives_an_exr_or_a_float_tiff_of_its_light(tmp_path, model, capsys):
     """PIL reads no .hdr: the pair was refused as 'not a readable image'."""

@@ -106,17 +106,20 @@ def test_a_video_with_audio_and_a_variable_rate_names_what_images_cannot_hold(tm
     assert sequence["frame_times_s"] == pytest.approx([p / 10 for p in pts], abs=1e-6)
 
 
+@pytest.mark.parametrize("suffix", ["png", "tif"])  # TIFF: the same samples, little-endian (a .tif pattern was refused)
 @pytest.mark.parametrize(
     "pix_fmt, channels, deep, expected",
     [("gray16le", 3, True, "gray16be"), ("bgra", 4, False, "rgba"), ("yuv420p10le", 3, True, "rgb48be"), ("gray", 3, False, "gray")],
 )
-def test_depth_grey_and_alpha_are_kept_in_the_png(tmp_path, model, pix_fmt, channels, deep, expected):
+def test_depth_grey_and_alpha_are_kept_in_the_images(tmp_path, model, pix_fmt, channels, deep, expected, suffix):
     frames = stutter(scene(8, channels=channels), [4])
     if deep:
         frames = [image.astype(np.uint16) * 257 for image in frames]
+    if suffix == "tif":
+        expected = expected[:-2] + "le" if expected.endswith("be") else expected
     source = write_video(tmp_path / "in.mkv", frames, 10, pix_fmt=pix_fmt)
-    report = repair_video(source, tmp_path / "o" / "%02d.png", checkpoint=model, progress=False)
-    assert report["image_sequence"]["png_pix_fmt"] == expected
+    report = repair_video(source, tmp_path / "o" / f"%02d.{suffix}", checkpoint=model, progress=False)
+    assert report["image_sequence"][f"{'tiff' if suffix == 'tif' else 'png'}_pix_fmt"] == expected
     with VideoReader(source) as reader:
         first = next(iter(reader)).frame
         traits = reader.info.traits
@@ -126,7 +129,7 @@ def test_depth_grey_and_alpha_are_kept_in_the_png(tmp_path, model, pix_fmt, chan
             want = first.to_ndarray(format="rgba")
         else:
             want = frame_to_rgb(first, traits)
-    samples, fmt = png_samples(tmp_path / "o" / "00.png")
+    samples, fmt = png_samples(tmp_path / "o" / f"00.{suffix}")
     assert fmt == expected
     assert np.array_equal(samples.astype(np.int64), want.astype(np.int64))
 
@@ -149,7 +152,7 @@ def test_frame_times_vary():
 @pytest.mark.parametrize(
     "pattern, flags, message",
     [
-        ("o/%04d.jpg", [], r"written as PNG \(OpenEXR or float TIFF for floating-point input\); end the pattern in \.png"),
+        ("o/%04d.jpg", [], r"written as PNG or TIFF \(OpenEXR too for floating-point input\); end the pattern in \.png or \.tif"),
         ("o/%04d_%04d.png", [], r"needs one number field"),
         ("o/%s.png", [], r"needs one number field"),
         ("o/%04d.png", ["--crf", "10"], r"--crf cannot apply to an image sequence"),
