@@ -61,7 +61,7 @@ from .videoio import (
 )
 
 #: Extensions of image files: an output name with a number field and one of them is a sequence
-#: (written as PNG; the others are refused); with any other extension it is a file's own name.
+#: (written as PNG or TIFF, OpenEXR for floating-point input; the others are refused); with any other extension it is a file's own name.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".dpx", ".gif")
 #: image sequences written for floating-point input: OpenEXR, or floating-point TIFF
 FLOAT_IMAGE_SUFFIXES = (".exr", ".tif", ".tiff")
