@@ -325,6 +325,22 @@ def tiff_float_layout(path: str | os.PathLike) -> tuple[int, int] | None:
         return None
 
 
+def tiff_file_bytes(samples: np.ndarray) -> bytes:
+    """One floating-point TIFF (deflate, lossless) of (H, W, C) float16 or float32 ``samples``:
+    grey, grey + alpha, RGB or RGBA (C = 1 to 4; alpha unassociated), as ``tifffile`` writes it."""
+    import io
+
+    import tifffile
+
+    channels = samples.shape[2]
+    buffer = io.BytesIO()
+    tifffile.imwrite(
+        buffer, samples[..., 0] if channels == 1 else samples, photometric="minisblack" if channels <= 2 else "rgb",
+        compression="zlib", extrasamples=["unassalpha"] if channels in (2, 4) else None,
+    )  # fmt: skip
+    return buffer.getvalue()
+
+
 def first_file(path: str | os.PathLike) -> Path:
     """The file a (possibly numbered-image) input ``path`` starts with."""
     from .videoio import is_image_pattern, sequence_first_number

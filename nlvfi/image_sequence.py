@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .float_frames import exr_file_bytes, float_samples, is_float_format, same_samples
+from .float_frames import exr_file_bytes, float_samples, is_float_format, same_samples, tiff_file_bytes
 from .videoio import (
     PixelTraits,
     VideoError,
@@ -276,10 +276,7 @@ def export_float_tiff_sequence(video: Path, target: SequenceTarget, staging: Pat
             samples = samples.astype(np.float16 if "f16" in item.frame.format.name else np.float32)
             channels = samples.shape[2]
             path = staging / target.name(item.index)
-            tifffile.imwrite(
-                path, samples[..., 0] if channels == 1 else samples, photometric="minisblack" if channels <= 2 else "rgb",
-                compression="zlib", extrasamples=["unassalpha"] if channels in (2, 4) else None,
-            )  # fmt: skip
+            path.write_bytes(tiff_file_bytes(samples))
             back = tifffile.imread(path).reshape(samples.shape)
             if back.dtype != samples.dtype or back.tobytes() != samples.tobytes():
                 raise VideoError(f"{path.name} did not read back as the frame written ({back.dtype}, {back.shape})")

@@ -43,7 +43,9 @@ import torch
 from PIL import Image
 
 from .checkpoint import atomic_write
-from .float_frames import EXR_MAGIC, TIFF_FLOAT_SAMPLES, exr_file_bytes, float_samples, frame_from_display, from_display, to_display
+from .float_frames import (
+    EXR_MAGIC, TIFF_FLOAT_SAMPLES, exr_file_bytes, float_samples, frame_from_display, from_display, tiff_file_bytes, to_display,
+)  # fmt: skip
 from .videoio import frame_alpha, frame_to_rgb, pixel_traits, rgb_to_frame, rgb_to_tensor, tensor_to_rgb
 
 #: PIL modes of 16-bit grey images (PNG, TIFF, PGM), read by :func:`read_picture` at their scale
@@ -189,24 +191,11 @@ def float_tiff_bytes(frame: torch.Tensor, kind: ImageKind, alpha: np.ndarray | N
     """A floating-point TIFF (deflate, lossless) of a (3, H, W) display frame in [0, 1] taken back
     to scene-linear light (:func:`nlvfi.float_frames.from_display`), grey and alpha as ``kind``
     says; half when ``kind.half``."""
-    import io
-
-    import tifffile
-
     display = frame.mean(0, keepdim=True) if kind.grey else frame  # the model's three channels differ by noise: their mean
     linear = from_display(tensor_to_rgb(display, np.uint16).astype(np.float32) / 65535.0)  # (H, W, 1 or 3)
-    keep_alpha = kind.alpha and alpha is not None
-    if keep_alpha:
+    if kind.alpha and alpha is not None:
         linear = np.concatenate([linear, np.clip(alpha, 0, 1).astype(np.float32)[..., None]], axis=2)
-    samples = linear.astype(np.float16 if kind.half else np.float32)
-    if samples.shape[2] == 1:
-        samples = samples[..., 0]  # (H, W)
-    buffer = io.BytesIO()
-    tifffile.imwrite(
-        buffer, samples, photometric="minisblack" if kind.grey else "rgb", compression="zlib",
-        extrasamples=["unassalpha"] if keep_alpha else None,
-    )  # fmt: skip
-    return buffer.getvalue()
+    return tiff_file_bytes(linear.astype(np.float16 if kind.half else np.float32))
 
 
 def read_picture(path: str | Path) -> Picture:
