@@ -43,6 +43,12 @@ tools (``nlvfi interpolate``, ``nlvfi repair``) and ``benchmarks/speed.py`` run 
   --synthetic-samples 8 --no-dis`` took 33.2 and 26.6 s before (two runs; glibc's empty
   ``libpthread.so.0`` in ``LD_PRELOAD``, so that the setting is not made) and 21.7 and 18.2 s
   with it, every PSNR the same (ad hoc, 2 cores).
+  The cost is memory: a heap that hands nothing back grows where a freed block is too small for
+  the next request. One forward pass of a fresh generator (``python -m nlvfi.bench``, each in its
+  own process, results/bench_cpu.md) peaked at 1.0-1.1x the RSS of glibc's defaults for
+  ``tiny`` (the shipped model), but at 1.45x for ``small`` and 2.1x for ``full`` at 1920x1080
+  (12.8 GB against 6.0), while it ran 3.3x as fast. The tools' memory plan does not count that
+  growth (nlvfi.interpolate.plan_inference).
 
 bf16 autocast is the caller's choice (``--dtype bf16`` in the benchmark; the trainer on CUDA):
 it does change results, by about 1e-3 on [0, 1] frames with random weights; geometry stays

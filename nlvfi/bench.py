@@ -9,8 +9,12 @@ Every measurement runs in a fresh subprocess, so "peak memory" is that process's
 on the CPU its peak resident set size (ru_maxrss, which includes ~0.3 GB of Python + torch),
 with the increase over the loaded model shown beside it; on CUDA,
 torch.cuda.max_memory_allocated. Time is the median of N forward passes after one warm-up,
-in inference mode, with torch's default thread count. The tables are printed and written
-(Markdown) to ``--out``.
+in inference mode, with torch's default thread count. On the CPU the forward passes run as the
+tools run them, with the freed memory kept for the next pass
+(:func:`nlvfi.acceleration.keep_freed_cpu_memory`); ``--system-allocator`` measures them with
+glibc's allocator as it comes, as a library caller gets them (results/bench_cpu.md, both on one
+machine: 1.2-3.9x slower, and up to 2.1x less peak memory: full at 1920x1080 39.8 s and 6.0 GB
+against 12.0 s and 12.8 GB). The tables are printed and written (Markdown) to ``--out``.
 """
 
 from __future__ import annotations
@@ -46,11 +50,15 @@ def _sync(device) -> None:
         torch.cuda.synchronize(device)
 
 
-def worker_forward(size: str, resolution: str, device_name: str, repeats: int) -> dict:
-    """Time ``repeats`` forward passes of a ``size`` generator on one random pair."""
+def worker_forward(size: str, resolution: str, device_name: str, repeats: int, keep_memory: bool = True) -> dict:
+    """Time ``repeats`` forward passes of a ``size`` generator on one random pair (``keep_memory``:
+    on the CPU, the freed memory kept as the tools keep it; module doc)."""
     import torch
 
+    from .acceleration import keep_freed_cpu_memory
     from .generator import build_generator
+
+    kept = keep_freed_cpu_memory(device_name) if keep_memory else False
 
     width, height = map(int, resolution.split("x"))
     device = torch.device(device_name)
@@ -68,7 +76,7 @@ def worker_forward(size: str, resolution: str, device_name: str, repeats: int) -
             _sync(device)
             if i:  # the first pass is a warm-up
                 times.append(time.perf_counter() - start)
-    result = {"ms": 1000 * statistics.median(times), "peak_mb": _peak_rss_mb(), "model_rss_mb": baseline}
+    result = {"ms": 1000 * statistics.median(times), "peak_mb": _peak_rss_mb(), "model_rss_mb": baseline, "freed_memory_kept": kept}
     if device.type == "cuda":
         result["gpu_peak_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
     return result
@@ -122,7 +130,7 @@ def _fmt(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def run(sizes, resolutions, device: str, repeats: int, attention: bool, timeout: float) -> str:
+def run(sizes, resolutions, device: str, repeats: int, attention: bool, timeout: float, keep_memory: bool = True) -> str:
     """All measurements; returns the Markdown report."""
     import torch
 
@@ -134,7 +142,9 @@ def run(sizes, resolutions, device: str, repeats: int, attention: bool, timeout:
         "",
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads; median of {repeats} forward passes after one warm-up, batch 1, "
-        "inference mode, float32. Peak RSS counts the whole process (Python + torch ~0.3 GB).",
+        "inference mode, float32. Peak RSS counts the whole process (Python + torch ~0.3 GB)."
+        + ("" if device.startswith("cuda") else (" Freed memory kept for the next pass, as the tools run (nlvfi.acceleration)." if keep_memory
+           else " glibc's allocator as it comes (--system-allocator), as a library caller runs it.")),
         "",
         "## Parameters per module",
         "",
@@ -150,7 +160,7 @@ def run(sizes, resolutions, device: str, repeats: int, attention: bool, timeout:
     lines += [header, "|---|---|---:|---:|---:|---:|" + ("---:|" if gpu else "")]
     for size in sizes:
         for resolution in resolutions:
-            r = _run_worker(["forward", size, resolution, device, str(repeats)], timeout)
+            r = _run_worker(["forward", size, resolution, device, str(repeats), "kept" if keep_memory else "system"], timeout)
             if "error" in r:
                 row = f"| {size} | {resolution} | {r['error']} | | | |" + (" |" if gpu else "")
             else:
@@ -183,7 +193,8 @@ def run(sizes, resolutions, device: str, repeats: int, attention: bool, timeout:
                 )
             print(row, flush=True)
             lines.append(row)
-    lines += ["", f"Reproduce: `python -m nlvfi.bench --device {device} --repeats {repeats}`", ""]
+    flag = "" if keep_memory else " --system-allocator"
+    lines += ["", f"Reproduce: `python -m nlvfi.bench --device {device} --repeats {repeats}{flag}`", ""]
     return "\n".join(lines)
 
 
@@ -197,18 +208,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-attention", action="store_true", help="skip the attention memory table")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per measurement")
     parser.add_argument("--out", type=Path, default=None, help="Markdown file for the report")
+    parser.add_argument("--system-allocator", action="store_true", help="on the CPU, glibc's allocator as it comes (module doc)")
     args = parser.parse_args(argv)
     if args.worker:
         kind, *rest = args.worker
         if kind == "forward":
-            size, resolution, device, repeats = rest
-            result = worker_forward(size, resolution, device, int(repeats))
+            size, resolution, device, repeats, allocator = rest
+            result = worker_forward(size, resolution, device, int(repeats), allocator == "kept")
         else:
             resolution, mode, device = rest
             result = worker_attention(resolution, mode == "explicit", device)
         print(json.dumps(result))
         return 0
-    report = run(args.sizes, args.resolutions, args.device, args.repeats, not args.no_attention, args.timeout)
+    report = run(args.sizes, args.resolutions, args.device, args.repeats, not args.no_attention, args.timeout, not args.system_allocator)
     print()
     print(report)
     if args.out:
