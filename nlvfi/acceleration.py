@@ -47,8 +47,14 @@ tools (``nlvfi interpolate``, ``nlvfi repair``) and ``benchmarks/speed.py`` run 
   the next request. One forward pass of a fresh generator (``python -m nlvfi.bench``, each in its
   own process, results/bench_cpu.md) peaked at 1.0-1.1x the RSS of glibc's defaults for
   ``tiny`` (the shipped model), but at 1.45x for ``small`` and 2.1x for ``full`` at 1920x1080
-  (12.8 GB against 6.0), while it ran 3.3x as fast. The tools' memory plan does not count that
-  growth (nlvfi.interpolate.plan_inference).
+  (12.8 GB against 6.0), while it ran 3.3x as fast. The growth differs from process to process:
+  the tools' own call (weights in channels-last, the repair's settings; results/cpu_memory.md,
+  ``benchmarks/cpu_memory.py``, 3 fresh processes a row) peaked at up to 1.07x the memory plan's
+  estimate for ``tiny``, 1.14x for ``small`` and 1.63x for ``full`` at 1280x720 and 1920x1080 (at
+  1920x1080 7.2, 10.2 and 7.7 GB over the loaded model where 6.3 GB were planned). The CPU's plan
+  counts it (``nlvfi.interpolate.KEPT_HEAP_FACTOR``). One heap for all threads
+  (``MALLOC_ARENA_MAX=1``) did not make it smaller (7.5-8.1 GB for ``full`` at 1920x1080) and made
+  the call half as fast (ad hoc).
 
 bf16 autocast is the caller's choice (``--dtype bf16`` in the benchmark; the trainer on CUDA):
 it does change results, by about 1e-3 on [0, 1] frames with random weights; geometry stays

@@ -124,6 +124,19 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".e
 #: "RSS over loaded model" column of results/bench_cpu.md at 1920x1080, plus ~15% margin
 BYTES_PER_PIXEL = {"tiny": 1600, "small": 2000, "full": 3200}
 _UNKNOWN_BYTES_PER_PIXEL = 3200
+#: Allowances on those estimates, from the worst peak of the tools' call over the estimate in 3
+#: fresh processes a row, 2 cores (results/cpu_memory.md, ``benchmarks/cpu_memory.py``), plus about
+#: a tenth; the planner takes the largest that applies (:func:`estimate_factor`).
+#: On the CPU with the freed memory kept (:func:`nlvfi.acceleration.keep_freed_cpu_memory`, as the
+#: tools run), the heap grows past the live memory where a freed block is too small for the next
+#: request, and by a different amount in each process. Worst at 1280x720 and 1920x1080: tiny 1.07,
+#: small 1.14, full 1.63 (at 1920x1080 one call peaked 10.2 GB over the loaded model where 6.3 GB
+#: were planned, the other two 7.2 and 7.7).
+KEPT_HEAP_FACTOR = {"tiny": 1.2, "small": 1.3, "full": 1.8}
+#: With the flow estimated at 2x (frames up to :data:`AUTO_FLOW_SCALE_PIXELS`, ``--flow-scale``),
+#: on any device: worst at 640x480, either allocator: tiny 1.04, small 1.30, full 2.33 (glibc as it
+#: comes reached 2.08 too: ``full`` took about 1.0 GB in most processes and 2.1 GB in some).
+FLOW_2X_FACTOR = {"tiny": 1.15, "small": 1.45, "full": 2.6}
 #: largest frame (pixels) whose flow ``--flow-scale auto`` estimates at 2x (:func:`flow_scale_for`)
 AUTO_FLOW_SCALE_PIXELS = 768 * 576
 #: tile sides tried, largest first, when a whole frame does not fit (``--tile`` left automatic)
@@ -184,11 +197,31 @@ def bytes_per_pixel(generator: Generator) -> int:
     return BYTES_PER_PIXEL.get(generator.config.name, _UNKNOWN_BYTES_PER_PIXEL)
 
 
-def memory_needed(generator: Generator, height: int, width: int, batch: int = 1) -> int:
-    """Estimated peak bytes of a forward pass on ``batch`` frames of height x width."""
+def estimate_factor(
+    generator: Generator, device: torch.device | None = None, flow_scale: int = 1, kept: bool | None = None
+) -> float:
+    """The largest allowance that applies to the model's estimates (1 for none): :data:`FLOW_2X_FACTOR`
+    with ``flow_scale`` 2, :data:`KEPT_HEAP_FACTOR` on the CPU when the memory each call frees is
+    kept (``kept`` None: when this process keeps it; ``device`` None: the live memory alone, as the
+    estimates were measured)."""
+    name = generator.config.name
+    factors = [1.0]
+    if flow_scale == 2:
+        factors.append(FLOW_2X_FACTOR.get(name, max(FLOW_2X_FACTOR.values())))
+    if device is not None and device.type == "cpu" and (freed_cpu_memory_kept() if kept is None else kept):
+        factors.append(KEPT_HEAP_FACTOR.get(name, max(KEPT_HEAP_FACTOR.values())))
+    return max(factors)
+
+
+def memory_needed(
+    generator: Generator, height: int, width: int, batch: int = 1, device: torch.device | None = None, flow_scale: int = 1
+) -> int:
+    """Estimated peak bytes of a forward pass on ``batch`` frames of height x width, with the
+    allowances for ``device`` and ``flow_scale`` (:func:`estimate_factor`)."""
     stride = generator.config.stride
     padded = math.ceil(height / stride) * stride * math.ceil(width / stride) * stride
-    return batch * (padded * bytes_per_pixel(generator) + 6 * 4 * height * width)  # + inputs/outputs
+    live = batch * (padded * bytes_per_pixel(generator) + 6 * 4 * height * width)  # + inputs/outputs
+    return int(live * estimate_factor(generator, device, flow_scale))
 
 
 def available_memory(device: torch.device) -> int:
@@ -215,8 +248,17 @@ def memory_budget(device: torch.device, max_memory_gb: float | None = None) -> i
     return int(0.8 * available_memory(device))
 
 
-def memory_needed_tiled(generator: Generator, height: int, width: int, tile: int, batch: int = 1) -> int:
-    """Estimated peak bytes of a tiled pass (``nlvfi.tiling``) on ``batch`` frames of height x width.
+def memory_needed_tiled(
+    generator: Generator,
+    height: int,
+    width: int,
+    tile: int,
+    batch: int = 1,
+    device: torch.device | None = None,
+    flow_scale: int = 1,
+) -> int:
+    """Estimated peak bytes of a tiled pass (``nlvfi.tiling``) on ``batch`` frames of height x width,
+    with the allowances for ``device`` and ``flow_scale`` (:func:`estimate_factor`).
 
     The whole padded frame holds the inputs, the blended output and the non-local features
     (C_nl channels), and briefly the non-local branch's own working memory, about four float32
@@ -233,7 +275,7 @@ def memory_needed_tiled(generator: Generator, height: int, width: int, tile: int
     channels = generator.config.nonlocal_channels if getattr(generator.config, "use_nonlocal", True) else 0
     whole = padded * (16 * channels + 64)  # non-local pass + inputs/output
     side_h, side_w = min(tile, math.ceil(height / stride) * stride), min(tile, math.ceil(width / stride) * stride)
-    return batch * (whole + memory_needed(generator, side_h, side_w, 1))
+    return int(batch * (whole + memory_needed(generator, side_h, side_w, 1)) * estimate_factor(generator, device, flow_scale))
 
 
 #: Whole float32 RGB frames (12 B a pixel) a tool keeps on the device around the generator's
@@ -367,9 +409,10 @@ def plan_inference(
             change the memory a call needs.
         flow_scale: 1, 2 or "auto" (:func:`flow_scale_for`); static_motion: px, 0 for off
             (:mod:`nlvfi.static_blend`). Both apply to whole frames and to tiles.
-            The memory estimate is the 1x one; it covers the enlarged flow. Peak over the loaded
-            tiny model, 1x / 2x (estimate): 768x576 615 / 600 MB; 1280x720 1106 / 1273 MB (1427);
-            1920x1080 2528 / 2842 MB (3235); 1920x1080 in tiles of 512 px 670 / 709 MB (1094).
+            At 2x the estimates take :data:`FLOW_2X_FACTOR`: the 1x estimate covered the enlarged
+            flow of the tiny model (peak over the loaded model, 1x / 2x (estimate): 768x576 615 /
+            600 MB; 1280x720 1106 / 1273 MB (1427); 1920x1080 2528 / 2842 MB (3235); in tiles of
+            512 px 670 / 709 MB (1094)), not that of ``small`` and ``full`` (results/cpu_memory.md).
         fade: take fades out before the generator (``Plan.fade``, :mod:`nlvfi.fade`).
         resident: bytes the caller keeps on the device around every call, besides the
             generator's own working memory: whole frames, flow guesses, mirrored copies, the
@@ -391,14 +434,18 @@ def plan_inference(
         except ValueError as error:
             raise ValueError(f"{error} (the {generator.config.name} model)") from None
     held = held_text(resident)
+
+    def tiled_need(side: int) -> int:
+        return memory_needed_tiled(generator, height, width, side, device=device, flow_scale=whole_frame_scale)
+
     cpu_tiles = (  # faster there, unless freed memory is kept (CPU_TILE)
         tile is None and device.type == "cpu" and height * width >= CPU_TILE_FROM_PIXELS and not freed_cpu_memory_kept()
     )
     if tile is None or tile == 0:
-        one = memory_needed(generator, height, width, 1)
+        one = memory_needed(generator, height, width, 1, device, whole_frame_scale)
         if (one + resident <= budget and not cpu_tiles) or tile == 0:
             return Plan(
-                frames_per_call(generator, height, width, budget, device, resident),
+                frames_per_call(generator, height, width, budget, device, resident, whole_frame_scale),
                 views=views,
                 flow_scale=whole_frame_scale,
                 static_motion=static_motion,
@@ -410,7 +457,7 @@ def plan_inference(
             if c % stride == 0 and c < padded_side and (overlap is None or stride <= c - overlap) and (c <= CPU_TILE or not cpu_tiles)
         ]
         for candidate in candidates:
-            if memory_needed_tiled(generator, height, width, candidate) + resident <= budget:
+            if tiled_need(candidate) + resident <= budget:
                 tile = candidate
                 overlap = default_overlap(tile, stride) if overlap is None else overlap
                 break
@@ -418,17 +465,17 @@ def plan_inference(
             smallest = min(candidates, default=None)
             also = (
                 f" (in tiles of {smallest} px about "
-                f"{format_bytes(memory_needed_tiled(generator, height, width, smallest) + resident)})"
+                f"{format_bytes(tiled_need(smallest) + resident)})"
                 if smallest
                 else ""
             )
-            least = memory_needed_tiled(generator, height, width, smallest) if smallest else one
+            least = tiled_need(smallest) if smallest else one
             raise VideoError(
                 f"a {width}x{height} frame needs about {format_bytes(one + resident)} for the {generator.config.name} model "
                 f"on {device.type}{also}{held}, more than the {format_bytes(budget)} budget; use a machine with more memory, "
                 f"raise --max-memory-gb{shorter_runs_text(least + resident, budget, run_frames)}, or downscale the video"
             )
-    one = memory_needed_tiled(generator, height, width, tile)
+    one = tiled_need(tile)
     if one + resident > budget:
         raise VideoError(
             f"a {width}x{height} frame in tiles of {tile} px needs about {format_bytes(one + resident)} for the "
@@ -545,7 +592,7 @@ def through_fades(
 
 
 def frames_per_call(
-    generator: Generator, height: int, width: int, budget: int, device: torch.device, resident: int = 0
+    generator: Generator, height: int, width: int, budget: int, device: torch.device, resident: int = 0, flow_scale: int = 1
 ) -> int:
     """How many whole frames of this size one forward pass may take within ``budget`` less the
     ``resident`` bytes the caller keeps (:func:`plan_inference`); VideoError when not even one fits.
@@ -553,7 +600,7 @@ def frames_per_call(
     :func:`plan_inference` falls back to tiles instead (``nlvfi.tiling``, where the non-local
     branch stays exact) unless tiling is turned off.
     """
-    one = memory_needed(generator, height, width, 1)
+    one = memory_needed(generator, height, width, 1, device, flow_scale)
     if one + resident > budget:
         raise VideoError(
             f"a {width}x{height} frame needs about {format_bytes(one + resident)} for the {generator.config.name} model "

@@ -29,6 +29,7 @@ from nlvfi import repair as repair_module
 from nlvfi import verification
 from nlvfi.flow_prior import constant_velocity_prior, mirror_flow
 from nlvfi import cli
+from nlvfi import interpolate as interp
 from nlvfi.baselines import dis_interpolate
 from nlvfi.interpolate import DEFAULT_CHECKPOINT
 from nlvfi.metrics import psnr
@@ -674,7 +675,10 @@ def test_too_large_for_memory_is_refused_with_the_size_it_needs(tmp_path, model,
     source = write_video(tmp_path / "in.mkv", scene(6), 10)
     rc = main([str(source), "-o", str(tmp_path / "o.mkv"), "--checkpoint", str(model), "--max-memory-gb", "0.001", "--quiet"])
     err = capsys.readouterr().err
-    assert rc == 2 and "a 64x48 frame needs about 5.8 MB for the tiny model" in err and "1.0 MB budget" in err
+    cpu, held = torch.device("cpu"), interp.resident_bytes(48, 64, interp.REPAIR_HELD_FRAMES + 8)
+    need = interp.memory_needed(nlvfi.load_generator(model), 48, 64, 1, cpu, flow_scale=2) + held  # 2x: flow scale auto at 64x48
+    assert need > 4 * 1024**2  # its allowances for the flow at 2x and, where the CLI keeps the freed memory, the CPU's heap
+    assert rc == 2 and f"a 64x48 frame needs about {interp.format_bytes(need)} for the tiny model" in err and "1.0 MB budget" in err
     assert "1.1 MB of it the frames the tool keeps beside the model" in err  # 30 frames: REPAIR_HELD_FRAMES + --max-run
     assert not (tmp_path / "o.mkv").exists()
 
