@@ -463,13 +463,8 @@ def plan_inference(
                 break
         else:
             smallest = min(candidates, default=None)
-            also = (
-                f" (in tiles of {smallest} px about "
-                f"{format_bytes(tiled_need(smallest) + resident)})"
-                if smallest
-                else ""
-            )
             least = tiled_need(smallest) if smallest else one
+            also = f" (in tiles of {smallest} px about {format_bytes(least + resident)})" if smallest else ""
             raise VideoError(
                 f"a {width}x{height} frame needs about {format_bytes(one + resident)} for the {generator.config.name} model "
                 f"on {device.type}{also}{held}, more than the {format_bytes(budget)} budget; use a machine with more memory, "
