@@ -51,10 +51,18 @@ tools (``nlvfi interpolate``, ``nlvfi repair``) and ``benchmarks/speed.py`` run 
   the tools' own call (weights in channels-last, the repair's settings; results/cpu_memory.md,
   ``benchmarks/cpu_memory.py``, 3 fresh processes a row) peaked at up to 1.07x the memory plan's
   estimate for ``tiny``, 1.14x for ``small`` and 1.63x for ``full`` at 1280x720 and 1920x1080 (at
-  1920x1080 7.2, 10.2 and 7.7 GB over the loaded model where 6.3 GB were planned). The CPU's plan
+  1920x1080 7.2, 10.2 and 7.7 GB over the loaded model where 6.3 GB were planned); ``small`` later
+  reached 1.32x in 2 of 6 processes at 1920x1080 (results/cpu_memory_given_back.md). The CPU's plan
   counts it (``nlvfi.interpolate.KEPT_HEAP_FACTOR``). One heap for all threads
   (``MALLOC_ARENA_MAX=1``) did not make it smaller (7.5-8.1 GB for ``full`` at 1920x1080) and made
   the call half as fast (ad hoc).
+  Where nothing fits the budget with that growth, not even the smallest tiles, the plan gives
+  the kept memory back (:func:`give_back_freed_cpu_memory`) and runs as glibc's allocator as it
+  comes would, rather than refuse: ``full`` at 1920x1080 needs 4.9 GB in 256-px tiles kept and
+  ran in 512-px tiles with 4 GB given back (results/cpu_memory_given_back.md,
+  ``benchmarks/cpu_memory_repair.py``). Giving it back only there was measured: whole frames with
+  the memory given back were slower through the whole repair than kept tiles (``full``, 9 GB, a
+  12-frame 1920x1080 clip with 2 copies: 87-98 s against 61-62 s in kept 768-px tiles).
 
 bf16 autocast is the caller's choice (``--dtype bf16`` in the benchmark; the trainer on CUDA):
 it does change results, by about 1e-3 on [0, 1] frames with random weights; geometry stays
@@ -96,7 +104,12 @@ def expandable_cuda_segments(device: str | torch.device = "auto") -> bool:
 
 
 #: glibc's mallopt parameters (malloc.h)
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_MMAP_MAX = -1, -3, -4
+#: What :func:`give_back_freed_cpu_memory` sets: glibc's own most-mmapped-blocks default, and the
+#: thresholds its dynamic rule settles at on 64-bit Linux (blocks of 32 MiB or more mmapped, the
+#: heap's top trimmed past twice that; malloc.c, DEFAULT_MMAP_THRESHOLD_MAX). Any mallopt turns
+#: that rule off for good, so it is set at the values the rule reaches.
+_GIVEN_BACK_MMAP_MAX, _GIVEN_BACK_MMAP_THRESHOLD, _GIVEN_BACK_TRIM_THRESHOLD = 65536, 32 << 20, 64 << 20
 #: glibc's own variables for them: a user who set one chose for themselves
 _GLIBC_MALLOC_VARIABLES = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_")
 
@@ -135,6 +148,30 @@ def keep_freed_cpu_memory(device: str | torch.device = "auto") -> bool:
     global _freed_cpu_memory_kept
     _freed_cpu_memory_kept = mallopt(_M_MMAP_MAX, 0) == 1 and mallopt(_M_TRIM_THRESHOLD, -1) == 1  # 1: done
     return _freed_cpu_memory_kept
+
+
+def give_back_freed_cpu_memory() -> bool:
+    """Undo :func:`keep_freed_cpu_memory`: large blocks are mmapped and handed back to the kernel
+    when freed again, and what the heap holds free now is returned (``malloc_trim``). The CPU's
+    plan calls it where nothing fits the budget with the kept heap's growth, not even the smallest
+    tiles, but something does with glibc's allocator as it comes (``nlvfi.interpolate.plan_inference``):
+    the frames are made instead of refused, more slowly. True when the kept memory was given back;
+    False when this process did not keep it (nothing to do) or the C library refused.
+    """
+    global _freed_cpu_memory_kept
+    if not _freed_cpu_memory_kept:
+        return False
+    libc = ctypes.CDLL(None)
+    libc.mallopt.argtypes, libc.mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    settings = (
+        (_M_MMAP_MAX, _GIVEN_BACK_MMAP_MAX), (_M_TRIM_THRESHOLD, _GIVEN_BACK_TRIM_THRESHOLD), (_M_MMAP_THRESHOLD, _GIVEN_BACK_MMAP_THRESHOLD)
+    )  # fmt: skip
+    if not all(libc.mallopt(parameter, value) == 1 for parameter, value in settings):
+        return False
+    libc.malloc_trim.argtypes, libc.malloc_trim.restype = (ctypes.c_size_t,), ctypes.c_int
+    libc.malloc_trim(0)
+    _freed_cpu_memory_kept = False
+    return True
 
 
 class _MallocInfo(ctypes.Structure):  # glibc's struct mallinfo2 (malloc.h, glibc 2.33 and later)

@@ -153,6 +153,55 @@ def test_freed_cpu_memory_is_kept_in_the_heap_instead_of_handed_back(tmp_path):
     assert abs(kept["counted"] - kept["kept_free"]) < 1 << 20 and system["counted"] == 0  # what the CPU budget adds back (nlvfi.interpolate)
 
 
+# In a fresh process: keep the freed memory, free a 256 MiB tensor, give the kept memory back, and
+# allocate the same again (nlvfi.acceleration.give_back_freed_cpu_memory).
+_HEAP_GIVEN_BACK = """
+import ctypes, json
+import torch
+from nlvfi import acceleration
+
+class Info(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+mallinfo2 = ctypes.CDLL(None).mallinfo2
+mallinfo2.restype = Info
+
+def resident():  # bytes of this process in RAM (VmRSS, kB)
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) << 10 for line in status if line.startswith("VmRSS:"))
+
+before = acceleration.give_back_freed_cpu_memory()  # nothing kept yet
+made = acceleration.keep_freed_cpu_memory("cpu")
+large = torch.ones(64 << 20)  # 256 MiB, from the heap
+del large
+kept_free, resident_kept = mallinfo2().fordblks, resident()
+given = acceleration.give_back_freed_cpu_memory()
+after = {"kept": acceleration.freed_cpu_memory_kept(), "counted": acceleration.kept_free_cpu_bytes()}
+resident_given = resident()
+large = torch.ones(64 << 20)  # its own mapping again
+mmapped = mallinfo2().hblkhd
+del large
+print(json.dumps({"before": before, "made": made, "kept_free": kept_free, "given": given, "after": after, "mmapped": mmapped,
+                  "returned": resident_kept - resident_given, "again": acceleration.give_back_freed_cpu_memory()}))
+"""
+
+
+@pytest.mark.skipif(not _GLIBC_LINUX, reason="glibc's malloc on Linux only")
+def test_the_kept_memory_can_be_given_back_to_the_system():
+    """Where the kept heap's growth does not fit the budget, the CPU's plan gives the memory back
+    (nlvfi.interpolate.plan_inference): what the heap holds free goes back to the kernel, and large
+    blocks are their own mappings again, handed back when freed."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("MALLOC_") and name != "LD_PRELOAD"}
+    done = subprocess.run([sys.executable, "-c", _HEAP_GIVEN_BACK], env=env, capture_output=True, text=True, check=True)
+    heap = json.loads(done.stdout.strip().splitlines()[-1])
+    assert heap["before"] is False and heap["made"] is True and heap["kept_free"] >= 256 << 20
+    assert heap["given"] is True and heap["after"] == {"kept": False, "counted": 0}
+    assert heap["returned"] >= 192 << 20  # trimmed: the free pages left the process's resident memory
+    assert heap["mmapped"] >= 256 << 20  # a mapping of its own, unmapped when freed
+    assert heap["again"] is False  # nothing kept any more
+
+
 def test_freed_cpu_memory_is_kept_only_on_the_cpu_and_never_over_the_users_allocator(monkeypatch):
     calls = []
 
