@@ -1,8 +1,10 @@
 """Peak memory of the tools' generator call on the CPU against the planner's estimate, with the
-freed memory kept (as the tools run) and with glibc's allocator as it comes.
+freed memory kept (as the tools run) and with glibc's allocator as it comes; with
+``--allocator all`` also with the kept memory given back, and the seconds a call of each.
 
     python benchmarks/cpu_memory.py --out results/cpu_memory.md        # about 25 min on 2 cores
     python benchmarks/cpu_memory.py --sizes tiny --resolutions 640x480 --repeats 2
+    python benchmarks/cpu_memory.py --allocator all --sizes small full --resolutions 1920x1080 --repeats 2
 
 Why: the tools plan their calls within ``--max-memory-gb`` from bytes-per-pixel figures measured
 with glibc's malloc as it comes (``nlvfi.interpolate.BYTES_PER_PIXEL``). On the CPU they keep
@@ -20,6 +22,13 @@ Per row it prints the planner's estimate for each allocator (with its allowances
 at 2x and for the kept heap: ``nlvfi.interpolate.estimate_factor``), the peak resident memory
 over the loaded model of every process (kernel ``VmHWM`` less the resident size before the first
 call), and the largest peak over the estimate: at most 1.00 means the plan held.
+
+"given back" is what the planner does where a call fits the budget as glibc comes but not with the
+kept heap's growth (``nlvfi.interpolate.plan_inference``): the process keeps the freed memory
+while it loads the model, as the tools do, then gives it back
+(``nlvfi.acceleration.give_back_freed_cpu_memory``) before the calls; it is planned with the
+estimate as glibc comes. With those runs a second table gives each allocator's seconds a call
+(the mean of the calls of each process, one number per process).
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nlvfi.acceleration import channels_last_for_inference, keep_freed_cpu_memory  # noqa: E402
+from nlvfi.acceleration import channels_last_for_inference, give_back_freed_cpu_memory, keep_freed_cpu_memory  # noqa: E402
 from nlvfi.checkpoint import atomic_write  # noqa: E402
 from nlvfi.generator import build_generator  # noqa: E402
 from nlvfi.interpolate import (  # noqa: E402
@@ -46,6 +55,7 @@ from nlvfi.interpolate import (  # noqa: E402
 from nlvfi.static_blend import STATIC_MOTION  # noqa: E402
 
 CPU = torch.device("cpu")
+ALLOCATORS = ("system", "kept", "given back")
 
 
 def parse_resolution(text: str) -> tuple[int, int]:
@@ -84,10 +94,12 @@ def estimates(size: str, width: int, height: int, tile: int, batch: int) -> tupl
 
 def measure_call(size: str, width: int, height: int, tile: int, batch: int, calls: int, allocator: str) -> dict:
     """One process's measurement (run it in a fresh one): the peak over the loaded model."""
-    if allocator == "kept" and not keep_freed_cpu_memory("cpu"):
+    if allocator in ("kept", "given back") and not keep_freed_cpu_memory("cpu"):
         raise SystemExit("the freed memory cannot be kept here (glibc on Linux only, no LD_PRELOAD or MALLOC_*_ variables)")
     torch.manual_seed(0)
     generator = channels_last_for_inference(build_generator(size).eval())
+    if allocator == "given back" and not give_back_freed_cpu_memory():
+        raise SystemExit("the kept memory could not be given back")
     prev, next = moving_pair(width, height, batch)  # (B, 3, H, W) each
     t = torch.full((batch,), 0.5)  # (B,)
     plan = plan_inference(
@@ -105,12 +117,14 @@ def measure_call(size: str, width: int, height: int, tile: int, batch: int, call
 
 
 def summarise(runs: list[dict]) -> list[dict]:
-    """One row per (size, resolution, tile, batch): every process's peak, per allocator."""
+    """One row per (size, resolution, tile, batch): every process's peak and seconds a call, per allocator."""
     rows: dict[tuple, dict] = {}
     for run in runs:
         key = (run["size"], run["resolution"], run["tile"], run["batch"])
-        row = rows.setdefault(key, {**{k: run[k] for k in ("size", "resolution", "tile", "batch")}, "system": [], "kept": []})
+        empty = {allocator: [] for allocator in ALLOCATORS} | {f"{allocator} s": [] for allocator in ALLOCATORS}
+        row = rows.setdefault(key, {**{k: run[k] for k in ("size", "resolution", "tile", "batch")}, **empty})
         row[run["allocator"]].append(run["peak_mb"])
+        row[f"{run['allocator']} s"].append(run["seconds"])
     return list(rows.values())
 
 
@@ -144,7 +158,31 @@ def format_table(rows: list[dict], calls: int, seconds: float, command: str) -> 
             f"{ratio(system_worst, system_estimate)} | {kept_estimate:,.0f} | {_peaks(row['kept'])} | "
             f"{ratio(kept_worst, kept_estimate)} | {growth} |"
         )
+    given_back = [row for row in rows if row["given back"]]
+    if given_back:
+        lines += [
+            "",
+            "The kept memory given back after loading the model (planned as glibc comes), and the seconds a call with each "
+            "allocator, one number per process:",
+            "",
+            "| model | resolution | plan | frames per call | estimate, given back (MB) | peak, given back (MB) | worst / estimate | "
+            "s a call, system | s a call, kept | s a call, given back |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in given_back:
+            plan = f"tiles of {row['tile']} px" if row["tile"] else "whole frames"
+            width, height = parse_resolution(row["resolution"])
+            estimate, _ = estimates(row["size"], width, height, row["tile"], row["batch"])
+            seconds = " | ".join(_seconds(row[f"{allocator} s"]) for allocator in ALLOCATORS)
+            lines.append(
+                f"| {row['size']} | {row['resolution']} | {plan} | {row['batch']} | {estimate:,.0f} | {_peaks(row['given back'])} | "
+                f"{max(row['given back']) / estimate:.2f} | {seconds} |"
+            )
     return "\n".join(lines) + "\n"
+
+
+def _seconds(values: list[float]) -> str:
+    return " / ".join(f"{value:.1f}" for value in values) if values else "-"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=1, help="frames per call (default 1)")
     parser.add_argument("--calls", type=int, default=2, help="calls in a row in each process (default 2)")
     parser.add_argument("--repeats", type=int, default=3, help="fresh processes per allocator and row (default 3)")
-    parser.add_argument("--allocator", choices=("both", "system", "kept"), default="both")
+    parser.add_argument("--allocator", choices=("both", "all", *ALLOCATORS), default="both",
+                        help="both: system and kept; all: those and given back (module doc)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="measure one row in this process and print it as JSON")
     parser.add_argument("--runs", help="also write every process's measurement here (JSON), for --from-runs")
     parser.add_argument("--from-runs", nargs="+", metavar="JSON", help="print the table of earlier --runs files; measure nothing")
@@ -168,10 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         (width, height), = args.resolutions
         size, = args.sizes
         tile, = args.tiles
-        allocator = "kept" if args.allocator == "both" else args.allocator
+        allocator = "kept" if args.allocator in ("both", "all") else args.allocator
         print(json.dumps(measure_call(size, width, height, tile, args.batch, args.calls, allocator)))
         return 0
-    allocators = ("system", "kept") if args.allocator == "both" else (args.allocator,)
+    allocators = {"both": ALLOCATORS[:2], "all": ALLOCATORS}.get(args.allocator, (args.allocator,))
     started = time.perf_counter()
     runs = [run for path in args.from_runs or [] for run in json.loads(Path(path).read_text())]
     jobs = [] if args.from_runs else [(size, resolution, tile) for size in args.sizes for resolution in args.resolutions for tile in args.tiles]

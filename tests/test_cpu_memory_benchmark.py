@@ -61,3 +61,30 @@ def test_the_table_gives_every_processs_peak_and_the_worst_against_each_estimate
     )
     assert row in table
     assert "| full | 640x480 | tiles of 256 px | 1 |" in table and "| - | - |" in table  # no system run there
+
+
+@pytest.mark.skipif(not GLIBC_LINUX, reason="the freed memory is kept with glibc's malloc on Linux only")
+def test_all_allocators_include_the_kept_memory_given_back(tmp_path, capsys):
+    runs = tmp_path / "runs.json"
+    argv = ["--allocator", "all", "--sizes", "tiny", "--resolutions", "64x48", "--repeats", "1", "--calls", "1", "--runs", str(runs)]
+    assert cpu_memory.main(argv) == 0
+    measured = json.loads(runs.read_text())
+    assert [run["allocator"] for run in measured] == ["system", "kept", "given back"]
+    assert all(run["peak_mb"] > 0 and run["seconds"] > 0 for run in measured)
+    out = capsys.readouterr().out
+    assert "The kept memory given back" in out and "| s a call, given back |" in out
+
+
+def test_the_given_back_table_sets_each_peak_against_the_estimate_as_glibc_comes():
+    def run(allocator, peak, seconds, tile=0):
+        return {"size": "full", "resolution": "1920x1080", "tile": tile, "batch": 1, "allocator": allocator, "peak_mb": peak, "seconds": seconds}
+
+    system, _ = cpu_memory.estimates("full", 1920, 1080, 0, 1)
+    tiled, _ = cpu_memory.estimates("full", 1920, 1080, 512, 1)
+    runs = [run("system", 5800.0, 71.0), run("kept", 9800.0, 50.0), run("given back", 5500.0, 69.0), run("given back", 5600.0, 70.5),
+            run("given back", 2000.0, 140.0, 512)]  # fmt: skip
+    table = cpu_memory.format_table(cpu_memory.summarise(runs), 2, 60.0, "python benchmarks/cpu_memory.py --allocator all")
+    assert f"| full | 1920x1080 | whole frames | 1 | {system:,.0f} | 5,500 / 5,600 | {5600 / system:.2f} | 71.0 | 50.0 | 69.0 / 70.5 |" in table
+    assert f"| full | 1920x1080 | tiles of 512 px | 1 | {tiled:,.0f} | 2,000 | {2000 / tiled:.2f} | - | - | 140.0 |" in table
+    without = cpu_memory.format_table(cpu_memory.summarise(runs[:2]), 2, 60.0, "python benchmarks/cpu_memory.py")
+    assert "given back" not in without  # the second table only with given-back runs
