@@ -10,8 +10,8 @@ process spent a fifth of its CPU time in the kernel: glibc's malloc hands every 
 32 MiB or more back to the kernel, and the next call's feature maps come back as fresh pages
 (``nlvfi.acceleration.keep_freed_cpu_memory``, which the tools now call on the CPU). This
 script measures the call (``nlvfi.interpolate.forward_frames`` with the repair's automatic plan
-on the CPU: flow scale ``auto``, static blending below 0.5 px, fades taken out, 512-px tiles from
-1920x1080 up; one view, as each of the ensemble's views runs on its own) at each ``--batches``
+on the CPU: flow scale ``auto``, static blending below 0.5 px, fades taken out, tiles where
+that plan takes them; one view, as each of the ensemble's views runs on its own) at each ``--batches``
 size, on ``--frames`` different pairs of the held-out parts of vtest and Megamind
 (``benchmarks/repair_quality.py``; run ``nlvfi data fetch`` first), enlarged bicubic to each
 resolution as in ``benchmarks/cpu_tiles.py``. Per resolution and batch size it prints the median

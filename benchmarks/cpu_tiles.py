@@ -16,16 +16,18 @@ frame the truth. It prints, per resolution and tiling, the median seconds per fr
 PSNR (dB) against the truth and against the whole-frame result, every frame rounded to 8 bits.
 Each call runs after one warm-up call of the same shape. The process keeps the memory each call
 frees, as the tools do (``nlvfi.acceleration.keep_freed_cpu_memory``); with it whole frames are
-the faster, without it (``--system-allocator``, glibc's malloc as it comes) 512-px tiles were
-from 1920x1080 up, which is why the tools tile there only when the memory is not kept.
+the faster, without it (``--system-allocator``, glibc's malloc as it comes) the tiny model's
+512-px tiles were at 3840x2160 (at 1920x1080 on one older machine; results/cpu_memory_given_back.md
+for the call alone), which is why the tools tile there only when the memory is not kept
+(``nlvfi.interpolate.CPU_TILE_FROM_PIXELS``).
 
 ``--repair``: the whole tool instead (``nlvfi.repair.repair_video``, its defaults: 4 views, flow
 prior, static blending, fades) on 40 held-out frames of each clip enlarged to each resolution,
 with benchmarks/repair_quality.py's injection pattern ``--seed`` (0: 10 copies) stored in FFV1;
 once planned automatically (on the CPU: whole frames where they fit, with the memory kept;
-512-px tiles from 1920x1080 up without it) and once with each of ``--tiles`` (default 0: whole
-frames); it prints the plan, the seconds and the mean PSNR of the repaired frames against the
-originals, as written.
+the tiny model's 512-px tiles from 2560x1440 up without it) and once with each of
+``--tiles`` (default 0: whole frames); it prints the plan, the seconds and the mean PSNR of the
+repaired frames against the originals, as written.
 """
 
 from __future__ import annotations

@@ -66,6 +66,7 @@ import shutil
 import sys
 import time
 from collections.abc import Sequence
+import dataclasses
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -75,8 +76,8 @@ import torch
 from tqdm import tqdm
 
 from .acceleration import (
-    channels_last_for_inference, compile_generator, expandable_cuda_segments, freed_cpu_memory_kept, keep_freed_cpu_memory,
-    kept_free_cpu_bytes,
+    channels_last_for_inference, compile_generator, expandable_cuda_segments, freed_cpu_memory_kept, give_back_freed_cpu_memory,
+    keep_freed_cpu_memory, kept_free_cpu_bytes,
 )  # fmt: skip
 from .checkpoint import CheckpointError, atomic_write, load_generator
 from .input_rate import add_input_rate_argument, declared_input_rate, given_rate_text, reads_at_input_rate
@@ -131,8 +132,10 @@ _UNKNOWN_BYTES_PER_PIXEL = 3200
 #: tools run), the heap grows past the live memory where a freed block is too small for the next
 #: request, and by a different amount in each process. Worst at 1280x720 and 1920x1080: tiny 1.07,
 #: small 1.14, full 1.63 (at 1920x1080 one call peaked 10.2 GB over the loaded model where 6.3 GB
-#: were planned, the other two 7.2 and 7.7).
-KEPT_HEAP_FACTOR = {"tiny": 1.2, "small": 1.3, "full": 1.8}
+#: were planned, the other two 7.2 and 7.7). ``small`` went further in 2 of 6 later processes at
+#: 1920x1080 (5,273 and 5,320 MB where 4,032 are planned as glibc comes: 1.32; its allowance had been
+#: 1.3; results/cpu_memory_given_back.md).
+KEPT_HEAP_FACTOR = {"tiny": 1.2, "small": 1.45, "full": 1.8}
 #: With the flow estimated at 2x (frames up to :data:`AUTO_FLOW_SCALE_PIXELS`, ``--flow-scale``),
 #: on any device: worst at 640x480, either allocator: tiny 1.04, small 1.30, full 2.33 (glibc as it
 #: comes reached 2.08 too: ``full`` took about 1.0 GB in most processes and 2.1 GB in some).
@@ -142,15 +145,23 @@ AUTO_FLOW_SCALE_PIXELS = 768 * 576
 #: tile sides tried, largest first, when a whole frame does not fit (``--tile`` left automatic)
 AUTO_TILES = (1024, 768, 512, 384, 256)
 #: On the CPU, frames of at least this many pixels go in tiles of at most :data:`CPU_TILE` px
-#: even where whole frames fit (``--tile`` left automatic), unless the process keeps the memory
-#: each call frees (:func:`nlvfi.acceleration.keep_freed_cpu_memory`; the command-line tools ask
-#: for it). Without it glibc hands each call's large blocks back to the kernel, and small tiles
-#: ran faster: shipped tiny model, 2 cores, 6 held-out triplets enlarged bicubic, 1920x1080 whole
-#: 6.2 s a frame, 512-px tiles 5.1 s (1.20x); 3840x2160 whole 39.4 s, 512-px tiles 19.5 s (2.01x;
-#: ``git show 3a1a899:results/cpu_tiles.md``). With it whole frames are the faster: 1920x1080 4.7 s
-#: against 8.7 s in tiles, 3840x2160 21.2 s against 35.6, tiles +0.05 / +0.07 dB on average
-#: (results/cpu_tiles.md, ``benchmarks/cpu_tiles.py``; ``--system-allocator`` measures without).
-CPU_TILE_FROM_PIXELS = 1920 * 1080
+#: even where whole frames fit (``--tile`` left automatic), for the models named here, unless the
+#: process keeps the memory each call frees (:func:`nlvfi.acceleration.keep_freed_cpu_memory`; the
+#: command-line tools ask for it, and :func:`plan_inference` gives it back where it does not fit).
+#: Without it glibc hands each call's large blocks back to the kernel, and there the tiny model's
+#: 512-px tiles ran as fast as whole frames from 2560x1440 and faster from 3840x2160 (the tools'
+#: call, random weights, 2 cores, 2 fresh processes each, results/cpu_memory_given_back.md: as glibc
+#: comes 1920x1080 whole 5.1-5.6 s a call, tiles 5.9-6.0; 2560x1440 13.2-15.2 against 13.0-14.5;
+#: 3840x2160 38.2-38.6 against 25.3-26.2; the kept memory given back 4.6-4.8 / 5.0-5.6,
+#: 12.2-15.0 / 11.8-13.9, 33.0-37.3 / 23.9-26.1), at a quarter of the memory or less. (An older
+#: machine had tiles 1.20x as fast at 1920x1080 too: ``git show 3a1a899:results/cpu_tiles.md``.)
+#: With the memory kept whole frames are the faster: 1920x1080 4.7 s against 8.7 s in tiles,
+#: 3840x2160 21.2 s against 35.6, tiles +0.05 / +0.07 dB on average (results/cpu_tiles.md,
+#: ``benchmarks/cpu_tiles.py``; ``--system-allocator`` measures without). ``small`` and ``full``
+#: are not named: their whole frames were the faster without it too (1920x1080, the kept memory
+#: given back: ``small`` 8.9-9.8 s a call whole against 12.7 in 512-px tiles, ``full`` 25.6-26.3
+#: against 32.4; larger frames of theirs were not measured).
+CPU_TILE_FROM_PIXELS = {"tiny": 2560 * 1440}
 CPU_TILE = 512
 
 
@@ -214,14 +225,20 @@ def estimate_factor(
 
 
 def memory_needed(
-    generator: Generator, height: int, width: int, batch: int = 1, device: torch.device | None = None, flow_scale: int = 1
+    generator: Generator,
+    height: int,
+    width: int,
+    batch: int = 1,
+    device: torch.device | None = None,
+    flow_scale: int = 1,
+    kept: bool | None = None,
 ) -> int:
     """Estimated peak bytes of a forward pass on ``batch`` frames of height x width, with the
-    allowances for ``device`` and ``flow_scale`` (:func:`estimate_factor`)."""
+    allowances for ``device``, ``flow_scale`` and ``kept`` (:func:`estimate_factor`)."""
     stride = generator.config.stride
     padded = math.ceil(height / stride) * stride * math.ceil(width / stride) * stride
     live = batch * (padded * bytes_per_pixel(generator) + 6 * 4 * height * width)  # + inputs/outputs
-    return int(live * estimate_factor(generator, device, flow_scale))
+    return int(live * estimate_factor(generator, device, flow_scale, kept))
 
 
 def available_memory(device: torch.device) -> int:
@@ -256,9 +273,10 @@ def memory_needed_tiled(
     batch: int = 1,
     device: torch.device | None = None,
     flow_scale: int = 1,
+    kept: bool | None = None,
 ) -> int:
     """Estimated peak bytes of a tiled pass (``nlvfi.tiling``) on ``batch`` frames of height x width,
-    with the allowances for ``device`` and ``flow_scale`` (:func:`estimate_factor`).
+    with the allowances for ``device``, ``flow_scale`` and ``kept`` (:func:`estimate_factor`).
 
     The whole padded frame holds the inputs, the blended output and the non-local features
     (C_nl channels), and briefly the non-local branch's own working memory, about four float32
@@ -275,7 +293,7 @@ def memory_needed_tiled(
     channels = generator.config.nonlocal_channels if getattr(generator.config, "use_nonlocal", True) else 0
     whole = padded * (16 * channels + 64)  # non-local pass + inputs/output
     side_h, side_w = min(tile, math.ceil(height / stride) * stride), min(tile, math.ceil(width / stride) * stride)
-    return int(batch * (whole + memory_needed(generator, side_h, side_w, 1)) * estimate_factor(generator, device, flow_scale))
+    return int(batch * (whole + memory_needed(generator, side_h, side_w, 1)) * estimate_factor(generator, device, flow_scale, kept))
 
 
 #: Whole float32 RGB frames (12 B a pixel) a tool keeps on the device around the generator's
@@ -335,6 +353,8 @@ class Plan:
         fade: a pair whose change is a global fade is brought to the brightness of each time
             before the generator (:mod:`nlvfi.fade`; fitted on the whole frames). Off: the
             frames go in as they are.
+        gave_back: the CPU's kept memory was given back to fit the budget (:func:`plan_inference`);
+            it does not change the frames, only their speed and memory.
     """
 
     per_call: int
@@ -344,12 +364,14 @@ class Plan:
     flow_scale: int = 1
     static_motion: float = 0.0
     fade: bool = False
+    gave_back: bool = False
 
     def describe(self) -> str:
         where = "whole frames" if self.tile is None else f"tiles of {self.tile} px ({self.overlap} px overlap)"
         ensemble = "" if self.views == 1 else f", each the mean of {self.views} mirrored views"
         flow = "" if self.flow_scale == 1 else f", flow on {self.flow_scale}x enlarged frames"
-        return f"{where}, up to {self.per_call} per call{ensemble}{flow}"
+        memory = "; the memory each call frees goes back to the system (kept, it would not fit the budget)" if self.gave_back else ""
+        return f"{where}, up to {self.per_call} per call{ensemble}{flow}{memory}"
 
     def frame_settings(self) -> dict:
         """What changes a generated frame (not ``per_call``): the key of kept work (``nlvfi.resume``)."""
@@ -398,12 +420,24 @@ def plan_inference(
 ) -> Plan:
     """Whole frames or tiles, and frames per call, for height x width frames within ``budget``.
 
+    On the CPU of a process that keeps the memory each call frees (the tools:
+    :func:`nlvfi.acceleration.keep_freed_cpu_memory`), the estimates take the kept heap's growth
+    (:data:`KEPT_HEAP_FACTOR`): whole frames where they fit so, else the largest tiles that do.
+    Only where nothing fits with it are the frames planned as for glibc's allocator as it comes,
+    and if that fits, the kept memory is given back for the rest of the process
+    (:func:`nlvfi.acceleration.give_back_freed_cpu_memory`, called here, so whoever runs the plan
+    runs it as planned; ``Plan.gave_back``): slower, but the frames are made instead of refused.
+    Kept tiles come first because they were the faster through the whole tool: ``nlvfi repair``
+    of a 12-frame 1920x1080 clip with 2 copies (``--ensemble 1``, random weights, 2 cores) took
+    61-62 s in kept tiles of 768 px and 87-98 s in whole frames with the memory given back for
+    ``full`` (9 GB), 24-26 s against 44-45 s for ``small`` (5 GB; results/cpu_memory_given_back.md).
+
     Args:
         tile: None (automatic): whole frames when one fits the budget, else the largest of
             :data:`AUTO_TILES` that fits; on the CPU, unless freed memory is kept, frames of
             :data:`CPU_TILE_FROM_PIXELS` or more in tiles of at most :data:`CPU_TILE` px even where
-            whole frames fit (faster there); 0: never tile (whole frames); N: tiles of N px (a
-            multiple of the network stride).
+            whole frames fit (faster there, for the models it names); 0: never tile (whole
+            frames); N: tiles of N px (a multiple of the network stride).
         overlap: least overlap of the tiles; None: ``nlvfi.tiling.default_overlap`` of the tile.
         views: self-ensemble views (1, 2 or 4); they run one after the other, so they do not
             change the memory a call needs.
@@ -434,18 +468,54 @@ def plan_inference(
         except ValueError as error:
             raise ValueError(f"{error} (the {generator.config.name} model)") from None
     held = held_text(resident)
+    settings = (generator, height, width, budget, device)
+    options = (overlap, views, whole_frame_scale, static_motion, fade, resident, run_frames, held)
+    if not (device.type == "cpu" and freed_cpu_memory_kept()):
+        return _plan_for_allocator(*settings, tile, *options, kept=False)
+    try:  # kept: whole frames, else tiles, with the heap's growth ...
+        return _plan_for_allocator(*settings, tile, *options, kept=True)
+    except VideoError as error:
+        refused_kept = error
+    plan = _plan_for_allocator(*settings, tile, *options, kept=False)  # ... else as glibc comes; its refusal is the least need
+    if not give_back_freed_cpu_memory():  # the C library refused: nothing fits as the heap is
+        raise refused_kept
+    return dataclasses.replace(plan, gave_back=True)
+
+
+def _plan_for_allocator(
+    generator: Generator,
+    height: int,
+    width: int,
+    budget: int,
+    device: torch.device,
+    tile: int | None,
+    overlap: int | None,
+    views: int,
+    whole_frame_scale: int,
+    static_motion: float,
+    fade: bool,
+    resident: int,
+    run_frames: tuple[int, int] | None,
+    held: str,
+    *,
+    kept: bool,
+) -> Plan:
+    """:func:`plan_inference` for one allocator: with the kept heap's allowance (``kept``) or
+    without it (glibc's as it comes, or another device)."""
+    stride = generator.config.stride
 
     def tiled_need(side: int) -> int:
-        return memory_needed_tiled(generator, height, width, side, device=device, flow_scale=whole_frame_scale)
+        return memory_needed_tiled(generator, height, width, side, device=device, flow_scale=whole_frame_scale, kept=kept)
 
     cpu_tiles = (  # faster there, unless freed memory is kept (CPU_TILE)
-        tile is None and device.type == "cpu" and height * width >= CPU_TILE_FROM_PIXELS and not freed_cpu_memory_kept()
-    )
+        tile is None and device.type == "cpu" and not kept
+        and height * width >= CPU_TILE_FROM_PIXELS.get(generator.config.name, math.inf)
+    )  # fmt: skip
     if tile is None or tile == 0:
-        one = memory_needed(generator, height, width, 1, device, whole_frame_scale)
+        one = memory_needed(generator, height, width, 1, device, whole_frame_scale, kept)
         if (one + resident <= budget and not cpu_tiles) or tile == 0:
             return Plan(
-                frames_per_call(generator, height, width, budget, device, resident, whole_frame_scale),
+                frames_per_call(generator, height, width, budget, device, resident, whole_frame_scale, kept),
                 views=views,
                 flow_scale=whole_frame_scale,
                 static_motion=static_motion,
@@ -587,7 +657,14 @@ def through_fades(
 
 
 def frames_per_call(
-    generator: Generator, height: int, width: int, budget: int, device: torch.device, resident: int = 0, flow_scale: int = 1
+    generator: Generator,
+    height: int,
+    width: int,
+    budget: int,
+    device: torch.device,
+    resident: int = 0,
+    flow_scale: int = 1,
+    kept: bool | None = None,
 ) -> int:
     """How many whole frames of this size one forward pass may take within ``budget`` less the
     ``resident`` bytes the caller keeps (:func:`plan_inference`); VideoError when not even one fits.
@@ -595,7 +672,7 @@ def frames_per_call(
     :func:`plan_inference` falls back to tiles instead (``nlvfi.tiling``, where the non-local
     branch stays exact) unless tiling is turned off.
     """
-    one = memory_needed(generator, height, width, 1, device, flow_scale)
+    one = memory_needed(generator, height, width, 1, device, flow_scale, kept)
     if one + resident > budget:
         raise VideoError(
             f"a {width}x{height} frame needs about {format_bytes(one + resident)} for the {generator.config.name} model "

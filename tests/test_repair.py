@@ -676,11 +676,36 @@ def test_too_large_for_memory_is_refused_with_the_size_it_needs(tmp_path, model,
     rc = main([str(source), "-o", str(tmp_path / "o.mkv"), "--checkpoint", str(model), "--max-memory-gb", "0.001", "--quiet"])
     err = capsys.readouterr().err
     cpu, held = torch.device("cpu"), interp.resident_bytes(48, 64, interp.REPAIR_HELD_FRAMES + 8)
-    need = interp.memory_needed(nlvfi.load_generator(model), 48, 64, 1, cpu, flow_scale=2) + held  # 2x: flow scale auto at 64x48
-    assert need > 4 * 1024**2  # its allowances for the flow at 2x and, where the CLI keeps the freed memory, the CPU's heap
+    need = interp.memory_needed(nlvfi.load_generator(model), 48, 64, 1, cpu, flow_scale=2, kept=False) + held  # 2x: flow scale auto at 64x48
+    assert need > 4 * 1024**2  # its allowance for the flow at 2x (not the kept heap's: the least need is with it given back)
     assert rc == 2 and f"a 64x48 frame needs about {interp.format_bytes(need)} for the tiny model" in err and "1.0 MB budget" in err
     assert "1.1 MB of it the frames the tool keeps beside the model" in err  # 30 frames: REPAIR_HELD_FRAMES + --max-run
     assert not (tmp_path / "o.mkv").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the CPU keeps freed memory with glibc on Linux only")
+def test_a_budget_the_kept_heap_does_not_fit_gives_the_memory_back_and_runs(tmp_path, model):
+    """nlvfi.interpolate.plan_inference: where a call fits the budget as glibc comes but not with the
+    kept heap's growth, whole or in tiles (at 64x48 a tile costs more than the whole frame: the
+    non-local pass and the tile's own), the tool gives the kept memory back and runs whole frames
+    (a fresh process: the tool keeps the freed memory on the CPU first, as it always does)."""
+    source = write_video(tmp_path / "in.mkv", scene(6), 10)
+    generator, cpu = nlvfi.load_generator(model), torch.device("cpu")
+    held = interp.resident_bytes(48, 64, interp.REPAIR_HELD_FRAMES + 8)
+    given_back, kept = (interp.memory_needed(generator, 48, 64, 1, cpu, flow_scale=2, kept=k) + held for k in (False, True))
+    assert given_back < kept
+    budget = (given_back + kept) / 2 / 1024**3
+
+    def plan(name: str, *budget: str) -> str:
+        command = [sys.executable, "-m", "nlvfi.cli", "repair", str(source), "-o", str(tmp_path / f"{name}.mkv"), "--checkpoint",
+                   str(model), "--device", "cpu", *budget, "--report", str(tmp_path / f"{name}.json"), "--quiet"]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0 and (tmp_path / f"{name}.mkv").exists(), done.stderr
+        return json.loads((tmp_path / f"{name}.json").read_text())["model"]["plan"]
+
+    tight = plan("tight", "--max-memory-gb", repr(budget))
+    assert tight.startswith("whole frames") and "the memory each call frees goes back to the system" in tight
+    assert "goes back" not in plan("roomy")  # the default budget: kept
 
 
 def test_unknown_output_extension_and_codec(tmp_path, model, capsys):
