@@ -118,19 +118,23 @@ def test_expandable_cuda_segments_only_on_cuda_and_never_over_the_users_setting(
 
 _GLIBC_LINUX = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
 
-# In a fresh process: a 256 MiB tensor's pages, while it lives (mmapped bytes) and after it is freed
-# (free bytes the heap keeps), from glibc's mallinfo2; the argument says whether to keep freed memory.
-_HEAP_AFTER_A_LARGE_TENSOR = """
-import ctypes, json, sys
-import torch
-from nlvfi.acceleration import keep_freed_cpu_memory, kept_free_cpu_bytes
-
+# The start of the scripts below: glibc's mallinfo2 (malloc.h), read from Python.
+_MALLINFO = """
+import ctypes
 class Info(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in
                 ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
 
 mallinfo2 = ctypes.CDLL(None).mallinfo2
 mallinfo2.restype = Info
+"""
+
+# In a fresh process: a 256 MiB tensor's pages, while it lives (mmapped bytes) and after it is freed
+# (free bytes the heap keeps), from glibc's mallinfo2; the argument says whether to keep freed memory.
+_HEAP_AFTER_A_LARGE_TENSOR = _MALLINFO + """
+import json, sys
+import torch
+from nlvfi.acceleration import keep_freed_cpu_memory, kept_free_cpu_bytes
 made = keep_freed_cpu_memory("cpu") if sys.argv[1] == "keep" else None
 large = torch.ones(64 << 20)  # 256 MiB
 mmapped = mallinfo2().hblkhd
@@ -155,17 +159,10 @@ def test_freed_cpu_memory_is_kept_in_the_heap_instead_of_handed_back(tmp_path):
 
 # In a fresh process: keep the freed memory, free a 256 MiB tensor, give the kept memory back, and
 # allocate the same again (nlvfi.acceleration.give_back_freed_cpu_memory).
-_HEAP_GIVEN_BACK = """
-import ctypes, json
+_HEAP_GIVEN_BACK = _MALLINFO + """
+import json
 import torch
 from nlvfi import acceleration
-
-class Info(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in
-                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
-
-mallinfo2 = ctypes.CDLL(None).mallinfo2
-mallinfo2.restype = Info
 
 def resident():  # bytes of this process in RAM (VmRSS, kB)
     with open("/proc/self/status") as status:
