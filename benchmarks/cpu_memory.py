@@ -145,10 +145,9 @@ def format_table(rows: list[dict], calls: int, seconds: float, command: str) -> 
         "estimate, kept (MB) | peak, kept (MB) | worst / estimate | kept / system, worst |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    planned = {id(row): _planned(row) for row in rows}  # each row's plan and estimates, worked out once
     for row in rows:
-        plan = f"tiles of {row['tile']} px" if row["tile"] else "whole frames"
-        width, height = parse_resolution(row["resolution"])
-        system_estimate, kept_estimate = estimates(row["size"], width, height, row["tile"], row["batch"])
+        plan, system_estimate, kept_estimate = planned[id(row)]
         system_worst = max(row["system"], default=None)
         kept_worst = max(row["kept"], default=None)
         ratio = lambda worst, estimate: "-" if worst is None else f"{worst / estimate:.2f}"  # noqa: E731
@@ -170,15 +169,20 @@ def format_table(rows: list[dict], calls: int, seconds: float, command: str) -> 
             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for row in given_back:
-            plan = f"tiles of {row['tile']} px" if row["tile"] else "whole frames"
-            width, height = parse_resolution(row["resolution"])
-            estimate, _ = estimates(row["size"], width, height, row["tile"], row["batch"])
+            plan, estimate, _ = planned[id(row)]  # given back: planned as glibc comes
             seconds = " | ".join(_seconds(row[f"{allocator} s"]) for allocator in ALLOCATORS)
             lines.append(
                 f"| {row['size']} | {row['resolution']} | {plan} | {row['batch']} | {estimate:,.0f} | {_peaks(row['given back'])} | "
                 f"{max(row['given back']) / estimate:.2f} | {seconds} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _planned(row: dict) -> tuple[str, float, float]:
+    """A row's plan in words and the planner's estimates for it (MB): as glibc comes, kept."""
+    width, height = parse_resolution(row["resolution"])
+    plan = f"tiles of {row['tile']} px" if row["tile"] else "whole frames"
+    return (plan, *estimates(row["size"], width, height, row["tile"], row["batch"]))
 
 
 def _seconds(values: list[float]) -> str:
