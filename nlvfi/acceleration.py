@@ -45,9 +45,11 @@ tools (``nlvfi interpolate``, ``nlvfi repair``) and ``benchmarks/speed.py`` run 
   with it, every PSNR the same (ad hoc, 2 cores).
   The cost is memory: a heap that hands nothing back grows where a freed block is too small for
   the next request. One forward pass of a fresh generator (``python -m nlvfi.bench``, each in its
-  own process, results/bench_cpu.md) peaked at 1.0-1.1x the RSS of glibc's defaults for
-  ``tiny`` (the shipped model), but at 1.45x for ``small`` and 2.1x for ``full`` at 1920x1080
-  (12.8 GB against 6.0), while it ran 3.3x as fast. The growth differs from process to process:
+  own process, weights laid out as the tools lay them out, results/bench_cpu.md of 2026-12-03)
+  peaked at 0.97-1.10x the RSS of glibc's defaults for ``tiny`` (the shipped model), but at
+  1.50x for ``small`` and 1.44x for ``full`` at 1920x1080 (8.8 GB against 6.1), while it ran
+  2.4x and 2.25x as fast; the contiguous layout's run of 2026-12-02 had ``full`` at 2.1x (12.8 GB
+  against 6.0). The growth differs from process to process:
   the tools' own call (weights in channels-last, the repair's settings; results/cpu_memory.md,
   ``benchmarks/cpu_memory.py``, 3 fresh processes a row) peaked at up to 1.07x the memory plan's
   estimate for ``tiny``, 1.14x for ``small`` and 1.63x for ``full`` at 1280x720 and 1920x1080 (at

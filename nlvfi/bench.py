@@ -9,12 +9,13 @@ Every measurement runs in a fresh subprocess, so "peak memory" is that process's
 on the CPU its peak resident set size (ru_maxrss, which includes ~0.3 GB of Python + torch),
 with the increase over the loaded model shown beside it; on CUDA,
 torch.cuda.max_memory_allocated. Time is the median of N forward passes after one warm-up,
-in inference mode, with torch's default thread count. On the CPU the forward passes run as the
-tools run them, with the freed memory kept for the next pass
-(:func:`nlvfi.acceleration.keep_freed_cpu_memory`); ``--system-allocator`` measures them with
-glibc's allocator as it comes, as a library caller gets them (results/bench_cpu.md, both on one
-machine: 1.2-3.9x slower, and up to 2.1x less peak memory: full at 1920x1080 39.8 s and 6.0 GB
-against 12.0 s and 12.8 GB). The tables are printed and written (Markdown) to ``--out``.
+in inference mode, with torch's default thread count. The generator runs as the tools run it:
+its weights laid out channels-last but for the flow estimator
+(:func:`nlvfi.acceleration.channels_last_for_inference`; ``--layout contiguous`` measures
+PyTorch's default layout, as a library caller who builds the generator gets it), and on the CPU
+with the freed memory kept for the next pass (:func:`nlvfi.acceleration.keep_freed_cpu_memory`;
+``--system-allocator`` measures glibc's allocator as it comes). results/bench_cpu.md holds the
+tables. The tables are printed and written (Markdown) to ``--out``.
 """
 
 from __future__ import annotations
@@ -50,12 +51,19 @@ def _sync(device) -> None:
         torch.cuda.synchronize(device)
 
 
-def worker_forward(size: str, resolution: str, device_name: str, repeats: int, keep_memory: bool = True) -> dict:
+#: weight layouts a forward pass can be measured in: as the tools lay them out, or PyTorch's default
+LAYOUTS = ("channels-last", "contiguous")
+
+
+def worker_forward(
+    size: str, resolution: str, device_name: str, repeats: int, keep_memory: bool = True, layout: str = "channels-last"
+) -> dict:
     """Time ``repeats`` forward passes of a ``size`` generator on one random pair (``keep_memory``:
-    on the CPU, the freed memory kept as the tools keep it; module doc)."""
+    on the CPU, the freed memory kept as the tools keep it; ``layout``: one of :data:`LAYOUTS`;
+    module doc)."""
     import torch
 
-    from .acceleration import keep_freed_cpu_memory
+    from .acceleration import channels_last_for_inference, keep_freed_cpu_memory
     from .generator import build_generator
 
     kept = keep_freed_cpu_memory(device_name) if keep_memory else False
@@ -64,6 +72,10 @@ def worker_forward(size: str, resolution: str, device_name: str, repeats: int, k
     device = torch.device(device_name)
     torch.manual_seed(0)
     generator = build_generator(size).to(device).eval()
+    if layout == "channels-last":
+        channels_last_for_inference(generator)  # as nlvfi.interpolate.load_generator lays it out for the tools
+    elif layout != "contiguous":
+        raise ValueError(f"layout {layout!r}: one of {', '.join(LAYOUTS)}")
     prev = torch.rand(1, 3, height, width, device=device)
     next = torch.rand(1, 3, height, width, device=device)
     baseline = _current_rss_mb()
@@ -76,7 +88,11 @@ def worker_forward(size: str, resolution: str, device_name: str, repeats: int, k
             _sync(device)
             if i:  # the first pass is a warm-up
                 times.append(time.perf_counter() - start)
-    result = {"ms": 1000 * statistics.median(times), "peak_mb": _peak_rss_mb(), "model_rss_mb": baseline, "freed_memory_kept": kept}
+    result = {"ms": 1000 * statistics.median(times), "peak_mb": _peak_rss_mb(), "model_rss_mb": baseline, "freed_memory_kept": kept, "layout": layout}
+    result["channels_last_weights"] = sum(  # convolution weights stored NHWC (and not also NCHW, as 1x1 ones are)
+        weight.dim() == 4 and weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
+        for weight in generator.parameters()
+    )
     if device.type == "cuda":
         result["gpu_peak_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
     return result
@@ -130,7 +146,10 @@ def _fmt(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def run(sizes, resolutions, device: str, repeats: int, attention: bool, timeout: float, keep_memory: bool = True) -> str:
+def run(
+    sizes, resolutions, device: str, repeats: int, attention: bool, timeout: float, keep_memory: bool = True,
+    layout: str = "channels-last",
+) -> str:
     """All measurements; returns the Markdown report."""
     import torch
 
@@ -142,7 +161,9 @@ def run(sizes, resolutions, device: str, repeats: int, attention: bool, timeout:
         "",
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads; median of {repeats} forward passes after one warm-up, batch 1, "
-        "inference mode, float32. Peak RSS counts the whole process (Python + torch ~0.3 GB)."
+        "inference mode, float32. Peak RSS counts the whole process (Python + torch ~0.3 GB). "
+        + ("Weights channels-last but for the flow estimator, as the tools lay them out (nlvfi.acceleration)." if layout == "channels-last"
+           else "Weights in PyTorch's default contiguous layout (--layout contiguous), as a library caller builds the generator.")
         + ("" if device.startswith("cuda") else (" Freed memory kept for the next pass, as the tools run (nlvfi.acceleration)." if keep_memory
            else " glibc's allocator as it comes (--system-allocator), as a library caller runs it.")),
         "",
@@ -160,7 +181,7 @@ def run(sizes, resolutions, device: str, repeats: int, attention: bool, timeout:
     lines += [header, "|---|---|---:|---:|---:|---:|" + ("---:|" if gpu else "")]
     for size in sizes:
         for resolution in resolutions:
-            r = _run_worker(["forward", size, resolution, device, str(repeats), "kept" if keep_memory else "system"], timeout)
+            r = _run_worker(["forward", size, resolution, device, str(repeats), "kept" if keep_memory else "system", layout], timeout)
             if "error" in r:
                 row = f"| {size} | {resolution} | {r['error']} | | | |" + (" |" if gpu else "")
             else:
@@ -193,7 +214,7 @@ def run(sizes, resolutions, device: str, repeats: int, attention: bool, timeout:
                 )
             print(row, flush=True)
             lines.append(row)
-    flag = "" if keep_memory else " --system-allocator"
+    flag = ("" if keep_memory else " --system-allocator") + ("" if layout == "channels-last" else f" --layout {layout}")
     lines += ["", f"Reproduce: `python -m nlvfi.bench --device {device} --repeats {repeats}{flag}`", ""]
     return "\n".join(lines)
 
@@ -209,18 +230,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per measurement")
     parser.add_argument("--out", type=Path, default=None, help="Markdown file for the report")
     parser.add_argument("--system-allocator", action="store_true", help="on the CPU, glibc's allocator as it comes (module doc)")
+    parser.add_argument("--layout", choices=LAYOUTS, default="channels-last", help="weight layout (default: as the tools run it)")
     args = parser.parse_args(argv)
     if args.worker:
         kind, *rest = args.worker
         if kind == "forward":
-            size, resolution, device, repeats, allocator = rest
-            result = worker_forward(size, resolution, device, int(repeats), allocator == "kept")
+            size, resolution, device, repeats, allocator, layout = rest
+            result = worker_forward(size, resolution, device, int(repeats), allocator == "kept", layout)
         else:
             resolution, mode, device = rest
             result = worker_attention(resolution, mode == "explicit", device)
         print(json.dumps(result))
         return 0
-    report = run(args.sizes, args.resolutions, args.device, args.repeats, not args.no_attention, args.timeout, not args.system_allocator)
+    report = run(args.sizes, args.resolutions, args.device, args.repeats, not args.no_attention, args.timeout, not args.system_allocator, args.layout)
     print()
     print(report)
     if args.out:

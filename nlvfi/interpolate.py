@@ -122,7 +122,11 @@ DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "n
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".exr"}
 
 #: peak working memory per (padded) pixel and frame of a forward pass, bytes: the
-#: "RSS over loaded model" column of results/bench_cpu.md at 1920x1080, plus ~15% margin
+#: "RSS over loaded model" column of results/bench_cpu.md at 1920x1080 (1920x1088 padded) with
+#: glibc's allocator as it comes, plus a margin (2026-12-02, contiguous layout: 1,443 / 1,789 /
+#: 2,819 bytes a padded pixel; 2026-12-03, the tools' channels-last layout: 1,376 / 1,804 / 2,903,
+#: which the values here exceed 1.10-1.16x; the tools' own call given back to glibc's defaults
+#: peaked at 0.65-0.97x the estimate, results/cpu_memory_given_back.md)
 BYTES_PER_PIXEL = {"tiny": 1600, "small": 2000, "full": 3200}
 _UNKNOWN_BYTES_PER_PIXEL = 3200
 #: Allowances on those estimates, from the worst peak of the tools' call over the estimate in 3
