@@ -311,8 +311,8 @@ def tiff_float_layout(path: str | os.PathLike) -> tuple[int, int] | None:
     """(bits per sample, samples per pixel) of a TIFF's first image when its samples are
     floating-point (SampleFormat 3); None for integers, or for a file ``tifffile`` cannot read.
     FFmpeg's TIFF decoder reads 32-bit float RGB(A), reads half as 16-bit integers and reads no
-    floating-point grey: the tools refuse the latter two (:func:`nlvfi.videoio.probe`; an image
-    pair is read with ``tifffile``, nlvfi.io)."""
+    floating-point grey: FFmpeg's reader refuses the latter two (:func:`nlvfi.videoio.probe`), and
+    the tools read them with ``tifffile`` (a pair: nlvfi.io; numbered images: nlvfi.staged_images)."""
     import tifffile
 
     try:

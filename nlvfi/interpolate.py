@@ -81,6 +81,7 @@ from .acceleration import (
 )  # fmt: skip
 from .checkpoint import CheckpointError, atomic_write, load_generator
 from .input_rate import add_input_rate_argument, declared_input_rate, given_rate_text, reads_at_input_rate
+from .staged_images import reads_staged_images, staging_reason, staging_text
 from .image_sequence import images_text, move_into_place, not_held, sequence_output, stage_images
 from .fade import Fade, fit_fade
 from .generator import Generator
@@ -119,7 +120,7 @@ from .videoio import (
 )
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "nlvfi-cpu.safetensors"
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".exr"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".exr", ".pfm"}
 
 #: peak working memory per (padded) pixel and frame of a forward pass, bytes: the
 #: "RSS over loaded model" column of results/bench_cpu.md at 1920x1080 (1920x1088 padded) with
@@ -880,6 +881,7 @@ def interpolate_images(
 # Video frame-rate up-conversion
 
 
+@reads_staged_images
 @reads_at_input_rate
 def interpolate_video(
     source: str | os.PathLike,
@@ -901,6 +903,7 @@ def interpolate_video(
     fade: bool = True,
     *,
     input_rate: str | Fraction | None = None,
+    input_staged: dict | None = None,
 ) -> dict:
     """Multiply the frame rate of ``source`` by ``factor``; write ``output`` atomically.
 
@@ -915,6 +918,8 @@ def interpolate_video(
     folder at the end (``nlvfi.resume``); False: neither.
     ``input_rate``: the frame rate of an input without timing of its own (numbered images, a raw
     Motion JPEG stream), read at that rate (``nlvfi.input_rate``); one that has its own is refused.
+    ``input_staged``: set by :func:`nlvfi.staged_images.reads_staged_images` where ``source`` is the
+    OpenEXR staging of numbered images FFmpeg misreads; the summary says what was staged.
 
     Returns a summary dict (frames in/out, encoder, verification, resume, timings). Raises
     FileNotFoundError, VideoError (not a video, 0/1 frame, corrupt, frame too large, a failed
@@ -1096,6 +1101,8 @@ def interpolate_video(
         if store is not None
         else "off (--no-resume)"
     )
+    if input_staged is not None:
+        summary["input_staged"] = input_staged
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return summary
 
@@ -1309,7 +1316,8 @@ def run(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"no such video: {source}")
         if same_file(source, args.output):
             raise ValueError(f"output {args.output} is the input; choose another file (the input is never overwritten)")
-        container_for(sequence_output(Path(args.output), source, args.codec, args.crf, args.preset)[1])  # before the model loads
+        if staging_reason(source) is None:  # images FFmpeg misreads are checked once staged (nlvfi.staged_images)
+            container_for(sequence_output(Path(args.output), source, args.codec, args.crf, args.preset)[1])  # before the model loads
         with declared_input_rate(source, args.input_rate):  # an input with timing of its own is refused before it loads too
             generator, checkpoint = load_for_run(args)
             summary = interpolate_video(
@@ -1329,6 +1337,9 @@ def run(args: argparse.Namespace) -> int:
             )
         if isinstance(resume, dict) and resume["encoded_frames_note"]:
             resumed += f"{resume['encoded_frames_note']}; "
+        if summary.get("input_staged"):
+            staged = staging_text(summary["input_staged"])
+            resumed += f"{staged[0].lower()}{staged[1:-1]}; "
         print(
             f"wrote {args.output}: {summary['frames_in']} frames -> {summary['frames_out']} "
             f"({summary['generated']} generated, x{args.factor or 2} frame rate) with {checkpoint} ({summary['plan']}); "

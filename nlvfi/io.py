@@ -31,11 +31,17 @@ float colour TIFF went through FFmpeg and came out as a 16-bit TIFF of the tone 
 values, not of the input's light. Such a frame has no place in a display format, nor a display
 image in an EXR: a pair that mixes them, or a floating-point pair written to ``.png``, is refused
 (ValueError).
+
+Portable float maps (``.pfm``, grey or RGB float, :mod:`nlvfi.pfm`) hold floating-point samples
+too and are read and written the same way, in numpy (PIL reads a grey one as mode ``F``, of no
+known scale; FFmpeg's PFM coder did not give a test image's samples back). The frame between two
+of them keeps their unit (the header's scale); a pair in two units is refused. PFM holds no
+alpha: the frame is written without it, as to JPEG.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +52,7 @@ from .checkpoint import atomic_write
 from .float_frames import (
     EXR_MAGIC, TIFF_FLOAT_SAMPLES, exr_file_bytes, float_samples, frame_from_display, from_display, tiff_file_bytes, to_display,
 )  # fmt: skip
+from .pfm import is_pfm, pfm_file_bytes, read_pfm
 from .videoio import frame_alpha, frame_to_rgb, pixel_traits, rgb_to_frame, rgb_to_tensor, tensor_to_rgb
 
 #: PIL modes of 16-bit grey images (PNG, TIFF, PGM), read by :func:`read_picture` at their scale
@@ -55,7 +62,7 @@ DEEP_SUFFIXES = (".png", ".tif", ".tiff")
 #: output formats that hold alpha; JPEG and BMP (as PIL writes it) do not
 ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")
 #: output formats that hold floating-point samples: the frame between two floating-point images
-FLOAT_SUFFIXES = (".exr", ".tif", ".tiff")
+FLOAT_SUFFIXES = (".exr", ".tif", ".tiff", ".pfm")
 #: PNG colour types (IHDR) that PIL reads as 8 bits when they are 16: grey + alpha, RGB, RGBA
 _PNG_DEEP_COLOUR_TYPES = (2, 4, 6)
 
@@ -69,6 +76,7 @@ class ImageKind:
     alpha: bool = False
     linear: bool = False  # OpenEXR, float TIFF: scene-linear floating point (module doc)
     half: bool = False  # ... stored as 16-bit half
+    pfm_scale: float = 1.0  # the unit of a PFM image's samples (nlvfi.pfm); 1 for every other image
 
     def with_(self, other: "ImageKind") -> "ImageKind":
         """The kind a frame between an image of this kind and one of ``other`` is written in;
@@ -78,21 +86,32 @@ class ImageKind:
                 "a floating-point image (OpenEXR, float TIFF: scene-linear light) and a display image (PNG, 8- or 16-bit TIFF, "
                 "JPEG, ...) make no pair; convert one first"
             )
+        if self.pfm_scale != other.pfm_scale:
+            raise ValueError(
+                f"the two images' samples are in different units (PFM scale {self.pfm_scale:g} and {other.pfm_scale:g}); "
+                "bring them to one first"
+            )
         return ImageKind(
-            self.grey and other.grey, self.deep and other.deep, self.alpha or other.alpha, self.linear, self.half and other.half
+            self.grey and other.grey, self.deep and other.deep, self.alpha or other.alpha, self.linear, self.half and other.half,
+            self.pfm_scale,
         )
 
     def check_output(self, path: str | Path) -> None:
         """ValueError when ``path``'s format cannot hold a frame of this kind: a floating-point
-        frame outside ``.exr`` and ``.tif``, or a display frame in an ``.exr`` (module doc)."""
+        frame outside ``.exr``, ``.tif`` and ``.pfm``, or a display frame in an ``.exr`` or ``.pfm`` (module doc)."""
         suffix = Path(path).suffix.lower()
         if self.linear and suffix not in FLOAT_SUFFIXES:
             raise ValueError(
-                f"output {path}: a frame between two floating-point images (OpenEXR, float TIFF) holds scene-linear light; "
-                "write it as .exr or .tif"
+                f"output {path}: a frame between two floating-point images (OpenEXR, float TIFF, PFM) holds scene-linear light; "
+                "write it as .exr, .tif or .pfm"
             )
         if suffix == ".exr" and not self.linear:
             raise ValueError(f"output {path}: an .exr holds scene-linear light, which only a pair of OpenEXR images gives")
+        if suffix == ".pfm" and not self.linear:
+            raise ValueError(
+                f"output {path}: a .pfm holds floating-point samples, which only a pair of floating-point images "
+                "(PFM, OpenEXR, float TIFF) gives"
+            )
 
 
 @dataclass
@@ -162,7 +181,7 @@ def _linear_picture(samples: np.ndarray, half: bool) -> Picture:
     return Picture(picture, kind, alpha)
 
 
-def _float_tiff_samples(path: Path) -> tuple[np.ndarray, bool] | None:
+def float_tiff_samples(path: Path) -> tuple[np.ndarray, bool] | None:
     """((H, W, C) float32 samples, whether stored as half) of a floating-point TIFF's first
     image, read exactly with ``tifffile``; None for a TIFF of integers, or one ``tifffile`` cannot
     read (FFmpeg and PIL try it then, as before). ValueError in one line for a floating-point
@@ -198,18 +217,30 @@ def float_tiff_bytes(frame: torch.Tensor, kind: ImageKind, alpha: np.ndarray | N
     return tiff_file_bytes(linear.astype(np.float16 if kind.half else np.float32))
 
 
+def pfm_bytes(frame: torch.Tensor, kind: ImageKind, alpha: np.ndarray | None = None) -> bytes:
+    """A PFM file (:mod:`nlvfi.pfm`) of a (3, H, W) display frame in [0, 1] taken back to
+    scene-linear light, grey as ``kind`` says, in its unit (``kind.pfm_scale``); PFM holds no alpha."""
+    display = frame.mean(0, keepdim=True) if kind.grey else frame  # the model's three channels differ by noise: their mean
+    linear = from_display(tensor_to_rgb(display, np.uint16).astype(np.float32) / 65535.0)  # (H, W, 1 or 3)
+    return pfm_file_bytes(linear.astype(np.float32), kind.pfm_scale)
+
+
 def read_picture(path: str | Path) -> Picture:
     """An image file -> :class:`Picture`: its RGB for the generator, its kind, its alpha
     (module doc). FileNotFoundError, or ValueError in one line for what cannot be read."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such image: {path}")
+    if is_pfm(path):  # portable float map: read in numpy (module doc)
+        image = read_pfm(path)
+        picture = _linear_picture(image.samples, half=False)
+        return replace(picture, kind=replace(picture.kind, pfm_scale=image.scale))
     if _is_exr(path) or path.suffix.lower() == ".hdr":  # OpenEXR, Radiance RGBE: floating point through FFmpeg
         return _read_exr(path)
     if _png_deep_colour(path) or path.suffix.lower() == ".dpx":
         return _read_with_ffmpeg(path)
     if path.suffix.lower() in (".tif", ".tiff"):  # PIL reads 16-bit colour TIFF as 8 bits
-        floating = _float_tiff_samples(path)
+        floating = float_tiff_samples(path)
         if floating is not None:
             return _linear_picture(*floating)
         frame = _decoded_image(path, quiet=True)
@@ -268,7 +299,7 @@ def write_picture(frame: torch.Tensor, path: str | Path, kind: ImageKind = Image
     path = Path(path)
     kind.check_output(path)
     if kind.linear:
-        encode = exr_bytes if path.suffix.lower() == ".exr" else float_tiff_bytes
+        encode = {".exr": exr_bytes, ".pfm": pfm_bytes}.get(path.suffix.lower(), float_tiff_bytes)
         atomic_write(path, lambda tmp: Path(tmp).write_bytes(encode(frame, kind, alpha)))
         return
     suffix = path.suffix.lower()

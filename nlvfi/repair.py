@@ -56,6 +56,7 @@ import hashlib
 import json
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -74,6 +75,7 @@ from .fade import fit_fade, match_brightness
 from .flow_prior import constant_velocity_prior, interval_scales
 from .generator import Generator
 from .input_rate import add_input_rate_argument, declared_input_rate, given_rate_text, reads_at_input_rate
+from .staged_images import reads_staged_images, staged_input, staging_text
 from .image_sequence import SequenceTarget, images_text, move_into_place, not_held, sequence_output, stage_images
 from .interpolate import (
     DEFAULT_CHECKPOINT,
@@ -346,6 +348,7 @@ def _example_run(detection: Detection) -> Run | None:
     return max(runs, key=lambda run: detection.diffs[run.last]) if runs else None
 
 
+@reads_staged_images
 @reads_at_input_rate
 def repair_video(
     source: str | Path,
@@ -376,6 +379,7 @@ def repair_video(
     resume: bool = True,
     fade: bool = True,
     input_rate: str | Fraction | None = None,
+    input_staged: dict | None = None,
 ) -> dict:
     """Repair the duplicated frames of ``source`` into ``output``; return the report (a dict).
 
@@ -417,6 +421,9 @@ def repair_video(
         input_rate: the frame rate of an input without timing of its own (numbered images, a
             raw Motion JPEG stream): every reader reads it at that rate (``nlvfi.input_rate``);
             one that has its own is refused. None: FFmpeg's 25, said in the report.
+        input_staged: set by :func:`nlvfi.staged_images.reads_staged_images` where ``source`` is
+            the OpenEXR staging of numbered images FFmpeg misreads: the report names the input
+            as given (its ``from``) and says what was staged.
     Raises:
         FileNotFoundError, VideoError/ValueError (bad input, -o equal to the input, frames too
         large), CheckpointError (missing, corrupt, not ours). Nothing is written then.
@@ -794,6 +801,8 @@ def repair_video(
             timings["images_s"] = round(time.perf_counter() - images_started, 2)
         timings["total_s"] = round(time.perf_counter() - started, 2)
         report = build_report(source, output, analysis, replaced_frames, state, generator, checkpoint_used, where, timings)
+        if input_staged is not None:  # the run read the EXR staging of the input's images (nlvfi.staged_images)
+            report["input"], report["input_staged"] = input_staged["from"], input_staged
         if sequence is not None:
             report["output"] = str(images)
             report["image_sequence"] = sequence_report(sequence, exported, report, analysis.times)
@@ -1081,6 +1090,9 @@ def summary_text(report: dict) -> str:
         + (f"; left {', '.join(left)}" if left else "")
         + ".",
     ]
+    staged = report.get("input_staged")
+    if staged:
+        parts.insert(1, staging_text(staged))
     faded = len(report["model"].get("fades", {}).get("runs", []))
     if faded:
         parts.append(
@@ -1289,14 +1301,19 @@ def detect_only(args: argparse.Namespace) -> int:
     """``nlvfi repair IN --detect-only``: measure, report and print the duplicates; no model, no video."""
     source = Path(args.input)
     check_output_paths(source, {"report": args.report, "figure": args.figure})
-    store = None  # with a report, an interrupted pass keeps what it measured beside it (nlvfi.resume)
-    if args.report and not args.no_resume:
-        store = ResumeStore(folder_for(args.report), {"input": input_fingerprint(source), "pass": "detect-only"})
-    with kept_if_interrupted(store):
-        analysis = analyze_video(source, args.threshold, args.max_run, progress=not args.quiet, store=store)
+    # numbered images FFmpeg misreads are read through an EXR staging (nlvfi.staged_images), beside the report if any
+    beside = args.report or Path(tempfile.gettempdir()) / f"detect-{hashlib.sha1(str(source.resolve()).encode()).hexdigest()[:12]}"
+    with staged_input(source, beside, progress=not args.quiet) as (readable, staged), declared_input_rate(readable, args.input_rate):
+        store = None  # with a report, an interrupted pass keeps what it measured beside it (nlvfi.resume)
+        if args.report and not args.no_resume:
+            store = ResumeStore(folder_for(args.report), {"input": input_fingerprint(readable), "pass": "detect-only"})
+        with kept_if_interrupted(store):
+            analysis = analyze_video(readable, args.threshold, args.max_run, progress=not args.quiet, store=store)
     detection = analysis.detection
     report = {"input": str(source), "video": {"description": analysis.info.describe(), "frames": analysis.frame_count},
               "detection": detection.to_dict(), "timings": {"measure_s": round(analysis.seconds, 2)}}
+    if staged is not None:
+        report["input_staged"] = staged
     if store is not None:
         report["resume"] = {**store.outcome(), "frames_measured_before": analysis.frames_measured_before}
     if args.report:

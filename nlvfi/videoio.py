@@ -560,11 +560,14 @@ def _check_float_tiff(path: Path) -> None:
     bits, samples = layout
     if bits == 16:
         raise VideoError(
-            f"{path} holds half-float TIFF images, which FFmpeg reads as 16-bit integers; save them as 32-bit float TIFF "
-            "or as OpenEXR (both kept exactly)"
+            f"{path} holds half-float TIFF images, which FFmpeg reads as 16-bit integers; read them through "
+            "nlvfi.staged_images.staged_input, as nlvfi repair and interpolate do (kept exactly)"
         )
     if samples < 3:
-        raise VideoError(f"{path} holds grey floating-point TIFF images, which FFmpeg does not read; save them as OpenEXR (kept exactly)")
+        raise VideoError(
+            f"{path} holds grey floating-point TIFF images, which FFmpeg does not read; read them through "
+            "nlvfi.staged_images.staged_input, as nlvfi repair and interpolate do (kept exactly)"
+        )
 
 
 def _info(path: Path, container) -> VideoInfo:
@@ -572,6 +575,11 @@ def _info(path: Path, container) -> VideoInfo:
     context = stream.codec_context
     if context.name == "tiff":
         _check_float_tiff(path)
+    if context.name == "pfm":  # FFmpeg's decoder keeps the rows in file order, which PFM stores bottom first (nlvfi.pfm)
+        raise VideoError(
+            f"{path} holds PFM images, which FFmpeg reads upside down; read them through "
+            "nlvfi.staged_images.staged_input, as nlvfi repair and interpolate do (kept exactly)"
+        )
     if not context.width or not context.height or context.format is None:
         if context.name == "webp":  # FFmpeg 9's ffmpeg decoded one, PyAV's FFmpeg 8.1 did not
             raise VideoError(

@@ -153,14 +153,14 @@ def test_16_bit_grey_pair_gives_a_16_bit_grey_frame_at_the_inputs_scale(tmp_path
 
 @pytest.mark.parametrize(
     "name, array, message",
-    [  # a float TIFF holds scene-linear light, as OpenEXR does (tests/test_float_frames.py)
-        ("a.pfm", np.full((H, W), 0.5, np.float32), r"a.pfm is a 32-bit float image \(PIL mode F\) of unknown full scale"),
+    [  # a float TIFF or PFM holds scene-linear light, as OpenEXR does (tests/test_float_frames.py, tests/test_pfm.py)
+        ("a.spider", np.full((H, W), 0.5, np.float32), r"a.spider is a 32-bit float image \(PIL mode F\) of unknown full scale"),
         ("a.tif", np.full((H, W), 70000, np.int32), r"a.tif holds 32-bit integers \(70000 to 70000\), beyond 16 bits"),
     ],
     ids=["float", "int32"],
 )
 def test_images_of_unknown_scale_are_refused_in_one_line(tmp_path, pair, model, capsys, name, array, message):
-    Image.fromarray(array).save(tmp_path / name)
+    Image.fromarray(array).save(tmp_path / name, format="SPIDER" if name.endswith(".spider") else None)
     assert main([str(tmp_path / name), str(pair[1]), "-o", str(tmp_path / "m.png"), "--checkpoint", str(model)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and re.search(message, err), err
