@@ -164,3 +164,24 @@ def test_an_error_after_staging_names_the_input_as_given(tmp_path, model, capsys
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"{source} holds floating-point (scene-linear) samples" in err and "staged" not in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shots"]
+
+
+def test_an_interrupted_run_on_staged_images_goes_on_from_what_it_kept(tmp_path, model, monkeypatch):
+    """The staging goes whatever happens; the next run stages again and its resume key still matches."""
+    import nlvfi.image_sequence as image_sequence_module
+
+    source = tiff_sequence(tmp_path / "plates", plates(10, duplicates=(4,)), half=True)
+    out = tmp_path / "o" / "%03d.tif"
+    (tmp_path / "o").mkdir()
+
+    def interrupted(video, target, staging, progress=True):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(image_sequence_module, "export_float_tiff_sequence", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        repair_video(source, out, checkpoint=model, progress=False)
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [".03d.tif.nlvfi.mkv.nlvfi-resume"]  # no staging left
+    monkeypatch.undo()
+    report = repair_video(source, out, checkpoint=model, progress=False)
+    assert report["resume"]["measurements_reused"] and report["resume"]["runs_reused"] == 1
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [f"{n:03d}.tif" for n in range(10)]
