@@ -22,8 +22,10 @@ names what was left out and, for a variable frame rate, lists every frame's time
 A pattern ending in ``.tif`` writes TIFF images (deflate, lossless) of the same samples
 (:func:`image_format`: the PNG layouts, little-endian), for pipelines built on TIFF.
 Floating-point (scene-linear) input, which a PNG would clip at 1.0, is written as OpenEXR
-images (``.exr``, :func:`export_exr_sequence`) or floating-point TIFF images (``.tif``,
-:func:`export_float_tiff_sequence`), its samples kept bit for bit.
+images (``.exr``, :func:`export_exr_sequence`), floating-point TIFF images (``.tif``,
+:func:`export_float_tiff_sequence`) or portable float maps (``.pfm``, :func:`export_pfm_sequence`:
+grey or RGB float, half widened exactly, in the unit of a PFM input; no alpha), its samples kept
+bit for bit.
 
 Files are numbered like the input's images (an input sequence starting at 1 gives 1, 2, ...);
 a video's frames from 0, as the report counts them. A name that already exists is refused before
@@ -44,6 +46,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .float_frames import exr_file_bytes, float_samples, is_float_format, same_samples, tiff_file_bytes
+from .pfm import pfm_file_bytes, read_pfm
 from .videoio import (
     PixelTraits,
     VideoError,
@@ -62,9 +65,11 @@ from .videoio import (
 
 #: Extensions of image files: an output name with a number field and one of them is a sequence
 #: (written as PNG or TIFF, OpenEXR for floating-point input; the others are refused); with any other extension it is a file's own name.
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".dpx", ".gif")
-#: image sequences written for floating-point input: OpenEXR, or floating-point TIFF
-FLOAT_IMAGE_SUFFIXES = (".exr", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".dpx", ".gif", ".pfm")
+#: image sequences written for floating-point input: OpenEXR, floating-point TIFF, or PFM
+FLOAT_IMAGE_SUFFIXES = (".exr", ".tif", ".tiff", ".pfm")
+#: of those, the ones that hold floating-point samples only (a display-referred input is refused)
+FLOAT_ONLY_SUFFIXES = (".exr", ".pfm")
 
 
 def is_sequence(path: str | os.PathLike) -> bool:
@@ -95,6 +100,7 @@ class SequenceTarget:
     first_number: int
     through: str = ".mkv"  # the intermediate video's container: .nut (raw video) for floating point with alpha
     grey: bool = False  # floating-point grey input: its EXR images are grey again (the intermediate FFV1 holds no float grey)
+    pfm_scale: float = 1.0  # the unit of PFM images written (a PFM input's, nlvfi.staged_images)
 
     def name(self, index: int) -> str:
         """The file name of frame ``index`` (0-based)."""
@@ -124,7 +130,7 @@ def sequence_target(output: str | os.PathLike, source: str | os.PathLike) -> Seq
         raise ValueError(f"{output}: an image sequence needs one number field in its file name, such as {output.parent / 'frame_%04d.png'}")
     if output.suffix.lower() not in (".png", *FLOAT_IMAGE_SUFFIXES):
         raise ValueError(
-            f"{output}: an image sequence is written as PNG or TIFF (OpenEXR too for floating-point input); end the pattern in "
+            f"{output}: an image sequence is written as PNG or TIFF (OpenEXR and PFM too for floating-point input); end the pattern in "
             f".png or .tif, such as {output.parent / 'frame_%04d.png'}"
         )
     target = SequenceTarget(output.parent, output.name, input_first_number(source))
@@ -147,16 +153,22 @@ def sequence_output(output: Path, source: Path, codec: str | None, crf: int | No
     pix_fmt = probe(source).pix_fmt
     floating = is_float_format(pix_fmt)
     if floating and output.suffix.lower() not in FLOAT_IMAGE_SUFFIXES:
-        held = "PNG images cannot hold without clipping them at 1.0" if output.suffix.lower() == ".png" else "an image sequence holds as OpenEXR or float TIFF only"
+        held = "PNG images cannot hold without clipping them at 1.0" if output.suffix.lower() == ".png" else "an image sequence holds as OpenEXR, float TIFF or PFM only"
         raise ValueError(
             f"{source} holds floating-point (scene-linear) samples, which {held}; write OpenEXR images "
-            f"({output.parent / 'frame_%04d.exr'}), float TIFF images (.tif) or a video such as OUT.mkv (all keep them exactly, "
-            "nlvfi.float_frames)"
+            f"({output.parent / 'frame_%04d.exr'}), float TIFF images (.tif), PFM images (.pfm) or a video such as OUT.mkv "
+            "(all keep them exactly, nlvfi.float_frames)"
         )
-    if not floating and output.suffix.lower() == ".exr":
+    if not floating and output.suffix.lower() in FLOAT_ONLY_SUFFIXES:
+        kind = "OpenEXR images hold" if output.suffix.lower() == ".exr" else "PFM images hold"
         raise ValueError(
-            f"{output}: OpenEXR images hold scene-linear floating-point light, which {source} does not; "
+            f"{output}: {kind} scene-linear floating-point light, which {source} does not; "
             f"write PNG or TIFF images ({output.parent / 'frame_%04d.png'})"
+        )
+    if floating and output.suffix.lower() == ".pfm" and pixel_traits(pix_fmt).has_alpha:
+        raise ValueError(
+            f"{source} has alpha, which PFM images cannot hold; write OpenEXR images ({output.parent / 'frame_%04d.exr'}) "
+            "or float TIFF images (.tif), which keep it"
         )
     target = sequence_target(output, source)
     asked = [name for name, value in (("--codec", codec), ("--crf", crf), ("--preset", preset)) if value is not None]
@@ -206,6 +218,8 @@ def export_sequence(video: Path, target: SequenceTarget, staging: Path, progress
 
     if target.pattern.lower().endswith(".exr"):
         return export_exr_sequence(video, target, staging, progress)
+    if target.pattern.lower().endswith(".pfm"):
+        return export_pfm_sequence(video, target, staging, progress)
     codec = "tiff" if target.pattern.lower().endswith((".tif", ".tiff")) else "png"
     if codec == "tiff" and is_float_format(probe(video).pix_fmt):
         return export_float_tiff_sequence(video, target, staging, progress)
@@ -286,6 +300,28 @@ def export_float_tiff_sequence(video: Path, target: SequenceTarget, staging: Pat
             "tiff_compression": "deflate (lossless)", "read_back_identical": count}  # fmt: skip
 
 
+def export_pfm_sequence(video: Path, target: SequenceTarget, staging: Path, progress: bool = True) -> dict:
+    """:func:`export_sequence` as portable float maps (nlvfi.pfm: grey or RGB, 32-bit float, half
+    widened exactly, in ``target.pfm_scale``), each read back and compared bit for bit with its
+    frame's samples. The input has no alpha (:func:`sequence_output` refuses it)."""
+    count, layouts = 0, set()
+    with VideoReader(video) as reader:
+        for item in tqdm(reader, desc="writing images", unit="image", disable=not progress):
+            samples = float_samples(item.frame).astype(np.float32)  # (H, W, C), half widened exactly
+            if target.grey:  # three equal planes in the intermediate: grey again
+                samples = samples[..., :1]
+            path = staging / target.name(item.index)
+            path.write_bytes(pfm_file_bytes(samples, target.pfm_scale))
+            back = read_pfm(path)
+            if back.samples.tobytes() != samples.tobytes() or back.scale != target.pfm_scale:
+                raise VideoError(f"{path.name} did not read back as the frame written ({back.samples.shape})")
+            half = " (from half, widened exactly)" if "f16" in item.frame.format.name else ""
+            layouts.add(f"{'grey' if samples.shape[2] == 1 else 'RGB'} float{half}")
+            count += 1
+    return {"files": count, "first_number": target.first_number, "pfm_samples": ", ".join(sorted(layouts)),
+            "pfm_scale": target.pfm_scale, "read_back_identical": count}  # fmt: skip
+
+
 def images_text(sequence: dict) -> tuple[str, str]:
     """(what the images are, their format) for the summaries: ("PNG images", "rgb24"),
     ("OpenEXR images", "gbrpf16le, ZIPS (lossless)") or ("float TIFF images", "RGB half,
@@ -294,6 +330,8 @@ def images_text(sequence: dict) -> tuple[str, str]:
         return "OpenEXR images", f"{sequence['exr_pix_fmt']}, {sequence['exr_compression']}"
     if "tiff_samples" in sequence:
         return "float TIFF images", f"{sequence['tiff_samples']}, {sequence['tiff_compression']}"
+    if "pfm_samples" in sequence:
+        return "PFM images", f"{sequence['pfm_samples']}, scale {sequence['pfm_scale']:g}"
     if "tiff_pix_fmt" in sequence:
         return "TIFF images", f"{sequence['tiff_pix_fmt']}, deflate (lossless)"
     return "PNG images", sequence["png_pix_fmt"]

@@ -67,7 +67,7 @@ import sys
 import time
 from collections.abc import Sequence
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -935,6 +935,8 @@ def interpolate_video(
     check_writable(output)
     images = output
     sequence, output, codec = sequence_output(output, source, codec, crf, preset)  # numbered PNG images: a lossless video first
+    if sequence is not None and input_staged is not None and "pfm_scale" in input_staged:  # PFM in, PFM out: the same unit
+        sequence = replace(sequence, pfm_scale=input_staged["pfm_scale"])
     container = container_for(output)
     device = model_device(generator)
     started = time.perf_counter()

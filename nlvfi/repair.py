@@ -437,6 +437,8 @@ def repair_video(
     check_output_paths(source, {"output": output, "report": report_path, "figure": figure_path})
     images = output
     sequence, output, codec = sequence_output(output, source, codec, crf, preset)  # numbered PNG images: a lossless video first
+    if sequence is not None and input_staged is not None and "pfm_scale" in input_staged:  # PFM in, PFM out: the same unit
+        sequence = replace(sequence, pfm_scale=input_staged["pfm_scale"])
     container = container_for(output)
     if batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {batch_size}")

@@ -164,7 +164,7 @@ def test_floats_into_png_images_are_refused_and_a_lossy_codec_says_it_clipped(tm
     assert cli.main(["repair", str(source), "-o", str(tmp_path / "png" / "f_%04d.png"), "--checkpoint", str(model), "--quiet"]) == 2
     assert "floating-point (scene-linear) samples, which PNG images cannot hold" in capsys.readouterr().err
     assert cli.main(["repair", str(source), "-o", str(tmp_path / "png" / "f_%04d.jpg"), "--checkpoint", str(model), "--quiet"]) == 2
-    assert "samples, which an image sequence holds as OpenEXR or float TIFF only; write OpenEXR images" in capsys.readouterr().err
+    assert "samples, which an image sequence holds as OpenEXR, float TIFF or PFM only; write OpenEXR images" in capsys.readouterr().err
     x2 = tmp_path / "x2" / "f_%04d.exr"
     assert cli.main(["interpolate", str(source), "-o", str(x2), "--factor", "2", "--checkpoint", str(model), "--quiet"]) == 0
     printed = capsys.readouterr().out

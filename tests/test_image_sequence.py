@@ -152,7 +152,7 @@ def test_frame_times_vary():
 @pytest.mark.parametrize(
     "pattern, flags, message",
     [
-        ("o/%04d.jpg", [], r"written as PNG or TIFF \(OpenEXR too for floating-point input\); end the pattern in \.png or \.tif"),
+        ("o/%04d.jpg", [], r"written as PNG or TIFF \(OpenEXR and PFM too for floating-point input\); end the pattern in \.png or \.tif"),
         ("o/%04d_%04d.png", [], r"needs one number field"),
         ("o/%s.png", [], r"needs one number field"),
         ("o/%04d.png", ["--crf", "10"], r"--crf cannot apply to an image sequence"),

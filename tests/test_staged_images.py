@@ -185,3 +185,41 @@ def test_an_interrupted_run_on_staged_images_goes_on_from_what_it_kept(tmp_path,
     report = repair_video(source, out, checkpoint=model, progress=False)
     assert report["resume"]["measurements_reused"] and report["resume"]["runs_reused"] == 1
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [f"{n:03d}.tif" for n in range(10)]
+
+
+@pytest.mark.parametrize("kind", ["pfm", "half-tiff"])
+def test_floating_point_input_comes_back_as_pfm_images_in_its_unit_untouched_samples_bit_identical(tmp_path, model, kind):
+    """PFM in, PFM out: the images a PFM pipeline reads, grey or RGB, in the input's unit."""
+    frames = plates(8, duplicates=(4,), channels=1 if kind == "pfm" else 3)
+    if kind == "pfm":
+        source, first, scale = pfm_sequence(tmp_path / "shots", frames), 1001, 0.5
+        originals = [read_pfm(tmp_path / "shots" / f"shot.{first + n:04d}.pfm").samples for n in range(8)]
+    else:
+        source, first, scale = tiff_sequence(tmp_path / "shots", frames, half=True), 0, 1.0
+        originals = [read_tiff(tmp_path / "shots" / f"plate_{n:04d}.tif")[1] for n in range(8)]  # half widened
+    report = repair_video(source, tmp_path / "out" / "f_%04d.pfm", checkpoint=model, progress=False)
+    sequence = report["image_sequence"]
+    layout = "grey float" if kind == "pfm" else "RGB float (from half, widened exactly)"
+    assert (sequence["pfm_samples"], sequence["pfm_scale"], sequence["read_back_identical"]) == (layout, scale, 8)
+    assert "Written as 8 PFM images" in summary_text(report)
+    for n in range(8):
+        back = read_pfm(tmp_path / "out" / f"f_{first + n:04d}.pfm")
+        assert back.scale == scale and back.samples.shape == originals[n].shape
+        assert np.array_equal(bits(back.samples), bits(originals[n])) == (n != 4), n
+
+
+def test_pfm_images_are_only_for_floating_point_input_without_alpha(tmp_path, model, capsys):
+    from PIL import Image
+
+    (tmp_path / "png").mkdir()
+    for index, image in enumerate(scene(4)):
+        Image.fromarray(image).save(tmp_path / "png" / f"p_{index:04d}.png")
+    rgba = tiff_sequence(tmp_path / "rgba", [np.concatenate([f, np.full(f.shape[:2] + (1,), 0.5, np.float32)], axis=2)
+                                             for f in plates(4, duplicates=())], half=True)  # fmt: skip
+    cases = [(tmp_path / "png" / "p_%04d.png", "PFM images hold scene-linear floating-point light"),
+             (rgba, "has alpha, which PFM images cannot hold")]  # fmt: skip
+    for source, said in cases:
+        assert cli.main(["repair", str(source), "-o", str(tmp_path / "out" / "f_%04d.pfm"), "--checkpoint", str(model), "--quiet"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and said in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["png", "rgba"]
