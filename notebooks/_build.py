@@ -105,10 +105,7 @@ def write_notebooks(notebooks: dict[str, Callable[[], list]], argv: list[str] | 
 SETUP = """
 %matplotlib inline
 import matplotlib.pyplot as plt
-import numpy as np
-import torch
-import torch.nn.functional as F
-
+THIRD_PARTY
 import nlvfi
 IMPORTS
 
@@ -120,9 +117,24 @@ print(f"nlvfi {nlvfi.__version__}, torch {torch.__version__}, profile {PROFILE},
 """
 
 
-def setup(imports: str, extra: str = ""):
-    """Imports (from nlvfi only, never a redefinition), plotting defaults, seed and device."""
-    text = SETUP.strip("\n").replace("IMPORTS", _clean(imports))
+#: the third-party names a notebook may use besides ``plt`` and ``torch``, and their imports
+OPTIONAL_IMPORTS = {"np": "import numpy as np", "F": "import torch.nn.functional as F"}
+
+
+def setup(imports: str, extra: str = "", uses: tuple[str, ...] = ("np", "F")):
+    """Imports (from nlvfi only, never a redefinition), plotting defaults, seed and device.
+
+    ``uses`` names the optional third-party imports (keys of ``OPTIONAL_IMPORTS``) the notebook
+    needs, so its set-up cell imports nothing it leaves unused (``ruff`` F401, checked in
+    tests/test_lint.py).
+    """
+    unknown = set(uses) - set(OPTIONAL_IMPORTS)
+    if unknown:
+        raise ValueError(f"unknown optional imports {sorted(unknown)}; known: {sorted(OPTIONAL_IMPORTS)}")
+    third_party = ["import torch"] + [OPTIONAL_IMPORTS[name] for name in OPTIONAL_IMPORTS if name in uses]
+    third_party.sort(key=lambda line: line.split()[1])  # isort order: numpy, torch, torch.nn...
+    text = SETUP.strip("\n").replace("THIRD_PARTY", "\n".join(third_party) + "\n")
+    text = text.replace("IMPORTS", _clean(imports))
     if extra:
         text += "\n" + _clean(extra)
     return code(text)
@@ -179,6 +191,7 @@ def nb00_tour() -> list:
             # ci works on half-size frames (seconds); cpu and cuda on the full 768x576 frames
             SCALE = {"ci": 0.5, "cpu": 1.0, "cuda": 1.0}[PROFILE]
             """,
+            uses=("F",),
         ),
         markdown(
             r"""
@@ -434,6 +447,7 @@ def nb01_data() -> list:
             SIZE = {"ci": 128, "cpu": 256, "cuda": 256}[PROFILE]  # synthetic frames are SIZE x SIZE
             SAMPLES_PER_BUCKET = {"ci": 8, "cpu": 64, "cuda": 64}[PROFILE]
             """,
+            uses=("np",),
         ),
         markdown(
             r"""
@@ -732,6 +746,7 @@ def nb02_optical_flow() -> list:
             SIZE = {"ci": 128, "cpu": 256, "cuda": 256}[PROFILE]  # synthetic frames are SIZE x SIZE
             LEVELS = {"ci": 3, "cpu": 4, "cuda": 4}[PROFILE]  # pyramid levels of the hand-made estimator below
             """,
+            uses=("F",),
         ),
         markdown(
             r"""
@@ -1069,6 +1084,7 @@ def nb03_depth_and_kernels() -> list:
             """
             SIZE = {"ci": 128, "cpu": 256, "cuda": 256}[PROFILE]  # synthetic frames are SIZE x SIZE
             """,
+            uses=("np",),
         ),
         markdown(
             r"""
@@ -1633,6 +1649,7 @@ def nb05_projection_and_warping() -> list:
             SIZE = {"ci": 128, "cpu": 256, "cuda": 256}[PROFILE]  # synthetic frames are SIZE x SIZE
             SCENES = {"ci": 6, "cpu": 32, "cuda": 32}[PROFILE]  # flying-layers scenes in the depth test
             """,
+            uses=("np",),
         ),
         markdown(
             r"""
