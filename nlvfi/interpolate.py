@@ -1062,7 +1062,7 @@ def interpolate_video(
             streams_not_copied=writer.streams_left + info.streams_not_copied,
             **writer.read_back(),  # colour, metadata, display, pixel_aspect
             closed_captions=writer.captions_outcome(captioned),
-            input=info.describe(),
+            input=info.describe(input_staged["reason"] if input_staged is not None else None),
             frame_rate_assumed=assumed_rate_text(source, info.codec, info.rate) if info.rate_assumed else None,
             frame_rate_given=given_rate_text(info.rate) if info.rate_given else None,
             alpha_not_decoded=ALPHA_NOT_DECODED_TEXT if info.alpha_not_decoded else None,

@@ -805,6 +805,7 @@ def repair_video(
         report = build_report(source, output, analysis, replaced_frames, state, generator, checkpoint_used, where, timings)
         if input_staged is not None:  # the run read the EXR staging of the input's images (nlvfi.staged_images)
             report["input"], report["input_staged"] = input_staged["from"], input_staged
+            report["video"]["description"] = analysis.info.describe(staged_from=input_staged["reason"])
         if sequence is not None:
             report["output"] = str(images)
             report["image_sequence"] = sequence_report(sequence, exported, report, analysis.times)
@@ -1312,7 +1313,8 @@ def detect_only(args: argparse.Namespace) -> int:
         with kept_if_interrupted(store):
             analysis = analyze_video(readable, args.threshold, args.max_run, progress=not args.quiet, store=store)
     detection = analysis.detection
-    report = {"input": str(source), "video": {"description": analysis.info.describe(), "frames": analysis.frame_count},
+    staged_from = staged["reason"] if staged is not None else None
+    report = {"input": str(source), "video": {"description": analysis.info.describe(staged_from), "frames": analysis.frame_count},
               "detection": detection.to_dict(), "timings": {"measure_s": round(analysis.seconds, 2)}}
     if staged is not None:
         report["input_staged"] = staged

@@ -393,13 +393,16 @@ class VideoInfo:
     def traits(self) -> PixelTraits:
         return pixel_traits(self.pix_fmt)
 
-    def describe(self) -> str:
+    def describe(self, staged_from: str | None = None) -> str:
+        """One line on the video; ``staged_from`` names what the input was where the run reads
+        its lossless EXR staging (nlvfi.staged_images: "half-float TIFF", ...)."""
         how = " (assumed)" if self.rate_assumed else " (given: --input-rate)" if self.rate_given else ""
         rate = f"{float(self.rate):.3f} frames/s{how}" if self.rate else "unknown rate"
         kind = "lossless" if self.lossless else "lossy"
         audio = f", audio: {', '.join(self.audio_codecs)}" if self.audio_codecs else ", no audio"
         shown = f" shown {ratio_text(self.display_aspect)} (pixels {ratio_text(self.pixel_aspect)})" if self.pixel_aspect else ""
-        return f"{self.width}x{self.height}{shown} {self.codec} ({kind}, {self.pix_fmt}), {rate}, time base {self.time_base}{audio}"
+        codec = f"{staged_from} images staged as {self.codec}" if staged_from else self.codec
+        return f"{self.width}x{self.height}{shown} {codec} ({kind}, {self.pix_fmt}), {rate}, time base {self.time_base}{audio}"
 
 
 def is_image_pattern(path: str | os.PathLike) -> bool:

@@ -67,6 +67,7 @@ def test_a_float_tiff_sequence_ffmpeg_misreads_is_repaired_its_untouched_samples
     assert (staged["reason"], staged["images"], staged["half"], staged["from"]) == (reason, 8, half, str(source))
     assert report["image_sequence"]["tiff_samples"] == layout
     assert f"Its 8 images were read exactly ({reason}, which FFmpeg misreads)" in summary_text(report)
+    assert f"{reason} images staged as exr (lossless" in report["video"]["description"]  # not "exr" alone
     for index in range(8):
         dtype, back = read_tiff(tmp_path / "out" / f"p_{index:04d}.tif")
         _, original = read_tiff(tmp_path / "plates" / f"plate_{index:04d}.tif")
@@ -111,6 +112,7 @@ def test_detect_only_reads_a_pfm_sequence_and_names_it_in_the_report(tmp_path, c
     assert cli.main(["repair", str(source), "--detect-only", "--report", str(report), "--quiet"]) == 0
     found = json.loads(report.read_text())
     assert found["input"] == str(source) and found["input_staged"]["reason"] == "PFM"
+    assert " PFM images staged as exr (lossless" in found["video"]["description"]
     assert found["detection"]["duplicates"] == [3, 6]
     assert str(source) in capsys.readouterr().out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["found.json", "shots"]
