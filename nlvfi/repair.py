@@ -54,6 +54,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -76,6 +77,7 @@ from .flow_prior import constant_velocity_prior, interval_scales
 from .generator import Generator
 from .input_rate import add_input_rate_argument, declared_input_rate, given_rate_text, reads_at_input_rate
 from .staged_images import reads_staged_images, staged_input, staging_text
+from .gif_output import gif_output, gif_text, stage_gif
 from .image_sequence import SequenceTarget, images_text, move_into_place, not_held, sequence_output, stage_images
 from .interpolate import (
     DEFAULT_CHECKPOINT,
@@ -439,6 +441,7 @@ def repair_video(
     sequence, output, codec = sequence_output(output, source, codec, crf, preset)  # numbered PNG images: a lossless video first
     if sequence is not None and input_staged is not None and "pfm_scale" in input_staged:  # PFM in, PFM out: the same unit
         sequence = replace(sequence, pfm_scale=input_staged["pfm_scale"])
+    gif, output, codec = gif_output(output, source, codec, crf, preset)  # a GIF: a lossless video first, then the GIF
     container = container_for(output)
     if batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {batch_size}")
@@ -801,6 +804,10 @@ def repair_video(
             images_started = time.perf_counter()
             staging, exported = stage_images(output, sequence, progress)
             timings["images_s"] = round(time.perf_counter() - images_started, 2)
+        if gif is not None:
+            gif_started = time.perf_counter()
+            staging, exported = stage_gif(output, gif, {frame["frame"] for frame in replaced_frames}, progress)
+            timings["gif_s"] = round(time.perf_counter() - gif_started, 2)
         timings["total_s"] = round(time.perf_counter() - started, 2)
         report = build_report(source, output, analysis, replaced_frames, state, generator, checkpoint_used, where, timings)
         if input_staged is not None:  # the run read the EXR staging of the input's images (nlvfi.staged_images)
@@ -809,6 +816,8 @@ def repair_video(
         if sequence is not None:
             report["output"] = str(images)
             report["image_sequence"] = sequence_report(sequence, exported, report, analysis.times)
+        if gif is not None:
+            report["output"], report["gif"] = str(gif.path), exported
         report["model"]["plan"] = f"{plan.describe()}, batch size {batch_size}"
         report["model"]["ensemble_views"] = plan.views
         report["model"]["flow_prior"] = (
@@ -848,10 +857,15 @@ def repair_video(
             if sequence is not None:
                 move_into_place(staging, sequence, exported["files"])
                 output.unlink()  # the intermediate video
+            if gif is not None:
+                os.replace(staging, gif.path)
+                output.unlink()  # the intermediate video
         except BaseException:  # a run that fails or is interrupted leaves nothing at OUT, even this late
             output.unlink(missing_ok=True)
-            if staging is not None:
+            if staging is not None and staging.is_dir():
                 shutil.rmtree(staging, ignore_errors=True)
+            elif staging is not None:
+                staging.unlink(missing_ok=True)
             raise
         report["_example"] = example  # for callers (notebook); not in the JSON
     return report
@@ -1045,6 +1059,8 @@ def written_text(report: dict) -> list[str]:
     options = " ".join(f"{k}={v}" for k, v in enc["options"].items())
     if report.get("image_sequence"):  # the video is the lossless step before the images
         return sequence_lines(report, f"a lossless {enc['codec']} {enc['pix_fmt']} video: {kept}")
+    if report.get("gif"):  # the video is the lossless step before the GIF
+        return [f"{gif_text(report['gif'])[:-1]}, through a lossless {enc['codec']} {enc['pix_fmt']} video: {kept}."]
     lines.append(f"Output {enc['codec']} {enc['pix_fmt']} {options}".rstrip() + f" ({'lossless' if enc['lossless'] else 'lossy'}); {kept}.")
     if enc["alpha_dropped"]:
         lines.append("The alpha channel was dropped (the output codec has none).")
@@ -1265,7 +1281,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("input", help="the stuttering video (any format PyAV reads; an image sequence as frames/%%04d.png)")
     parser.add_argument(
         "-o", "--output",
-        help="the repaired video; container from the extension (.mkv .mp4 .mov .avi .webm .nut .ts .m2ts .mts); or numbered PNG images as frames/%%04d.png",
+        help="the repaired video; container from the extension (.mkv .mp4 .mov .avi .webm .nut .ts .m2ts .mts); a .gif for GIF input; or numbered PNG images as frames/%%04d.png",
     )  # fmt: skip
     parser.add_argument("--threshold", type=_threshold, default="auto", help="'auto' (default) or a MAD per pixel in grey levels (0-255)")
     parser.add_argument("--report", help="write the JSON report here")
