@@ -80,22 +80,26 @@ class GifTarget:
         return self.path.parent / f".{self.path.name}.nlvfi.mkv"
 
 
-def last_delay(path: str | os.PathLike) -> int | None:
-    """The delay of a GIF's last frame in hundredths of a second, as FFmpeg's demuxer reads it."""
+def gif_delays(path: str | os.PathLike) -> list[int]:
+    """Every frame's delay in hundredths of a second, as FFmpeg's demuxer reads the GIF (the
+    last one as its packet's duration)."""
     import av
 
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        durations = [packet.duration for packet in container.demux(stream) if packet.size]
-        if not durations or durations[-1] is None:
-            return None
-        return round(Fraction(durations[-1]) * stream.time_base / GIF_TICK)
+        return [round(Fraction(packet.duration or 0) * stream.time_base / GIF_TICK) for packet in container.demux(stream) if packet.size]
 
 
-def gif_output(output: Path, source: Path, codec: str | None, crf: int | None, preset: str | None):
+#: browsers show a GIF delay under this (hundredths of a second) as 10: a faster GIF plays slower
+BROWSER_MIN_DELAY = 2
+
+
+def gif_output(output: Path, source: Path, codec: str | None, crf: int | None, preset: str | None, factor: int = 1):
     """``(target, path, codec)`` for a tool about to write ``output``: for a ``.gif`` its
     :class:`GifTarget`, the intermediate video to write first and FFV1; else ``(None, output,
-    codec)``. ValueError (one line) for input that is not a GIF, or an encoder asked of a GIF."""
+    codec)``. ValueError (one line) for input that is not a GIF, an encoder asked of a GIF, or
+    (``factor`` > 1: ``interpolate --factor``) a delay that does not split into ``factor`` whole
+    hundredths of at least :data:`BROWSER_MIN_DELAY`."""
     if Path(output).suffix.lower() != ".gif":
         return None, output, codec
     info = probe(source)
@@ -107,7 +111,16 @@ def gif_output(output: Path, source: Path, codec: str | None, crf: int | None, p
     asked = [name for name, value in (("--codec", codec), ("--crf", crf), ("--preset", preset)) if value is not None]
     if asked:
         raise ValueError(f"{' and '.join(asked)} cannot apply to a GIF: it is written with the input's colours, losslessly")
-    target = GifTarget(Path(output), gif_loop_count(source), last_delay(source))
+    delays = gif_delays(source)
+    if factor > 1:
+        split = [delay for delay in delays[:-1] if delay % factor or delay // factor < BROWSER_MIN_DELAY]
+        if split:
+            raise ValueError(
+                f"{output}: {source} shows a frame for {split[0] / 100:.2f} s, which does not split into {factor} whole hundredths "
+                f"of a second of at least {BROWSER_MIN_DELAY / 100:.2f} s (a GIF's times; browsers show shorter ones as 0.10 s); "
+                f"write OUT.mp4 or OUT.webm, which hold any time"
+            )
+    target = GifTarget(Path(output), gif_loop_count(source), delays[-1] if delays else None)
     return target, target.intermediate, "ffv1"
 
 
@@ -371,12 +384,13 @@ def stage_gif(video: Path, target: GifTarget, generated: set[int], progress: boo
         raise
 
 
-def gif_text(gif: dict) -> str:
-    """The summary's sentence on a GIF output."""
+def gif_text(gif: dict, kept: str = "untouched") -> str:
+    """The summary's sentence on a GIF output; ``kept`` names the frames taken from the input
+    ("untouched" in a repair, "input" in an up-conversion)."""
     loop = {0: "looping for ever", -1: "playing once"}.get(gif["loop"], f"looping {gif['loop']} more times")
     text = (
         f"Written as a GIF ({gif['file']}, {gif['frames']} frames, {loop}, {gif['bytes'] / 1e6:.2f} MB), read back frame for frame: "
-        f"the {gif['untouched_frames_identical']} untouched frames identical to the input's"
+        f"the {gif['untouched_frames_identical']} {kept} frames identical to the input's"
     )
     ways = [
         (gif["new_frames_by_neighbours_colours"], "in the colours of the frames beside them"),

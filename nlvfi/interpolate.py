@@ -82,6 +82,7 @@ from .acceleration import (
 from .checkpoint import CheckpointError, atomic_write, load_generator
 from .input_rate import add_input_rate_argument, declared_input_rate, given_rate_text, reads_at_input_rate
 from .staged_images import reads_staged_images, staging_reason, staging_text
+from .gif_output import gif_output, gif_text, stage_gif
 from .image_sequence import images_text, move_into_place, not_held, sequence_output, stage_images
 from .fade import Fade, fit_fade
 from .generator import Generator
@@ -937,6 +938,7 @@ def interpolate_video(
     sequence, output, codec = sequence_output(output, source, codec, crf, preset)  # numbered PNG images: a lossless video first
     if sequence is not None and input_staged is not None and "pfm_scale" in input_staged:  # PFM in, PFM out: the same unit
         sequence = replace(sequence, pfm_scale=input_staged["pfm_scale"])
+    gif, output, codec = gif_output(output, source, codec, crf, preset, factor)  # a GIF: a lossless video first, then the GIF
     container = container_for(output)
     device = model_device(generator)
     started = time.perf_counter()
@@ -1095,6 +1097,16 @@ def interpolate_video(
                            [(pts - written_pts[0]) * tick for pts in written_pts], tick,
                            (summary.get("closed_captions") or {}).get("input_frames", 0)),
             }  # fmt: skip
+        if gif is not None:
+            staging = None
+            try:
+                new_frames = {index for index in range(summary["frames_out"]) if index % factor}  # the input's frames: every factor-th
+                staging, summary["gif"] = stage_gif(output, gif, new_frames, progress)
+                os.replace(staging, gif.path)
+            finally:
+                if staging is not None:
+                    staging.unlink(missing_ok=True)
+                output.unlink(missing_ok=True)  # the intermediate video
     summary["resume"] = (
         {
             **store.outcome(), "gaps_reused": store.resumed_runs, "gaps_not_kept": store.not_kept,
@@ -1123,7 +1135,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("inputs", nargs="*", help="PREV NEXT images, or one video")
-    parser.add_argument("-o", "--output", help="output image (pair) or video (--factor; or numbered PNG images as frames/%%04d.png)")
+    parser.add_argument("-o", "--output", help="output image (pair) or video (--factor; a .gif for GIF input; or numbered PNG images as frames/%%04d.png)")
     parser.add_argument("--t", type=float, default=0.5, help="time of the output between PREV (0) and NEXT (1); default 0.5")
     parser.add_argument("--batch", help="CSV of prev,next,out[,t] lines (paths relative to the CSV)")
     parser.add_argument("--batch-size", type=int, default=4, help="pairs per forward pass in --batch mode (default 4)")
@@ -1319,7 +1331,8 @@ def run(args: argparse.Namespace) -> int:
         if same_file(source, args.output):
             raise ValueError(f"output {args.output} is the input; choose another file (the input is never overwritten)")
         if staging_reason(source) is None:  # images FFmpeg misreads are checked once staged (nlvfi.staged_images)
-            container_for(sequence_output(Path(args.output), source, args.codec, args.crf, args.preset)[1])  # before the model loads
+            intermediate = sequence_output(Path(args.output), source, args.codec, args.crf, args.preset)[1]
+            container_for(gif_output(intermediate, source, args.codec, args.crf, args.preset, args.factor or 2)[1])  # before the model loads
         with declared_input_rate(source, args.input_rate):  # an input with timing of its own is refused before it loads too
             generator, checkpoint = load_for_run(args)
             summary = interpolate_video(
@@ -1363,6 +1376,7 @@ def run(args: argparse.Namespace) -> int:
             + (f"tags not kept: {', '.join(summary['metadata']['not_kept'])}; " if summary["metadata"]["not_kept"] else "")
             + f"{verification_text(summary.get('verification'))}; {resumed}{summary['seconds']} s"
             + sequence_text(summary.get("image_sequence"))
+            + (f". {gif_text(summary['gif'], 'input')[:-1]}, through the lossless video above, then deleted" if summary.get("gif") else "")
         )
         return 0
     raise ValueError("give PREV NEXT -o OUT, or --batch pairs.csv, or VIDEO -o OUT --factor 2|4")

@@ -285,3 +285,28 @@ def test_nearest_colours_picks_the_closest_opaque_colour_and_keeps_transparency(
     palette = packed_colours(np.array([[[0, 0, 0, 255], [200, 200, 200, 255], [255, 255, 255, 0]]], np.uint8))[0]
     frame = packed_colours(np.array([[[10, 20, 5, 255], [150, 190, 210, 255], [1, 2, 3, 0]]], np.uint8))
     assert np.array_equal(nearest_colours(frame, np.sort(palette)), palette[None, [0, 1, 2]])
+
+
+def test_a_gif_doubles_in_rate_as_a_gif_its_input_frames_identical(tmp_path, model, capsys):
+    source = ffmpeg_gif(tmp_path / "in.gif", scene(6, 48, 64), [10, 10, 8, 10, 10, 20])
+    out = tmp_path / "fast.gif"
+    assert cli.main(["interpolate", str(source), "-o", str(out), "--factor", "2", "--checkpoint", str(model), "--quiet"]) == 0
+    assert "the 6 input frames identical to the input's" in capsys.readouterr().out
+    frames_in, times_in = decoded(source)
+    frames_out, times_out = decoded(out)
+    assert times_out == [0, 5, 10, 15, 20, 24, 28, 33, 38, 43, 48]
+    assert all(np.array_equal(frames_out[2 * i], frame) for i, frame in enumerate(frames_in))
+    with Image.open(out) as image:
+        image.seek(10)
+        assert image.info["duration"] == 200  # the last frame keeps its delay
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fast.gif", "in.gif"]
+
+
+def test_a_gif_whose_delays_do_not_split_is_refused_before_any_work(tmp_path, model, capsys):
+    source = ffmpeg_gif(tmp_path / "in.gif", scene(4, 48, 64), [10, 7, 10, 10])
+    code = cli.main(["interpolate", str(source), "-o", str(tmp_path / "fast.gif"), "--factor", "2", "--checkpoint", str(model), "--quiet"])
+    error = capsys.readouterr().err
+    assert code != 0 and "shows a frame for 0.07 s, which does not split into 2 whole hundredths" in error
+    code = cli.main(["interpolate", str(source), "-o", str(tmp_path / "fast.gif"), "--factor", "4", "--checkpoint", str(model), "--quiet"])
+    assert code != 0 and "at least 0.02 s" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.gif"]
