@@ -310,3 +310,25 @@ def test_a_gif_whose_delays_do_not_split_is_refused_before_any_work(tmp_path, mo
     code = cli.main(["interpolate", str(source), "-o", str(tmp_path / "fast.gif"), "--factor", "4", "--checkpoint", str(model), "--quiet"])
     assert code != 0 and "at least 0.02 s" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.gif"]
+
+
+def test_frames_of_many_colours_get_a_table_each_and_new_frames_a_palette_of_their_own(tmp_path, model):
+    """Each frame quantized on its own to 200 colours: no table holds two frames' colours, so the
+    GIF gets a table per frame and a new frame, whose neighbours hold over 256 together, a
+    median-cut palette."""
+    frames = []
+    for index, rgb in enumerate(stutter(scene(8, 48, 64), [4])):
+        shifted = np.clip(rgb.astype(np.int16) + (index % 2) * 3, 0, 255).astype(np.uint8)  # colours of their own
+        frames.append(np.asarray(Image.fromarray(shifted).quantize(200, dither=Image.Dither.NONE).convert("RGB")))
+    frames[4] = frames[3]
+    source = tmp_path / "in.gif"
+    source.write_bytes(gif_bytes([packed_colours(np.concatenate([f[..., ::-1], np.full((48, 64, 1), 255, np.uint8)], 2)).copy()
+                                  for f in frames], [10] * 8))  # fmt: skip
+    report = repair_video(source, tmp_path / "out.gif", checkpoint=model, progress=False)
+    gif = report["gif"]
+    assert gif["palette"] == "one per frame" and gif["new_frames_by_median_cut"] == 1 and gif["untouched_frames_identical"] == 7
+    frames_in, _ = decoded(source)
+    frames_out, _ = decoded(tmp_path / "out.gif")
+    assert [np.array_equal(a, b) for a, b in zip(frames_in, frames_out)] == [True] * 4 + [False] + [True] * 3
+    assert len(np.unique(packed_colours(frames_out[4]))) <= 256 and gif["mapped_psnr_db"]["min"] > 30
+    assert "1 in a palette of their own (median cut)" in summary_text(report)
