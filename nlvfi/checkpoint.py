@@ -46,6 +46,16 @@ class CheckpointError(ValueError):
     """A checkpoint that is missing, corrupt, unsafe or not an nlvfi generator."""
 
 
+def settle(path: str | os.PathLike) -> None:
+    """Flush a temporary file written in full to disk and give it the permissions a new file
+    gets (mkstemp makes 0600), before it is renamed into place."""
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def atomic_write(path: str | os.PathLike, write) -> None:
     """Call ``write(tmp_path)``, fsync the file, then rename it onto ``path``.
 
@@ -57,11 +67,7 @@ def atomic_write(path: str | os.PathLike, write) -> None:
     os.close(fd)
     try:
         write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
+        settle(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from .checkpoint import settle
 from .gif_writer import GifEncoder, gif_loop_count, packed_colours, unpacked
 from .videoio import VideoError, VideoReader, probe
 
@@ -372,11 +373,7 @@ def stage_gif(video: Path, target: GifTarget, generated: set[int], progress: boo
     staging = Path(name)
     try:
         exported = export_gif(video, target, generated, staging, progress)
-        with open(staging, "rb+") as file:
-            os.fsync(file.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(staging, 0o666 & ~umask)  # mkstemp makes 0600; give the GIF normal permissions
+        settle(staging)
         return staging, exported
     except BaseException:
         staging.unlink(missing_ok=True)
