@@ -5,6 +5,7 @@ Before, ``-o out.gif`` was refused ("cannot tell the container"): a stuttering G
 come out as a video."""
 
 import io
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -94,6 +95,9 @@ def test_a_stuttering_gif_comes_back_as_a_gif_its_untouched_frames_and_times_kep
     text = summary_text(report)
     assert "Written as a GIF (" in text and "the 9 untouched frames identical to the input's" in text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.gif", "out.gif"]  # no intermediate, staging or resume left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "out.gif").stat().st_mode & 0o777 == 0o666 & ~umask  # not the staging file's 0600
 
 
 def test_new_frames_take_the_colours_of_the_frames_beside_them(tmp_path, model):
