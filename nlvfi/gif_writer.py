@@ -72,6 +72,11 @@ def colour_table(colours: np.ndarray, entries: int | None = None) -> tuple[bytes
     return table.tobytes(), field
 
 
+def _after_header(data: bytes) -> int:
+    """The position of a GIF's first block: after the 13-byte header and the global colour table."""
+    return 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+
+
 def _skip_sub_blocks(data: bytes, position: int) -> int:
     """The position after the sub-blocks starting at ``position`` and their terminator."""
     while data[position]:
@@ -91,7 +96,7 @@ def lzw_image_data(indices: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "GIF", optimize=False, interlace=False)  # rows in order, as the descriptor written says
     data = buffer.getvalue()
-    position = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+    position = _after_header(data)
     while data[position] == 0x21:  # extensions Pillow may write before the image
         position = _skip_sub_blocks(data, position + 2)
     if data[position] != 0x2C or data[position + 9] & 0x40:
@@ -186,7 +191,7 @@ def gif_loop_count(path: str | os.PathLike) -> int:
         data = file.read(HEAD_BYTES)
     if data[:6] not in (b"GIF87a", b"GIF89a") or len(data) < 13:
         return -1
-    position = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)  # header, global colour table
+    position = _after_header(data)
     while position + 1 < len(data) and data[position] == 0x21:  # extensions until the first image
         label, position = data[position + 1], position + 2
         blocks = []
