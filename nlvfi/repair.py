@@ -78,6 +78,7 @@ from .generator import Generator
 from .input_rate import add_input_rate_argument, declared_input_rate, given_rate_text, reads_at_input_rate
 from .staged_images import reads_staged_images, staged_input, staging_text
 from .gif_output import gif_output, gif_text, stage_gif
+from .webp_output import copy_webp, stage_webp, webp_output, webp_text
 from .image_sequence import SequenceTarget, images_text, move_into_place, not_held, sequence_output, stage_images
 from .interpolate import (
     DEFAULT_CHECKPOINT,
@@ -442,6 +443,7 @@ def repair_video(
     if sequence is not None and input_staged is not None and "pfm_scale" in input_staged:  # PFM in, PFM out: the same unit
         sequence = replace(sequence, pfm_scale=input_staged["pfm_scale"])
     gif, output, codec = gif_output(output, source, codec, crf, preset)  # a GIF: a lossless video first, then the GIF
+    webp, output, codec = webp_output(output, source, codec, crf, preset, input_staged=input_staged)  # an animated WebP: the same
     container = container_for(output)
     if batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {batch_size}")
@@ -808,16 +810,25 @@ def repair_video(
             gif_started = time.perf_counter()
             staging, exported = stage_gif(output, gif, {frame["frame"] for frame in replaced_frames}, progress)
             timings["gif_s"] = round(time.perf_counter() - gif_started, 2)
+        if webp is not None:
+            webp_started = time.perf_counter()
+            if not detection.repairable:  # nothing to replace: the input WebP itself
+                staging, exported = copy_webp(Path(input_staged["from"]), webp)
+            else:
+                staging, exported = stage_webp(output, webp, progress)
+            timings["webp_s"] = round(time.perf_counter() - webp_started, 2)
         timings["total_s"] = round(time.perf_counter() - started, 2)
         report = build_report(source, output, analysis, replaced_frames, state, generator, checkpoint_used, where, timings)
         if input_staged is not None:  # the run read the EXR staging of the input's images (nlvfi.staged_images)
             report["input"], report["input_staged"] = input_staged["from"], input_staged
-            report["video"]["description"] = analysis.info.describe(staged_from=input_staged["reason"])
+            report["video"]["description"] = analysis.info.describe(staged_from=input_staged["described"])
         if sequence is not None:
             report["output"] = str(images)
             report["image_sequence"] = sequence_report(sequence, exported, report, analysis.times)
         if gif is not None:
             report["output"], report["gif"] = str(gif.path), exported
+        if webp is not None:
+            report["output"], report["webp"] = str(webp.path), exported
         report["model"]["plan"] = f"{plan.describe()}, batch size {batch_size}"
         report["model"]["ensemble_views"] = plan.views
         report["model"]["flow_prior"] = (
@@ -857,8 +868,8 @@ def repair_video(
             if sequence is not None:
                 move_into_place(staging, sequence, exported["files"])
                 output.unlink()  # the intermediate video
-            if gif is not None:
-                os.replace(staging, gif.path)
+            if gif is not None or webp is not None:
+                os.replace(staging, (gif or webp).path)
                 output.unlink()  # the intermediate video
         except BaseException:  # a run that fails or is interrupted leaves nothing at OUT, even this late
             output.unlink(missing_ok=True)
@@ -1061,6 +1072,10 @@ def written_text(report: dict) -> list[str]:
         return sequence_lines(report, f"a lossless {enc['codec']} {enc['pix_fmt']} video: {kept}")
     if report.get("gif"):  # the video is the lossless step before the GIF
         return [f"{gif_text(report['gif'])[:-1]}, through a lossless {enc['codec']} {enc['pix_fmt']} video: {kept}."]
+    if report.get("webp", {}).get("copied"):  # nothing replaced: the input WebP, not the lossless step
+        return [webp_text(report["webp"])]
+    if report.get("webp"):  # the video is the lossless step before the WebP
+        return [f"{webp_text(report['webp'])[:-1]}; through a lossless {enc['codec']} {enc['pix_fmt']} video: {kept}."]
     lines.append(f"Output {enc['codec']} {enc['pix_fmt']} {options}".rstrip() + f" ({'lossless' if enc['lossless'] else 'lossy'}); {kept}.")
     if enc["alpha_dropped"]:
         lines.append("The alpha channel was dropped (the output codec has none).")
@@ -1120,10 +1135,13 @@ def summary_text(report: dict) -> str:
         )
     verification = report["verification"]
     if isinstance(verification, dict) and verification.get("byte_for_byte_copy"):
+        copied = "the lossless staging of the input above" if staged else "the input"
         parts.append(
-            "No frame to replace, so the output is the input copied byte for byte (SHA-256 checked): every frame, "
+            f"No frame to replace, so the output is {copied} copied byte for byte (SHA-256 checked): every frame, "
             "stream, tag and time as it was, nothing re-encoded (--codec, --crf or --preset re-encode it)."
         )
+        if report.get("webp"):
+            parts[-1] = webp_text(report["webp"])
     else:
         parts += written_text(report)
     if video.get("frame_rate_assumed"):
@@ -1281,7 +1299,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("input", help="the stuttering video (any format PyAV reads; an image sequence as frames/%%04d.png)")
     parser.add_argument(
         "-o", "--output",
-        help="the repaired video; container from the extension (.mkv .mp4 .mov .avi .webm .nut .ts .m2ts .mts); a .gif for GIF input; or numbered PNG images as frames/%%04d.png",
+        help="the repaired video; container from the extension (.mkv .mp4 .mov .avi .webm .nut .ts .m2ts .mts); a .gif for GIF input, a .webp for animated WebP input; or numbered PNG images as frames/%%04d.png",
     )  # fmt: skip
     parser.add_argument("--threshold", type=_threshold, default="auto", help="'auto' (default) or a MAD per pixel in grey levels (0-255)")
     parser.add_argument("--report", help="write the JSON report here")
@@ -1329,7 +1347,7 @@ def detect_only(args: argparse.Namespace) -> int:
         with kept_if_interrupted(store):
             analysis = analyze_video(readable, args.threshold, args.max_run, progress=not args.quiet, store=store)
     detection = analysis.detection
-    staged_from = staged["reason"] if staged is not None else None
+    staged_from = staged["described"] if staged is not None else None
     report = {"input": str(source), "video": {"description": analysis.info.describe(staged_from), "frames": analysis.frame_count},
               "detection": detection.to_dict(), "timings": {"measure_s": round(analysis.seconds, 2)}}
     if staged is not None:

@@ -20,6 +20,10 @@ times. The run then reads that sequence as it reads any EXR plates, so untouched
 bit-identical to the input's samples. The folder is removed when the run ends, whether it
 succeeds or fails.
 
+An animated WebP, which the FFmpeg here does not decode at all, is staged the same way by
+:mod:`nlvfi.animated_webp` (its frames as libwebp composes them, as lossless FFV1 in one hidden
+Matroska file); :func:`staged_input` and :func:`staging_text` serve both.
+
 The cost is one pass over the images before the run (with a progress bar) and their size again
 in disk space while it runs. An interrupted run stages again on the next try. The staged files
 have the same names, sizes and times, so the resume folder still matches (:mod:`nlvfi.resume`).
@@ -42,6 +46,7 @@ from typing import Iterator
 import numpy as np
 from tqdm import tqdm
 
+from .animated_webp import is_animated_webp, stage_animated_webp, staged_webp_text
 from .float_frames import exr_file_bytes, float_frame, same_samples, tiff_float_layout
 from .io import float_tiff_samples
 from .pfm import is_pfm, read_pfm
@@ -52,9 +57,12 @@ _STAGED_FORMATS = {1: "grayf32le", 2: "gbrapf32le", 3: "gbrpf32le", 4: "gbrapf32
 
 
 def staging_reason(source: str | os.PathLike) -> str | None:
-    """Why numbered images ``source`` must be staged (module doc): "PFM", "half-float TIFF" or
-    "grey floating-point TIFF"; None for anything else (a video, other images, a missing file)."""
+    """Why the input ``source`` must be staged (module doc): numbered images in "PFM", "half-float
+    TIFF" or "grey floating-point TIFF", or a file in "animated WebP" (nlvfi.animated_webp); None
+    for anything else (a video, other images, a missing file)."""
     source = Path(source)
+    if source.is_file() and is_animated_webp(source):
+        return "animated WebP"
     if not is_image_pattern(source):
         return None
     number = sequence_first_number(source)
@@ -144,15 +152,15 @@ def stage_float_images(source: Path, folder: Path, reason: str, progress: bool =
         written += 1
     if not written:
         raise VideoError(f"{source}: no image to read")
-    return {"reason": reason, "images": written, "as": "OpenEXR, ZIPS (lossless), read back sample for sample",
+    return {"reason": reason, "described": f"{reason} images", "images": written, "as": "OpenEXR, ZIPS (lossless), read back sample for sample",
             "half": bool(first_half), **({"pfm_scale": first_scale} if first_scale is not None else {})}  # fmt: skip
 
 
 @contextmanager
 def staged_input(source: str | os.PathLike, beside: str | os.PathLike, progress: bool = True) -> Iterator[tuple[Path, dict | None]]:
     """(the path to read, what was staged or None) for an input ``source`` of a run writing
-    ``beside`` (module doc): numbered images FFmpeg misreads are staged as EXR for the run's
-    length; anything else is read as it is."""
+    ``beside`` (module doc): numbered images FFmpeg misreads are staged as EXR, an animated WebP
+    as FFV1 (nlvfi.animated_webp), for the run's length; anything else is read as it is."""
     source = Path(source)
     reason = staging_reason(source)
     if reason is None:
@@ -163,14 +171,22 @@ def staged_input(source: str | os.PathLike, beside: str | os.PathLike, progress:
     folder.mkdir(parents=True)
     try:
         started = time.perf_counter()
-        staged = {**stage_float_images(source, folder, reason, progress), "seconds": round(time.perf_counter() - started, 2)}
-        yield folder / (Path(source.name).stem + ".exr"), staged
+        if reason == "animated WebP":
+            readable = folder / (source.stem + ".mkv")
+            staged = stage_animated_webp(source, readable, progress)
+        else:
+            readable = folder / (Path(source.name).stem + ".exr")
+            staged = stage_float_images(source, folder, reason, progress)
+        yield readable, {**staged, "seconds": round(time.perf_counter() - started, 2)}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
 def staging_text(staged: dict) -> str:
-    """The summary's sentence on a staged input (:func:`stage_float_images`'s dict)."""
+    """The summary's sentence on a staged input (:func:`stage_float_images`'s dict, or
+    :func:`nlvfi.animated_webp.stage_animated_webp`'s)."""
+    if staged["reason"] == "animated WebP":
+        return staged_webp_text(staged)
     unit = f", in PFM scale {staged['pfm_scale']:g}" if "pfm_scale" in staged else ""
     return (
         f"Its {staged['images']} images were read exactly ({staged['reason']}, which FFmpeg misreads{unit}) and staged as "

@@ -395,13 +395,13 @@ class VideoInfo:
 
     def describe(self, staged_from: str | None = None) -> str:
         """One line on the video; ``staged_from`` names what the input was where the run reads
-        its lossless EXR staging (nlvfi.staged_images: "half-float TIFF", ...)."""
+        its lossless staging (nlvfi.staged_images: "half-float TIFF images", "animated WebP", ...)."""
         how = " (assumed)" if self.rate_assumed else " (given: --input-rate)" if self.rate_given else ""
         rate = f"{float(self.rate):.3f} frames/s{how}" if self.rate else "unknown rate"
         kind = "lossless" if self.lossless else "lossy"
         audio = f", audio: {', '.join(self.audio_codecs)}" if self.audio_codecs else ", no audio"
         shown = f" shown {ratio_text(self.display_aspect)} (pixels {ratio_text(self.pixel_aspect)})" if self.pixel_aspect else ""
-        codec = f"{staged_from} images staged as {self.codec}" if staged_from else self.codec
+        codec = f"{staged_from} staged as {self.codec}" if staged_from else self.codec
         return f"{self.width}x{self.height}{shown} {codec} ({kind}, {self.pix_fmt}), {rate}, time base {self.time_base}{audio}"
 
 
@@ -586,8 +586,8 @@ def _info(path: Path, container) -> VideoInfo:
     if not context.width or not context.height or context.format is None:
         if context.name == "webp":  # FFmpeg 9's ffmpeg decoded one, PyAV's FFmpeg 8.1 did not
             raise VideoError(
-                f"{path} is an animated WebP, which the FFmpeg inside PyAV here does not decode; convert it first, "
-                f"e.g. with ffmpeg 9: ffmpeg -i {path.name} -c:v ffv1 {path.stem}.mkv"
+                f"{path} is an animated WebP, which the FFmpeg inside PyAV here does not decode; read it through "
+                "nlvfi.staged_images.staged_input, as nlvfi repair and interpolate do (libwebp's frames, kept exactly)"
             )
         raise VideoError(f"{path} is not a readable video: its video stream has no picture size or pixel format")
     rate, rate_assumed = frame_rate_of(container, stream)

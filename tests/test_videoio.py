@@ -1007,7 +1007,7 @@ def test_a_refusal_gives_its_own_reason_not_a_line_held_back_before_it():
     assert videoio._refusal(attempt) == "MPEG-1/2 does not support 3/1 fps"  # the same line again is not held back
 
 
-def test_an_animated_webp_is_refused_saying_what_it_is_and_how_to_convert_it(tmp_path):
+def test_an_animated_webp_read_straight_through_ffmpeg_is_refused_naming_the_staging(tmp_path):
     from PIL import Image, features
 
     if not features.check("webp"):
@@ -1015,5 +1015,5 @@ def test_an_animated_webp_is_refused_saying_what_it_is_and_how_to_convert_it(tmp
     images = [Image.fromarray(image) for image in frames(3)]
     images[0].save(tmp_path / "anim.webp", save_all=True, append_images=images[1:], duration=100, lossless=True)
     with pytest.raises(VideoError, match=r"anim.webp is an animated WebP, which the FFmpeg inside PyAV here does not decode; "
-                                         r"convert it first, e.g. with ffmpeg 9: ffmpeg -i anim.webp -c:v ffv1 anim.mkv"):
+                                         r"read it through nlvfi.staged_images.staged_input, as nlvfi repair and interpolate do"):
         probe(tmp_path / "anim.webp")
