@@ -1,0 +1,166 @@
+"""Stuttering animated WebPs repaired as WebPs (`nlvfi repair in.webp -o out.webp`): detection, quality, size.
+
+    python benchmarks/webp_repair.py --out results/webp_repair.md     # the table in results/ (a few minutes on 2 cores)
+    python benchmarks/webp_repair.py --clips vtest --frames 30 --seeds 0 --codings lossless
+
+The WebPs are made from the held-out parts of the OpenCV clips (``benchmarks/repair_quality.py``'s
+``vtest``, ``megamind`` and ``tree``; run ``nlvfi data fetch`` first), their first ``--frames``
+frames shrunk to at most ``--max-side`` pixels:
+
+1. copies injected as the repair benchmark injects them (``repair_quality.inject``, ``--seeds``):
+   frame m replaced by frame m-1, in runs of 1-3;
+2. written as an animated WebP, each frame shown for ``round(1000 / rate)`` ms, every frame its own
+   (``nlvfi.webp_writer``: libwebp's own animation encoder would merge each copy into the frame
+   before as a longer duration, a "hold", which leaves nothing to detect), coded ``lossless``
+   (VP8L) or ``lossy`` (VP8 at quality 80, libwebp's usual setting).
+
+The **originals** are the clip's frames as the same coding gives them where nothing is missing
+(lossless: the frames themselves; lossy: the WebP of the originals, decoded by libwebp). Then the
+tool itself runs (``nlvfi.repair.repair_video``, the shipped checkpoint, its defaults,
+``-o out.webp``). Per clip and coding (all seeds together) it prints: detection precision and
+recall; the untouched frames identical to the input's as libwebp decodes them (lossless) or their
+lowest PSNR against them (lossy: the output is VP8 again, at quality 95); the mean PSNR (dB, 8-bit
+R, G, B) against the originals of the repaired copies as: the copy left in, the time-weighted
+average of the two input frames around the run, and the WebP the tool wrote; then the output's
+size against the input's, and the tool's wall time per WebP (the model loaded in each call;
+whatever else the machine ran).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from nlvfi.animated_webp import webp_frames  # noqa: E402
+from nlvfi.repair import repair_video  # noqa: E402
+from nlvfi.webp_output import psnr_db  # noqa: E402
+from nlvfi.webp_writer import WebpEncoder  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks"))  # the sibling benchmarks, as fades.py imports them
+import repair_quality  # noqa: E402
+
+#: the input WebPs' codings: libwebp's quality for lossy (None: lossless)
+CODINGS = {"lossless": None, "lossy": 80}
+
+
+def webp_bytes(frames: list[np.ndarray], duration_ms: int, quality: int | None) -> bytes:
+    """An animated WebP of (H, W, 3) uint8 frames, every frame its own (module doc, step 2)."""
+    buffer = io.BytesIO()
+    encoder = WebpEncoder(buffer, frames[0].shape[1], frames[0].shape[0], alpha=False, loop=0, quality=quality)
+    for frame in frames:
+        encoder.add(frame, duration_ms)
+    encoder.close()
+    return buffer.getvalue()
+
+
+def decoded(path: Path) -> list[np.ndarray]:
+    """The frames as libwebp composes them, (H, W, 3) uint8."""
+    return [picture.copy() for picture, _, _ in webp_frames(path)]
+
+
+def measure(frames: list[np.ndarray], rate: float, coding: str, seed: int, folder: Path, checkpoint: Path | None) -> dict:
+    """One stuttering WebP (the module docstring) repaired by the tool: the row's counts and sums."""
+    stuttered, duplicates = repair_quality.inject(frames, seed)
+    duration = max(1, round(1000 / rate))
+    source = folder / f"stutter_{coding}_{seed}.webp"
+    source.write_bytes(webp_bytes(stuttered, duration, CODINGS[coding]))
+    originals = frames
+    if CODINGS[coding] is not None:  # what the lossy WebP shows where nothing is missing
+        reference = folder / f"originals_{coding}.webp"
+        reference.write_bytes(webp_bytes(frames, duration, CODINGS[coding]))
+        originals = decoded(reference)
+    output = folder / f"repaired_{coding}_{seed}.webp"
+    started = time.perf_counter()
+    report = repair_video(source, output, checkpoint=checkpoint, progress=False)
+    seconds = time.perf_counter() - started
+    shown, written = decoded(source), decoded(output)
+    flagged, truth = set(report["detection"]["duplicates"]), set(duplicates)
+    replaced = {entry["frame"] for entry in report["replaced"]}
+    untouched = [psnr_db(written[i], shown[i]) for i in range(len(written)) if i not in replaced]
+    row = {"flagged": len(flagged), "true_flagged": len(flagged & truth), "copies": len(truth), "seconds": seconds,
+           "bytes_in": source.stat().st_size, "bytes_out": output.stat().st_size, "psnr": {"copy": [], "average": [], "nlvfi": []},
+           "identical": sum(np.isinf(value) for value in untouched), "untouched": len(untouched), "untouched_min_db": min(untouched)}  # fmt: skip
+    for run in report["detection"]["runs"]:
+        if run["status"] != "repair":
+            continue
+        before, after = run["first"] - 1, run["last"] + 1
+        for frame in range(run["first"], run["last"] + 1):
+            if frame not in truth:
+                continue
+            t = (frame - before) / (after - before)
+            average = np.rint((1 - t) * shown[before].astype(np.float64) + t * shown[after]).astype(np.uint8)
+            row["psnr"]["copy"].append(psnr_db(shown[frame], originals[frame]))
+            row["psnr"]["average"].append(psnr_db(average, originals[frame]))
+            row["psnr"]["nlvfi"].append(psnr_db(written[frame], originals[frame]))
+    return row
+
+
+def format_table(rows: dict[tuple[str, str], list[dict]], frames: int, max_side: int, seeds: list[int]) -> str:
+    lines = [
+        f"Animated WebPs from the held-out OpenCV clips, first {frames} frames at most {max_side} px, every frame its own, "
+        f"seeds {','.join(map(str, seeds))}; `nlvfi repair in.webp -o out.webp`, shipped checkpoint, defaults. "
+        f"PSNR (dB) of the repaired copies against the originals as the coding shows them. {platform.machine()}, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {time.strftime('%Y-%m-%d')}.",
+        "",
+        "| clip | input coding | copies | precision | recall | untouched identical | untouched min PSNR | copy left in | average | nlvfi WebP | size out / in | seconds per WebP |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for (clip, coding), found in rows.items():
+        flagged, true, copies = (sum(r[k] for r in found) for k in ("flagged", "true_flagged", "copies"))
+        mean = {k: np.mean([v for r in found for v in r["psnr"][k]]) for k in ("copy", "average", "nlvfi")}
+        lowest = min(r["untouched_min_db"] for r in found)
+        lines.append(
+            f"| {clip} | {coding} | {copies} | {true / max(flagged, 1):.3f} | {true / max(copies, 1):.3f} "
+            f"| {sum(r['identical'] for r in found)}/{sum(r['untouched'] for r in found)} "
+            f"| {'identical' if np.isinf(lowest) else f'{lowest:.2f}'} "
+            f"| {mean['copy']:.2f} | {mean['average']:.2f} | {mean['nlvfi']:.2f} "
+            f"| {sum(r['bytes_out'] for r in found) / sum(r['bytes_in'] for r in found):.2f} "
+            f"| {np.mean([r['seconds'] for r in found]):.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", default="vtest,megamind,tree", help="repair_quality.CLIPS names, comma list")
+    parser.add_argument("--codings", default="lossless,lossy", help="input codings, comma list (lossless, lossy)")
+    parser.add_argument("--frames", type=int, default=60, help="frames of each clip's held-out part (default 60)")
+    parser.add_argument("--max-side", type=int, default=320, help="longest side of the WebPs (default 320)")
+    parser.add_argument("--seeds", default="0,1", help="injection seeds, comma list (default 0,1)")
+    parser.add_argument("--checkpoint", type=Path, help="generator (default: the shipped one)")
+    parser.add_argument("--data", type=Path, default=ROOT / "data" / "opencv", help="folder of the OpenCV clips")
+    parser.add_argument("--out", type=Path, help="also write the table here (Markdown)")
+    args = parser.parse_args(argv)
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    clips, codings = args.clips.split(","), args.codings.split(",")
+    rows: dict[tuple[str, str], list[dict]] = {}
+    with tempfile.TemporaryDirectory() as folder, tqdm(total=len(clips) * len(codings) * len(seeds), desc="WebPs", unit="WebP") as bar:
+        for clip in clips:
+            frames, rate = repair_quality.load_frames(clip, args.data, args.frames, args.max_side)
+            for coding in codings:
+                rows[clip, coding] = []
+                for seed in seeds:
+                    rows[clip, coding].append(measure(frames, rate, coding, seed, Path(folder), args.checkpoint))
+                    bar.update(1)
+    table = format_table(rows, args.frames, args.max_side, seeds)
+    print(table)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
