@@ -146,16 +146,20 @@ def format_table(rows: dict[str, list[dict]], frames: int, max_side: int, seeds:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def clip_arguments(parser: argparse.ArgumentParser, made: str) -> argparse.ArgumentParser:
+    """The options of a benchmark that repairs ``made`` (GIFs, WebPs) cut from the held-out clips."""
     parser.add_argument("--clips", default="vtest,megamind,tree", help="repair_quality.CLIPS names, comma list")
     parser.add_argument("--frames", type=int, default=60, help="frames of each clip's held-out part (default 60)")
-    parser.add_argument("--max-side", type=int, default=320, help="longest side of the GIFs (default 320)")
+    parser.add_argument("--max-side", type=int, default=320, help=f"longest side of the {made} (default 320)")
     parser.add_argument("--seeds", default="0,1", help="injection seeds, comma list (default 0,1)")
     parser.add_argument("--checkpoint", type=Path, help="generator (default: the shipped one)")
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "opencv", help="folder of the OpenCV clips")
     parser.add_argument("--out", type=Path, help="also write the table here (Markdown)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = clip_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]), "GIFs").parse_args(argv)
     seeds = [int(seed) for seed in args.seeds.split(",")]
     rows: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as folder, tqdm(total=len(args.clips.split(",")) * len(seeds), desc="GIFs", unit="GIF") as bar:

@@ -49,6 +49,7 @@ from nlvfi.webp_output import psnr_db  # noqa: E402
 from nlvfi.webp_writer import WebpEncoder  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))  # the sibling benchmarks, as fades.py imports them
+import gif_repair  # noqa: E402
 import repair_quality  # noqa: E402
 
 #: the input WebPs' codings: libwebp's quality for lossy (None: lossless)
@@ -133,15 +134,8 @@ def format_table(rows: dict[tuple[str, str], list[dict]], frames: int, max_side:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", default="vtest,megamind,tree", help="repair_quality.CLIPS names, comma list")
+    parser = gif_repair.clip_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]), "WebPs")
     parser.add_argument("--codings", default="lossless,lossy", help="input codings, comma list (lossless, lossy)")
-    parser.add_argument("--frames", type=int, default=60, help="frames of each clip's held-out part (default 60)")
-    parser.add_argument("--max-side", type=int, default=320, help="longest side of the WebPs (default 320)")
-    parser.add_argument("--seeds", default="0,1", help="injection seeds, comma list (default 0,1)")
-    parser.add_argument("--checkpoint", type=Path, help="generator (default: the shipped one)")
-    parser.add_argument("--data", type=Path, default=ROOT / "data" / "opencv", help="folder of the OpenCV clips")
-    parser.add_argument("--out", type=Path, help="also write the table here (Markdown)")
     args = parser.parse_args(argv)
     seeds = [int(seed) for seed in args.seeds.split(",")]
     clips, codings = args.clips.split(","), args.codings.split(",")

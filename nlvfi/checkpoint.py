@@ -56,21 +56,34 @@ def settle(path: str | os.PathLike) -> None:
     os.chmod(path, 0o666 & ~umask)
 
 
+def staged_write(path: str | os.PathLike, suffix: str, write):
+    """``(staging, write(staging))``: a new hidden file beside ``path`` (``.NAME.<random><suffix>``)
+    filled by ``write``, then :func:`settle`-d, for the caller to rename onto ``path``. On an error
+    or an interrupt the file is deleted and the error goes on."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    staging = Path(name)
+    try:
+        result = write(staging)
+        settle(staging)
+        return staging, result
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
+
+
 def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call ``write(tmp_path)``, fsync the file, then rename it onto ``path``.
+    """Call ``write(tmp_path)`` (a str), fsync the file, then rename it onto ``path``.
 
     An interrupted run leaves ``path`` as it was (or absent), never half-written.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    staging, _ = staged_write(path, ".tmp", lambda tmp: write(str(tmp)))
     try:
-        write(tmp)
-        settle(tmp)
-        os.replace(tmp, path)
+        os.replace(staging, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        staging.unlink(missing_ok=True)
         raise
 
 

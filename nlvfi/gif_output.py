@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -49,9 +48,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .checkpoint import settle
+from .checkpoint import staged_write
 from .gif_writer import GifEncoder, gif_loop_count, packed_colours, unpacked
-from .videoio import VideoError, VideoReader, probe
+from .videoio import VideoError, VideoReader, probe, refuse_encoder_options
 
 #: a GIF's time base: delays are whole hundredths of a second
 GIF_TICK = Fraction(1, 100)
@@ -109,9 +108,7 @@ def gif_output(output: Path, source: Path, codec: str | None, crf: int | None, p
             f"{output}: a GIF is written for GIF input only ({source} is {info.codec} {info.pix_fmt}: a GIF holds 256 colours "
             "a frame and times in hundredths of a second); write OUT.mp4 or OUT.webm, which keep it, and make a GIF from that"
         )
-    asked = [name for name, value in (("--codec", codec), ("--crf", crf), ("--preset", preset)) if value is not None]
-    if asked:
-        raise ValueError(f"{' and '.join(asked)} cannot apply to a GIF: it is written with the input's colours, losslessly")
+    refuse_encoder_options(codec, crf, preset, "a GIF: it is written with the input's colours, losslessly")
     delays = gif_delays(source)
     if factor > 1:
         split = [delay for delay in delays[:-1] if delay % factor or delay // factor < BROWSER_MIN_DELAY]
@@ -367,16 +364,9 @@ def stage_gif(video: Path, target: GifTarget, generated: set[int], progress: boo
     """:func:`export_gif` into a new hidden file beside the GIF: (that file, its result). On an
     error or an interrupt the file and ``video`` (the intermediate) are deleted: an interrupted
     run goes on from its resume folder, which keeps the generated frames."""
-    target.path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{target.path.name}.", suffix=".nlvfi-staging.gif", dir=target.path.parent)
-    os.close(handle)
-    staging = Path(name)
     try:
-        exported = export_gif(video, target, generated, staging, progress)
-        settle(staging)
-        return staging, exported
+        return staged_write(target.path, ".nlvfi-staging.gif", lambda staging: export_gif(video, target, generated, staging, progress))
     except BaseException:
-        staging.unlink(missing_ok=True)
         video.unlink(missing_ok=True)
         raise
 

@@ -58,6 +58,7 @@ from .videoio import (
     pattern_names,
     pixel_traits,
     probe,
+    refuse_encoder_options,
     rgb_to_frame,
     sequence_first_number,
     sequence_numbers,
@@ -171,9 +172,7 @@ def sequence_output(output: Path, source: Path, codec: str | None, crf: int | No
             "or float TIFF images (.tif), which keep it"
         )
     target = sequence_target(output, source)
-    asked = [name for name, value in (("--codec", codec), ("--crf", crf), ("--preset", preset)) if value is not None]
-    if asked:
-        raise ValueError(f"{' and '.join(asked)} cannot apply to an image sequence: it is written as lossless images")
+    refuse_encoder_options(codec, crf, preset, "an image sequence: it is written as lossless images")
     if floating and pixel_traits(pix_fmt).is_gray and not pixel_traits(pix_fmt).has_alpha:
         target = replace(target, grey=True)
     if floating and pixel_traits(pix_fmt).has_alpha:  # FFV1 holds no floating point with alpha: raw video in NUT

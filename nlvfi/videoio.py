@@ -1231,6 +1231,14 @@ class EncoderChoice:
         return f"{self.codec} {self.pix_fmt}{' ' + options if options else ''} ({'lossless' if self.lossless else 'lossy'})"
 
 
+def refuse_encoder_options(codec: str | None, crf: int | None, preset: str | None, output: str) -> None:
+    """ValueError in one line where ``--codec``, ``--crf`` or ``--preset`` was given for an
+    ``output`` that takes none ("a GIF: it is written ...")."""
+    asked = [name for name, value in (("--codec", codec), ("--crf", crf), ("--preset", preset)) if value is not None]
+    if asked:
+        raise ValueError(f"{' and '.join(asked)} cannot apply to {output}")
+
+
 def depth_note(input_pix_fmt: str, output_pix_fmt: str) -> str | None:
     """A sentence when the output keeps fewer bits per sample than the input, else None."""
     before, after = pixel_traits(input_pix_fmt).bit_depth, pixel_traits(output_pix_fmt).bit_depth

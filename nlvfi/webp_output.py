@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -38,8 +37,8 @@ import numpy as np
 from tqdm import tqdm
 
 from .animated_webp import WEBP_TICK, anmf_frames, webp_frames
-from .checkpoint import settle
-from .videoio import VideoError, VideoReader
+from .checkpoint import staged_write
+from .videoio import VideoError, VideoReader, refuse_encoder_options
 from .webp_writer import WebpEncoder
 
 
@@ -96,9 +95,7 @@ def webp_output(output: Path, source: Path, codec: str | None, crf: int | None, 
             f"{output}: an animated WebP is written for animated WebP input only (its frames come out as libwebp decoded the input's, "
             "losslessly); write OUT.mp4 or OUT.webm for other input"
         )
-    asked = [name for name, value in (("--codec", codec), ("--crf", crf), ("--preset", preset)) if value is not None]
-    if asked:
-        raise ValueError(f"{' and '.join(asked)} cannot apply to an animated WebP: it is written losslessly, every frame as decoded")
+    refuse_encoder_options(codec, crf, preset, f"an animated WebP: it is coded as the input was (lossless, or VP8 at quality {LOSSY_QUALITY})")
     durations = staged_durations(source)
     if factor > 1:
         split = [duration for duration in durations[:-1] if duration % factor]
@@ -192,16 +189,9 @@ def stage_webp(video: Path, target: WebpTarget, progress: bool = True) -> tuple[
     """:func:`export_webp` into a new hidden file beside the WebP: (that file, its result). On an
     error or an interrupt the file and ``video`` (the intermediate) are deleted: an interrupted
     run goes on from its resume folder, which keeps the generated frames."""
-    target.path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{target.path.name}.", suffix=".nlvfi-staging.webp", dir=target.path.parent)
-    os.close(handle)
-    staging = Path(name)
     try:
-        exported = export_webp(video, target, staging, progress)
-        settle(staging)
-        return staging, exported
+        return staged_write(target.path, ".nlvfi-staging.webp", lambda staging: export_webp(video, target, staging, progress))
     except BaseException:
-        staging.unlink(missing_ok=True)
         video.unlink(missing_ok=True)
         raise
 
@@ -211,18 +201,13 @@ def copy_webp(original: Path, target: WebpTarget) -> tuple[Path, dict]:
     a repair that replaces no frame: (that file, the report's ``webp``). Coding it again would
     only lose quality (a lossy one) or change its bytes. The copy is read back and compared."""
     data = original.read_bytes()  # a WebP is read whole anyway (nlvfi.animated_webp)
-    target.path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{target.path.name}.", suffix=".nlvfi-staging.webp", dir=target.path.parent)
-    os.close(handle)
-    staging = Path(name)
-    try:
+
+    def copy(staging: Path) -> None:
         staging.write_bytes(data)
         if hashlib.sha256(staging.read_bytes()).digest() != hashlib.sha256(data).digest():
             raise OSError(f"the copy of {original} differs from what was read of it (a disk error?)")
-        settle(staging)
-    except BaseException:
-        staging.unlink(missing_ok=True)
-        raise
+
+    staging, _ = staged_write(target.path, ".nlvfi-staging.webp", copy)
     frames = len(anmf_frames(original))
     return staging, {
         "file": str(target.path), "frames": frames, "copied": True, "coding": "the input's, copied byte for byte (SHA-256 checked)",
