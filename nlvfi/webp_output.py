@@ -125,7 +125,7 @@ def export_webp(video: Path, target: WebpTarget, staging: Path, progress: bool =
     """Write the frames of ``video`` (the run's lossless intermediate) as one animated WebP at
     ``staging`` (:class:`nlvfi.webp_writer.WebpEncoder`), read it back through libwebp and compare
     every frame's start and duration with what was written, and its pixels: the same (lossless)
-    or their PSNR (lossy, a second pass over ``video``). Returns the report's ``webp``;
+    or their PSNR (lossy, against a second pass over ``video`` read alongside). Returns the report's ``webp``;
     VideoError where it does not read back so."""
     written: list[tuple[str, int, int]] = []  # (SHA-1 of the pixels, start ms, duration ms)
     boxed = 0  # frames written as less than the whole canvas
@@ -148,20 +148,24 @@ def export_webp(video: Path, target: WebpTarget, staging: Path, progress: bool =
             write(held[0], held[1], target.last_ms)
         if encoder is not None:
             encoder.close()
-    read = [(hashlib.sha1(np.ascontiguousarray(picture).tobytes()).hexdigest(), start, duration) for picture, start, duration in webp_frames(staging)]
+    read: list[tuple[str, int, int]] = []
+    values: list[float] = []  # lossy: each frame's PSNR against the run's, read in the same pass
+    made = webp_pictures(video) if target.quality is not None else None
+    for picture, start, duration in webp_frames(staging):
+        read.append((hashlib.sha1(np.ascontiguousarray(picture).tobytes()).hexdigest(), start, duration))
+        reference = next(made, None) if made is not None else None
+        if reference is not None:
+            values.append(psnr_db(picture, reference[1]))
     if target.quality is None:
         expected, got = written, read
-    else:  # lossy: the pixels are compared by PSNR below
+    else:  # lossy: the pixels are compared by PSNR
         expected, got = [item[1:] for item in written], [item[1:] for item in read]
     expected = [(*item[:-2], item[-2] - written[0][1], item[-1]) for item in expected]  # a WebP starts at 0
     if got != expected:
         first = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
         raise VideoError(f"the WebP did not read back as written (frame {first}; {len(read)} frames read, {len(written)} written)")
-    psnr = None
-    if target.quality is not None:
-        values = [psnr_db(back, made) for (_, made, _), (back, _, _) in zip(webp_pictures(video), webp_frames(staging))]
-        finite = [value for value in values if np.isfinite(value)]
-        psnr = {"min": round(min(finite), 2), "mean": round(float(np.mean(finite)), 2), "frames_identical": len(values) - len(finite)} if finite else None
+    finite = [value for value in values if np.isfinite(value)]
+    psnr = {"min": round(min(finite), 2), "mean": round(float(np.mean(finite)), 2), "frames_identical": len(values) - len(finite)} if finite else None
     return {
         "file": str(target.path),
         "frames": len(read),
