@@ -17,7 +17,9 @@ frame at its own time (time base 1/1000 s: a WebP's times are whole milliseconds
 frame's duration, the last one's too, as its packet's. The file is then read back through FFmpeg
 and checked frame by frame (a SHA-1 of the pixels, the start time and duration). The run reads
 that file as it reads any FFV1 video, so its untouched frames come out identical to libwebp's
-pictures, and the report says what was staged.
+pictures, and the report says what was staged. Where the WebP's frames are lossy (VP8), the file
+says so in a tag (``nlvfi.videoio.LOSSY_SOURCE_TAG``), and the tools write it as they write lossy
+input: ``-o out.mp4`` gets H.264 at high quality, not a lossless FFV1 many times the WebP's size.
 
 What is kept: every pixel of every composed frame (RGB, or RGBA where the file says it holds
 alpha and some pixel is not opaque: most encoders flag every animation as holding alpha, so an
@@ -42,7 +44,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .videoio import VideoError
+from .videoio import LOSSY_SOURCE_TAG, VideoError
 
 #: a WebP's time base: frame times are whole milliseconds
 WEBP_TICK = Fraction(1, 1000)
@@ -204,6 +206,8 @@ def stage_animated_webp(source: str | os.PathLike, staged: str | os.PathLike, pr
         stream.width, stream.height, stream.pix_fmt = width, height, STAGED_FORMATS[mode]
         stream.time_base = stream.codec_context.time_base = WEBP_TICK
         stream.options = options
+        if any(lossy for _, lossy in chunks):
+            stream.metadata[LOSSY_SOURCE_TAG] = "VP8"  # written as lossy input is, not losslessly (nlvfi.videoio)
         frames = webp_frames(source)
         for picture, start, duration in tqdm(frames, total=info["frames"], desc="reading animated WebP", unit="frame", disable=not progress):
             if opaque:

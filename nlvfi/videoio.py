@@ -379,6 +379,7 @@ class VideoInfo:
     rate_assumed: bool = False  # a raw stream without timing: ``rate`` is FFmpeg's default (:func:`frame_rate_of`)
     rate_given: bool = False  # no timing of its own, read at the rate the user gave (``--input-rate``, nlvfi.input_rate)
     alpha_not_decoded: bool = False  # VP8 / VP9 alpha in WebM / Matroska, left out without a libvpx decoder (:func:`_alpha_not_decoded`)
+    lossy_source: bool = False  # lossless frames staged from a lossy coding (:data:`LOSSY_SOURCE_TAG`): written as lossy input is
 
     @property
     def display_aspect(self) -> Fraction | None:
@@ -387,7 +388,7 @@ class VideoInfo:
 
     @property
     def lossless(self) -> bool:
-        return self.codec in LOSSLESS_CODECS or self.lossless_h264 or self.lossless_exr
+        return not self.lossy_source and (self.codec in LOSSLESS_CODECS or self.lossless_h264 or self.lossless_exr)
 
     @property
     def traits(self) -> PixelTraits:
@@ -398,7 +399,7 @@ class VideoInfo:
         its lossless staging (nlvfi.staged_images: "half-float TIFF images", "animated WebP", ...)."""
         how = " (assumed)" if self.rate_assumed else " (given: --input-rate)" if self.rate_given else ""
         rate = f"{float(self.rate):.3f} frames/s{how}" if self.rate else "unknown rate"
-        kind = "lossless" if self.lossless else "lossy"
+        kind = "lossless" if self.lossless else "lossy frames staged losslessly" if self.lossy_source else "lossy"
         audio = f", audio: {', '.join(self.audio_codecs)}" if self.audio_codecs else ", no audio"
         shown = f" shown {ratio_text(self.display_aspect)} (pixels {ratio_text(self.pixel_aspect)})" if self.pixel_aspect else ""
         codec = f"{staged_from} staged as {self.codec}" if staged_from else self.codec
@@ -499,6 +500,13 @@ def open_input(path: str | os.PathLike):
         container.close()
         raise VideoError(f"{path} is not a readable video: it has no video stream")
     return container
+
+
+#: the stream tag of a lossless staging whose frames come from a lossy coding (nlvfi.animated_webp:
+#: an animated WebP's VP8 frames); its value names that coding. Such input is written as lossy
+#: input is (a lossy encoder at high quality for .mp4, ...), not losslessly: a lossless FFV1 in
+#: .mp4 would be many times the input's size, and few players read it
+LOSSY_SOURCE_TAG = "NLVFI_LOSSY_SOURCE"
 
 
 def announced_end(container, stream) -> float | None:
@@ -621,6 +629,7 @@ def _info(path: Path, container) -> VideoInfo:
         colour=ColourTags.of(context),
         field_order=int(context.field_order or 0),
         pixel_aspect=pixel_aspect_of(stream),
+        lossy_source=bool(stream.metadata.get(LOSSY_SOURCE_TAG)),
     )
 
 

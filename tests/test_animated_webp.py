@@ -294,3 +294,14 @@ def test_a_one_frame_animation_is_refused(tmp_path, model, capsys):
     assert "one.webp has 1 frame" in capsys.readouterr().err
     with pytest.raises(VideoError, match="has 1 frame"):
         stage_animated_webp(source, tmp_path / "one.mkv", progress=False)
+
+
+def test_a_lossy_webp_is_written_as_lossy_input_is_and_a_lossless_one_losslessly(tmp_path, model):
+    """A lossy WebP's staging is lossless FFV1, but its frames are VP8's: to .mp4 it goes as H.264,
+    not as an FFV1 many times its size that few players read."""
+    lossy = repair_video(stuttering_webp(tmp_path, quality=80), tmp_path / "lossy.mp4", checkpoint=model, progress=False)
+    assert lossy["encoder"]["codec"] == "libx264" and not lossy["encoder"]["lossless"]
+    assert "animated WebP staged as ffv1 (lossy frames staged losslessly, bgr0)" in lossy["video"]["description"]
+    lossless = repair_video(webp(tmp_path / "clean.webp", stutter(scene(12, 48, 64), [4]), DURATIONS), tmp_path / "clean.mkv",
+                            checkpoint=model, progress=False)  # fmt: skip
+    assert lossless["encoder"]["codec"] == "ffv1" and lossless["verification"]["untouched_frames_bit_identical"] == 11
