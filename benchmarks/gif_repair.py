@@ -91,6 +91,18 @@ def averaged(before: np.ndarray, after: np.ndarray, t: float) -> np.ndarray:
     return rgb_of(nearest_colours(packed(blend), palette))
 
 
+def repaired_copies(report: dict, truth: set[int]):
+    """``(frame, before, after, t)`` for each injected copy the tool repaired: the shown frames
+    around its run and its time between them."""
+    for run in report["detection"]["runs"]:
+        if run["status"] != "repair":
+            continue
+        before, after = run["first"] - 1, run["last"] + 1
+        for frame in range(run["first"], run["last"] + 1):
+            if frame in truth:
+                yield frame, before, after, (frame - before) / (after - before)
+
+
 def measure(originals: list[np.ndarray], rate: float, seed: int, folder: Path, checkpoint: Path | None) -> dict:
     """One stuttering GIF (the module docstring) repaired by the tool: the row's counts and sums."""
     stuttered, duplicates = repair_quality.inject(originals, seed)
@@ -108,17 +120,10 @@ def measure(originals: list[np.ndarray], rate: float, seed: int, folder: Path, c
            "bytes_in": source.stat().st_size, "bytes_out": output.stat().st_size,
            "bytes_originals": len(gif_bytes([packed(rgb) for rgb in originals], [delay] * len(originals))), "psnr": {"copy": [], "average": [], "nlvfi": []},
            "identical": report["gif"]["untouched_frames_identical"], "untouched": len(written) - len(replaced)}  # fmt: skip
-    for run in report["detection"]["runs"]:
-        if run["status"] != "repair":
-            continue
-        before, after = run["first"] - 1, run["last"] + 1
-        for frame in range(run["first"], run["last"] + 1):
-            if frame not in truth:
-                continue
-            t = (frame - before) / (after - before)
-            row["psnr"]["copy"].append(psnr(stuttered[frame], originals[frame]))
-            row["psnr"]["average"].append(psnr(averaged(stuttered[before], stuttered[after], t), originals[frame]))
-            row["psnr"]["nlvfi"].append(psnr(written[frame], originals[frame]))
+    for frame, before, after, t in repaired_copies(report, truth):
+        row["psnr"]["copy"].append(psnr(stuttered[frame], originals[frame]))
+        row["psnr"]["average"].append(psnr(averaged(stuttered[before], stuttered[after], t), originals[frame]))
+        row["psnr"]["nlvfi"].append(psnr(written[frame], originals[frame]))
     return row
 
 
@@ -158,6 +163,14 @@ def clip_arguments(parser: argparse.ArgumentParser, made: str) -> argparse.Argum
     return parser
 
 
+def show_table(table: str, out: Path | None) -> None:
+    """Print the table, and write it to ``out`` (Markdown) where given."""
+    print(table)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(table)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = clip_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]), "GIFs").parse_args(argv)
     seeds = [int(seed) for seed in args.seeds.split(",")]
@@ -171,10 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows[clip].append(measure(originals, rate, seed, Path(folder), args.checkpoint))
                 bar.update(1)
     table = format_table(rows, args.frames, args.max_side, seeds)
-    print(table)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(table)
+    show_table(table, args.out)
     return 0
 
 

@@ -93,18 +93,11 @@ def measure(frames: list[np.ndarray], rate: float, coding: str, seed: int, folde
     row = {"flagged": len(flagged), "true_flagged": len(flagged & truth), "copies": len(truth), "seconds": seconds,
            "bytes_in": source.stat().st_size, "bytes_out": output.stat().st_size, "psnr": {"copy": [], "average": [], "nlvfi": []},
            "identical": sum(np.isinf(value) for value in untouched), "untouched": len(untouched), "untouched_min_db": min(untouched)}  # fmt: skip
-    for run in report["detection"]["runs"]:
-        if run["status"] != "repair":
-            continue
-        before, after = run["first"] - 1, run["last"] + 1
-        for frame in range(run["first"], run["last"] + 1):
-            if frame not in truth:
-                continue
-            t = (frame - before) / (after - before)
-            average = np.rint((1 - t) * shown[before].astype(np.float64) + t * shown[after]).astype(np.uint8)
-            row["psnr"]["copy"].append(psnr_db(shown[frame], originals[frame]))
-            row["psnr"]["average"].append(psnr_db(average, originals[frame]))
-            row["psnr"]["nlvfi"].append(psnr_db(written[frame], originals[frame]))
+    for frame, before, after, t in gif_repair.repaired_copies(report, truth):
+        average = np.rint((1 - t) * shown[before].astype(np.float64) + t * shown[after]).astype(np.uint8)
+        row["psnr"]["copy"].append(psnr_db(shown[frame], originals[frame]))
+        row["psnr"]["average"].append(psnr_db(average, originals[frame]))
+        row["psnr"]["nlvfi"].append(psnr_db(written[frame], originals[frame]))
     return row
 
 
@@ -149,10 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                     rows[clip, coding].append(measure(frames, rate, coding, seed, Path(folder), args.checkpoint))
                     bar.update(1)
     table = format_table(rows, args.frames, args.max_side, seeds)
-    print(table)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(table)
+    gif_repair.show_table(table, args.out)
     return 0
 
 
