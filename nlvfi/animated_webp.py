@@ -23,8 +23,10 @@ input: ``-o out.mp4`` gets H.264 at high quality, not a lossless FFV1 many times
 
 What is kept: every pixel of every composed frame (RGB, or RGBA where the file says it holds
 alpha and some pixel is not opaque: most encoders flag every animation as holding alpha, so an
-opaque one is staged as RGB after a first pass over its alpha), every frame's start and duration, and, in the report, the loop count. Not kept: an ICC
-profile, EXIF or XMP chunk (the report says which were left out). A frame shown for 0 ms has no
+opaque one is staged as RGB after a first pass over its alpha), every frame's start and duration, and, in the report, the loop count. The ICC
+profile, EXIF and XMP chunks are not in the staged video (so not in a video output; the report
+names the ones the file holds); a WebP output carries them over byte for byte
+(:func:`metadata_chunks`, :mod:`nlvfi.webp_output`). A frame shown for 0 ms has no
 time of its own in a video (its start would equal the next frame's) and is refused in one line.
 
 The cost: the whole file is read into memory (libwebp decodes from a buffer; WebPs are small),
@@ -52,8 +54,9 @@ WEBP_TICK = Fraction(1, 1000)
 ANIMATION_FLAG = 0x02
 #: FFV1's pixel formats for libwebp's pictures: RGB as bgr0, RGBA as bgra (8 bits, packed, exact)
 STAGED_FORMATS = {"RGB": "bgr0", "RGBA": "bgra"}
-#: metadata chunks a WebP may hold and the staged video does not carry
-_LEFT_OUT_CHUNKS = {"icc_profile": "ICC profile", "exif": "EXIF", "xmp": "XMP"}
+#: metadata chunks a WebP may hold, by their four letters: a WebP output carries them over, the
+#: staged video (and so a video output) does not
+METADATA_CHUNKS = {b"ICCP": "ICC profile", b"EXIF": "EXIF", b"XMP ": "XMP"}
 
 
 def is_animated_webp(path: str | os.PathLike) -> bool:
@@ -67,20 +70,38 @@ def is_animated_webp(path: str | os.PathLike) -> bool:
     return len(head) == 21 and head[:4] == b"RIFF" and head[8:16] == b"WEBPVP8X" and bool(head[20] & ANIMATION_FLAG)
 
 
+def top_level_chunks(data: bytes):
+    """Yield ``(four letters, payload)`` of every whole chunk after a WebP file's RIFF header, in
+    order (a chunk of odd size is padded to even)."""
+    at = 12
+    while at + 8 <= len(data):
+        size = int.from_bytes(data[at + 4 : at + 8], "little")
+        if at + 8 + size > len(data):
+            return
+        yield data[at : at + 4], data[at + 8 : at + 8 + size]
+        at += 8 + size + (size & 1)
+
+
 def anmf_frames(path: str | os.PathLike) -> list[tuple[int, bool]]:
     """``(duration ms, lossy)`` of every frame as the file's ANMF chunks give them, read without
     decoding (WebP container specification: an ANMF payload holds a 24-bit duration at byte 12,
     then the frame's chunks from byte 16: an optional ALPH, then VP8 (lossy) or VP8L (lossless))."""
-    data = Path(path).read_bytes()
-    frames, at = [], 12
-    while at + 8 <= len(data):
-        size = int.from_bytes(data[at + 4 : at + 8], "little")
-        if data[at : at + 4] == b"ANMF" and at + 8 + 16 <= len(data):
-            payload = data[at + 8 : at + 8 + size]
+    frames = []
+    for fourcc, payload in top_level_chunks(Path(path).read_bytes()):
+        if fourcc == b"ANMF" and len(payload) >= 20:
             inner = payload[16:20] if payload[16:20] != b"ALPH" else payload[24 + _padded(payload[20:24]) : 28 + _padded(payload[20:24])]
             frames.append((int.from_bytes(payload[12:15], "little"), inner == b"VP8 "))
-        at += 8 + size + (size & 1)  # a chunk of odd size is padded to even
     return frames
+
+
+def metadata_chunks(path: str | os.PathLike) -> dict[bytes, bytes]:
+    """The payloads of the ICC profile, EXIF and XMP chunks of the WebP ``path`` (the first of
+    each), by their four letters, byte for byte: what a WebP output carries over."""
+    found: dict[bytes, bytes] = {}
+    for fourcc, payload in top_level_chunks(Path(path).read_bytes()):
+        if fourcc in METADATA_CHUNKS and fourcc not in found:
+            found[fourcc] = payload
+    return found
 
 
 def cut_short(data: bytes) -> str | None:
@@ -155,7 +176,7 @@ def webp_frames(path: str | os.PathLike):
 def webp_info(path: str | os.PathLike) -> dict:
     """What an animated WebP says of itself without decoding its frames: frames, canvas size,
     mode (RGB, or RGBA where its header says it holds alpha), loop count (0: for ever) and the
-    metadata chunks the staging leaves out."""
+    metadata chunks it holds (which the staging leaves out)."""
     path = Path(path)
     with _open_webp(path) as image:
         return {
@@ -164,7 +185,7 @@ def webp_info(path: str | os.PathLike) -> dict:
             "height": image.height,
             "mode": image.mode,
             "loop": int(image.info.get("loop", 0)),
-            "left_out": [name for key, name in _LEFT_OUT_CHUNKS.items() if image.info.get(key)],
+            "metadata": [METADATA_CHUNKS[fourcc] for fourcc in metadata_chunks(path)],
         }
 
 
@@ -235,7 +256,7 @@ def stage_animated_webp(source: str | os.PathLike, staged: str | os.PathLike, pr
         "frame_ms": frame_ms,
         "variable_timing": len({duration for _, _, duration in written}) > 1,
         "lossy_frames": sum(lossy for _, lossy in chunks),
-        "left_out": info["left_out"],
+        "metadata": info["metadata"],
     }
 
 
@@ -264,7 +285,8 @@ def staged_webp_text(staged: dict) -> str:
     timing = "variable frame times" if staged["variable_timing"] else f"{staged['frame_ms']} ms a frame"
     coding = f"{staged['lossy_frames']} lossy (VP8)" if staged["lossy_frames"] else "lossless (VP8L)"
     loop = "loops for ever" if staged["loop"] == 0 else f"loop count {staged['loop']}"
-    left = f"; its {' and '.join(staged['left_out'])} is not carried over" if staged["left_out"] else ""
+    held = " and ".join(staged["metadata"])
+    left = f"; its {held} goes into a WebP output only, not into a video" if held else ""
     return (
         f"Its {staged['frames']} frames ({coding}, {staged['mode']}, {timing}, {loop}) were decoded by libwebp (animated WebP, which the "
         f"FFmpeg here does not decode) and staged as lossless FFV1 for the run, in {staged['seconds']:.1f} s (nlvfi.animated_webp){left}."

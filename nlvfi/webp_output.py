@@ -15,7 +15,9 @@ from the intermediate's resume folder. The pass over the intermediate streams it
 replaces no frame copies the input WebP byte for byte instead (:func:`copy_webp`).
 
 What is kept: every frame's start and duration in milliseconds (the last frame's too), the loop
-count, RGB or RGBA as staged, and the coding, as issue 4 asks of any output: a WebP whose frames
+count, RGB or RGBA as staged, the input's ICC profile, EXIF and XMP chunks byte for byte (a
+wide-gamut or print profile shown without its ICC profile changes colour; read back and
+compared), and the coding, as issue 4 asks of any output: a WebP whose frames
 are all lossless (VP8L) comes out lossless, its untouched frames exactly as libwebp decoded the
 input's (read back digest for digest); one with lossy (VP8) frames is coded lossy again at
 quality :data:`LOSSY_QUALITY`, and the report gives every frame's PSNR against the repair's
@@ -36,7 +38,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .animated_webp import WEBP_TICK, anmf_frames, webp_frames
+from .animated_webp import METADATA_CHUNKS, WEBP_TICK, anmf_frames, metadata_chunks, webp_frames
 from .checkpoint import staged_write
 from .videoio import VideoError, VideoReader, refuse_encoder_options
 from .webp_writer import WebpEncoder
@@ -52,6 +54,7 @@ class WebpTarget:
         last_ms: the input's last frame's duration in milliseconds.
         input_bytes: the input's size, for the report.
         quality: None: lossless (the input's frames all are); else the lossy quality.
+        metadata: the input's ICCP, EXIF and XMP chunks, ``(four letters, payload)``, to carry over.
     """
 
     path: Path
@@ -59,6 +62,12 @@ class WebpTarget:
     last_ms: int
     input_bytes: int
     quality: int | None = None
+    metadata: tuple[tuple[bytes, bytes], ...] = ()
+
+    @property
+    def metadata_names(self) -> list[str]:
+        """The metadata carried over, by name (ICC profile, EXIF, XMP)."""
+        return [METADATA_CHUNKS[fourcc] for fourcc, _ in self.metadata]
 
     @property
     def intermediate(self) -> Path:
@@ -105,7 +114,9 @@ def webp_output(output: Path, source: Path, codec: str | None, crf: int | None, 
                 "milliseconds (a WebP's times); write OUT.mp4 or OUT.webm, which hold any time"
             )
     quality = LOSSY_QUALITY if input_staged.get("lossy_frames") else None
-    target = WebpTarget(Path(output), int(input_staged["loop"]), durations[-1], Path(input_staged["from"]).stat().st_size, quality)
+    original = Path(input_staged["from"])
+    metadata = tuple(metadata_chunks(original).items())
+    target = WebpTarget(Path(output), int(input_staged["loop"]), durations[-1], original.stat().st_size, quality, metadata)
     return target, target.intermediate, "ffv1"
 
 
@@ -124,9 +135,9 @@ def webp_pictures(video: Path):
 def export_webp(video: Path, target: WebpTarget, staging: Path, progress: bool = True) -> dict:
     """Write the frames of ``video`` (the run's lossless intermediate) as one animated WebP at
     ``staging`` (:class:`nlvfi.webp_writer.WebpEncoder`), read it back through libwebp and compare
-    every frame's start and duration with what was written, and its pixels: the same (lossless)
-    or their PSNR (lossy, against a second pass over ``video`` read alongside). Returns the report's ``webp``;
-    VideoError where it does not read back so."""
+    every frame's start and duration with what was written, its pixels (the same where lossless,
+    else their PSNR against a second pass over ``video`` read alongside) and its metadata chunks
+    with the input's. Returns the report's ``webp``; VideoError where it does not read back so."""
     written: list[tuple[str, int, int]] = []  # (SHA-1 of the pixels, start ms, duration ms)
     boxed = 0  # frames written as less than the whole canvas
     with open(staging, "wb") as file:
@@ -135,7 +146,8 @@ def export_webp(video: Path, target: WebpTarget, staging: Path, progress: bool =
         def write(picture: np.ndarray, start: int, duration: int) -> None:
             nonlocal encoder, boxed
             if encoder is None:
-                encoder = WebpEncoder(file, picture.shape[1], picture.shape[0], picture.shape[2] == 4, target.loop, target.quality)
+                alpha = picture.shape[2] == 4
+                encoder = WebpEncoder(file, picture.shape[1], picture.shape[0], alpha, target.loop, target.quality, dict(target.metadata))
             _, _, width, height = encoder.add(picture, duration)
             boxed += (width, height) != (picture.shape[1], picture.shape[0])
             written.append((hashlib.sha1(picture.tobytes()).hexdigest(), start, duration))
@@ -164,6 +176,8 @@ def export_webp(video: Path, target: WebpTarget, staging: Path, progress: bool =
     if got != expected:
         first = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
         raise VideoError(f"the WebP did not read back as written (frame {first}; {len(read)} frames read, {len(written)} written)")
+    if metadata_chunks(staging) != dict(target.metadata):
+        raise VideoError("the WebP's ICC profile, EXIF or XMP did not read back as the input's")
     finite = [value for value in values if np.isfinite(value)]
     psnr = {"min": round(min(finite), 2), "mean": round(float(np.mean(finite)), 2), "frames_identical": len(values) - len(finite)} if finite else None
     return {
@@ -175,6 +189,7 @@ def export_webp(video: Path, target: WebpTarget, staging: Path, progress: bool =
         "read_back_psnr_db": psnr,
         "alpha": bool(encoder is not None and encoder.alpha),
         "loop": target.loop,
+        "metadata_kept": target.metadata_names,
         "last_duration_ms": target.last_ms,
         "frames_read_back": len(read),
         "times_kept": True,
@@ -215,7 +230,8 @@ def copy_webp(original: Path, target: WebpTarget) -> tuple[Path, dict]:
     frames = len(anmf_frames(original))
     return staging, {
         "file": str(target.path), "frames": frames, "copied": True, "coding": "the input's, copied byte for byte (SHA-256 checked)",
-        "lossless": target.quality is None, "loop": target.loop, "times_kept": True, "bytes": len(data), "input_bytes": len(data),
+        "lossless": target.quality is None, "loop": target.loop, "metadata_kept": target.metadata_names, "times_kept": True,
+        "bytes": len(data), "input_bytes": len(data),
     }  # fmt: skip
 
 
@@ -223,6 +239,8 @@ def webp_text(webp: dict, kept: str = "untouched") -> str:
     """The summary's sentence on an animated WebP output; ``kept`` names the frames taken from the
     input ("untouched" in a repair, "input" in an up-conversion)."""
     loop = "looping for ever" if webp["loop"] == 0 else f"loop count {webp['loop']}"
+    if webp.get("metadata_kept"):
+        loop += f", its {' and '.join(webp['metadata_kept'])} kept"
     if webp.get("copied"):
         return f"No frame replaced, so the animated WebP {webp['file']} is the input copied byte for byte (SHA-256 checked; {webp['frames']} frames, {loop})."
     if webp["lossless"] or webp["read_back_psnr_db"] is None:  # lossy, but every frame came back the same

@@ -18,6 +18,9 @@ coded in the last frame that changed it (lossy: the error does not pile up from 
 stored halved, so a box starts on even coordinates. A frame the same as the one before is a
 2x2 box (or less, on a canvas that small) of the pixels already there: it changes nothing and
 keeps its own place and time.
+
+Metadata chunks given (an input's ICC profile, EXIF, XMP) are written where the specification
+puts them, ICCP before ANIM, EXIF and XMP after the last frame, each flagged in VP8X.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ import numpy as np
 
 #: VP8X flags (WebP container specification): alpha in some frame, and an animation
 ALPHA_FLAG, ANIMATION_FLAG = 0x10, 0x02
+#: VP8X flags for the metadata chunks a file holds, by the chunk's four letters
+METADATA_FLAGS = {b"ICCP": 0x20, b"EXIF": 0x08, b"XMP ": 0x04}
 #: ANMF flags: bit 1 "do not blend" (the frame's pixels replace the canvas's), bit 0 clear: "do not dispose"
 NO_BLEND = 0x02
 #: the largest duration an ANMF chunk holds (24 bits, in milliseconds)
@@ -91,17 +96,31 @@ class WebpEncoder:
         alpha: whether the frames carry alpha (RGBA); else RGB.
         loop: the loop count (0: for ever).
         quality: None to code every frame losslessly (VP8L), else lossy VP8 at this quality.
+        metadata: payloads of ICCP, EXIF and XMP chunks to write, by four letters (an input's,
+            :func:`nlvfi.animated_webp.metadata_chunks`): the ICC profile before the frames, EXIF
+            and XMP after them, in the order the container specification gives, each flagged in VP8X.
     Shapes:
         :meth:`add` takes (H, W, 4) RGBA or (H, W, 3) RGB uint8 and a duration in milliseconds.
     """
 
-    def __init__(self, file: BinaryIO, width: int, height: int, alpha: bool, loop: int = 0, quality: int | None = None):
+    def __init__(
+        self, file: BinaryIO, width: int, height: int, alpha: bool, loop: int = 0, quality: int | None = None,
+        metadata: dict[bytes, bytes] | None = None,
+    ):  # fmt: skip
         self.file, self.width, self.height, self.alpha, self.quality = file, width, height, alpha, quality
+        self.metadata = dict(metadata or {})
+        unknown = set(self.metadata) - set(METADATA_FLAGS)
+        if unknown:
+            raise ValueError(f"metadata chunks are ICCP, EXIF and XMP, not {sorted(unknown)}")
         self.canvas: np.ndarray | None = None
         self.frames = 0
         flags = ANIMATION_FLAG | (ALPHA_FLAG if alpha else 0)
+        for fourcc in self.metadata:
+            flags |= METADATA_FLAGS[fourcc]
         file.write(b"RIFF\0\0\0\0WEBP")
         file.write(_chunk(b"VP8X", bytes([flags, 0, 0, 0]) + _u24(width - 1) + _u24(height - 1)))
+        if b"ICCP" in self.metadata:  # the colour profile comes before the animation's chunks
+            file.write(_chunk(b"ICCP", self.metadata[b"ICCP"]))
         background = 0x00000000 if alpha else 0xFF000000  # transparent black / opaque black (B, G, R, A bytes)
         file.write(_chunk(b"ANIM", struct.pack("<IH", background, loop)))
 
@@ -119,7 +138,11 @@ class WebpEncoder:
         return x, y, width, height
 
     def close(self) -> None:
-        """Write the RIFF size: the file's length after its first eight bytes."""
+        """Write the EXIF and XMP chunks (after the frames), then the RIFF size: the file's length
+        after its first eight bytes."""
+        for fourcc in (b"EXIF", b"XMP "):
+            if fourcc in self.metadata:
+                self.file.write(_chunk(fourcc, self.metadata[fourcc]))
         end = self.file.tell()
         self.file.seek(4)
         self.file.write(struct.pack("<I", end - 8))

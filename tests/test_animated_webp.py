@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, features
 
 from nlvfi import cli
-from nlvfi.animated_webp import anmf_frames, is_animated_webp, stage_animated_webp, webp_frames
+from nlvfi.animated_webp import anmf_frames, is_animated_webp, metadata_chunks, stage_animated_webp, top_level_chunks, webp_frames
 from nlvfi.repair import repair_video, summary_text
 from nlvfi.videoio import VideoError, VideoReader, write_video
 from nlvfi.webp_writer import WebpEncoder, changed_box
@@ -28,11 +28,13 @@ pytestmark = [
 DURATIONS = [40, 40, 40, 40, 40, 60, 60, 40, 40, 40, 40, 120]
 
 
-def webp(path: Path, frames: list[np.ndarray], durations: list[int], loop: int = 0, quality: int | None = None) -> Path:
+def webp(
+    path: Path, frames: list[np.ndarray], durations: list[int], loop: int = 0, quality: int | None = None, metadata: dict | None = None,
+) -> Path:  # fmt: skip
     """An animated WebP of (H, W, 3 or 4) uint8 frames, frame i shown ``durations[i]`` ms, every
     frame its own (libwebp's own encoder would merge a copy into the frame before)."""
     buffer = io.BytesIO()
-    encoder = WebpEncoder(buffer, frames[0].shape[1], frames[0].shape[0], frames[0].shape[2] == 4, loop, quality)
+    encoder = WebpEncoder(buffer, frames[0].shape[1], frames[0].shape[0], frames[0].shape[2] == 4, loop, quality, metadata)
     for frame, duration in zip(frames, durations):
         encoder.add(frame, duration)
     encoder.close()
@@ -50,9 +52,32 @@ def libwebp_view(path: Path) -> tuple[list[np.ndarray], list[int], list[int]]:
     return frames, starts, durations
 
 
-def stuttering_webp(folder: Path, loop: int = 0, quality: int | None = None) -> Path:
+def stuttering_webp(folder: Path, loop: int = 0, quality: int | None = None, metadata: dict | None = None) -> Path:
     frames = stutter(scene(12, 48, 64), [4, 8, 9])  # frame 4 copies 3; 8 and 9 copy 7
-    return webp(folder / "in.webp", frames, DURATIONS, loop, quality)
+    return webp(folder / "in.webp", frames, DURATIONS, loop, quality, metadata)
+
+
+def photo_metadata() -> dict[bytes, bytes]:
+    """A real ICC profile (Display P3-like primaries would do; littlecms's built-in sRGB is what is
+    at hand), an EXIF block naming a camera and an XMP packet of odd length (a padded chunk)."""
+    from PIL import ImageCms
+
+    exif = Image.Exif()
+    exif[0x0110] = "nlvfi test camera"  # Model
+    return {
+        b"ICCP": ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes(),
+        b"EXIF": exif.tobytes(),
+        b"XMP ": b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>\n',
+    }
+
+
+def chunk_order(path: Path) -> list[bytes]:
+    """The four letters of the file's top-level chunks, runs of ANMF written once."""
+    order: list[bytes] = []
+    for fourcc, _ in top_level_chunks(path.read_bytes()):
+        if not (order and fourcc == order[-1] == b"ANMF"):
+            order.append(fourcc)
+    return order
 
 
 def test_an_animation_is_told_from_a_still_and_other_files(tmp_path):
@@ -131,6 +156,45 @@ def test_a_stuttering_webp_comes_back_as_a_webp_its_untouched_frames_and_times_k
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.webp", "out.webp"]  # no staging, intermediate or resume left
 
 
+def test_the_colour_profile_exif_and_xmp_come_back_byte_for_byte_in_the_specifications_order(tmp_path, model):
+    """Before, a WebP output had none of them: a wide-gamut WebP came back shown as sRGB."""
+    metadata = photo_metadata()
+    assert len(metadata[b"XMP "]) % 2 == 1  # its chunk is padded
+    source = stuttering_webp(tmp_path, metadata=metadata)
+    report = repair_video(source, tmp_path / "out.webp", checkpoint=model, progress=False)
+    out = tmp_path / "out.webp"
+    assert metadata_chunks(out) == metadata_chunks(source) == metadata
+    assert chunk_order(out) == [b"VP8X", b"ICCP", b"ANIM", b"ANMF", b"EXIF", b"XMP "]
+    assert out.read_bytes()[20] == 0x20 | 0x08 | 0x04 | 0x02  # VP8X flags: ICC, EXIF, XMP, animation
+    with Image.open(out) as image:  # libwebp's demuxer takes the file and hands the profile on
+        assert image.info["icc_profile"] == metadata[b"ICCP"] and image.getexif()[0x0110] == "nlvfi test camera"
+    assert report["webp"]["metadata_kept"] == ["ICC profile", "EXIF", "XMP"]
+    assert report["input_staged"]["metadata"] == ["ICC profile", "EXIF", "XMP"]
+    text = summary_text(report)
+    assert "looping for ever, its ICC profile and EXIF and XMP kept" in text
+    assert [r["frame"] for r in report["replaced"]] == [4, 8, 9] and libwebp_view(out)[2] == DURATIONS
+
+
+def test_the_metadata_goes_into_an_up_converted_webp_and_is_named_for_a_video(tmp_path, model, capsys):
+    metadata = {b"ICCP": photo_metadata()[b"ICCP"]}
+    source = stuttering_webp(tmp_path, quality=80, metadata=metadata)
+    smooth = tmp_path / "smooth.webp"
+    assert cli.main(["interpolate", str(source), "-o", str(smooth), "--factor", "2", "--checkpoint", str(model), "--quiet"]) == 0
+    assert metadata_chunks(smooth) == metadata and "its ICC profile kept" in capsys.readouterr().out
+    report = repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
+    assert "its ICC profile goes into a WebP output only, not into a video" in summary_text(report)
+
+
+def test_a_webp_written_with_no_metadata_holds_none_and_unknown_chunks_are_refused():
+    buffer = io.BytesIO()
+    encoder = WebpEncoder(buffer, 32, 24, False)
+    encoder.add(scene(1, 24, 32)[0], 40)
+    encoder.close()
+    assert buffer.getvalue()[20] == 0x02 and [fourcc for fourcc, _ in top_level_chunks(buffer.getvalue())] == [b"VP8X", b"ANIM", b"ANMF"]
+    with pytest.raises(ValueError, match="not \\[b'META'\\]"):
+        WebpEncoder(io.BytesIO(), 32, 24, False, metadata={b"META": b"x"})
+
+
 def test_a_stuttering_webp_repaired_to_a_video_keeps_libwebps_frames_and_times(tmp_path, model):
     source = stuttering_webp(tmp_path)
     report = repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
@@ -158,6 +222,7 @@ def test_a_webp_with_nothing_to_replace_is_copied_byte_for_byte(tmp_path, model)
     report = repair_video(source, tmp_path / "out.webp", checkpoint=model, progress=False)
     assert (tmp_path / "out.webp").read_bytes() == source.read_bytes()
     assert report["webp"]["copied"] and "is the input copied byte for byte" in summary_text(report)
+    assert report["webp"]["metadata_kept"] == []
 
 
 def test_a_stuttering_sticker_keeps_its_transparency(tmp_path, model):
