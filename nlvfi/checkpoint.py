@@ -74,6 +74,34 @@ def staged_write(path: str | os.PathLike, suffix: str, write):
         raise
 
 
+def _sha256_of(path: Path, copy_to=None) -> str:
+    """The SHA-256 of the file ``path``, read in 1 MiB pieces (each also written to ``copy_to``, a
+    binary file, where given)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while piece := file.read(1 << 20):
+            digest.update(piece)
+            if copy_to is not None:
+                copy_to.write(piece)
+    return digest.hexdigest()
+
+
+def staged_copy(original: str | os.PathLike, path: str | os.PathLike, suffix: str) -> tuple[Path, int]:
+    """``(staging, bytes)``: ``original`` copied byte for byte into a new hidden file beside
+    ``path`` (:func:`staged_write`), for an output that is its input unchanged (a GIF or WebP
+    repair that replaces no frame: coding it again would only change its bytes or lose quality).
+    The copy is streamed, then read back: OSError where its SHA-256 differs from what was read."""
+
+    def copy(staging: Path) -> int:
+        with open(staging, "wb") as file:
+            read = _sha256_of(Path(original), copy_to=file)
+        if _sha256_of(staging) != read:
+            raise OSError(f"the copy of {original} differs from what was read of it (a disk error?)")
+        return staging.stat().st_size
+
+    return staged_write(path, suffix, copy)
+
+
 def atomic_write(path: str | os.PathLike, write) -> None:
     """Call ``write(tmp_path)`` (a str), fsync the file, then rename it onto ``path``.
 

@@ -11,7 +11,8 @@ the input by ``nlvfi.verification``); then its frames become one GIF (``nlvfi.gi
 hidden staging file, which is read back through FFmpeg frame by frame and only at the very end
 renamed onto ``-o``: an interrupted or failed run leaves no GIF, and the next one goes on from the
 intermediate's resume folder. Both passes over the intermediate stream it, so a GIF longer than
-memory works.
+memory works. A repair that replaces no frame copies the input GIF byte for byte instead
+(:func:`copy_gif`).
 
 What a GIF holds, and how each is kept:
 
@@ -48,7 +49,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .checkpoint import staged_write
+from .checkpoint import staged_copy, staged_write
 from .gif_writer import GifEncoder, gif_loop_count, packed_colours, unpacked
 from .videoio import VideoError, VideoReader, probe, refuse_encoder_options
 
@@ -371,10 +372,24 @@ def stage_gif(video: Path, target: GifTarget, generated: set[int], progress: boo
         raise
 
 
+def copy_gif(original: Path, target: GifTarget) -> tuple[Path, dict]:
+    """The input GIF ``original`` copied byte for byte into a new hidden file beside the GIF, for a
+    repair that replaces no frame: (that file, the report's ``gif``). Writing it again would change
+    its bytes (palettes, frame rectangles, disposal) and could change how browsers show it, where
+    they and FFmpeg read a GIF differently (module doc). The copy is read back and compared."""
+    staging, size = staged_copy(original, target.path, ".nlvfi-staging.gif")
+    return staging, {
+        "file": str(target.path), "frames": len(gif_delays(original)), "copied": True, "loop": target.loop,
+        "last_delay_cs": target.last_delay, "times_kept": True, "bytes": size, "input_bytes": size,
+    }  # fmt: skip
+
+
 def gif_text(gif: dict, kept: str = "untouched") -> str:
     """The summary's sentence on a GIF output; ``kept`` names the frames taken from the input
     ("untouched" in a repair, "input" in an up-conversion)."""
     loop = {0: "looping for ever", -1: "playing once"}.get(gif["loop"], f"looping {gif['loop']} more times")
+    if gif.get("copied"):
+        return f"No frame replaced, so the GIF {gif['file']} is the input copied byte for byte (SHA-256 checked; {gif['frames']} frames, {loop})."
     text = (
         f"Written as a GIF ({gif['file']}, {gif['frames']} frames, {loop}, {gif['bytes'] / 1e6:.2f} MB), read back frame for frame: "
         f"the {gif['untouched_frames_identical']} {kept} frames identical to the input's"

@@ -77,7 +77,7 @@ from .flow_prior import constant_velocity_prior, interval_scales
 from .generator import Generator
 from .input_rate import add_input_rate_argument, declared_input_rate, given_rate_text, reads_at_input_rate
 from .staged_images import reads_staged_images, staged_input, staging_text
-from .gif_output import gif_output, gif_text, stage_gif
+from .gif_output import copy_gif, gif_output, gif_text, stage_gif
 from .webp_output import copy_webp, stage_webp, webp_output, webp_text
 from .image_sequence import SequenceTarget, images_text, move_into_place, not_held, sequence_output, stage_images
 from .interpolate import (
@@ -808,7 +808,10 @@ def repair_video(
             timings["images_s"] = round(time.perf_counter() - images_started, 2)
         if gif is not None:
             gif_started = time.perf_counter()
-            staging, exported = stage_gif(output, gif, {frame["frame"] for frame in replaced_frames}, progress)
+            if not detection.repairable:  # nothing to replace: the input GIF itself
+                staging, exported = copy_gif(source, gif)
+            else:
+                staging, exported = stage_gif(output, gif, {frame["frame"] for frame in replaced_frames}, progress)
             timings["gif_s"] = round(time.perf_counter() - gif_started, 2)
         if webp is not None:
             webp_started = time.perf_counter()
@@ -1070,6 +1073,8 @@ def written_text(report: dict) -> list[str]:
     options = " ".join(f"{k}={v}" for k, v in enc["options"].items())
     if report.get("image_sequence"):  # the video is the lossless step before the images
         return sequence_lines(report, f"a lossless {enc['codec']} {enc['pix_fmt']} video: {kept}")
+    if report.get("gif", {}).get("copied"):  # nothing replaced: the input GIF, not the lossless step
+        return [gif_text(report["gif"])]
     if report.get("gif"):  # the video is the lossless step before the GIF
         return [f"{gif_text(report['gif'])[:-1]}, through a lossless {enc['codec']} {enc['pix_fmt']} video: {kept}."]
     if report.get("webp", {}).get("copied"):  # nothing replaced: the input WebP, not the lossless step

@@ -39,7 +39,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .animated_webp import METADATA_CHUNKS, WEBP_TICK, anmf_frames, metadata_chunks, webp_frames
-from .checkpoint import staged_write
+from .checkpoint import staged_copy, staged_write
 from .videoio import VideoError, VideoReader, refuse_encoder_options
 from .webp_writer import WebpEncoder
 
@@ -219,19 +219,11 @@ def copy_webp(original: Path, target: WebpTarget) -> tuple[Path, dict]:
     """The input WebP ``original`` copied byte for byte into a new hidden file beside the WebP, for
     a repair that replaces no frame: (that file, the report's ``webp``). Coding it again would
     only lose quality (a lossy one) or change its bytes. The copy is read back and compared."""
-    data = original.read_bytes()  # a WebP is read whole anyway (nlvfi.animated_webp)
-
-    def copy(staging: Path) -> None:
-        staging.write_bytes(data)
-        if hashlib.sha256(staging.read_bytes()).digest() != hashlib.sha256(data).digest():
-            raise OSError(f"the copy of {original} differs from what was read of it (a disk error?)")
-
-    staging, _ = staged_write(target.path, ".nlvfi-staging.webp", copy)
-    frames = len(anmf_frames(original))
+    staging, size = staged_copy(original, target.path, ".nlvfi-staging.webp")
     return staging, {
-        "file": str(target.path), "frames": frames, "copied": True, "coding": "the input's, copied byte for byte (SHA-256 checked)",
-        "lossless": target.quality is None, "loop": target.loop, "metadata_kept": target.metadata_names, "times_kept": True,
-        "bytes": len(data), "input_bytes": len(data),
+        "file": str(target.path), "frames": len(anmf_frames(original)), "copied": True,
+        "coding": "the input's, copied byte for byte (SHA-256 checked)", "lossless": target.quality is None, "loop": target.loop,
+        "metadata_kept": target.metadata_names, "times_kept": True, "bytes": size, "input_bytes": size,
     }  # fmt: skip
 
 

@@ -85,6 +85,21 @@ def test_atomic_write_gives_normal_permissions(tmp_path):
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
+def test_staged_copy_is_byte_for_byte_and_a_copy_that_reads_back_otherwise_leaves_nothing(tmp_path, monkeypatch):
+    import nlvfi.checkpoint as checkpoint
+
+    original = tmp_path / "in.gif"
+    original.write_bytes(bytes(range(256)) * 5000)  # over one 1 MiB piece
+    staging, size = checkpoint.staged_copy(original, tmp_path / "out.gif", ".staging.gif")
+    assert staging.name.startswith(".out.gif.") and staging.read_bytes() == original.read_bytes() and size == 1_280_000
+    staging.unlink()
+    digests = iter(["read", "written"])
+    monkeypatch.setattr(checkpoint, "_sha256_of", lambda path, copy_to=None: next(digests))
+    with pytest.raises(OSError, match="differs from what was read"):
+        checkpoint.staged_copy(original, tmp_path / "out.gif", ".staging.gif")
+    assert [p.name for p in tmp_path.iterdir()] == ["in.gif"]
+
+
 def test_a_header_length_starting_with_the_pickle_byte_still_loads(tmp_path):
     """The 8-byte header length is little-endian: its first byte can be 0x80, like a pickle's."""
     generator = nlvfi.build_generator("tiny")

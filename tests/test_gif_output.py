@@ -149,17 +149,33 @@ def pillow_gif(path: Path, frames: list[np.ndarray]) -> Path:
     return path
 
 
-def test_transparency_is_kept_even_where_an_opaque_frame_comes_before(tmp_path, model):
+def test_transparency_is_kept_even_where_an_opaque_frame_comes_before(tmp_path, model, capsys):
     """FFmpeg's encoder leaves an opaque frame in place: the transparent pixels of the next one
-    would show it. Every frame is cleared after it is shown instead (GIF disposal 2)."""
+    would show it. Every frame is cleared after it is shown instead (GIF disposal 2). (An
+    up-conversion: a repair with nothing to replace copies the GIF instead of writing it.)"""
     source = pillow_gif(tmp_path / "sticker.gif", sticker_frames())
-    report = repair_video(source, tmp_path / "out.gif", checkpoint=model, progress=False)
-    assert report["gif"]["transparency"] and report["gif"]["untouched_frames_identical"] == 6
+    out = tmp_path / "smooth.gif"
+    assert cli.main(["interpolate", str(source), "-o", str(out), "--factor", "2", "--checkpoint", str(model), "--quiet"]) == 0
+    assert "the 6 input frames identical to the input's" in capsys.readouterr().out
     frames_in, times_in = decoded(source)
-    frames_out, times_out = decoded(tmp_path / "out.gif")
-    assert times_in == times_out and (frames_in[1][..., 3] == 255).all() and (frames_in[2][..., 3] == 0).any()
-    assert all(np.array_equal(a, b) for a, b in zip(frames_in, frames_out))
-    assert all(visible_equal(a[..., [2, 1, 0, 3]], b) for a, b in zip(frames_out, pillow_frames(tmp_path / "out.gif")))
+    frames_out, times_out = decoded(out)
+    assert times_out[::2] == times_in and (frames_in[1][..., 3] == 255).all() and (frames_in[2][..., 3] == 0).any()
+    assert all(np.array_equal(a, b) for a, b in zip(frames_in, frames_out[::2]))
+    assert all(visible_equal(a[..., [2, 1, 0, 3]], b) for a, b in zip(frames_out, pillow_frames(out)))
+
+
+def test_a_gif_with_nothing_to_replace_is_copied_byte_for_byte(tmp_path, model, capsys):
+    """Before, it was written again: other bytes, and FFmpeg's reading of it, not the file's."""
+    source = pillow_gif(tmp_path / "sticker.gif", sticker_frames())
+    before = source.read_bytes()
+    out = tmp_path / "out.gif"
+    assert cli.main(["repair", str(source), "-o", str(out), "--checkpoint", str(model), "--quiet"]) == 0
+    assert out.read_bytes() == before == source.read_bytes()
+    assert "No frame replaced, so the GIF " in capsys.readouterr().out
+    report = repair_video(source, tmp_path / "again.gif", checkpoint=model, progress=False)
+    assert report["gif"]["copied"] and report["gif"]["frames"] == 6 and report["gif"]["bytes"] == len(before)
+    assert "is the input copied byte for byte (SHA-256 checked; 6 frames, looping for ever)" in summary_text(report)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again.gif", "out.gif", "sticker.gif"]
 
 
 def test_a_stuttering_sticker_is_repaired_with_its_transparency(tmp_path, model):
