@@ -74,9 +74,9 @@ def staged_write(path: str | os.PathLike, suffix: str, write):
         raise
 
 
-def _sha256_of(path: Path, copy_to=None) -> str:
-    """The SHA-256 of the file ``path``, read in 1 MiB pieces (each also written to ``copy_to``, a
-    binary file, where given)."""
+def sha256_of(path: str | os.PathLike, copy_to=None) -> str:
+    """The SHA-256 (hex) of the file ``path``, read in 1 MiB pieces (each also written to
+    ``copy_to``, a binary file, where given)."""
     digest = hashlib.sha256()
     with open(path, "rb") as file:
         while piece := file.read(1 << 20):
@@ -86,17 +86,24 @@ def _sha256_of(path: Path, copy_to=None) -> str:
     return digest.hexdigest()
 
 
+def copy_checked(original: str | os.PathLike, destination: str | os.PathLike) -> str:
+    """Copy ``original`` to ``destination`` byte for byte, reading it once, then read the copy
+    back: its SHA-256 (hex); OSError where it differs from what was read (a disk error)."""
+    with open(destination, "wb") as file:
+        read = sha256_of(original, copy_to=file)
+    if sha256_of(destination) != read:
+        raise OSError(f"the copy of {original} differs from what was read of it (a disk error?)")
+    return read
+
+
 def staged_copy(original: str | os.PathLike, path: str | os.PathLike, suffix: str) -> tuple[Path, int]:
-    """``(staging, bytes)``: ``original`` copied byte for byte into a new hidden file beside
-    ``path`` (:func:`staged_write`), for an output that is its input unchanged (a GIF or WebP
-    repair that replaces no frame: coding it again would only change its bytes or lose quality).
-    The copy is streamed, then read back: OSError where its SHA-256 differs from what was read."""
+    """``(staging, bytes)``: ``original`` copied byte for byte (:func:`copy_checked`) into a new
+    hidden file beside ``path`` (:func:`staged_write`), for an output that is its input unchanged
+    (a GIF or WebP repair that replaces no frame: coding it again would only change its bytes or
+    lose quality)."""
 
     def copy(staging: Path) -> int:
-        with open(staging, "wb") as file:
-            read = _sha256_of(Path(original), copy_to=file)
-        if _sha256_of(staging) != read:
-            raise OSError(f"the copy of {original} differs from what was read of it (a disk error?)")
+        copy_checked(original, staging)
         return staging.stat().st_size
 
     return staged_write(path, suffix, copy)

@@ -222,7 +222,7 @@ def test_a_webp_with_nothing_to_replace_is_copied_byte_for_byte(tmp_path, model)
     report = repair_video(source, tmp_path / "out.webp", checkpoint=model, progress=False)
     assert (tmp_path / "out.webp").read_bytes() == source.read_bytes()
     assert report["webp"]["copied"] and "is the input copied byte for byte" in summary_text(report)
-    assert report["webp"]["metadata_kept"] == []
+    assert report["webp"]["metadata_kept"] == [] and report["encoder"]["codec"] == "copy"  # no frame coded on the way
 
 
 def test_a_stuttering_sticker_keeps_its_transparency(tmp_path, model):

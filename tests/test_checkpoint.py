@@ -94,7 +94,7 @@ def test_staged_copy_is_byte_for_byte_and_a_copy_that_reads_back_otherwise_leave
     assert staging.name.startswith(".out.gif.") and staging.read_bytes() == original.read_bytes() and size == 1_280_000
     staging.unlink()
     digests = iter(["read", "written"])
-    monkeypatch.setattr(checkpoint, "_sha256_of", lambda path, copy_to=None: next(digests))
+    monkeypatch.setattr(checkpoint, "sha256_of", lambda path, copy_to=None: next(digests))
     with pytest.raises(OSError, match="differs from what was read"):
         checkpoint.staged_copy(original, tmp_path / "out.gif", ".staging.gif")
     assert [p.name for p in tmp_path.iterdir()] == ["in.gif"]

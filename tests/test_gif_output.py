@@ -174,6 +174,7 @@ def test_a_gif_with_nothing_to_replace_is_copied_byte_for_byte(tmp_path, model, 
     assert "No frame replaced, so the GIF " in capsys.readouterr().out
     report = repair_video(source, tmp_path / "again.gif", checkpoint=model, progress=False)
     assert report["gif"]["copied"] and report["gif"]["frames"] == 6 and report["gif"]["bytes"] == len(before)
+    assert report["encoder"]["codec"] == "copy" and report["verification"]["byte_for_byte_copy"]  # no frame coded on the way
     assert "is the input copied byte for byte (SHA-256 checked; 6 frames, looping for ever)" in summary_text(report)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["again.gif", "out.gif", "sticker.gif"]
 
