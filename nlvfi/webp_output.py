@@ -77,6 +77,10 @@ class WebpTarget:
 
 #: libwebp's quality (0-100) for a WebP whose input had lossy frames (module doc)
 LOSSY_QUALITY = 95
+#: the shortest frame an up-conversion may write, in ms: Chromium (DeferredImageDecoder::
+#: FrameDurationAtIndex) and Firefox (FrameTimeout::FromRawMilliseconds) show a frame of any
+#: format lasting 10 ms or less for 100 ms, so a 20 ms WebP doubled to 10 ms would play 10x slower
+BROWSER_MIN_MS = 11
 
 
 def staged_durations(video: str | os.PathLike) -> list[int]:
@@ -96,7 +100,8 @@ def webp_output(output: Path, source: Path, codec: str | None, crf: int | None, 
     ``(None, output, codec)``. ``input_staged``: what :mod:`nlvfi.staged_images` staged (the
     input must be an animated WebP, and ``source`` its staging). ValueError (one line) for other
     input, an encoder asked of a WebP, or (``factor`` > 1: ``interpolate --factor``) a frame
-    duration that does not split into ``factor`` whole milliseconds."""
+    duration that does not split into ``factor`` whole milliseconds of at least
+    :data:`BROWSER_MIN_MS`."""
     if Path(output).suffix.lower() != ".webp":
         return None, output, codec
     if input_staged is None or input_staged.get("reason") != "animated WebP":
@@ -107,11 +112,12 @@ def webp_output(output: Path, source: Path, codec: str | None, crf: int | None, 
     refuse_encoder_options(codec, crf, preset, f"an animated WebP: it is coded as the input was (lossless, or VP8 at quality {LOSSY_QUALITY})")
     durations = staged_durations(source)
     if factor > 1:
-        split = [duration for duration in durations[:-1] if duration % factor]
+        split = [duration for duration in durations[:-1] if duration % factor or duration // factor < BROWSER_MIN_MS]
         if split:
             raise ValueError(
                 f"{output}: {input_staged['from']} shows a frame for {split[0]} ms, which does not split into {factor} whole "
-                "milliseconds (a WebP's times); write OUT.mp4 or OUT.webm, which hold any time"
+                f"milliseconds of at least {BROWSER_MIN_MS} ms (a WebP's times; browsers show a frame of 10 ms or less for 100 ms); "
+                "write OUT.mp4 or OUT.webm, which hold any time"
             )
     quality = LOSSY_QUALITY if input_staged.get("lossy_frames") else None
     original = Path(input_staged["from"])

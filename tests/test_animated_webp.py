@@ -349,7 +349,11 @@ def test_webp_output_is_for_webp_input_only_and_takes_no_encoder(tmp_path, model
     odd = webp(tmp_path / "odd.webp", scene(4, 24, 32), [45, 45, 45, 45])
     assert cli.main(["interpolate", str(odd), "-o", str(tmp_path / "x2.webp"), "--factor", "2", "--checkpoint", str(model), "--quiet"]) != 0
     assert "shows a frame for 45 ms, which does not split into 2 whole milliseconds" in capsys.readouterr().err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mkv", "in.webp", "odd.webp"]
+    fast = webp(tmp_path / "fast.webp", scene(4, 24, 32), [20, 20, 20, 20])  # 10 ms frames: browsers would show each 100 ms
+    assert cli.main(["interpolate", str(fast), "-o", str(tmp_path / "x2.webp"), "--factor", "2", "--checkpoint", str(model), "--quiet"]) != 0
+    error = capsys.readouterr().err.strip()
+    assert "shows a frame for 20 ms, which does not split into 2 whole milliseconds of at least 11 ms" in error and len(error.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mkv", "fast.webp", "in.webp", "odd.webp"]
 
 
 def test_a_one_frame_animation_is_refused(tmp_path, model, capsys):
