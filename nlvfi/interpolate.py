@@ -84,6 +84,7 @@ from .input_rate import add_input_rate_argument, declared_input_rate, given_rate
 from .staged_images import reads_staged_images, staging_reason, staging_text
 from .gif_output import gif_output, gif_text, stage_gif
 from .webp_output import stage_webp, webp_output, webp_text
+from .apng_output import apng_output, apng_text, is_apng, stage_apng
 from .animated_webp import is_animated_webp
 from .image_sequence import images_text, move_into_place, not_held, sequence_output, stage_images
 from .fade import Fade, fit_fade
@@ -942,6 +943,7 @@ def interpolate_video(
         sequence = replace(sequence, pfm_scale=input_staged["pfm_scale"])
     gif, output, codec = gif_output(output, source, codec, crf, preset, factor)  # a GIF: a lossless video first, then the GIF
     webp, output, codec = webp_output(output, source, codec, crf, preset, factor, input_staged)  # an animated WebP: the same
+    apng, output, codec = apng_output(output, source, codec, crf, preset, factor)  # an animated PNG: the same
     container = container_for(output)
     device = model_device(generator)
     started = time.perf_counter()
@@ -1119,6 +1121,15 @@ def interpolate_video(
                 if staging is not None:
                     staging.unlink(missing_ok=True)
                 output.unlink(missing_ok=True)  # the intermediate video
+        if apng is not None:
+            staging = None
+            try:
+                staging, summary["apng"] = stage_apng(output, apng, progress=progress)
+                os.replace(staging, apng.path)
+            finally:
+                if staging is not None:
+                    staging.unlink(missing_ok=True)
+                output.unlink(missing_ok=True)  # the intermediate video
     summary["resume"] = (
         {
             **store.outcome(), "gaps_reused": store.resumed_runs, "gaps_not_kept": store.not_kept,
@@ -1147,7 +1158,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("inputs", nargs="*", help="PREV NEXT images, or one video")
-    parser.add_argument("-o", "--output", help="output image (pair) or video (--factor; a .gif for GIF input, a .webp for animated WebP input; or numbered PNG images as frames/%%04d.png)")
+    parser.add_argument("-o", "--output", help="output image (pair) or video (--factor; a .gif for GIF input, a .webp for animated WebP input, a .png or .apng for animated PNG input; or numbered PNG images as frames/%%04d.png)")
     parser.add_argument("--t", type=float, default=0.5, help="time of the output between PREV (0) and NEXT (1); default 0.5")
     parser.add_argument("--batch", help="CSV of prev,next,out[,t] lines (paths relative to the CSV)")
     parser.add_argument("--batch-size", type=int, default=4, help="pairs per forward pass in --batch mode (default 4)")
@@ -1336,7 +1347,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.output:
             raise ValueError("missing -o OUT_VIDEO")
         source = Path(args.inputs[0])
-        if source.suffix.lower() in IMAGE_SUFFIXES and not is_image_pattern(source) and not is_animated_webp(source):
+        if source.suffix.lower() in IMAGE_SUFFIXES and not is_image_pattern(source) and not is_animated_webp(source) and not is_apng(source):
             raise ValueError(f"{source} is an image; give two images (PREV NEXT) or one video")
         if not source.exists() and not is_image_pattern(source):
             raise FileNotFoundError(f"no such video: {source}")
@@ -1345,6 +1356,7 @@ def run(args: argparse.Namespace) -> int:
         if staging_reason(source) is None:  # images FFmpeg misreads are checked once staged (nlvfi.staged_images)
             intermediate = sequence_output(Path(args.output), source, args.codec, args.crf, args.preset)[1]
             intermediate = webp_output(intermediate, source, args.codec, args.crf, args.preset, args.factor or 2)[1]
+            intermediate = apng_output(intermediate, source, args.codec, args.crf, args.preset, args.factor or 2)[1]
             container_for(gif_output(intermediate, source, args.codec, args.crf, args.preset, args.factor or 2)[1])  # before the model loads
         with declared_input_rate(source, args.input_rate):  # an input with timing of its own is refused before it loads too
             generator, checkpoint = load_for_run(args)
@@ -1391,6 +1403,7 @@ def run(args: argparse.Namespace) -> int:
             + sequence_text(summary.get("image_sequence"))
             + (f". {gif_text(summary['gif'], 'input')[:-1]}, through the lossless video above, then deleted" if summary.get("gif") else "")
             + (f". {webp_text(summary['webp'], 'input')[:-1]}; through the lossless video above, then deleted" if summary.get("webp") else "")
+            + (f". {apng_text(summary['apng'], 'input')[:-1]}; through the lossless video above, then deleted" if summary.get("apng") else "")
         )
         return 0
     raise ValueError("give PREV NEXT -o OUT, or --batch pairs.csv, or VIDEO -o OUT --factor 2|4")

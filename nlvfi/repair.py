@@ -79,6 +79,7 @@ from .input_rate import add_input_rate_argument, declared_input_rate, given_rate
 from .staged_images import reads_staged_images, staged_input, staging_text
 from .gif_output import copy_gif, gif_output, gif_text, stage_gif
 from .webp_output import copy_webp, stage_webp, webp_output, webp_text
+from .apng_output import apng_output, apng_text, copy_apng, stage_apng
 from .image_sequence import SequenceTarget, images_text, move_into_place, not_held, sequence_output, stage_images
 from .interpolate import (
     DEFAULT_CHECKPOINT,
@@ -444,6 +445,7 @@ def repair_video(
         sequence = replace(sequence, pfm_scale=input_staged["pfm_scale"])
     gif, output, codec = gif_output(output, source, codec, crf, preset)  # a GIF: a lossless video first, then the GIF
     webp, output, codec = webp_output(output, source, codec, crf, preset, input_staged=input_staged)  # an animated WebP: the same
+    apng, output, codec = apng_output(output, source, codec, crf, preset)  # an animated PNG: the same
     container = container_for(output)
     if batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {batch_size}")
@@ -795,10 +797,10 @@ def repair_video(
                 timings["verify_s"] = result.pop("seconds")
                 state["verification"] = result
 
-        # a GIF or WebP with nothing to replace is copied itself at the end (copy_gif, copy_webp): its
+        # a GIF, WebP or APNG with nothing to replace is copied itself at the end (copy_gif, ...): its
         # intermediate is then the input's bytes too, not a lossless coding of every frame, verified
         # (a 200-frame 320x240 GIF: 0.45 s for the whole repair, against 2.2 s)
-        copied_target = (gif or webp) is not None and not detection.repairable
+        copied_target = (gif or webp or apng) is not None and not detection.repairable
         if copied_target or copies_the_input(source, output, detection, codec, crf, preset):
             copy_started = time.perf_counter()
             atomic_write(output, lambda tmp: state.update(copy_unchanged(source, tmp, analysis.info, container)))
@@ -824,6 +826,13 @@ def repair_video(
             else:
                 staging, exported = stage_webp(output, webp, progress)
             timings["webp_s"] = round(time.perf_counter() - webp_started, 2)
+        if apng is not None:
+            apng_started = time.perf_counter()
+            if not detection.repairable:  # nothing to replace: the input APNG itself
+                staging, exported = copy_apng(source, apng)
+            else:
+                staging, exported = stage_apng(output, apng, source, progress)
+            timings["apng_s"] = round(time.perf_counter() - apng_started, 2)
         timings["total_s"] = round(time.perf_counter() - started, 2)
         report = build_report(source, output, analysis, replaced_frames, state, generator, checkpoint_used, where, timings)
         if input_staged is not None:  # the run read the EXR staging of the input's images (nlvfi.staged_images)
@@ -836,6 +845,8 @@ def repair_video(
             report["output"], report["gif"] = str(gif.path), exported
         if webp is not None:
             report["output"], report["webp"] = str(webp.path), exported
+        if apng is not None:
+            report["output"], report["apng"] = str(apng.path), exported
         report["model"]["plan"] = f"{plan.describe()}, batch size {batch_size}"
         report["model"]["ensemble_views"] = plan.views
         report["model"]["flow_prior"] = (
@@ -875,8 +886,8 @@ def repair_video(
             if sequence is not None:
                 move_into_place(staging, sequence, exported["files"])
                 output.unlink()  # the intermediate video
-            if gif is not None or webp is not None:
-                os.replace(staging, (gif or webp).path)
+            if gif is not None or webp is not None or apng is not None:
+                os.replace(staging, (gif or webp or apng).path)
                 output.unlink()  # the intermediate video
         except BaseException:  # a run that fails or is interrupted leaves nothing at OUT, even this late
             output.unlink(missing_ok=True)
@@ -1071,6 +1082,10 @@ def written_text(report: dict) -> list[str]:
         return [webp_text(report["webp"])]
     if report.get("webp"):  # the video is the lossless step before the WebP
         return [f"{webp_text(report['webp'])[:-1]}; through a lossless {enc['codec']} {enc['pix_fmt']} video: {kept}."]
+    if report.get("apng", {}).get("copied"):  # nothing replaced: the input APNG, not the lossless step
+        return [apng_text(report["apng"])]
+    if report.get("apng"):  # the video is the lossless step before the APNG
+        return [f"{apng_text(report['apng'])[:-1]}; through a lossless {enc['codec']} {enc['pix_fmt']} video: {kept}."]
     lines.append(f"Output {enc['codec']} {enc['pix_fmt']} {options}".rstrip() + f" ({'lossless' if enc['lossless'] else 'lossy'}); {kept}.")
     if enc["alpha_dropped"]:
         lines.append("The alpha channel was dropped (the output codec has none).")
@@ -1137,6 +1152,8 @@ def summary_text(report: dict) -> str:
         )
         if report.get("webp"):
             parts[-1] = webp_text(report["webp"])
+        if report.get("apng"):
+            parts[-1] = apng_text(report["apng"])
         if report.get("gif"):
             parts[-1] = gif_text(report["gif"])
     else:
@@ -1296,7 +1313,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("input", help="the stuttering video (any format PyAV reads; an image sequence as frames/%%04d.png)")
     parser.add_argument(
         "-o", "--output",
-        help="the repaired video; container from the extension (.mkv .mp4 .mov .avi .webm .nut .ts .m2ts .mts); a .gif for GIF input, a .webp for animated WebP input; or numbered PNG images as frames/%%04d.png",
+        help="the repaired video; container from the extension (.mkv .mp4 .mov .avi .webm .nut .ts .m2ts .mts); a .gif for GIF input, a .webp for animated WebP input, a .png or .apng for animated PNG input; or numbered PNG images as frames/%%04d.png",
     )  # fmt: skip
     parser.add_argument("--threshold", type=_threshold, default="auto", help="'auto' (default) or a MAD per pixel in grey levels (0-255)")
     parser.add_argument("--report", help="write the JSON report here")

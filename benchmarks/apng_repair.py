@@ -1,0 +1,151 @@
+"""Stuttering animated PNGs repaired as APNGs (`nlvfi repair in.png -o out.png`): detection, quality, size, times.
+
+    python benchmarks/apng_repair.py --out results/apng_repair.md     # the table in results/ (a few minutes on 2 cores)
+    python benchmarks/apng_repair.py --clips vtest --frames 30 --seeds 0
+
+The APNGs are made from the held-out parts of the OpenCV clips (``benchmarks/repair_quality.py``'s
+``vtest``, ``megamind`` and ``tree``; run ``nlvfi data fetch`` first), their first ``--frames``
+frames shrunk to at most ``--max-side`` pixels:
+
+1. copies injected as the repair benchmark injects them (``repair_quality.inject``, ``--seeds``):
+   frame m replaced by frame m-1, in runs of 1-3;
+2. written by FFmpeg's APNG encoder (8-bit RGB; a copy stays a frame, coded as the one changed
+   pixel), every frame shown for the clip's frame time as an exact APNG fraction (Megamind's
+   1001/24000 s, which FFmpeg's ticks round, among them).
+
+APNG is lossless, so the **originals** are the clip's frames themselves. Then the tool runs
+(``nlvfi.repair.repair_video``, the shipped checkpoint, its defaults, ``-o out.png``). Per clip (all
+seeds together) it prints: detection precision and recall; the untouched frames identical to the
+input's as FFmpeg decodes them; whether every delay came back exactly (the fcTL fractions) and
+FFmpeg reads the output's frame times as the input's; the mean PSNR (dB, 8-bit R, G, B) against the
+originals of the repaired copies as: the copy left in, the time-weighted average of the two frames
+around the run, and the APNG the tool wrote; then the output's size against the input's, the
+seconds the APNG step took (coding and reading back) and the tool's wall time per APNG (the model
+loaded in each call; whatever else the machine ran).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from nlvfi.apng_output import MAX_DELAY_TERM, apng_info, ffmpeg_times, set_delay  # noqa: E402
+from nlvfi.repair import repair_video  # noqa: E402
+from nlvfi.webp_output import psnr_db  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks"))  # the sibling benchmarks, as fades.py imports them
+import gif_repair  # noqa: E402
+import repair_quality  # noqa: E402
+
+
+def frame_delay(rate: float) -> tuple[int, int]:
+    """The clip's frame time as an APNG delay: the closest fraction with 16-bit terms."""
+    delay = Fraction(1 / rate).limit_denominator(MAX_DELAY_TERM)
+    return delay.numerator, delay.denominator
+
+
+def write_apng(path: Path, frames: list[np.ndarray], delay: tuple[int, int]) -> Path:
+    """An APNG of (H, W, 3) uint8 frames by FFmpeg's encoder, each shown ``delay`` (module doc, step 2)."""
+    import av
+
+    with av.open(str(path), "w", format="apng", options={"plays": "0"}) as container:
+        stream = container.add_stream("apng", rate=1)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt, stream.time_base = "rgb24", Fraction(1, 1)
+        for index, picture in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts, frame.time_base = index, Fraction(1, 1)
+            packets = list(stream.encode(frame)) + (list(stream.encode()) if index == len(frames) - 1 else [])
+            for packet in packets:
+                set_delay(packet, delay)
+                container.mux(packet)
+    return path
+
+
+def decoded(path: Path) -> list[np.ndarray]:
+    """The frames as FFmpeg composes them, (H, W, 3) uint8."""
+    import av
+
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+def measure(frames: list[np.ndarray], rate: float, seed: int, folder: Path, checkpoint: Path | None) -> dict:
+    """One stuttering APNG (the module docstring) repaired by the tool: the row's counts and sums."""
+    stuttered, duplicates = repair_quality.inject(frames, seed)
+    source = write_apng(folder / f"stutter_{seed}.png", stuttered, frame_delay(rate))
+    output = folder / f"repaired_{seed}.png"
+    started = time.perf_counter()
+    report = repair_video(source, output, checkpoint=checkpoint, progress=False)
+    seconds = time.perf_counter() - started
+    shown, written = decoded(source), decoded(output)
+    flagged, truth = set(report["detection"]["duplicates"]), set(duplicates)
+    replaced = {entry["frame"] for entry in report["replaced"]}
+    untouched = [i for i in range(len(written)) if i not in replaced]
+    row = {"flagged": len(flagged), "true_flagged": len(flagged & truth), "copies": len(truth), "seconds": seconds,
+           "apng_seconds": report["timings"].get("apng_s", 0.0), "bytes_in": source.stat().st_size, "bytes_out": output.stat().st_size,
+           "identical": sum(np.array_equal(written[i], shown[i]) for i in untouched), "untouched": len(untouched),
+           "delays_exact": apng_info(output).delays == apng_info(source).delays, "times_as_input": ffmpeg_times(output) == ffmpeg_times(source),
+           "psnr": {"copy": [], "average": [], "nlvfi": []}}  # fmt: skip
+    for frame, before, after, t in gif_repair.repaired_copies(report, truth):
+        average = np.rint((1 - t) * shown[before].astype(np.float64) + t * shown[after]).astype(np.uint8)
+        row["psnr"]["copy"].append(psnr_db(shown[frame], frames[frame]))
+        row["psnr"]["average"].append(psnr_db(average, frames[frame]))
+        row["psnr"]["nlvfi"].append(psnr_db(written[frame], frames[frame]))
+    return row
+
+
+def format_table(rows: dict[str, list[dict]], frames: int, max_side: int, seeds: list[int]) -> str:
+    lines = [
+        f"Animated PNGs from the held-out OpenCV clips, first {frames} frames at most {max_side} px, written by FFmpeg's APNG encoder, "
+        f"seeds {','.join(map(str, seeds))}; `nlvfi repair in.png -o out.png`, shipped checkpoint, defaults. PSNR (dB) of the repaired "
+        f"copies against the original frames. {platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{time.strftime('%Y-%m-%d')}.",
+        "",
+        "| clip | copies | precision | recall | untouched identical | delays exact | FFmpeg times as input | copy left in | average | nlvfi APNG "
+        "| size out / in | APNG step s | seconds per APNG |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for clip, found in rows.items():
+        flagged, true, copies = (sum(r[k] for r in found) for k in ("flagged", "true_flagged", "copies"))
+        mean = {k: np.mean([v for r in found for v in r["psnr"][k]]) for k in ("copy", "average", "nlvfi")}
+        lines.append(
+            f"| {clip} | {copies} | {true / max(flagged, 1):.3f} | {true / max(copies, 1):.3f} "
+            f"| {sum(r['identical'] for r in found)}/{sum(r['untouched'] for r in found)} "
+            f"| {sum(r['delays_exact'] for r in found)}/{len(found)} | {sum(r['times_as_input'] for r in found)}/{len(found)} "
+            f"| {mean['copy']:.2f} | {mean['average']:.2f} | {mean['nlvfi']:.2f} "
+            f"| {sum(r['bytes_out'] for r in found) / sum(r['bytes_in'] for r in found):.2f} "
+            f"| {np.mean([r['apng_seconds'] for r in found]):.2f} | {np.mean([r['seconds'] for r in found]):.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = gif_repair.clip_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]), "APNGs").parse_args(argv)
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    rows: dict[str, list[dict]] = {}
+    with tempfile.TemporaryDirectory() as folder, tqdm(total=len(args.clips.split(",")) * len(seeds), desc="APNGs", unit="APNG") as bar:
+        for clip in args.clips.split(","):
+            frames, rate = repair_quality.load_frames(clip, args.data, args.frames, args.max_side)
+            rows[clip] = []
+            for seed in seeds:
+                rows[clip].append(measure(frames, rate, seed, Path(folder), args.checkpoint))
+                bar.update(1)
+    gif_repair.show_table(format_table(rows, args.frames, args.max_side, seeds), args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,385 @@
+"""Writing a repaired animated PNG as an animated PNG: ``nlvfi repair in.png -o out.png``.
+
+Method: METHOD.md §4 step 4 (¶0214–0239) puts the new frames in place and keeps the frame rate;
+issue 4 asks that the frame count, every time and, for lossless input, the untouched frames be
+kept. FFmpeg reads an APNG (sticker sets, emoji, UI animations) as a lossless video, so it was
+repaired, but only into a video: ``-o out.png`` was refused as "a container it cannot tell".
+
+How: as for a GIF (:mod:`nlvfi.gif_output`), the repair is written as usual, lossless (FFV1 in a
+hidden .mkv beside the APNG, ``ApngTarget.intermediate``, checked frame by frame against the
+input by ``nlvfi.verification``); its frames then go through FFmpeg's APNG encoder (every frame
+its own, the changed rectangle only, prediction ``mixed``) into a hidden staging file, which is
+read back through FFmpeg frame by frame and only at the very end renamed onto ``-o``. An
+interrupted or failed run leaves no APNG, and the next one goes on from the intermediate's
+resume folder. A repair that replaces no frame copies the input byte for byte instead.
+
+What is kept, and how:
+
+- **Every frame's delay, exactly.** An APNG gives each frame a fraction of a second (two 16-bit
+  numbers); FFmpeg rounds them to its 1/100000 s ticks, and its muxer would write the rounded
+  ticks back as other fractions (1/30 s came back as 1000/30003 and 1667/50000). So the delays
+  are read from the input's own ``fcTL`` chunks and written into each frame's ``fcTL`` as they
+  were (an up-conversion divides each by ``--factor``, exactly, the last frame's kept); FFmpeg
+  reads the repaired file's times as it read the input's, tick for tick (checked).
+- **The pixels**, as FFmpeg composes them (blending, disposal), in the pixel format it decodes
+  the input to (8 or 16 bits; RGB, RGBA, grey, grey and alpha; a palette file as RGB or RGBA):
+  lossless, the untouched frames identical (checked on the read-back).
+- **The play count** (``acTL``), and the input's colour and text chunks byte for byte (ICC
+  profile, sRGB, gamma, chromaticities, cICP, HDR levels, pixel size, text, EXIF, time), in their
+  order, in place of what FFmpeg's encoder would write (:data:`CARRIED_CHUNKS`).
+
+APNG output takes APNG input only (other videos: .mp4, .webm), and no ``--codec`` / ``--crf`` /
+``--preset``. An up-conversion whose delays do not split into exact APNG fractions (16 bits)
+above 10 ms (browsers show a frame of 10 ms or less for 100 ms) is refused in one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import zlib
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .checkpoint import staged_copy, staged_write
+from .videoio import VideoError, VideoReader, probe, refuse_encoder_options
+from .webp_output import BROWSER_MIN_MS
+
+#: the eight bytes every PNG starts with
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: the suffixes an APNG output may have (``.png`` for APNG input: what sticker tools write)
+APNG_SUFFIXES = (".apng", ".png")
+#: ancillary chunks carried from the input byte for byte, by name: colour (iCCP, sRGB, gAMA,
+#: cHRM, cICP, mDCV/mDCv, cLLI/cLLi), pixel size (pHYs), text (tEXt, zTXt, iTXt), EXIF (eXIf) and
+#: the time of last change (tIME). None of them depends on the colour type (unlike sBIT, bKGD,
+#: tRNS, hIST and sPLT, which are left out where FFmpeg decodes a palette file to RGB).
+CARRIED_CHUNKS = {
+    b"iCCP": "ICC profile", b"sRGB": "sRGB", b"gAMA": "gamma", b"cHRM": "chromaticities", b"cICP": "cICP",
+    b"mDCV": "mastering display", b"mDCv": "mastering display", b"cLLI": "light levels", b"cLLi": "light levels",
+    b"pHYs": "pixel size", b"tEXt": "text", b"zTXt": "text", b"iTXt": "text", b"eXIf": "EXIF", b"tIME": "time",
+}  # fmt: skip
+#: pixel formats FFmpeg's APNG encoder writes as they are; others are written as RGBA or RGB
+ENCODER_FORMATS = ("rgb24", "rgba", "rgb48be", "rgba64be", "gray", "ya8", "gray16be", "ya16be")
+#: an APNG delay's numerator and denominator are 16-bit
+MAX_DELAY_TERM = 0xFFFF
+
+
+def png_chunks(data: bytes):
+    """Yield ``(name, payload, offset)`` of every whole chunk after a PNG signature, in order, up
+    to and with IEND."""
+    at = len(PNG_SIGNATURE)
+    while at + 12 <= len(data):
+        size = int.from_bytes(data[at : at + 4], "big")
+        if at + 12 + size > len(data):
+            return
+        name = data[at + 4 : at + 8]
+        yield name, data[at + 8 : at + 8 + size], at
+        if name == b"IEND":
+            return
+        at += 12 + size
+
+
+def is_apng(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a PNG with an acTL chunk before its image data (an animated PNG),
+    walking the chunk headers only; False for anything else (a still PNG, another file, none)."""
+    try:
+        with open(path, "rb") as file:
+            if file.read(8) != PNG_SIGNATURE:
+                return False
+            while len(header := file.read(8)) == 8:
+                name = header[4:8]
+                if name == b"acTL":
+                    return True
+                if name in (b"IDAT", b"IEND"):
+                    return False
+                file.seek(int.from_bytes(header[:4], "big") + 4, os.SEEK_CUR)
+    except OSError:
+        return False
+    return False
+
+
+def chunk(name: bytes, payload: bytes) -> bytes:
+    """One PNG chunk: length, name, payload, CRC-32 of name and payload."""
+    return struct.pack(">I", len(payload)) + name + payload + struct.pack(">I", zlib.crc32(name + payload))
+
+
+def delay_of(num: int, den: int) -> Fraction:
+    """An fcTL delay in seconds (APNG specification: a denominator of 0 means 100)."""
+    return Fraction(num, den or 100)
+
+
+@dataclass(frozen=True)
+class ApngInfo:
+    """What an APNG's chunks say, read without decoding.
+
+    Attributes:
+        delays: every frame's ``(delay_num, delay_den)`` as its fcTL gives it.
+        plays: the acTL play count (0: for ever).
+        carried: the :data:`CARRIED_CHUNKS` it holds, ``(name, payload)``, before its first frame.
+        trailing: those after its last frame's data (text and EXIF may sit there).
+        default_image_shown: whether the IDAT image is the first frame (an fcTL comes before it).
+    """
+
+    delays: tuple[tuple[int, int], ...]
+    plays: int
+    carried: tuple[tuple[bytes, bytes], ...]
+    trailing: tuple[tuple[bytes, bytes], ...]
+    default_image_shown: bool
+
+    @property
+    def carried_names(self) -> list[str]:
+        """The carried chunks by name, once each, in order."""
+        names = [CARRIED_CHUNKS[name] for name, _ in self.carried + self.trailing]
+        return list(dict.fromkeys(names))
+
+
+def apng_info(path: str | os.PathLike) -> ApngInfo:
+    """:class:`ApngInfo` of the APNG ``path``; VideoError where it has no acTL chunk."""
+    data = Path(path).read_bytes()
+    if not data.startswith(PNG_SIGNATURE):
+        raise VideoError(f"{path} is not a PNG file")
+    delays, plays, carried, trailing = [], None, [], []
+    seen_frame_data = seen_fctl_first = False
+    for name, payload, _ in png_chunks(data):
+        if name == b"acTL" and len(payload) == 8:
+            plays = int.from_bytes(payload[4:8], "big")
+        elif name == b"fcTL" and len(payload) == 26:
+            seen_fctl_first = seen_fctl_first or not seen_frame_data
+            delays.append((int.from_bytes(payload[20:22], "big"), int.from_bytes(payload[22:24], "big")))
+        elif name in (b"IDAT", b"fdAT"):
+            seen_frame_data = True
+        elif name in CARRIED_CHUNKS:
+            (trailing if seen_frame_data else carried).append((name, payload))
+    if plays is None:
+        raise VideoError(f"{path} is a still PNG, not an animated one (it has no acTL chunk)")
+    return ApngInfo(tuple(delays), plays, tuple(carried), tuple(trailing), seen_fctl_first)
+
+
+def split_delay(num: int, den: int, factor: int) -> tuple[int, int] | None:
+    """The delay ``num/den`` divided by ``factor`` as an APNG delay (16-bit terms, in lowest
+    terms), or None where it cannot be held exactly or lasts 10 ms or less (:data:`BROWSER_MIN_MS`)."""
+    part = delay_of(num, den) / factor
+    if part.numerator > MAX_DELAY_TERM or part.denominator > MAX_DELAY_TERM or part * 1000 < BROWSER_MIN_MS:
+        return None
+    return part.numerator, part.denominator
+
+
+@dataclass(frozen=True)
+class ApngTarget:
+    """Where a tool writes its APNG.
+
+    Attributes:
+        path: the APNG asked for (``-o``).
+        info: the input's :class:`ApngInfo`.
+        delays: every output frame's ``(delay_num, delay_den)``.
+        pix_fmt: the pixel format the frames are coded in (:data:`ENCODER_FORMATS`).
+        input_bytes: the input's size, for the report.
+    """
+
+    path: Path
+    info: ApngInfo
+    delays: tuple[tuple[int, int], ...]
+    pix_fmt: str
+    input_bytes: int
+
+    @property
+    def intermediate(self) -> Path:
+        """The lossless video the run writes first (hidden, beside the APNG)."""
+        return self.path.parent / f".{self.path.name}.nlvfi.mkv"
+
+
+def output_format(pix_fmt: str) -> str:
+    """The APNG pixel format for frames FFmpeg decodes as ``pix_fmt`` (a palette: RGBA, as its
+    tRNS may hold alpha; another format with alpha: RGBA; else RGB)."""
+    if pix_fmt in ENCODER_FORMATS:
+        return pix_fmt
+    import av
+
+    return "rgba" if pix_fmt == "pal8" or av.VideoFormat(pix_fmt).has_alpha else "rgb24"
+
+
+def apng_output(output: Path, source: Path, codec: str | None, crf: int | None, preset: str | None, factor: int = 1):
+    """``(target, path, codec)`` for a tool about to write ``output`` from ``source``: for an
+    ``.apng``, or a ``.png`` from APNG input, its :class:`ApngTarget`, the intermediate video to
+    write first and FFV1; else ``(None, output, codec)``. ValueError (one line) for other input to
+    ``.apng``, an encoder asked of an APNG, an input whose first image is not a frame, or
+    (``factor`` > 1) a delay that does not split (:func:`split_delay`)."""
+    suffix = Path(output).suffix.lower()
+    if suffix not in APNG_SUFFIXES:
+        return None, output, codec
+    info = probe(source) if Path(source).is_file() else None
+    if info is None or info.codec != "apng":
+        if suffix == ".png":
+            return None, output, codec  # a still PNG, or numbered images: not this module's
+        what = f"{info.codec} {info.pix_fmt}" if info is not None else "not a file"
+        raise ValueError(f"{output}: an animated PNG is written for APNG input only ({source} is {what}); write OUT.mp4 or OUT.webm for other input")
+    refuse_encoder_options(codec, crf, preset, "an animated PNG: it is written losslessly, as the input was")
+    chunks = apng_info(source)
+    if not chunks.default_image_shown:
+        raise ValueError(
+            f"{output}: {source} has a still image that is not one of its frames (shown only where APNG is not read); "
+            "write OUT.mkv, which keeps the frames"
+        )
+    delays = list(chunks.delays)
+    if factor > 1:
+        split = [split_delay(num, den, factor) for num, den in delays[:-1]]
+        bad = next((index for index, part in enumerate(split) if part is None), None)
+        if bad is not None:
+            shown = float(delay_of(*delays[bad])) * 1000
+            raise ValueError(
+                f"{output}: {source} shows frame {bad} for {shown:.2f} ms, which does not split into {factor} exact APNG delays "
+                f"(16-bit fractions of a second) of at least {BROWSER_MIN_MS} ms (browsers show a frame of 10 ms or less for 100 ms); "
+                "write OUT.mp4 or OUT.webm, which hold any time"
+            )
+        delays = [part for part in split for _ in range(factor)] + delays[-1:]
+    target = ApngTarget(Path(output), chunks, tuple(delays), output_format(info.pix_fmt), Path(source).stat().st_size)
+    return target, target.intermediate, "ffv1"
+
+
+def set_delay(packet, delay: tuple[int, int]) -> None:
+    """Set the delay in the fcTL chunk that starts an APNG encoder packet, in place (with its CRC):
+    a new packet would lose the header FFmpeg's muxer takes from the first one's side data."""
+    with memoryview(packet) as data:  # (length, "fcTL", 26 bytes, CRC), then IDAT or fdAT chunks; released at once
+        if bytes(data[4:8]) != b"fcTL" or int.from_bytes(data[0:4], "big") != 26:
+            raise VideoError("FFmpeg's APNG encoder gave a frame that does not start with an fcTL chunk")
+        data[28:32] = struct.pack(">HH", *delay)
+        data[34:38] = struct.pack(">I", zlib.crc32(bytes(data[4:34])))
+
+
+def _with_input_chunks(data: bytes, info: ApngInfo) -> bytes:
+    """The APNG ``data`` FFmpeg muxed with its ancillary chunks replaced by the input's carried
+    ones: those before the first frame after IHDR, those after it before IEND."""
+    head, body = [], []
+    for name, payload, _ in png_chunks(data):
+        if name == b"IHDR":
+            head.append(chunk(name, payload))
+            head.extend(chunk(n, p) for n, p in info.carried)
+        elif name == b"IEND":
+            body.extend(chunk(n, p) for n, p in info.trailing)
+            body.append(chunk(name, payload))
+        elif name[0:1].isupper() or name in (b"acTL", b"fcTL", b"fdAT"):  # critical chunks and the animation's
+            body.append(chunk(name, payload))
+    return PNG_SIGNATURE + b"".join(head) + b"".join(body)
+
+
+def export_apng(video: Path, target: ApngTarget, staging: Path, source: Path | None = None, progress: bool = True) -> dict:
+    """Write the frames of ``video`` (the run's lossless intermediate) as one APNG at ``staging``
+    with the delays, play count and chunks of ``target``, read it back through FFmpeg and compare
+    every frame's pixels and delay with what was written, and (``source``: a repair, whose times
+    are the input's) FFmpeg's times for it with FFmpeg's for the input. Returns the report's
+    ``apng``; VideoError where it does not read back so."""
+    import av
+
+    written: list[str] = []  # SHA-1 of each frame's pixels, as coded
+    muxed = staging.with_name(staging.name + ".muxed")
+    try:
+        with av.open(str(muxed), "w", format="apng", options={"plays": str(target.info.plays)}) as container, VideoReader(video) as reader:
+            stream = None
+            for item in tqdm(reader, desc="writing APNG", unit="frame", disable=not progress):
+                if item.index >= len(target.delays):
+                    raise VideoError(f"the run gave more frames than the {len(target.delays)} the APNG's delays were made for")
+                frame = item.frame.reformat(format=target.pix_fmt)
+                if stream is None:
+                    stream = container.add_stream("apng", rate=Fraction(1, 1))
+                    stream.width, stream.height, stream.pix_fmt = frame.width, frame.height, target.pix_fmt
+                    stream.time_base = stream.codec_context.time_base = Fraction(1, 1)  # a frame's pts is its index
+                    stream.options = {"pred": "mixed"}
+                frame.pts, frame.time_base = item.index, Fraction(1, 1)
+                written.append(hashlib.sha1(frame.to_ndarray().tobytes()).hexdigest())
+                for packet in stream.encode(frame):
+                    set_delay(packet, target.delays[int(packet.pts)])  # the packet's pts is its frame's index
+                    container.mux(packet)
+            if stream is not None:
+                for packet in stream.encode():
+                    set_delay(packet, target.delays[int(packet.pts)])
+                    container.mux(packet)
+        staging.write_bytes(_with_input_chunks(muxed.read_bytes(), target.info))
+    finally:
+        muxed.unlink(missing_ok=True)
+    if len(written) != len(target.delays):
+        raise VideoError(f"the run gave {len(written)} frames where the APNG's delays were made for {len(target.delays)}")
+    return _read_back(staging, target, written, source)
+
+
+def ffmpeg_times(path: Path) -> list[int]:
+    """Every frame's start as FFmpeg's APNG demuxer reads ``path``, in its ticks."""
+    import av
+
+    with av.open(str(path)) as container:
+        return [int(packet.pts) for packet in container.demux(video=0) if packet.size]
+
+
+def _read_back(staging: Path, target: ApngTarget, written: list[str], source: Path | None) -> dict:
+    """Compare the APNG at ``staging`` with what was written (module doc); the report's ``apng``."""
+    import av
+
+    read = []
+    with av.open(str(staging)) as container:
+        for frame in container.decode(video=0):
+            read.append(hashlib.sha1(frame.reformat(format=target.pix_fmt).to_ndarray().tobytes()).hexdigest())
+    if read != written:
+        first = next((i for i, (a, b) in enumerate(zip(read, written)) if a != b), min(len(read), len(written)))
+        raise VideoError(f"the APNG did not read back as written (frame {first}; {len(read)} frames read, {len(written)} written)")
+    info = apng_info(staging)
+    if info.delays != target.delays or info.plays != target.info.plays:
+        raise VideoError("the APNG's delays or play count did not read back as written")
+    if (info.carried, info.trailing) != (target.info.carried, target.info.trailing):
+        raise VideoError("the APNG's colour and text chunks did not read back as the input's")
+    same_times = None
+    if source is not None:
+        same_times = ffmpeg_times(staging) == ffmpeg_times(source)
+        if not same_times:
+            raise VideoError("FFmpeg reads the APNG's frame times otherwise than the input's")
+    return {
+        "file": str(target.path),
+        "frames": len(read),
+        "coding": f"lossless PNG, {target.pix_fmt} (FFmpeg's APNG encoder, prediction mixed)",
+        "lossless": True,
+        "plays": target.info.plays,
+        "chunks_kept": target.info.carried_names,
+        "delays_exact": True,
+        "times_as_input": same_times,
+        "bytes": staging.stat().st_size,
+        "input_bytes": target.input_bytes,
+    }
+
+
+def stage_apng(video: Path, target: ApngTarget, source: Path | None = None, progress: bool = True) -> tuple[Path, dict]:
+    """:func:`export_apng` into a new hidden file beside the APNG: (that file, its result). On an
+    error or an interrupt the file and ``video`` (the intermediate) are deleted: an interrupted
+    run goes on from its resume folder, which keeps the generated frames."""
+    try:
+        return staged_write(target.path, ".nlvfi-staging.png", lambda staging: export_apng(video, target, staging, source, progress))
+    except BaseException:
+        video.unlink(missing_ok=True)
+        raise
+
+
+def copy_apng(original: Path, target: ApngTarget) -> tuple[Path, dict]:
+    """The input APNG copied byte for byte beside the output, for a repair that replaces no frame:
+    (that file, the report's ``apng``)."""
+    staging, size = staged_copy(original, target.path, ".nlvfi-staging.png")
+    return staging, {
+        "file": str(target.path), "frames": len(target.delays), "copied": True, "lossless": True, "plays": target.info.plays,
+        "chunks_kept": target.info.carried_names, "delays_exact": True, "bytes": size, "input_bytes": size,
+    }  # fmt: skip
+
+
+def apng_text(apng: dict, kept: str = "untouched") -> str:
+    """The summary's sentence on an APNG output; ``kept`` names the frames taken from the input
+    ("untouched" in a repair, "input" in an up-conversion)."""
+    plays = "playing for ever" if apng["plays"] == 0 else f"playing {apng['plays']} time(s)"
+    if apng["chunks_kept"]:
+        plays += f", its {', '.join(apng['chunks_kept'])} chunks kept"
+    if apng.get("copied"):
+        return f"No frame replaced, so the animated PNG {apng['file']} is the input copied byte for byte (SHA-256 checked; {apng['frames']} frames, {plays})."
+    times = "every frame's delay as the input gave it" if apng["times_as_input"] else "every delay exact"
+    return (
+        f"Written as an animated PNG ({apng['file']}, {apng['frames']} frames, {plays}, {apng['coding']}, {apng['bytes'] / 1e6:.2f} MB "
+        f"against the input's {apng['input_bytes'] / 1e6:.2f} MB), read back through FFmpeg frame for frame: the {kept} frames "
+        f"identical to the input's, {times}."
+    )

@@ -1,0 +1,212 @@
+"""nlvfi.apng_output: ``nlvfi repair in.png -o out.png`` writes an animated PNG back, its untouched
+frames identical to the input's, every delay exactly as the input's fcTL chunks give it, its play
+count and colour and text chunks kept.
+
+Before, ``-o out.png`` was refused ("cannot tell the container"), and ``nlvfi interpolate in.png``
+took an animated PNG for a still image."""
+
+import zlib
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from nlvfi import cli
+from nlvfi.apng_output import apng_info, chunk, ffmpeg_times, is_apng, png_chunks, set_delay
+from nlvfi.repair import repair_video, summary_text
+from nlvfi.videoio import write_video
+
+from test_gif_output import sticker_frames
+from test_repair import scene, stutter
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # shared fixtures: tests/conftest.py
+
+#: (delay_num, delay_den) of the 12 frames of :func:`stuttering_apng`: 1/30 s, which FFmpeg's ticks
+#: (1/100000 s) cannot hold, 50 ms as 5/100, and a long last frame
+DELAYS = [(1, 30)] * 5 + [(5, 100)] * 2 + [(1, 30)] * 4 + [(1, 2)]
+
+
+def apng(path: Path, frames: list[np.ndarray], delays: list[tuple[int, int]], plays: int = 0, pix_fmt: str = "rgb24",
+         head: tuple = (), tail: tuple = ()) -> Path:  # fmt: skip
+    """An APNG of ``frames`` ((H, W, C) arrays in ``pix_fmt``) written by FFmpeg's encoder (a copy
+    stays a frame), frame i shown ``delays[i]``, with no ancillary chunks but ``head`` after IHDR
+    and ``tail`` before IEND, ``(name, payload)``."""
+    muxed = path.with_suffix(".muxed")
+    with av.open(str(muxed), "w", format="apng", options={"plays": str(plays)}) as container:
+        stream = container.add_stream("apng", rate=1)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt, stream.time_base = pix_fmt, Fraction(1, 1)
+        for index, picture in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(picture, format=pix_fmt)
+            frame.pts, frame.time_base = index, Fraction(1, 1)
+            for packet in list(stream.encode(frame)) + (list(stream.encode()) if index == len(frames) - 1 else []):
+                set_delay(packet, delays[int(packet.pts)])
+                container.mux(packet)
+    data = muxed.read_bytes()
+    muxed.unlink()
+    out = bytearray(data[:8])
+    for name, payload, _ in png_chunks(data):
+        if name == b"IEND":
+            out += b"".join(chunk(n, p) for n, p in tail)
+        if name[:1].isupper() or name in (b"acTL", b"fcTL", b"fdAT"):  # not FFmpeg's pHYs: only ``head`` and ``tail``
+            out += chunk(name, payload)
+        if name == b"IHDR":
+            out += b"".join(chunk(n, p) for n, p in head)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def stuttering_apng(folder: Path, **kwargs) -> Path:
+    frames = stutter(scene(12, 48, 64), [4, 8, 9])  # frame 4 copies 3; 8 and 9 copy 7
+    return apng(folder / "in.png", frames, DELAYS, **kwargs)
+
+
+def ffmpeg_view(path: Path, pix_fmt: str = "rgb24") -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format=pix_fmt) for frame in container.decode(video=0)]
+
+
+def pillow_durations(path: Path) -> tuple[list[float], int]:
+    """(every frame's duration in ms, the loop count) as Pillow (libpng's chunk reader) reads them."""
+    with Image.open(path) as image:
+        durations = []
+        for index in range(image.n_frames):
+            image.seek(index)
+            durations.append(float(image.info["duration"]))
+        return durations, image.info["loop"]
+
+
+def photo_chunks():
+    """A real ICC profile and a text chunk before the frames; a text chunk and EXIF after them."""
+    exif = Image.Exif()
+    exif[0x0110] = "nlvfi test camera"
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    head = ((b"iCCP", b"sRGB profile\0\0" + zlib.compress(icc)), (b"tEXt", b"Title\0a stuttering sticker"))
+    tail = ((b"tEXt", b"Comment\0written last"), (b"eXIf", exif.tobytes()[6:]))  # the TIFF block, without "Exif\0\0"
+    return head, tail
+
+
+def test_an_animation_is_told_from_a_still_png_and_other_files(tmp_path):
+    assert is_apng(stuttering_apng(tmp_path))
+    Image.fromarray(scene(1, 16, 16)[0]).save(tmp_path / "still.png")
+    (tmp_path / "text.png").write_text("not a PNG")
+    assert not any(is_apng(tmp_path / name) for name in ("still.png", "text.png", "missing.png"))
+
+
+def test_a_stuttering_apng_comes_back_as_an_apng_every_delay_and_chunk_kept(tmp_path, model):
+    head, tail = photo_chunks()
+    source = stuttering_apng(tmp_path, plays=3, head=head, tail=tail)
+    before = source.read_bytes()
+    report = repair_video(source, tmp_path / "out.png", checkpoint=model, progress=False)
+    out = tmp_path / "out.png"
+    assert source.read_bytes() == before
+    assert [r["frame"] for r in report["replaced"]] == [4, 8, 9]
+    frames_in, frames_out = ffmpeg_view(source), ffmpeg_view(out)
+    assert [np.array_equal(a, b) for a, b in zip(frames_in, frames_out)] == [i not in (4, 8, 9) for i in range(12)]
+    assert apng_info(out).delays == tuple(DELAYS)  # 1/30 s stays 1/30 s (FFmpeg's muxer wrote 1000/30003)
+    assert pillow_durations(out) == pillow_durations(source) and pillow_durations(out)[1] == 3
+    assert ffmpeg_times(out) == ffmpeg_times(source)
+    info = apng_info(out)
+    assert (info.carried, info.trailing) == (head, tail)  # byte for byte, in their places; no pHYs of FFmpeg's encoder
+    with Image.open(out) as image:
+        assert image.info["icc_profile"] == ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    assert report["apng"]["chunks_kept"] == ["ICC profile", "text", "EXIF"] and report["apng"]["times_as_input"]
+    text = summary_text(report)
+    assert "Written as an animated PNG (" in text and "playing 3 time(s), its ICC profile, text, EXIF chunks kept" in text
+    assert "the untouched frames identical to the input's, every frame's delay as the input gave it" in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "out.png"]  # no staging, intermediate or resume left
+
+
+def test_a_stuttering_sticker_keeps_its_alpha_and_a_16_bit_apng_its_depth(tmp_path, model):
+    sticker = apng(tmp_path / "sticker.png", stutter(sticker_frames(8), [5]), [(1, 12)] * 8, pix_fmt="rgba")
+    report = repair_video(sticker, tmp_path / "sticker_out.apng", checkpoint=model, progress=False)
+    assert [r["frame"] for r in report["replaced"]] == [5] and report["apng"]["coding"].startswith("lossless PNG, rgba")
+    frames_in, frames_out = ffmpeg_view(sticker, "rgba"), ffmpeg_view(tmp_path / "sticker_out.apng", "rgba")
+    assert [np.array_equal(a, b) for a, b in zip(frames_in, frames_out)] == [True] * 5 + [False] + [True] * 2
+    assert (frames_out[5][..., 3] < 128).mean() > 0.5  # still a sticker
+    deep = [frame.astype(np.uint16) * 257 + np.uint16(index) for index, frame in enumerate(scene(10, 48, 64))]  # low bits vary
+    deep = stutter([frame.byteswap() for frame in deep], [6])  # rgb48be: big-endian samples
+    source = apng(tmp_path / "deep.png", deep, [(1, 25)] * 10, pix_fmt="rgb48be")
+    report = repair_video(source, tmp_path / "deep_out.png", checkpoint=model, progress=False)
+    assert [r["frame"] for r in report["replaced"]] == [6] and report["apng"]["coding"].startswith("lossless PNG, rgb48be")
+    frames_in, frames_out = ffmpeg_view(source, "rgb48le"), ffmpeg_view(tmp_path / "deep_out.png", "rgb48le")
+    assert [np.array_equal(a, b) for a, b in zip(frames_in, frames_out)] == [i != 6 for i in range(10)]
+    assert (frames_in[3] % 257).any()  # the 16 bits are really used, and came back
+
+
+def test_an_apng_with_nothing_to_replace_is_copied_byte_for_byte(tmp_path, model, capsys):
+    source = apng(tmp_path / "in.png", scene(8, 48, 64), [(1, 20)] * 8, plays=2)
+    out = tmp_path / "out.png"
+    assert cli.main(["repair", str(source), "-o", str(out), "--checkpoint", str(model), "--quiet"]) == 0
+    assert out.read_bytes() == source.read_bytes()
+    assert "No frame replaced, so the animated PNG " in capsys.readouterr().out
+    report = repair_video(source, tmp_path / "again.png", checkpoint=model, progress=False)
+    assert report["apng"]["copied"] and report["encoder"]["codec"] == "copy"  # no frame coded on the way
+
+
+def test_an_apng_doubles_in_rate_as_an_apng_every_delay_halved_exactly(tmp_path, model, capsys):
+    source = stuttering_apng(tmp_path)
+    out = tmp_path / "smooth.apng"
+    assert cli.main(["interpolate", str(source), "-o", str(out), "--factor", "2", "--checkpoint", str(model), "--quiet"]) == 0
+    assert "Written as an animated PNG (" in capsys.readouterr().out
+    delays = apng_info(out).delays
+    assert len(delays) == 23 and delays[:10] == ((1, 60),) * 10 and delays[10:14] == ((1, 40),) * 4 and delays[-1] == (1, 2)
+    frames_in, frames_out = ffmpeg_view(source), ffmpeg_view(out)
+    assert all(np.array_equal(a, b) for a, b in zip(frames_in, frames_out[::2]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "smooth.apng"]
+
+
+def _default_image_apart(path: Path) -> Path:
+    """An APNG whose IDAT image comes before any fcTL: a still for readers without APNG, not a frame."""
+    data = stuttering_apng(path.parent).read_bytes()
+    chunks = list(png_chunks(data))
+    idat = next(payload for name, payload, _ in chunks if name == b"IDAT")
+    out = bytearray(data[:8])
+    for name, payload, _ in chunks:
+        if name == b"acTL":
+            out += chunk(name, payload) + chunk(b"IDAT", idat)  # the default image, before the first fcTL
+        elif name == b"IDAT":
+            out += chunk(b"fdAT", (0).to_bytes(4, "big") + payload)
+        else:
+            out += chunk(name, payload)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def test_bad_requests_are_refused_in_one_line_with_nothing_at_out(tmp_path, model, capsys):
+    video = tmp_path / "clip.mkv"
+    write_video(video, stutter(scene(8, 48, 64), [4]), rate=10, codec="ffv1", pix_fmt="bgr0")
+    source = stuttering_apng(tmp_path)
+    fast = apng(tmp_path / "fast.png", scene(4, 48, 64), [(1, 25)] * 4)  # 40 ms: 10 ms frames at x4
+    apart = _default_image_apart(tmp_path / "apart.png")
+    cases = [
+        (["repair", str(video), "-o", str(tmp_path / "out.apng")], "an animated PNG is written for APNG input only"),
+        (["repair", str(source), "-o", str(tmp_path / "out.png"), "--crf", "18"], "--crf cannot apply to an animated PNG"),
+        (["interpolate", str(fast), "-o", str(tmp_path / "x4.png"), "--factor", "4"], "does not split into 4 exact APNG delays"),
+        (["repair", str(apart), "-o", str(tmp_path / "out.png")], "has a still image that is not one of its frames"),
+        (["repair", str(video), "-o", str(tmp_path / "out.png")], "cannot tell the container of"),  # a still PNG is no video
+    ]
+    for arguments, said in cases:
+        assert cli.main(arguments + ["--checkpoint", str(model), "--quiet"]) != 0, arguments
+        error = capsys.readouterr().err.strip()
+        assert said in error and len(error.splitlines()) == 1, error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["apart.png", "clip.mkv", "fast.png", "in.png"]
+
+
+def test_an_interrupted_apng_run_leaves_nothing_at_out_and_the_next_goes_on(tmp_path, model, monkeypatch):
+    import nlvfi.apng_output as apng_output
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    source = stuttering_apng(tmp_path)
+    monkeypatch.setattr(apng_output, "export_apng", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        repair_video(source, tmp_path / "out.png", checkpoint=model, progress=False)
+    assert not [p.name for p in tmp_path.iterdir() if p.name != "in.png" and not p.name.endswith(".nlvfi-resume")]
+    monkeypatch.undo()
+    report = repair_video(source, tmp_path / "out.png", checkpoint=model, progress=False)
+    assert report["apng"]["frames"] == 12 and report["resume"]["runs_reused"] == 2
