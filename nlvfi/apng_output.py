@@ -46,11 +46,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .checkpoint import staged_copy, staged_write
+from .png_chunks import PNG_SIGNATURE, chunk, png_chunks
 from .videoio import VideoError, VideoReader, probe, refuse_encoder_options
 from .webp_output import BROWSER_MIN_MS
 
-#: the eight bytes every PNG starts with
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: the suffixes an APNG output may have (``.png`` for APNG input: what sticker tools write)
 APNG_SUFFIXES = (".apng", ".png")
 #: ancillary chunks carried from the input byte for byte, by name: colour (iCCP, sRGB, gAMA,
@@ -66,21 +65,6 @@ CARRIED_CHUNKS = {
 ENCODER_FORMATS = ("rgb24", "rgba", "rgb48be", "rgba64be", "gray", "ya8", "gray16be", "ya16be")
 #: an APNG delay's numerator and denominator are 16-bit
 MAX_DELAY_TERM = 0xFFFF
-
-
-def png_chunks(data: bytes):
-    """Yield ``(name, payload, offset)`` of every whole chunk after a PNG signature, in order, up
-    to and with IEND."""
-    at = len(PNG_SIGNATURE)
-    while at + 12 <= len(data):
-        size = int.from_bytes(data[at : at + 4], "big")
-        if at + 12 + size > len(data):
-            return
-        name = data[at + 4 : at + 8]
-        yield name, data[at + 8 : at + 8 + size], at
-        if name == b"IEND":
-            return
-        at += 12 + size
 
 
 def is_apng(path: str | os.PathLike) -> bool:
@@ -100,11 +84,6 @@ def is_apng(path: str | os.PathLike) -> bool:
     except OSError:
         return False
     return False
-
-
-def chunk(name: bytes, payload: bytes) -> bytes:
-    """One PNG chunk: length, name, payload, CRC-32 of name and payload."""
-    return struct.pack(">I", len(payload)) + name + payload + struct.pack(">I", zlib.crc32(name + payload))
 
 
 def delay_of(num: int, den: int) -> Fraction:

@@ -25,7 +25,9 @@ Floating-point (scene-linear) input, which a PNG would clip at 1.0, is written a
 images (``.exr``, :func:`export_exr_sequence`), floating-point TIFF images (``.tif``,
 :func:`export_float_tiff_sequence`) or portable float maps (``.pfm``, :func:`export_pfm_sequence`:
 grey or RGB float, half widened exactly, in the unit of a PFM input; no alpha), its samples kept
-bit for bit.
+bit for bit. The input's ICC profile (its first frame's, :mod:`nlvfi.icc`) goes into every PNG
+written as an iCCP chunk, read back and compared; TIFF, EXR and PFM images are written without it
+(the report says so).
 
 Files are numbered like the input's images (an input sequence starting at 1 gives 1, 2, ...);
 a video's frames from 0, as the report counts them. A name that already exists is refused before
@@ -45,6 +47,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from .icc import profile_description
+from .png_chunks import iccp_profile, with_icc_profile
 from .float_frames import exr_file_bytes, float_samples, is_float_format, same_samples, tiff_file_bytes
 from .pfm import pfm_file_bytes, read_pfm
 from .videoio import (
@@ -102,6 +106,7 @@ class SequenceTarget:
     through: str = ".mkv"  # the intermediate video's container: .nut (raw video) for floating point with alpha
     grey: bool = False  # floating-point grey input: its EXR images are grey again (the intermediate FFV1 holds no float grey)
     pfm_scale: float = 1.0  # the unit of PFM images written (a PFM input's, nlvfi.staged_images)
+    icc_profile: bytes | None = None  # the input's ICC profile, which PNG images carry (nlvfi.icc)
 
     def name(self, index: int) -> str:
         """The file name of frame ``index`` (0-based)."""
@@ -240,6 +245,8 @@ def export_sequence(video: Path, target: SequenceTarget, staging: Path, progress
                     encoder.options = {"compression_algo": "deflate"}  # lossless; FFmpeg's default is PackBits
             image.pts = None
             data = b"".join(bytes(packet) for packet in encoder.encode(image))
+            if codec == "png" and target.icc_profile is not None:  # the input's colours (nlvfi.icc)
+                data = with_icc_profile(data, target.icc_profile, profile_description(target.icc_profile) or "ICC profile")
             (staging / target.name(item.index)).write_bytes(data)
             digests.append(hashlib.sha1(frame_content(image).tobytes()).hexdigest())
             bar.update(1)
@@ -250,7 +257,10 @@ def export_sequence(video: Path, target: SequenceTarget, staging: Path, progress
             back = next(container.decode(video=0))
         if back.format.name != fmt or hashlib.sha1(frame_content(back).tobytes()).hexdigest() != digest:
             raise VideoError(f"{path.name} did not read back as the frame written (format {back.format.name})")
-    return {"files": len(digests), "first_number": target.first_number, f"{codec}_pix_fmt": fmt, "read_back_identical": len(digests)}
+        if codec == "png" and target.icc_profile is not None and iccp_profile(path.read_bytes()) != target.icc_profile:
+            raise VideoError(f"{path.name} did not read back with the ICC profile written")
+    carried = codec == "png" and target.icc_profile is not None
+    return {"files": len(digests), "first_number": target.first_number, f"{codec}_pix_fmt": fmt, "read_back_identical": len(digests), "icc_profile_written": carried}
 
 
 def export_exr_sequence(video: Path, target: SequenceTarget, staging: Path, progress: bool = True) -> dict:

@@ -85,6 +85,7 @@ from .staged_images import reads_staged_images, staging_reason, staging_text
 from .gif_output import gif_output, gif_text, stage_gif
 from .webp_output import stage_webp, webp_output, webp_text
 from .apng_output import apng_output, apng_text, is_apng, stage_apng
+from .icc import profile_outcome, profile_place, profile_text
 from .animated_webp import is_animated_webp
 from .image_sequence import images_text, move_into_place, not_held, sequence_output, stage_images
 from .fade import Fade, fit_fade
@@ -1089,6 +1090,7 @@ def interpolate_video(
     with kept_if_interrupted(store):
         atomic_write(output, write)
         if sequence is not None:
+            sequence = replace(sequence, icc_profile=summary.get("icc_profile_bytes"))  # the input's colours, in every PNG
             staging, exported = stage_images(output, sequence, progress)
             try:
                 move_into_place(staging, sequence, exported["files"])
@@ -1130,6 +1132,8 @@ def interpolate_video(
                 if staging is not None:
                     staging.unlink(missing_ok=True)
                 output.unlink(missing_ok=True)  # the intermediate video
+    summary.pop("icc_profile_bytes", None)
+    summary["icc_profile"] = profile_outcome(summary.get("icc_profile"), *profile_place(summary, str(images)))
     summary["resume"] = (
         {
             **store.outcome(), "gaps_reused": store.resumed_runs, "gaps_not_kept": store.not_kept,
@@ -1404,6 +1408,7 @@ def run(args: argparse.Namespace) -> int:
             + (f". {gif_text(summary['gif'], 'input')[:-1]}, through the lossless video above, then deleted" if summary.get("gif") else "")
             + (f". {webp_text(summary['webp'], 'input')[:-1]}; through the lossless video above, then deleted" if summary.get("webp") else "")
             + (f". {apng_text(summary['apng'], 'input')[:-1]}; through the lossless video above, then deleted" if summary.get("apng") else "")
+            + (f". {profile_text(summary['icc_profile'])[:-1]}" if summary.get("icc_profile") else "")
         )
         return 0
     raise ValueError("give PREV NEXT -o OUT, or --batch pairs.csv, or VIDEO -o OUT --factor 2|4")

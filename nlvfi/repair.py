@@ -70,6 +70,7 @@ from tqdm import tqdm
 
 from .acceleration import expandable_cuda_segments, keep_freed_cpu_memory
 from .checkpoint import atomic_write, copy_checked
+from .icc import profile_outcome, profile_place, profile_text
 from .colour import colour_outcome
 from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, pair_differences
 from .fade import fit_fade, match_brightness
@@ -810,6 +811,7 @@ def repair_video(
         staging = None
         if sequence is not None:
             images_started = time.perf_counter()
+            sequence = replace(sequence, icc_profile=state.get("icc_profile_bytes"))  # the input's colours, in every PNG
             staging, exported = stage_images(output, sequence, progress)
             timings["images_s"] = round(time.perf_counter() - images_started, 2)
         if gif is not None:
@@ -847,6 +849,7 @@ def repair_video(
             report["output"], report["webp"] = str(webp.path), exported
         if apng is not None:
             report["output"], report["apng"] = str(apng.path), exported
+        report["icc_profile"] = profile_outcome(state.get("icc_profile"), *profile_place(report, report["output"]))
         report["model"]["plan"] = f"{plan.describe()}, batch size {batch_size}"
         report["model"]["ensemble_views"] = plan.views
         report["model"]["flow_prior"] = (
@@ -1168,6 +1171,8 @@ def summary_text(report: dict) -> str:
         parts.append(f"Streams not copied: {', '.join(report['streams_not_copied'])}.")
     if report.get("colour", {}).get("lost"):
         parts.append(f"Colour tags not kept: {report['colour']['lost']}.")
+    if report.get("icc_profile"):
+        parts.append(profile_text(report["icc_profile"]))
     if (report.get("display") or {}).get("lost"):
         parts.append(f"Rotation not kept: {report['display']['lost']}.")
     if (report.get("pixel_aspect") or {}).get("lost"):

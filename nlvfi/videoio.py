@@ -126,6 +126,7 @@ import numpy as np
 import torch
 
 from .captions import CAPTION_ENCODERS, X265_CAPTIONS, carry_side_data, closed_captions
+from .icc import icc_profile, profile_summary
 from .side_data import frame_side_data
 from .colour import (
     MATRIX_RGB,
@@ -1805,6 +1806,8 @@ class VideoWriter:
             self.output.close()
             raise
         self.hdr: HdrMetadata | None = None  # the first frame's HDR10 metadata, once it is written
+        self.icc: bytes | None = None  # the first frame's ICC profile (nlvfi.icc), once it is written
+        self.icc_varies = False  # whether a later frame carries another profile
         self.rotation: float | None = None  # the first frame's display rotation (degrees) where it has a matrix
         copied = {**self.audio, **self.subtitles, **{index: c.stream for index, c in self.converters.items()}}
         self._pairs = [(info.stream_index, self.stream.index)] + [(index, copied[index].index) for index in sorted(copied)]
@@ -1911,6 +1914,7 @@ class VideoWriter:
                 self.stream.set_display_matrix(matrix)
                 self.rotation = float(frame.rotation)
             self.hdr = HdrMetadata.of(frame)
+            self.icc = icc_profile(frame)
             if self.hdr is not None and self.choice.codec == "libx265" and self.hdr.x265_params():
                 options = dict(self.stream.options)
                 options["x265-params"] = f"{options['x265-params']}:{self.hdr.x265_params()}"  # before the encoder opens
@@ -1921,6 +1925,9 @@ class VideoWriter:
                 # the frames' tags where the header had others (or none): the frames are what is shown
                 self.colour = output_colour(tags, self.info.pix_fmt, self.choice.pix_fmt, self.choice.codec)
                 self.colour.apply(self.stream.codec_context)
+        elif self.icc is not None and not self.icc_varies:  # a new frame carries none; an input frame should carry the first's
+            later = icc_profile(frame)
+            self.icc_varies = later is not None and later != self.icc
         if self._held:  # (only before the first frame)
             self._mux_held()
         if pts % self.pts_step:
@@ -1955,6 +1962,8 @@ class VideoWriter:
         chapters (``metadata``, nlvfi.tags.metadata_outcome), read from the file."""
         return {
             "colour": colour_outcome(self.info.colour, self.colour, self.path, self.muxer, self.choice.codec, self.hdr),
+            "icc_profile": profile_summary(self.icc, self.icc_varies),  # the input's; where it is kept is the caller's to say
+            "icc_profile_bytes": None if self.icc_varies else self.icc,  # one profile for every image, or none
             "metadata": metadata_outcome(self.info.path, self.path, self._pairs),  # stream indices: the stream objects are gone
             "display": self.display_outcome(),
             "pixel_aspect": self.pixel_aspect_outcome(),

@@ -15,7 +15,8 @@ import pytest
 from PIL import Image, ImageCms
 
 from nlvfi import cli
-from nlvfi.apng_output import apng_info, chunk, ffmpeg_times, is_apng, png_chunks, set_delay
+from nlvfi.apng_output import apng_info, ffmpeg_times, is_apng, set_delay
+from nlvfi.png_chunks import chunk, png_chunks
 from nlvfi.repair import repair_video, summary_text
 from nlvfi.videoio import write_video
 
