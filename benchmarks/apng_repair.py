@@ -43,7 +43,6 @@ sys.path.insert(0, str(ROOT))
 
 from nlvfi.apng_output import MAX_DELAY_TERM, apng_info, ffmpeg_times, set_delay  # noqa: E402
 from nlvfi.repair import repair_video  # noqa: E402
-from nlvfi.webp_output import psnr_db  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))  # the sibling benchmarks, as fades.py imports them
 import gif_repair  # noqa: E402
@@ -74,14 +73,6 @@ def write_apng(path: Path, frames: list[np.ndarray], delay: tuple[int, int]) -> 
     return path
 
 
-def decoded(path: Path) -> list[np.ndarray]:
-    """The frames as FFmpeg composes them, (H, W, 3) uint8."""
-    import av
-
-    with av.open(str(path)) as container:
-        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-
-
 def measure(frames: list[np.ndarray], rate: float, seed: int, folder: Path, checkpoint: Path | None) -> dict:
     """One stuttering APNG (the module docstring) repaired by the tool: the row's counts and sums."""
     stuttered, duplicates = repair_quality.inject(frames, seed)
@@ -90,7 +81,7 @@ def measure(frames: list[np.ndarray], rate: float, seed: int, folder: Path, chec
     started = time.perf_counter()
     report = repair_video(source, output, checkpoint=checkpoint, progress=False)
     seconds = time.perf_counter() - started
-    shown, written = decoded(source), decoded(output)
+    shown, written = gif_repair.decoded_rgb(source), gif_repair.decoded_rgb(output)
     flagged, truth = set(report["detection"]["duplicates"]), set(duplicates)
     replaced = {entry["frame"] for entry in report["replaced"]}
     untouched = [i for i in range(len(written)) if i not in replaced]
@@ -99,11 +90,7 @@ def measure(frames: list[np.ndarray], rate: float, seed: int, folder: Path, chec
            "identical": sum(np.array_equal(written[i], shown[i]) for i in untouched), "untouched": len(untouched),
            "delays_exact": apng_info(output).delays == apng_info(source).delays, "times_as_input": ffmpeg_times(output) == ffmpeg_times(source),
            "psnr": {"copy": [], "average": [], "nlvfi": []}}  # fmt: skip
-    for frame, before, after, t in gif_repair.repaired_copies(report, truth):
-        average = np.rint((1 - t) * shown[before].astype(np.float64) + t * shown[after]).astype(np.uint8)
-        row["psnr"]["copy"].append(psnr_db(shown[frame], frames[frame]))
-        row["psnr"]["average"].append(psnr_db(average, frames[frame]))
-        row["psnr"]["nlvfi"].append(psnr_db(written[frame], frames[frame]))
+    gif_repair.score_copies(row, report, truth, shown, written, frames)
     return row
 
 

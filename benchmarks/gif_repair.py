@@ -82,9 +82,14 @@ def decoded_rgb(path: Path) -> list[np.ndarray]:
         return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
 
 
+def blended(before: np.ndarray, after: np.ndarray, t: float) -> np.ndarray:
+    """The time-weighted average of two (H, W, 3) uint8 frames, rounded."""
+    return np.rint((1 - t) * before.astype(np.float64) + t * after.astype(np.float64)).astype(np.uint8)
+
+
 def averaged(before: np.ndarray, after: np.ndarray, t: float) -> np.ndarray:
     """The time-weighted average of two GIF frames, drawn in their colours (nearest colour)."""
-    blend = np.rint((1 - t) * before.astype(np.float64) + t * after.astype(np.float64)).astype(np.uint8)
+    blend = blended(before, after, t)
     palette = neighbours_palette(packed(before), packed(after))
     if palette is None:  # more than 256 together: the blend as it is (the tool would cut a palette of its own)
         return blend
@@ -101,6 +106,16 @@ def repaired_copies(report: dict, truth: set[int]):
         for frame in range(run["first"], run["last"] + 1):
             if frame in truth:
                 yield frame, before, after, (frame - before) / (after - before)
+
+
+def score_copies(row: dict, report: dict, truth: set[int], shown, written, originals, average=blended) -> None:
+    """Add to ``row["psnr"]`` the PSNR against ``originals`` of each repaired copy as the input
+    ``shown`` it (the copy left in), as the ``average`` of the shown frames around its run, and as
+    the tool ``written`` it."""
+    for frame, before, after, t in repaired_copies(report, truth):
+        row["psnr"]["copy"].append(psnr(shown[frame], originals[frame]))
+        row["psnr"]["average"].append(psnr(average(shown[before], shown[after], t), originals[frame]))
+        row["psnr"]["nlvfi"].append(psnr(written[frame], originals[frame]))
 
 
 def measure(originals: list[np.ndarray], rate: float, seed: int, folder: Path, checkpoint: Path | None) -> dict:
@@ -120,10 +135,7 @@ def measure(originals: list[np.ndarray], rate: float, seed: int, folder: Path, c
            "bytes_in": source.stat().st_size, "bytes_out": output.stat().st_size,
            "bytes_originals": len(gif_bytes([packed(rgb) for rgb in originals], [delay] * len(originals))), "psnr": {"copy": [], "average": [], "nlvfi": []},
            "identical": report["gif"]["untouched_frames_identical"], "untouched": len(written) - len(replaced)}  # fmt: skip
-    for frame, before, after, t in repaired_copies(report, truth):
-        row["psnr"]["copy"].append(psnr(stuttered[frame], originals[frame]))
-        row["psnr"]["average"].append(psnr(averaged(stuttered[before], stuttered[after], t), originals[frame]))
-        row["psnr"]["nlvfi"].append(psnr(written[frame], originals[frame]))
+    score_copies(row, report, truth, stuttered, written, originals, averaged)  # a GIF shows its frames exactly
     return row
 
 

@@ -93,11 +93,7 @@ def measure(frames: list[np.ndarray], rate: float, coding: str, seed: int, folde
     row = {"flagged": len(flagged), "true_flagged": len(flagged & truth), "copies": len(truth), "seconds": seconds,
            "bytes_in": source.stat().st_size, "bytes_out": output.stat().st_size, "psnr": {"copy": [], "average": [], "nlvfi": []},
            "identical": sum(np.isinf(value) for value in untouched), "untouched": len(untouched), "untouched_min_db": min(untouched)}  # fmt: skip
-    for frame, before, after, t in gif_repair.repaired_copies(report, truth):
-        average = np.rint((1 - t) * shown[before].astype(np.float64) + t * shown[after]).astype(np.uint8)
-        row["psnr"]["copy"].append(psnr_db(shown[frame], originals[frame]))
-        row["psnr"]["average"].append(psnr_db(average, originals[frame]))
-        row["psnr"]["nlvfi"].append(psnr_db(written[frame], originals[frame]))
+    gif_repair.score_copies(row, report, truth, shown, written, originals)
     return row
 
 

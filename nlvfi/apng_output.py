@@ -45,7 +45,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .checkpoint import staged_copy, staged_write
+from .checkpoint import staged_copy, staged_from
 from .png_chunks import PNG_SIGNATURE, chunk, png_chunks
 from .videoio import VideoError, VideoReader, probe, refuse_encoder_options
 from .webp_output import BROWSER_MIN_MS
@@ -328,14 +328,9 @@ def _read_back(staging: Path, target: ApngTarget, written: list[str], source: Pa
 
 
 def stage_apng(video: Path, target: ApngTarget, source: Path | None = None, progress: bool = True) -> tuple[Path, dict]:
-    """:func:`export_apng` into a new hidden file beside the APNG: (that file, its result). On an
-    error or an interrupt the file and ``video`` (the intermediate) are deleted: an interrupted
-    run goes on from its resume folder, which keeps the generated frames."""
-    try:
-        return staged_write(target.path, ".nlvfi-staging.png", lambda staging: export_apng(video, target, staging, source, progress))
-    except BaseException:
-        video.unlink(missing_ok=True)
-        raise
+    """:func:`export_apng` into a new hidden file beside the APNG: (that file, its result); on an
+    error or an interrupt both it and ``video`` (the intermediate) are deleted (:func:`nlvfi.checkpoint.staged_from`)."""
+    return staged_from(video, target.path, ".nlvfi-staging.png", lambda staging: export_apng(video, target, staging, source, progress))
 
 
 def copy_apng(original: Path, target: ApngTarget) -> tuple[Path, dict]:

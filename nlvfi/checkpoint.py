@@ -74,6 +74,17 @@ def staged_write(path: str | os.PathLike, suffix: str, write):
         raise
 
 
+def staged_from(intermediate: Path, path: str | os.PathLike, suffix: str, write):
+    """:func:`staged_write` of a file made from ``intermediate`` (a run's lossless video before
+    its GIF, WebP or APNG); on an error or an interrupt ``intermediate`` is deleted too: the run
+    goes on from its resume folder, which keeps the generated frames."""
+    try:
+        return staged_write(path, suffix, write)
+    except BaseException:
+        intermediate.unlink(missing_ok=True)
+        raise
+
+
 def sha256_of(path: str | os.PathLike, copy_to=None) -> str:
     """The SHA-256 (hex) of the file ``path``, read in 1 MiB pieces (each also written to
     ``copy_to``, a binary file, where given)."""

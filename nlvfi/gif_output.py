@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .checkpoint import staged_copy, staged_write
+from .checkpoint import staged_copy, staged_from
 from .gif_writer import GifEncoder, gif_loop_count, packed_colours, unpacked
 from .videoio import VideoError, VideoReader, probe, refuse_encoder_options
 
@@ -362,14 +362,9 @@ def export_gif(video: Path, target: GifTarget, generated: set[int], staging: Pat
 
 
 def stage_gif(video: Path, target: GifTarget, generated: set[int], progress: bool = True) -> tuple[Path, dict]:
-    """:func:`export_gif` into a new hidden file beside the GIF: (that file, its result). On an
-    error or an interrupt the file and ``video`` (the intermediate) are deleted: an interrupted
-    run goes on from its resume folder, which keeps the generated frames."""
-    try:
-        return staged_write(target.path, ".nlvfi-staging.gif", lambda staging: export_gif(video, target, generated, staging, progress))
-    except BaseException:
-        video.unlink(missing_ok=True)
-        raise
+    """:func:`export_gif` into a new hidden file beside the GIF: (that file, its result); on an
+    error or an interrupt both it and ``video`` (the intermediate) are deleted (:func:`nlvfi.checkpoint.staged_from`)."""
+    return staged_from(video, target.path, ".nlvfi-staging.gif", lambda staging: export_gif(video, target, generated, staging, progress))
 
 
 def copy_gif(original: Path, target: GifTarget) -> tuple[Path, dict]:

@@ -1104,30 +1104,19 @@ def interpolate_video(
                            [(pts - written_pts[0]) * tick for pts in written_pts], tick,
                            (summary.get("closed_captions") or {}).get("input_frames", 0)),
             }  # fmt: skip
-        if gif is not None:
+        new_frames = {index for index in range(summary.get("frames_out", 0)) if index % factor}  # all but every factor-th (the input's)
+        animations = (  # (its summary key, its target, the intermediate written as it)
+            ("gif", gif, lambda: stage_gif(output, gif, new_frames, progress)),
+            ("webp", webp, lambda: stage_webp(output, webp, progress)),
+            ("apng", apng, lambda: stage_apng(output, apng, progress=progress)),
+        )
+        for key, target, stage in animations:
+            if target is None:
+                continue
             staging = None
             try:
-                new_frames = {index for index in range(summary["frames_out"]) if index % factor}  # the input's frames: every factor-th
-                staging, summary["gif"] = stage_gif(output, gif, new_frames, progress)
-                os.replace(staging, gif.path)
-            finally:
-                if staging is not None:
-                    staging.unlink(missing_ok=True)
-                output.unlink(missing_ok=True)  # the intermediate video
-        if webp is not None:
-            staging = None
-            try:
-                staging, summary["webp"] = stage_webp(output, webp, progress)
-                os.replace(staging, webp.path)
-            finally:
-                if staging is not None:
-                    staging.unlink(missing_ok=True)
-                output.unlink(missing_ok=True)  # the intermediate video
-        if apng is not None:
-            staging = None
-            try:
-                staging, summary["apng"] = stage_apng(output, apng, progress=progress)
-                os.replace(staging, apng.path)
+                staging, summary[key] = stage()
+                os.replace(staging, target.path)
             finally:
                 if staging is not None:
                     staging.unlink(missing_ok=True)

@@ -814,27 +814,17 @@ def repair_video(
             sequence = replace(sequence, icc_profile=state.get("icc_profile_bytes"))  # the input's colours, in every PNG
             staging, exported = stage_images(output, sequence, progress)
             timings["images_s"] = round(time.perf_counter() - images_started, 2)
-        if gif is not None:
-            gif_started = time.perf_counter()
-            if not detection.repairable:  # nothing to replace: the input GIF itself
-                staging, exported = copy_gif(source, gif)
-            else:
-                staging, exported = stage_gif(output, gif, {frame["frame"] for frame in replaced_frames}, progress)
-            timings["gif_s"] = round(time.perf_counter() - gif_started, 2)
-        if webp is not None:
-            webp_started = time.perf_counter()
-            if not detection.repairable:  # nothing to replace: the input WebP itself
-                staging, exported = copy_webp(Path(input_staged["from"]), webp)
-            else:
-                staging, exported = stage_webp(output, webp, progress)
-            timings["webp_s"] = round(time.perf_counter() - webp_started, 2)
-        if apng is not None:
-            apng_started = time.perf_counter()
-            if not detection.repairable:  # nothing to replace: the input APNG itself
-                staging, exported = copy_apng(source, apng)
-            else:
-                staging, exported = stage_apng(output, apng, source, progress)
-            timings["apng_s"] = round(time.perf_counter() - apng_started, 2)
+        generated = {frame["frame"] for frame in replaced_frames}
+        animations = (  # (its report key, its target, the input copied, the intermediate written): nothing to replace: the input
+            ("gif", gif, lambda: copy_gif(source, gif), lambda: stage_gif(output, gif, generated, progress)),
+            ("webp", webp, lambda: copy_webp(Path(input_staged["from"]), webp), lambda: stage_webp(output, webp, progress)),
+            ("apng", apng, lambda: copy_apng(source, apng), lambda: stage_apng(output, apng, source, progress)),
+        )
+        for key, target, copy, stage in animations:
+            if target is not None:
+                animation_started = time.perf_counter()
+                staging, exported = stage() if detection.repairable else copy()
+                timings[f"{key}_s"] = round(time.perf_counter() - animation_started, 2)
         timings["total_s"] = round(time.perf_counter() - started, 2)
         report = build_report(source, output, analysis, replaced_frames, state, generator, checkpoint_used, where, timings)
         if input_staged is not None:  # the run read the EXR staging of the input's images (nlvfi.staged_images)

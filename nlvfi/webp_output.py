@@ -39,7 +39,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .animated_webp import METADATA_CHUNKS, WEBP_TICK, anmf_frames, metadata_chunks, webp_frames
-from .checkpoint import staged_copy, staged_write
+from .checkpoint import staged_copy, staged_from
 from .videoio import VideoError, VideoReader, refuse_encoder_options
 from .webp_writer import WebpEncoder
 
@@ -211,14 +211,9 @@ def psnr_db(picture: np.ndarray, reference: np.ndarray) -> float:
 
 
 def stage_webp(video: Path, target: WebpTarget, progress: bool = True) -> tuple[Path, dict]:
-    """:func:`export_webp` into a new hidden file beside the WebP: (that file, its result). On an
-    error or an interrupt the file and ``video`` (the intermediate) are deleted: an interrupted
-    run goes on from its resume folder, which keeps the generated frames."""
-    try:
-        return staged_write(target.path, ".nlvfi-staging.webp", lambda staging: export_webp(video, target, staging, progress))
-    except BaseException:
-        video.unlink(missing_ok=True)
-        raise
+    """:func:`export_webp` into a new hidden file beside the WebP: (that file, its result); on an
+    error or an interrupt both it and ``video`` (the intermediate) are deleted (:func:`nlvfi.checkpoint.staged_from`)."""
+    return staged_from(video, target.path, ".nlvfi-staging.webp", lambda staging: export_webp(video, target, staging, progress))
 
 
 def copy_webp(original: Path, target: WebpTarget) -> tuple[Path, dict]:

@@ -27,5 +27,5 @@ def test_a_stuttering_apng_is_measured_against_its_originals(tmp_path, model):
 def test_the_input_keeps_every_copy_as_a_frame_at_the_clips_exact_time(tmp_path):
     frames = scene(3, 16, 16)
     path = apng_repair.write_apng(tmp_path / "a.png", [frames[0], frames[0], frames[1], frames[2]], apng_repair.frame_delay(24000 / 1001))
-    assert len(apng_repair.decoded(path)) == 4
+    assert len(apng_repair.gif_repair.decoded_rgb(path)) == 4
     assert apng_repair.apng_info(path).delays == ((1001, 24000),) * 4
