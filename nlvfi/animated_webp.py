@@ -260,6 +260,15 @@ def stage_animated_webp(source: str | os.PathLike, staged: str | os.PathLike, pr
     }
 
 
+def staged_icc_profile(input_staged: dict | None) -> bytes | None:
+    """The ICC profile of an animated WebP input (its ICCP chunk, which the staged video does not
+    carry, so no frame of the run does), or None: what :mod:`nlvfi.icc` reports and a PNG image
+    sequence written carries."""
+    if input_staged is None or input_staged.get("reason") != "animated WebP":
+        return None
+    return metadata_chunks(input_staged["from"]).get(b"ICCP")
+
+
 def _check_staged(source: Path, staged: Path, written: list[tuple[str, int, int]], mode: str) -> None:
     """VideoError unless ``staged`` reads back through FFmpeg as ``written``: the same pixels,
     start and duration, frame by frame."""
@@ -286,7 +295,8 @@ def staged_webp_text(staged: dict) -> str:
     coding = f"{staged['lossy_frames']} lossy (VP8)" if staged["lossy_frames"] else "lossless (VP8L)"
     loop = "loops for ever" if staged["loop"] == 0 else f"loop count {staged['loop']}"
     held = " and ".join(staged["metadata"])
-    left = f"; its {held} goes into a WebP output only, not into a video" if held else ""
+    images = ", and the ICC profile into PNG images" if "ICC profile" in staged["metadata"] else ""
+    left = f"; its {held} goes into a WebP output{images}, not into a video" if held else ""
     return (
         f"Its {staged['frames']} frames ({coding}, {staged['mode']}, {timing}, {loop}) were decoded by libwebp (animated WebP, which the "
         f"FFmpeg here does not decode) and staged as lossless FFV1 for the run, in {staged['seconds']:.1f} s (nlvfi.animated_webp){left}."

@@ -85,8 +85,8 @@ from .staged_images import reads_staged_images, staging_reason, staging_text
 from .gif_output import gif_output, gif_text, stage_gif
 from .webp_output import stage_webp, webp_output, webp_text
 from .apng_output import apng_output, apng_text, is_apng, stage_apng
-from .icc import profile_outcome, profile_place, profile_text
-from .animated_webp import is_animated_webp
+from .icc import profile_outcome, profile_place, profile_summary, profile_text
+from .animated_webp import is_animated_webp, staged_icc_profile
 from .image_sequence import images_text, move_into_place, not_held, sequence_output, stage_images
 from .fade import Fade, fit_fade
 from .generator import Generator
@@ -1089,6 +1089,8 @@ def interpolate_video(
     written_pts: list[int] = []  # of every frame written, in the output's time base
     with kept_if_interrupted(store):
         atomic_write(output, write)
+        if summary.get("icc_profile") is None and (profile := staged_icc_profile(input_staged)) is not None:  # a WebP's, not in its staging
+            summary.update(icc_profile=profile_summary(profile), icc_profile_bytes=profile)
         if sequence is not None:
             sequence = replace(sequence, icc_profile=summary.get("icc_profile_bytes"))  # the input's colours, in every PNG
             staging, exported = stage_images(output, sequence, progress)

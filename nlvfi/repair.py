@@ -70,7 +70,8 @@ from tqdm import tqdm
 
 from .acceleration import expandable_cuda_segments, keep_freed_cpu_memory
 from .checkpoint import atomic_write, copy_checked
-from .icc import profile_outcome, profile_place, profile_text
+from .animated_webp import staged_icc_profile
+from .icc import profile_outcome, profile_place, profile_summary, profile_text
 from .colour import colour_outcome
 from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, pair_differences
 from .fade import fit_fade, match_brightness
@@ -809,6 +810,8 @@ def repair_video(
         else:
             atomic_write(output, write)
         staging = None
+        if state.get("icc_profile") is None and (profile := staged_icc_profile(input_staged)) is not None:  # a WebP's, not in its staging
+            state.update(icc_profile=profile_summary(profile), icc_profile_bytes=profile)
         if sequence is not None:
             images_started = time.perf_counter()
             sequence = replace(sequence, icc_profile=state.get("icc_profile_bytes"))  # the input's colours, in every PNG

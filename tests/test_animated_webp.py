@@ -14,6 +14,7 @@ from PIL import Image, features
 from nlvfi import cli
 from nlvfi.animated_webp import anmf_frames, is_animated_webp, metadata_chunks, stage_animated_webp, top_level_chunks, webp_frames
 from nlvfi.repair import repair_video, summary_text
+from nlvfi.png_chunks import iccp_profile
 from nlvfi.videoio import VideoError, VideoReader, write_video
 from nlvfi.webp_writer import WebpEncoder, changed_box
 
@@ -182,7 +183,11 @@ def test_the_metadata_goes_into_an_up_converted_webp_and_is_named_for_a_video(tm
     assert cli.main(["interpolate", str(source), "-o", str(smooth), "--factor", "2", "--checkpoint", str(model), "--quiet"]) == 0
     assert metadata_chunks(smooth) == metadata and "its ICC profile kept" in capsys.readouterr().out
     report = repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
-    assert "its ICC profile goes into a WebP output only, not into a video" in summary_text(report)
+    text = summary_text(report)
+    assert "its ICC profile goes into a WebP output, and the ICC profile into PNG images, not into a video" in text
+    assert report["icc_profile"]["lost"] == "a .mkv video written here holds no ICC profile"
+    report = repair_video(source, tmp_path / "frames" / "f_%02d.png", checkpoint=model, progress=False)
+    assert report["icc_profile"]["kept"] and iccp_profile((tmp_path / "frames" / "f_04.png").read_bytes()) == metadata[b"ICCP"]
 
 
 def test_a_webp_written_with_no_metadata_holds_none_and_unknown_chunks_are_refused():
