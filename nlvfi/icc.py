@@ -5,7 +5,7 @@ profile says which colours a picture's RGB numbers are (macOS screenshots and sc
 are Display P3, photographs often Adobe RGB); shown without it, as sRGB, a P3 picture's colours
 come out duller. FFmpeg hands the profile of a PNG, APNG, JPEG or WebP on as frame side data
 (``ICC_PROFILE``). The run's first frame's profile is what the report names; a PNG image
-sequence written carries it (:mod:`nlvfi.image_sequence`), an animated PNG or WebP written from
+or TIFF image sequence written carries it (:mod:`nlvfi.image_sequence`), an animated PNG or WebP written from
 one carries the input's own chunk (:mod:`nlvfi.apng_output`, :mod:`nlvfi.webp_output`); the
 other outputs have no place the tools write it in, and the report and summary say so.
 """
@@ -81,7 +81,7 @@ def profile_text(outcome: dict | None) -> str | None:
     )
     return (
         f"ICC profile not kept: the input's frames carry one ({name}, {outcome['bytes']} bytes), and {outcome['lost']}: {effect} "
-        "(numbered PNG images, frames/%04d.png, keep it)."
+        "(numbered PNG or TIFF images, frames/%04d.png, keep it)."
     )
 
 
@@ -91,8 +91,8 @@ def profile_place(report: dict, output: str) -> tuple[str | None, str]:
     does, and what the output is."""
     sequence = report.get("image_sequence")
     if sequence is not None:
-        kept = "every PNG image written (an iCCP chunk, read back)" if sequence.get("icc_profile_written") else None
-        return kept, "the images (TIFF, OpenEXR or PFM)" if kept is None else "the images"
+        kept = "every image written (a PNG's iCCP chunk, a TIFF's tag 34675; read back)" if sequence.get("icc_profile_written") else None
+        return kept, "OpenEXR or PFM images"
     if report.get("apng"):
         kept = "ICC profile" in report["apng"].get("chunks_kept", [])
         return ("the animated PNG (the input's iCCP chunk, byte for byte)" if kept else None), "the animated PNG"

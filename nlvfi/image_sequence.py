@@ -26,8 +26,8 @@ images (``.exr``, :func:`export_exr_sequence`), floating-point TIFF images (``.t
 :func:`export_float_tiff_sequence`) or portable float maps (``.pfm``, :func:`export_pfm_sequence`:
 grey or RGB float, half widened exactly, in the unit of a PFM input; no alpha), its samples kept
 bit for bit. The input's ICC profile (its first frame's, :mod:`nlvfi.icc`) goes into every PNG
-written as an iCCP chunk, read back and compared; TIFF, EXR and PFM images are written without it
-(the report says so).
+written as an iCCP chunk, and into every TIFF as tag 34675, read back and compared; EXR and PFM
+images hold none (the report says so).
 
 Files are numbered like the input's images (an input sequence starting at 1 gives 1, 2, ...);
 a video's frames from 0, as the report counts them. A name that already exists is refused before
@@ -49,6 +49,7 @@ from tqdm import tqdm
 
 from .icc import profile_description
 from .png_chunks import iccp_profile, with_icc_profile
+from .tiff_tags import tiff_icc, with_tiff_icc
 from .float_frames import exr_file_bytes, float_samples, is_float_format, same_samples, tiff_file_bytes
 from .pfm import pfm_file_bytes, read_pfm
 from .videoio import (
@@ -245,9 +246,7 @@ def export_sequence(video: Path, target: SequenceTarget, staging: Path, progress
                     encoder.options = {"compression_algo": "deflate"}  # lossless; FFmpeg's default is PackBits
             image.pts = None
             data = b"".join(bytes(packet) for packet in encoder.encode(image))
-            if codec == "png" and target.icc_profile is not None:  # the input's colours (nlvfi.icc)
-                data = with_icc_profile(data, target.icc_profile, profile_description(target.icc_profile) or "ICC profile")
-            (staging / target.name(item.index)).write_bytes(data)
+            (staging / target.name(item.index)).write_bytes(with_profile(data, codec, target.icc_profile))
             digests.append(hashlib.sha1(frame_content(image).tobytes()).hexdigest())
             bar.update(1)
         bar.close()
@@ -257,10 +256,27 @@ def export_sequence(video: Path, target: SequenceTarget, staging: Path, progress
             back = next(container.decode(video=0))
         if back.format.name != fmt or hashlib.sha1(frame_content(back).tobytes()).hexdigest() != digest:
             raise VideoError(f"{path.name} did not read back as the frame written (format {back.format.name})")
-        if codec == "png" and target.icc_profile is not None and iccp_profile(path.read_bytes()) != target.icc_profile:
-            raise VideoError(f"{path.name} did not read back with the ICC profile written")
-    carried = codec == "png" and target.icc_profile is not None
-    return {"files": len(digests), "first_number": target.first_number, f"{codec}_pix_fmt": fmt, "read_back_identical": len(digests), "icc_profile_written": carried}
+        check_profile(path, codec, target.icc_profile)
+    return {
+        "files": len(digests), "first_number": target.first_number, f"{codec}_pix_fmt": fmt, "read_back_identical": len(digests),
+        "icc_profile_written": target.icc_profile is not None,
+    }  # fmt: skip
+
+
+def with_profile(data: bytes, codec: str, profile: bytes | None) -> bytes:
+    """The PNG or TIFF file ``data`` with the input's ICC ``profile`` (nlvfi.icc) in it: an iCCP
+    chunk (:mod:`nlvfi.png_chunks`) or tag 34675 (:mod:`nlvfi.tiff_tags`); as it is without one."""
+    if profile is None:
+        return data
+    if codec == "png":
+        return with_icc_profile(data, profile, profile_description(profile) or "ICC profile")
+    return with_tiff_icc(data, profile)
+
+
+def check_profile(path: Path, codec: str, profile: bytes | None) -> None:
+    """VideoError unless the image at ``path`` holds ``profile`` (where there is one)."""
+    if profile is not None and (iccp_profile if codec == "png" else tiff_icc)(path.read_bytes()) != profile:
+        raise VideoError(f"{path.name} did not read back with the ICC profile written")
 
 
 def export_exr_sequence(video: Path, target: SequenceTarget, staging: Path, progress: bool = True) -> dict:
@@ -299,14 +315,15 @@ def export_float_tiff_sequence(video: Path, target: SequenceTarget, staging: Pat
             samples = samples.astype(np.float16 if "f16" in item.frame.format.name else np.float32)
             channels = samples.shape[2]
             path = staging / target.name(item.index)
-            path.write_bytes(tiff_file_bytes(samples))
+            path.write_bytes(with_profile(tiff_file_bytes(samples), "tiff", target.icc_profile))
+            check_profile(path, "tiff", target.icc_profile)
             back = tifffile.imread(path).reshape(samples.shape)
             if back.dtype != samples.dtype or back.tobytes() != samples.tobytes():
                 raise VideoError(f"{path.name} did not read back as the frame written ({back.dtype}, {back.shape})")
             layouts.add(f"{({1: 'grey', 2: 'grey + alpha', 3: 'RGB', 4: 'RGBA'})[channels]} {'half' if samples.dtype == np.float16 else 'float'}")
             count += 1
     return {"files": count, "first_number": target.first_number, "tiff_samples": ", ".join(sorted(layouts)),
-            "tiff_compression": "deflate (lossless)", "read_back_identical": count}  # fmt: skip
+            "tiff_compression": "deflate (lossless)", "read_back_identical": count, "icc_profile_written": target.icc_profile is not None}  # fmt: skip
 
 
 def export_pfm_sequence(video: Path, target: SequenceTarget, staging: Path, progress: bool = True) -> dict:

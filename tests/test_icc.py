@@ -14,6 +14,7 @@ from nlvfi import cli
 from nlvfi.icc import profile_description
 from nlvfi.png_chunks import chunk, iccp_profile, png_chunks, with_icc_profile
 from nlvfi.repair import repair_video, summary_text
+from nlvfi.tiff_tags import tiff_icc, with_tiff_icc
 
 from test_repair import scene, stutter
 
@@ -62,6 +63,20 @@ def test_a_png_gets_an_iccp_chunk_after_ihdr_in_place_of_srgb(tmp_path):
         assert profiled.info["icc_profile"] == profile and np.array_equal(np.asarray(profiled), np.asarray(plain))
 
 
+def test_a_tiff_gets_the_profile_as_tag_34675_and_keeps_its_samples(tmp_path):
+    import tifffile
+
+    profile = srgb_profile()
+    samples = np.random.default_rng(0).random((12, 16, 3), dtype=np.float32)  # a float TIFF, as the EXR-like path writes
+    tifffile.imwrite(tmp_path / "a.tif", samples, photometric="rgb", compression="zlib")
+    data = (tmp_path / "a.tif").read_bytes()
+    assert tiff_icc(data) is None
+    (tmp_path / "b.tif").write_bytes(with_tiff_icc(data, profile))
+    with tifffile.TiffFile(tmp_path / "b.tif") as tiff:
+        assert tiff.pages[0].tags[34675].value == profile and np.array_equal(tiff.asarray(), samples)
+    assert tiff_icc(with_tiff_icc(with_tiff_icc(data, b"x" * 9), profile)) == profile  # a second profile replaces the first
+
+
 def test_a_png_sequence_keeps_its_profile_in_every_image_and_a_video_says_it_does_not(tmp_path, model):
     profile = srgb_profile()
     source = profiled_sequence(tmp_path / "in", [profile])
@@ -73,6 +88,11 @@ def test_a_png_sequence_keeps_its_profile_in_every_image_and_a_video_says_it_doe
     outcome = report["icc_profile"]
     assert outcome["kept"] and outcome["description"] == "sRGB built-in" and outcome["bytes"] == len(profile)
     assert 'The input\'s ICC profile ("sRGB built-in", ' in summary_text(report)
+    report = repair_video(source, tmp_path / "tiff" / "r_%03d.tif", checkpoint=model, progress=False)
+    for index in range(10):
+        with Image.open(tmp_path / "tiff" / f"r_{index:03d}.tif") as image:
+            assert image.info["icc_profile"] == profile, index
+    assert report["icc_profile"]["kept"]
     report = repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
     assert not report["icc_profile"]["kept"] and report["icc_profile"]["lost"] == "a .mkv video written here holds no ICC profile"
     assert "ICC profile not kept: the input's frames carry one" in summary_text(report)
