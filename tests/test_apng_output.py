@@ -20,7 +20,7 @@ from nlvfi.png_chunks import chunk, png_chunks
 from nlvfi.repair import repair_video, summary_text
 from nlvfi.videoio import write_video
 
-from test_gif_output import sticker_frames
+from test_gif_output import sticker_frames, visible_equal
 from test_repair import scene, stutter
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # shared fixtures: tests/conftest.py
@@ -80,6 +80,16 @@ def pillow_durations(path: Path) -> tuple[list[float], int]:
         return durations, image.info["loop"]
 
 
+def pillow_frames(path: Path) -> list[np.ndarray]:
+    """Every frame as Pillow's own APNG reader composes it (blending, disposal), (H, W, 4) RGBA."""
+    with Image.open(path) as image:
+        frames = []
+        for index in range(image.n_frames):
+            image.seek(index)
+            frames.append(np.asarray(image.convert("RGBA")).copy())
+        return frames
+
+
 def photo_chunks():
     """A real ICC profile and a text chunk before the frames; a text chunk and EXIF after them."""
     exif = Image.Exif()
@@ -128,6 +138,7 @@ def test_a_stuttering_sticker_keeps_its_alpha_and_a_16_bit_apng_its_depth(tmp_pa
     frames_in, frames_out = ffmpeg_view(sticker, "rgba"), ffmpeg_view(tmp_path / "sticker_out.apng", "rgba")
     assert [np.array_equal(a, b) for a, b in zip(frames_in, frames_out)] == [True] * 5 + [False] + [True] * 2
     assert (frames_out[5][..., 3] < 128).mean() > 0.5  # still a sticker
+    assert all(visible_equal(a, b) for a, b in zip(frames_out, pillow_frames(tmp_path / "sticker_out.apng")))  # Pillow composes it alike
     deep = [frame.astype(np.uint16) * 257 + np.uint16(index) for index, frame in enumerate(scene(10, 48, 64))]  # low bits vary
     deep = stutter([frame.byteswap() for frame in deep], [6])  # rgb48be: big-endian samples
     source = apng(tmp_path / "deep.png", deep, [(1, 25)] * 10, pix_fmt="rgb48be")
