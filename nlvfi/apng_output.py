@@ -22,8 +22,9 @@ What is kept, and how:
   were (an up-conversion divides each by ``--factor``, exactly, the last frame's kept); FFmpeg
   reads the repaired file's times as it read the input's, tick for tick (checked).
 - **The pixels**, as FFmpeg composes them (blending, disposal), in the pixel format it decodes
-  the input to (8 or 16 bits; RGB, RGBA, grey, grey and alpha; a palette file as RGB or RGBA):
-  lossless, the untouched frames identical (checked on the read-back).
+  the input to (8 or 16 bits; RGB, RGBA, grey, grey and alpha), a palette file in its own palette,
+  its new frames in the palette's nearest colours (:mod:`nlvfi.apng_palette`): lossless, the
+  untouched frames identical (checked on the read-back).
 - **The play count** (``acTL``), and the input's colour and text chunks byte for byte (ICC
   profile, sRGB, gamma, chromaticities, cICP, HDR levels, pixel size, text, EXIF, time), in their
   order, in place of what FFmpeg's encoder would write (:data:`CARRIED_CHUNKS`).
@@ -43,8 +44,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
+from .apng_palette import exact_indices, input_palette, nearest_indices, pal8_palette
 from .checkpoint import staged_copy, staged_from
 from .png_chunks import PNG_SIGNATURE, chunk, png_chunks
 from .videoio import VideoError, VideoReader, probe, refuse_encoder_options
@@ -101,6 +104,7 @@ class ApngInfo:
         carried: the :data:`CARRIED_CHUNKS` it holds, ``(name, payload)``, before its first frame.
         trailing: those after its last frame's data (text and EXIF may sit there).
         default_image_shown: whether the IDAT image is the first frame (an fcTL comes before it).
+        palette: a palette APNG's RGBA colours, 4 bytes each (:func:`nlvfi.apng_palette.input_palette`); None for others.
     """
 
     delays: tuple[tuple[int, int], ...]
@@ -108,6 +112,7 @@ class ApngInfo:
     carried: tuple[tuple[bytes, bytes], ...]
     trailing: tuple[tuple[bytes, bytes], ...]
     default_image_shown: bool
+    palette: bytes | None = None
 
     @property
     def carried_names(self) -> list[str]:
@@ -121,9 +126,11 @@ def apng_info(path: str | os.PathLike) -> ApngInfo:
     data = Path(path).read_bytes()
     if not data.startswith(PNG_SIGNATURE):
         raise VideoError(f"{path} is not a PNG file")
-    delays, plays, carried, trailing = [], None, [], []
+    delays, plays, carried, trailing, header = [], None, [], [], []
     seen_frame_data = seen_fctl_first = False
     for name, payload, _ in png_chunks(data):
+        if not seen_frame_data:
+            header.append((name, payload))
         if name == b"acTL" and len(payload) == 8:
             plays = int.from_bytes(payload[4:8], "big")
         elif name == b"fcTL" and len(payload) == 26:
@@ -135,7 +142,8 @@ def apng_info(path: str | os.PathLike) -> ApngInfo:
             (trailing if seen_frame_data else carried).append((name, payload))
     if plays is None:
         raise VideoError(f"{path} is a still PNG, not an animated one (it has no acTL chunk)")
-    return ApngInfo(tuple(delays), plays, tuple(carried), tuple(trailing), seen_fctl_first)
+    palette = input_palette(header)
+    return ApngInfo(tuple(delays), plays, tuple(carried), tuple(trailing), seen_fctl_first, None if palette is None else palette.tobytes())
 
 
 def split_delay(num: int, den: int, factor: int) -> tuple[int, int] | None:
@@ -155,7 +163,8 @@ class ApngTarget:
         path: the APNG asked for (``-o``).
         info: the input's :class:`ApngInfo`.
         delays: every output frame's ``(delay_num, delay_den)``.
-        pix_fmt: the pixel format the frames are coded in (:data:`ENCODER_FORMATS`).
+        pix_fmt: the pixel format the frames are coded in (:data:`ENCODER_FORMATS`, or pal8: the
+            input's palette).
         input_bytes: the input's size, for the report.
     """
 
@@ -215,7 +224,8 @@ def apng_output(output: Path, source: Path, codec: str | None, crf: int | None, 
                 "write OUT.mp4 or OUT.webm, which hold any time"
             )
         delays = [part for part in split for _ in range(factor)] + delays[-1:]
-    target = ApngTarget(Path(output), chunks, tuple(delays), output_format(info.pix_fmt), Path(source).stat().st_size)
+    pix_fmt = "pal8" if chunks.palette is not None else output_format(info.pix_fmt)  # a palette APNG in its palette (nlvfi.apng_palette)
+    target = ApngTarget(Path(output), chunks, tuple(delays), pix_fmt, Path(source).stat().st_size)
     return target, target.intermediate, "ffv1"
 
 
@@ -240,20 +250,28 @@ def _with_input_chunks(data: bytes, info: ApngInfo) -> bytes:
         elif name == b"IEND":
             body.extend(chunk(n, p) for n, p in info.trailing)
             body.append(chunk(name, payload))
-        elif name[0:1].isupper() or name in (b"acTL", b"fcTL", b"fdAT"):  # critical chunks and the animation's
+        elif name[0:1].isupper() or name in (b"acTL", b"fcTL", b"fdAT", b"tRNS"):  # critical chunks, the animation's, a palette's alpha
             body.append(chunk(name, payload))
     return PNG_SIGNATURE + b"".join(head) + b"".join(body)
 
 
-def export_apng(video: Path, target: ApngTarget, staging: Path, source: Path | None = None, progress: bool = True) -> dict:
+def export_apng(
+    video: Path, target: ApngTarget, staging: Path, source: Path | None = None, progress: bool = True, generated: frozenset[int] = frozenset(),
+) -> dict:  # fmt: skip
     """Write the frames of ``video`` (the run's lossless intermediate) as one APNG at ``staging``
     with the delays, play count and chunks of ``target``, read it back through FFmpeg and compare
     every frame's pixels and delay with what was written, and (``source``: a repair, whose times
-    are the input's) FFmpeg's times for it with FFmpeg's for the input. Returns the report's
-    ``apng``; VideoError where it does not read back so."""
+    are the input's) FFmpeg's times for it with FFmpeg's for the input. A palette input's frames
+    are written in its palette where every frame not in ``generated`` (the run's new ones) fits it
+    (:mod:`nlvfi.apng_palette`). Returns the report's ``apng``; VideoError where it does not read
+    back so."""
     import av
 
+    palette, why_not = _palette_for(video, target, generated, progress)
+    pix_fmt = "pal8" if palette is not None else output_format("rgba" if target.pix_fmt == "pal8" else target.pix_fmt)
+    compared = "rgba" if pix_fmt == "pal8" else pix_fmt  # the format frames are compared in
     written: list[str] = []  # SHA-1 of each frame's pixels, as coded
+    mapped: list[float] = []  # a new frame's PSNR in the palette against the generator's
     muxed = staging.with_name(staging.name + ".muxed")
     try:
         with av.open(str(muxed), "w", format="apng", options={"plays": str(target.info.plays)}) as container, VideoReader(video) as reader:
@@ -261,14 +279,18 @@ def export_apng(video: Path, target: ApngTarget, staging: Path, source: Path | N
             for item in tqdm(reader, desc="writing APNG", unit="frame", disable=not progress):
                 if item.index >= len(target.delays):
                     raise VideoError(f"the run gave more frames than the {len(target.delays)} the APNG's delays were made for")
-                frame = item.frame.reformat(format=target.pix_fmt)
+                if palette is None:
+                    frame = item.frame.reformat(format=pix_fmt)
+                    pixels = frame.to_ndarray()
+                else:
+                    frame, pixels = _in_palette(item.frame.to_ndarray(format="rgba"), palette, item.index in generated, mapped)
                 if stream is None:
                     stream = container.add_stream("apng", rate=Fraction(1, 1))
-                    stream.width, stream.height, stream.pix_fmt = frame.width, frame.height, target.pix_fmt
+                    stream.width, stream.height, stream.pix_fmt = frame.width, frame.height, pix_fmt
                     stream.time_base = stream.codec_context.time_base = Fraction(1, 1)  # a frame's pts is its index
                     stream.options = {"pred": "mixed"}
                 frame.pts, frame.time_base = item.index, Fraction(1, 1)
-                written.append(hashlib.sha1(frame.to_ndarray().tobytes()).hexdigest())
+                written.append(hashlib.sha1(pixels.tobytes()).hexdigest())
                 for packet in stream.encode(frame):
                     set_delay(packet, target.delays[int(packet.pts)])  # the packet's pts is its frame's index
                     container.mux(packet)
@@ -281,7 +303,46 @@ def export_apng(video: Path, target: ApngTarget, staging: Path, source: Path | N
         muxed.unlink(missing_ok=True)
     if len(written) != len(target.delays):
         raise VideoError(f"the run gave {len(written)} frames where the APNG's delays were made for {len(target.delays)}")
-    return _read_back(staging, target, written, source)
+    result = _read_back(staging, target, written, compared, source)
+    if palette is not None:
+        finite = [value for value in mapped if np.isfinite(value)]
+        result["coding"] = f"lossless PNG, pal8: the input's palette of {len(palette)} colours (FFmpeg's APNG encoder, prediction mixed)"
+        result["palette"] = {
+            "colours": len(palette), "new_frames_mapped": len(mapped),
+            "mapped_psnr_db": {"min": round(float(min(finite)), 2), "mean": round(float(np.mean(finite)), 2)} if finite else None,
+        }  # fmt: skip
+    elif why_not is not None:
+        result["coding"] = f"lossless PNG, {pix_fmt} (FFmpeg's APNG encoder, prediction mixed)"
+        result["palette_not_kept"] = why_not
+    return result
+
+
+def _palette_for(video: Path, target: ApngTarget, generated: frozenset[int], progress: bool) -> tuple[np.ndarray | None, str | None]:
+    """``(palette, None)`` where the input is a palette APNG whose frames the run took from it all
+    fit its palette (a first pass over ``video``); ``(None, why not)`` where they do not; ``(None,
+    None)`` for other input."""
+    if target.info.palette is None:
+        return None, None
+    palette = np.frombuffer(target.info.palette, np.uint8).reshape(-1, 4)
+    with VideoReader(video) as reader:
+        for item in tqdm(reader, desc="checking palette", unit="frame", disable=not progress):
+            if item.index not in generated and exact_indices(item.frame.to_ndarray(format="rgba"), palette) is None:
+                return None, f"frame {item.index} as FFmpeg composes it holds a colour the input's palette does not (a partly transparent frame blended over another)"
+    return palette, None
+
+
+def _in_palette(rgba: np.ndarray, palette: np.ndarray, new: bool, mapped: list[float]):
+    """``(pal8 frame, its (H, W, 4) RGBA pixels)`` of the (H, W, 4) ``rgba`` frame: exactly in
+    ``palette``, or (``new``: a generated frame) in its nearest colours, their PSNR against
+    ``rgba`` added to ``mapped``."""
+    import av
+
+    indices = nearest_indices(rgba, palette) if new else exact_indices(rgba, palette)
+    pixels = palette[indices]  # (H, W, 4)
+    if new:
+        error = float(np.mean((pixels.astype(np.float64) - rgba) ** 2))
+        mapped.append(float("inf") if error == 0 else 10 * np.log10(255.0**2 / error))
+    return av.VideoFrame.from_ndarray((indices, pal8_palette(palette)), format="pal8"), pixels
 
 
 def ffmpeg_times(path: Path) -> list[int]:
@@ -292,14 +353,14 @@ def ffmpeg_times(path: Path) -> list[int]:
         return [int(packet.pts) for packet in container.demux(video=0) if packet.size]
 
 
-def _read_back(staging: Path, target: ApngTarget, written: list[str], source: Path | None) -> dict:
+def _read_back(staging: Path, target: ApngTarget, written: list[str], compared: str, source: Path | None) -> dict:
     """Compare the APNG at ``staging`` with what was written (module doc); the report's ``apng``."""
     import av
 
     read = []
     with av.open(str(staging)) as container:
         for frame in container.decode(video=0):
-            read.append(hashlib.sha1(frame.reformat(format=target.pix_fmt).to_ndarray().tobytes()).hexdigest())
+            read.append(hashlib.sha1(frame.reformat(format=compared).to_ndarray().tobytes()).hexdigest())
     if read != written:
         first = next((i for i, (a, b) in enumerate(zip(read, written)) if a != b), min(len(read), len(written)))
         raise VideoError(f"the APNG did not read back as written (frame {first}; {len(read)} frames read, {len(written)} written)")
@@ -316,7 +377,7 @@ def _read_back(staging: Path, target: ApngTarget, written: list[str], source: Pa
     return {
         "file": str(target.path),
         "frames": len(read),
-        "coding": f"lossless PNG, {target.pix_fmt} (FFmpeg's APNG encoder, prediction mixed)",
+        "coding": f"lossless PNG, {compared} (FFmpeg's APNG encoder, prediction mixed)",
         "lossless": True,
         "plays": target.info.plays,
         "chunks_kept": target.info.carried_names,
@@ -327,10 +388,12 @@ def _read_back(staging: Path, target: ApngTarget, written: list[str], source: Pa
     }
 
 
-def stage_apng(video: Path, target: ApngTarget, source: Path | None = None, progress: bool = True) -> tuple[Path, dict]:
+def stage_apng(
+    video: Path, target: ApngTarget, source: Path | None = None, progress: bool = True, generated: frozenset[int] = frozenset(),
+) -> tuple[Path, dict]:  # fmt: skip
     """:func:`export_apng` into a new hidden file beside the APNG: (that file, its result); on an
     error or an interrupt both it and ``video`` (the intermediate) are deleted (:func:`nlvfi.checkpoint.staged_from`)."""
-    return staged_from(video, target.path, ".nlvfi-staging.png", lambda staging: export_apng(video, target, staging, source, progress))
+    return staged_from(video, target.path, ".nlvfi-staging.png", lambda staging: export_apng(video, target, staging, source, progress, generated))
 
 
 def copy_apng(original: Path, target: ApngTarget) -> tuple[Path, dict]:
@@ -352,6 +415,13 @@ def apng_text(apng: dict, kept: str = "untouched") -> str:
     if apng.get("copied"):
         return f"No frame replaced, so the animated PNG {apng['file']} is the input copied byte for byte (SHA-256 checked; {apng['frames']} frames, {plays})."
     times = "every frame's delay as the input gave it" if apng["times_as_input"] else "every delay exact"
+    palette = apng.get("palette")
+    if palette and palette["new_frames_mapped"]:
+        psnr = palette["mapped_psnr_db"]
+        drawn = f" (PSNR >= {psnr['min']} dB against the generator's, mean {psnr['mean']})" if psnr else " (exactly)"
+        times += f", the {palette['new_frames_mapped']} new frames drawn in the palette's nearest colours{drawn}"
+    if apng.get("palette_not_kept"):
+        times += f"; not in the input's palette: {apng['palette_not_kept']}"
     return (
         f"Written as an animated PNG ({apng['file']}, {apng['frames']} frames, {plays}, {apng['coding']}, {apng['bytes'] / 1e6:.2f} MB "
         f"against the input's {apng['input_bytes'] / 1e6:.2f} MB), read back through FFmpeg frame for frame: the {kept} frames "

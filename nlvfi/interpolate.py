@@ -1110,7 +1110,7 @@ def interpolate_video(
         animations = (  # (its summary key, its target, the intermediate written as it)
             ("gif", gif, lambda: stage_gif(output, gif, new_frames, progress)),
             ("webp", webp, lambda: stage_webp(output, webp, progress)),
-            ("apng", apng, lambda: stage_apng(output, apng, progress=progress)),
+            ("apng", apng, lambda: stage_apng(output, apng, progress=progress, generated=frozenset(new_frames))),
         )
         for key, target, stage in animations:
             if target is None:

@@ -821,7 +821,7 @@ def repair_video(
         animations = (  # (its report key, its target, the input copied, the intermediate written): nothing to replace: the input
             ("gif", gif, lambda: copy_gif(source, gif), lambda: stage_gif(output, gif, generated, progress)),
             ("webp", webp, lambda: copy_webp(Path(input_staged["from"]), webp), lambda: stage_webp(output, webp, progress)),
-            ("apng", apng, lambda: copy_apng(source, apng), lambda: stage_apng(output, apng, source, progress)),
+            ("apng", apng, lambda: copy_apng(source, apng), lambda: stage_apng(output, apng, source, progress, frozenset(generated))),
         )
         for key, target, copy, stage in animations:
             if target is not None:

@@ -38,10 +38,10 @@ def apng(path: Path, frames: list[np.ndarray], delays: list[tuple[int, int]], pl
     muxed = path.with_suffix(".muxed")
     with av.open(str(muxed), "w", format="apng", options={"plays": str(plays)}) as container:
         stream = container.add_stream("apng", rate=1)
-        stream.height, stream.width = frames[0].shape[:2]
+        stream.height, stream.width = (frames[0][0] if pix_fmt == "pal8" else frames[0]).shape[:2]
         stream.pix_fmt, stream.time_base = pix_fmt, Fraction(1, 1)
         for index, picture in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(picture, format=pix_fmt)
+            frame = av.VideoFrame.from_ndarray(picture, format=pix_fmt)  # pal8: (indices, (256, 4) A, R, G, B rows)
             frame.pts, frame.time_base = index, Fraction(1, 1)
             for packet in list(stream.encode(frame)) + (list(stream.encode()) if index == len(frames) - 1 else []):
                 set_delay(packet, delays[int(packet.pts)])
@@ -52,7 +52,7 @@ def apng(path: Path, frames: list[np.ndarray], delays: list[tuple[int, int]], pl
     for name, payload, _ in png_chunks(data):
         if name == b"IEND":
             out += b"".join(chunk(n, p) for n, p in tail)
-        if name[:1].isupper() or name in (b"acTL", b"fcTL", b"fdAT"):  # not FFmpeg's pHYs: only ``head`` and ``tail``
+        if name[:1].isupper() or name in (b"acTL", b"fcTL", b"fdAT", b"tRNS"):  # not FFmpeg's pHYs: only ``head`` and ``tail``
             out += chunk(name, payload)
         if name == b"IHDR":
             out += b"".join(chunk(n, p) for n, p in head)
@@ -147,6 +147,62 @@ def test_a_stuttering_sticker_keeps_its_alpha_and_a_16_bit_apng_its_depth(tmp_pa
     frames_in, frames_out = ffmpeg_view(source, "rgb48le"), ffmpeg_view(tmp_path / "deep_out.png", "rgb48le")
     assert [np.array_equal(a, b) for a, b in zip(frames_in, frames_out)] == [i != 6 for i in range(10)]
     assert (frames_in[3] % 257).any()  # the 16 bits are really used, and came back
+
+
+def palette_sticker(count: int = 8) -> tuple[list, np.ndarray]:
+    """``(frames, palette)``: pal8 frames of a square of 60 colours moving over a transparent
+    background, for an APNG of colour type 3; ``palette`` (N, 4) RGBA, entry 0 transparent."""
+    rgba = np.zeros((61, 4), np.uint8)
+    rgba[1:, :3] = np.stack([np.linspace(20, 240, 60), np.linspace(200, 40, 60), np.full(60, 120)], axis=1).astype(np.uint8)
+    rgba[1:, 3] = 255
+    rows = np.zeros((256, 4), np.uint8)
+    rows[:61] = rgba[:, [3, 0, 1, 2]]  # PyAV's pal8 rows: A, R, G, B
+    frames = []
+    for index in range(count):
+        indices = np.zeros((48, 64), np.uint8)
+        left = 4 + 5 * index
+        indices[10:34, left : left + 20] = 1 + (np.add.outer(np.arange(24), np.arange(20)) + 3 * index) % 60
+        frames.append((indices, rows))
+    return frames, rgba
+
+
+def test_a_palette_sticker_stays_in_its_palette_its_new_frame_in_the_nearest_colours(tmp_path, model):
+    frames, rgba = palette_sticker()
+    frames[5] = frames[4]
+    source = apng(tmp_path / "sticker.png", frames, [(1, 12)] * 8, pix_fmt="pal8")
+    assert apng_info(source).palette is not None
+    report = repair_video(source, tmp_path / "out.png", checkpoint=model, progress=False)
+    out = tmp_path / "out.png"
+    assert [r["frame"] for r in report["replaced"]] == [5]
+    header = dict((name, payload) for name, payload, _ in png_chunks(out.read_bytes()))
+    assert header[b"IHDR"][9] == 3 and b"tRNS" in header  # colour type 3, its alpha kept
+    frames_in, frames_out = ffmpeg_view(source, "rgba"), ffmpeg_view(out, "rgba")
+    assert [np.array_equal(a, b) for a, b in zip(frames_in, frames_out)] == [True] * 5 + [False] + [True] * 2
+    palette_colours = {tuple(colour) for colour in rgba}
+    assert {tuple(colour) for colour in frames_out[5].reshape(-1, 4)} <= palette_colours  # the new frame in the palette
+    palette = report["apng"]["palette"]
+    assert palette["colours"] == 256 and palette["new_frames_mapped"] == 1 and palette["mapped_psnr_db"]["min"] > 15  # FFmpeg's PLTE: 256
+    assert report["apng"]["coding"].startswith("lossless PNG, pal8: the input's palette of 256 colours")
+    assert report["apng"]["bytes"] < 1.5 * report["apng"]["input_bytes"]
+    assert "the 1 new frames drawn in the palette's nearest colours (PSNR >= " in summary_text(report)
+
+
+def test_a_palette_apng_whose_frames_leave_its_palette_is_written_as_rgba(tmp_path):
+    """A frame taken from the input with a colour the palette lacks (FFmpeg blended a partly
+    transparent frame over another) cannot go back into the palette: RGBA, and the report says why."""
+    from nlvfi.apng_output import ApngInfo, ApngTarget, export_apng
+
+    frames, rgba = palette_sticker(3)
+    shown = [rgba[indices] for indices, _ in frames]  # (H, W, 4) RGBA
+    shown[1] = shown[1].copy()
+    shown[1][0, 0] = (1, 2, 3, 128)  # not a palette colour
+    video = tmp_path / "run.mkv"
+    write_video(video, shown, rate=10, codec="ffv1", pix_fmt="bgra")  # RGBA arrays in, as FFV1 holds them
+    info = ApngInfo(((1, 10),) * 3, 0, (), (), True, rgba.tobytes())
+    result = export_apng(video, ApngTarget(tmp_path / "out.png", info, info.delays, "pal8", 0), tmp_path / "out.png", progress=False)
+    assert result["palette_not_kept"].startswith("frame 1 as FFmpeg composes it holds a colour the input's palette does not")
+    assert result["coding"].startswith("lossless PNG, rgba") and "palette" not in result
+    assert all(np.array_equal(a, b) for a, b in zip(ffmpeg_view(tmp_path / "out.png", "rgba"), shown))
 
 
 def test_an_apng_with_nothing_to_replace_is_copied_byte_for_byte(tmp_path, model, capsys):
