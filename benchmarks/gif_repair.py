@@ -139,6 +139,23 @@ def measure(originals: list[np.ndarray], rate: float, seed: int, folder: Path, c
     return row
 
 
+def detection_cells(found: list[dict]) -> str:
+    """A row's "copies | precision | recall | untouched identical" cells over the ``found`` runs."""
+    flagged, true, copies = (sum(r[k] for r in found) for k in ("flagged", "true_flagged", "copies"))
+    identical = f"{sum(r['identical'] for r in found)}/{sum(r['untouched'] for r in found)}"
+    return f"{copies} | {true / max(flagged, 1):.3f} | {true / max(copies, 1):.3f} | {identical}"
+
+
+def psnr_cells(found: list[dict]) -> str:
+    """A row's "copy left in | average | nlvfi" mean PSNR cells over the ``found`` runs."""
+    return " | ".join(f"{np.mean([v for r in found for v in r['psnr'][k]]):.2f}" for k in ("copy", "average", "nlvfi"))
+
+
+def size_ratio(found: list[dict], against: str = "bytes_in") -> float:
+    """The outputs' size over the inputs' (or ``against`` another size) over the ``found`` runs."""
+    return sum(r["bytes_out"] for r in found) / sum(r[against] for r in found)
+
+
 def format_table(rows: dict[str, list[dict]], frames: int, max_side: int, seeds: list[int]) -> str:
     lines = [
         f"GIFs from the held-out OpenCV clips, first {frames} frames at most {max_side} px, one 256-colour palette each, "
@@ -150,15 +167,9 @@ def format_table(rows: dict[str, list[dict]], frames: int, max_side: int, seeds:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for clip, found in rows.items():
-        flagged, true, copies = (sum(r[k] for r in found) for k in ("flagged", "true_flagged", "copies"))
-        mean = {k: np.mean([v for r in found for v in r["psnr"][k]]) for k in ("copy", "average", "nlvfi")}
         lines.append(
-            f"| {clip} | {copies} | {true / max(flagged, 1):.3f} | {true / max(copies, 1):.3f} "
-            f"| {sum(r['identical'] for r in found)}/{sum(r['untouched'] for r in found)} "
-            f"| {mean['copy']:.2f} | {mean['average']:.2f} | {mean['nlvfi']:.2f} "
-            f"| {sum(r['bytes_out'] for r in found) / sum(r['bytes_in'] for r in found):.2f} "
-            f"| {sum(r['bytes_out'] for r in found) / sum(r['bytes_originals'] for r in found):.2f} "
-            f"| {np.mean([r['seconds'] for r in found]):.1f} |"
+            f"| {clip} | {detection_cells(found)} | {psnr_cells(found)} | {size_ratio(found):.2f} "
+            f"| {size_ratio(found, 'bytes_originals'):.2f} | {np.mean([r['seconds'] for r in found]):.1f} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -108,16 +108,10 @@ def format_table(rows: dict[tuple[str, str], list[dict]], frames: int, max_side:
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (clip, coding), found in rows.items():
-        flagged, true, copies = (sum(r[k] for r in found) for k in ("flagged", "true_flagged", "copies"))
-        mean = {k: np.mean([v for r in found for v in r["psnr"][k]]) for k in ("copy", "average", "nlvfi")}
         lowest = min(r["untouched_min_db"] for r in found)
         lines.append(
-            f"| {clip} | {coding} | {copies} | {true / max(flagged, 1):.3f} | {true / max(copies, 1):.3f} "
-            f"| {sum(r['identical'] for r in found)}/{sum(r['untouched'] for r in found)} "
-            f"| {'identical' if np.isinf(lowest) else f'{lowest:.2f}'} "
-            f"| {mean['copy']:.2f} | {mean['average']:.2f} | {mean['nlvfi']:.2f} "
-            f"| {sum(r['bytes_out'] for r in found) / sum(r['bytes_in'] for r in found):.2f} "
-            f"| {np.mean([r['seconds'] for r in found]):.1f} |"
+            f"| {clip} | {coding} | {gif_repair.detection_cells(found)} | {'identical' if np.isinf(lowest) else f'{lowest:.2f}'} "
+            f"| {gif_repair.psnr_cells(found)} | {gif_repair.size_ratio(found):.2f} | {np.mean([r['seconds'] for r in found]):.1f} |"
         )
     return "\n".join(lines) + "\n"
 
