@@ -303,7 +303,7 @@ def export_apng(
         muxed.unlink(missing_ok=True)
     if len(written) != len(target.delays):
         raise VideoError(f"the run gave {len(written)} frames where the APNG's delays were made for {len(target.delays)}")
-    result = _read_back(staging, target, written, compared, source)
+    result = {**_read_back(staging, target, written, compared, source), "pix_fmt": pix_fmt}
     if palette is not None:
         finite = [value for value in mapped if np.isfinite(value)]
         result["coding"] = f"lossless PNG, pal8: the input's palette of {len(palette)} colours (FFmpeg's APNG encoder, prediction mixed)"
