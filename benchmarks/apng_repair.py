@@ -33,14 +33,12 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
-import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -143,16 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--codings", default="rgb,palette", help="input codings, comma list (rgb, palette)")
     args = parser.parse_args(argv)
     seeds = [int(seed) for seed in args.seeds.split(",")]
-    clips, codings = args.clips.split(","), args.codings.split(",")
-    rows: dict[tuple[str, str], list[dict]] = {}
-    with tempfile.TemporaryDirectory() as folder, tqdm(total=len(clips) * len(codings) * len(seeds), desc="APNGs", unit="APNG") as bar:
-        for clip in clips:
-            frames, rate = repair_quality.load_frames(clip, args.data, args.frames, args.max_side)
-            for coding in codings:
-                rows[clip, coding] = []
-                for seed in seeds:
-                    rows[clip, coding].append(measure(frames, rate, seed, Path(folder), args.checkpoint, coding))
-                    bar.update(1)
+    rows = gif_repair.measured_codings(
+        args, args.codings.split(","), "APNGs", lambda frames, rate, coding, seed, folder: measure(frames, rate, seed, folder, args.checkpoint, coding)
+    )
     gif_repair.show_table(format_table(rows, args.frames, args.max_side, seeds), args.out)
     return 0
 

@@ -186,6 +186,24 @@ def clip_arguments(parser: argparse.ArgumentParser, made: str) -> argparse.Argum
     return parser
 
 
+def measured_codings(args: argparse.Namespace, codings: list[str], made: str, measure) -> dict[tuple[str, str], list[dict]]:
+    """``{(clip, coding): rows}``: ``measure(frames, rate, coding, seed, folder)`` for every clip of
+    ``args.clips`` (its held-out frames), input coding and seed of ``args.seeds``, in a temporary
+    folder, with a progress bar of ``made`` (GIFs, WebPs, APNGs)."""
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    clips = args.clips.split(",")
+    rows: dict[tuple[str, str], list[dict]] = {}
+    with tempfile.TemporaryDirectory() as folder, tqdm(total=len(clips) * len(codings) * len(seeds), desc=made, unit=made[:-1]) as bar:
+        for clip in clips:
+            frames, rate = repair_quality.load_frames(clip, args.data, args.frames, args.max_side)
+            for coding in codings:
+                rows[clip, coding] = []
+                for seed in seeds:
+                    rows[clip, coding].append(measure(frames, rate, coding, seed, Path(folder)))
+                    bar.update(1)
+    return rows
+
+
 def show_table(table: str, out: Path | None) -> None:
     """Print the table, and write it to ``out`` (Markdown) where given."""
     print(table)

@@ -32,13 +32,11 @@ import argparse
 import io
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -121,16 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--codings", default="lossless,lossy", help="input codings, comma list (lossless, lossy)")
     args = parser.parse_args(argv)
     seeds = [int(seed) for seed in args.seeds.split(",")]
-    clips, codings = args.clips.split(","), args.codings.split(",")
-    rows: dict[tuple[str, str], list[dict]] = {}
-    with tempfile.TemporaryDirectory() as folder, tqdm(total=len(clips) * len(codings) * len(seeds), desc="WebPs", unit="WebP") as bar:
-        for clip in clips:
-            frames, rate = repair_quality.load_frames(clip, args.data, args.frames, args.max_side)
-            for coding in codings:
-                rows[clip, coding] = []
-                for seed in seeds:
-                    rows[clip, coding].append(measure(frames, rate, coding, seed, Path(folder), args.checkpoint))
-                    bar.update(1)
+    rows = gif_repair.measured_codings(
+        args, args.codings.split(","), "WebPs", lambda frames, rate, coding, seed, folder: measure(frames, rate, coding, seed, folder, args.checkpoint)
+    )
     table = format_table(rows, args.frames, args.max_side, seeds)
     gif_repair.show_table(table, args.out)
     return 0
