@@ -50,7 +50,7 @@ from tqdm import tqdm
 from .apng_palette import exact_indices, input_palette, nearest_indices, pal8_palette
 from .checkpoint import staged_copy, staged_from
 from .png_chunks import PNG_SIGNATURE, chunk, png_chunks
-from .videoio import VideoError, VideoReader, probe, refuse_encoder_options
+from .videoio import VideoError, VideoReader, is_image_pattern, probe, refuse_encoder_options
 from .webp_output import BROWSER_MIN_MS
 
 #: the suffixes an APNG output may have (``.png`` for APNG input: what sticker tools write)
@@ -201,8 +201,10 @@ def apng_output(output: Path, source: Path, codec: str | None, crf: int | None, 
         return None, output, codec
     info = probe(source) if Path(source).is_file() else None
     if info is None or info.codec != "apng":
+        if suffix == ".png" and info is not None and info.codec == "png" and not is_image_pattern(source):
+            raise ValueError(f"{source} is a still PNG image (1 frame), not an animated one: nothing to repair or interpolate (it needs at least 2)")
         if suffix == ".png":
-            return None, output, codec  # a still PNG, or numbered images: not this module's
+            return None, output, codec  # numbered images or a video to a .png: not this module's (the container is refused)
         what = f"{info.codec} {info.pix_fmt}" if info is not None else "not a file"
         raise ValueError(f"{output}: an animated PNG is written for APNG input only ({source} is {what}); write OUT.mp4 or OUT.webm for other input")
     refuse_encoder_options(codec, crf, preset, "an animated PNG: it is written losslessly, as the input was")

@@ -250,18 +250,21 @@ def test_bad_requests_are_refused_in_one_line_with_nothing_at_out(tmp_path, mode
     source = stuttering_apng(tmp_path)
     fast = apng(tmp_path / "fast.png", scene(4, 48, 64), [(1, 25)] * 4)  # 40 ms: 10 ms frames at x4
     apart = _default_image_apart(tmp_path / "apart.png")
+    still = tmp_path / "still.png"
+    Image.fromarray(scene(1, 48, 64)[0]).save(still)  # what FFmpeg's muxer makes of a one-frame APNG too
     cases = [
         (["repair", str(video), "-o", str(tmp_path / "out.apng")], "an animated PNG is written for APNG input only"),
         (["repair", str(source), "-o", str(tmp_path / "out.png"), "--crf", "18"], "--crf cannot apply to an animated PNG"),
         (["interpolate", str(fast), "-o", str(tmp_path / "x4.png"), "--factor", "4"], "does not split into 4 exact APNG delays"),
         (["repair", str(apart), "-o", str(tmp_path / "out.png")], "has a still image that is not one of its frames"),
-        (["repair", str(video), "-o", str(tmp_path / "out.png")], "cannot tell the container of"),  # a still PNG is no video
+        (["repair", str(video), "-o", str(tmp_path / "out.png")], "cannot tell the container of"),  # a video to one .png
+        (["repair", str(still), "-o", str(tmp_path / "out.png")], "is a still PNG image (1 frame), not an animated one"),
     ]
     for arguments, said in cases:
         assert cli.main(arguments + ["--checkpoint", str(model), "--quiet"]) != 0, arguments
         error = capsys.readouterr().err.strip()
         assert said in error and len(error.splitlines()) == 1, error
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["apart.png", "clip.mkv", "fast.png", "in.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["apart.png", "clip.mkv", "fast.png", "in.png", "still.png"]
 
 
 def test_an_interrupted_apng_run_leaves_nothing_at_out_and_the_next_goes_on(tmp_path, model, monkeypatch):
