@@ -80,6 +80,7 @@ from .acceleration import (
     keep_freed_cpu_memory, kept_free_cpu_bytes,
 )  # fmt: skip
 from .checkpoint import CheckpointError, atomic_write, load_generator
+from .deinterlace import add_deinterlace_argument, deinterlaced_text
 from .input_rate import add_input_rate_argument, declared_input_rate, given_rate_text, reads_at_input_rate
 from .staged_images import reads_staged_images, staging_reason, staging_text
 from .gif_output import gif_output, gif_text, stage_gif
@@ -886,6 +887,23 @@ def interpolate_images(
 # Video frame-rate up-conversion
 
 
+def gap_places(factor: int, pictures: Sequence[float]) -> list[tuple[int, float] | None]:
+    """Where each new frame of a gap comes from: frame j = 1 .. F-1 at j/F of the gap. None where
+    a real picture is at that place (an interlaced frame's second field at 1/2, nlvfi.deinterlace),
+    else (side, t): made at t between real pictures ``side`` and ``side + 1``. ``pictures``: the
+    places of the gap's real pictures in order, 0 and 1 and any between."""
+    places: list[tuple[int, float] | None] = []
+    for j in range(1, factor):
+        place = j / factor
+        if place in pictures:
+            places.append(None)
+            continue
+        side = max(n for n, at in enumerate(pictures) if at < place)
+        start, end = pictures[side], pictures[side + 1]
+        places.append((side, (place - start) / (end - start)))
+    return places
+
+
 @reads_staged_images
 @reads_at_input_rate
 def interpolate_video(
@@ -909,6 +927,8 @@ def interpolate_video(
     *,
     input_rate: str | Fraction | None = None,
     input_staged: dict | None = None,
+    deinterlace: bool = False,
+    second_fields: bool = True,
 ) -> dict:
     """Multiply the frame rate of ``source`` by ``factor``; write ``output`` atomically.
 
@@ -925,6 +945,12 @@ def interpolate_video(
     Motion JPEG stream), read at that rate (``nlvfi.input_rate``); one that has its own is refused.
     ``input_staged``: set by :func:`nlvfi.staged_images.reads_staged_images` where ``source`` is the
     OpenEXR staging of numbered images FFmpeg misreads; the summary says what was staged.
+    ``deinterlace``: interlaced input is deinterlaced as it is read (nlvfi.deinterlace: bwdif,
+    one progressive frame per frame) and written progressive; False: refused. ``second_fields``:
+    deinterlacing, each frame's second field, taken half a frame later, is the frame half-way
+    (x2), and the frames at 1/4 and 3/4 (x4) are made between it and the frames on either side
+    (:func:`gap_places`); False: every new frame generated from the frames, as for progressive
+    video (the benchmark's comparison, ``benchmarks/interlaced_repair.py``).
 
     Returns a summary dict (frames in/out, encoder, verification, resume, timings). Raises
     FileNotFoundError, VideoError (not a video, 0/1 frame, corrupt, frame too large, a failed
@@ -950,14 +976,15 @@ def interpolate_video(
     started = time.perf_counter()
     summary: dict = {}
     header = probe(source)  # frames too large for memory are refused before anything is decoded
-    check_progressive(header)
+    interlacing = check_progressive(header, deinterlace)  # None: progressive
     rate = header.rate * factor if header.rate else None
     check_encoder(header, container, codec, crf, preset, header.time_base / factor, rate)  # an encoder that does not open: now
     plan = plan_inference(
         generator, header.height, header.width, memory_budget(device, max_memory_gb), device, tile, overlap, views,
         flow_scale, static_motion, fade, resident=resident_bytes(header.height, header.width, INTERPOLATE_HELD_FRAMES + factor - 1),
     )
-    store = ResumeStore.beside(output, source, generator, {**plan.frame_settings(), "factor": factor}, "gap") if resume else None
+    settings = {**plan.frame_settings(), "factor": factor, "deinterlace": None if interlacing is None else interlacing.filter_args(second_fields)}
+    store = ResumeStore.beside(output, source, generator, settings, "gap") if resume else None
 
     def frames_identity(count: int) -> dict:
         """How the first ``count`` output frames are made (nlvfi.kept_encoding): by the gaps of
@@ -977,17 +1004,17 @@ def interpolate_video(
         """Write the up-converted video to ``tmp``; ``reuse``: start from the encoded frames an
         interrupted run kept, if they fit (nlvfi.kept_encoding)."""
         log: PacketLog | None = None
-        with VideoReader(source) as reader:
+        with VideoReader(source, deinterlace=interlacing is not None, fields=second_fields) as reader:
             info = reader.info
             writer = VideoWriter(
                 tmp, container, info, codec, crf, audio_from=reader.container,
                 time_base=info.time_base / factor, rate=info.rate * factor if info.rate else None, preset=preset,
             )
             traits = info.traits
-            times = [j / factor for j in range(1, factor)]
             written_pts.clear()
             previous = None  # (DecodedFrame, (1, 3, H, W) tensor, alpha)
             generated = 0
+            fields_written = 0  # frames that are an input frame's second field (nlvfi.deinterlace)
             captioned = 0  # input frames carrying closed captions (nlvfi.captions)
             try:
                 log = store.log_encoding(writer, frames_identity, reuse) if store is not None else None
@@ -1001,26 +1028,42 @@ def interpolate_video(
                     if previous is not None:
                         if current[1].shape != previous[1].shape:
                             raise VideoError(f"{source}: the frame size changes at frame {item.index}")
-                        identity = {"gap": item.index, "pts": [previous[0].pts, item.pts]}
-                        shape = (factor - 1, *rgb.shape)  # (F-1, H, W, 3)
-                        kept = store.load_run(item.index, identity, shape, rgb.dtype) if store is not None else None
+                        second = previous[0].second_field  # the picture half a gap on (nlvfi.deinterlace), or None
+                        pictures = [(0.0, *previous[1:])]  # the real pictures of the gap: (place, (H, W, 3), alpha)
+                        if second is not None:
+                            pictures.append((0.5, frame_to_rgb(second, traits), frame_alpha(second, traits)))
+                        pictures.append((1.0, *current[1:]))
+                        places = gap_places(factor, [place for place, _, _ in pictures])
+                        identity = {"gap": item.index, "pts": [previous[0].pts, item.pts], "fields": second is not None}
+                        count = sum(place is not None for place in places)
+                        shape = (count, *rgb.shape)  # (F-1, H, W, 3), less a field's frame
+                        kept = store.load_run(item.index, identity, shape, rgb.dtype) if store is not None and count else None
                         if kept is not None:
-                            made = kept[0]
+                            made = list(kept[0])
                         else:
-                            pair = [rgb_to_tensor(x).to(device) for x in (previous[1], rgb)]  # (1, 3, H, W) each
-                            frames = generate(generator, *pair, times, plan.per_call, plan)  # (F-1, 3, H, W)
-                            made = np.stack([tensor_to_rgb(frame, rgb.dtype) for frame in frames])  # (F-1, H, W, 3)
-                            if store is not None:  # kept at once: an interrupt from here on loses none of it
-                                store.save_run(item.index, made, identity, {})
+                            made = []
+                            for side in range(len(pictures) - 1):  # the frames between two real pictures
+                                local = [place[1] for place in places if place is not None and place[0] == side]
+                                if local:
+                                    pair = [rgb_to_tensor(x[1]).to(device) for x in pictures[side : side + 2]]  # (1, 3, H, W) each
+                                    frames = generate(generator, *pair, local, plan.per_call, plan)  # (k, 3, H, W)
+                                    made += [tensor_to_rgb(frame, rgb.dtype) for frame in frames]  # (H, W, 3) each
+                            if store is not None and made:  # kept at once: an interrupt from here on loses none of it
+                                store.save_run(item.index, np.stack(made), identity, {})
                         step = item.pts - previous[0].pts
-                        for j, frame in enumerate(made, start=1):
+                        made_in_order = iter(made)  # by side, then time: the order of j
+                        for j, place in enumerate(places, start=1):
+                            written_pts.append(previous[0].pts * factor + j * step)
+                            if place is None:  # the second field's own frame, half a gap on
+                                writer.write(second, written_pts[-1])
+                                fields_written += 1
+                                continue
+                            side, t = place
                             alpha = None
                             if previous[2] is not None:
-                                t = j / factor
-                                alpha = np.round((1 - t) * previous[2] + t * current[2]).astype(previous[2].dtype)
-                            out = writer.frame_from_rgb(frame, alpha)
-                            written_pts.append(previous[0].pts * factor + j * step)
-                            writer.write(out, written_pts[-1])
+                                (_, _, left), (_, _, right) = pictures[side : side + 2]
+                                alpha = np.round((1 - t) * left + t * right).astype(previous[2].dtype)
+                            writer.write(writer.frame_from_rgb(next(made_in_order), alpha), written_pts[-1])
                             generated += 1
                     written_pts.append(item.pts * factor)
                     captioned += closed_captions(item.frame) is not None
@@ -1042,15 +1085,16 @@ def interpolate_video(
                     writer.abort()
                 raise
         try:
-            check(tmp, reader, writer, info, generated, captioned)
+            check(tmp, reader, writer, info, generated, captioned, fields_written)
         except BaseException as error:  # an interrupt while checking keeps every frame encoded
             close_log(log, writer, error, frames_identity)
             raise
         close_log(log, writer, None, frames_identity)
 
-    def check(tmp: str, reader: VideoReader, writer: VideoWriter, info, generated: int, captioned: int) -> None:
+    def check(tmp: str, reader: VideoReader, writer: VideoWriter, info, generated: int, captioned: int, fields: int) -> None:
         """The summary of the written file, and its verification (``verify``); ``captioned``:
-        input frames carrying closed captions."""
+        input frames carrying closed captions; ``fields``: frames that are an interlaced input
+        frame's second field (nlvfi.deinterlace)."""
         summary.update(
             frames_in=reader.count,
             frames_out=writer.frames_written,
@@ -1075,13 +1119,14 @@ def interpolate_video(
             frame_rate_given=given_rate_text(info.rate) if info.rate_given else None,
             alpha_not_decoded=ALPHA_NOT_DECODED_TEXT if info.alpha_not_decoded else None,
             plan=plan.describe(),
+            deinterlaced=None if interlacing is None else {**interlacing.to_dict(second_fields), "second_fields_written": fields},
         )
         if verify:
             result = verify_output(
                 source, Path(tmp), info.traits, writer.choice.lossless, reader.count, factor=factor, progress=progress,
                 muxer=container, subtitles=writer.subtitle_positions, attachments=bool(writer.attachments),
                 converted_subtitles=writer.converted_positions, pictures=[picture.sha1 for picture in writer.pictures],
-                captions=writer.carries_captions,
+                captions=writer.carries_captions, deinterlace=interlacing is not None,
             )
             summary["verify_s"] = result.pop("seconds")
             summary["verification"] = result
@@ -1170,6 +1215,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ensemble_argument(parser, default=1)
     add_refinement_arguments(parser, flow_scale=1, static_motion=0.0)
     add_input_rate_argument(parser, "video: ")
+    add_deinterlace_argument(parser)
     parser.add_argument("--no-verify", action="store_true", help="video: skip decoding the result to check it")
     parser.add_argument(
         "--no-resume", action="store_true",
@@ -1360,6 +1406,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=not args.quiet, tile=args.tile, overlap=args.overlap, views=args.ensemble,
                 flow_scale=args.flow_scale, static_motion=args.static_motion, verify=not args.no_verify,
                 resume=not args.no_resume, preset=args.preset, fade=not args.no_fade, input_rate=args.input_rate,
+                deinterlace=args.deinterlace,
             )
         resume = summary["resume"]
         resumed = ""
@@ -1400,6 +1447,7 @@ def run(args: argparse.Namespace) -> int:
             + (f". {webp_text(summary['webp'], 'input')[:-1]}; through the lossless video above, then deleted" if summary.get("webp") else "")
             + (f". {apng_text(summary['apng'], 'input')[:-1]}; through the lossless video above, then deleted" if summary.get("apng") else "")
             + (f". {profile_text(summary['icc_profile'])[:-1]}" if summary.get("icc_profile") else "")
+            + (f". {deinterlaced_text(summary['deinterlaced'])[:-1]}" if summary.get("deinterlaced") else "")
         )
         return 0
     raise ValueError("give PREV NEXT -o OUT, or --batch pairs.csv, or VIDEO -o OUT --factor 2|4")

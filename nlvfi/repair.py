@@ -73,6 +73,7 @@ from .checkpoint import atomic_write, copy_checked
 from .animated_webp import staged_icc_profile
 from .icc import profile_outcome, profile_place, profile_summary, profile_text
 from .colour import colour_outcome
+from .deinterlace import add_deinterlace_argument, deinterlaced_text
 from .duplicates import DEFAULT_MAX_RUN, Detection, Run, detect_duplicates, pair_differences
 from .fade import fit_fade, match_brightness
 from .flow_prior import constant_velocity_prior, interval_scales
@@ -291,20 +292,30 @@ def _is_partial(kept: dict) -> bool:
     return count >= 2 and len(kept["times"]) == count and all(len(kept[name]) == count - 1 for name in MEASURES)
 
 
-def run_times(times: Sequence[float], run: Run) -> list[float]:
+def run_times(times: Sequence[float], run: Run, start: float | None = None) -> list[float]:
     """t of each frame of ``run`` between frames ``run.before`` (0) and ``run.after`` (1).
 
     From the timestamps; i/(k+1) when they do not give k increasing values inside (0, 1).
+    ``start``: the time of the picture taken for 0 where it is not frame ``run.before``'s (the
+    second field of an interlaced one, half a frame later: :func:`field_time`).
     """
     k = run.length
     uniform = [i / (k + 1) for i in range(1, k + 1)]
-    start, end = times[run.before], times[run.after]
+    start, end = times[run.before] if start is None else start, times[run.after]
     if not end > start:
         return uniform
     values = [(times[i] - start) / (end - start) for i in range(run.first, run.last + 1)]
     if all(0 < v < 1 for v in values) and all(a < b for a, b in zip(values, values[1:])):
         return values
     return uniform
+
+
+def field_time(times: Sequence[float], index: int) -> float:
+    """When frame ``index``'s second field was taken: half its frame's duration after it (the
+    last frame: half the one before's), as bwdif places it (nlvfi.deinterlace)."""
+    if index + 1 < len(times):
+        return times[index] + (times[index + 1] - times[index]) / 2
+    return times[index] + (times[index] - times[index - 1]) / 2 if index > 0 else times[index]
 
 
 # --------------------------------------------------------------------------------------------
@@ -321,6 +332,7 @@ class _Pending:
     first_rgb: np.ndarray | None = None
     outside: tuple[int | None, int | None] = (None, None)  # Detection.outside_frames(run) (flow prior, outside average)
     outside_before: np.ndarray | None = None  # (H, W, 3): the real frame before ``before`` (flow prior, outside average)
+    outside_before_time: float | None = None  # its time (s): an interlaced ``before``'s first field's, where its second is the pair's
     replaced: list = field(default_factory=list)  # its decoded frames where they carry closed captions (else None)
 
 
@@ -335,6 +347,8 @@ class _Job:
     times: list[float]
     frames: torch.Tensor | None = None  # (k, 3, H, W) once generated
     outside_after: np.ndarray | None = None  # (H, W, 3): the real frame after ``after`` (flow prior, outside average)
+    outside_after_time: float | None = None  # its time (s): an interlaced ``after``'s second field's, half a frame on
+    pair_times: tuple[float, float] = (0.0, 1.0)  # when the pair's pictures were taken (s): the frames', or a second field's
     rgbs: np.ndarray | None = None  # (k, H, W, 3) as written, once generated (or read back, nlvfi.resume)
     meta: dict = field(default_factory=dict)  # what the report counts: flow scale, outside frames used
 
@@ -345,6 +359,7 @@ class _Job:
             "before": run.before, "first": run.first, "last": run.last, "after": run.after,
             "times": [round(t, 9) for t in self.times], "outside": list(self.pending.outside),
             "outside_frames_read": [self.pending.outside_before is not None, self.outside_after is not None],
+            "pictures_at": [round(t, 9) for t in (self.pending.outside_before_time or -1, *self.pair_times, self.outside_after_time or -1)],
         }
 
 
@@ -386,6 +401,8 @@ def repair_video(
     fade: bool = True,
     input_rate: str | Fraction | None = None,
     input_staged: dict | None = None,
+    deinterlace: bool = False,
+    second_fields: bool = True,
 ) -> dict:
     """Repair the duplicated frames of ``source`` into ``output``; return the report (a dict).
 
@@ -430,6 +447,15 @@ def repair_video(
         input_staged: set by :func:`nlvfi.staged_images.reads_staged_images` where ``source`` is
             the OpenEXR staging of numbered images FFmpeg misreads: the report names the input
             as given (its ``from``) and says what was staged.
+        deinterlace: interlaced input is deinterlaced as it is read (nlvfi.deinterlace: bwdif,
+            one progressive frame per frame, on its own time) and written progressive; False:
+            refused. Duplicates are found on the frames as decoded; progressive input is
+            unaffected.
+        second_fields: deinterlacing, a run's pair starts at the second field of the frame
+            before it, half a frame nearer the run than that frame, with its first field as the
+            outside picture before, and the after frame's second field as the one after
+            (nlvfi.deinterlace); False: at the frames, as for progressive video (the benchmark's
+            comparison, ``benchmarks/interlaced_repair.py``).
     Raises:
         FileNotFoundError, VideoError/ValueError (bad input, -o equal to the input, frames too
         large), CheckpointError (missing, corrupt, not ours). Nothing is written then.
@@ -459,7 +485,7 @@ def repair_video(
     where = model_device(generator)
 
     header = probe(source)  # refuse frames too large for memory before decoding anything
-    check_progressive(header)
+    interlacing = check_progressive(header, deinterlace)  # None: progressive
     check_encoder(header, container, codec, crf, preset)  # a codec it cannot write, or that does not open on it: refused now,
     check_avi_start(container, source)  # as video AVI cannot start where it does, and as audio it cannot hold:
     if header.audio_codecs:  # not after the first pass (the writer checks both again)
@@ -474,7 +500,10 @@ def repair_video(
         run_frames=(max_run, resident_bytes(header.height, header.width, 1)),
     )
     per_call = min(batch_size, plan.per_call)
-    settings = {**plan.frame_settings(), "flow_prior": flow_prior, "requested_flow_scale": requested_scale, "outside_average": outside_average}
+    settings = {
+        **plan.frame_settings(), "flow_prior": flow_prior, "requested_flow_scale": requested_scale, "outside_average": outside_average,
+        "deinterlace": None if interlacing is None else interlacing.filter_args(fields=second_fields),  # generated from other pictures
+    }  # fmt: skip
     store = ResumeStore.beside(output, source, generator, settings) if resume else None
     compile_generator(generator, compile_model)
     with kept_if_interrupted(store):
@@ -507,8 +536,8 @@ def repair_video(
 
         def prior_of(job: _Job, prev: torch.Tensor, next: torch.Tensor, outside: list) -> tuple[torch.Tensor, torch.Tensor] | None:
             """The run's flow guesses (nlvfi.flow_prior), (1, 2, H, W) each, or None."""
-            run, (before, after) = job.pending.run, job.pending.outside
-            scales = interval_scales(analysis.times, before, run.before, run.after, after)
+            places = [job.pending.outside_before_time, *job.pair_times, job.outside_after_time]  # seconds, None: no picture
+            scales = interval_scales([t or 0.0 for t in places], 0 if places[0] is not None else None, 1, 2, 3 if places[3] is not None else None)
             with torch.inference_mode():
                 if plan.tile is not None:  # frames too large for one pass: the outside flows tile by tile too
                     return tiled_prior(
@@ -647,7 +676,7 @@ def repair_video(
             repair_started = time.perf_counter()
             model_seconds = 0.0
             log: PacketLog | None = None
-            with VideoReader(source) as reader:
+            with VideoReader(source, deinterlace=interlacing is not None, fields=second_fields) as reader:
                 traits = reader.info.traits
                 writer = VideoWriter(tmp, container, reader.info, codec, crf, audio_from=reader.container, preset=preset)
                 state["encoder"] = writer.choice
@@ -730,7 +759,7 @@ def repair_video(
                         if item.index >= analysis.frame_count:
                             raise VideoError(f"{source} gave more frames on the second reading than on the first")
                         if waiting is not None:  # this is the frame after the last run's next distinct frame
-                            waiting.outside_after = frame_to_rgb(item.frame, traits)
+                            waiting.outside_after, waiting.outside_after_time = frame_to_rgb(item.frame, traits), item.time
                             waiting = None
                             if sum(len(j.times) for j in jobs) >= per_call:
                                 flush()
@@ -740,13 +769,22 @@ def repair_video(
                             bar.update(1)
                             continue
                         if pending is not None:  # item is the next distinct frame: the run can be filled
+                            # an interlaced frame before the run: the pair starts at its second field, the
+                            # picture nearest the run (nlvfi.deinterlace), half a frame nearer than the frame
+                            before, second = pending.before, pending.before.second_field
+                            start = None if second is None else field_time(analysis.times, before.index)
+                            state["runs_from_second_field"] = state.get("runs_from_second_field", 0) + (second is not None)
                             job = _Job(
-                                pending, item, frame_to_rgb(pending.before.frame, traits), frame_to_rgb(item.frame, traits),
-                                run_times(analysis.times, pending.run),
+                                pending, item, frame_to_rgb(before.frame if second is None else second, traits),
+                                frame_to_rgb(item.frame, traits), run_times(analysis.times, pending.run, start),
+                                pair_times=(before.time if start is None else start, item.time),
                             )
                             jobs.append(job)
                             held.append(("run", job))  # its frames go out first, then what is held after it
-                            if read_outside and pending.outside[1] is not None:
+                            if read_outside and item.second_field is not None:  # the picture half a frame after the pair
+                                job.outside_after = frame_to_rgb(item.second_field, traits)
+                                job.outside_after_time = field_time(analysis.times, item.index)
+                            elif read_outside and pending.outside[1] is not None:
                                 waiting = job  # the next frame is its outside frame: generate after it
                             pending = None
                             if waiting is None and sum(len(j.times) for j in jobs) >= per_call:
@@ -755,8 +793,11 @@ def repair_video(
                             run = starts[item.index]
                             first = frame_to_rgb(item.frame, traits) if run is example_run else None
                             pending = _Pending(run, [item.pts], previous, first, detection.outside_frames(run), replaced=[carrier])
-                            if read_outside and earlier is not None and earlier.index == pending.outside[0]:
-                                pending.outside_before = frame_to_rgb(earlier.frame, traits)
+                            if read_outside and previous is not None and previous.second_field is not None:
+                                # the pair starts at its second field: the picture half a frame before is its first
+                                pending.outside_before, pending.outside_before_time = frame_to_rgb(previous.frame, traits), previous.time
+                            elif read_outside and earlier is not None and earlier.index == pending.outside[0]:
+                                pending.outside_before, pending.outside_before_time = frame_to_rgb(earlier.frame, traits), earlier.time
                             bar.update(1)
                             continue
                         hold(("frame", item.frame, item.pts))
@@ -795,6 +836,7 @@ def repair_video(
                     {f["frame"] for f in replaced_frames}, progress=progress, muxer=container, subtitles=state["subtitles"],
                     attachments=bool(state["attachments"]), converted_subtitles=state["converted_subtitles"],
                     pictures=[picture.sha1 for picture in state["pictures"]], captions=writer.carries_captions,
+                    deinterlace=interlacing is not None,
                 )
                 timings["verify_s"] = result.pop("seconds")
                 state["verification"] = result
@@ -803,7 +845,7 @@ def repair_video(
         # intermediate is then the input's bytes too, not a lossless coding of every frame, verified
         # (a 200-frame 320x240 GIF: 0.45 s for the whole repair, against 2.2 s)
         copied_target = (gif or webp or apng) is not None and not detection.repairable
-        if copied_target or copies_the_input(source, output, detection, codec, crf, preset):
+        if copied_target or (interlacing is None and copies_the_input(source, output, detection, codec, crf, preset)):
             copy_started = time.perf_counter()
             atomic_write(output, lambda tmp: state.update(copy_unchanged(source, tmp, analysis.info, container)))
             timings.update(repair_s=round(time.perf_counter() - copy_started, 2), generator_s=0.0)
@@ -843,6 +885,9 @@ def repair_video(
         if apng is not None:
             report["output"], report["apng"] = str(apng.path), exported
         report["icc_profile"] = profile_outcome(state.get("icc_profile"), *profile_place(report, report["output"]))
+        report["deinterlaced"] = None if interlacing is None else {
+            **interlacing.to_dict(fields=second_fields), "runs_from_second_field": state.get("runs_from_second_field", 0),
+        }
         report["model"]["plan"] = f"{plan.describe()}, batch size {batch_size}"
         report["model"]["ensemble_views"] = plan.views
         report["model"]["flow_prior"] = (
@@ -926,7 +971,8 @@ def copies_the_input(source: Path, output: Path, detection: Detection, codec, cr
     all left: at the start, the end, before a cut, too long), an output of the input's own
     container (the same extension) and no encoder asked for (``--codec``, ``--crf``, ``--preset``
     re-encode as asked). Re-encoding every frame of a video that needs no repair would only lose
-    quality: x264 at crf 16 leaves the untouched frames of the bundled clip at 44-45 dB."""
+    quality: x264 at crf 16 leaves the untouched frames of the bundled clip at 44-45 dB. (Interlaced
+    input with ``--deinterlace`` is never copied: it was asked for deinterlaced.)"""
     return (
         not detection.repairable
         and codec is None and crf is None and preset is None
@@ -1164,6 +1210,8 @@ def summary_text(report: dict) -> str:
         parts.append(f"Streams not copied: {', '.join(report['streams_not_copied'])}.")
     if report.get("colour", {}).get("lost"):
         parts.append(f"Colour tags not kept: {report['colour']['lost']}.")
+    if report.get("deinterlaced"):
+        parts.append(deinterlaced_text(report["deinterlaced"]))
     if report.get("icc_profile"):
         parts.append(profile_text(report["icc_profile"]))
     if (report.get("display") or {}).get("lost"):
@@ -1340,6 +1388,7 @@ def build_parser() -> argparse.ArgumentParser:
         "generated frames and encoded frames there, and the same command run again goes on from them; "
         "--detect-only keeps its measurements in REPORT.nlvfi-resume/ when --report is given)",
     )
+    add_deinterlace_argument(parser)
     add_input_rate_argument(parser)
     parser.add_argument("--detect-only", action="store_true", help="only measure and report the duplicates (no model, no output video)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -1421,6 +1470,7 @@ def run(args: argparse.Namespace) -> int:
         static_motion=args.static_motion,
         fade=not args.no_fade,
         input_rate=args.input_rate,
+        deinterlace=args.deinterlace,
     )
     text = summary_text(report)
     written = [p for p in (args.report, args.figure) if p]

@@ -197,6 +197,7 @@ def verify_output(
     converted_subtitles: Sequence[int] = (),
     pictures: Sequence[str] = (),
     captions: bool = False,
+    deinterlace: bool = False,
 ) -> dict:
     """Decode ``source`` and ``written`` side by side; VideoError on any broken promise (module doc).
 
@@ -218,6 +219,8 @@ def verify_output(
             in order: the output's attached pictures must be exactly those.
         captions: the encoder writes closed captions: each input frame's must come back on its
             output frame.
+        deinterlace: the input was deinterlaced as it was read (nlvfi.deinterlace): its untouched
+            frames are compared deinterlaced the same way.
     Returns:
         frames, output_time_base, max_timestamp_error_s, timestamp_offset_s, audio_streams_identical,
         max_audio_timestamp_error_s, subtitle_streams_identical, max_subtitle_timestamp_error_s, seconds, and untouched_frames_bit_identical (lossless) or
@@ -231,7 +234,7 @@ def verify_output(
     psnrs: list[float] = []
     offset: float | None = None
     captioned = captions_kept = 0  # input frames carrying closed captions; those whose output frame has the same
-    with VideoReader(source) as original, VideoReader(written) as result:
+    with VideoReader(source, deinterlace=deinterlace) as original, VideoReader(written) as result:
         tolerance = float(result.info.time_base) / 2 + 1e-6
         inputs, outputs = iter(original), iter(result)
 

@@ -57,7 +57,9 @@ Writing (:class:`VideoWriter`) picks the codec (:func:`choose_encoder`):
   is refused, not dropped.
 
 Interlaced video (two fields per frame, half a frame apart) is refused before anything is
-generated from it, saying how to deinterlace it (:func:`check_progressive`).
+generated from it, saying how to deinterlace it (:func:`check_progressive`), unless
+``--deinterlace`` asks for it to be deinterlaced as it is read (:class:`VideoReader`,
+nlvfi.deinterlace).
 
 Audio streams are copied as they are (AAC from MPEG-TS loses the ADTS header of each frame in
 .mkv, .mp4 and .mov, whose muxers store the stream's settings once instead: the same coded
@@ -125,6 +127,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .deinterlace import Deinterlacer, Interlacing, interlacing_from
 from .captions import CAPTION_ENCODERS, X265_CAPTIONS, carry_side_data, closed_captions
 from .icc import icc_profile, profile_summary
 from .side_data import frame_side_data
@@ -832,32 +835,35 @@ def h264_is_lossless(extradata: bytes | None) -> bool:
         return False
 
 
-#: AVFieldOrder values of interlaced video -> which field is shown first
-INTERLACED_FIELD_ORDERS = {2: "top field first", 3: "bottom field first", 4: "bottom field first", 5: "top field first"}
+def interlacing_of(info: VideoInfo) -> Interlacing | None:
+    """How ``info``'s video is interlaced (nlvfi.deinterlace): the header's field order and the
+    first decoded frame's flag; None where neither says it is."""
+    first = first_frame(info.path)  # None where it does not decode: refused, saying why, where it is read
+    return interlacing_from(info.field_order, bool(first is not None and first.interlaced_frame))
 
 
-def check_progressive(info: VideoInfo) -> None:
-    """Refuse interlaced video (VideoError, one line) before a frame is generated from it: the
-    header's field order, or the first decoded frame's flag.
+def check_progressive(info: VideoInfo, deinterlace: bool = False) -> Interlacing | None:
+    """Refuse interlaced video (VideoError, one line) before a frame is generated from it, unless
+    ``deinterlace``: then return how it is interlaced, for :class:`VideoReader` to deinterlace it
+    (None for progressive video).
 
     Each frame of interlaced video holds two fields taken half a frame apart, woven line by line.
     The generator makes whole progressive frames: from two woven frames it would make a frame
     whose fields do not move as the input's do, and the writer would store it, and the untouched
     frames, as progressive, so a player would not deinterlace them (the field order was lost:
-    every moving edge combed). Deinterlacing first (FFmpeg's bwdif, one frame per frame) gives
-    video the tool handles. Duplicate detection (``--detect-only``) works on interlaced video.
+    every moving edge combed). Deinterlacing first (FFmpeg's bwdif, one frame per frame,
+    ``--deinterlace``) gives video the tool handles. Duplicate detection (``--detect-only``)
+    works on interlaced video.
     """
-    order = INTERLACED_FIELD_ORDERS.get(info.field_order)
-    if order is None:
-        first = first_frame(info.path)  # None where it does not decode: refused, saying why, where it is read
-        if first is not None and first.interlaced_frame:
-            order = "interlaced frames"
-    if order is not None:
+    interlacing = interlacing_of(info)
+    if interlacing is not None and not deinterlace:
         name = info.path.name
         raise VideoError(
-            f"{info.path} is interlaced ({order}); nlvfi makes whole progressive frames, which would comb between the fields, "
-            f"so deinterlace it first, e.g. ffmpeg -i {name} -vf bwdif=mode=send_frame -c:a copy progressive.mkv"
+            f"{info.path} is interlaced ({interlacing.order}); nlvfi makes whole progressive frames, which would comb between the fields, "
+            f"so give --deinterlace to deinterlace it as it is read (FFmpeg's bwdif, one frame per frame), "
+            f"or deinterlace it first, e.g. ffmpeg -i {name} -vf bwdif=mode=send_frame -c:a copy progressive.mkv"
         )
+    return interlacing
 
 
 def probe(path: str | os.PathLike) -> VideoInfo:
@@ -875,6 +881,7 @@ class DecodedFrame:
     pts: int
     time: float
     frame: object  # av.VideoFrame
+    second_field: object = None  # av.VideoFrame: an interlaced frame's second field, half a frame later (nlvfi.deinterlace)
 
 
 @dataclass
@@ -890,10 +897,13 @@ class VideoReader:
 
     Iterating yields :class:`DecodedFrame`; :meth:`items` also yields the audio packets, in file
     order. Errors are one-line VideoErrors: 'not a readable video' before the first frame,
-    'corrupt or truncated: decoding failed after N frames' part-way.
+    'corrupt or truncated: decoding failed after N frames' part-way. ``deinterlace``: an
+    interlaced video's frames come deinterlaced, one for one, on their own times
+    (nlvfi.deinterlace; ``interlacing`` says how it was interlaced, None for progressive video);
+    with ``fields`` too, each with its second field deinterlaced (``DecodedFrame.second_field``).
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, deinterlace: bool = False, fields: bool = False):
         self.path = Path(path)
         self.container = open_input(self.path)
         try:
@@ -915,6 +925,8 @@ class VideoReader:
         self._last_pts: int | None = None
         rate = self.info.rate
         self._step = max(1, round(1 / (rate * self.info.time_base))) if rate else 1
+        self.interlacing = interlacing_of(self.info) if deinterlace else None
+        self._deinterlacer = None if self.interlacing is None else Deinterlacer(self.interlacing, self.info.time_base, fields)
 
     def __enter__(self) -> "VideoReader":
         return self
@@ -959,7 +971,10 @@ class VideoReader:
                         yield CopiedPacket(packet, packet.stream.index)
                     continue
                 for frame in self._decode(packet):
-                    yield self._decoded(frame)
+                    item = self._decoded(frame)
+                    yield from ([item] if self._deinterlacer is None else self._deinterlacer.push(item))
+            if self._deinterlacer is not None:
+                yield from self._deinterlacer.flush()
         except av.FFmpegError as error:
             raise self._fail(error) from None
 

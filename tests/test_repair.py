@@ -480,7 +480,9 @@ def _corrupt(path, model):
 
 
 def _interlaced(path):
-    """x264 coding each frame as two fields, top first (as broadcast and DV captures come)."""
+    """x264 coding each frame as two fields (as broadcast and DV captures come): the header says top
+    first (x264's ``tff``), though FFmpeg's wrapper flags each frame bottom first, as PyAV cannot
+    flag a frame top first (benchmarks/interlaced_repair.py)."""
     return write_video(path, stutter(scene(8), [4]), 10, codec="libx264", pix_fmt="yuv420p",
                        options={"crf": "18", "x264-params": "interlaced=1:tff=1"})
 
