@@ -393,7 +393,8 @@ def cells() -> list:
               matrix (`nlvfi.colour`; 10-bit input goes to HEVC, with its HDR10 metadata), the file's and each
               stream's tags, dispositions and chapters (`nlvfi.tags`), subtitles (text ones converted where the
               container takes another codec, `nlvfi.subtitles`) and cover art (`nlvfi.pictures`). Interlaced video
-              is refused, with the command that deinterlaces it.
+              is refused, with the command that deinterlaces it, unless `--deinterlace` asks for it to be
+              deinterlaced as it is read (`nlvfi.deinterlace`).
             """
         ),
         md(
