@@ -218,3 +218,46 @@ def test_deinterlacing_keeps_the_times_of_a_variable_frame_rate(tmp_path):
     out = [item for each in decoded for item in deinterlacer.push(each)] + deinterlacer.flush()
     assert [item.time for item in out] == pytest.approx([0, 0.1, 0.3, 0.4, 0.7, 0.9])
     assert all(item.second_field is not None for item in out)
+
+
+def test_an_interrupted_deinterlacing_repair_goes_on_from_its_kept_runs(tmp_path, model, monkeypatch):
+    from test_resume import interrupt_after_runs
+
+    interlaced = woven(scene(24, 48, 64))
+    for copy in (4, 8):
+        interlaced[copy] = interlaced[copy - 1]
+    source = interlaced_ffv1(tmp_path / "in.mkv", interlaced)
+    out, fresh = tmp_path / "out.mkv", tmp_path / "fresh.mkv"
+    settings = dict(checkpoint=model, batch_size=1, views=1, progress=False, deinterlace=True)
+    with monkeypatch.context() as patch:
+        interrupt_after_runs(patch, 1)
+        with pytest.raises(KeyboardInterrupt):
+            repair_video(source, out, **settings)
+    report = repair_video(source, out, **settings)
+    assert report["resume"]["runs_reused"] == 1 and report["deinterlaced"]["runs_from_second_field"] == 2
+    repair_video(source, fresh, resume=False, **settings)
+    with VideoReader(out) as a, VideoReader(fresh) as b:
+        assert all(x.pts == y.pts and np.array_equal(frame_content(x.frame), frame_content(y.frame)) for x, y in zip(a, b))
+    with monkeypatch.context() as patch:  # kept from the frames, not the fields: another setting, made again
+        interrupt_after_runs(patch, 1)
+        with pytest.raises(KeyboardInterrupt):
+            repair_video(source, out, **settings, second_fields=False)
+    assert repair_video(source, out, **settings)["resume"]["runs_reused"] == 0
+
+
+def test_an_interrupted_x4_up_conversion_of_interlaced_video_goes_on_from_its_kept_gaps(tmp_path, model, monkeypatch, capsys):
+    from test_resume import interrupt_after_runs
+
+    source = interlaced_ffv1(tmp_path / "in.mkv", woven(scene(10, 48, 64)))
+    out, fresh = tmp_path / "x4.mkv", tmp_path / "fresh.mkv"
+    command = [str(source), "-o", str(out), "--factor", "4", "--deinterlace", "--checkpoint", str(model), "--quiet"]
+    with monkeypatch.context() as patch:
+        interrupt_after_runs(patch, 2)
+        assert interpolate_module.main(command) == 130
+    capsys.readouterr()
+    assert interpolate_module.main(command) == 0
+    assert "resumed an interrupted run: 2 gap(s) read back" in capsys.readouterr().out
+    assert interpolate_module.main([*command[:2], str(fresh), *command[3:], "--no-resume"]) == 0
+    with VideoReader(out) as a, VideoReader(fresh) as b:
+        pairs = list(zip(a, b))
+    assert len(pairs) == 17 and all(x.pts == y.pts and np.array_equal(frame_content(x.frame), frame_content(y.frame)) for x, y in pairs)
