@@ -55,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 
 from nlvfi.interpolate import interpolate_video, load_model  # noqa: E402
 from nlvfi.repair import repair_video  # noqa: E402
-from nlvfi.videoio import VideoReader  # noqa: E402
+from nlvfi.videoio import VideoReader, write_video  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))  # the sibling benchmarks, as fades.py imports them
 import gif_repair  # noqa: E402
@@ -79,20 +79,9 @@ def woven(progressive: list[np.ndarray]) -> list[np.ndarray]:
 
 def write_interlaced(frames: list[np.ndarray], path: Path, rate: float, coding: str) -> Path:
     """``frames`` coded as ``coding`` (module doc), marked bottom field first."""
-    import av
-
     codec, pix_fmt, options = CODINGS[coding]
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream(codec, rate=Fraction(rate).limit_denominator(1001))
-        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], pix_fmt
-        stream.options = dict(options)
-        stream.codec_context.field_order = BOTTOM_FIELD_FIRST
-        for picture in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+    rational = Fraction(rate).limit_denominator(1001)
+    return write_video(path, frames, rational, codec, pix_fmt, options=options, field_order=BOTTOM_FIELD_FIRST)
 
 
 def decoded(path: Path, deinterlace: bool = False) -> list[np.ndarray]:

@@ -2484,6 +2484,7 @@ def write_video(
     audio_codec: str = "pcm_s16le",
     colour: ColourTags | None = None,
     pixel_aspect: Fraction | None = None,
+    field_order: int | None = None,
 ) -> Path:
     """Encode (H, W, 3) RGB (or (H, W, 4) RGBA) frames, uint8 or uint16, into a small video: for
     tests, notebooks and scripts (the whole clip is in memory; the repair tool streams instead).
@@ -2492,7 +2493,11 @@ def write_video(
     ``(samples (channels, n) int16, sample_rate)``, encoded with ``audio_codec``; ``colour``
     tags the stream and converts the frames with its matrix and range (:func:`to_pixel_format`);
     ``pixel_aspect`` (32:27 for a DVD's 720x480 shown 16:9) goes to the encoder, and so into the
-    file where the codec or container holds it (:meth:`VideoWriter.pixel_aspect_outcome`).
+    file where the codec or container holds it (:meth:`VideoWriter.pixel_aspect_outcome`);
+    ``field_order`` (FFmpeg's AVFieldOrder: 2 top field first, 3 bottom field first) marks woven
+    frames interlaced, in the header (FFV1, Matroska); x264 in its interlaced mode flags each
+    frame too, bottom field first whatever this says (FFmpeg's wrapper takes the frame's flag,
+    which PyAV cannot set).
     """
     import av
 
@@ -2510,6 +2515,8 @@ def write_video(
             colour.apply(stream.codec_context)
         if pixel_aspect is not None:
             stream.codec_context.sample_aspect_ratio = Fraction(pixel_aspect)
+        if field_order is not None:
+            stream.codec_context.field_order = field_order
         sound = None
         if audio is not None:
             samples, sample_rate = audio

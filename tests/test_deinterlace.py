@@ -3,7 +3,6 @@
 from fractions import Fraction
 import json
 
-import av
 import numpy as np
 import pytest
 from test_captions import caption_bytes, captions_by_frame
@@ -34,16 +33,7 @@ def woven(progressive, top_first=True):
 
 def interlaced_ffv1(path, frames, field_order=TT, rate=10):
     """Lossless frames whose header alone says they are interlaced (as FFV1 stores it)."""
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("ffv1", rate=rate)
-        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv444p"
-        stream.codec_context.field_order = field_order
-        for picture in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+    return write_video(path, frames, rate, pix_fmt="yuv444p", field_order=field_order)
 
 
 def distance(a, b):
