@@ -50,7 +50,7 @@ from tqdm import tqdm
 from .apng_palette import exact_indices, input_palette, nearest_indices, pal8_palette
 from .checkpoint import staged_copy, staged_from
 from .png_chunks import PNG_SIGNATURE, chunk, png_chunks
-from .videoio import VideoError, VideoReader, is_image_pattern, probe, refuse_encoder_options
+from .videoio import VideoError, VideoReader, frame_content, is_image_pattern, probe, refuse_encoder_options
 from .webp_output import BROWSER_MIN_MS
 
 #: the suffixes an APNG output may have (``.png`` for APNG input: what sticker tools write)
@@ -283,7 +283,7 @@ def export_apng(
                     raise VideoError(f"the run gave more frames than the {len(target.delays)} the APNG's delays were made for")
                 if palette is None:
                     frame = item.frame.reformat(format=pix_fmt)
-                    pixels = frame.to_ndarray()
+                    pixels = frame_content(frame)  # grey with alpha (ya8), which PyAV has no array for, as 16-bit RGBA
                 else:
                     frame, pixels = _in_palette(item.frame.to_ndarray(format="rgba"), palette, item.index in generated, mapped)
                 if stream is None:
@@ -362,7 +362,7 @@ def _read_back(staging: Path, target: ApngTarget, written: list[str], compared: 
     read = []
     with av.open(str(staging)) as container:
         for frame in container.decode(video=0):
-            read.append(hashlib.sha1(frame.reformat(format=compared).to_ndarray().tobytes()).hexdigest())
+            read.append(hashlib.sha1(frame_content(frame.reformat(format=compared)).tobytes()).hexdigest())
     if read != written:
         first = next((i for i, (a, b) in enumerate(zip(read, written)) if a != b), min(len(read), len(written)))
         raise VideoError(f"the APNG did not read back as written (frame {first}; {len(read)} frames read, {len(written)} written)")

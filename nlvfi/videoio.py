@@ -892,6 +892,13 @@ class CopiedPacket:
     stream_index: int
 
 
+def av_error(name: str) -> type:
+    """PyAV's exception class ``name`` (``av.error.PatchWelcomeError``, ...)."""
+    import av.error
+
+    return getattr(av.error, name)
+
+
 class VideoReader:
     """Decode the first video stream of ``path`` frame by frame (a context manager).
 
@@ -957,6 +964,11 @@ class VideoReader:
             )
         if self.count == 0:
             return VideoError(f"{self.path} is not a readable video: no frame could be decoded ({error})")
+        if isinstance(error, av_error("PatchWelcomeError")):  # a feature FFmpeg's decoder lacks, not damage
+            return VideoError(
+                f"{self.path}: FFmpeg's {self.info.codec} decoder cannot decode it past frame {self.count}: it uses what that "
+                f"decoder does not implement ({error})"
+            )
         return VideoError(f"{self.path} is corrupt or truncated: decoding failed after {self.count} frames ({error})")
 
     def items(self, copied: bool = True) -> Iterator[DecodedFrame | CopiedPacket]:
@@ -1218,7 +1230,37 @@ def rgb_to_frame(rgb: np.ndarray, pix_fmt: str, alpha: np.ndarray | None = None,
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgba64le" if deep else "rgba")
     else:
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb48le" if deep else "rgb24")
-    return to_pixel_format(frame, pix_fmt, colour)
+    converted = to_pixel_format(frame, pix_fmt, colour)
+    if alpha is not None and converted is not frame:
+        put_alpha(converted, alpha)
+    return converted
+
+
+def put_alpha(frame, alpha: np.ndarray) -> None:
+    """Write ``alpha`` ((H, W) uint8 or uint16, full range) into ``frame``'s alpha samples, scaled
+    to their depth and rounded, where they are a plane of their own (yuva420p, yuva444p10le, ...)
+    or every other sample of grey (ya8, ya16be); other layouts are left as converted.
+
+    swscale's conversion from RGBA into those formats moves 127 of the 256 8-bit alpha values
+    (128-254) up by one, so a generated frame's alpha was a level off its neighbours' (a sticker
+    at 200 everywhere had 201 in its new frames); gbrap and the packed RGBA formats keep it."""
+    fmt = frame.format
+    component = next((c for c in fmt.components if c.is_alpha), None)
+    if component is None:
+        return
+    sharing = sum(c.plane == component.plane for c in fmt.components)  # 1: a plane of its own; 2: ya
+    if sharing > 2 or (sharing == 2 and not fmt.name.startswith("ya")):
+        return
+    source_max = 65535 if alpha.dtype == np.uint16 else 255
+    target_max = (1 << component.bits) - 1
+    values = alpha if source_max == target_max else np.rint(alpha.astype(np.float64) * (target_max / source_max))
+    wide = component.bits > 8
+    dtype = np.dtype(">u2" if fmt.name.endswith("be") else "<u2") if wide else np.dtype(np.uint8)
+    plane = frame.planes[component.plane]
+    rows = np.frombuffer(plane, dtype=dtype).reshape(plane.height, plane.line_size // dtype.itemsize)  # writable: the frame's own
+    height, width = alpha.shape
+    samples = rows[:height, 1 : 2 * width : 2] if sharing == 2 else rows[:height, :width]
+    samples[...] = values.astype(dtype)
 
 
 def frame_content(frame) -> np.ndarray:

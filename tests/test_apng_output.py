@@ -31,17 +31,19 @@ DELAYS = [(1, 30)] * 5 + [(5, 100)] * 2 + [(1, 30)] * 4 + [(1, 2)]
 
 
 def apng(path: Path, frames: list[np.ndarray], delays: list[tuple[int, int]], plays: int = 0, pix_fmt: str = "rgb24",
-         head: tuple = (), tail: tuple = ()) -> Path:  # fmt: skip
-    """An APNG of ``frames`` ((H, W, C) arrays in ``pix_fmt``) written by FFmpeg's encoder (a copy
-    stays a frame), frame i shown ``delays[i]``, with no ancillary chunks but ``head`` after IHDR
-    and ``tail`` before IEND, ``(name, payload)``."""
+         head: tuple = (), tail: tuple = (), given: str | None = None) -> Path:  # fmt: skip
+    """An APNG of ``frames`` ((H, W, C) arrays in ``pix_fmt``, or in ``given`` where PyAV has no
+    array for it: ya8) written by FFmpeg's encoder (a copy stays a frame), frame i shown
+    ``delays[i]``, with no ancillary chunks but ``head`` after IHDR and ``tail`` before IEND,
+    ``(name, payload)``."""
     muxed = path.with_suffix(".muxed")
     with av.open(str(muxed), "w", format="apng", options={"plays": str(plays)}) as container:
         stream = container.add_stream("apng", rate=1)
         stream.height, stream.width = (frames[0][0] if pix_fmt == "pal8" else frames[0]).shape[:2]
         stream.pix_fmt, stream.time_base = pix_fmt, Fraction(1, 1)
         for index, picture in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(picture, format=pix_fmt)  # pal8: (indices, (256, 4) A, R, G, B rows)
+            frame = av.VideoFrame.from_ndarray(picture, format=given or pix_fmt)  # pal8: (indices, (256, 4) A, R, G, B rows)
+            frame = frame.reformat(format=pix_fmt)
             frame.pts, frame.time_base = index, Fraction(1, 1)
             for packet in list(stream.encode(frame)) + (list(stream.encode()) if index == len(frames) - 1 else []):
                 set_delay(packet, delays[int(packet.pts)])
@@ -147,6 +149,36 @@ def test_a_stuttering_sticker_keeps_its_alpha_and_a_16_bit_apng_its_depth(tmp_pa
     frames_in, frames_out = ffmpeg_view(source, "rgb48le"), ffmpeg_view(tmp_path / "deep_out.png", "rgb48le")
     assert [np.array_equal(a, b) for a, b in zip(frames_in, frames_out)] == [i != 6 for i in range(10)]
     assert (frames_in[3] % 257).any()  # the 16 bits are really used, and came back
+
+
+@pytest.mark.parametrize("pix_fmt", ["gray", "gray16be", "ya8"])
+def test_a_grey_apng_comes_back_grey_its_new_frames_alpha_as_its_neighbours(tmp_path, model, pix_fmt):
+    grey = [frame[..., 1] for frame in scene(10, 48, 64)]
+    frames, given = {
+        "gray": (grey, None),
+        "gray16be": ([(g.astype(np.uint16) * 257 + i).byteswap() for i, g in enumerate(grey)], None),  # low bits vary
+        "ya8": ([np.dstack([g, g, g, np.full_like(g, 190)]) for g in grey], "rgba"),  # a half-transparent grey sticker
+    }[pix_fmt]
+    source = apng(tmp_path / "in.png", stutter(frames, [6]), [(1, 25)] * 10, pix_fmt=pix_fmt, given=given)
+    report = repair_video(source, tmp_path / "out.png", checkpoint=model, progress=False)
+    assert [r["frame"] for r in report["replaced"]] == [6] and report["apng"]["coding"].startswith(f"lossless PNG, {pix_fmt} ")
+    view = "rgba64le"  # every one of the three, exactly
+    frames_in, frames_out = ffmpeg_view(source, view), ffmpeg_view(tmp_path / "out.png", view)
+    assert [np.array_equal(a, b) for a, b in zip(frames_in, frames_out)] == [i != 6 for i in range(10)]
+    assert all(np.array_equal(f[..., 0], f[..., 1]) for f in frames_out)  # grey
+    # swscale's RGBA -> ya8 conversion put 128-254 a level up: the new frame's alpha was 191 beside 190
+    assert np.array_equal(frames_out[6][..., 3], frames_in[5][..., 3])
+
+
+def test_a_16_bit_rgba_apng_ffmpeg_cannot_decode_is_not_called_corrupt(tmp_path, model, capsys):
+    # FFmpeg's encoder writes a copied RGBA frame as one transparent pixel blended over the one
+    # before; its decoder blends over only 8-bit RGBA and grey: 16 bits is "not yet implemented"
+    frames = [frame.astype(np.uint16) * 257 for frame in stutter(scene(6, 48, 64, channels=4), [3])]  # alpha 180
+    source = apng(tmp_path / "deep.png", frames, [(1, 12)] * 6, pix_fmt="rgba64be", given="rgba64le")
+    assert cli.main(["repair", str(source), "-o", str(tmp_path / "out.png"), "--checkpoint", str(model), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "FFmpeg's apng decoder cannot decode it past frame 3: it uses what that decoder does not implement" in err
+    assert "corrupt" not in err and not (tmp_path / "out.png").exists()
 
 
 def palette_sticker(count: int = 8) -> tuple[list, np.ndarray]:

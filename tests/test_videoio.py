@@ -216,6 +216,28 @@ def test_rgb_to_frame_targets_the_output_format():
     assert np.array_equal(with_alpha.to_ndarray(format="rgba")[..., 3], alpha)
 
 
+def alpha_samples(frame) -> np.ndarray:
+    """A frame's alpha samples as stored: its own plane (yuva*) or every other sample (ya*)."""
+    plane = frame.planes[-1]
+    wide = frame.format.components[-1].bits > 8
+    dtype = np.dtype(">u2" if frame.format.name.endswith("be") else "<u2") if wide else np.dtype(np.uint8)
+    rows = np.frombuffer(plane, dtype=dtype).reshape(plane.height, plane.line_size // dtype.itemsize)
+    return rows[: frame.height, 1 : 2 * frame.width : 2] if frame.format.name.startswith("ya") else rows[: frame.height, : frame.width]
+
+
+@pytest.mark.parametrize("pix_fmt", ["ya8", "yuva420p", "yuva444p", "ya16be", "yuva444p10le", "yuva444p12le", "yuva420p16le"])
+def test_a_generated_frames_alpha_is_stored_exactly_scaled_to_the_formats_depth(pix_fmt):
+    # swscale's RGBA -> ya8 / yuva conversion put the 8-bit values 128-254 a level up
+    rgb = frames(1)[0]
+    alpha = np.arange(H * W, dtype=np.uint8).reshape(H, W)  # every value, 0-255
+    bits = av.VideoFormat(pix_fmt).components[-1].bits
+    deep = bits > 8
+    given = alpha.astype(np.uint16) * 257 if deep else alpha  # full range at the input's depth
+    frame = rgb_to_frame(rgb.astype(np.uint16) * 257 if deep else rgb, pix_fmt, given)
+    expected = np.rint(given / (65535 if deep else 255) * ((1 << bits) - 1))
+    assert frame.format.name == pix_fmt and np.array_equal(alpha_samples(frame), expected)
+
+
 STUTTER_TRUTH = Path(__file__).resolve().parent.parent / "data" / "stutter" / "vtest_stutter_truth.mkv"
 
 
