@@ -31,7 +31,12 @@ Which frames, and which field is first (:class:`Interlacing`): where the decoder
 interlaced or not (H.264, MPEG-2), those flags decide, frame by frame (``deint=interlaced``,
 ``parity=auto``): a stream that switches between progressive and interlaced pictures keeps its
 progressive ones untouched. Where only the header says (FFmpeg's field order, as FFV1 and
-containers store it), every frame is deinterlaced, first field as the header says.
+containers store it), every frame is deinterlaced, first field as the header says. A video whose
+header and first frame say progressive is read with the decoder's flags too (:data:`FLAGGED_FRAMES`):
+a frame flagged interlaced further on (a recording that switches programmes) is deinterlaced, the
+others pass untouched; without ``--deinterlace`` such a frame stops the run where it is written,
+before anything is at OUT (:func:`nlvfi.videoio.interlaced_frame_error`). Such a video with nothing
+to replace is still copied byte for byte, its interlaced frames flagged as they were.
 
 Duplicate detection measures the frames as decoded, woven: a copied frame is copied with both its
 fields, so the copy is as exact there as in progressive video, where deinterlaced the copy's
@@ -85,6 +90,11 @@ class Interlacing:
         }
 
 
+#: a video whose header and first frame say progressive, deinterlaced where a later frame is flagged
+#: interlaced (a TV recording that switches between progressive and interlaced pictures)
+FLAGGED_FRAMES = Interlacing("interlaced frames", flagged=True)
+
+
 def interlacing_from(field_order: int, first_frame_interlaced: bool) -> Interlacing | None:
     """The :class:`Interlacing` of a video whose header gives ``field_order`` (AVFieldOrder) and
     whose first decoded frame is flagged ``first_frame_interlaced``; None where it is progressive."""
@@ -116,7 +126,8 @@ class Deinterlacer:
         self.interlacing = interlacing
         self.time_base = time_base
         self.fields = fields
-        self.frames = 0  # deinterlaced frames handed out
+        self.frames = 0  # frames handed out
+        self.deinterlaced = 0  # of the frames given, those bwdif deinterlaces (flagged: those flagged interlaced)
         self._graph = None
         self._waiting: deque = deque()  # items pushed, not out of bwdif yet
         self._last = None  # the item out last, held until its second field cannot come any more
@@ -138,6 +149,7 @@ class Deinterlacer:
         """Give one decoded item (``nlvfi.videoio.DecodedFrame``); return those deinterlaced now."""
         if self._graph is None:
             self._build(item.frame)
+        self.deinterlaced += not self.interlacing.flagged or bool(item.frame.interlaced_frame)
         item.frame.pts = item.pts  # bwdif needs increasing times: those the reader has put right
         item.frame.time_base = self.time_base
         self._graph.push(item.frame)
@@ -205,8 +217,12 @@ def add_deinterlace_argument(parser) -> None:
 
 def deinterlaced_text(deinterlaced: dict) -> str:
     """The summary's sentence on a deinterlaced input: the report's ``deinterlaced``
-    (:meth:`Interlacing.to_dict`), with ``second_fields_written`` for an up-conversion."""
-    said = f"The input is interlaced ({deinterlaced['field_order']}) and was deinterlaced as it was read ({deinterlaced['filter']}: {deinterlaced['frames']}"
+    (:meth:`Interlacing.to_dict` and ``frames_deinterlaced``), with ``runs_from_second_field`` for
+    a repair, ``second_fields_written`` for an up-conversion."""
+    said = (
+        f"The input is interlaced ({deinterlaced['field_order']}) and was deinterlaced as it was read ({deinterlaced['filter']}: "
+        f"{deinterlaced['frames']}, {deinterlaced['frames_deinterlaced']} in all"
+    )
     if "runs_from_second_field" in deinterlaced:  # a repair
         runs = deinterlaced["runs_from_second_field"]
         return (

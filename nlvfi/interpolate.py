@@ -119,6 +119,7 @@ from .videoio import (
     container_for,
     frame_alpha,
     frame_to_rgb,
+    interlaced_frame_error,
     probe,
     rgb_to_tensor,
     same_file,
@@ -887,6 +888,15 @@ def interpolate_images(
 # Video frame-rate up-conversion
 
 
+def deinterlaced_summary(reader: VideoReader, second_fields: bool, fields: int) -> dict | None:
+    """The summary's ``deinterlaced``: how and how many of the frames ``reader`` read were
+    deinterlaced, and the ``fields`` written as frames of their own; None where none was."""
+    how, frames = reader.deinterlaced
+    if how is None:
+        return None
+    return {**how.to_dict(second_fields), "frames_deinterlaced": frames, "second_fields_written": fields}
+
+
 def gap_places(factor: int, pictures: Sequence[float]) -> list[tuple[int, float] | None]:
     """Where each new frame of a gap comes from: frame j = 1 .. F-1 at j/F of the gap. None where
     a real picture is at that place (an interlaced frame's second field at 1/2, nlvfi.deinterlace),
@@ -976,14 +986,14 @@ def interpolate_video(
     started = time.perf_counter()
     summary: dict = {}
     header = probe(source)  # frames too large for memory are refused before anything is decoded
-    interlacing = check_progressive(header, deinterlace)  # None: progressive
+    check_progressive(header, deinterlace)  # interlaced input: refused unless deinterlace
     rate = header.rate * factor if header.rate else None
     check_encoder(header, container, codec, crf, preset, header.time_base / factor, rate)  # an encoder that does not open: now
     plan = plan_inference(
         generator, header.height, header.width, memory_budget(device, max_memory_gb), device, tile, overlap, views,
         flow_scale, static_motion, fade, resident=resident_bytes(header.height, header.width, INTERPOLATE_HELD_FRAMES + factor - 1),
     )
-    settings = {**plan.frame_settings(), "factor": factor, "deinterlace": None if interlacing is None else interlacing.filter_args(second_fields)}
+    settings = {**plan.frame_settings(), "factor": factor, "deinterlace": {"second_fields": second_fields} if deinterlace else None}
     store = ResumeStore.beside(output, source, generator, settings, "gap") if resume else None
 
     def frames_identity(count: int) -> dict:
@@ -1004,7 +1014,7 @@ def interpolate_video(
         """Write the up-converted video to ``tmp``; ``reuse``: start from the encoded frames an
         interrupted run kept, if they fit (nlvfi.kept_encoding)."""
         log: PacketLog | None = None
-        with VideoReader(source, deinterlace=interlacing is not None, fields=second_fields) as reader:
+        with VideoReader(source, deinterlace=deinterlace, fields=second_fields) as reader:
             info = reader.info
             writer = VideoWriter(
                 tmp, container, info, codec, crf, audio_from=reader.container,
@@ -1023,6 +1033,8 @@ def interpolate_video(
                     if isinstance(item, CopiedPacket):
                         writer.mux_copied(item)
                         continue
+                    if not deinterlace and item.frame.interlaced_frame:  # the header and first frame said progressive
+                        raise interlaced_frame_error(source, item.index)
                     rgb = frame_to_rgb(item.frame, traits)  # (H, W, 3)
                     current = (item, rgb, frame_alpha(item.frame, traits))
                     if previous is not None:
@@ -1119,14 +1131,14 @@ def interpolate_video(
             frame_rate_given=given_rate_text(info.rate) if info.rate_given else None,
             alpha_not_decoded=ALPHA_NOT_DECODED_TEXT if info.alpha_not_decoded else None,
             plan=plan.describe(),
-            deinterlaced=None if interlacing is None else {**interlacing.to_dict(second_fields), "second_fields_written": fields},
+            deinterlaced=deinterlaced_summary(reader, second_fields, fields),
         )
         if verify:
             result = verify_output(
                 source, Path(tmp), info.traits, writer.choice.lossless, reader.count, factor=factor, progress=progress,
                 muxer=container, subtitles=writer.subtitle_positions, attachments=bool(writer.attachments),
                 converted_subtitles=writer.converted_positions, pictures=[picture.sha1 for picture in writer.pictures],
-                captions=writer.carries_captions, deinterlace=interlacing is not None,
+                captions=writer.carries_captions, deinterlace=deinterlace,
             )
             summary["verify_s"] = result.pop("seconds")
             summary["verification"] = result

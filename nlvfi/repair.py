@@ -130,6 +130,7 @@ from .videoio import (
     frame_alpha,
     frame_to_rgb,
     frame_to_rgb24,
+    interlaced_frame_error,
     is_intra,
     probe,
     rgb_to_tensor,
@@ -502,7 +503,7 @@ def repair_video(
     per_call = min(batch_size, plan.per_call)
     settings = {
         **plan.frame_settings(), "flow_prior": flow_prior, "requested_flow_scale": requested_scale, "outside_average": outside_average,
-        "deinterlace": None if interlacing is None else interlacing.filter_args(fields=second_fields),  # generated from other pictures
+        "deinterlace": {"second_fields": second_fields} if deinterlace else None,  # generated from other pictures
     }  # fmt: skip
     store = ResumeStore.beside(output, source, generator, settings) if resume else None
     compile_generator(generator, compile_model)
@@ -676,7 +677,7 @@ def repair_video(
             repair_started = time.perf_counter()
             model_seconds = 0.0
             log: PacketLog | None = None
-            with VideoReader(source, deinterlace=interlacing is not None, fields=second_fields) as reader:
+            with VideoReader(source, deinterlace=deinterlace, fields=second_fields) as reader:
                 traits = reader.info.traits
                 writer = VideoWriter(tmp, container, reader.info, codec, crf, audio_from=reader.container, preset=preset)
                 state["encoder"] = writer.choice
@@ -753,6 +754,8 @@ def repair_video(
                         if isinstance(item, CopiedPacket):
                             hold(("copied", item))  # an audio or subtitle packet
                             continue
+                        if not deinterlace and item.frame.interlaced_frame:  # the header and first frame said progressive
+                            raise interlaced_frame_error(source, item.index)
                         captioned = closed_captions(item.frame) is not None
                         state["captioned_frames"] += captioned
                         carrier = item.frame if captioned and writer.carries_captions else None  # for a replaced frame
@@ -807,6 +810,7 @@ def repair_video(
                         flush()
                     bar.close()
                     state["closed_captions"] = writer.captions_outcome(state["captioned_frames"])
+                    state["deinterlaced"] = reader.deinterlaced  # (how, frames)
                     if pending is not None or reader.count != analysis.frame_count:
                         raise VideoError(
                             f"{source} gave {reader.count} frames on the second reading, {analysis.frame_count} on the first"
@@ -836,7 +840,7 @@ def repair_video(
                     {f["frame"] for f in replaced_frames}, progress=progress, muxer=container, subtitles=state["subtitles"],
                     attachments=bool(state["attachments"]), converted_subtitles=state["converted_subtitles"],
                     pictures=[picture.sha1 for picture in state["pictures"]], captions=writer.carries_captions,
-                    deinterlace=interlacing is not None,
+                    deinterlace=deinterlace,
                 )
                 timings["verify_s"] = result.pop("seconds")
                 state["verification"] = result
@@ -885,9 +889,10 @@ def repair_video(
         if apng is not None:
             report["output"], report["apng"] = str(apng.path), exported
         report["icc_profile"] = profile_outcome(state.get("icc_profile"), *profile_place(report, report["output"]))
-        report["deinterlaced"] = None if interlacing is None else {
-            **interlacing.to_dict(fields=second_fields), "runs_from_second_field": state.get("runs_from_second_field", 0),
-        }
+        how, frames = state.get("deinterlaced", (None, 0))
+        report["deinterlaced"] = None if how is None else {
+            **how.to_dict(fields=second_fields), "frames_deinterlaced": frames, "runs_from_second_field": state.get("runs_from_second_field", 0),
+        }  # fmt: skip
         report["model"]["plan"] = f"{plan.describe()}, batch size {batch_size}"
         report["model"]["ensemble_views"] = plan.views
         report["model"]["flow_prior"] = (
@@ -971,8 +976,9 @@ def copies_the_input(source: Path, output: Path, detection: Detection, codec, cr
     all left: at the start, the end, before a cut, too long), an output of the input's own
     container (the same extension) and no encoder asked for (``--codec``, ``--crf``, ``--preset``
     re-encode as asked). Re-encoding every frame of a video that needs no repair would only lose
-    quality: x264 at crf 16 leaves the untouched frames of the bundled clip at 44-45 dB. (Interlaced
-    input with ``--deinterlace`` is never copied: it was asked for deinterlaced.)"""
+    quality: x264 at crf 16 leaves the untouched frames of the bundled clip at 44-45 dB. (Input whose
+    header or first frame says interlaced is not copied with ``--deinterlace``: it was asked for
+    deinterlaced; frames flagged interlaced only further on stay as they are, flagged so.)"""
     return (
         not detection.repairable
         and codec is None and crf is None and preset is None

@@ -127,7 +127,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .deinterlace import Deinterlacer, Interlacing, interlacing_from
+from .deinterlace import FLAGGED_FRAMES, Deinterlacer, Interlacing, interlacing_from
 from .captions import CAPTION_ENCODERS, X265_CAPTIONS, carry_side_data, closed_captions
 from .icc import icc_profile, profile_summary
 from .side_data import frame_side_data
@@ -842,6 +842,15 @@ def interlacing_of(info: VideoInfo) -> Interlacing | None:
     return interlacing_from(info.field_order, bool(first is not None and first.interlaced_frame))
 
 
+def interlaced_frame_error(path: Path, index: int) -> VideoError:
+    """The error for frame ``index`` of a video whose header and first frame said progressive,
+    found interlaced as it is written without ``--deinterlace``."""
+    return VideoError(
+        f"{path}: frame {index} is interlaced, though its header and first frame are not; nlvfi makes whole progressive frames, "
+        "which would comb between the fields, so give --deinterlace to deinterlace the frames flagged interlaced as they are read"
+    )
+
+
 def check_progressive(info: VideoInfo, deinterlace: bool = False) -> Interlacing | None:
     """Refuse interlaced video (VideoError, one line) before a frame is generated from it, unless
     ``deinterlace``: then return how it is interlaced, for :class:`VideoReader` to deinterlace it
@@ -906,7 +915,9 @@ class VideoReader:
     order. Errors are one-line VideoErrors: 'not a readable video' before the first frame,
     'corrupt or truncated: decoding failed after N frames' part-way. ``deinterlace``: an
     interlaced video's frames come deinterlaced, one for one, on their own times
-    (nlvfi.deinterlace; ``interlacing`` says how it was interlaced, None for progressive video);
+    (nlvfi.deinterlace; ``interlacing`` says how its header or first frame say it is interlaced,
+    None for progressive video, whose frames flagged interlaced further on are deinterlaced too;
+    :attr:`deinterlaced`);
     with ``fields`` too, each with its second field deinterlaced (``DecodedFrame.second_field``).
     """
 
@@ -933,7 +944,17 @@ class VideoReader:
         rate = self.info.rate
         self._step = max(1, round(1 / (rate * self.info.time_base))) if rate else 1
         self.interlacing = interlacing_of(self.info) if deinterlace else None
-        self._deinterlacer = None if self.interlacing is None else Deinterlacer(self.interlacing, self.info.time_base, fields)
+        self._deinterlacer = None
+        if deinterlace:  # where the header and first frame say progressive, any later frame flagged interlaced
+            self._deinterlacer = Deinterlacer(self.interlacing or FLAGGED_FRAMES, self.info.time_base, fields)
+
+    @property
+    def deinterlaced(self) -> tuple[Interlacing | None, int]:
+        """``(how, frames)``: how the frames read so far were deinterlaced, and how many of them
+        bwdif deinterlaced; ``(None, 0)`` where none was (progressive video, or no ``deinterlace``)."""
+        if self._deinterlacer is None or not self._deinterlacer.deinterlaced:
+            return None, 0
+        return self._deinterlacer.interlacing, self._deinterlacer.deinterlaced
 
     def __enter__(self) -> "VideoReader":
         return self

@@ -3,6 +3,7 @@
 from fractions import Fraction
 import json
 
+import av
 import numpy as np
 import pytest
 from test_captions import caption_bytes, captions_by_frame
@@ -129,7 +130,7 @@ def test_repair_deinterlaces_and_writes_progressive_video(tmp_path, model, capsy
     assert report["detection"]["duplicates"] == [5, 8, 9]
     assert report["deinterlaced"] == {
         "field_order": "top field first", "frames": "every frame", "filter": "bwdif=mode=send_field:parity=tff:deint=all",
-        "runs_from_second_field": 2,
+        "frames_deinterlaced": 12, "runs_from_second_field": 2,
     }  # fmt: skip
     assert report["verification"]["untouched_frames_bit_identical"] == 9  # against the input deinterlaced
     assert "deinterlaced as it was read" in capsys.readouterr().out
@@ -251,3 +252,50 @@ def test_an_interrupted_x4_up_conversion_of_interlaced_video_goes_on_from_its_ke
     with VideoReader(out) as a, VideoReader(fresh) as b:
         pairs = list(zip(a, b))
     assert len(pairs) == 17 and all(x.pts == y.pts and np.array_equal(frame_content(x.frame), frame_content(y.frame)) for x, y in pairs)
+
+
+def mixed_h264(path):
+    """A raw H.264 stream of 6 progressive frames, then 12 interlaced ones (a new parameter set
+    mid-stream, as a TV recording switching between programmes has): its header and first frame
+    say progressive."""
+    frames = scene(30, 48, 64)
+    parts = []
+    for index, (pictures, params) in enumerate([(frames[:6], {}), (woven(frames[6:30]), {"x264-params": "interlaced=1"})]):
+        part = path.with_suffix(f".{index}.h264")
+        with av.open(str(part), "w", format="h264") as container:
+            stream = container.add_stream("libx264", rate=25)
+            stream.width, stream.height, stream.pix_fmt, stream.options = 64, 48, "yuv420p", {"crf": "12", "bframes": "0", **params}
+            for number, picture in enumerate(pictures):
+                frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+                frame.pts = number
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+        parts.append(part.read_bytes())
+        part.unlink()
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+def test_frames_interlaced_after_a_progressive_start_are_refused_or_deinterlaced(tmp_path, model, capsys):
+    source = mixed_h264(tmp_path / "mixed.h264")
+    with VideoReader(source) as reader:
+        decoded = list(reader)
+    assert [bool(item.frame.interlaced_frame) for item in decoded] == [False] * 6 + [True] * 12
+    assert check_progressive(probe(source)) is None  # the header and first frame say progressive
+    out = tmp_path / "out.mkv"
+    for main in (repair_module.main, interpolate_module.main):
+        assert main([str(source), "-o", str(out), "--checkpoint", str(model), "--quiet"] + (["--factor", "2"] if main is interpolate_module.main else [])) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "frame 6 is interlaced, though its header and first frame are not" in err and "--deinterlace" in err
+        assert not out.exists() and leftovers(tmp_path) == []
+    with VideoReader(source, deinterlace=True) as reader:
+        items = list(reader)
+        assert reader.interlacing is None and reader.deinterlaced == (Interlacing("interlaced frames", flagged=True), 12)
+    assert all(np.array_equal(frame_content(a.frame), frame_content(b.frame)) for a, b in zip(decoded[:6], items[:6]))  # untouched
+    assert not any(item.frame.interlaced_frame for item in items)
+    report = repair_video(source, out, checkpoint=model, progress=False, deinterlace=True)
+    assert report["deinterlaced"]["frames_deinterlaced"] == 12 and report["deinterlaced"]["field_order"] == "interlaced frames"
+    with VideoReader(out) as written:
+        assert not any(item.frame.interlaced_frame for item in written)
