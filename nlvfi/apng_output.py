@@ -241,11 +241,20 @@ def set_delay(packet, delay: tuple[int, int]) -> None:
         data[34:38] = struct.pack(">I", zlib.crc32(bytes(data[4:34])))
 
 
-def _with_input_chunks(data: bytes, info: ApngInfo) -> bytes:
+def _with_input_chunks(data: bytes, info: ApngInfo, colours: int | None = None) -> bytes:
     """The APNG ``data`` FFmpeg muxed with its ancillary chunks replaced by the input's carried
-    ones: those before the first frame after IHDR, those after it before IEND."""
+    ones: those before the first frame after IHDR, those after it before IEND. ``colours``: the
+    frames are indices into a palette of that many entries (the input's, :mod:`nlvfi.apng_palette`),
+    which FFmpeg's encoder writes out to 256 (PLTE 768 bytes, tRNS 256): PLTE is cut to them, and
+    tRNS to the last entry that is not opaque, or left out (entries past it are opaque)."""
     head, body = [], []
     for name, payload, _ in png_chunks(data):
+        if colours is not None and name == b"PLTE":
+            payload = payload[: 3 * colours]
+        if colours is not None and name == b"tRNS":
+            payload = payload[:colours].rstrip(b"\xff")
+            if not payload:
+                continue
         if name == b"IHDR":
             head.append(chunk(name, payload))
             head.extend(chunk(n, p) for n, p in info.carried)
@@ -300,7 +309,7 @@ def export_apng(
                 for packet in stream.encode():
                     set_delay(packet, target.delays[int(packet.pts)])
                     container.mux(packet)
-        staging.write_bytes(_with_input_chunks(muxed.read_bytes(), target.info))
+        staging.write_bytes(_with_input_chunks(muxed.read_bytes(), target.info, None if palette is None else len(palette)))
     finally:
         muxed.unlink(missing_ok=True)
     if len(written) != len(target.delays):

@@ -16,7 +16,7 @@ from PIL import Image, ImageCms
 
 from nlvfi import cli
 from nlvfi.apng_output import apng_info, ffmpeg_times, is_apng, set_delay
-from nlvfi.png_chunks import chunk, png_chunks
+from nlvfi.png_chunks import PNG_SIGNATURE, chunk, png_chunks
 from nlvfi.repair import repair_video, summary_text
 from nlvfi.videoio import write_video
 
@@ -217,6 +217,34 @@ def test_a_palette_sticker_stays_in_its_palette_its_new_frame_in_the_nearest_col
     assert report["apng"]["coding"].startswith("lossless PNG, pal8: the input's palette of 256 colours")
     assert report["apng"]["bytes"] < 1.5 * report["apng"]["input_bytes"]
     assert "the 1 new frames drawn in the palette's nearest colours (PSNR >= " in summary_text(report)
+
+
+def with_palette_of(path: Path, colours: int) -> Path:
+    """``path`` with PLTE cut to ``colours`` entries and tRNS to its last entry that is not opaque,
+    as palette tools (pngquant, apngasm) write them, where FFmpeg's encoder writes out to 256."""
+    out = bytearray(PNG_SIGNATURE)
+    for name, payload, _ in png_chunks(path.read_bytes()):
+        if name == b"PLTE":
+            payload = payload[: 3 * colours]
+        if name == b"tRNS":
+            payload = payload[:colours].rstrip(b"\xff")
+        out += chunk(name, payload)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def test_a_palette_sticker_keeps_its_palettes_own_length(tmp_path, model):
+    # FFmpeg's encoder writes PLTE and tRNS out to 256 entries: 840 bytes more on this sticker of 61 colours
+    frames, rgba = palette_sticker()
+    frames[5] = frames[4]
+    source = with_palette_of(apng(tmp_path / "sticker.png", frames, [(1, 12)] * 8, pix_fmt="pal8"), len(rgba))
+    report = repair_video(source, tmp_path / "out.png", checkpoint=model, progress=False)
+    assert report["apng"]["palette"]["colours"] == 61 and [r["frame"] for r in report["replaced"]] == [5]
+    chunks = dict((name, payload) for name, payload, _ in png_chunks((tmp_path / "out.png").read_bytes()))
+    assert len(chunks[b"PLTE"]) == 3 * 61 and chunks[b"tRNS"] == b"\x00"  # entry 0 transparent, the rest opaque
+    frames_in, frames_out = ffmpeg_view(source, "rgba"), ffmpeg_view(tmp_path / "out.png", "rgba")
+    assert [np.array_equal(a, b) for a, b in zip(frames_in, frames_out)] == [i != 5 for i in range(8)]
+    assert all(visible_equal(a, b) for a, b in zip(frames_out, pillow_frames(tmp_path / "out.png")))  # libpng's reader too
 
 
 def test_a_palette_apng_whose_frames_leave_its_palette_is_written_as_rgba(tmp_path):
