@@ -299,3 +299,16 @@ def test_frames_interlaced_after_a_progressive_start_are_refused_or_deinterlaced
     assert report["deinterlaced"]["frames_deinterlaced"] == 12 and report["deinterlaced"]["field_order"] == "interlaced frames"
     with VideoReader(out) as written:
         assert not any(item.frame.interlaced_frame for item in written)
+
+
+@pytest.mark.parametrize("height, rate, pix_fmt", [(480, Fraction(30000, 1001), "yuv411p"), (576, Fraction(25), "yuv420p")])
+def test_dv_camcorder_video_is_deinterlaced_in_its_own_format(tmp_path, height, rate, pix_fmt):
+    # NTSC and PAL DV, the home camcorder's interlaced video: every frame flagged (bottom field first)
+    frames = woven([np.ascontiguousarray(np.resize(frame, (height, 720, 3))) for frame in scene(8, 48, 64)], top_first=False)
+    source = write_video(tmp_path / "dv.avi", frames, rate, codec="dvvideo", pix_fmt=pix_fmt)
+    assert first_frame(source).interlaced_frame
+    with VideoReader(source, deinterlace=True, fields=True) as reader:
+        items = list(reader)
+        assert reader.deinterlaced == (Interlacing("interlaced frames", flagged=True), 4)
+    assert [item.frame.format.name for item in items] == [pix_fmt] * 4
+    assert not any(item.frame.interlaced_frame for item in items) and all(item.second_field is not None for item in items)
