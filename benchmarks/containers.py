@@ -70,7 +70,7 @@ INPUTS = {
     "h264-ac3-cc.ts": dict(codec="libx264", pix_fmt="yuv420p", audio_codec="ac3", captions=True),
 }
 SUBRIP = "1\n00:00:00,200 --> 00:00:00,600\nA line\n\n2\n00:00:00,700 --> 00:00:01,100\nAnother line\n"
-OUTPUTS = [".mkv", ".mp4", ".mov", ".avi", ".nut", ".webm", ".ts"]
+OUTPUTS = [".mkv", ".mp4", ".mov", ".avi", ".nut", ".webm", ".ts", ".flv", ".wmv"]
 COPIES = (10, 15)
 
 

@@ -1365,7 +1365,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("input", help="the stuttering video (any format PyAV reads; an image sequence as frames/%%04d.png)")
     parser.add_argument(
         "-o", "--output",
-        help="the repaired video; container from the extension (.mkv .mp4 .mov .avi .webm .nut .ts .m2ts .mts); a .gif for GIF input, a .webp for animated WebP input, a .png or .apng for animated PNG input; or numbered PNG images as frames/%%04d.png",
+        help="the repaired video; container from the extension (.mkv .mp4 .mov .avi .webm .nut .ts .m2ts .mts .flv .wmv); a .gif for GIF input, a .webp for animated WebP input, a .png or .apng for animated PNG input; or numbered PNG images as frames/%%04d.png",
     )  # fmt: skip
     parser.add_argument("--threshold", type=_threshold, default="auto", help="'auto' (default) or a MAD per pixel in grey levels (0-255)")
     parser.add_argument("--report", help="write the JSON report here")

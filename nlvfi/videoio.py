@@ -50,6 +50,13 @@ Writing (:class:`VideoWriter`) picks the codec (:func:`choose_encoder`):
   refused, other subtitles named. It stores no time before 0: x264's first decode time lies two
   frames before the first frame's, so every stream moves alike by that (80 ms at 25 frames/s), as
   the report says.
+  In .flv (old web video), x264 without B-frames: FLV stores no decode time before 0, and
+  x264's first B-frame delay moved every stream 80 ms; audio it holds is listed
+  (``FLV_AUDIO_CODECS``: AAC, MP3, AC-3, Opus, FLAC, each read back in step), as a trial of its
+  muxer with PCM aborts the whole process. No lossless codec but H.264's lossless mode. In .wmv
+  / .asf (Windows Media), WMV2 at quantiser 1 (Windows plays it without codecs; x264 there read
+  back a frame late), lossless input as FFV1, FLAC audio refused (``ASF_UNTIMED_AUDIO``: it came
+  back 523 ms off the video).
   In .webm (VP8 / VP9 / AV1 only), VP9 at crf 10 (``DEFAULT_CRF_BY_CODEC``), constant quality;
   input deeper than 8 bits (without alpha, even sizes) goes to AV1 at 10 bits instead
   (``DEEP_WEBM_CODEC``: VP9 here is 8-bit only).
@@ -179,6 +186,9 @@ CONTAINERS = {
     ".ts": "mpegts",
     ".m2ts": "m2ts",  # MPEG-TS in 192-byte packets, as Blu-ray and AVCHD cameras write it
     ".mts": "m2ts",
+    ".flv": "flv",
+    ".wmv": "asf",
+    ".asf": "asf",
 }
 #: containers written by another libavformat muxer with options: name -> (muxer, options)
 MUXER_FORMATS = {"m2ts": ("mpegts", {"mpegts_m2ts_mode": "1"})}
@@ -190,6 +200,11 @@ TS_VIDEO_ENCODERS = frozenset({"libx264", "libx264rgb", "libx265", "mpeg2video"}
 _TS_AUDIO = frozenset({"aac", "mp3", "mp2", "ac3", "eac3", "opus", "dts"})
 TS_AUDIO_CODECS = {"mpegts": _TS_AUDIO, "m2ts": _TS_AUDIO | {"pcm_bluray"}}  # Blu-ray's LPCM: only in 192-byte packets
 TS_SUBTITLE_CODECS = frozenset({"dvb_subtitle", "dvb_teletext"})
+#: FLV: the audio it holds, by name, each tried (a copy into a repaired .flv read back in step);
+#: not judged by a trial of its muxer, which aborts the whole process on PCM (FFmpeg 8)
+FLV_AUDIO_CODECS = frozenset({"aac", "mp3", "ac3", "opus", "flac"})
+#: ASF (.wmv): audio its muxer takes but does not keep in step: FLAC came back 523 ms off the video
+ASF_UNTIMED_AUDIO = frozenset({"flac"})
 
 DEFAULT_LOSSY_CODEC = "libx264"
 DEFAULT_CRF = 16
@@ -208,7 +223,7 @@ DEEP_LOSSY_CONTAINERS = frozenset({"mp4", "mov", "matroska", "nut", "mpegts", "m
 QUIET_X265 = {"x265-params": "log-level=error"}  # x265 prints some 25 lines to stderr otherwise
 #: .webm takes only VP8 / VP9 / AV1 video: VP9 there, at crf 10, which matched x264's crf 16 on
 #: 60 frames of vtest (41.2 dB mean, 40.0 at least, 1.02 MB; x264: 41.7, 40.7, 1.08 MB)
-DEFAULT_LOSSY_CODEC_BY_CONTAINER = {"webm": "libvpx-vp9"}
+DEFAULT_LOSSY_CODEC_BY_CONTAINER = {"webm": "libvpx-vp9", "asf": "wmv2"}
 #: VP9 here is 8-bit only, so deeper input without alpha goes to AV1 in .webm (SVT-AV1, 10-bit
 #: 4:2:0; read back by dav1d): on benchmarks/deep_codec.py's 60 frames
 #: of vtest at 10 bits, crf 16 and SVT's preset 6 gave 47.93 dB mean (46.45 at least) in 0.67 MB
@@ -241,6 +256,10 @@ SLOT_ENCODERS = frozenset({"mpeg1video", "mpeg2video"})
 #: a 383x287 frame opened, 100x50 did not), at the highest quality of the pixel format chosen
 DNXHR_PROFILE_BY_FORMAT = {"yuv422p": "dnxhr_hq", "yuv422p10le": "dnxhr_hqx", "yuv444p10le": "dnxhr_444", "gbrp10le": "dnxhr_444"}
 DEFAULT_PRESET = "medium"
+#: containers that keep no decode time before the first frame's (NUT, FLV: every stream moved
+#: by x264's first B-frame delay, 80 ms at 25 frames/s) or no order apart from it (AVI, ASF):
+#: x264 and x265 go without B-frames there (module doc)
+NO_B_FRAME_CONTAINERS = frozenset({"avi", "nut", "flv", "asf"})
 #: x264's and x265's presets, fastest first: each trades encoding time for size at the same crf
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
 CRF_RANGES = {"libx264": (0, 51), "libx264rgb": (0, 51), "libx265": (0, 51), "libvpx": (4, 63), "libvpx-vp9": (0, 63), "libsvtav1": (1, 63)}
@@ -1504,6 +1523,8 @@ def _lossless_choice(info: VideoInfo, container: str, supported_codecs, odd: boo
             if pix_fmt not in supported or (traits.has_alpha and not pixel_traits(pix_fmt).has_alpha):
                 continue
             options = dict(options)
+            if name.startswith("libx264") and container in NO_B_FRAME_CONTAINERS:  # FLV: no FFV1 (module doc)
+                options["bf"] = "0"
             if name == "ffv1" and min(info.width, info.height) < FFV1_SLICED_MIN_SIDE:
                 options["slices"] = "1"
             if name == "ffv1" and is_float_format(pix_fmt):
@@ -1610,7 +1631,7 @@ def _encoder_for(
     odd = info.width % 2 or info.height % 2
     floating = codec is None and traits.is_float  # no lossy encoder here keeps a float sample (nlvfi.float_frames)
     # lossy input with alpha: x264 / x265 here drop or refuse it; only .webm (VP9) and .avi keep the old way
-    alpha = codec is None and traits.has_alpha and not info.lossless and container not in ("webm", "avi")
+    alpha = codec is None and traits.has_alpha and not info.lossless and container not in ("webm", "avi", "asf")
     if codec is None and (info.lossless or floating or alpha):
         found = _lossless_choice(info, container, supported_codecs, odd)
         if found is not None:
@@ -1688,9 +1709,9 @@ def _encoder_for(
     if name == "libx265":
         options.update(QUIET_X265)
         options.update(X265_CAPTIONS)
-    if container in {"avi", "nut"} and name in {"libx264", "libx264rgb"}:
-        options["bf"] = "0"  # no B-frames: AVI cannot keep their order, NUT moved every stream (module doc)
-    if container in {"avi", "nut"} and name == "libx265":
+    if container in NO_B_FRAME_CONTAINERS and name in {"libx264", "libx264rgb"}:
+        options["bf"] = "0"  # no B-frames: AVI cannot keep their order, NUT and FLV moved every stream (module doc)
+    if container in NO_B_FRAME_CONTAINERS and name == "libx265":
         options["x265-params"] += ":bframes=0"  # as for x264: NUT moved every stream 0.2 s
     reason = (
         f"--codec {name}" + (" at quantiser 1" if name in QUANTISER_CODECS else "")
@@ -2334,6 +2355,10 @@ def audio_refusal(container: str, stream) -> str | None:
     if container in TS_MUXERS:
         holds = TS_AUDIO_CODECS[container]
         return None if name in holds else f"MPEG-TS{' in 192-byte packets' if container == 'm2ts' else ''} holds {', '.join(sorted(holds))}"
+    if container == "flv":
+        return None if name in FLV_AUDIO_CODECS else f"FLV holds {', '.join(sorted(FLV_AUDIO_CODECS))}"
+    if container == "asf" and name in ASF_UNTIMED_AUDIO:
+        return f"ASF does not keep {name} in step with the video"
     trial = open_muxer(io.BytesIO(), container)
     try:
         try:

@@ -1,6 +1,6 @@
 """benchmarks/containers.py: every input kind into every output container is either written,
 its timestamps and audio verified by the tool, or refused before the first decoding pass with a
-one-line reason; never refused after the work (the whole matrix, 98 small repairs)."""
+one-line reason; never refused after the work (the whole matrix, 126 small repairs)."""
 
 from pathlib import Path
 
@@ -8,7 +8,7 @@ import pytest
 
 from project_scripts import load_script
 
-MUXERS = {".ts": "mpegts"}  # an output extension that is not its muxer's name
+MUXERS = {".ts": "mpegts", ".wmv": "asf"}  # output extensions that are not their muxer's name
 containers = load_script("benchmarks/containers.py")
 
 
@@ -33,7 +33,7 @@ def test_what_is_written_keeps_every_time_and_replaces_both_copies(matrix):
     written = {key: r for key, r in matrix.items() if r["written"]}
     assert all(r["replaced"] == len(containers.COPIES) for r in written.values())
     assert all(r["audio_error_ms"] <= 0.6 for r in written.values())  # half a 1 ms tick, and a rounding
-    # NUT moves streams by an input's own audio priming (AAC 21 ms, Opus 7, AC-3 5); MPEG-TS, which
+    # NUT, FLV and ASF move streams by an input's own audio priming (AAC 21 ms, Opus 7, AC-3 5); MPEG-TS, which
     # stores nothing before 0, by as much as x264's first decode time lies before it (2 frames at 25
     # frames/s, 80 ms) and an input's own late start adds, at most 3 frames; the rest moves nothing
     moved = {key: round(r["offset_ms"]) for key, r in written.items() if r["offset_ms"] and key[1] != ".ts"}
@@ -41,20 +41,26 @@ def test_what_is_written_keeps_every_time_and_replaces_both_copies(matrix):
     assert moved == {
         ("h264-aac.mp4", ".nut"): 21, ("h264-aac-srt.mkv", ".nut"): 21, ("h264-aac-cover.mp4", ".nut"): 21, ("vp9-opus.webm", ".nut"): 7,
         ("h264-ac3.mkv", ".nut"): 5, ("mpeg2-ac3-16x9.mkv", ".nut"): 5,
+        ("h264-aac.mp4", ".flv"): 21, ("h264-aac-srt.mkv", ".flv"): 21, ("h264-aac-cover.mp4", ".flv"): 21, ("vp9-opus.webm", ".flv"): 7,
+        ("h264-ac3.mkv", ".flv"): 5, ("mpeg2-ac3-16x9.mkv", ".flv"): 5,
+        ("h264-aac.mp4", ".wmv"): 21, ("h264-aac-srt.mkv", ".wmv"): 21, ("h264-aac-cover.mp4", ".wmv"): 21,
+        ("h264-ac3.mkv", ".wmv"): 5, ("mpeg2-ac3-16x9.mkv", ".wmv"): 5,
     }  # fmt: skip
 
 
 def test_a_widescreen_mpeg2_input_keeps_its_shape_wherever_it_is_written(matrix):
     # 128x96 shown 16:9 (4:3 pixels, as HDV and widescreen DVDs): before, every output was square
     shapes = [r["shape"] for (name, _), r in matrix.items() if name == "mpeg2-ac3-16x9.mkv" and r["written"]]
-    assert len(shapes) == 5 and all(s["kept"] and s["pixel_aspect"] == "4:3" and s["display_aspect"] == "16:9" for s in shapes)
+    assert len(shapes) == 7 and all(s["kept"] and s["pixel_aspect"] == "4:3" and s["display_aspect"] == "16:9" for s in shapes)
     assert all(r["shape"] is None for (name, _), r in matrix.items() if name != "mpeg2-ac3-16x9.mkv" and r["written"])
 
 
 def test_a_recording_with_closed_captions_keeps_them_wherever_it_is_written(matrix):
     # before, each of the two replaced frames cut a character pair out of the captions
     written = {ext: r for (name, ext), r in matrix.items() if name == "h264-ac3-cc.ts" and r["written"]}
-    assert sorted(written) == [".mkv", ".mov", ".mp4", ".nut", ".ts"]
+    assert sorted(written) == [".flv", ".mkv", ".mov", ".mp4", ".nut", ".ts", ".wmv"]
+    wmv = written.pop(".wmv")  # WMV2 has no place for them: named
+    assert not wmv["captions"]["kept"] and "captions not kept (named)" in containers.describe(wmv)
     assert all(r["captions"]["kept"] and r["captions_verified"] == {"input_frames": 24, "kept": 24} for r in written.values())
     assert all(r["captions"] is None for (name, _), r in matrix.items() if name != "h264-ac3-cc.ts" and r["written"])
 
@@ -75,13 +81,15 @@ def test_refusals_name_the_container_and_the_audio(matrix):
     assert "cannot hold audio that starts before 0 s" in refused["h264-aac.mp4", ".avi"]
     assert "cannot hold video that starts after 0 s" in refused["mpeg2-mp2.ts", ".avi"]  # slots, not times
     assert all(f"the {MUXERS.get(key[1], key[1][1:])} container cannot hold" in reason for key, reason in refused.items())
-    assert {key[1] for key in refused} == {".mov", ".avi", ".webm", ".ts"}  # what each cannot hold: the module doc
+    assert {key[1] for key in refused} == {".mov", ".avi", ".webm", ".ts", ".flv", ".wmv"}  # what each cannot hold: the module doc
+    assert "FLV holds aac, ac3, flac, mp3, opus" in refused["ffv1-pcm.mkv", ".flv"]  # judged by the list: PCM aborted a trial
+    assert "ASF does not keep flac in step with the video" in refused["h264-flac.mkv", ".wmv"]
     assert "MPEG-TS holds aac, ac3, dts, eac3, mp2, mp3, opus); write .mkv, .mp4, .avi or .nut instead" in refused["h264-flac.mkv", ".ts"]
 
 
 def test_table_and_lists(matrix):
     text = containers.table(matrix, list(containers.INPUTS), containers.OUTPUTS)
-    assert text.splitlines()[0] == "| input | .mkv | .mp4 | .mov | .avi | .nut | .webm | .ts |"
+    assert text.splitlines()[0] == "| input | .mkv | .mp4 | .mov | .avi | .nut | .webm | .ts | .flv | .wmv |"
     written = sum(r["written"] for r in matrix.values())
     cells = len(containers.INPUTS) * len(containers.OUTPUTS)
     assert f"{written} of {cells} written; {cells - written} refused before decoding; 0 failed after the work." in text
@@ -104,10 +112,10 @@ def test_subtitles_are_kept_where_the_container_holds_them_converted_or_named_el
 
 def test_the_cover_is_kept_in_mp4_and_matroska_and_named_elsewhere(matrix):
     written = {ext: r for (name, ext), r in matrix.items() if name == "h264-aac-cover.mp4" and r["written"]}
-    assert set(written) == {".mkv", ".mp4", ".mov", ".nut", ".ts"}  # .avi and .webm refuse its AAC, as for h264-aac.mp4
+    assert set(written) == {".mkv", ".mp4", ".mov", ".nut", ".ts", ".flv", ".wmv"}  # .avi and .webm refuse its AAC, as for h264-aac.mp4
     assert written[".mp4"]["pictures"] == ["video (mjpeg, attached picture)"]
     assert written[".mkv"]["pictures"] == ["video (mjpeg, attached picture) as attachment cover.jpg"]
-    for ext in (".mov", ".nut", ".ts"):
+    for ext in (".mov", ".nut", ".ts", ".flv", ".wmv"):
         assert written[ext]["pictures"] == [] and len(written[ext]["not_copied"]) == 1
         assert written[ext]["not_copied"][0].startswith("video (mjpeg, attached picture): "), written[ext]
     assert "libx264, cover kept" in containers.describe(written[".mp4"]) and "cover not kept (named)" in containers.describe(written[".mov"])
@@ -116,8 +124,12 @@ def test_the_cover_is_kept_in_mp4_and_matroska_and_named_elsewhere(matrix):
 
 def test_colour_tags_are_kept_or_named(matrix):
     """Three inputs are tagged BT.709: the tags survive wherever the output can store them (AVI
-    and NUT cannot with FFV1; AVI's Motion JPEG says BT.601 full range, primaries unknown)."""
+    and NUT cannot with FFV1; AVI's Motion JPEG says BT.601 full range, primaries unknown; ASF
+    stores none, so the Motion JPEG input's BT.601 full range is named there too)."""
     tagged = {name for name, arguments in containers.INPUTS.items() if "colour" in arguments}
     assert tagged == {"h264-aac.mp4", "ffv1-pcm.mkv", "prores422-pcm.mov"}
     lost = {key for key, r in matrix.items() if r["written"] and r["colour_lost"]}
-    assert lost == {("ffv1-pcm.mkv", ".avi"), ("ffv1-pcm.mkv", ".nut"), ("prores422-pcm.mov", ".avi")}
+    assert lost == {
+        ("ffv1-pcm.mkv", ".avi"), ("ffv1-pcm.mkv", ".nut"), ("prores422-pcm.mov", ".avi"),
+        ("h264-aac.mp4", ".wmv"), ("mjpeg-pcm.avi", ".wmv"), ("ffv1-pcm.mkv", ".wmv"), ("prores422-pcm.mov", ".wmv"),
+    }  # fmt: skip

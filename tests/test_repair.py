@@ -279,6 +279,22 @@ def test_nut_output_of_lossy_input_keeps_every_time(tmp_path, model):
     assert read_video_rgb(tmp_path / "out.nut")[1] == pytest.approx(read_video_rgb(source)[1])
 
 
+@pytest.mark.parametrize("ext, codec, option", [("flv", "libx264", ("bf", "0")), ("wmv", "wmv2", ("qmin", "1"))])
+def test_old_web_and_windows_video_is_repaired_into_its_own_container(tmp_path, model, ext, codec, option):
+    # .flv and .wmv used to be refused as containers the tool could not tell: x264 without
+    # B-frames in FLV (their decode delay moved every stream 80 ms), WMV2 at quantiser 1 in ASF
+    source = write_video(tmp_path / f"in.{ext}", stutter(scene(12), [4, 8]), 10, codec="flv" if ext == "flv" else "wmv2",
+                         pix_fmt="yuv420p", audio=tone(1.2, 44100), audio_codec="libmp3lame")  # fmt: skip
+    out = tmp_path / f"out.{ext}"
+    report = repair_video(source, out, checkpoint=model, progress=False)
+    assert [f["frame"] for f in report["replaced"]] == [4, 8] and report["encoder"]["codec"] == codec
+    assert report["encoder"]["options"][option[0]] == option[1]  # no B-frames; quantiser 1
+    verified = report["verification"]
+    assert verified["timestamp_offset_s"] == 0 and verified["audio_streams_identical"] == 1 and verified["untouched_frames_psnr_db"]["min"] > 35
+    assert audio_packets(out) == audio_packets(source)
+    assert read_video_rgb(out)[1] == pytest.approx(read_video_rgb(source)[1])
+
+
 @pytest.mark.parametrize("ext", ["mkv", "mp4", "mov"])
 def test_mpeg_ts_with_aac_is_repaired_into_other_containers_audio_kept_and_in_step(tmp_path, model, ext):
     # A recorder's .ts: H.264, and AAC as ADTS frames (a 7-byte header each), starting at a 90 kHz

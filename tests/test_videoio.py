@@ -515,7 +515,10 @@ def test_webm_gets_vp9_lossy_or_lossless(tmp_path):
     [("libopus", "webm", "mov", r"cannot hold the input's opus audio \(opus only supported in MP4\.\)"),
      ("flac", "mkv", "mov", r"cannot hold the input's flac audio \(flac only supported in MP4\.\)"),
      ("pcm_s16le", "mkv", "webm", r"the webm container cannot hold the input's pcm_s16le audio"),
-     ("libmp3lame", "avi", "webm", r"the webm container cannot hold the input's mp3 audio")],
+     ("libmp3lame", "avi", "webm", r"the webm container cannot hold the input's mp3 audio"),
+     # a trial of FLV's muxer with PCM aborts the process (FFmpeg 8): judged by its list instead
+     ("pcm_s16le", "mkv", "flv", r"the flv container cannot hold the input's pcm_s16le audio \(FLV holds aac, ac3, flac, mp3, opus\)"),
+     ("flac", "mkv", "asf", r"the asf container cannot hold the input's flac audio \(ASF does not keep flac in step with the video\)")],
 )
 def test_audio_a_container_cannot_hold_is_refused_before_any_decoding(tmp_path, audio_codec, ext, container, message):
     # MOV lists Opus and FLAC among its codecs and refuses them only when it writes its header
@@ -990,20 +993,20 @@ def test_refused_audio_is_told_which_containers_hold_it(tmp_path):
 def test_a_refusal_names_only_containers_that_take_the_whole_input(tmp_path):
     # a Windows Media file: WMV 8 video starting after 0 s, audio that Matroska / MP4 / MOV do not
     # take. Each check named the others by its own test alone: AVI said "write .mkv, .mp4 or .mov",
-    # and those "write .avi or .nut", a circle; only .nut takes both
+    # and those "write .avi or .nut", a circle; only .nut and its own .wmv take both
     source = write_video(tmp_path / "in.wmv", frames(4), 10, codec="wmv2", pix_fmt="yuv420p", pts=[1, 2, 3, 4],
                          audio=tone(0.4), audio_codec="adpcm_ms")
     assert videoio.stream_starts(source) == (pytest.approx(0.1), 0.0)
-    assert videoio.containers_holding(source) == [(".nut", "nut")]
-    with pytest.raises(VideoError, match=r"the avi container cannot hold video that starts after 0 s .*; write .nut instead$"):
+    assert videoio.containers_holding(source) == [(".nut", "nut"), (".wmv", "asf")]
+    with pytest.raises(VideoError, match=r"the avi container cannot hold video that starts after 0 s .*; write .nut or .wmv instead$"):
         videoio.check_avi_start("avi", source)
     for container in ("matroska", "mp4", "mov"):
-        with pytest.raises(VideoError, match=rf"the {container} container cannot hold the input's adpcm_ms audio \(.*\); write .nut instead$"):
+        with pytest.raises(VideoError, match=rf"the {container} container cannot hold the input's adpcm_ms audio \(.*\); write .nut or .wmv instead$"):
             videoio.check_audio_fits(container, source)
     videoio.check_audio_fits("nut", source)
     # the same audio with the video at 0: AVI takes it, and is named
     at_zero = write_video(tmp_path / "at0.wmv", frames(4), 10, codec="wmv2", pix_fmt="yuv420p", audio=tone(0.4), audio_codec="adpcm_ms")
-    with pytest.raises(VideoError, match=r"; write .avi or .nut instead$"):
+    with pytest.raises(VideoError, match=r"; write .avi, .nut or .wmv instead$"):
         videoio.check_audio_fits("matroska", at_zero)
 
 
