@@ -3,7 +3,6 @@
 from fractions import Fraction
 import json
 
-import av
 import numpy as np
 import pytest
 from test_captions import caption_bytes, captions_by_frame
@@ -261,17 +260,8 @@ def mixed_h264(path):
     frames = scene(30, 48, 64)
     parts = []
     for index, (pictures, params) in enumerate([(frames[:6], {}), (woven(frames[6:30]), {"x264-params": "interlaced=1"})]):
-        part = path.with_suffix(f".{index}.h264")
-        with av.open(str(part), "w", format="h264") as container:
-            stream = container.add_stream("libx264", rate=25)
-            stream.width, stream.height, stream.pix_fmt, stream.options = 64, 48, "yuv420p", {"crf": "12", "bframes": "0", **params}
-            for number, picture in enumerate(pictures):
-                frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
-                frame.pts = number
-                for packet in stream.encode(frame):
-                    container.mux(packet)
-            for packet in stream.encode():
-                container.mux(packet)
+        part = write_video(path.with_suffix(f".{index}.h264"), pictures, 25, codec="libx264", pix_fmt="yuv420p",
+                           options={"crf": "12", "bframes": "0", **params})  # fmt: skip
         parts.append(part.read_bytes())
         part.unlink()
     path.write_bytes(b"".join(parts))
