@@ -360,7 +360,9 @@ class _Job:
             "before": run.before, "first": run.first, "last": run.last, "after": run.after,
             "times": [round(t, 9) for t in self.times], "outside": list(self.pending.outside),
             "outside_frames_read": [self.pending.outside_before is not None, self.outside_after is not None],
-            "pictures_at": [round(t, 9) for t in (self.pending.outside_before_time or -1, *self.pair_times, self.outside_after_time or -1)],
+            "pictures_at": [
+                None if t is None else round(t, 9) for t in (self.pending.outside_before_time, *self.pair_times, self.outside_after_time)
+            ],
         }
 
 
