@@ -34,7 +34,8 @@ progressive ones untouched. Where only the header says (FFmpeg's field order, as
 containers store it), every frame is deinterlaced, first field as the header says. A video whose
 header and first frame say progressive is read with the decoder's flags too (:data:`FLAGGED_FRAMES`):
 a frame flagged interlaced further on (a recording that switches programmes) is deinterlaced, the
-others pass untouched; without ``--deinterlace`` such a frame stops the run where it is written,
+others pass untouched (the frames before the first such frame go round bwdif, whose format
+conversions changed a palette PNG's colours); without ``--deinterlace`` such a frame stops the run where it is written,
 before anything is at OUT (:func:`nlvfi.videoio.interlaced_frame_error`). Such a video with nothing
 to replace is still copied byte for byte, its interlaced frames flagged as they were.
 

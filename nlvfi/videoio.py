@@ -966,6 +966,9 @@ class VideoReader:
         self._deinterlacer = None
         if deinterlace:  # where the header and first frame say progressive, any later frame flagged interlaced
             self._deinterlacer = Deinterlacer(self.interlacing or FLAGGED_FRAMES, self.info.time_base, fields)
+        # progressive so far: frames go round bwdif until one is flagged interlaced, so a progressive
+        # video's never pass its format conversions (a palette PNG's came back in other colours)
+        self._progressive_so_far = deinterlace and self.interlacing is None
 
     @property
     def deinterlaced(self) -> tuple[Interlacing | None, int]:
@@ -1024,7 +1027,8 @@ class VideoReader:
                     continue
                 for frame in self._decode(packet):
                     item = self._decoded(frame)
-                    yield from ([item] if self._deinterlacer is None else self._deinterlacer.push(item))
+                    self._progressive_so_far = self._progressive_so_far and not frame.interlaced_frame
+                    yield from ([item] if self._deinterlacer is None or self._progressive_so_far else self._deinterlacer.push(item))
             if self._deinterlacer is not None:
                 yield from self._deinterlacer.flush()
         except av.FFmpegError as error:

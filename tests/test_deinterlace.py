@@ -84,6 +84,21 @@ def test_progressive_video_is_read_as_it_is(tmp_path):
         assert all(np.array_equal(frame_content(a.frame), frame_content(b.frame)) for a, b in zip(plain, asked))
 
 
+def test_progressive_frames_never_pass_bwdif_whose_format_conversions_would_change_them(tmp_path):
+    # a palette PNG sequence: bwdif takes no pal8, and FFmpeg's conversions there and back
+    # changed every frame's colours under --deinterlace, though nothing was interlaced
+    from PIL import Image
+
+    for index, frame in enumerate(scene(6)):
+        Image.fromarray(frame).quantize(64).save(tmp_path / f"f_{index:04d}.png")
+    pattern = tmp_path / "f_%04d.png"
+    with VideoReader(pattern) as plain, VideoReader(pattern, deinterlace=True, fields=True) as asked:
+        pairs = list(zip(plain, asked))
+        assert asked.deinterlaced == (None, 0)
+    assert len(pairs) == 6 and pairs[0][1].frame.format.name == "pal8"
+    assert all(np.array_equal(a.frame.to_ndarray(format="rgba"), b.frame.to_ndarray(format="rgba")) for a, b in pairs)
+
+
 def test_frames_the_decoder_flags_progressive_pass_untouched_with_no_second_field(tmp_path):
     # deint=interlaced: a stream that switches to progressive pictures keeps them as they are
     source = write_video(tmp_path / "p.mkv", scene(6), 10)
