@@ -1041,13 +1041,13 @@ def interpolate_video(
                         if current[1].shape != previous[1].shape:
                             raise VideoError(f"{source}: the frame size changes at frame {item.index}")
                         second = previous[0].second_field  # the picture half a gap on (nlvfi.deinterlace), or None
-                        pictures = [(0.0, *previous[1:])]  # the real pictures of the gap: (place, (H, W, 3), alpha)
-                        if second is not None:
-                            pictures.append((0.5, frame_to_rgb(second, traits), frame_alpha(second, traits)))
-                        pictures.append((1.0, *current[1:]))
-                        places = gap_places(factor, [place for place, _, _ in pictures])
+                        places = gap_places(factor, [0.0, 1.0] if second is None else [0.0, 0.5, 1.0])
+                        count = sum(place is not None for place in places)  # frames to make (x2 with a field: none)
+                        pictures = [previous[1:]]  # the real pictures of the gap, in order: ((H, W, 3), alpha)
+                        if second is not None:  # in RGB only where frames are made beside it
+                            pictures.append((frame_to_rgb(second, traits), frame_alpha(second, traits)) if count else (None, None))
+                        pictures.append(current[1:])
                         identity = {"gap": item.index, "pts": [previous[0].pts, item.pts], "fields": second is not None}
-                        count = sum(place is not None for place in places)
                         shape = (count, *rgb.shape)  # (F-1, H, W, 3), less a field's frame
                         kept = store.load_run(item.index, identity, shape, rgb.dtype) if store is not None and count else None
                         if kept is not None:
@@ -1057,7 +1057,7 @@ def interpolate_video(
                             for side in range(len(pictures) - 1):  # the frames between two real pictures
                                 local = [place[1] for place in places if place is not None and place[0] == side]
                                 if local:
-                                    pair = [rgb_to_tensor(x[1]).to(device) for x in pictures[side : side + 2]]  # (1, 3, H, W) each
+                                    pair = [rgb_to_tensor(x[0]).to(device) for x in pictures[side : side + 2]]  # (1, 3, H, W) each
                                     frames = generate(generator, *pair, local, plan.per_call, plan)  # (k, 3, H, W)
                                     made += [tensor_to_rgb(frame, rgb.dtype) for frame in frames]  # (H, W, 3) each
                             if store is not None and made:  # kept at once: an interrupt from here on loses none of it
@@ -1073,7 +1073,7 @@ def interpolate_video(
                             side, t = place
                             alpha = None
                             if previous[2] is not None:
-                                (_, _, left), (_, _, right) = pictures[side : side + 2]
+                                (_, left), (_, right) = pictures[side : side + 2]
                                 alpha = np.round((1 - t) * left + t * right).astype(previous[2].dtype)
                             writer.write(writer.frame_from_rgb(next(made_in_order), alpha), written_pts[-1])
                             generated += 1
