@@ -97,8 +97,9 @@ output stream (:func:`display_matrix`), in .mp4, .mov, .mkv and .webm alike (AVI
 MPEG-TS have no place for it: the report says so, ``display``). A picture whose pixels are not
 square (a DVD's 720x480 shown 16:9 has 32:27 pixels: :func:`pixel_aspect_of`) gives its pixel
 aspect to the encoder: H.264, HEVC, MPEG-2 and MPEG-4 Part 2 keep it in their headers, MP4 and
-MOV in the file's; FFV1, VP9 or AV1 in .mkv, .webm, .nut or .avi are shown square, since those
-muxers read a field PyAV 18 does not set (the report says so, ``pixel_aspect``). The colour tags
+MOV in the file's, Matroska and WebM in the track's display size, written into the finished file
+(nlvfi.matroska_display: their muxer reads a field PyAV 18 does not set); FFV1 in .nut or .avi
+is shown square (the report says so, ``pixel_aspect``). The colour tags
 go onto the output stream too (nlvfi.colour: Y'CbCr matrix, primaries, transfer function,
 range), and a generated frame is converted to Y'CbCr with the same matrix and range as the input frames around it; an HDR10
 clip's mastering display and light levels go to x265, the default for 10-bit input. The file's
@@ -154,6 +155,7 @@ from .float_frames import (
     display_rgb, exr_is_lossless, first_file, float_samples, float_to_float, frame_from_display, is_float_format, tiff_float_layout,
 )  # fmt: skip
 from .input_rate import declared_rate_of, ntsc_rate, opener_options
+from .matroska_display import write_display_size
 from .kept_encoding import KeptEncoding, KeptEncodingMismatch, PacketLog
 from .pictures import AS_ATTACHMENT, AS_STREAM, Picture, attached_pictures, is_attached_picture, picture_place, stream_label
 from .subtitles import SubtitleConverter, conversion_target
@@ -2078,26 +2080,34 @@ class VideoWriter:
 
         The writer gives the encoder the input's pixel aspect; H.264, HEVC, MPEG-2 and MPEG-4
         Part 2 put it in their own headers, and the MP4 / MOV muxers in the file's (``pasp``),
-        so those keep it. The Matroska, WebM, NUT and AVI muxers take it only from a field of the
-        stream that PyAV 18 does not set, so FFV1, VP9 or AV1 there are shown with square
-        pixels: ``lost`` says so for the summaries."""
+        so those keep it. Matroska and WebM get it in the track's display size, written into the
+        finished file (:mod:`nlvfi.matroska_display`): exact in .mkv; in .webm the display width
+        is whole pixels, so the pixel aspect read back is the nearest that width gives
+        (``rounded``), as FFmpeg writes it. The NUT and AVI muxers take it only from a field of
+        the stream that PyAV 18 does not set, so FFV1 there is shown with square pixels:
+        ``lost`` says so for the summaries."""
         wanted = self.info.pixel_aspect
         if wanted is None:
             return None
         written = pixel_aspect_of_file(self.path)
+        width, height = self.info.width, self.info.height
+        shown_width = (2 * width * wanted.numerator + wanted.denominator) // (2 * wanted.denominator)  # FFmpeg's rounding
+        rounded = self.muxer == "webm" and written != wanted and written == Fraction(shown_width, width)
         outcome = {
             "pixel_aspect": ratio_text(wanted),
             "display_aspect": ratio_text(self.info.display_aspect),
             "written": "1:1" if written is None else ratio_text(written),
-            "kept": written == wanted,
+            "kept": written == wanted or rounded,
         }
-        if written != wanted:
-            shown = (written or Fraction(1)) * Fraction(self.info.width, self.info.height)
+        if rounded:
+            outcome["rounded"] = f"WebM holds the display size in whole pixels: {width}x{height} is shown {shown_width}x{height}"
+        if not outcome["kept"]:
+            shown = (written or Fraction(1)) * Fraction(width, height)
             outcome["lost"] = (
-                f"the input's pixels are {ratio_text(wanted)}, so its {self.info.width}x{self.info.height} is shown "
+                f"the input's pixels are {ratio_text(wanted)}, so its {width}x{height} is shown "
                 f"{ratio_text(self.info.display_aspect)}; the {self.muxer} file with {self.choice.codec} says "
-                f"{outcome['written']}, so players show it {ratio_text(shown)}; .mp4 and .mov keep it with any codec, "
-                ".mkv, .nut, .avi and .ts with H.264 or HEVC (--codec libx264"
+                f"{outcome['written']}, so players show it {ratio_text(shown)}; .mkv, .mp4 and .mov keep it with any codec, "
+                ".nut, .avi and .ts with H.264 or HEVC (--codec libx264"
                 + (", with --crf 0 for a lossless output)" if self.choice.lossless else ")")
             )
         return outcome
@@ -2200,6 +2210,8 @@ class VideoWriter:
         finally:
             self._closed_extradata = self.extradata
             self.output.close()
+        if self.muxer in MATROSKA_MUXERS and self.info.pixel_aspect is not None:  # the muxer left it "unknown"
+            write_display_size(self.path, self.info.width, self.info.height, self.info.pixel_aspect)
 
     def abort(self) -> None:
         if self._closed_extradata is None:
@@ -2597,6 +2609,7 @@ def write_video(
     rate = Fraction(rate)
     time_base = time_base or 1 / rate
     with av.open(str(path), "w") as container:
+        muxer = container.format.name
         stream = container.add_stream(codec, rate=rate)
         stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], pix_fmt
         stream.time_base = time_base
@@ -2637,6 +2650,8 @@ def write_video(
                     container.mux(packet)
             for packet in sound.encode():
                 container.mux(packet)
+    if pixel_aspect is not None and muxer in MATROSKA_MUXERS:  # as VideoWriter.close
+        write_display_size(path, frames[0].shape[1], frames[0].shape[0], Fraction(pixel_aspect))
     return path
 
 
