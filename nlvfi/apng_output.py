@@ -47,10 +47,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from .apng_blend import BLEND_REFUSED, plane_rows, renumbered, source_blended
 from .apng_palette import exact_indices, input_palette, nearest_indices, pal8_palette
 from .checkpoint import staged_copy, staged_from
 from .png_chunks import PNG_SIGNATURE, chunk, png_chunks
-from .videoio import VideoError, VideoReader, frame_content, is_image_pattern, probe, refuse_encoder_options
+from .videoio import VideoError, VideoReader, frame_content, is_image_pattern, pixel_traits, probe, refuse_encoder_options
 from .webp_output import BROWSER_MIN_MS
 
 #: the suffixes an APNG output may have (``.png`` for APNG input: what sticker tools write)
@@ -182,12 +183,12 @@ class ApngTarget:
 
 def output_format(pix_fmt: str) -> str:
     """The APNG pixel format for frames FFmpeg decodes as ``pix_fmt`` (a palette: RGBA, as its
-    tRNS may hold alpha; another format with alpha: RGBA; else RGB)."""
+    tRNS may hold alpha; 1-bit grey: 8-bit grey; another format with alpha: RGBA; else RGB)."""
     if pix_fmt in ENCODER_FORMATS:
         return pix_fmt
-    import av
-
-    return "rgba" if pix_fmt == "pal8" or av.VideoFormat(pix_fmt).has_alpha else "rgb24"
+    if pix_fmt in ("monob", "monow"):
+        return "gray"
+    return "rgba" if pix_fmt == "pal8" or pixel_traits(pix_fmt).has_alpha else "rgb24"
 
 
 def apng_output(output: Path, source: Path, codec: str | None, crf: int | None, preset: str | None, factor: int = 1):
@@ -241,6 +242,48 @@ def set_delay(packet, delay: tuple[int, int]) -> None:
         data[34:38] = struct.pack(">I", zlib.crc32(bytes(data[4:34])))
 
 
+def coded_frame(frame, pix_fmt: str):
+    """``frame`` (from the run's intermediate) in the APNG's ``pix_fmt``. Grey with alpha at 16
+    bits (``ya16be``) is held there as 16-bit RGBA (FFV1 holds no ya16), and swscale's conversion back
+    keeps only some 8 bits of the grey (16-bit grey came back up to 226 levels off, the untouched
+    frames no longer the input's): where the three channels are equal, as in every frame decoded
+    from grey, the grey and the alpha are copied into the frame as they are."""
+    import av
+
+    if pix_fmt != "ya16be" or frame.format.name not in ("gbrap16le", "rgba64le"):
+        return frame.reformat(format=pix_fmt)
+    rgba = frame.reformat(format="rgba64le").to_ndarray()  # (H, W, 4) uint16: planar to packed, exact
+    if not (np.array_equal(rgba[..., 0], rgba[..., 1]) and np.array_equal(rgba[..., 0], rgba[..., 2])):
+        return frame.reformat(format=pix_fmt)
+    grey = av.VideoFrame(frame.width, frame.height, pix_fmt)
+    plane = grey.planes[0]
+    rows = np.frombuffer(plane, dtype=">u2").reshape(frame.height, plane.line_size // 2)  # writable: the frame's own
+    rows[:, 0 : 2 * frame.width : 2] = rgba[..., 0]
+    rows[:, 1 : 2 * frame.width : 2] = rgba[..., 3]
+    grey.pts, grey.time_base = frame.pts, frame.time_base
+    return grey
+
+
+def _muxable(packet, target: ApngTarget, coded: dict[int, np.ndarray], pix_fmt: str):
+    """An encoder packet with its frame's delay (the packet's pts is its frame's index), and, in a
+    16-bit format with alpha, a blend-over frame coded again to blend source (:mod:`nlvfi.apng_blend`):
+    then a new packet, which is never the first (the first frame always blends source), so no
+    side data is lost."""
+    import av
+
+    index = int(packet.pts)
+    set_delay(packet, target.delays[index])
+    rows = coded.pop(index, None)
+    again = None if rows is None else source_blended(bytes(packet), rows, BLEND_REFUSED[pix_fmt])
+    if again is None:
+        return packet
+    replacement = av.Packet(again)
+    replacement.stream, replacement.time_base = packet.stream, packet.time_base
+    replacement.pts, replacement.dts, replacement.duration = packet.pts, packet.dts, packet.duration
+    replacement.is_keyframe = packet.is_keyframe
+    return replacement
+
+
 def _with_input_chunks(data: bytes, info: ApngInfo, colours: int | None = None) -> bytes:
     """The APNG ``data`` FFmpeg muxed with its ancillary chunks replaced by the input's carried
     ones: those before the first frame after IHDR, those after it before IEND. ``colours``: the
@@ -256,14 +299,15 @@ def _with_input_chunks(data: bytes, info: ApngInfo, colours: int | None = None) 
             if not payload:
                 continue
         if name == b"IHDR":
-            head.append(chunk(name, payload))
-            head.extend(chunk(n, p) for n, p in info.carried)
+            head.append((name, payload))
+            head.extend(info.carried)
         elif name == b"IEND":
-            body.extend(chunk(n, p) for n, p in info.trailing)
-            body.append(chunk(name, payload))
+            body.extend(info.trailing)
+            body.append((name, payload))
         elif name[0:1].isupper() or name in (b"acTL", b"fcTL", b"fdAT", b"tRNS"):  # critical chunks, the animation's, a palette's alpha
-            body.append(chunk(name, payload))
-    return PNG_SIGNATURE + b"".join(head) + b"".join(body)
+            body.append((name, payload))
+    body = renumbered(body)  # a frame coded again (nlvfi.apng_blend) can change the number of fdAT chunks
+    return PNG_SIGNATURE + b"".join(chunk(n, p) for n, p in head + body)
 
 
 def export_apng(
@@ -282,6 +326,7 @@ def export_apng(
     pix_fmt = "pal8" if palette is not None else output_format("rgba" if target.pix_fmt == "pal8" else target.pix_fmt)
     compared = "rgba" if pix_fmt == "pal8" else pix_fmt  # the format frames are compared in
     written: list[str] = []  # SHA-1 of each frame's pixels, as coded
+    coded: dict[int, np.ndarray] = {}  # a 16-bit frame with alpha, as coded, until its packet comes (nlvfi.apng_blend)
     mapped: list[float] = []  # a new frame's PSNR in the palette against the generator's
     muxed = staging.with_name(staging.name + ".muxed")
     try:
@@ -291,7 +336,7 @@ def export_apng(
                 if item.index >= len(target.delays):
                     raise VideoError(f"the run gave more frames than the {len(target.delays)} the APNG's delays were made for")
                 if palette is None:
-                    frame = item.frame.reformat(format=pix_fmt)
+                    frame = coded_frame(item.frame, pix_fmt)
                     pixels = frame_content(frame)  # grey with alpha (ya8), which PyAV has no array for, as 16-bit RGBA
                 else:
                     frame, pixels = _in_palette(item.frame.to_ndarray(format="rgba"), palette, item.index in generated, mapped)
@@ -302,13 +347,13 @@ def export_apng(
                     stream.options = {"pred": "mixed"}
                 frame.pts, frame.time_base = item.index, Fraction(1, 1)
                 written.append(hashlib.sha1(pixels.tobytes()).hexdigest())
+                if pix_fmt in BLEND_REFUSED:
+                    coded[item.index] = plane_rows(frame, BLEND_REFUSED[pix_fmt])
                 for packet in stream.encode(frame):
-                    set_delay(packet, target.delays[int(packet.pts)])  # the packet's pts is its frame's index
-                    container.mux(packet)
+                    container.mux(_muxable(packet, target, coded, pix_fmt))
             if stream is not None:
                 for packet in stream.encode():
-                    set_delay(packet, target.delays[int(packet.pts)])
-                    container.mux(packet)
+                    container.mux(_muxable(packet, target, coded, pix_fmt))
         staging.write_bytes(_with_input_chunks(muxed.read_bytes(), target.info, None if palette is None else len(palette)))
     finally:
         muxed.unlink(missing_ok=True)

@@ -1457,6 +1457,8 @@ _EXACT_ALTERNATIVES = {
     "gray16be": ["gray16le", "gray16be"],
     "gray16le": ["gray16le", "gray16be"],
     "ya8": ["ya8", "bgra", "rgba"],
+    "ya16be": ["rgba64le", "gbrap16le"],  # grey in three equal channels: exact (FFV1 holds no ya16)
+    "ya16le": ["rgba64le", "gbrap16le"],
     # floating point (nlvfi.float_frames): FFV1 holds gbrpf16le, gbrpf32le, grayf16le, yaf16le;
     # a float grey frame is exact as three equal planes
     # (FFV1 of grayf16le and yaf16le does not read back as written, FFmpeg 8: not used)
