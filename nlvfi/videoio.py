@@ -1435,6 +1435,28 @@ def _unknown_encoder_text(codec: str) -> str:
     return f"unknown video encoder {codec!r}" + (f"; did you mean {', '.join(near[:-1]) + ' or ' if len(near) > 1 else ''}{near[-1]}?" if near else " (this FFmpeg has none by that name)")
 
 
+#: packed, semi-planar, 1-bit and big-endian layouts FFV1 does not take, and one it does that
+#: holds the same samples: swscale converts each there and back bit for bit (tests/test_videoio.py).
+#: An uncompressed capture (UYVY / YUY2 4:2:2 in .avi or .mov) had been refused as lossless input
+#: no lossless encoder takes.
+_REPACKED = {
+    "uyvy422": "yuv422p", "yuyv422": "yuv422p", "yvyu422": "yuv422p",
+    "y210le": "yuv422p10le", "y212le": "yuv422p12le", "xv30le": "yuv444p10le", "xv36le": "yuv444p12le",
+    "nv24": "yuv444p", "nv42": "yuv444p", "p010le": "yuv420p10le", "p210le": "yuv422p10le", "p410le": "yuv444p10le", "p416le": "yuv444p16le",
+    "vuya": "yuva444p", "vuyx": "yuv444p", "ayuv64le": "yuva444p16le",
+    "monow": "gray", "monob": "gray", "rgb8": "bgr0", "bgr8": "bgr0", "rgb4_byte": "bgr0", "bgr4_byte": "bgr0",
+    "x2rgb10le": "gbrp10le", "x2bgr10le": "gbrp10le",
+    "yuv420p10be": "yuv420p10le", "yuv422p10be": "yuv422p10le", "yuv444p10be": "yuv444p10le",
+    "yuv444p16be": "yuv444p16le", "yuva444p16be": "yuva444p16le", "gbrap12be": "gbrap12le", "gbrap16be": "gbrap16le",
+}  # fmt: skip
+
+
+def repacked_layout(pix_fmt: str) -> str | None:
+    """The layout a lossless output holds ``pix_fmt``'s samples in, where it is one FFV1 does not
+    take (``_REPACKED``); None otherwise."""
+    return _REPACKED.get(pix_fmt)
+
+
 #: formats the input may be converted to without changing any pixel value, in order of preference
 _EXACT_ALTERNATIVES = {
     "rgb24": ["bgr0", "gbrp", "bgr24", "rgb24"],
@@ -1459,6 +1481,7 @@ _EXACT_ALTERNATIVES = {
     "ya8": ["ya8", "bgra", "rgba"],
     "ya16be": ["rgba64le", "gbrap16le"],  # grey in three equal channels: exact (FFV1 holds no ya16)
     "ya16le": ["rgba64le", "gbrap16le"],
+    **{name: [layout] for name, layout in _REPACKED.items()},
     # floating point (nlvfi.float_frames): FFV1 holds gbrpf16le, gbrpf32le, grayf16le, yaf16le;
     # a float grey frame is exact as three equal planes
     # (FFV1 of grayf16le and yaf16le does not read back as written, FFmpeg 8: not used)

@@ -446,6 +446,30 @@ def test_unusual_frames_are_converted_and_kept_lossless(tmp_path, model, pix_fmt
         assert (alpha[4] == 180).all()
 
 
+@pytest.mark.parametrize("pix_fmt, source_ext, ext", [("uyvy422", "avi", "mkv"), ("yuyv422", "avi", "mov"), ("monob", "nut", "mkv")])
+def test_an_uncompressed_capture_is_written_losslessly_as_the_same_samples(tmp_path, model, pix_fmt, source_ext, ext):
+    # uncompressed 4:2:2 from a capture card (UYVY / YUY2 in .avi) and 1-bit pictures: no lossless
+    # encoder takes their layout, so they were refused; FFV1 (x264 in .mov) now holds the same samples
+    frames = stutter(scene(10), [4])
+    source = tmp_path / f"capture.{source_ext}"  # (AVI reads 1-bit raw video back as a palette)
+    with av.open(str(source), "w") as container:
+        stream = container.add_stream("rawvideo", rate=10)
+        stream.width, stream.height, stream.pix_fmt = W, H, pix_fmt
+        for index, rgb in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=pix_fmt)
+            frame.pts = index
+            for packet in stream.encode(frame):
+                container.mux(packet)
+    assert probe(source).pix_fmt == pix_fmt and probe(source).lossless
+    report = repair_video(source, tmp_path / f"out.{ext}", checkpoint=model, progress=False)
+    assert report["frames_replaced"] == 1 and report["encoder"]["lossless"]
+    assert report["verification"]["untouched_frames_bit_identical"] == 9
+    with av.open(str(source)) as a, av.open(str(tmp_path / f"out.{ext}")) as b:
+        for index, (x, y) in enumerate(zip(a.decode(video=0), b.decode(video=0), strict=True)):
+            same = np.array_equal(x.reformat(format=y.format.name).to_ndarray(), y.to_ndarray())
+            assert same is (index != 4) and y.format.name == {"monob": "gray"}.get(pix_fmt, "yuv422p")
+
+
 def test_a_gif_is_lossless_in_and_out(tmp_path, model):
     """GIF codes its palette's pixels without loss (LZW), as do screen and game capture codecs
     (QuickTime RLE, TechSmith, Fraps): their untouched frames stay bit-identical, alpha kept."""

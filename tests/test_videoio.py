@@ -4,6 +4,7 @@ Every clip is tiny (64x48, a few frames) and made here with PyAV; the chroma tes
 bundled clip's true frames (data/stutter/).
 """
 
+import dataclasses
 from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
@@ -236,6 +237,33 @@ def test_a_generated_frames_alpha_is_stored_exactly_scaled_to_the_formats_depth(
     frame = rgb_to_frame(rgb.astype(np.uint16) * 257 if deep else rgb, pix_fmt, given)
     expected = np.rint(given / (65535 if deep else 255) * ((1 << bits) - 1))
     assert frame.format.name == pix_fmt and np.array_equal(alpha_samples(frame), expected)
+
+
+def test_grey_with_alpha_at_16_bits_is_written_losslessly_alpha_and_all(tmp_path):
+    # FFV1 holds no ya16: the choice fell to FFV1 at 10-bit grey, lossy, the alpha dropped
+    # (an APNG of them is repaired in tests/test_apng_output.py)
+    info = dataclasses.replace(videoio.probe(write_video(tmp_path / "a.mkv", frames(2, channels=4), 10, pix_fmt="bgra")), pix_fmt="ya16be")
+    assert info.lossless and info.traits.has_alpha and info.traits.bit_depth == 16
+    choice = videoio.choose_encoder(info, "matroska", videoio.muxer_codecs("matroska"))
+    assert choice.codec == "ffv1" and choice.lossless and not choice.alpha_dropped and pixel_traits(choice.pix_fmt).has_alpha
+    assert pixel_traits(choice.pix_fmt).bit_depth == 16
+
+
+@pytest.mark.parametrize("pix_fmt", sorted(videoio._REPACKED))
+def test_each_repacked_layout_holds_the_same_samples_in_one_ffv1_takes(pix_fmt):
+    # an uncompressed UYVY capture, a 1-bit image, ...: lossless input no lossless encoder took
+    layout = videoio.repacked_layout(pix_fmt)
+    assert layout in {f.name for f in av.codec.Codec("ffv1", "w").video_formats}
+    traits = pixel_traits(pix_fmt)
+    rgb = np.random.default_rng(0).integers(0, 65536, (24, 32, 4 if traits.has_alpha else 3), dtype=np.uint16)
+    seed = av.VideoFrame.from_ndarray(rgb, format="rgba64le" if traits.has_alpha else "rgb48le")
+    if traits.is_yuv:
+        seed = seed.reformat(format="yuva444p16le" if traits.has_alpha else "yuv444p16le")
+    frame = seed.reformat(format=pix_fmt)
+    there = frame.reformat(format=layout)
+    back = there.reformat(format=pix_fmt)
+    assert np.array_equal(frame_content(back), frame_content(frame))  # there and back, bit for bit
+    assert np.array_equal(frame_content(back.reformat(format=layout)), frame_content(there))
 
 
 STUTTER_TRUTH = Path(__file__).resolve().parent.parent / "data" / "stutter" / "vtest_stutter_truth.mkv"
