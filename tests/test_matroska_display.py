@@ -115,3 +115,29 @@ def test_write_video_and_the_tools_writer_give_mkv_and_webm_their_shape(tmp_path
         path = write_video(tmp_path / name, frames(), 10, codec=codec, pix_fmt=pix_fmt, pixel_aspect=Fraction(32, 27))
         assert probe(path).pixel_aspect == (Fraction(76, W) if name.endswith("webm") else Fraction(32, 27))
         check_structure(path.read_bytes())
+
+
+def test_a_repair_into_mkv_with_sound_subtitles_a_font_and_chapters_keeps_its_shape_and_all_of_them(tmp_path, model):
+    from test_repair import scene, stutter, tone
+    from test_videoio import with_subtitles
+
+    from nlvfi.repair import repair_video
+
+    plain = with_subtitles(write_video(tmp_path / "v.mkv", stutter(scene(12), [6]), 10, audio=tone()), tmp_path / "plain.mkv")
+    source = tmp_path / "in.mkv"
+    with av.open(str(plain)) as inner, av.open(str(source), "w") as outer:  # a SeekHead of six entries
+        copies = {s.index: outer.add_stream_from_template(s) for s in inner.streams}
+        outer.add_attachment("font.ttf", "application/x-truetype-font", bytes(range(256)) * 40)
+        outer.set_chapters([{"id": 1, "start": 0, "end": 500, "time_base": Fraction(1, 1000), "metadata": {"title": "A"}}])
+        for packet in inner.demux():
+            if packet.size:
+                packet.stream = copies[packet.stream.index]
+                outer.mux(packet)
+    width, height = probe(source).width, probe(source).height
+    assert write_display_size(source, width, height, Fraction(16, 15))  # an anamorphic input (PyAV's remux had lost it)
+    report = repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False, threshold=0.3)
+    assert [r["frame"] for r in report["replaced"]] == [6] and report["pixel_aspect"]["kept"]
+    assert report["attachments_copied"] == ["font.ttf"] and report["subtitle_streams_copied"] == 1
+    check_structure((tmp_path / "out.mkv").read_bytes())
+    with av.open(str(tmp_path / "out.mkv")) as container:
+        assert [s.type for s in container.streams] == ["video", "audio", "subtitle", "attachment"] and len(container.chapters()) == 1
