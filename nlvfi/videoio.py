@@ -97,9 +97,10 @@ output stream (:func:`display_matrix`), in .mp4, .mov, .mkv and .webm alike (AVI
 MPEG-TS have no place for it: the report says so, ``display``). A picture whose pixels are not
 square (a DVD's 720x480 shown 16:9 has 32:27 pixels: :func:`pixel_aspect_of`) gives its pixel
 aspect to the encoder: H.264, HEVC, MPEG-2 and MPEG-4 Part 2 keep it in their headers, MP4 and
-MOV in the file's, Matroska and WebM in the track's display size, written into the finished file
-(nlvfi.matroska_display: their muxer reads a field PyAV 18 does not set); FFV1 in .nut or .avi
-is shown square (the report says so, ``pixel_aspect``). The colour tags
+MOV in the file's, Matroska and WebM in the track's display size and AVI in its OpenDML video
+properties, written into the finished file (nlvfi.matroska_display, nlvfi.avi_display: their
+muxers read a field PyAV 18 does not set); FFV1 in .nut is shown square (the report says so,
+``pixel_aspect``). The colour tags
 go onto the output stream too (nlvfi.colour: Y'CbCr matrix, primaries, transfer function,
 range), and a generated frame is converted to Y'CbCr with the same matrix and range as the input frames around it; an HDR10
 clip's mastering display and light levels go to x265, the default for 10-bit input. The file's
@@ -155,6 +156,7 @@ from .float_frames import (
     display_rgb, exr_is_lossless, first_file, float_samples, float_to_float, frame_from_display, is_float_format, tiff_float_layout,
 )  # fmt: skip
 from .input_rate import declared_rate_of, ntsc_rate, opener_options
+from .avi_display import write_display_aspect
 from .matroska_display import write_display_size
 from .kept_encoding import KeptEncoding, KeptEncodingMismatch, PacketLog
 from .pictures import AS_ATTACHMENT, AS_STREAM, Picture, attached_pictures, is_attached_picture, picture_place, stream_label
@@ -2108,9 +2110,10 @@ class VideoWriter:
         so those keep it. Matroska and WebM get it in the track's display size, written into the
         finished file (:mod:`nlvfi.matroska_display`): exact in .mkv; in .webm the display width
         is whole pixels, so the pixel aspect read back is the nearest that width gives
-        (``rounded``), as FFmpeg writes it. The NUT and AVI muxers take it only from a field of
-        the stream that PyAV 18 does not set, so FFV1 there is shown with square pixels:
-        ``lost`` says so for the summaries."""
+        (``rounded``), as FFmpeg writes it; AVI in its OpenDML video properties
+        (:mod:`nlvfi.avi_display`). The NUT muxer takes it only from a field of the stream that
+        PyAV 18 does not set, so FFV1 there is shown with square pixels: ``lost`` says so for the
+        summaries."""
         wanted = self.info.pixel_aspect
         if wanted is None:
             return None
@@ -2131,8 +2134,8 @@ class VideoWriter:
             outcome["lost"] = (
                 f"the input's pixels are {ratio_text(wanted)}, so its {width}x{height} is shown "
                 f"{ratio_text(self.info.display_aspect)}; the {self.muxer} file with {self.choice.codec} says "
-                f"{outcome['written']}, so players show it {ratio_text(shown)}; .mkv, .mp4 and .mov keep it with any codec, "
-                ".nut, .avi and .ts with H.264 or HEVC (--codec libx264"
+                f"{outcome['written']}, so players show it {ratio_text(shown)}; .mkv, .mp4, .mov and .avi keep it with any codec, "
+                ".nut and .ts with H.264 or HEVC (--codec libx264"
                 + (", with --crf 0 for a lossless output)" if self.choice.lossless else ")")
             )
         return outcome
@@ -2235,8 +2238,8 @@ class VideoWriter:
         finally:
             self._closed_extradata = self.extradata
             self.output.close()
-        if self.muxer in MATROSKA_MUXERS and self.info.pixel_aspect is not None:  # the muxer left it "unknown"
-            write_display_size(self.path, self.info.width, self.info.height, self.info.pixel_aspect)
+        if self.info.pixel_aspect is not None:  # where the muxer reads it from a field PyAV does not set
+            write_display_shape(self.path, self.muxer, self.info.width, self.info.height, self.info.pixel_aspect)
 
     def abort(self) -> None:
         if self._closed_extradata is None:
@@ -2251,6 +2254,17 @@ class VideoWriter:
 
 
 MATROSKA_MUXERS = frozenset({"matroska", "webm"})
+
+
+def write_display_shape(path: Path, muxer: str, width: int, height: int, pixel_aspect: Fraction) -> bool:
+    """Write a finished file's display shape where its muxer takes it from the stream's sample
+    aspect ratio, which PyAV 18 does not set: Matroska / WebM (:mod:`nlvfi.matroska_display`),
+    AVI (:mod:`nlvfi.avi_display`). False where not written (NUT; a header not laid out for it)."""
+    if muxer in MATROSKA_MUXERS:
+        return write_display_size(path, width, height, pixel_aspect)
+    if muxer == "avi":
+        return write_display_aspect(path, width, height, pixel_aspect)
+    return False
 MOV_MUXERS = frozenset({"mp4", "mov"})
 #: the largest movie timescale :func:`movie_timescale` picks (a 32-bit field, as the muxer writes it)
 MAX_MOVIE_TIMESCALE = 2**31 - 1
@@ -2675,8 +2689,8 @@ def write_video(
                     container.mux(packet)
             for packet in sound.encode():
                 container.mux(packet)
-    if pixel_aspect is not None and muxer in MATROSKA_MUXERS:  # as VideoWriter.close
-        write_display_size(path, frames[0].shape[1], frames[0].shape[0], Fraction(pixel_aspect))
+    if pixel_aspect is not None:  # as VideoWriter.close
+        write_display_shape(path, muxer, frames[0].shape[1], frames[0].shape[0], Fraction(pixel_aspect))
     return path
 
 
