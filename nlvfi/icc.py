@@ -6,8 +6,9 @@ are Display P3, photographs often Adobe RGB); shown without it, as sRGB, a P3 pi
 come out duller. FFmpeg hands the profile of a PNG, APNG, JPEG or WebP on as frame side data
 (``ICC_PROFILE``). The run's first frame's profile is what the report names; a PNG image
 or TIFF image sequence written carries it (:mod:`nlvfi.image_sequence`), an animated PNG or WebP written from
-one carries the input's own chunk (:mod:`nlvfi.apng_output`, :mod:`nlvfi.webp_output`); the
-other outputs have no place the tools write it in, and the report and summary say so.
+one carries the input's own chunk (:mod:`nlvfi.apng_output`, :mod:`nlvfi.webp_output`), an MP4
+or MOV a colour box of type 'prof' (:mod:`nlvfi.mov_icc`); the other outputs (Matroska, AVI,
+...) have no place the tools write it in, and the report and summary say so.
 """
 
 from __future__ import annotations
@@ -81,14 +82,15 @@ def profile_text(outcome: dict | None) -> str | None:
     )
     return (
         f"ICC profile not kept: the input's frames carry one ({name}, {outcome['bytes']} bytes), and {outcome['lost']}: {effect} "
-        "(numbered PNG or TIFF images, frames/%04d.png, keep it)."
+        "(.mp4, .mov and numbered PNG or TIFF images, frames/%04d.png, keep it)."
     )
 
 
-def profile_place(report: dict, output: str) -> tuple[str | None, str]:
+def profile_place(report: dict, output: str, written_in: str | None = None) -> tuple[str | None, str]:
     """``(kept_in, output_kind)`` for :func:`profile_outcome` from a repair report or an
     up-conversion summary and its ``-o``: where the output keeps the input's profile, if it
-    does, and what the output is."""
+    does, and what the output is. ``written_in``: where the video writer put it, read back
+    (``VideoWriter.icc_outcome``: MP4 / MOV)."""
     sequence = report.get("image_sequence")
     if sequence is not None:
         kept = "every image written (a PNG's iCCP chunk, a TIFF's tag 34675; read back)" if sequence.get("icc_profile_written") else None
@@ -101,4 +103,4 @@ def profile_place(report: dict, output: str) -> tuple[str | None, str]:
         return ("the WebP (the input's ICCP chunk, byte for byte)" if kept else None), "the WebP"
     if report.get("gif"):
         return None, "a GIF"
-    return None, f"a {Path(output).suffix or 'video'} video"
+    return written_in, f"a {Path(output).suffix or 'video'} video"

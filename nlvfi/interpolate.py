@@ -1181,7 +1181,7 @@ def interpolate_video(
                     staging.unlink(missing_ok=True)
                 output.unlink(missing_ok=True)  # the intermediate video
     summary.pop("icc_profile_bytes", None)
-    summary["icc_profile"] = profile_outcome(summary.get("icc_profile"), *profile_place(summary, str(images)))
+    summary["icc_profile"] = profile_outcome(summary.get("icc_profile"), *profile_place(summary, str(images), summary.pop("icc_profile_written", None)))
     summary["resume"] = (
         {
             **store.outcome(), "gaps_reused": store.resumed_runs, "gaps_not_kept": store.not_kept,

@@ -890,7 +890,7 @@ def repair_video(
             report["output"], report["webp"] = str(webp.path), exported
         if apng is not None:
             report["output"], report["apng"] = str(apng.path), exported
-        report["icc_profile"] = profile_outcome(state.get("icc_profile"), *profile_place(report, report["output"]))
+        report["icc_profile"] = profile_outcome(state.get("icc_profile"), *profile_place(report, report["output"], state.get("icc_profile_written")))
         how, frames = state.get("deinterlaced", (None, 0))
         report["deinterlaced"] = None if how is None else {
             **how.to_dict(fields=second_fields), "frames_deinterlaced": frames, "runs_from_second_field": state.get("runs_from_second_field", 0),

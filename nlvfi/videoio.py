@@ -158,6 +158,7 @@ from .float_frames import (
 from .input_rate import declared_rate_of, ntsc_rate, opener_options
 from .avi_display import write_display_aspect
 from .matroska_display import write_display_size
+from .mov_icc import write_icc_profile
 from .kept_encoding import KeptEncoding, KeptEncodingMismatch, PacketLog
 from .pictures import AS_ATTACHMENT, AS_STREAM, Picture, attached_pictures, is_attached_picture, picture_place, stream_label
 from .subtitles import SubtitleConverter, conversion_target
@@ -1940,6 +1941,7 @@ class VideoWriter:
         self.hdr: HdrMetadata | None = None  # the first frame's HDR10 metadata, once it is written
         self.icc: bytes | None = None  # the first frame's ICC profile (nlvfi.icc), once it is written
         self.icc_varies = False  # whether a later frame carries another profile
+        self.icc_written = False  # whether it went into the finished file's header (nlvfi.mov_icc)
         self.rotation: float | None = None  # the first frame's display rotation (degrees) where it has a matrix
         copied = {**self.audio, **self.subtitles, **{index: c.stream for index, c in self.converters.items()}}
         self._pairs = [(info.stream_index, self.stream.index)] + [(index, copied[index].index) for index in sorted(copied)]
@@ -2096,10 +2098,25 @@ class VideoWriter:
             "colour": colour_outcome(self.info.colour, self.colour, self.path, self.muxer, self.choice.codec, self.hdr),
             "icc_profile": profile_summary(self.icc, self.icc_varies),  # the input's; where it is kept is the caller's to say
             "icc_profile_bytes": None if self.icc_varies else self.icc,  # one profile for every image, or none
+            "icc_profile_written": self.icc_outcome(),
             "metadata": metadata_outcome(self.info.path, self.path, self._pairs),  # stream indices: the stream objects are gone
             "display": self.display_outcome(),
             "pixel_aspect": self.pixel_aspect_outcome(),
         }
+
+    def icc_outcome(self) -> str | None:
+        """After :meth:`close`: where the written file holds the input's ICC profile, read back
+        off its first frame as a decoder gives it (MP4 / MOV: :mod:`nlvfi.mov_icc`); None where it
+        does not."""
+        if not self.icc_written:
+            return None
+        import av
+
+        with av.open(str(self.path)) as container:
+            first = next(container.decode(container.streams.video[0]), None)
+        if first is None or icc_profile(first) != self.icc:
+            return None
+        return f"the {self.muxer.upper()} file's colour box ('colr' of type 'prof', read back)"
 
     def pixel_aspect_outcome(self) -> dict | None:
         """After :meth:`close`: whether the written file shows the picture in the input's shape
@@ -2240,6 +2257,8 @@ class VideoWriter:
             self.output.close()
         if self.info.pixel_aspect is not None:  # where the muxer reads it from a field PyAV does not set
             write_display_shape(self.path, self.muxer, self.info.width, self.info.height, self.info.pixel_aspect)
+        if self.muxer in MOV_MUXERS and self.icc is not None and not self.icc_varies:  # the muxer would need side data PyAV cannot attach
+            self.icc_written = write_icc_profile(self.path, self.icc, self.info.width, self.info.height)
 
     def abort(self) -> None:
         if self._closed_extradata is None:

@@ -6,12 +6,13 @@ P3) came back without one, and nothing said so."""
 
 import struct
 
+import av
 import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
 from nlvfi import cli
-from nlvfi.icc import profile_description
+from nlvfi.icc import icc_profile, profile_description
 from nlvfi.png_chunks import chunk, iccp_profile, png_chunks, with_icc_profile
 from nlvfi.repair import repair_video, summary_text
 from nlvfi.tiff_tags import tiff_icc, with_tiff_icc
@@ -96,6 +97,45 @@ def test_a_png_sequence_keeps_its_profile_in_every_image_and_a_video_says_it_doe
     report = repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
     assert not report["icc_profile"]["kept"] and report["icc_profile"]["lost"] == "a .mkv video written here holds no ICC profile"
     assert "ICC profile not kept: the input's frames carry one" in summary_text(report)
+
+
+@pytest.mark.parametrize("ext", ["mp4", "mov"])
+def test_an_mp4_or_mov_keeps_it_in_a_colour_box_every_frame_decoded_with_it(tmp_path, model, ext):
+    # FFmpeg's mov muxer writes 'colr' of type 'prof' from side data PyAV cannot attach: it was lost
+    profile = v4_profile("Display P3")  # a macOS screenshot's
+    source = profiled_sequence(tmp_path / "in", [profile])
+    report = repair_video(source, tmp_path / f"out.{ext}", checkpoint=model, progress=False)
+    assert [r["frame"] for r in report["replaced"]] == [5] and report["icc_profile"]["kept"]
+    assert report["icc_profile"]["kept_in"] == f"the {ext.upper()} file's colour box ('colr' of type 'prof', read back)"
+    assert 'The input\'s ICC profile ("Display P3", ' in summary_text(report)
+    with av.open(str(tmp_path / f"out.{ext}")) as container:
+        assert [icc_profile(frame) for frame in container.decode(video=0)] == [profile] * 10
+    data = (tmp_path / f"out.{ext}").read_bytes()
+    assert data.count(b"colrprof") == 1 and data.index(b"mdat") < data.index(b"moov") < data.index(b"colrprof")
+
+
+def test_an_mp4_of_frames_without_a_profile_gets_no_colour_box_of_one(tmp_path, model):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for index, frame in enumerate(stutter(scene(10, 48, 64), [5])):
+        Image.fromarray(frame).save(folder / f"f_{index:03d}.png")
+    report = repair_video(str(folder / "f_%03d.png"), tmp_path / "out.mp4", checkpoint=model, progress=False)
+    assert report["icc_profile"] is None and b"colrprof" not in (tmp_path / "out.mp4").read_bytes()
+
+
+def test_write_icc_profile_leaves_a_file_whose_movie_header_comes_first(tmp_path):
+    from nlvfi.mov_icc import write_icc_profile
+    from nlvfi.videoio import write_video
+
+    path = write_video(tmp_path / "a.mp4", scene(3, 48, 64), 10, codec="libx264", pix_fmt="yuv420p")
+    data = path.read_bytes()
+    moov_at, mdat_at = data.index(b"moov") - 4, data.index(b"mdat") - 4
+    moov_size = int.from_bytes(data[moov_at : moov_at + 4], "big")
+    fast = data[:mdat_at] + data[moov_at : moov_at + moov_size] + data[mdat_at:moov_at]  # (its chunk offsets now wrong: not read)
+    (tmp_path / "fast.mp4").write_bytes(fast)
+    assert not write_icc_profile(tmp_path / "fast.mp4", srgb_profile(), 64, 48) and (tmp_path / "fast.mp4").read_bytes() == fast
+    assert not write_icc_profile(path, srgb_profile(), 66, 48) and path.read_bytes() == data  # no video track of that size
+    assert write_icc_profile(path, srgb_profile(), 64, 48)
 
 
 def test_an_up_converted_sequence_carries_it_into_the_new_images(tmp_path, model, capsys):
