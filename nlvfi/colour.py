@@ -13,7 +13,7 @@ Notebook: notebooks/10_video_repair.ipynb
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -161,8 +161,20 @@ class HdrMetadata:
                 if values[21]:  # has_luminance
                     found["luminance"] = (int(round(ratio[8] * 10000)), int(round(ratio[9] * 10000)))
             elif data.type == av.sidedata.sidedata.Type.CONTENT_LIGHT_LEVEL and len(raw) >= 8:
-                found["light_level"] = tuple(int(v) for v in np.frombuffer(raw[:8], dtype=np.uint32))
+                levels = tuple(int(v) for v in np.frombuffer(raw[:8], dtype=np.uint32))
+                if any(levels):  # 0, 0: unknown (CTA-861.3), which SVT-AV1 does not write
+                    found["light_level"] = levels
         return cls(**found) if found else None
+
+    def on_av1_grid(self) -> "HdrMetadata":
+        """These values as AV1's metadata holds them: the greatest luminance in 1/256 cd/m² and the
+        least in 1/16384 cd/m² (chromaticities, in 1/65536, come back as they were)."""
+        if self.luminance is None:
+            return self
+        least, greatest = self.luminance
+        return replace(
+            self, luminance=(round(round(least / 10000 * 16384) / 16384 * 10000), round(round(greatest / 10000 * 256) / 256 * 10000))
+        )
 
     def x265_params(self) -> str:
         """x265's ``master-display`` (G, B, R, white point, max, min luminance) and ``max-cll``."""
@@ -175,6 +187,23 @@ class HdrMetadata:
             )
         if self.light_level is not None:
             params.append(f"max-cll={self.light_level[0]},{self.light_level[1]}")
+        return ":".join(params)
+
+    def svtav1_params(self) -> str:
+        """SVT-AV1's ``mastering-display`` (G, B, R, white point x and y; max, min luminance in
+        cd/m²) and ``content-light``. AV1's metadata holds chromaticities in 1/65536 steps and the
+        least luminance in 1/16384 cd/m², finer than HEVC's 0.00002 and 0.0001: the values read
+        back in these units as they were (a test decodes them through libdav1d)."""
+        params = []
+        if self.primaries is not None and self.luminance is not None:
+            rx, ry, gx, gy, bx, by = (v / 50000 for v in self.primaries)
+            wx, wy = (v / 50000 for v in self.white_point)
+            params.append(
+                f"mastering-display=G({gx:.5f},{gy:.5f})B({bx:.5f},{by:.5f})R({rx:.5f},{ry:.5f})WP({wx:.5f},{wy:.5f})"
+                f"L({self.luminance[1] / 10000:.4f},{self.luminance[0] / 10000:.4f})"
+            )
+        if self.light_level is not None:
+            params.append(f"content-light={self.light_level[0]},{self.light_level[1]}")
         return ":".join(params)
 
     def describe(self) -> str:
@@ -203,8 +232,8 @@ def colour_outcome(
     ``lost`` says so in a sentence (the summaries print it).
 
     ``hdr``: the HDR10 metadata of the input's first frame (:class:`HdrMetadata`); the written
-    file's first frame must carry the same (x265 writes it; no other encoder here can), else
-    ``lost`` says so."""
+    file's first frame must carry the same (x265 and SVT-AV1 write it; no other encoder here
+    can), else ``lost`` says so."""
     from .videoio import first_frame, probe  # videoio imports this module: at call time
 
     info = probe(written)
@@ -223,9 +252,13 @@ def colour_outcome(
             f"{', '.join(f'{meant[k]} {k}' for k in differ)}, so players may show other colours; .mkv, .mp4, .mov and .webm keep the tags"
         )
     if hdr is not None:
-        kept = HdrMetadata.of(first_frame(written)) == hdr
+        back = HdrMetadata.of(first_frame(written))
+        kept = back == hdr or (codec == "libsvtav1" and back == hdr.on_av1_grid())  # 1234.5678 cd/m² is 1234.5664 in AV1
         outcome["hdr_metadata"] = {"input": hdr.describe(), "kept": kept}
         if not kept:
-            loss = f"the HDR10 metadata ({hdr.describe()}): {codec} does not write it, libx265 (the default for 10-bit input) does"
+            loss = (
+                f"the HDR10 metadata ({hdr.describe()}): {codec} does not write it, libx265 (the default for 10-bit input) "
+                "and libsvtav1 (.webm's) do"
+            )
             outcome["lost"] = f"{outcome['lost']}; and {loss}" if "lost" in outcome else loss
     return outcome

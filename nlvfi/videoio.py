@@ -2049,11 +2049,13 @@ class VideoWriter:
                 self.rotation = float(frame.rotation)
             self.hdr = HdrMetadata.of(frame)
             self.icc = icc_profile(frame)
-            if self.hdr is not None and self.choice.codec == "libx265" and self.hdr.x265_params():
+            key = {"libx265": "x265-params", "libsvtav1": "svtav1-params"}.get(self.choice.codec)
+            hdr_params = None if self.hdr is None or key is None else self.hdr.x265_params() if key == "x265-params" else self.hdr.svtav1_params()
+            if hdr_params:
                 options = dict(self.stream.options)
-                options["x265-params"] = f"{options['x265-params']}:{self.hdr.x265_params()}"  # before the encoder opens
+                options[key] = f"{options[key]}:{hdr_params}" if options.get(key) else hdr_params  # before the encoder opens
                 self.stream.options = options
-                self.choice.options["x265-params"] = options["x265-params"]  # the reports give what the encoder got
+                self.choice.options[key] = options[key]  # the reports give what the encoder got
             tags = ColourTags.of(frame)
             if frame.format.name == self.info.pix_fmt and tags != self.info.colour and tags != ColourTags():
                 # the frames' tags where the header had others (or none): the frames are what is shown

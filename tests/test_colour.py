@@ -7,6 +7,7 @@ between BT.709 neighbours: the saturated patches below came back several grey le
 
 import json
 
+import av
 import numpy as np
 import pytest
 
@@ -155,7 +156,7 @@ HDR10 = "master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L
 
 def test_hdr10_metadata_goes_through_x265_and_is_named_where_lost(tmp_path, model):
     """A PQ clip's mastering display and light levels (what a TV tone-maps with) come through the
-    10-bit default, x265; H.264 cannot carry them, and the summary says so."""
+    10-bit default, x265, and SVT-AV1, .webm's; H.264 cannot carry them, and the summary says so."""
     pq = ColourTags(9, 9, 16, 1)  # BT.2020, PQ
     source = tagged_clip(
         tmp_path / "hdr.mkv", "yuv420p10le", pq, "libx265", n=8, duplicate=4,
@@ -170,9 +171,38 @@ def test_hdr10_metadata_goes_through_x265_and_is_named_where_lost(tmp_path, mode
         assert report["colour"]["kept"] and report["colour"]["hdr_metadata"] == {"input": hdr.describe(), "kept": True}
         assert report["encoder"]["options"]["x265-params"] == f"log-level=error:{hdr.x265_params()}"  # what x265 was given
         assert HdrMetadata.of(first_frame(tmp_path / f"out{ext}")) == hdr
+    webm = repair_video(source, tmp_path / "out.webm", checkpoint=model, threshold=0.3, progress=False)  # before: lost
+    assert webm["encoder"]["codec"] == "libsvtav1" and webm["colour"]["hdr_metadata"] == {"input": hdr.describe(), "kept": True}
+    assert webm["encoder"]["options"]["svtav1-params"].endswith(f":{hdr.svtav1_params()}")
+    assert HdrMetadata.of(first_frame(tmp_path / "out.webm")) == hdr  # AV1's metadata units hold HEVC's values
     h264 = repair_video(source, tmp_path / "h264.mkv", checkpoint=model, threshold=0.3, codec="libx264", progress=False)
     assert h264["colour"]["hdr_metadata"]["kept"] is False
-    assert "the HDR10 metadata (mastered at 1000 cd/m², MaxCLL 1000, MaxFALL 400): libx264 does not write it" in summary_text(h264)
+    assert "the HDR10 metadata (mastered at 1000 cd/m², MaxCLL 1000, MaxFALL 400): libx264 does not write it, libx265" in summary_text(h264)
+
+
+@pytest.mark.parametrize(
+    "hdr",
+    [
+        HdrMetadata((35400, 14600, 8500, 39850, 6550, 2300), (15635, 16450), (1, 40000000), (4000, 1000)),  # DCI-P3, 4000 cd/m²
+        HdrMetadata((34000, 16000, 13250, 34500, 7500, 3000), (15635, 16450), (5, 6000000), None),  # no light levels
+        HdrMetadata((33999, 16001, 13251, 34499, 7501, 2999), (15634, 16451), (123, 12345678), (65535, 65535)),  # odd values
+    ],
+)
+def test_svt_av1_writes_hdr10_metadata_that_reads_back_on_its_grid(tmp_path, hdr):
+    with av.open(str(tmp_path / "a.webm"), "w") as container:
+        stream = container.add_stream("libsvtav1", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p10le"
+        stream.options = {"svtav1-params": f"preset=8:{hdr.svtav1_params()}", "crf": "40"}
+        for index in range(2):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 40 * index, np.uint8), format="rgb24")
+            frame.pts = index
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    back = HdrMetadata.of(first_frame(tmp_path / "a.webm"))
+    assert back == hdr.on_av1_grid()  # chromaticities exact; 1234.5678 cd/m² comes back 1234.5664 (1/256 steps)
+    assert (back == hdr) is (hdr.luminance[1] % 10000 == 0)
 
 
 def test_hdr10_with_sound_goes_through(tmp_path, model):
