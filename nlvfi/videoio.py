@@ -1317,14 +1317,19 @@ def frame_content(frame) -> np.ndarray:
 
     The frame's own layout where PyAV has it (yuv420p, gray, bgra, 10-bit ...), else a
     conversion to 16-bit RGBA (deterministic: equal frames give equal arrays). Floating-point
-    samples as their bits (nlvfi.float_frames: NaN equals itself, -0 does not equal 0).
+    samples as their bits (nlvfi.float_frames: NaN equals itself, -0 does not equal 0). A palette
+    frame (pal8), which PyAV gives as (indices, palette), as the two one after the other: as a
+    tuple, two equal frames compared unequal.
     """
     if is_float_format(frame.format.name):
         return float_samples(frame, raw=True)
     try:
-        return frame.to_ndarray()
+        content = frame.to_ndarray()
     except Exception:  # noqa: BLE001 - PyAV raises ValueError, AssertionError (odd 4:2:0 sizes), ...
         return frame.to_ndarray(format="rgba64le")
+    if isinstance(content, tuple):
+        return np.concatenate([np.ascontiguousarray(part).reshape(-1) for part in content])
+    return content
 
 
 # --------------------------------------------------------------------------------------------

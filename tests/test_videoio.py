@@ -239,6 +239,22 @@ def test_a_generated_frames_alpha_is_stored_exactly_scaled_to_the_formats_depth(
     assert frame.format.name == pix_fmt and np.array_equal(alpha_samples(frame), expected)
 
 
+def test_frame_content_of_palette_frames_tells_equal_from_unequal():
+    # PyAV gives a pal8 frame as (indices, palette): two equal frames compared unequal
+    palette = np.zeros((256, 4), np.uint8)
+    palette[:, 3] = 255
+    palette[1] = (10, 20, 30, 255)
+    indices = np.random.default_rng(0).integers(0, 2, (4, 6), dtype=np.uint8)
+
+    def frame(p):
+        return av.VideoFrame.from_ndarray((indices, p), format="pal8")
+
+    assert np.array_equal(frame_content(frame(palette)), frame_content(frame(palette.copy())))
+    other = palette.copy()
+    other[1, 0] = 11  # the same indices, another colour
+    assert not np.array_equal(frame_content(frame(palette)), frame_content(frame(other)))
+
+
 def test_grey_with_alpha_at_16_bits_is_written_losslessly_alpha_and_all(tmp_path):
     # FFV1 holds no ya16: the choice fell to FFV1 at 10-bit grey, lossy, the alpha dropped
     # (an APNG of them is repaired in tests/test_apng_output.py)
