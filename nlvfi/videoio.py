@@ -2692,6 +2692,8 @@ def write_video(
             samples, sample_rate = audio
             layout = "mono" if samples.shape[0] == 1 else "stereo"
             sound = container.add_stream(audio_codec, rate=sample_rate, layout=layout)
+            if audio_codec in ("wmav1", "wmav2"):
+                sound.bit_rate = 128000  # Windows Media Audio does not open without one
         for index, image in enumerate(frames):
             deep = image.dtype == np.uint16
             given = ("rgba64le" if deep else "rgba") if image.shape[2] == 4 else ("rgb48le" if deep else "rgb24")

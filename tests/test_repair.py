@@ -279,12 +279,16 @@ def test_nut_output_of_lossy_input_keeps_every_time(tmp_path, model):
     assert read_video_rgb(tmp_path / "out.nut")[1] == pytest.approx(read_video_rgb(source)[1])
 
 
-@pytest.mark.parametrize("ext, codec, option", [("flv", "libx264", ("bf", "0")), ("wmv", "wmv2", ("qmin", "1"))])
-def test_old_web_and_windows_video_is_repaired_into_its_own_container(tmp_path, model, ext, codec, option):
+@pytest.mark.parametrize(
+    "ext, codec, option, audio_codec",
+    [("flv", "libx264", ("bf", "0"), "libmp3lame"), ("wmv", "wmv2", ("qmin", "1"), "libmp3lame"), ("wmv", "wmv2", ("qmin", "1"), "wmav2")],
+)
+def test_old_web_and_windows_video_is_repaired_into_its_own_container(tmp_path, model, ext, codec, option, audio_codec):
     # .flv and .wmv used to be refused as containers the tool could not tell: x264 without
-    # B-frames in FLV (their decode delay moved every stream 80 ms), WMV2 at quantiser 1 in ASF
+    # B-frames in FLV (their decode delay moved every stream 80 ms), WMV2 at quantiser 1 in ASF;
+    # Windows Media Audio, as Windows wrote it, goes back into .wmv as it was
     source = write_video(tmp_path / f"in.{ext}", stutter(scene(12), [4, 8]), 10, codec="flv" if ext == "flv" else "wmv2",
-                         pix_fmt="yuv420p", audio=tone(1.2, 44100), audio_codec="libmp3lame")  # fmt: skip
+                         pix_fmt="yuv420p", audio=tone(1.2, 44100), audio_codec=audio_codec)  # fmt: skip
     out = tmp_path / f"out.{ext}"
     report = repair_video(source, out, checkpoint=model, progress=False)
     assert [f["frame"] for f in report["replaced"]] == [4, 8] and report["encoder"]["codec"] == codec
@@ -293,6 +297,9 @@ def test_old_web_and_windows_video_is_repaired_into_its_own_container(tmp_path, 
     assert verified["timestamp_offset_s"] == 0 and verified["audio_streams_identical"] == 1 and verified["untouched_frames_psnr_db"]["min"] > 35
     assert audio_packets(out) == audio_packets(source)
     assert read_video_rgb(out)[1] == pytest.approx(read_video_rgb(source)[1])
+    if audio_codec == "wmav2":  # PyAV checks Matroska's codecs at FFmpeg's normal compliance, which has no WMA
+        with pytest.raises(VideoError, match=r"cannot hold the input's wmav2 audio .*; write .nut or .wmv instead$"):
+            repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
 
 
 @pytest.mark.parametrize("ext", ["mkv", "mp4", "mov"])
