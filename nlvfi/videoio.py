@@ -70,7 +70,8 @@ nlvfi.deinterlace).
 
 Audio streams are copied as they are (AAC from MPEG-TS loses the ADTS header of each frame in
 .mkv, .mp4 and .mov, whose muxers store the stream's settings once instead: the same coded
-audio, :func:`nlvfi.verification.aac_payload`); a container that cannot hold one (AAC in .webm,
+audio, :func:`nlvfi.verification.aac_payload`; .wmv keeps the headers under the tag of AAC with
+ADTS headers, :func:`add_copied_audio`); a container that cannot hold one (AAC in .webm,
 Opus or FLAC in .mov, any audio that starts before 0 in .avi) is refused with a one-line error
 before anything is decoded, naming the containers that do hold it (:func:`check_audio_fits`).
 Subtitle streams are copied as they are where the container holds them (SubRip, ASS, WebVTT,
@@ -1880,7 +1881,7 @@ class VideoWriter:
             self.info = info
             self.audio: dict[int, object] = {}
             for source in (audio_from.streams.audio if audio_from is not None else ()):  # checked above
-                self.audio[source.index] = self.output.add_stream_from_template(source)
+                self.audio[source.index] = add_copied_audio(self.output, container, source)
                 carry_tags(source, self.audio[source.index])
             if audio_from is not None:  # the file's tags (title, date, place ...) and the video stream's (language ...)
                 self.output.metadata.update(carried_metadata(audio_from.metadata))
@@ -2443,12 +2444,27 @@ def audio_refusal(container: str, stream) -> str | None:
     trial = open_muxer(io.BytesIO(), container)
     try:
         try:
-            trial.add_stream_from_template(stream)
+            add_copied_audio(trial, container, stream)
         except (ValueError, av.FFmpegError) as error:
             return str(error)
         return _header_refusal(trial)
     finally:
         _close_trial(trial)
+
+
+#: WAVE_FORMAT_MPEG_HEAAC: the only tag under which the ASF muxer writes AAC that carries ADTS headers
+ASF_ADTS_TAG = "\x10\x16\x00\x00"
+
+
+def add_copied_audio(output, container: str, source):
+    """A stream of ``output`` (a ``container`` muxer) for copies of the audio stream ``source``.
+    AAC as ADTS frames (an MPEG-TS's, with no settings stored apart) goes into ASF under the tag
+    of AAC with ADTS headers, 0x1610, which the ASF muxer asks for ("ADTS is only supported with
+    codec tag 0x1610"; it was refused into .wmv); FFmpeg reads it back as the same AAC."""
+    stream = output.add_stream_from_template(source)
+    if container == "asf" and source.codec_context.name == "aac" and not source.codec_context.extradata:
+        stream.codec_context.codec_tag = ASF_ADTS_TAG
+    return stream
 
 
 def _header_refusal(trial) -> str | None:

@@ -84,6 +84,7 @@ def test_refusals_name_the_container_and_the_audio(matrix):
     assert {key[1] for key in refused} == {".mov", ".avi", ".webm", ".ts", ".flv", ".wmv"}  # what each cannot hold: the module doc
     assert "FLV holds aac, ac3, flac, mp3, opus" in refused["ffv1-pcm.mkv", ".flv"]  # judged by the list: PCM aborted a trial
     assert "ASF does not keep flac in step with the video" in refused["h264-flac.mkv", ".wmv"]
+    assert matrix["h264-aac.ts", ".wmv"]["written"]  # ADTS under the tag ASF asks for (it was refused)
     assert "MPEG-TS holds aac, ac3, dts, eac3, mp2, mp3, opus); write .mkv, .mp4, .avi or .nut instead" in refused["h264-flac.mkv", ".ts"]
 
 
