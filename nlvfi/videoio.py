@@ -2055,8 +2055,8 @@ class VideoWriter:
                 self.rotation = float(frame.rotation)
             self.hdr = HdrMetadata.of(frame)
             self.icc = icc_profile(frame)
-            key = {"libx265": "x265-params", "libsvtav1": "svtav1-params"}.get(self.choice.codec)
-            hdr_params = None if self.hdr is None or key is None else self.hdr.x265_params() if key == "x265-params" else self.hdr.svtav1_params()
+            key, params_of = HDR_ENCODER_PARAMS.get(self.choice.codec, (None, None))
+            hdr_params = params_of(self.hdr) if self.hdr is not None and params_of is not None else ""
             if hdr_params:
                 options = dict(self.stream.options)
                 options[key] = f"{options[key]}:{hdr_params}" if options.get(key) else hdr_params  # before the encoder opens
@@ -2280,7 +2280,10 @@ class VideoWriter:
             pass
 
 
+#: the encoders that write HDR10 metadata into their bitstream: the option that takes it, and its value
+HDR_ENCODER_PARAMS = {"libx265": ("x265-params", HdrMetadata.x265_params), "libsvtav1": ("svtav1-params", HdrMetadata.svtav1_params)}
 MATROSKA_MUXERS = frozenset({"matroska", "webm"})
+MOV_MUXERS = frozenset({"mp4", "mov"})
 
 
 def write_display_shape(path: Path, muxer: str, width: int, height: int, pixel_aspect: Fraction) -> bool:
@@ -2292,7 +2295,8 @@ def write_display_shape(path: Path, muxer: str, width: int, height: int, pixel_a
     if muxer == "avi":
         return write_display_aspect(path, width, height, pixel_aspect)
     return False
-MOV_MUXERS = frozenset({"mp4", "mov"})
+
+
 #: the largest movie timescale :func:`movie_timescale` picks (a 32-bit field, as the muxer writes it)
 MAX_MOVIE_TIMESCALE = 2**31 - 1
 
