@@ -232,8 +232,8 @@ def colour_outcome(
     ``lost`` says so in a sentence (the summaries print it).
 
     ``hdr``: the HDR10 metadata of the input's first frame (:class:`HdrMetadata`); the written
-    file's first frame must carry the same (x265 and SVT-AV1 write it; no other encoder here
-    can), else ``lost`` says so."""
+    file's first frame must carry the same (x265 and SVT-AV1 write it; for other encoders an MP4
+    or MOV holds it in its 'mdcv' and 'clli' boxes, nlvfi.mov_colour), else ``lost`` says so."""
     from .videoio import first_frame, probe  # videoio imports this module: at call time
 
     info = probe(written)
@@ -258,7 +258,7 @@ def colour_outcome(
         if not kept:
             loss = (
                 f"the HDR10 metadata ({hdr.describe()}): {codec} does not write it, libx265 (the default for 10-bit input) "
-                "and libsvtav1 (.webm's) do"
+                "and libsvtav1 (.webm's) do, and .mp4 and .mov hold it for any codec"
             )
             outcome["lost"] = f"{outcome['lost']}; and {loss}" if "lost" in outcome else loss
     return outcome

@@ -7,7 +7,7 @@ come out duller. FFmpeg hands the profile of a PNG, APNG, JPEG or WebP on as fra
 (``ICC_PROFILE``). The run's first frame's profile is what the report names; a PNG image
 or TIFF image sequence written carries it (:mod:`nlvfi.image_sequence`), an animated PNG or WebP written from
 one carries the input's own chunk (:mod:`nlvfi.apng_output`, :mod:`nlvfi.webp_output`), an MP4
-or MOV a colour box of type 'prof' (:mod:`nlvfi.mov_icc`); the other outputs (Matroska, AVI,
+or MOV a colour box of type 'prof' (:mod:`nlvfi.mov_colour`); the other outputs (Matroska, AVI,
 ...) have no place the tools write it in, and the report and summary say so.
 """
 

@@ -159,7 +159,7 @@ from .float_frames import (
 from .input_rate import declared_rate_of, ntsc_rate, opener_options
 from .avi_display import write_display_aspect
 from .matroska_display import write_display_size
-from .mov_icc import write_icc_profile
+from .mov_colour import write_hdr_boxes, write_icc_profile
 from .kept_encoding import KeptEncoding, KeptEncodingMismatch, PacketLog
 from .pictures import AS_ATTACHMENT, AS_STREAM, Picture, attached_pictures, is_attached_picture, picture_place, stream_label
 from .subtitles import SubtitleConverter, conversion_target
@@ -1947,7 +1947,7 @@ class VideoWriter:
         self.hdr: HdrMetadata | None = None  # the first frame's HDR10 metadata, once it is written
         self.icc: bytes | None = None  # the first frame's ICC profile (nlvfi.icc), once it is written
         self.icc_varies = False  # whether a later frame carries another profile
-        self.icc_written = False  # whether it went into the finished file's header (nlvfi.mov_icc)
+        self.icc_written = False  # whether it went into the finished file's header (nlvfi.mov_colour)
         self.rotation: float | None = None  # the first frame's display rotation (degrees) where it has a matrix
         copied = {**self.audio, **self.subtitles, **{index: c.stream for index, c in self.converters.items()}}
         self._pairs = [(info.stream_index, self.stream.index)] + [(index, copied[index].index) for index in sorted(copied)]
@@ -2114,7 +2114,7 @@ class VideoWriter:
 
     def icc_outcome(self) -> str | None:
         """After :meth:`close`: where the written file holds the input's ICC profile, read back
-        off its first frame as a decoder gives it (MP4 / MOV: :mod:`nlvfi.mov_icc`); None where it
+        off its first frame as a decoder gives it (MP4 / MOV: :mod:`nlvfi.mov_colour`); None where it
         does not."""
         if not self.icc_written:
             return None
@@ -2267,6 +2267,8 @@ class VideoWriter:
             write_display_shape(self.path, self.muxer, self.info.width, self.info.height, self.info.pixel_aspect)
         if self.muxer in MOV_MUXERS and self.icc is not None and not self.icc_varies:  # the muxer would need side data PyAV cannot attach
             self.icc_written = write_icc_profile(self.path, self.icc, self.info.width, self.info.height)
+        if self.muxer in MOV_MUXERS and self.hdr is not None and self.choice.codec not in HDR_ENCODER_PARAMS:  # where the codec has no place for it
+            write_hdr_boxes(self.path, self.hdr, self.info.width, self.info.height)
 
     def abort(self) -> None:
         if self._closed_extradata is None:

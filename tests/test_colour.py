@@ -156,7 +156,8 @@ HDR10 = "master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L
 
 def test_hdr10_metadata_goes_through_x265_and_is_named_where_lost(tmp_path, model):
     """A PQ clip's mastering display and light levels (what a TV tone-maps with) come through the
-    10-bit default, x265, and SVT-AV1, .webm's; H.264 cannot carry them, and the summary says so."""
+    10-bit default, x265, and SVT-AV1, .webm's; an MP4 or MOV holds them for any other codec; H.264
+    in .mkv cannot carry them, and the summary says so."""
     pq = ColourTags(9, 9, 16, 1)  # BT.2020, PQ
     source = tagged_clip(
         tmp_path / "hdr.mkv", "yuv420p10le", pq, "libx265", n=8, duplicate=4,
@@ -175,6 +176,12 @@ def test_hdr10_metadata_goes_through_x265_and_is_named_where_lost(tmp_path, mode
     assert webm["encoder"]["codec"] == "libsvtav1" and webm["colour"]["hdr_metadata"] == {"input": hdr.describe(), "kept": True}
     assert webm["encoder"]["options"]["svtav1-params"].endswith(f":{hdr.svtav1_params()}")
     assert HdrMetadata.of(first_frame(tmp_path / "out.webm")) == hdr  # AV1's metadata units hold HEVC's values
+    for codec, ext in (("libx264", "mp4"), ("prores_ks", "mov")):  # codecs with no place for it: the file's 'mdcv' and 'clli' boxes
+        written = repair_video(source, tmp_path / f"{codec}.{ext}", checkpoint=model, threshold=0.3, codec=codec, progress=False)
+        assert written["colour"]["hdr_metadata"] == {"input": hdr.describe(), "kept": True}  # before: lost
+        assert HdrMetadata.of(first_frame(tmp_path / f"{codec}.{ext}")) == hdr
+        data = (tmp_path / f"{codec}.{ext}").read_bytes()
+        assert data.index(b"mdat") < data.index(b"moov") < data.index(b"mdcv") < data.index(b"clli")
     h264 = repair_video(source, tmp_path / "h264.mkv", checkpoint=model, threshold=0.3, codec="libx264", progress=False)
     assert h264["colour"]["hdr_metadata"]["kept"] is False
     assert "the HDR10 metadata (mastered at 1000 cd/m², MaxCLL 1000, MaxFALL 400): libx264 does not write it, libx265" in summary_text(h264)

@@ -124,7 +124,7 @@ def test_an_mp4_of_frames_without_a_profile_gets_no_colour_box_of_one(tmp_path, 
 
 
 def test_write_icc_profile_leaves_a_file_whose_movie_header_comes_first(tmp_path):
-    from nlvfi.mov_icc import write_icc_profile
+    from nlvfi.mov_colour import write_icc_profile
     from nlvfi.videoio import write_video
 
     path = write_video(tmp_path / "a.mp4", scene(3, 48, 64), 10, codec="libx264", pix_fmt="yuv420p")
