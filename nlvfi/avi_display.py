@@ -72,8 +72,8 @@ def vprp_chunk(width: int, height: int, pixel_aspect: Fraction, rate: int) -> by
     ``pixel_aspect`` pixels at ``rate`` frames/s: format and standard unknown, the display aspect
     ratio reduced to 16-bit terms, one field of the whole frame."""
     aspect = (pixel_aspect * Fraction(width, height)).limit_denominator(0xFFFF)
-    while aspect.numerator > 0xFFFF:  # as av_reduce keeps both terms under its limit
-        aspect = Fraction(aspect.numerator // 2, max(1, aspect.denominator // 2))
+    if aspect.numerator > 0xFFFF:
+        raise ValueError(f"a display aspect ratio of {aspect} has no 16-bit terms")
     words = [0, 0, rate, width, height, aspect.denominator | (aspect.numerator << 16), width, height, VPRP_FIELDS]
     words += [height, width, height, width, 0, 0, 0, 0]  # the field: compressed and valid bitmap, offsets
     return b"vprp" + struct.pack("<I", VPRP_SIZE) + struct.pack(f"<{len(words)}I", *words)
@@ -107,10 +107,10 @@ def display_aspect_edit(data: bytes, width: int, height: int, pixel_aspect: Frac
             continue
         bitmap_width, bitmap_height = struct.unpack_from("<ii", data, kinds[b"strf"].start + 12)
         if (bitmap_width, abs(bitmap_height)) == (width, height):
-            video.append((stream, parts, kinds))
+            video.append((stream, kinds))
     if len(video) != 1:
         raise ValueError(f"{len(video)} video streams of {width}x{height}")
-    stream, parts, kinds = video[0]
+    stream, kinds = video[0]
     scale, rate = struct.unpack_from("<II", data, kinds[b"strh"].start + 8 + 20)
     new_chunk = vprp_chunk(width, height, pixel_aspect, round(rate / scale) if scale else 0)
     old = kinds.get(b"vprp")

@@ -216,20 +216,21 @@ def test_a_16_bit_apng_with_alpha_comes_back_where_ffmpeg_blended_its_frames_ove
     assert all(p[25] == 0 for n, p, _ in chunks if n == b"fcTL")  # every frame blends source
 
 
-def test_png_filtering_decodes_back_through_ffmpeg(tmp_path):
+@pytest.mark.parametrize("height", [13, 150])  # one block of rows, and three (FILTER_ROWS: 64)
+def test_png_filtering_decodes_back_through_ffmpeg(tmp_path, height):
     rng = np.random.default_rng(0)
-    smooth = np.cumsum(rng.integers(0, 3, (13, 11, 4)), axis=1).astype(np.uint16) * 300  # sub / Paeth win here
-    for image in (rng.integers(0, 65536, (13, 11, 4), dtype=np.uint16), smooth):
-        rows = image.astype(">u2").view(np.uint8).reshape(13, 11 * 8)  # rgba64be
+    smooth = np.cumsum(rng.integers(0, 3, (height, 11, 4)), axis=1).astype(np.uint16) * 300  # sub / Paeth win here
+    for image in (rng.integers(0, 65536, (height, 11, 4), dtype=np.uint16), smooth, np.cumsum(smooth, axis=0).astype(np.uint16)):
+        rows = image.astype(">u2").view(np.uint8).reshape(height, 11 * 8)  # rgba64be
         data = filtered(rows, 8)
-        assert len(data) == 13 * (1 + 11 * 8) and set(data[:: 1 + 11 * 8]) <= {0, 1, 2, 3, 4}
-        header = chunk(b"IHDR", (11).to_bytes(4, "big") + (13).to_bytes(4, "big") + bytes([16, 6, 0, 0, 0]))
+        assert len(data) == height * (1 + 11 * 8) and set(data[:: 1 + 11 * 8]) <= {0, 1, 2, 3, 4}
+        header = chunk(b"IHDR", (11).to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([16, 6, 0, 0, 0]))
         path = tmp_path / "still.png"
         path.write_bytes(PNG_SIGNATURE + header + chunk(b"IDAT", zlib.compress(data)) + chunk(b"IEND", b""))
         with av.open(str(path)) as container:
             decoded = next(container.decode(video=0)).to_ndarray(format="rgba64le")
         assert np.array_equal(decoded, image)
-    assert set(filtered(smooth.astype(">u2").view(np.uint8).reshape(13, 88), 8)[::89]) - {0, 2}  # not only none and up
+    assert set(filtered(smooth.astype(">u2").view(np.uint8).reshape(height, 88), 8)[::89]) - {0, 2}  # not only none and up
 
 
 def palette_sticker(count: int = 8) -> tuple[list, np.ndarray]:
