@@ -1115,7 +1115,7 @@ def interpolate_video(
             encoder=writer.choice.describe(),
             encoder_reason=writer.choice.reason,
             encoder_notes=[  # how an image sequence's intermediate video holds floats is no concern of its images
-                note for note in encoder_notes(info.pix_fmt, writer.choice.pix_fmt, writer.choice.codec)
+                note for note in encoder_notes(info.pix_fmt, writer.choice.pix_fmt, writer.choice.codec, writer.choice.narrowed)
                 if not (sequence and note == float_note(info.pix_fmt, writer.choice.pix_fmt, writer.choice.codec))
             ],
             audio_streams=len(writer.audio),

@@ -1072,6 +1072,7 @@ def build_report(source, output, analysis, replaced_frames, state, generator, ch
             "lossless": choice.lossless,
             "why": choice.reason,
             "alpha_dropped": choice.alpha_dropped,
+            **({"narrowed": choice.narrowed} if choice.narrowed else {}),
         },
         "audio_streams_copied": state["audio"],
         "subtitle_streams_copied": len(state["subtitles"]),
@@ -1140,7 +1141,7 @@ def written_text(report: dict) -> list[str]:
     if enc["alpha_dropped"]:
         lines.append("The alpha channel was dropped (the output codec has none).")
     # fewer bits (10-bit input into VP9, 8-bit only here), less colour (4:2:2 into .webm's AV1, 4:2:0 only)
-    lines += [note + "." for note in encoder_notes(video["pix_fmt"], enc["pix_fmt"], enc["codec"])]
+    lines += [note + "." for note in encoder_notes(video["pix_fmt"], enc["pix_fmt"], enc["codec"], enc.get("narrowed"))]
     return lines
 
 

@@ -266,6 +266,9 @@ DEFAULT_PRESET = "medium"
 #: by x264's first B-frame delay, 80 ms at 25 frames/s) or no order apart from it (AVI, ASF):
 #: x264 and x265 go without B-frames there (module doc)
 NO_B_FRAME_CONTAINERS = frozenset({"avi", "nut", "flv", "asf"})
+#: FLV's H.264, by default: 8-bit 4:2:0, what its players decode (Flash's High profile; flv.js through
+#: a browser's Media Source); 10-bit or 4:2:2 / 4:4:4 input came out as x264 High 10 / 4:2:2 / 4:4:4
+FLV_PLAYABLE = ("yuv420p", "FLV's players, Flash and flv.js in a browser, decode 8-bit 4:2:0 H.264 only; --codec libx264 keeps the input's")
 #: x264's and x265's presets, fastest first: each trades encoding time for size at the same crf
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
 CRF_RANGES = {"libx264": (0, 51), "libx264rgb": (0, 51), "libx265": (0, 51), "libvpx": (4, 63), "libvpx-vp9": (0, 63), "libsvtav1": (1, 63)}
@@ -1347,6 +1350,7 @@ class EncoderChoice:
     lossless: bool
     reason: str
     alpha_dropped: bool = False
+    narrowed: str | None = None  # why it holds fewer bits or less colour than its encoder could (FLV_PLAYABLE)
 
     def describe(self) -> str:
         options = " ".join(f"{k}={v}" for k, v in self.options.items())
@@ -1361,19 +1365,22 @@ def refuse_encoder_options(codec: str | None, crf: int | None, preset: str | Non
         raise ValueError(f"{' and '.join(asked)} cannot apply to {output}")
 
 
-def depth_note(input_pix_fmt: str, output_pix_fmt: str) -> str | None:
-    """A sentence when the output keeps fewer bits per sample than the input, else None."""
+def depth_note(input_pix_fmt: str, output_pix_fmt: str, because: str | None = None) -> str | None:
+    """A sentence when the output keeps fewer bits per sample than the input, else None
+    (``because``: why, where not that its encoder takes no deeper format)."""
     before, after = pixel_traits(input_pix_fmt).bit_depth, pixel_traits(output_pix_fmt).bit_depth
-    return f"The {before}-bit input was written at {after} bits (the output's encoder here takes no deeper format)" if after < before else None
+    why = because or "the output's encoder here takes no deeper format"
+    return f"The {before}-bit input was written at {after} bits ({why})" if after < before else None
 
 
-def encoder_notes(input_pix_fmt: str, output_pix_fmt: str, codec: str = "ffv1") -> list[str]:
+def encoder_notes(input_pix_fmt: str, output_pix_fmt: str, codec: str = "ffv1", because: str | None = None) -> list[str]:
     """The sentences the summaries print when the output keeps fewer bits (:func:`depth_note`) or
-    less colour resolution (:func:`chroma_note`) than the input, and on floating-point samples
-    (:func:`float_note`; ``codec``: the output's encoder)."""
+    less colour resolution (:func:`chroma_note`) than the input (``because``: why, where not its
+    encoder: :attr:`EncoderChoice.narrowed`), and on floating-point samples (:func:`float_note`;
+    ``codec``: the output's encoder)."""
     notes = (
-        float_note(input_pix_fmt, output_pix_fmt, codec), depth_note(input_pix_fmt, output_pix_fmt),
-        chroma_note(input_pix_fmt, output_pix_fmt),
+        float_note(input_pix_fmt, output_pix_fmt, codec), depth_note(input_pix_fmt, output_pix_fmt, because),
+        chroma_note(input_pix_fmt, output_pix_fmt, because),
     )  # fmt: skip
     return [note for note in notes if note]
 
@@ -1394,13 +1401,15 @@ def float_note(input_pix_fmt: str, output_pix_fmt: str, codec: str = "ffv1") -> 
     return None
 
 
-def chroma_note(input_pix_fmt: str, output_pix_fmt: str) -> str | None:
+def chroma_note(input_pix_fmt: str, output_pix_fmt: str, because: str | None = None) -> str | None:
     """A sentence when the output keeps less colour resolution than the input (:func:`coarser_chroma`:
-    a 4:2:2 ProRes into .webm, whose 10-bit AV1 here takes 4:2:0 only), else None."""
+    a 4:2:2 ProRes into .webm, whose 10-bit AV1 here takes 4:2:0 only), else None (``because``:
+    why, where not that its encoder takes no finer layout)."""
     coarser = coarser_chroma(input_pix_fmt, output_pix_fmt)
     if coarser is None:
         return None
-    return f"The input's {coarser[0]} chroma was written as {coarser[1]} (the output's encoder here takes no finer layout)"
+    why = because or "the output's encoder here takes no finer layout"
+    return f"The input's {coarser[0]} chroma was written as {coarser[1]} ({why})"
 
 
 def _formats_taken(codec: str, pix_fmt: str) -> list[str]:
@@ -1731,6 +1740,9 @@ def _encoder_for(
                     f"--codec {name} (lossless)" + (f" ({FFV1_FLOAT_CAVEAT[0].lower()}{FFV1_FLOAT_CAVEAT[1:]})" if floating else ""),
                 )  # fmt: skip
     pix_fmt = _lossy_pix_fmt(name, traits, info.width, info.height, supported)
+    narrowed = None
+    if codec is None and container == "flv" and name == "libx264" and pix_fmt != FLV_PLAYABLE[0] and FLV_PLAYABLE[0] in supported and not odd:
+        pix_fmt, narrowed = FLV_PLAYABLE  # (x264 takes 10-bit and 4:2:2 / 4:4:4; --codec libx264 keeps them)
     options = {}
     if name in QUANTISER_CODECS:
         options.update(FINEST_QUANTISER)
@@ -1768,7 +1780,7 @@ def _encoder_for(
         else f"the input is lossy ({info.codec}): re-encoded with {name} at high quality"
     )
     dropped = traits.has_alpha and not pixel_traits(pix_fmt).has_alpha
-    return EncoderChoice(name, pix_fmt, options, False, reason, alpha_dropped=dropped)
+    return EncoderChoice(name, pix_fmt, options, False, reason, alpha_dropped=dropped, narrowed=narrowed)
 
 
 def chroma_layout(pix_fmt: str) -> str:

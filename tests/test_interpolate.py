@@ -718,6 +718,14 @@ def test_video_factor_keeps_an_anamorphic_clip_in_shape(tmp_path, model, capsys)
         assert ("picture shape not kept: the input's pixels are 32:27" in capsys.readouterr().out) is (written is None)
 
 
+def test_video_factor_into_flv_writes_the_h264_its_players_decode(tmp_path, model, capsys):
+    source = write_video(tmp_path / "in.mkv", clip_frames(3), 10, codec="libx264", pix_fmt="yuv420p10le")
+    out = tmp_path / "x2.flv"
+    assert main([str(source), "-o", str(out), "--factor", "2", "--checkpoint", str(model), "--quiet"]) == 0
+    assert probe(out).pix_fmt == "yuv420p"  # before: x264 High 10, which Flash and flv.js do not play
+    assert "the 10-bit input was written at 8 bits (FLV's players, Flash and flv.js in a browser" in capsys.readouterr().out
+
+
 def test_video_factor_refuses_interlaced_video(tmp_path, model, capsys):
     source = write_video(tmp_path / "tff.mkv", clip_frames(4), 10, codec="libx264", pix_fmt="yuv420p",
                          options={"x264-params": "interlaced=1:tff=1"})

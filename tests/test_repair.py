@@ -302,6 +302,18 @@ def test_old_web_and_windows_video_is_repaired_into_its_own_container(tmp_path, 
             repair_video(source, tmp_path / "out.mkv", checkpoint=model, progress=False)
 
 
+def test_flv_gets_the_h264_its_players_decode_unless_asked(tmp_path, model):
+    # FLV's players (Flash, flv.js in a browser) decode 8-bit 4:2:0 H.264 only: 10-bit or 4:2:2
+    # input had come out as x264 High 10 / High 4:2:2, which they do not play
+    for pix_fmt, note in (("yuv420p10le", "The 10-bit input was written at 8 bits"), ("yuv422p", "The input's 4:2:2 chroma was written as 4:2:0")):
+        source = write_video(tmp_path / f"{pix_fmt}.mkv", stutter(scene(12), [4]), 10, codec="libx264", pix_fmt=pix_fmt)
+        report = repair_video(source, tmp_path / f"{pix_fmt}.flv", checkpoint=model, progress=False)
+        assert report["encoder"]["pix_fmt"] == "yuv420p" and probe(tmp_path / f"{pix_fmt}.flv").pix_fmt == "yuv420p"
+        assert f"{note} (FLV's players, Flash and flv.js in a browser, decode 8-bit 4:2:0 H.264 only; --codec libx264 keeps the input's)." in summary_text(report)
+        asked = repair_video(source, tmp_path / f"{pix_fmt}-asked.flv", checkpoint=model, codec="libx264", progress=False)
+        assert asked["encoder"]["pix_fmt"] == pix_fmt and "narrowed" not in asked["encoder"]
+
+
 @pytest.mark.parametrize("ext", ["mkv", "mp4", "mov", "wmv"])
 def test_mpeg_ts_with_aac_is_repaired_into_other_containers_audio_kept_and_in_step(tmp_path, model, ext):
     # A recorder's .ts: H.264, and AAC as ADTS frames (a 7-byte header each), starting at a 90 kHz
