@@ -98,10 +98,10 @@ output stream (:func:`display_matrix`), in .mp4, .mov, .mkv and .webm alike (AVI
 MPEG-TS have no place for it: the report says so, ``display``). A picture whose pixels are not
 square (a DVD's 720x480 shown 16:9 has 32:27 pixels: :func:`pixel_aspect_of`) gives its pixel
 aspect to the encoder: H.264, HEVC, MPEG-2 and MPEG-4 Part 2 keep it in their headers, MP4 and
-MOV in the file's, Matroska and WebM in the track's display size and AVI in its OpenDML video
-properties, written into the finished file (nlvfi.matroska_display, nlvfi.avi_display: their
-muxers read a field PyAV 18 does not set); FFV1 in .nut is shown square (the report says so,
-``pixel_aspect``). The colour tags
+MOV in the file's, Matroska and WebM in the track's display size, AVI in its OpenDML video
+properties and NUT in its stream header, written into the finished file (nlvfi.matroska_display,
+nlvfi.avi_display, nlvfi.nut_display: their muxers read a field PyAV 18 does not set); where one
+cannot be written, the report says so (``pixel_aspect``). The colour tags
 go onto the output stream too (nlvfi.colour: Y'CbCr matrix, primaries, transfer function,
 range), and a generated frame is converted to Y'CbCr with the same matrix and range as the input frames around it; an HDR10
 clip's mastering display and light levels go to x265, the default for 10-bit input. The file's
@@ -160,6 +160,7 @@ from .input_rate import declared_rate_of, ntsc_rate, opener_options
 from .avi_display import write_display_aspect
 from .matroska_display import write_display_size
 from .mov_colour import write_hdr_boxes, write_icc_profile
+from .nut_display import write_sample_aspect
 from .kept_encoding import KeptEncoding, KeptEncodingMismatch, PacketLog
 from .pictures import AS_ATTACHMENT, AS_STREAM, Picture, attached_pictures, is_attached_picture, picture_place, stream_label
 from .subtitles import SubtitleConverter, conversion_target
@@ -2148,9 +2149,8 @@ class VideoWriter:
         finished file (:mod:`nlvfi.matroska_display`): exact in .mkv; in .webm the display width
         is whole pixels, so the pixel aspect read back is the nearest that width gives
         (``rounded``), as FFmpeg writes it; AVI in its OpenDML video properties
-        (:mod:`nlvfi.avi_display`). The NUT muxer takes it only from a field of the stream that
-        PyAV 18 does not set, so FFV1 there is shown with square pixels: ``lost`` says so for the
-        summaries."""
+        (:mod:`nlvfi.avi_display`); NUT in its stream header (:mod:`nlvfi.nut_display`), where
+        both terms are under 128. Where it is not written, ``lost`` says so for the summaries."""
         wanted = self.info.pixel_aspect
         if wanted is None:
             return None
@@ -2172,7 +2172,7 @@ class VideoWriter:
                 f"the input's pixels are {ratio_text(wanted)}, so its {width}x{height} is shown "
                 f"{ratio_text(self.info.display_aspect)}; the {self.muxer} file with {self.choice.codec} says "
                 f"{outcome['written']}, so players show it {ratio_text(shown)}; .mkv, .mp4, .mov and .avi keep it with any codec, "
-                ".nut and .ts with H.264 or HEVC (--codec libx264"
+                ".ts with H.264 or HEVC (--codec libx264"
                 + (", with --crf 0 for a lossless output)" if self.choice.lossless else ")")
             )
         return outcome
@@ -2303,11 +2303,14 @@ MOV_MUXERS = frozenset({"mp4", "mov"})
 def write_display_shape(path: Path, muxer: str, width: int, height: int, pixel_aspect: Fraction) -> bool:
     """Write a finished file's display shape where its muxer takes it from the stream's sample
     aspect ratio, which PyAV 18 does not set: Matroska / WebM (:mod:`nlvfi.matroska_display`),
-    AVI (:mod:`nlvfi.avi_display`). False where not written (NUT; a header not laid out for it)."""
+    AVI (:mod:`nlvfi.avi_display`), NUT (:mod:`nlvfi.nut_display`). False where not written (a
+    header not laid out for it; a NUT aspect with a term of 128 or more)."""
     if muxer in MATROSKA_MUXERS:
         return write_display_size(path, width, height, pixel_aspect)
     if muxer == "avi":
         return write_display_aspect(path, width, height, pixel_aspect)
+    if muxer == "nut":
+        return write_sample_aspect(path, width, height, pixel_aspect)
     return False
 
 
