@@ -85,9 +85,8 @@ def header_edit(packet: bytes, width: int, height: int, pixel_aspect: Fraction) 
     body, stored = packet[start : start + forward - 4], packet[start + forward - 4 : start + forward]
     if forward < 4 or len(stored) != 4 or nut_checksum(body) != int.from_bytes(stored, "big"):
         raise NotAHeader("its checksum does not hold")
-    field = 0
-    for _ in range(2):  # stream id, class
-        kind, field = read_v(body, field)
+    _, field = read_v(body, 0)  # stream id
+    kind, field = read_v(body, field)  # class
     fourcc_length, field = read_v(body, field)
     field += fourcc_length
     for _ in range(5):  # time base index, msb_pts_shift, max_pts_distance, decode_delay, flags
