@@ -254,7 +254,8 @@ QUANTISER_CODECS = frozenset(
 )
 #: encoders that code a constant frame rate from a fixed list, read from their time base (MPEG-1 / -2:
 #: 23.976, 24, 25, 29.97, 30, 50, 59.94, 60 frames/s, and for MPEG-2 some fractions of them, such as
-#: 10 or 12.5): they count in the input's frame slots, as AVI does (:func:`slot_pts_step`); given the
+#: 10 or 12.5): they count in the input's frame slots, as AVI does, from its first frame
+#: (:func:`slot_pts_step`, :func:`slot_origin`); given the
 #: input's tick (1/90000 s) they did not open at all
 SLOT_ENCODERS = frozenset({"mpeg1video", "mpeg2video"})
 #: FFmpeg's DNxHD encoder (``--codec dnxhd``, for editing systems) opens in its default DNxHD profile
@@ -1823,7 +1824,8 @@ class VideoWriter:
         pts_step: every ``pts`` given to :meth:`write` is a multiple of this; the stream counts
             in steps of it (time base x ``pts_step``). Default: for AVI, which stores one slot per
             tick of its time base, and MPEG-1 / -2 (``SLOT_ENCODERS``), the step of the input's
-            own timestamps (:func:`slot_pts_step`:
+            own timestamps, for MPEG-1 / -2 counted from the first (:func:`slot_origin`; the
+            packets are given back the input's ticks as they are muxed) (:func:`slot_pts_step`:
             an mkv's 1/1000 s made a 25 frames/s AVI hold 40 slots a frame); 1 elsewhere. The
             tools write the input's timestamps, or (``--factor``) sums of multiples of them,
             so that step divides every one.
@@ -1872,6 +1874,11 @@ class VideoWriter:
         check_avi_start(container, info.path)
         self.choice = choose_encoder(info, container, muxer_codecs(container), codec, crf, preset)
         self.time_base, self.pts_step = output_time_base(container, self.choice.codec, info, time_base, pts_step)
+        # the frame slots' origin (slot_origin), in the ticks the tools give pts in: the input's, or its x factor
+        self.tick = time_base or info.time_base
+        origin = slot_origin(container, self.choice.codec, demuxed_pts(info.path) if pts_step is None else [])
+        self.pts_origin = int(origin * info.time_base / self.tick) if origin else 0
+        stream_time_base = self.tick if self.pts_origin else self.time_base  # (the slots' origin may lie off them)
         options = {}
         if audio_from is not None and audio_from.streams.audio:
             check_audio_fits(container, info.path)
@@ -1879,7 +1886,7 @@ class VideoWriter:
                 options["avoid_negative_ts"] = "disabled"  # audio priming stays before 0 (class doc)
         if container in MOV_MUXERS:  # where each stream starts, to the input's own tick (class doc)
             copied = [] if audio_from is None else [*audio_from.streams.audio, *audio_from.streams.subtitles]
-            options["movie_timescale"] = str(movie_timescale([self.time_base, *(s.time_base for s in copied)]))
+            options["movie_timescale"] = str(movie_timescale([stream_time_base, *(s.time_base for s in copied)]))
         try:
             self.output = open_muxer(str(self.path), container, options)
         except av.FFmpegError as error:
@@ -1887,7 +1894,7 @@ class VideoWriter:
         try:
             rate = rate or info.rate
             self.stream = self.output.add_stream(self.choice.codec, rate=rate) if rate else self.output.add_stream(self.choice.codec)
-            self.stream.time_base = self.time_base
+            self.stream.time_base = stream_time_base
             self.colour = configure_encoder(self.stream.codec_context, info, self.choice, self.time_base, rate)
             if self.choice.codec == "libx265" and container in {"mp4", "mov"}:
                 self.stream.codec_context.codec_tag = "hvc1"  # Apple's players take HEVC tagged hvc1 only (FFmpeg's default: hev1)
@@ -1985,7 +1992,7 @@ class VideoWriter:
         container, codec, pixel format, options, time base and pts step."""
         return {
             "muxer": self.muxer, "codec": self.choice.codec, "pix_fmt": self.choice.pix_fmt, "options": dict(self.choice.options),
-            "time_base": str(self.time_base), "pts_step": self.pts_step,
+            "time_base": str(self.time_base), "pts_step": self.pts_step, "pts_origin": self.pts_origin,
         }  # fmt: skip
 
     @property
@@ -2028,6 +2035,7 @@ class VideoWriter:
             packet.time_base = self.time_base
             packet.is_keyframe = key
             packet.stream = self.stream
+            self._place(packet)
             try:
                 self.output.mux(packet)
             except (av.FFmpegError, ValueError) as error:
@@ -2047,6 +2055,7 @@ class VideoWriter:
                 raise KeptEncodingMismatch(f"the encoder's first dts {packet.dts} is not after the kept packets' last, {last}")
         if self._log is not None:
             self._log.add(packet.pts, packet.dts, packet.duration, packet.is_keyframe, bytes(packet))
+        self._place(packet)
         if self._kept is None:
             self.output.mux(packet)
             return
@@ -2057,8 +2066,22 @@ class VideoWriter:
         except (av.FFmpegError, ValueError) as error:  # after kept packets: encode all again (once; a real fault fails then)
             raise KeptEncodingMismatch(f"the {self.muxer} muxer refused the encoder's packets after the kept ones ({error})") from None
 
+    def _place(self, packet) -> None:
+        """Give a video packet, coded in frame slots counted from the slots' origin
+        (:func:`slot_origin`), the input's own ticks; nothing to do where the origin is 0."""
+        if not self.pts_origin:
+            return
+        for name in ("pts", "dts"):
+            value = getattr(packet, name)
+            if value is not None:
+                setattr(packet, name, value * self.pts_step + self.pts_origin)
+        if packet.duration:
+            packet.duration = packet.duration * self.pts_step
+        packet.time_base = self.tick
+
     def write(self, frame, pts: int) -> None:
-        """Encode one frame at timestamp ``pts`` (in this writer's time base)."""
+        """Encode one frame at timestamp ``pts`` (in the ticks the writer was given: the input's
+        time base, or ``time_base``)."""
         import av
 
         if self.frames_written == 0:  # the stream's display matrix goes in before its first frame
@@ -2085,9 +2108,10 @@ class VideoWriter:
             self.icc_varies = later is not None and later != self.icc
         if self._held:  # (only before the first frame)
             self._mux_held()
-        if pts % self.pts_step:
-            raise VideoError(f"pts {pts} is not a multiple of the writer's pts step {self.pts_step}")
-        pts //= self.pts_step
+        if (pts - self.pts_origin) % self.pts_step:
+            counted = f"{self.pts_origin} plus " if self.pts_origin else ""
+            raise VideoError(f"pts {pts} is not {counted}a multiple of the writer's pts step {self.pts_step}")
+        pts = (pts - self.pts_origin) // self.pts_step
         if self._last_pts is not None and pts <= self._last_pts:
             raise VideoError(f"timestamps must increase: pts {pts} after {self._last_pts}")
         if self._kept is not None and self.frames_written < self._kept.frames:  # coded by an interrupted run
@@ -2586,10 +2610,27 @@ def output_time_base(
 ) -> tuple[Fraction, int]:
     """(time base, pts step) of the video a :class:`VideoWriter` writes with ``codec`` into
     ``container``: ``time_base`` (default the input's) x the step; the step, unless given, is
-    :func:`slot_pts_step` of the input's own timestamps (demuxed, not decoded)."""
+    :func:`slot_pts_step` of the input's own timestamps (demuxed, not decoded), counted from
+    :func:`slot_origin`."""
     if pts_step is None:
-        pts_step = slot_pts_step(container, codec, demuxed_pts(info.path)) if container == "avi" or codec in SLOT_ENCODERS else 1
+        pts = demuxed_pts(info.path) if container == "avi" or codec in SLOT_ENCODERS else []
+        origin = slot_origin(container, codec, pts)
+        pts_step = slot_pts_step(container, codec, [p - origin for p in pts])
     return (time_base or info.time_base) * int(pts_step), int(pts_step)
+
+
+def slot_origin(container: str, codec: str, pts: Sequence[int]) -> int:
+    """Where an encoder of ``SLOT_ENCODERS`` starts counting its frame slots, in the input's
+    ticks: the first timestamp of ``pts``; 0 for AVI (whose video starts at 0:
+    :func:`check_avi_start`) and for any other encoder. MPEG-1 / -2 code their frame rate from
+    their time base. Counted from 0, a 25 frames/s MPEG program stream whose first frame is at
+    0.54 s (its muxer's 0.5 s preload and a frame's decode delay) has 0.02 s as the largest step
+    all its times are multiples of, and was coded as 50 frames/s; a 29.97 frames/s MPEG-TS
+    starting at 1.4 s had 1/30000 s, and MPEG-2 refused it. Counted from the first frame, the
+    step is one frame."""
+    if container == "avi" or codec not in SLOT_ENCODERS or not pts:
+        return 0
+    return int(min(pts))
 
 
 def configure_encoder(context, info: VideoInfo, choice: EncoderChoice, time_base: Fraction, rate: Fraction | None) -> ColourTags:

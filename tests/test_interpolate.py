@@ -673,6 +673,23 @@ def test_video_factor_keeps_originals_and_times(tmp_path, model, factor):
     assert audio_bytes(out) == audio_bytes(source)
 
 
+@pytest.mark.parametrize("factor", [2, 4])
+def test_video_factor_into_mpeg2_counts_frame_slots_from_the_first_frame(tmp_path, model, factor):
+    # a 29.97 frames/s recording whose first frame is 1.41 s in: MPEG-2 refused it (nlvfi.videoio.slot_origin)
+    import av
+    from test_repair import off_grid_recording
+    from nlvfi.videoio import read_video_rgb
+
+    source = off_grid_recording(tmp_path / "in.ts", Fraction(30000, 1001), 126000)
+    out = tmp_path / f"x{factor}.ts"
+    assert main([str(source), "-o", str(out), "--factor", str(factor), "--codec", "mpeg2video", "--checkpoint", str(model), "--quiet"]) == 0
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].codec_context.framerate == Fraction(30000 * factor, 1001)
+    in_times, out_times = read_video_rgb(source)[1], read_video_rgb(out)[1]
+    expected = [a + j * (b - a) / factor for a, b in zip(in_times, in_times[1:]) for j in range(factor)] + [in_times[-1]]
+    assert out_times == pytest.approx(expected, abs=1e-4)
+
+
 def test_video_factor_is_verified_before_it_lands(tmp_path, model, monkeypatch, capsys):
     source = write_video(tmp_path / "in.mkv", clip_frames(4), 10)
     out = tmp_path / "x2.mkv"

@@ -2,6 +2,7 @@
 on muxes them instead of encoding them again, and only when they are what it would encode."""
 
 import itertools
+from fractions import Fraction
 import json
 
 import numpy as np
@@ -242,3 +243,19 @@ def test_nothing_is_logged_on_a_nearly_full_disk(tmp_path, model, monkeypatch):
     out = tmp_path / "out.mkv"
     interrupted_at_frame(monkeypatch, source, out, model, 16)
     assert not any(itertools.chain(folder_for(out).glob("encoded.*")))  # nothing kept, the run went on
+
+
+def test_an_interrupted_mpeg2_repair_goes_on_in_frame_slots_counted_from_the_first_frame(tmp_path, model, monkeypatch):
+    # MPEG-2 counts frame slots from the first frame (nlvfi.videoio.slot_origin), here 0.54 s in:
+    # the kept packets are logged in those slots and placed at the input's own times as they are muxed
+    frames = stutter(scene(40), [10, 30])
+    source = write_video(tmp_path / "in.ts", frames, 25, codec="libx264", pix_fmt="yuv420p",
+                         pts=[48600 + 3600 * k for k in range(40)], time_base=Fraction(1, 90000))  # fmt: skip
+    out = tmp_path / "out.ts"
+    interrupted_at_frame(monkeypatch, source, out, model, 25, codec="mpeg2video")
+    seal = json.loads((folder_for(out) / SEAL_NAME).read_text())
+    assert 0 < seal["frames"] <= 25
+    report = repair_video(source, out, checkpoint=model, views=1, progress=False, codec="mpeg2video")
+    assert report["resume"]["encoded_frames_reused"] == seal["frames"] and report["frames_replaced"] == 2
+    assert report["verification"]["timestamp_offset_s"] == 0 and report["verification"]["max_timestamp_error_s"] == 0
+    assert [t for t, _, _ in decoded(out)] == [t for t, _, _ in decoded(source)]

@@ -262,6 +262,33 @@ def test_a_quantiser_codec_chosen_with_codec_is_written_at_quantiser_1_and_in_it
     assert [t - offset for t in read_video_rgb(tmp_path / f"out.{ext}")[1]] == pytest.approx(read_video_rgb(source)[1], abs=1e-3)
 
 
+def off_grid_recording(path: Path, rate: Fraction, first: int) -> Path:
+    """A recorder's H.264 in MPEG-TS at ``rate``, its first frame at ``first`` / 90000 s, no whole
+    number of frames from 0 (a broadcast TS starts some 1.4 s in, a program stream 0.54 s)."""
+    step = int(Fraction(90000) / rate)
+    frames = stutter(scene(12), [4, 8])
+    return write_video(path, frames, rate, codec="libx264", pix_fmt="yuv420p", pts=[first + step * k for k in range(12)], time_base=Fraction(1, 90000))
+
+
+@pytest.mark.parametrize("ext", ["ts", "mkv", "mp4"])
+@pytest.mark.parametrize("rate, first", [(Fraction(30000, 1001), 126000), (Fraction(25), 48600)])
+def test_mpeg2_counts_its_frame_slots_from_the_first_frame(tmp_path, model, rate, first, ext):
+    # MPEG-2 codes its frame rate from its time base, which counted frame slots from 0: a 29.97
+    # frames/s TS starting 1.41 s in (no multiple of a frame's 3003 ticks) gave a step of 1/30000 s,
+    # and MPEG-2 refused it; a 25 frames/s one starting at 0.54 s gave 0.02 s, coded as 50 frames/s
+    source = off_grid_recording(tmp_path / "in.ts", rate, first)
+    with av.open(str(source)) as c:
+        start = c.streams.video[0].start_time
+    assert start % int(Fraction(90000) / rate)  # off the frame grid (x264's decode delay moves it on a little)
+    out = tmp_path / f"out.{ext}"
+    report = repair_video(source, out, checkpoint=model, codec="mpeg2video", progress=False)
+    assert [f["frame"] for f in report["replaced"]] == [4, 8]
+    assert report["verification"]["timestamp_offset_s"] == 0 and report["verification"]["max_timestamp_error_s"] <= 0.0005  # mkv: ms
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].codec_context.framerate == rate  # the sequence header's rate
+    assert read_video_rgb(out)[1] == pytest.approx(read_video_rgb(source)[1], abs=5e-4)
+
+
 def test_avi_output_of_aac_with_priming_is_refused_before_any_decoding(tmp_path, model, monkeypatch):
     source = write_video(tmp_path / "in.mp4", stutter(scene(12), [6]), 10, codec="libx264", pix_fmt="yuv420p",
                          options={"crf": "18"}, audio=tone(), audio_codec="aac")
