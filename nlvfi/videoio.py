@@ -1779,7 +1779,7 @@ def _encoder_for(
         else f"the input is lossy ({info.codec}) and carries alpha: re-encoded with {name} (ProRes {options['profile']}), "
         "which keeps it, at its profile's quality"
         if alpha_prores
-        else f"the input is lossy ({info.codec}): re-encoded with {name} at high quality"
+        else f"the input is lossy ({info.codec}): re-encoded with {name} at {'quantiser 1' if name in QUANTISER_CODECS else 'high quality'}"
     )
     dropped = traits.has_alpha and not pixel_traits(pix_fmt).has_alpha
     return EncoderChoice(name, pix_fmt, options, False, reason, alpha_dropped=dropped, narrowed=narrowed)

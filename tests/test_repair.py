@@ -320,6 +320,7 @@ def test_old_web_and_windows_video_is_repaired_into_its_own_container(tmp_path, 
     report = repair_video(source, out, checkpoint=model, progress=False)
     assert [f["frame"] for f in report["replaced"]] == [4, 8] and report["encoder"]["codec"] == codec
     assert report["encoder"]["options"][option[0]] == option[1]  # no B-frames; quantiser 1
+    assert report["encoder"]["why"].endswith(f"{codec} at {'quantiser 1' if ext == 'wmv' else 'high quality'}")  # it said high quality of WMV2 too
     verified = report["verification"]
     assert verified["timestamp_offset_s"] == 0 and verified["audio_streams_identical"] == 1 and verified["untouched_frames_psnr_db"]["min"] > 35
     assert audio_packets(out) == audio_packets(source)
