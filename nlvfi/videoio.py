@@ -258,6 +258,8 @@ QUANTISER_CODECS = frozenset(
 #: (:func:`slot_pts_step`, :func:`slot_origin`); given the
 #: input's tick (1/90000 s) they did not open at all
 SLOT_ENCODERS = frozenset({"mpeg1video", "mpeg2video"})
+#: MPEG-4 Part 2 codes its time base's denominator in 16 bits: x4 of a 29.97 frames/s input, 1001/120000 s, did not open
+MPEG4_TIME_BASE_MAX = 65535
 #: FFmpeg's DNxHD encoder (``--codec dnxhd``, for editing systems) opens in its default DNxHD profile
 #: only at 1280x720 / 1920x1080 / 1440x1080 and one of their fixed bit rates, which nothing sets:
 #: it refused every video. Its DNxHR profiles take any frame size from 256x120 up (a 384x288 and
@@ -1826,9 +1828,11 @@ class VideoWriter:
             tick of its time base, and MPEG-1 / -2 (``SLOT_ENCODERS``), the step of the input's
             own timestamps, for MPEG-1 / -2 counted from the first (:func:`slot_origin`; the
             packets are given back the input's ticks as they are muxed) (:func:`slot_pts_step`:
-            an mkv's 1/1000 s made a 25 frames/s AVI hold 40 slots a frame); 1 elsewhere. The
-            tools write the input's timestamps, or (``--factor``) sums of multiples of them,
-            so that step divides every one.
+            an mkv's 1/1000 s made a 25 frames/s AVI hold 40 slots a frame), or a frame's
+            duration where the input's rate is rounded to its ticks (29.97 frames/s in
+            milliseconds: a ``Fraction``; each ``pts`` then within a quarter of a slot of one);
+            1 elsewhere. The tools write the input's timestamps, or (``--factor``) sums of
+            multiples of them, so that step divides every one.
     Frames go in with :meth:`write` (any pixel format; converted when needed) in presentation
     order with increasing ``pts``; audio and subtitle packets with :meth:`mux_copied`.
 
@@ -1878,7 +1882,10 @@ class VideoWriter:
         self.tick = time_base or info.time_base
         origin = slot_origin(container, self.choice.codec, demuxed_pts(info.path) if pts_step is None else [])
         self.pts_origin = int(origin * info.time_base / self.tick) if origin else 0
-        stream_time_base = self.tick if self.pts_origin else self.time_base  # (the slots' origin may lie off them)
+        # packets are given the input's ticks back (_place) where the slots start off them or last no whole number of them
+        self.placed = bool(self.pts_origin) or (Fraction(self.pts_step).denominator != 1 and container != "avi")
+        stream_time_base = self.tick if self.placed else self.time_base
+        self._slot_ticks: dict[int, int] = {}  # slot -> the pts the tools gave it (recent ones: _place)
         options = {}
         if audio_from is not None and audio_from.streams.audio:
             check_audio_fits(container, info.path)
@@ -1992,7 +1999,7 @@ class VideoWriter:
         container, codec, pixel format, options, time base and pts step."""
         return {
             "muxer": self.muxer, "codec": self.choice.codec, "pix_fmt": self.choice.pix_fmt, "options": dict(self.choice.options),
-            "time_base": str(self.time_base), "pts_step": self.pts_step, "pts_origin": self.pts_origin,
+            "time_base": str(self.time_base), "pts_step": str(self.pts_step), "pts_origin": self.pts_origin,
         }  # fmt: skip
 
     @property
@@ -2068,15 +2075,16 @@ class VideoWriter:
 
     def _place(self, packet) -> None:
         """Give a video packet, coded in frame slots counted from the slots' origin
-        (:func:`slot_origin`), the input's own ticks; nothing to do where the origin is 0."""
-        if not self.pts_origin:
+        (:func:`slot_origin`), the input's own ticks (each slot's time rounded to them, as the
+        input's were: :func:`slot_pts_step`); nothing to do where the stream counts in slots."""
+        if not self.placed:
             return
         for name in ("pts", "dts"):
             value = getattr(packet, name)
             if value is not None:
-                setattr(packet, name, value * self.pts_step + self.pts_origin)
+                setattr(packet, name, self._slot_ticks.get(value, self.pts_origin + round(value * self.pts_step)))
         if packet.duration:
-            packet.duration = packet.duration * self.pts_step
+            packet.duration = round(packet.duration * self.pts_step)
         packet.time_base = self.tick
 
     def write(self, frame, pts: int) -> None:
@@ -2108,10 +2116,16 @@ class VideoWriter:
             self.icc_varies = later is not None and later != self.icc
         if self._held:  # (only before the first frame)
             self._mux_held()
-        if (pts - self.pts_origin) % self.pts_step:
+        slots = (pts - self.pts_origin) / Fraction(self.pts_step)
+        # a step of no whole number of ticks: the tools' times are rounded to the tick, and sums of them (--factor)
+        if abs(slots - round(slots)) > (0 if Fraction(self.pts_step).denominator == 1 else Fraction(1, 4)):
             counted = f"{self.pts_origin} plus " if self.pts_origin else ""
             raise VideoError(f"pts {pts} is not {counted}a multiple of the writer's pts step {self.pts_step}")
-        pts = (pts - self.pts_origin) // self.pts_step
+        if self.placed:
+            self._slot_ticks[round(slots)] = int(pts)
+            if len(self._slot_ticks) > 256:  # the encoder's packets come a few frames behind at most
+                del self._slot_ticks[next(iter(self._slot_ticks))]
+        pts = round(slots)
         if self._last_pts is not None and pts <= self._last_pts:
             raise VideoError(f"timestamps must increase: pts {pts} after {self._last_pts}")
         if self._kept is not None and self.frames_written < self._kept.frames:  # coded by an interrupted run
@@ -2615,8 +2629,10 @@ def output_time_base(
     if pts_step is None:
         pts = demuxed_pts(info.path) if container == "avi" or codec in SLOT_ENCODERS else []
         origin = slot_origin(container, codec, pts)
-        pts_step = slot_pts_step(container, codec, [p - origin for p in pts])
-    return (time_base or info.time_base) * int(pts_step), int(pts_step)
+        pts_step = slot_pts_step(container, codec, [p - origin for p in pts], info.rate and 1 / (info.rate * info.time_base))
+        if codec == "mpeg4" and ((time_base or info.time_base) * pts_step).denominator > MPEG4_TIME_BASE_MAX:
+            pts_step = slot_pts_step(container, codec, [p - origin for p in pts])
+    return (time_base or info.time_base) * pts_step, pts_step
 
 
 def slot_origin(container: str, codec: str, pts: Sequence[int]) -> int:
@@ -2688,14 +2704,24 @@ def check_encoder(
     return choice
 
 
-def slot_pts_step(container: str, codec: str, pts: Sequence[int]) -> int:
+def slot_pts_step(container: str, codec: str, pts: Sequence[int], frame: Fraction | None = None) -> int | Fraction:
     """The step the writer counts in (``VideoWriter``'s ``pts_step``): for an AVI output or an
     encoder of ``SLOT_ENCODERS`` (MPEG-1 / -2), the largest step every timestamp of ``pts`` is
     a multiple of (their greatest common divisor: a constant-rate input's frame slot); 1 for
-    anything else, which stores each timestamp as it is."""
+    anything else, which stores each timestamp as it is.
+
+    Where the timestamps are a frame duration ``frame`` (in ticks; from the input's declared
+    rate) that is no whole number of ticks, rounded to the tick, the step is ``frame`` itself: a
+    29.97 frames/s .mkv counts milliseconds, 0, 33, 67, 100 ..., whose greatest common divisor
+    is 1 ms. That made a 1000 frames/s AVI holding a frame in one slot of 33 (the rest empty),
+    and MPEG-2, which has no code for 1000 frames/s, was refused. Every timestamp must lie within
+    half a tick of a multiple of ``frame``, gaps included."""
     if (container != "avi" and codec not in SLOT_ENCODERS) or not pts:
         return 1
-    return max(1, math.gcd(*(int(p) for p in pts)))
+    step = max(1, math.gcd(*(int(p) for p in pts)))
+    if frame and frame.denominator != 1 and frame > step and all(abs(p - round(p / frame) * frame) <= Fraction(1, 2) for p in pts):
+        return frame
+    return step
 
 
 def demuxed_pts(path: str | os.PathLike) -> list[int]:

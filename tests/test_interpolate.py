@@ -690,6 +690,26 @@ def test_video_factor_into_mpeg2_counts_frame_slots_from_the_first_frame(tmp_pat
     assert out_times == pytest.approx(expected, abs=1e-4)
 
 
+@pytest.mark.parametrize("factor, ext", [(2, "avi"), (2, "ts"), (4, "mkv")])
+def test_video_factor_of_a_rate_rounded_to_milliseconds_counts_in_its_frames(tmp_path, model, factor, ext):
+    # 29.97 frames/s in an .mkv's milliseconds: x2 into .avi was a 2000 frames/s file, MPEG-2 was refused;
+    # the x4 frames' times are sums of rounded ones, up to 2 ticks of 1/4000 s off a slot's
+    import av
+    from nlvfi.videoio import read_video_rgb
+
+    source = write_video(tmp_path / "in.mkv", clip_frames(6), Fraction(30000, 1001), codec="libx264", pix_fmt="yuv420p")
+    out = tmp_path / f"x{factor}.{ext}"
+    codec = [] if ext == "avi" else ["--codec", "mpeg2video"]
+    assert main([str(source), "-o", str(out), "--factor", str(factor), *codec, "--checkpoint", str(model), "--quiet"]) == 0
+    with av.open(str(out)) as c:
+        video = c.streams.video[0]
+        assert (video.average_rate if ext == "avi" else video.codec_context.framerate) == Fraction(30000 * factor, 1001)
+    in_times, out_times = read_video_rgb(source)[1], read_video_rgb(out)[1]
+    offset = out_times[0] - in_times[0]  # MPEG-TS moves every stream by MPEG-2's decode delay, a slot
+    expected = [a + j * (b - a) / factor for a, b in zip(in_times, in_times[1:]) for j in range(factor)] + [in_times[-1]]
+    assert [t - offset for t in out_times] == pytest.approx(expected, abs=0.001 if ext == "avi" else 0.0006)  # half a ms: the .mkv
+
+
 def test_video_factor_is_verified_before_it_lands(tmp_path, model, monkeypatch, capsys):
     source = write_video(tmp_path / "in.mkv", clip_frames(4), 10)
     out = tmp_path / "x2.mkv"

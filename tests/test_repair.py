@@ -225,10 +225,10 @@ def test_a_codec_the_container_cannot_take_is_refused_before_any_decoding(tmp_pa
 
 
 def test_an_encoder_that_does_not_open_on_the_video_is_refused_before_any_decoding(tmp_path, model, monkeypatch):
-    # MPEG-2 codes a few constant rates only; timestamps 33-34 ms apart in 1/1000 s share no slot
-    # it has. Before, this failed at the first frame written, after the whole measuring pass.
+    # MPEG-2 codes a few constant rates only, and 12.3 frames/s is none of them. Before, this failed
+    # at the first frame written, after the whole measuring pass.
     source = write_video(
-        tmp_path / "in.mkv", stutter(scene(8), [4]), 30, pts=[round(i * 1000 / 30) for i in range(8)], time_base=Fraction(1, 1000)
+        tmp_path / "in.mkv", stutter(scene(8), [4]), Fraction(123, 10), pts=[round(i * 10000 / 123) for i in range(8)], time_base=Fraction(1, 1000)
     )
     monkeypatch.setattr(repair_module, "analyze_video", lambda *a, **k: pytest.fail("decoded before refusing"))
     with pytest.raises(VideoError, match=r"mpeg2video cannot encode this video \(64x48, yuv420p, .*\): MPEG-1/2 does not support"):
@@ -287,6 +287,26 @@ def test_mpeg2_counts_its_frame_slots_from_the_first_frame(tmp_path, model, rate
     with av.open(str(out)) as c:
         assert c.streams.video[0].codec_context.framerate == rate  # the sequence header's rate
     assert read_video_rgb(out)[1] == pytest.approx(read_video_rgb(source)[1], abs=5e-4)
+
+
+@pytest.mark.parametrize("rate", [Fraction(30000, 1001), Fraction(24000, 1001)])
+def test_frame_slots_of_a_rate_rounded_to_milliseconds_are_the_frames(tmp_path, model, rate):
+    # An .mkv counts milliseconds: 29.97 frames/s is 0, 33, 67, 100 ..., whose common step is 1 ms.
+    # Into .avi that made a 1000 frames/s file, a frame in one slot of 33 (400 slots for 12 frames);
+    # MPEG-2, which has no code for 1000 frames/s, was refused
+    source = write_video(tmp_path / "in.mkv", stutter(scene(12), [4, 8]), rate, codec="libx264", pix_fmt="yuv420p")
+    times = read_video_rgb(source)[1]
+    assert len({round((b - a) * 1000) for a, b in zip(times, times[1:])}) == 2  # 33 and 34 ms, or 41 and 42
+    report = repair_video(source, tmp_path / "out.avi", checkpoint=model, progress=False)
+    assert [f["frame"] for f in report["replaced"]] == [4, 8]
+    with av.open(str(tmp_path / "out.avi")) as c:
+        video = c.streams.video[0]
+        assert video.average_rate == rate and video.frames == 12
+    assert read_video_rgb(tmp_path / "out.avi")[1] == pytest.approx(times, abs=0.001)  # the AVI's slots: 1001/30000 s
+    report = repair_video(source, tmp_path / "out.mkv", checkpoint=model, codec="mpeg2video", progress=False)
+    with av.open(str(tmp_path / "out.mkv")) as c:
+        assert c.streams.video[0].codec_context.framerate == rate
+    assert report["verification"]["max_timestamp_error_s"] == 0 and read_video_rgb(tmp_path / "out.mkv")[1] == times
 
 
 def test_avi_output_of_aac_with_priming_is_refused_before_any_decoding(tmp_path, model, monkeypatch):
