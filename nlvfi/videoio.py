@@ -1877,13 +1877,13 @@ class VideoWriter:
         self.muxer = container
         check_avi_start(container, info.path)
         self.choice = choose_encoder(info, container, muxer_codecs(container), codec, crf, preset)
-        self.time_base, self.pts_step = output_time_base(container, self.choice.codec, info, time_base, pts_step)
+        self.time_base, self.pts_step, origin = output_time_base(container, self.choice.codec, info, time_base, pts_step)
         # the frame slots' origin (slot_origin), in the ticks the tools give pts in: the input's, or its x factor
         self.tick = time_base or info.time_base
-        origin = slot_origin(container, self.choice.codec, demuxed_pts(info.path) if pts_step is None else [])
-        self.pts_origin = int(origin * info.time_base / self.tick) if origin else 0
+        self.pts_origin = int(origin * info.time_base / self.tick)
+        self._whole_step = Fraction(self.pts_step).denominator == 1  # else a rate rounded to the ticks (slot_pts_step)
         # packets are given the input's ticks back (_place) where the slots start off them or last no whole number of them
-        self.placed = bool(self.pts_origin) or (Fraction(self.pts_step).denominator != 1 and container != "avi")
+        self.placed = bool(self.pts_origin) or (not self._whole_step and container != "avi")
         stream_time_base = self.tick if self.placed else self.time_base
         self._slot_ticks: dict[int, int] = {}  # slot -> the pts the tools gave it (recent ones: _place)
         options = {}
@@ -2118,7 +2118,7 @@ class VideoWriter:
             self._mux_held()
         slots = (pts - self.pts_origin) / Fraction(self.pts_step)
         # a step of no whole number of ticks: the tools' times are rounded to the tick, and sums of them (--factor)
-        if abs(slots - round(slots)) > (0 if Fraction(self.pts_step).denominator == 1 else Fraction(1, 4)):
+        if abs(slots - round(slots)) > (0 if self._whole_step else Fraction(1, 4)):
             counted = f"{self.pts_origin} plus " if self.pts_origin else ""
             raise VideoError(f"pts {pts} is not {counted}a multiple of the writer's pts step {self.pts_step}")
         if self.placed:
@@ -2621,18 +2621,19 @@ def keeps_times_in_matroska(video_start: float | None, audio_start: float | None
 
 def output_time_base(
     container: str, codec: str, info: VideoInfo, time_base: Fraction | None = None, pts_step: int | None = None
-) -> tuple[Fraction, int]:
-    """(time base, pts step) of the video a :class:`VideoWriter` writes with ``codec`` into
-    ``container``: ``time_base`` (default the input's) x the step; the step, unless given, is
-    :func:`slot_pts_step` of the input's own timestamps (demuxed, not decoded), counted from
-    :func:`slot_origin`."""
+) -> tuple[Fraction, int | Fraction, int]:
+    """(time base, pts step, origin) of the video a :class:`VideoWriter` writes with ``codec``
+    into ``container``: ``time_base`` (default the input's) x the step; the step, unless given,
+    is :func:`slot_pts_step` of the input's own timestamps (demuxed, not decoded), counted from
+    the origin, :func:`slot_origin` of them in the input's ticks (0 where the step is given)."""
+    origin = 0
     if pts_step is None:
         pts = demuxed_pts(info.path) if container == "avi" or codec in SLOT_ENCODERS else []
         origin = slot_origin(container, codec, pts)
         pts_step = slot_pts_step(container, codec, [p - origin for p in pts], info.rate and 1 / (info.rate * info.time_base))
         if codec == "mpeg4" and ((time_base or info.time_base) * pts_step).denominator > MPEG4_TIME_BASE_MAX:
             pts_step = slot_pts_step(container, codec, [p - origin for p in pts])
-    return (time_base or info.time_base) * pts_step, pts_step
+    return (time_base or info.time_base) * pts_step, pts_step, origin
 
 
 def slot_origin(container: str, codec: str, pts: Sequence[int]) -> int:
@@ -2686,7 +2687,7 @@ def check_encoder(
     import av
 
     choice = choose_encoder(info, container, muxer_codecs(container), codec, crf, preset)
-    time_base, _ = output_time_base(container, choice.codec, info, time_base)
+    time_base, _, _ = output_time_base(container, choice.codec, info, time_base)
     rate = rate or info.rate
     trial = av.CodecContext.create(choice.codec, "w")
     configure_encoder(trial, info, choice, time_base, rate)  # as the writer does (Motion JPEG needs its full range)
