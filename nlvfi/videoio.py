@@ -258,8 +258,11 @@ QUANTISER_CODECS = frozenset(
 #: (:func:`slot_pts_step`, :func:`slot_origin`); given the
 #: input's tick (1/90000 s) they did not open at all
 SLOT_ENCODERS = frozenset({"mpeg1video", "mpeg2video"})
-#: MPEG-4 Part 2 codes its time base's denominator in 16 bits: x4 of a 29.97 frames/s input, 1001/120000 s, did not open
-MPEG4_TIME_BASE_MAX = 65535
+#: encoders whose time base has a largest denominator: MPEG-4 Part 2 codes it in 16 bits. Given a
+#: finer tick (:func:`counts_in_slots`, :func:`encoder_time_base`), ``--codec mpeg4`` was refused for
+#: every input in 1/90000 s (MPEG-TS, most phones' MP4s), and the default .avi codec for x4 of a
+#: 29.97 frames/s MP4 (1001/120000 s)
+TIME_BASE_DENOMINATOR_MAX = {"mpeg4": 65535}
 #: FFmpeg's DNxHD encoder (``--codec dnxhd``, for editing systems) opens in its default DNxHD profile
 #: only at 1280x720 / 1920x1080 / 1440x1080 and one of their fixed bit rates, which nothing sets:
 #: it refused every video. Its DNxHR profiles take any frame size from 256x120 up (a 384x288 and
@@ -1903,6 +1906,7 @@ class VideoWriter:
             self.stream = self.output.add_stream(self.choice.codec, rate=rate) if rate else self.output.add_stream(self.choice.codec)
             self.stream.time_base = stream_time_base
             self.colour = configure_encoder(self.stream.codec_context, info, self.choice, self.time_base, rate)
+            self.encoder_time_base = encoder_time_base(self.choice.codec, self.time_base)  # the frames' slots: self.time_base
             if self.choice.codec == "libx265" and container in {"mp4", "mov"}:
                 self.stream.codec_context.codec_tag = "hvc1"  # Apple's players take HEVC tagged hvc1 only (FFmpeg's default: hev1)
             self.info = info
@@ -2062,6 +2066,7 @@ class VideoWriter:
                 raise KeptEncodingMismatch(f"the encoder's first dts {packet.dts} is not after the kept packets' last, {last}")
         if self._log is not None:
             self._log.add(packet.pts, packet.dts, packet.duration, packet.is_keyframe, bytes(packet))
+        packet.time_base = self.time_base  # slots counted in it, whatever the encoder's own (encoder_time_base)
         self._place(packet)
         if self._kept is None:
             self.output.mux(packet)
@@ -2137,7 +2142,7 @@ class VideoWriter:
                 converted = carry_side_data(frame, converted)  # converted through RGB: a new frame, without them
             frame = converted
             frame.pts = int(pts)
-            frame.time_base = self.time_base
+            frame.time_base = self.encoder_time_base  # (the slots', where the encoder cannot take them: encoder_time_base)
             frame.pict_type = av.video.frame.PictureType.NONE  # let the encoder choose frame types
             try:
                 for packet in self.stream.encode(frame):
@@ -2628,24 +2633,48 @@ def output_time_base(
     the origin, :func:`slot_origin` of them in the input's ticks (0 where the step is given)."""
     origin = 0
     if pts_step is None:
-        pts = demuxed_pts(info.path) if container == "avi" or codec in SLOT_ENCODERS else []
-        origin = slot_origin(container, codec, pts)
-        pts_step = slot_pts_step(container, codec, [p - origin for p in pts], info.rate and 1 / (info.rate * info.time_base))
-        if codec == "mpeg4" and ((time_base or info.time_base) * pts_step).denominator > MPEG4_TIME_BASE_MAX:
-            pts_step = slot_pts_step(container, codec, [p - origin for p in pts])
+        tick = time_base or info.time_base
+        pts = demuxed_pts(info.path) if counts_in_slots(container, codec, tick) else []
+        origin = slot_origin(container, codec, pts, tick)
+        pts_step = slot_pts_step(container, codec, [p - origin for p in pts], info.rate and 1 / (info.rate * info.time_base), tick)
     return (time_base or info.time_base) * pts_step, pts_step, origin
 
 
-def slot_origin(container: str, codec: str, pts: Sequence[int]) -> int:
-    """Where an encoder of ``SLOT_ENCODERS`` starts counting its frame slots, in the input's
-    ticks: the first timestamp of ``pts``; 0 for AVI (whose video starts at 0:
-    :func:`check_avi_start`) and for any other encoder. MPEG-1 / -2 code their frame rate from
+def counts_in_slots(container: str, codec: str, tick: Fraction | None = None) -> bool:
+    """Whether a :class:`VideoWriter` counts in the input's frame slots (:func:`slot_pts_step`)
+    rather than in its ticks ``tick``: into AVI, which stores one slot per tick of its time base;
+    with MPEG-1 / -2 (``SLOT_ENCODERS``), which code a frame rate from their time base; and with an
+    encoder whose time base cannot be that fine (``TIME_BASE_DENOMINATOR_MAX``: MPEG-4 Part 2 given
+    1/90000 s)."""
+    limit = TIME_BASE_DENOMINATOR_MAX.get(codec)
+    return container == "avi" or codec in SLOT_ENCODERS or (limit is not None and tick is not None and tick.denominator > limit)
+
+
+def encoder_time_base(codec: str, time_base: Fraction) -> Fraction:
+    """The time base ``codec``'s encoder is opened with for a stream counting in ``time_base``:
+    that one, or for an encoder with a largest denominator (``TIME_BASE_DENOMINATOR_MAX``) that
+    it is under, the nearest fraction that fits. The encoder is given the frames' slot numbers
+    and its packets are muxed in ``time_base``, exactly; only the times written inside its
+    bitstream are off. x4 of 29.97 frames/s, 1001/120000 s, is coded as 342/40999 s (2.4e-8
+    off); a variable rate in 1/90000 s, slots of one tick, as 1/65535 s. FFmpeg's MPEG-4 encoder
+    writes no fixed frame rate (``fixed_vop_rate`` 0) and the containers' times are what decoders show."""
+    limit = TIME_BASE_DENOMINATOR_MAX.get(codec)
+    if limit is None or time_base.denominator <= limit:
+        return time_base
+    return max(time_base.limit_denominator(limit), Fraction(1, limit))
+
+
+def slot_origin(container: str, codec: str, pts: Sequence[int], tick: Fraction | None = None) -> int:
+    """Where a writer that counts in frame slots (:func:`counts_in_slots`: MPEG-1 / -2, MPEG-4
+    given too fine a ``tick``) starts counting them, in the input's ticks: the first timestamp of
+    ``pts``; 0 for AVI (whose video starts at 0: :func:`check_avi_start`) and for anything that
+    counts in ticks. MPEG-1 / -2 code their frame rate from
     their time base. Counted from 0, a 25 frames/s MPEG program stream whose first frame is at
     0.54 s (its muxer's 0.5 s preload and a frame's decode delay) has 0.02 s as the largest step
     all its times are multiples of, and was coded as 50 frames/s; a 29.97 frames/s MPEG-TS
     starting at 1.4 s had 1/30000 s, and MPEG-2 refused it. Counted from the first frame, the
     step is one frame."""
-    if container == "avi" or codec not in SLOT_ENCODERS or not pts:
+    if container == "avi" or not counts_in_slots(container, codec, tick) or not pts:
         return 0
     return int(min(pts))
 
@@ -2658,7 +2687,7 @@ def configure_encoder(context, info: VideoInfo, choice: EncoderChoice, time_base
     if choice.codec == "libsvtav1":
         os.environ.setdefault("SVT_LOG", "1")  # errors only: SVT-AV1 prints some 20 lines to stderr otherwise
     context.width, context.height, context.pix_fmt = info.width, info.height, choice.pix_fmt
-    context.time_base = time_base
+    context.time_base = encoder_time_base(choice.codec, time_base)  # frames go in as slots of time_base
     if rate:
         context.framerate = rate
     if info.pixel_aspect is not None:
@@ -2705,11 +2734,14 @@ def check_encoder(
     return choice
 
 
-def slot_pts_step(container: str, codec: str, pts: Sequence[int], frame: Fraction | None = None) -> int | Fraction:
-    """The step the writer counts in (``VideoWriter``'s ``pts_step``): for an AVI output or an
-    encoder of ``SLOT_ENCODERS`` (MPEG-1 / -2), the largest step every timestamp of ``pts`` is
-    a multiple of (their greatest common divisor: a constant-rate input's frame slot); 1 for
-    anything else, which stores each timestamp as it is.
+def slot_pts_step(
+    container: str, codec: str, pts: Sequence[int], frame: Fraction | None = None, tick: Fraction | None = None
+) -> int | Fraction:
+    """The step the writer counts in (``VideoWriter``'s ``pts_step``): where it counts in frame
+    slots (:func:`counts_in_slots` of the writer's ``tick``: AVI, MPEG-1 / -2, MPEG-4 given
+    1/90000 s), the largest step every timestamp of ``pts`` is a multiple of (their greatest
+    common divisor: a constant-rate input's frame slot); 1 for anything else, which stores each
+    timestamp as it is.
 
     Where the timestamps are a frame duration ``frame`` (in ticks; from the input's declared
     rate) that is no whole number of ticks, rounded to the tick, the step is ``frame`` itself: a
@@ -2717,7 +2749,7 @@ def slot_pts_step(container: str, codec: str, pts: Sequence[int], frame: Fractio
     is 1 ms. That made a 1000 frames/s AVI holding a frame in one slot of 33 (the rest empty),
     and MPEG-2, which has no code for 1000 frames/s, was refused. Every timestamp must lie within
     half a tick of a multiple of ``frame``, gaps included."""
-    if (container != "avi" and codec not in SLOT_ENCODERS) or not pts:
+    if not counts_in_slots(container, codec, tick) or not pts:
         return 1
     step = max(1, math.gcd(*(int(p) for p in pts)))
     if frame and frame.denominator != 1 and frame > step and all(abs(p - round(p / frame) * frame) <= Fraction(1, 2) for p in pts):

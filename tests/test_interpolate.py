@@ -690,7 +690,7 @@ def test_video_factor_into_mpeg2_counts_frame_slots_from_the_first_frame(tmp_pat
     assert out_times == pytest.approx(expected, abs=1e-4)
 
 
-@pytest.mark.parametrize("factor, ext", [(2, "avi"), (2, "ts"), (4, "mkv")])
+@pytest.mark.parametrize("factor, ext", [(2, "avi"), (2, "ts"), (4, "mkv"), (4, "avi")])
 def test_video_factor_of_a_rate_rounded_to_milliseconds_counts_in_its_frames(tmp_path, model, factor, ext):
     # 29.97 frames/s in an .mkv's milliseconds: x2 into .avi was a 2000 frames/s file, MPEG-2 was refused;
     # the x4 frames' times are sums of rounded ones, up to 2 ticks of 1/4000 s off a slot's
@@ -708,6 +708,24 @@ def test_video_factor_of_a_rate_rounded_to_milliseconds_counts_in_its_frames(tmp
     offset = out_times[0] - in_times[0]  # MPEG-TS moves every stream by MPEG-2's decode delay, a slot
     expected = [a + j * (b - a) / factor for a, b in zip(in_times, in_times[1:]) for j in range(factor)] + [in_times[-1]]
     assert [t - offset for t in out_times] == pytest.approx(expected, abs=0.001 if ext == "avi" else 0.0006)  # half a ms: the .mkv
+
+
+def test_video_factor_four_of_ntsc_into_avi_counts_in_its_frames(tmp_path, model):
+    # x4 of 29.97 frames/s is 1001/120000 s a slot, a time base MPEG-4 Part 2 (.avi's codec) cannot
+    # code: from an .mp4 (1/30000 s) it was refused, from an .mkv written at 600 frames/s, 5 slots
+    # a frame. The encoder codes 342/40999 s and the AVI counts the exact slots
+    import av
+    from nlvfi.videoio import read_video_rgb
+
+    source = write_video(tmp_path / "in.mp4", clip_frames(5), Fraction(30000, 1001), codec="libx264", pix_fmt="yuv420p")
+    out = tmp_path / "x4.avi"
+    assert main([str(source), "-o", str(out), "--factor", "4", "--checkpoint", str(model), "--quiet"]) == 0
+    with av.open(str(out)) as c:
+        video = c.streams.video[0]
+        assert (video.codec_context.name, video.time_base, video.frames) == ("mpeg4", Fraction(1001, 120000), 17)
+    in_times, out_times = read_video_rgb(source)[1], read_video_rgb(out)[1]
+    expected = [a + j * (b - a) / 4 for a, b in zip(in_times, in_times[1:]) for j in range(4)] + [in_times[-1]]
+    assert out_times == pytest.approx(expected, abs=1e-9)
 
 
 def test_video_factor_is_verified_before_it_lands(tmp_path, model, monkeypatch, capsys):

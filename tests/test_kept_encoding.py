@@ -259,3 +259,20 @@ def test_an_interrupted_mpeg2_repair_goes_on_in_frame_slots_counted_from_the_fir
     assert report["resume"]["encoded_frames_reused"] == seal["frames"] and report["frames_replaced"] == 2
     assert report["verification"]["timestamp_offset_s"] == 0 and report["verification"]["max_timestamp_error_s"] == 0
     assert [t for t, _, _ in decoded(out)] == [t for t, _, _ in decoded(source)]
+
+
+def test_an_interrupted_mpeg4_repair_in_ticks_it_cannot_code_goes_on(tmp_path, model, monkeypatch):
+    # a variable rate in 1/90000 s: MPEG-4 counts in slots of a tick, coded in 1/65535 s inside its
+    # bitstream (nlvfi.videoio.encoder_time_base); the kept packets are logged in those slots
+    frames = stutter(scene(40), [10, 30])
+    pts = [3003 * k + (k * k) % 7 for k in range(40)]  # no common step but 1 tick
+    source = write_video(tmp_path / "in.mp4", frames, Fraction(30000, 1001), codec="libx264", pix_fmt="yuv420p",
+                         pts=pts, time_base=Fraction(1, 90000))  # fmt: skip
+    out = tmp_path / "out.mp4"
+    interrupted_at_frame(monkeypatch, source, out, model, 25, codec="mpeg4")
+    seal = json.loads((folder_for(out) / SEAL_NAME).read_text())
+    assert 0 < seal["frames"] <= 25 and seal["time_base"] == "1/90000"
+    report = repair_video(source, out, checkpoint=model, views=1, progress=False, codec="mpeg4")
+    assert report["resume"]["encoded_frames_reused"] == seal["frames"] and report["frames_replaced"] == 2
+    assert report["verification"]["max_timestamp_error_s"] == 0
+    assert [t for t, _, _ in decoded(out)] == [t for t, _, _ in decoded(source)]

@@ -270,6 +270,25 @@ def off_grid_recording(path: Path, rate: Fraction, first: int) -> Path:
     return write_video(path, frames, rate, codec="libx264", pix_fmt="yuv420p", pts=[first + step * k for k in range(12)], time_base=Fraction(1, 90000))
 
 
+@pytest.mark.parametrize("ext", ["mkv", "mp4", "mov"])
+@pytest.mark.parametrize("variable", [False, True])
+def test_mpeg4_takes_a_video_timed_in_ninety_kilohertz(tmp_path, model, ext, variable):
+    # MPEG-4 Part 2 codes its time base's denominator in 16 bits, and --codec mpeg4 was refused for
+    # every input in 1/90000 s (MPEG-TS, most phones' MP4s). It counts in frame slots from the first
+    # frame now (3003 ticks at 29.97 frames/s); times with no common step (a variable rate: 1 tick)
+    # go into the encoder in 1/65535 s and are muxed at their own ticks
+    jitter = [0, 1, 0, 5, 2, 0, 7, 3, 1, 0, 4, 2] if variable else [0] * 12
+    source = write_video(tmp_path / "in.ts", stutter(scene(12), [4, 8]), Fraction(30000, 1001), codec="libx264", pix_fmt="yuv420p",
+                         pts=[126000 + 3003 * k + jitter[k] for k in range(12)], time_base=Fraction(1, 90000))  # fmt: skip
+    time_base, _, _ = videoio_module.output_time_base("matroska", "mpeg4", probe(source))
+    assert time_base == (Fraction(1, 90000) if variable else Fraction(1001, 30000))
+    out = tmp_path / f"out.{ext}"
+    report = repair_video(source, out, checkpoint=model, codec="mpeg4", progress=False)
+    assert [f["frame"] for f in report["replaced"]] == [4, 8]
+    assert report["verification"]["timestamp_offset_s"] == 0 and report["verification"]["max_timestamp_error_s"] <= 0.0005  # mkv: ms
+    assert read_video_rgb(out)[1] == pytest.approx(read_video_rgb(source)[1], abs=5e-4 if ext == "mkv" else 1e-9)
+
+
 @pytest.mark.parametrize("ext", ["ts", "mkv", "mp4"])
 @pytest.mark.parametrize("rate, first", [(Fraction(30000, 1001), 126000), (Fraction(25), 48600)])
 def test_mpeg2_counts_its_frame_slots_from_the_first_frame(tmp_path, model, rate, first, ext):

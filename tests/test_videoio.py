@@ -755,6 +755,23 @@ def test_the_slot_pts_step_is_the_timestamps_common_divisor():
     assert videoio.slot_pts_step("avi", "mpeg4", []) == 1
 
 
+def test_mpeg4_counts_in_frame_slots_where_its_time_base_cannot_be_the_inputs_tick():
+    # MPEG-4 Part 2 codes its time base's denominator in 16 bits: 1/90000 s did not open
+    ninety_k = Fraction(1, 90000)
+    assert videoio.counts_in_slots("matroska", "mpeg4", ninety_k) and not videoio.counts_in_slots("matroska", "mpeg4", Fraction(1, 1000))
+    assert not videoio.counts_in_slots("matroska", "libx264", ninety_k) and videoio.counts_in_slots("avi", "libx264")
+    assert videoio.slot_pts_step("matroska", "mpeg4", [0, 3003, 9009], tick=ninety_k) == 3003
+    assert videoio.slot_pts_step("matroska", "mpeg4", [0, 3003, 9009], tick=Fraction(1, 30000)) == 1  # a tick it takes
+    assert videoio.slot_origin("mp4", "mpeg4", [126126, 129129], tick=ninety_k) == 126126
+    assert videoio.slot_origin("avi", "mpeg4", [126126, 129129], tick=ninety_k) == 0  # AVI's video starts at 0
+    # slots it cannot take either (x4 of 29.97 frames/s; a variable rate in ticks) go in at the nearest it can
+    assert videoio.encoder_time_base("mpeg4", Fraction(1001, 120000)) == Fraction(342, 40999)
+    assert videoio.encoder_time_base("mpeg4", ninety_k) == Fraction(1, 65535)
+    assert videoio.encoder_time_base("mpeg4", Fraction(1, 10**6)) == Fraction(1, 65535)  # never 0
+    assert videoio.encoder_time_base("mpeg4", Fraction(1001, 30000)) == Fraction(1001, 30000)
+    assert videoio.encoder_time_base("libx264", ninety_k) == ninety_k
+
+
 def test_writer_counts_in_steps_of_pts(tmp_path):
     info = probe(write_video(tmp_path / "in.mkv", frames(3), 10, pts=[0, 100, 300], time_base=Fraction(1, 1000)))
     assert videoio.demuxed_pts(info.path) == [0, 100, 300]
