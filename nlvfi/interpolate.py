@@ -113,6 +113,7 @@ from .videoio import (
     VideoReader,
     VideoWriter,
     assumed_rate_text,
+    check_avi_start,
     check_encoder,
     check_progressive,
     check_writable,
@@ -988,6 +989,7 @@ def interpolate_video(
     header = probe(source)  # frames too large for memory are refused before anything is decoded
     check_progressive(header, deinterlace)  # interlaced input: refused unless deinterlace
     rate = header.rate * factor if header.rate else None
+    check_avi_start(container, header.path)  # before the encoder's trial, which counts AVI's slots from 0 (MPEG-2: "30000/7 fps")
     check_encoder(header, container, codec, crf, preset, header.time_base / factor, rate)  # an encoder that does not open: now
     plan = plan_inference(
         generator, header.height, header.width, memory_budget(device, max_memory_gb), device, tile, overlap, views,

@@ -489,9 +489,12 @@ def repair_video(
 
     header = probe(source)  # refuse frames too large for memory before decoding anything
     interlacing = check_progressive(header, deinterlace)  # None: progressive
-    check_encoder(header, container, codec, crf, preset)  # a codec it cannot write, or that does not open on it: refused now,
-    check_avi_start(container, source)  # as video AVI cannot start where it does, and as audio it cannot hold:
-    if header.audio_codecs:  # not after the first pass (the writer checks both again)
+    # refused now, not after the first pass (the writer checks them again): video AVI cannot start where it does (first: an
+    # encoder's trial counted from 0 to there, and MPEG-2 was refused at "30000/7 fps"), a codec it cannot write or that does
+    # not open on it, audio it cannot hold
+    check_avi_start(container, source)
+    check_encoder(header, container, codec, crf, preset)
+    if header.audio_codecs:
         check_audio_fits(container, source)
     budget = memory_budget(where, max_memory_gb)
     requested_scale = flow_scale

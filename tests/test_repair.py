@@ -337,6 +337,20 @@ def test_avi_output_of_aac_with_priming_is_refused_before_any_decoding(tmp_path,
     assert leftovers(tmp_path) == [] and not (tmp_path / "out.avi").exists()
 
 
+@pytest.mark.parametrize("factor", [None, 2])
+def test_avi_output_of_a_late_start_is_refused_for_that_whatever_the_codec(tmp_path, model, monkeypatch, capsys, factor):
+    # the encoder's trial came first and counted AVI's slots from 0 to a TS's 1.4 s start: MPEG-2
+    # was refused with "MPEG-1/2 does not support 30000/7 fps", not for the start AVI cannot hold
+    source = off_grid_recording(tmp_path / "in.ts", Fraction(30000, 1001), 126000)
+    monkeypatch.setattr(repair_module, "analyze_video", lambda *a, **k: pytest.fail("decoded before refusing"))
+    tool = interp.main if factor else main
+    flags = ["--factor", str(factor)] if factor else []
+    assert tool([str(source), "-o", str(tmp_path / "out.avi"), "--codec", "mpeg2video", *flags, "--checkpoint", str(model)]) == 2
+    error = capsys.readouterr().err
+    assert "the avi container cannot hold video that starts after 0 s (this input's first frame is at 1.4" in error
+    assert "fps" not in error and leftovers(tmp_path) == [] and not (tmp_path / "out.avi").exists()
+
+
 def test_nut_output_of_lossy_input_keeps_every_time(tmp_path, model):
     # x264's B-frames start decoding before 0, which NUT cannot store: it moved every stream 0.2 s
     source = write_video(tmp_path / "in.mp4", stutter(scene(12), [6]), 10, codec="libx264", pix_fmt="yuv420p", options={"crf": "18"})
